@@ -1,0 +1,3 @@
+from callcenter_ari.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,424 @@
+"""The ARI client the application uses: typed operations over a transport, reconnecting when it drops.
+
+``AriClient.run`` keeps a connection up for the life of the process: it picks the transport (probing ARI's REST
+over WebSocket when asked to choose), delivers events and connection changes to one sink, and reconnects with
+exponential backoff. After a reconnect the runtime reconciles with ``list_channels`` and ``list_bridges``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Literal, TypeVar
+from urllib.parse import quote
+
+import anyio
+import msgspec
+import structlog
+from anyio.abc import TaskStatus
+
+from callcenter_ari.ari.errors import AriError, AriUnavailable, ChannelGone, NotFound, error_for
+from callcenter_ari.ari.events import Event, UnknownEvent
+from callcenter_ari.ari.http import HttpTransport
+from callcenter_ari.ari.models import (
+    Application,
+    AsteriskInfo,
+    Bridge,
+    Channel,
+    LiveRecording,
+    Playback,
+    StoredRecording,
+    Variable,
+)
+from callcenter_ari.ari.transport import Endpoint, Response, Transport
+from callcenter_ari.ari.websocket import WebSocketTransport
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+TransportChoice = Literal["auto", "websocket", "http"]
+
+
+class Connected(msgspec.Struct, frozen=True):
+    """The event stream is (again) up; ``reconnect`` is true after a drop, when state must be reconciled."""
+
+    transport: str
+    reconnect: bool
+
+
+class Disconnected(msgspec.Struct, frozen=True):
+    reason: str
+
+
+Incoming = Event | UnknownEvent | Connected | Disconnected
+Sink = Callable[[Incoming], Awaitable[None]]
+
+_decoders: dict[type, msgspec.json.Decoder] = {}
+
+
+def _decode(body: bytes, cls: type[T]) -> T:
+    decoder = _decoders.get(cls)
+    if decoder is None:
+        decoder = _decoders[cls] = msgspec.json.Decoder(cls)
+    return decoder.decode(body)  # type: ignore[no-any-return]
+
+
+class _ErrorBody(msgspec.Struct):
+    message: str = ""
+    error: str = ""
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        parsed = msgspec.json.decode(body, type=_ErrorBody)
+    except msgspec.DecodeError:
+        return body.decode(errors="replace")[:200]
+    return parsed.message or parsed.error
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+class AriClient:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        transport: TransportChoice = "auto",
+        request_timeout: float = 10.0,
+        reconnect_initial: float = 0.5,
+        reconnect_max: float = 30.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self._choice = transport
+        self._timeout = request_timeout
+        self._backoff = (reconnect_initial, reconnect_max)
+        self._transport: Transport | None = None
+        self._up = anyio.Event()
+
+    @property
+    def transport_name(self) -> str:
+        return self._transport.name if self._transport else "none"
+
+    # ---- connection ------------------------------------------------------------------------------------
+
+    async def run(self, sink: Sink, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Stay connected until cancelled. ``task_status.started()`` fires on the first successful connect."""
+        initial, max_delay = self._backoff
+        delay = initial
+        choice = self._choice
+        reconnect = False
+        while True:
+            transport: Transport = (
+                HttpTransport(self.endpoint, self._timeout)
+                if choice == "http"
+                else WebSocketTransport(self.endpoint, self._timeout)
+            )
+            reason, went_up = await self._session(transport, sink, choice, reconnect, task_status)
+            self._up = anyio.Event()
+            self._transport = None
+            if reason == _NO_REST_OVER_WS:
+                log.info("ari.transport.fallback", reason="Asterisk does not answer REST over WebSocket")
+                choice = "http"
+                continue
+            if went_up:
+                if choice == "auto":
+                    choice = "websocket"  # the probe succeeded: this Asterisk speaks REST over WebSocket
+                delay, reconnect = initial, True
+                await sink(Disconnected(reason))
+            log.warning("ari.disconnected", reason=reason, retry_in=round(delay, 2))
+            await anyio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, max_delay)
+
+    async def _session(
+        self, transport: Transport, sink: Sink, choice: TransportChoice, reconnect: bool, task_status: TaskStatus[None]
+    ) -> tuple[str, bool]:
+        """One connection, from connect to drop. Returns why it ended and whether it was ever up."""
+        ended: list[str] = []
+        async with anyio.create_task_group() as tg:
+            up = anyio.Event()
+
+            async def reader() -> None:
+                try:
+                    await transport.run(sink, up.set)
+                except AriUnavailable as exc:
+                    ended.append(exc.message)
+                else:
+                    ended.append("connection closed")
+                finally:
+                    up.set()
+                    tg.cancel_scope.cancel()
+
+            tg.start_soon(reader)
+            await up.wait()
+            if ended:
+                return ended[0], False
+            if choice == "auto" and not await self._speaks_rest_over_websocket(transport):
+                tg.cancel_scope.cancel()
+                return _NO_REST_OVER_WS, False
+            self._transport = transport
+            self._up.set()
+            await sink(Connected(transport.name, reconnect))
+            if not self._started:
+                self._started = True
+                task_status.started()
+            await anyio.sleep_forever()
+        return (ended[0] if ended else "connection closed"), True
+
+    _started = False
+
+    async def _speaks_rest_over_websocket(self, transport: Transport) -> bool:
+        """An Asterisk without REST over WebSocket ignores the RESTRequest; a reply says it has it."""
+        try:
+            with anyio.fail_after(min(self._timeout, 3.0)):
+                reply = await transport.request("GET", "asterisk/ping")
+        except (AriUnavailable, TimeoutError):
+            return False
+        return reply.status < 400
+
+    async def request(
+        self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
+    ) -> Response:
+        if not self._up.is_set():
+            with anyio.move_on_after(self._timeout):
+                await self._up.wait()
+        transport = self._transport
+        if transport is None:
+            raise AriUnavailable("not connected to Asterisk")
+        return await transport.request(method, path, query, body)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        *,
+        channel: str | None = None,
+    ) -> bytes:
+        reply = await self.request(method, path, query, body)
+        if reply.status < 300:
+            return reply.body
+        message = _error_message(reply.body)
+        if reply.status == 404 and channel is not None and "hannel" in message:
+            raise ChannelGone(channel, message)
+        raise error_for(reply.status, message)
+
+    # ---- channels --------------------------------------------------------------------------------------
+
+    async def answer(self, channel: str) -> None:
+        await self._call("POST", f"channels/{_q(channel)}/answer", channel=channel)
+
+    async def hangup(self, channel: str, *, reason: str = "normal", cause: int | None = None) -> None:
+        query = {"reason_code": str(cause)} if cause is not None else {"reason": reason}
+        await self._call("DELETE", f"channels/{_q(channel)}", query, channel=channel)
+
+    async def ring(self, channel: str) -> None:
+        await self._call("POST", f"channels/{_q(channel)}/ring", channel=channel)
+
+    async def ring_stop(self, channel: str) -> None:
+        await self._call("DELETE", f"channels/{_q(channel)}/ring", channel=channel)
+
+    async def play(
+        self, target: str, media: str | Sequence[str], *, playback_id: str | None = None, lang: str = ""
+    ) -> Playback:
+        """Play to ``channel:<id>`` or ``bridge:<id>``."""
+        kind, _, object_id = target.partition(":")
+        query = {"media": media if isinstance(media, str) else ",".join(media)}
+        if lang:
+            query["lang"] = lang
+        path = f"{kind}s/{_q(object_id)}/play" + (f"/{_q(playback_id)}" if playback_id else "")
+        body = await self._call("POST", path, query, channel=object_id if kind == "channel" else None)
+        return _decode(body, Playback)
+
+    async def stop_playback(self, playback_id: str) -> None:
+        try:
+            await self._call("DELETE", f"playbacks/{_q(playback_id)}")
+        except NotFound:
+            pass  # it finished on its own a moment ago: the outcome we wanted
+
+    async def moh_start(self, channel: str, moh_class: str = "") -> None:
+        query = {"mohClass": moh_class} if moh_class else None
+        await self._call("POST", f"channels/{_q(channel)}/moh", query, channel=channel)
+
+    async def moh_stop(self, channel: str) -> None:
+        await self._call("DELETE", f"channels/{_q(channel)}/moh", channel=channel)
+
+    async def silence_start(self, channel: str) -> None:
+        await self._call("POST", f"channels/{_q(channel)}/silence", channel=channel)
+
+    async def silence_stop(self, channel: str) -> None:
+        await self._call("DELETE", f"channels/{_q(channel)}/silence", channel=channel)
+
+    async def hold(self, channel: str) -> None:
+        await self._call("POST", f"channels/{_q(channel)}/hold", channel=channel)
+
+    async def unhold(self, channel: str) -> None:
+        await self._call("DELETE", f"channels/{_q(channel)}/hold", channel=channel)
+
+    async def send_dtmf(self, channel: str, digits: str) -> None:
+        await self._call("POST", f"channels/{_q(channel)}/dtmf", {"dtmf": digits}, channel=channel)
+
+    async def originate(
+        self,
+        endpoint: str,
+        *,
+        app_args: Sequence[str] = (),
+        caller_id: str = "",
+        timeout: int = 30,
+        variables: Mapping[str, str] | None = None,
+        channel_id: str | None = None,
+        originator: str | None = None,
+    ) -> Channel:
+        query = {"endpoint": endpoint, "app": self.endpoint.app, "timeout": str(timeout)}
+        if app_args:
+            query["appArgs"] = ",".join(app_args)
+        if caller_id:
+            query["callerId"] = caller_id
+        if originator:
+            query["originator"] = originator
+        body = msgspec.json.encode({"variables": dict(variables)}) if variables else None
+        path = f"channels/{_q(channel_id)}" if channel_id else "channels"
+        return _decode(await self._call("POST", path, query, body), Channel)
+
+    async def continue_in_dialplan(
+        self, channel: str, *, context: str = "", extension: str = "", priority: int | None = None
+    ) -> None:
+        query = {k: v for k, v in (("context", context), ("extension", extension)) if v}
+        if priority is not None:
+            query["priority"] = str(priority)
+        await self._call("POST", f"channels/{_q(channel)}/continue", query, channel=channel)
+
+    async def get_variable(self, channel: str, name: str) -> str | None:
+        try:
+            body = await self._call("GET", f"channels/{_q(channel)}/variable", {"variable": name}, channel=channel)
+        except NotFound as exc:
+            if isinstance(exc, ChannelGone):
+                raise
+            return None
+        return _decode(body, Variable).value
+
+    async def set_variable(self, channel: str, name: str, value: str) -> None:
+        query = {"variable": name, "value": value}
+        await self._call("POST", f"channels/{_q(channel)}/variable", query, channel=channel)
+
+    async def snoop(
+        self,
+        channel: str,
+        *,
+        spy: Literal["none", "in", "out", "both"] = "both",
+        whisper: Literal["none", "in", "out", "both"] = "none",
+        app_args: Sequence[str] = (),
+        snoop_id: str | None = None,
+    ) -> Channel:
+        query = {"spy": spy, "whisper": whisper, "app": self.endpoint.app}
+        if app_args:
+            query["appArgs"] = ",".join(app_args)
+        path = f"channels/{_q(channel)}/snoop" + (f"/{_q(snoop_id)}" if snoop_id else "")
+        return _decode(await self._call("POST", path, query, channel=channel), Channel)
+
+    async def get_channel(self, channel: str) -> Channel:
+        return _decode(await self._call("GET", f"channels/{_q(channel)}", channel=channel), Channel)
+
+    async def list_channels(self) -> list[Channel]:
+        return _decode(await self._call("GET", "channels"), list[Channel])
+
+    # ---- bridges ---------------------------------------------------------------------------------------
+
+    async def create_bridge(
+        self, kind: Literal["mixing", "holding"] = "mixing", *, bridge_id: str | None = None, name: str = ""
+    ) -> Bridge:
+        query = {"type": kind}
+        if name:
+            query["name"] = name
+        path = f"bridges/{_q(bridge_id)}" if bridge_id else "bridges"
+        return _decode(await self._call("POST", path, query), Bridge)
+
+    async def destroy_bridge(self, bridge: str) -> None:
+        try:
+            await self._call("DELETE", f"bridges/{_q(bridge)}")
+        except NotFound:
+            pass  # already gone: what we wanted
+
+    async def add_to_bridge(self, bridge: str, channels: Sequence[str], *, role: str = "") -> None:
+        query = {"channel": ",".join(channels)}
+        if role:
+            query["role"] = role
+        await self._call("POST", f"bridges/{_q(bridge)}/addChannel", query)
+
+    async def remove_from_bridge(self, bridge: str, channels: Sequence[str]) -> None:
+        await self._call("POST", f"bridges/{_q(bridge)}/removeChannel", {"channel": ",".join(channels)})
+
+    async def bridge_moh_start(self, bridge: str, moh_class: str = "") -> None:
+        query = {"mohClass": moh_class} if moh_class else None
+        await self._call("POST", f"bridges/{_q(bridge)}/moh", query)
+
+    async def bridge_moh_stop(self, bridge: str) -> None:
+        await self._call("DELETE", f"bridges/{_q(bridge)}/moh")
+
+    async def list_bridges(self) -> list[Bridge]:
+        return _decode(await self._call("GET", "bridges"), list[Bridge])
+
+    # ---- recordings ------------------------------------------------------------------------------------
+
+    async def record(
+        self,
+        target: str,
+        name: str,
+        *,
+        format: str = "wav",
+        max_duration: int = 0,
+        beep: bool = False,
+        if_exists: Literal["fail", "overwrite", "append"] = "fail",
+        terminate_on: str = "none",
+    ) -> LiveRecording:
+        """Record ``channel:<id>`` or ``bridge:<id>`` under ``name``."""
+        kind, _, object_id = target.partition(":")
+        query = {
+            "name": name,
+            "format": format,
+            "maxDurationSeconds": str(max_duration),
+            "beep": "true" if beep else "false",
+            "ifExists": if_exists,
+            "terminateOn": terminate_on,
+        }
+        body = await self._call(
+            "POST", f"{kind}s/{_q(object_id)}/record", query, channel=object_id if kind == "channel" else None
+        )
+        return _decode(body, LiveRecording)
+
+    async def recording_control(
+        self, name: str, action: Literal["stop", "pause", "unpause", "mute", "unmute", "cancel"]
+    ) -> None:
+        method, suffix = {
+            "stop": ("POST", "stop"),
+            "pause": ("POST", "pause"),
+            "unpause": ("DELETE", "pause"),
+            "mute": ("POST", "mute"),
+            "unmute": ("DELETE", "mute"),
+            "cancel": ("DELETE", ""),
+        }[action]
+        path = f"recordings/live/{_q(name)}" + (f"/{suffix}" if suffix else "")
+        await self._call(method, path)
+
+    async def stored_recordings(self) -> list[StoredRecording]:
+        return _decode(await self._call("GET", "recordings/stored"), list[StoredRecording])
+
+    # ---- system ----------------------------------------------------------------------------------------
+
+    async def application(self) -> Application:
+        return _decode(await self._call("GET", f"applications/{_q(self.endpoint.app)}"), Application)
+
+    async def subscribe(self, event_source: str) -> Application:
+        path = f"applications/{_q(self.endpoint.app)}/subscription"
+        return _decode(await self._call("POST", path, {"eventSource": event_source}), Application)
+
+    async def asterisk_info(self) -> AsteriskInfo:
+        return _decode(await self._call("GET", "asterisk/info"), AsteriskInfo)
+
+
+_NO_REST_OVER_WS = "no REST over WebSocket"
+
+
+__all__ = ["AriClient", "AriError", "Connected", "Disconnected", "Incoming"]

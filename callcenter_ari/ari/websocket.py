@@ -1,0 +1,119 @@
+"""ARI over one WebSocket: events in, REST requests out as RESTRequest messages, RESTResponse replies back.
+
+Frames are encoded and decoded with msgspec; a reply is matched to its request by ``request_id``. Events caused
+by a request can arrive before its reply (Asterisk sends the answer's ChannelStateChange first), which is fine:
+they go to the event sink in the order they arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+from collections.abc import Callable, Mapping
+from urllib.parse import urlencode
+
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from callcenter_ari.ari.errors import AriUnavailable
+from callcenter_ari.ari.events import RestResponse, decode_wire
+from callcenter_ari.ari.transport import Endpoint, EventSink, Response
+
+
+class _QueryString(msgspec.Struct, frozen=True):
+    name: str
+    value: str
+
+
+class _RestRequest(msgspec.Struct, frozen=True, omit_defaults=True, tag_field="type", tag="RESTRequest"):
+    request_id: str
+    method: str
+    uri: str
+    query_strings: list[_QueryString] = []
+    content_type: str = ""
+    message_body: str = ""
+
+
+_encoder = msgspec.json.Encoder()
+
+
+class WebSocketTransport:
+    name = "websocket"
+
+    def __init__(self, endpoint: Endpoint, request_timeout: float = 10.0) -> None:
+        self._endpoint = endpoint
+        self._timeout = request_timeout
+        self._ws: ClientConnection | None = None
+        self._pending: dict[str, asyncio.Future[RestResponse]] = {}
+        self._ids = itertools.count(1)
+
+    async def request(
+        self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
+    ) -> Response:
+        ws = self._ws
+        if ws is None:
+            raise AriUnavailable("the ARI WebSocket is not connected")
+        request_id = f"r{next(self._ids)}"
+        message = _RestRequest(
+            request_id=request_id,
+            method=method,
+            uri=path,
+            query_strings=[_QueryString(k, v) for k, v in query.items()] if query else [],
+            content_type="application/json" if body else "",
+            message_body=body.decode() if body else "",
+        )
+        future: asyncio.Future[RestResponse] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await ws.send(_encoder.encode(message).decode())
+            async with asyncio.timeout(self._timeout):
+                reply = await future
+        except ConnectionClosed:
+            raise AriUnavailable("the ARI WebSocket closed during a request") from None
+        except TimeoutError:
+            raise AriUnavailable(f"no RESTResponse to {method} {path} within {self._timeout} s") from None
+        finally:
+            self._pending.pop(request_id, None)
+        return Response(reply.status_code, reply.message_body.encode())
+
+    async def run(self, sink: EventSink, connected: Callable[[], None]) -> None:
+        endpoint = self._endpoint
+        credentials = base64.b64encode(f"{endpoint.username}:{endpoint.password}".encode()).decode()
+        url = f"{endpoint.ws_url}/ari/events?" + urlencode({"app": endpoint.app, "subscribeAll": "false"})
+        try:
+            async with connect(
+                url,
+                additional_headers={"Authorization": f"Basic {credentials}"},
+                compression=None,
+                max_size=None,
+                ping_interval=20,
+            ) as ws:
+                self._ws = ws
+                connected()
+                await self._read(ws, sink)
+        except InvalidStatus as exc:
+            raise AriUnavailable(f"ARI WebSocket refused: HTTP {exc.response.status_code}") from None
+        except (OSError, ConnectionClosed) as exc:
+            raise AriUnavailable(f"ARI WebSocket: {exc}") from None
+        finally:
+            self._ws = None
+            self._fail_pending()
+
+    async def _read(self, ws: ClientConnection, sink: EventSink) -> None:
+        pending = self._pending
+        async for frame in ws:
+            message = decode_wire(frame)
+            if type(message) is RestResponse:
+                future = pending.get(message.request_id)
+                if future is not None and not future.done():
+                    future.set_result(message)
+            else:
+                await sink(message)  # type: ignore[arg-type]
+
+    def _fail_pending(self) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(AriUnavailable("the ARI WebSocket closed during a request"))
+        self._pending.clear()

@@ -1,0 +1,231 @@
+"""The configuration: one TOML file decoded into frozen msgspec Structs.
+
+Strings may refer to the environment as ``${VAR}`` or ``${VAR:-default}`` so that secrets (the ARI password, the
+Redis URL) stay out of the file. Every error names the key path: ``queues.support.sla_seconds: expected int,
+got str``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from callcenter_ari.trunks import TrunkConfig
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the key path."""
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class AppSection(_Section):
+    app_name: str = "callcenter"
+    tenant: str = "default"
+    shutdown_grace_seconds: float = 30.0
+
+
+class AriSection(_Section):
+    url: str = "http://127.0.0.1:8088"
+    username: str = "callcenter"
+    password: str = ""
+    # "auto" probes ARI's REST over the event WebSocket and falls back to HTTP when Asterisk does not offer it.
+    transport: Literal["auto", "websocket", "http"] = "auto"
+    request_timeout_seconds: float = 10.0
+    reconnect_initial_seconds: float = 0.5
+    reconnect_max_seconds: float = 30.0
+
+
+class RedisSection(_Section):
+    # Empty means: no Redis configured (the demo then starts a private one; `run` refuses).
+    url: str = ""
+    prefix: str = "cc"
+
+
+class HttpSection(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    enabled: bool = True
+
+
+class LogSection(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console"] = "json"
+
+
+class InboundSection(_Section):
+    greeting: str = "sound:hello-world"
+    # Where callers go after the greeting when their DID has no route of its own; empty: hang up after it.
+    default_queue: str = ""
+    goodbye: str = ""
+
+
+class DidRoute(_Section):
+    queue: str = ""
+    greeting: str = ""
+
+
+class QueueConfig(_Section):
+    name: str = ""
+    sla_seconds: int = 20
+    wrapup_seconds: float = 5.0
+    ring_timeout_seconds: float = 15.0
+    max_wait_seconds: float = 600.0
+    moh_class: str = "default"
+    short_abandon_seconds: float = 5.0
+
+
+class AgentConfig(_Section):
+    endpoint: str
+    name: str = ""
+    queues: tuple[str, ...] = ()
+    logged_in: bool = True
+
+
+class Config(_Section):
+    app: AppSection = AppSection()
+    ari: AriSection = AriSection()
+    redis: RedisSection = RedisSection()
+    http: HttpSection = HttpSection()
+    log: LogSection = LogSection()
+    inbound: InboundSection = InboundSection()
+    dids: dict[str, DidRoute] = {}
+    queues: dict[str, QueueConfig] = {}
+    agents: dict[str, AgentConfig] = {}
+    trunks: dict[str, TrunkConfig] = {}
+
+    def redacted(self) -> dict[str, Any]:
+        """The configuration as plain data with secrets masked, fit to print or log."""
+        data: dict[str, Any] = msgspec.to_builtins(self)
+        if data["ari"]["password"]:
+            data["ari"]["password"] = "***"
+        data["redis"]["url"] = _mask_url_password(data["redis"]["url"])
+        return data
+
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def load(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read, expand and validate a configuration file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return loads(text, environ)
+
+
+def loads(text: str, environ: Mapping[str, str] | None = None) -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}") from None
+    expanded = _expand(raw, os.environ if environ is None else environ, "")
+    config = _convert(expanded, Config, "")
+    _check_references(config)
+    return config
+
+
+def _expand(value: Any, environ: Mapping[str, str], path: str) -> Any:
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in environ:
+                return environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"{path}: environment variable {name} is not set")
+
+        return _ENV_REF.sub(substitute, value)
+    if isinstance(value, dict):
+        return {k: _expand(v, environ, _join(path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _convert(data: Any, cls: type, path: str) -> Any:
+    """msgspec.convert, with the failing dict key put back into the error's path.
+
+    msgspec reports a failure inside a mapping as ``$.queues[...]``; we retry the entries one by one to name the
+    key, because "queues.support.sla_seconds" is what an admin needs to find the line.
+    """
+    try:
+        return msgspec.convert(data, cls, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_locate(exc, data, cls, path)) from None
+
+
+def _locate(exc: msgspec.ValidationError, data: Any, cls: type, path: str) -> str:
+    message, _, where = str(exc).partition(" - at `$")
+    where = where.rstrip("`")
+    if "[...]" in where and isinstance(data, dict):
+        field = where.lstrip(".").split("[", 1)[0].split(".", 1)[0]
+        value_type = _mapping_value_type(cls, field)
+        entries = data.get(field)
+        if value_type is not None and isinstance(entries, dict):
+            for key, entry in entries.items():
+                try:
+                    msgspec.convert(entry, value_type, strict=True)
+                except msgspec.ValidationError as inner:
+                    return _locate(inner, entry, value_type, _join(_join(path, field), key))
+    where = where.lstrip(".")
+    unknown = re.match(r"Object contains unknown field `(.+)`", message)
+    if unknown:
+        return f"{_join(_join(path, where), unknown.group(1))}: unknown key"
+    return f"{_join(path, where) or '(top level)'}: {_humanize(message)}"
+
+
+def _mapping_value_type(cls: type, field: str) -> type | None:
+    hints = typing.get_type_hints(cls)
+    hint = hints.get(field)
+    if typing.get_origin(hint) is dict:
+        return typing.get_args(hint)[1]  # type: ignore[no-any-return]
+    return None
+
+
+def _humanize(message: str) -> str:
+    text = message.replace("`", "")
+    return text[:1].lower() + text[1:]
+
+
+def _join(path: str, key: str) -> str:
+    if not key:
+        return path
+    return f"{path}.{key}" if path else key
+
+
+def _check_references(config: Config) -> None:
+    problems: list[str] = []
+    for section in ("dids", "queues", "agents", "trunks"):
+        for key in getattr(config, section):
+            if not _ID.match(key) or (section == "dids" and not key.isdigit() and key != "default"):
+                problems.append(f"{section}.{key}: not a valid name (letters, digits, '_', '.', '-')")
+    if config.inbound.default_queue and config.inbound.default_queue not in config.queues:
+        problems.append(f"inbound.default_queue: unknown queue {config.inbound.default_queue!r}")
+    for did, route in config.dids.items():
+        if route.queue and route.queue not in config.queues:
+            problems.append(f"dids.{did}.queue: unknown queue {route.queue!r}")
+    for agent_id, agent in config.agents.items():
+        for queue in agent.queues:
+            if queue not in config.queues:
+                problems.append(f"agents.{agent_id}.queues: unknown queue {queue!r}")
+    if not _ID.match(config.app.tenant):
+        problems.append("app.tenant: not a valid name (letters, digits, '_', '.', '-')")
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _mask_url_password(url: str) -> str:
+    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)

@@ -1,0 +1,2 @@
+"""The async runtime: one task tree, a task per live call, the executor that turns commands into ARI requests,
+timers on an injectable clock, and the long-running services (ACD, store flusher, HTTP)."""

@@ -1,0 +1,215 @@
+"""The composition root: builds the adapters and services from the configuration and runs them in one task tree.
+
+Start order matters: Redis first, then ARI (the first connect must succeed), then recovery (calls still up in
+Asterisk continue where their records say they were; calls that ended while we were down are closed), and only
+then does the dispatcher take events. On shutdown new calls go back to the dialplan while live ones finish.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import structlog
+from anyio.abc import TaskGroup, TaskStatus
+from redis.asyncio import Redis
+
+from callcenter_ari.acd.board import AgentSpec, Board
+from callcenter_ari.ari.client import AriClient
+from callcenter_ari.ari.errors import AriError
+from callcenter_ari.ari.transport import Endpoint
+from callcenter_ari.calls.machine import CallSettings, InboundCall
+from callcenter_ari.calls.messages import Input, Resume
+from callcenter_ari.config import Config
+from callcenter_ari.http.app import build_app, serve
+from callcenter_ari.metrics import Metrics
+from callcenter_ari.runtime.acd import AcdService, BoardCollector
+from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.runtime.dispatcher import Dispatcher
+from callcenter_ari.runtime.timers import Timers
+from callcenter_ari.store.keys import Keys
+from callcenter_ari.store.redis import Store
+
+log = structlog.get_logger(__name__)
+
+
+class Services:
+    """What a call task needs, in one place; built once by ``Application``."""
+
+    def __init__(self, ari: AriClient, store: Store, clock: Clock, metrics: Metrics, timers: Timers) -> None:
+        self.ari = ari
+        self.store = store
+        self.clock = clock
+        self.metrics = metrics
+        self.timers = timers
+        self.calls: dict[str, CallTask] = {}
+        self.channels: dict[str, CallTask] = {}
+        self.draining = False
+        self.ari_up = False
+        self.acd: AcdService
+        self._tg: TaskGroup
+
+    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        self._tg.start_soon(fn, *args)
+
+    def adopt(self, task: CallTask, first: Input) -> None:
+        self.calls[task.call_id] = task
+        self.channels[task.caller_channel] = task
+        record = task.machine.record
+        if record.agent_channel and record.phase in ("ringing", "talking"):
+            self.channels[record.agent_channel] = task
+        self.metrics.calls_live.set(len(self.calls))
+        self._tg.start_soon(task.run, first)
+
+    def expect_leg(self, channel_id: str, task: CallTask) -> None:
+        self.channels[channel_id] = task
+
+    def forget(self, task: CallTask) -> None:
+        self.calls.pop(task.call_id, None)
+        self.channels.pop(task.caller_channel, None)
+        for offer in range(1, task.machine.record.offers + 1):
+            self.channels.pop(f"{task.call_id}-a{offer}", None)
+        self.metrics.calls_live.set(len(self.calls))
+        outcome = task.machine.record.outcome or "unknown"
+        self.metrics.calls_ended.labels(outcome).inc()
+
+    def emit(self, kind: str, fields: dict[str, Any]) -> None:
+        self.store.emit(kind, dict(fields))
+        if kind == "call.answered" and "wait" in fields:
+            self.metrics.wait_seconds.observe(float(fields["wait"]))  # type: ignore[arg-type]
+
+
+class Application:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        redis: Redis,
+        clock: Clock | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or Clock()
+        self.metrics = metrics or Metrics()
+        ari = config.ari
+        self.ari = AriClient(
+            Endpoint(ari.url, config.app.app_name, ari.username, ari.password),
+            transport=ari.transport,
+            request_timeout=ari.request_timeout_seconds,
+            reconnect_initial=ari.reconnect_initial_seconds,
+            reconnect_max=ari.reconnect_max_seconds,
+        )
+        self.store = Store(redis, Keys(config.redis.prefix, config.app.tenant))
+        self.timers = Timers(self.clock)
+        self.services = Services(self.ari, self.store, self.clock, self.metrics, self.timers)
+        board = Board(
+            (AgentSpec(agent_id, a.endpoint, a.queues) for agent_id, a in config.agents.items()),
+            now=self.clock.now(),
+        )
+        self.acd = AcdService(
+            board,
+            self.store,
+            self.timers,
+            self.clock,
+            wrapup_seconds={q: c.wrapup_seconds for q, c in config.queues.items()},
+            deliver=self._deliver,
+        )
+        self.services.acd = self.acd
+        self.metrics.registry.register(BoardCollector(board, config.queues))
+        self.dispatcher = Dispatcher(self.services, self.settings_for)
+        self._stopping = anyio.Event()
+        self.http_port: int | None = None
+
+    def settings_for(self, did: str) -> CallSettings:
+        config = self.config
+        route = config.dids.get(did) or config.dids.get("default")
+        queue_id = (route.queue if route else "") or config.inbound.default_queue
+        queue = config.queues.get(queue_id)
+        return CallSettings(
+            greeting=(route.greeting if route and route.greeting else config.inbound.greeting),
+            queue=queue_id if queue else "",
+            moh_class=queue.moh_class if queue else "",
+            ring_timeout=queue.ring_timeout_seconds if queue else 15.0,
+            max_wait=queue.max_wait_seconds if queue else 600.0,
+            goodbye=config.inbound.goodbye,
+        )
+
+    def _deliver(self, call_id: str, message: Input) -> None:
+        task = self.services.calls.get(call_id)
+        if task is not None:
+            task.deliver(message)
+
+    @property
+    def ready(self) -> bool:
+        return self.services.ari_up and not self.services.draining
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve calls until ``stop()`` (or SIGTERM/SIGINT when ``handle_signals`` ran)."""
+        await self.store.redis.ping()
+        async with anyio.create_task_group() as tg:
+            self.services._tg = tg
+            self.acd.bind(tg.start_soon)
+            await tg.start(self.store.run_flusher)
+            await tg.start(self.timers.run)
+            if self.config.http.enabled:
+                web = build_app(self.metrics.registry, lambda: self.ready)
+                self.http_port = await tg.start(serve, web, self.config.http.host, self.config.http.port)
+            await tg.start(self.ari.run, self.dispatcher)
+            await self._recover()
+            self.dispatcher.open()
+            log.info("app.started", transport=self.ari.transport_name, tenant=self.config.app.tenant)
+            task_status.started()
+            await self._stopping.wait()
+            await self._drain()
+            tg.cancel_scope.cancel()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def handle_signals(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                log.info("app.stopping", signal=signal.Signals(signum).name, live_calls=len(self.services.calls))
+                self.stop()
+                return
+
+    async def _drain(self) -> None:
+        """No new calls; give live ones up to the grace period to finish."""
+        self.services.draining = True
+        with anyio.move_on_after(self.config.app.shutdown_grace_seconds):
+            while self.services.calls:
+                await anyio.sleep(0.1)
+        if self.services.calls:
+            log.warning("app.stopped_with_live_calls", live_calls=len(self.services.calls))
+        await self.store.flush()
+
+    async def _recover(self) -> None:
+        services = self.services
+        records = await self.store.live_calls()
+        try:
+            channels = {channel.id for channel in await self.ari.list_channels()}
+        except AriError as exc:
+            log.error("recovery.list_channels_failed", error=exc.message)
+            channels = set()
+        live: set[str] = set()
+        now = self.clock.now()
+        for record in records:
+            if record.channel_id in channels:
+                live.add(record.call_id)
+                services.adopt(CallTask(InboundCall(record, self.settings_for(record.did)), services), Resume())
+                continue
+            record.phase, record.ended_at = "ended", now
+            record.outcome = record.outcome or "ended_while_down"
+            self.store.save_call(record)
+            services.emit("call.ended", {"at": now, "call_id": record.call_id, "outcome": record.outcome})
+        agents = await self.store.agents()
+        self.acd.restore(agents, live)
+        known = {agent.agent_id for agent in agents}
+        for agent_id, agent in self.config.agents.items():
+            if agent.logged_in and agent_id not in known:
+                await self.acd.log_in(agent_id)
+        await self.store.flush()
+        log.info("recovery.done", resumed=len(live), closed=len(records) - len(live), agents=len(known))

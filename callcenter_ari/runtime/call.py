@@ -1,0 +1,182 @@
+"""One task per live call: feed the machine, carry out its commands, persist its record.
+
+The executor is where adapter failures become inputs again: a 404 on the caller's channel is ``CallerGone``, on
+the agent's leg ``AgentGone``; an originate Asterisk refuses is ``AgentFailed``. Anything unexpected fails the
+call safe: it goes back to the dialplan (or is hung up), and its record says so.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+import anyio
+import structlog
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from callcenter_ari.ari.client import AriClient
+from callcenter_ari.ari.errors import AriError, ChannelGone
+from callcenter_ari.calls.machine import InboundCall
+from callcenter_ari.calls.messages import (
+    AgentConnected,
+    AgentFailed,
+    AgentFinished,
+    AgentGone,
+    Answer,
+    CallerGone,
+    CancelTimer,
+    Command,
+    Connect,
+    Dequeue,
+    DestroyBridge,
+    Emit,
+    Enqueue,
+    Hangup,
+    Input,
+    MohStart,
+    MohStop,
+    Originate,
+    Play,
+    ReleaseAgent,
+    SetTimer,
+    Timeout,
+)
+
+if TYPE_CHECKING:
+    from callcenter_ari.runtime.app import Services
+
+log = structlog.get_logger(__name__)
+
+INBOX_SIZE = 256
+
+
+class CallTask:
+    def __init__(self, machine: InboundCall, services: Services) -> None:
+        self.machine = machine
+        self.services = services
+        self.call_id = machine.record.call_id
+        self.inbox: MemoryObjectSendStream[Input]
+        self._receive: MemoryObjectReceiveStream[Input]
+        self.inbox, self._receive = anyio.create_memory_object_stream[Input](INBOX_SIZE)
+
+    @property
+    def caller_channel(self) -> str:
+        return self.machine.record.channel_id
+
+    def deliver(self, message: Input) -> bool:
+        """Queue an input without waiting; False if the inbox is full or the call is over."""
+        try:
+            self.inbox.send_nowait(message)
+        except (anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            return False
+        return True
+
+    async def run(self, first: Input) -> None:
+        with structlog.contextvars.bound_contextvars(call_id=self.call_id):
+            try:
+                await self._step(first)
+                async with self._receive:
+                    while not self.machine.ended:
+                        await self._step(await self._receive.receive())
+            except anyio.get_cancelled_exc_class():
+                raise
+            except Exception:
+                log.exception("call.failed")
+                await self._fail_safe()
+            finally:
+                self.inbox.close()
+                self.services.timers.cancel_owner(self.call_id)
+                self.services.forget(self)
+
+    async def _step(self, message: Input) -> None:
+        machine, services = self.machine, self.services
+        pending: deque[Input] = deque([message])
+        while pending:
+            for command in machine.handle(pending.popleft(), services.clock.now()):
+                follow_up = await self._execute(command)
+                if follow_up is not None:
+                    pending.append(follow_up)
+        services.store.save_call(machine.record)
+
+    async def _execute(self, command: Command) -> Input | None:
+        services, record = self.services, self.machine.record
+        ari: AriClient = services.ari
+        try:
+            match command:
+                case Answer(channel):
+                    await ari.answer(channel)
+                case Play(channel, media, playback_id):
+                    await ari.play(f"channel:{channel}", media, playback_id=playback_id)
+                case Hangup(channel, cause):
+                    await _hangup(ari, channel, cause)
+                case MohStart(channel, moh_class):
+                    await ari.moh_start(channel, moh_class)
+                case MohStop(channel):
+                    await ari.moh_stop(channel)
+                case Originate(endpoint, channel_id, app_args, timeout, caller_id):
+                    services.expect_leg(channel_id, self)
+                    try:
+                        await ari.originate(
+                            endpoint, app_args=app_args, timeout=timeout, caller_id=caller_id, channel_id=channel_id
+                        )
+                    except AriError as exc:
+                        if isinstance(exc, ChannelGone):
+                            raise
+                        log.warning("agent.originate_failed", endpoint=endpoint, error=exc.message)
+                        return AgentFailed("unavailable")
+                case Connect(bridge_id, channels):
+                    await ari.create_bridge("mixing", bridge_id=bridge_id)
+                    await ari.add_to_bridge(bridge_id, channels)
+                case DestroyBridge(bridge_id):
+                    await ari.destroy_bridge(bridge_id)
+                case Enqueue(queue, priority, enqueued_at):
+                    await services.acd.enqueue(self.call_id, queue, priority, enqueued_at)
+                case Dequeue(queue):
+                    services.acd.remove(self.call_id, queue)
+                case ReleaseAgent(agent_id, reason):
+                    await services.acd.release(agent_id, reason)
+                case AgentConnected(agent_id):
+                    services.acd.connected(agent_id)
+                case AgentFinished(agent_id):
+                    services.acd.finished(agent_id, record.queue)
+                case SetTimer(name, at):
+                    services.timers.set((self.call_id, name), at, lambda: self.deliver(Timeout(name)))
+                case CancelTimer(name):
+                    services.timers.cancel((self.call_id, name))
+                case Emit(kind, fields):
+                    services.emit(kind, fields)
+        except ChannelGone as gone:
+            services.metrics.ari_errors.labels("channel_gone").inc()
+            if gone.channel_id == record.channel_id:
+                return CallerGone(None)
+            return AgentGone(None)
+        except AriError as exc:
+            services.metrics.ari_errors.labels(type(exc).__name__).inc()
+            if isinstance(command, (Hangup, DestroyBridge, MohStop)):
+                log.warning("call.cleanup_failed", command=type(command).__name__, error=exc.message)
+                return None
+            raise
+        return None
+
+    async def _fail_safe(self) -> None:
+        """Give the caller back to the dialplan (whose next step decides: hang up, voicemail, overflow)."""
+        record, services = self.machine.record, self.services
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+            try:
+                await services.ari.continue_in_dialplan(record.channel_id)
+            except AriError:
+                await _hangup(services.ari, record.channel_id, 41)
+            if record.agent_channel and record.phase in ("ringing", "talking"):
+                await _hangup(services.ari, record.agent_channel, 16)
+        if record.phase != "ended":
+            now = services.clock.now()
+            record.phase, record.outcome, record.ended_at = "ended", "failed", now
+            services.emit("call.ended", {"at": now, "call_id": record.call_id, "outcome": "failed"})
+        services.store.save_call(record)
+
+
+async def _hangup(ari: AriClient, channel: str, cause: int) -> None:
+    try:
+        await ari.hangup(channel, cause=cause)
+    except ChannelGone:
+        pass  # already gone: the outcome a hang-up wants

@@ -1,0 +1,194 @@
+"""Routes each ARI event to the call that owns its channel, translated into that call's inputs.
+
+The dispatcher is the hot loop: it runs once per event, so it does a dict lookup and a non-blocking send, and
+leaves everything else to the call's own task. Our own ids carry their call id as a prefix (``<call>-greeting``
+for a playback, ``<call>-a1`` for an agent leg), so playbacks route without a table.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import anyio
+import structlog
+
+from callcenter_ari.ari.client import Connected, Disconnected, Incoming
+from callcenter_ari.ari.errors import AriError
+from callcenter_ari.ari.events import (
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    PlaybackFinished,
+    StasisEnd,
+    StasisStart,
+    UnknownEvent,
+)
+from callcenter_ari.calls.machine import CallSettings, InboundCall
+from callcenter_ari.calls.messages import AgentGone, AgentUp, CallerGone, Input, PlaybackDone, Start
+from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.store.records import CallRecord
+
+if TYPE_CHECKING:
+    from callcenter_ari.runtime.app import Services
+
+log = structlog.get_logger(__name__)
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_.+*#-]{1,64}$")
+_NUMBER_CHARS = re.compile(r"[^0-9+*#]")
+_NAME_CHARS = re.compile(r"[\"<>\\\x00-\x1f]")
+
+
+def new_call_id() -> str:
+    return "c" + uuid.uuid4().hex[:20]
+
+
+class Dispatcher:
+    def __init__(self, services: Services, settings_for: Callable[[str], CallSettings]) -> None:
+        self.services = services
+        self._settings_for = settings_for
+        self._ready = anyio.Event()
+        self._event_counters: dict[str, object] = {}
+
+    def open(self) -> None:
+        """Recovery is done: start handling events (until then the reader waits, so none is lost)."""
+        self._ready.set()
+
+    async def __call__(self, message: Incoming) -> None:
+        services = self.services
+        match message:
+            case Connected(transport, reconnect):
+                services.ari_up = True
+                services.metrics.ari_connected.set(1)
+                log.info("ari.connected", transport=transport, reconnect=reconnect)
+                if reconnect:
+                    services.metrics.ari_reconnects.inc()
+                    services.spawn(self.reconcile)
+                return
+            case Disconnected(reason):
+                services.ari_up = False
+                services.metrics.ari_connected.set(0)
+                log.warning("ari.connection_lost", reason=reason)
+                return
+            case UnknownEvent(kind, reason):
+                services.metrics.ari_unknown_events.inc()
+                log.warning("ari.event_skipped", event_type=kind, reason=reason[:200])
+                return
+        if not self._ready.is_set():
+            await self._ready.wait()
+        counter = self._event_counters.get(message.__struct_config__.tag)  # type: ignore[union-attr]
+        if counter is None:
+            tag = str(message.__struct_config__.tag)  # type: ignore[union-attr]
+            counter = self._event_counters[tag] = services.metrics.ari_events.labels(tag)
+        counter.inc()  # type: ignore[attr-defined]
+        match message:
+            case PlaybackFinished(playback=playback):
+                self._to_call(playback.id.split("-", 1)[0], PlaybackDone(playback.id, playback.state == "failed"))
+            case ChannelHangupRequest(channel=channel, cause=cause) | ChannelDestroyed(channel=channel, cause=cause):
+                self._channel_gone(channel.id, cause)
+            case StasisEnd(channel=channel):
+                self._channel_gone(channel.id, None)
+            case StasisStart():
+                self._stasis_start(message)
+            case ChannelDtmfReceived():
+                pass  # the IVR consumes digits; the first inbound flow has no menu
+            case _:
+                pass
+
+    # ---- routing -----------------------------------------------------------------------------------------
+
+    def _to_call(self, call_id: str, message: Input) -> None:
+        task = self.services.calls.get(call_id)
+        if task is not None:
+            self._deliver(task, message)
+
+    def _deliver(self, task: CallTask, message: Input) -> None:
+        if not task.deliver(message):
+            self.services.metrics.dtmf_dropped.inc()
+            log.warning("call.inbox_full", call_id=task.call_id, dropped=type(message).__name__)
+
+    def _channel_gone(self, channel_id: str, cause: int | None) -> None:
+        task = self.services.channels.get(channel_id)
+        if task is None:
+            return
+        if channel_id == task.caller_channel:
+            self._deliver(task, CallerGone(cause))
+        else:
+            self._deliver(task, AgentGone(cause))
+
+    def _stasis_start(self, event: StasisStart) -> None:
+        args = event.args
+        kind = args[0] if args else ""
+        if kind == "inbound":
+            self._new_call(event)
+        elif kind == "agent":
+            task = self.services.channels.get(event.channel.id)
+            if task is None:
+                # The call this leg was for is gone: do not leave an agent listening to silence.
+                log.info("agent.orphan_leg", channel=event.channel.id)
+                self.services.spawn(self._hang_up, event.channel.id)
+            else:
+                self._deliver(task, AgentUp(event.channel.id))
+        else:
+            log.warning("stasis.unsupported_entry", channel=event.channel.id, args=list(args[:4]))
+            self.services.spawn(self._back_to_dialplan, event.channel.id)
+
+    def _new_call(self, event: StasisStart) -> None:
+        services, channel = self.services, event.channel
+        if services.draining:
+            services.spawn(self._back_to_dialplan, channel.id)
+            return
+        source = _token(event.args[1]) if len(event.args) > 1 else ""
+        did = _token(event.args[2]) if len(event.args) > 2 else channel.dialplan.exten
+        record = CallRecord(
+            call_id=new_call_id(),
+            channel_id=channel.id,
+            source=source,
+            did=_token(did),
+            caller=_NUMBER_CHARS.sub("", channel.caller.number)[:32],
+            caller_name=_NAME_CHARS.sub("", channel.caller.name)[:64],
+            started_at=services.clock.now(),
+        )
+        task = CallTask(InboundCall(record, self._settings_for(record.did)), services)
+        services.adopt(task, Start())
+        services.metrics.calls_started.inc()
+
+    # ---- reconciliation ----------------------------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        """After a reconnect: calls whose channels ended while we were away are told so."""
+        services = self.services
+        try:
+            channels = {channel.id for channel in await services.ari.list_channels()}
+        except AriError as exc:
+            log.error("ari.reconcile_failed", error=exc.message)
+            return
+        ended = 0
+        for task in list(services.calls.values()):
+            record = task.machine.record
+            if record.channel_id not in channels:
+                self._deliver(task, CallerGone(None))
+                ended += 1
+            elif record.phase in ("ringing", "talking") and record.agent_channel not in channels:
+                self._deliver(task, AgentGone(None))
+        log.info("ari.reconciled", live_calls=len(services.calls), ended_while_away=ended)
+
+    async def _back_to_dialplan(self, channel_id: str) -> None:
+        try:
+            await self.services.ari.continue_in_dialplan(channel_id)
+        except AriError as exc:
+            log.warning("stasis.continue_failed", channel=channel_id, error=exc.message)
+            await self._hang_up(channel_id)
+
+    async def _hang_up(self, channel_id: str) -> None:
+        try:
+            await self.services.ari.hangup(channel_id)
+        except AriError:
+            pass  # gone already
+
+
+def _token(value: str) -> str:
+    """A value from the dialplan (trunk name, DID) reduced to something safe to store and route on."""
+    return value if _TOKEN.match(value) else ""

@@ -1,0 +1,59 @@
+"""Every Redis key name the application uses, built in this one module under a tenant prefix.
+
+Ids that reach a key are checked against a strict pattern first: nothing from outside (a channel id, an agent id
+from the API, digits a caller typed) becomes part of a key unvalidated.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.;+-]{0,127}$")
+
+
+class InvalidId(ValueError):
+    """An id that may not be used in a Redis key."""
+
+
+def checked(value: str, what: str = "id") -> str:
+    if not _SAFE.match(value):
+        raise InvalidId(f"{what} {value[:40]!r} is not a valid identifier")
+    return value
+
+
+class Keys:
+    """Key names for one tenant: ``<prefix>:<tenant>:<kind>[:<id>]``."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, prefix: str, tenant: str) -> None:
+        self.base = f"{checked(prefix, 'key prefix')}:{checked(tenant, 'tenant')}"
+
+    def call(self, call_id: str) -> str:
+        return f"{self.base}:call:{checked(call_id, 'call id')}"
+
+    @property
+    def live_calls(self) -> str:
+        """Set of the ids of calls not yet ended."""
+        return f"{self.base}:calls:live"
+
+    def agent(self, agent_id: str) -> str:
+        return f"{self.base}:agent:{checked(agent_id, 'agent id')}"
+
+    @property
+    def agents(self) -> str:
+        return f"{self.base}:agents"
+
+    def queue(self, queue_id: str) -> str:
+        """Sorted set of waiting call ids, scored by priority then enqueue time."""
+        return f"{self.base}:queue:{checked(queue_id, 'queue id')}"
+
+    @property
+    def events(self) -> str:
+        """The append-only event stream that reports, the wallboard and webhooks read."""
+        return f"{self.base}:events"
+
+    @property
+    def pattern(self) -> str:
+        """Matches every key of this tenant (tests clean up with it)."""
+        return f"{self.base}:*"

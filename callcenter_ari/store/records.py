@@ -1,0 +1,46 @@
+"""What is kept in Redis about calls and agents, as msgspec Structs.
+
+New fields must get defaults, so that a record written by an older version still decodes after an upgrade.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+CallPhase = Literal["new", "greeting", "queued", "ringing", "talking", "ending", "ended"]
+AgentState = Literal["logged_out", "available", "reserved", "talking", "wrapup", "not_ready"]
+
+
+class CallRecord(msgspec.Struct, kw_only=True):
+    call_id: str
+    channel_id: str
+    source: str = ""
+    did: str = ""
+    caller: str = ""
+    caller_name: str = ""
+    started_at: float
+    phase: CallPhase = "new"
+    queue: str = ""
+    priority: int = 0
+    enqueued_at: float | None = None
+    agent_id: str = ""
+    agent_channel: str = ""
+    bridge_id: str = ""
+    answered_at: float | None = None
+    connected_at: float | None = None
+    ended_at: float | None = None
+    outcome: str = ""
+    hangup_cause: int | None = None
+    offers: int = 0
+
+
+class AgentRecord(msgspec.Struct, kw_only=True):
+    agent_id: str
+    state: AgentState = "logged_out"
+    since: float = 0.0
+    call_id: str = ""
+    reason: str = ""
+    calls: int = 0
+    talk_seconds: float = 0.0

@@ -1,0 +1,230 @@
+"""The inbound call machine: inputs and time in, commands out. Plain asserts, no I/O."""
+
+from __future__ import annotations
+
+from callcenter_ari.calls.machine import CallSettings, InboundCall
+from callcenter_ari.calls.messages import (
+    AgentConnected,
+    AgentFailed,
+    AgentFinished,
+    AgentGone,
+    AgentUp,
+    Answer,
+    CallerGone,
+    CancelTimer,
+    Connect,
+    Dequeue,
+    DestroyBridge,
+    Emit,
+    Enqueue,
+    Hangup,
+    MohStart,
+    MohStop,
+    Offered,
+    Originate,
+    Play,
+    PlaybackDone,
+    ReleaseAgent,
+    Resume,
+    SetTimer,
+    Start,
+    Timeout,
+)
+from callcenter_ari.store.records import CallRecord
+
+QUEUED = CallSettings(greeting="sound:hello", queue="support", moh_class="default", ring_timeout=15, max_wait=600)
+
+
+def new_call(settings: CallSettings = QUEUED) -> InboundCall:
+    record = CallRecord(call_id="c1", channel_id="ch1", caller="+15551234567", did="5551000", started_at=0.0)
+    return InboundCall(record, settings)
+
+
+def kinds(commands: list) -> list[type]:
+    return [type(c) for c in commands if not isinstance(c, Emit)]
+
+
+def emitted(commands: list) -> list[str]:
+    return [c.kind for c in commands if isinstance(c, Emit)]
+
+
+def queued_call() -> InboundCall:
+    call = new_call()
+    call.handle(Start(), 0.0)
+    call.handle(PlaybackDone("c1-greeting"), 2.0)
+    return call
+
+
+def talking_call() -> InboundCall:
+    call = queued_call()
+    call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+    call.handle(AgentUp("c1-a1"), 8.0)
+    return call
+
+
+class TestFirstFlow:
+    def test_answered_then_greeted(self) -> None:
+        """A new call is answered and hears the greeting."""
+        call = new_call()
+        commands = call.handle(Start(), 0.0)
+        assert commands[0] == Answer("ch1")
+        assert Play("ch1", "sound:hello", "c1-greeting") in commands
+        assert emitted(commands) == ["call.started"]
+        assert call.record.phase == "greeting"
+
+    def test_without_queue_hangs_up_after_greeting(self) -> None:
+        """A DID with no queue: answer, greeting, hang up, outcome completed."""
+        call = new_call(CallSettings(greeting="sound:hello"))
+        call.handle(Start(), 0.0)
+        commands = call.handle(PlaybackDone("c1-greeting"), 1.4)
+        assert Hangup("ch1") in commands
+        assert call.ended and call.record.outcome == "completed"
+        assert emitted(commands) == ["call.ended"]
+
+    def test_a_foreign_playback_does_not_end_the_greeting(self) -> None:
+        call = new_call()
+        call.handle(Start(), 0.0)
+        assert call.handle(PlaybackDone("other-greeting"), 1.0) == []
+        assert call.record.phase == "greeting"
+
+    def test_hangup_during_greeting_is_not_an_abandon(self) -> None:
+        """Leaving in the IVR is counted apart from abandoning a queue."""
+        call = new_call()
+        call.handle(Start(), 0.0)
+        call.handle(CallerGone(16), 1.0)
+        assert call.record.outcome == "hung_up_in_ivr"
+
+
+class TestQueue:
+    def test_greeting_then_queue_with_moh_and_max_wait(self) -> None:
+        call = new_call()
+        call.handle(Start(), 0.0)
+        commands = call.handle(PlaybackDone("c1-greeting"), 2.0)
+        assert kinds(commands) == [MohStart, Enqueue, SetTimer]
+        assert Enqueue("support", 0, 2.0) in commands
+        assert SetTimer("max_wait", 602.0) in commands
+        assert call.record.phase == "queued"
+
+    def test_offer_originates_the_agent_leg(self) -> None:
+        call = queued_call()
+        commands = call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        originate = next(c for c in commands if isinstance(c, Originate))
+        assert originate.endpoint == "PJSIP/a1"
+        assert originate.channel_id == "c1-a1"
+        assert originate.app_args == ("agent", "a1", "c1")
+        assert call.record.phase == "ringing"
+
+    def test_agent_answer_bridges_and_stops_moh(self) -> None:
+        call = queued_call()
+        call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        commands = call.handle(AgentUp("c1-a1"), 8.0)
+        assert MohStop("ch1") in commands
+        assert Connect("c1-b", ("ch1", "c1-a1")) in commands
+        assert AgentConnected("a1") in commands
+        answered = next(c for c in commands if isinstance(c, Emit) and c.kind == "call.answered")
+        assert answered.fields["wait"] == 6.0
+
+    def test_ring_no_answer_returns_the_call_to_its_place(self) -> None:
+        """The call keeps its original enqueue time, so it does not lose its place in line."""
+        call = queued_call()
+        call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        commands = call.handle(AgentGone(19), 20.0)
+        assert ReleaseAgent("a1", "ring_no_answer") in commands
+        assert Enqueue("support", 0, 2.0) in commands
+        assert Hangup("c1-a1") in commands
+        assert call.record.phase == "queued"
+
+    def test_busy_agent_is_released_as_busy(self) -> None:
+        call = queued_call()
+        call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        assert ReleaseAgent("a1", "busy") in call.handle(AgentGone(17), 5.5)
+
+    def test_ring_backstop_timer(self) -> None:
+        call = queued_call()
+        call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        commands = call.handle(Timeout("ring"), 25.0)
+        assert ReleaseAgent("a1", "ring_no_answer") in commands
+
+    def test_originate_refused(self) -> None:
+        call = queued_call()
+        call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        assert ReleaseAgent("a1", "unavailable") in call.handle(AgentFailed("unavailable"), 5.1)
+
+    def test_second_offer_uses_a_new_leg_id(self) -> None:
+        call = queued_call()
+        call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        call.handle(AgentGone(19), 20.0)
+        commands = call.handle(Offered("a2", "PJSIP/a2"), 21.0)
+        assert next(c for c in commands if isinstance(c, Originate)).channel_id == "c1-a2"
+
+    def test_abandon_while_waiting(self) -> None:
+        call = queued_call()
+        commands = call.handle(CallerGone(16), 30.0)
+        assert Dequeue("support") in commands
+        assert CancelTimer("max_wait") in commands
+        assert call.record.outcome == "abandoned"
+        ended = next(c for c in commands if isinstance(c, Emit) and c.kind == "call.ended")
+        assert ended.fields["wait"] == 28.0
+
+    def test_abandon_while_agent_rings_releases_the_agent(self) -> None:
+        call = queued_call()
+        call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        commands = call.handle(CallerGone(16), 6.0)
+        assert Hangup("c1-a1") in commands
+        assert ReleaseAgent("a1", "caller_abandoned") in commands
+        assert call.record.outcome == "abandoned"
+
+    def test_max_wait_ends_the_call(self) -> None:
+        call = queued_call()
+        commands = call.handle(Timeout("max_wait"), 602.0)
+        assert Hangup("ch1") in commands and Dequeue("support") in commands
+        assert call.record.outcome == "max_wait"
+
+
+class TestTalking:
+    def test_caller_hangs_up(self) -> None:
+        call = talking_call()
+        commands = call.handle(CallerGone(16), 68.0)
+        assert Hangup("c1-a1") in commands
+        assert DestroyBridge("c1-b") in commands
+        assert AgentFinished("a1") in commands
+        ended = next(c for c in commands if isinstance(c, Emit) and c.kind == "call.ended")
+        assert ended.fields["talk"] == 60.0 and ended.fields["released_by"] == "caller"
+        assert call.record.outcome == "completed"
+
+    def test_agent_hangs_up(self) -> None:
+        call = talking_call()
+        commands = call.handle(AgentGone(16), 30.0)
+        assert Hangup("ch1") in commands
+        assert call.record.outcome == "completed"
+
+    def test_inputs_after_the_end_change_nothing(self) -> None:
+        """A second hang-up (StasisEnd after ChannelHangupRequest) is ignored."""
+        call = talking_call()
+        call.handle(CallerGone(16), 68.0)
+        before = call.record.ended_at
+        assert call.handle(CallerGone(None), 69.0) == []
+        assert call.handle(AgentGone(16), 69.0) == []
+        assert call.record.ended_at == before
+
+
+class TestResume:
+    def test_queued_call_keeps_its_place_after_restart(self) -> None:
+        record = queued_call().record
+        resumed = InboundCall(record, QUEUED)
+        commands = resumed.handle(Resume(), 100.0)
+        assert Enqueue("support", 0, 2.0) in commands
+        assert SetTimer("max_wait", 602.0) in commands
+
+    def test_ringing_call_goes_back_to_queue(self) -> None:
+        call = queued_call()
+        call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        resumed = InboundCall(call.record, QUEUED)
+        commands = resumed.handle(Resume(), 7.0)
+        assert ReleaseAgent("a1", "restart") in commands
+        assert resumed.record.phase == "queued"
+
+    def test_talking_call_waits_for_hangup(self) -> None:
+        resumed = InboundCall(talking_call().record, QUEUED)
+        assert kinds(resumed.handle(Resume(), 50.0)) == []
+        assert AgentFinished("a1") in resumed.handle(CallerGone(16), 60.0)

@@ -1,0 +1,61 @@
+"""The configuration file: decoding, key paths in errors, environment expansion, redaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callcenter_ari import config
+from callcenter_ari.config import ConfigError
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "callcenter.toml"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[queues.support]\nsla_seconds = "x"', "queues.support.sla_seconds: expected int, got str"),
+        ("[queues.support]\nsurprise = 1", "queues.support.surprise: unknown key"),
+        ("[bogus]\nx = 1", "bogus: unknown key"),
+        ('[agents.a1]\nname = "Ann"', "agents.a1: object missing required field endpoint"),
+        ('[agents.a1]\nendpoint = "PJSIP/a1"\nqueues = ["nope"]', "agents.a1.queues: unknown queue 'nope'"),
+        ('[inbound]\ndefault_queue = "nope"', "inbound.default_queue: unknown queue 'nope'"),
+        ('[ari]\ntransport = "pigeon"', "ari.transport: invalid enum value 'pigeon'"),
+        ('[ari]\npassword = "${NOT_SET_ANYWHERE}"', "ari.password: environment variable NOT_SET_ANYWHERE is not set"),
+        ('[trunks.p1]\nkind = "pjsip"\nendpoint = "prov"\ncapacity = "x"\nregion = "US"', "trunks.p1.capacity"),
+        ("[queues.'bad key!']", "queues.bad key!: not a valid name"),
+        ("not toml [", "invalid TOML"),
+    ],
+)
+def test_errors_name_the_key_path(text: str, message: str) -> None:
+    """Every configuration error says where it is and what is wrong."""
+    with pytest.raises(ConfigError) as raised:
+        config.loads(text, environ={})
+    assert message in str(raised.value)
+
+
+def test_secrets_come_from_the_environment_and_are_masked() -> None:
+    """${VAR} and ${VAR:-default} expand; redacted() hides the password and the Redis password."""
+    loaded = config.loads(
+        '[ari]\npassword = "${ARI_PASSWORD}"\nurl = "${ARI_URL:-http://pbx:8088}"\n'
+        '[redis]\nurl = "redis://:${REDIS_PW}@cache:6379/0"',
+        environ={"ARI_PASSWORD": "s3cret", "REDIS_PW": "pw"},
+    )
+    assert loaded.ari.password == "s3cret"
+    assert loaded.ari.url == "http://pbx:8088"
+    shown = str(loaded.redacted())
+    assert "s3cret" not in shown and ":pw@" not in shown
+    assert "***" in shown
+
+
+def test_the_example_configuration_is_valid() -> None:
+    """The documented example in the repo loads with its environment variables set."""
+    loaded = config.load(EXAMPLE, environ={"ARI_PASSWORD": "x", "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert loaded.queues and loaded.agents
+    assert loaded.inbound.default_queue in loaded.queues
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        config.load(tmp_path / "nope.toml")
