@@ -232,6 +232,9 @@ class AriClient:
         body = await self._call("POST", path, query, channel=object_id if kind == "channel" else None)
         return _decode(body, Playback)
 
+    async def get_playback(self, playback_id: str) -> Playback:
+        return _decode(await self._call("GET", f"playbacks/{_q(playback_id)}"), Playback)
+
     async def stop_playback(self, playback_id: str) -> None:
         try:
             await self._call("DELETE", f"playbacks/{_q(playback_id)}")

@@ -147,7 +147,7 @@ def extensions_conf(cards: Cards, source: str) -> str:
                 # Phones dial overlap: `.` makes chan_dahdi wait for the digit timeout before entering Stasis.
                 endpoint = "DAHDI/${CHANNEL(dahdi_channel)}"
                 lines += [
-                    f"exten => _[*0-9].,1,Stasis({STASIS_APP},agentphone,{endpoint},${{EXTEN}})",
+                    f"exten => _[0-9*].,1,Stasis({STASIS_APP},agentphone,{endpoint},${{EXTEN}})",
                     f" same => n,Goto({AFTER_STASIS},s,1)",
                 ]
     return "\n".join(lines) + "\n"

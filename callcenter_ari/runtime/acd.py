@@ -84,7 +84,7 @@ class AcdService:
         self._save(agent_id)
         if offers:
             # Timers fire synchronously; the reservation needs Redis, so it runs as its own short task.
-            self._spawn(self._hand_out(offers))
+            self._spawn(self._hand_out, offers)
 
     _spawn: Callable[..., None]
 

@@ -49,6 +49,8 @@ class Services:
         self.channels: dict[str, CallTask] = {}
         self.draining = False
         self.ari_up = False
+        # Called with every event appended to the stream (the demo's live view; later the wallboard).
+        self.observers: list[Callable[[str, dict[str, Any]], None]] = []
         self.acd: AcdService
         self._tg: TaskGroup
 
@@ -78,6 +80,8 @@ class Services:
 
     def emit(self, kind: str, fields: dict[str, Any]) -> None:
         self.store.emit(kind, dict(fields))
+        for observer in self.observers:
+            observer(kind, fields)
         if kind == "call.answered" and "wait" in fields:
             self.metrics.wait_seconds.observe(float(fields["wait"]))  # type: ignore[arg-type]
 

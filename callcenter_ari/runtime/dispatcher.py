@@ -16,7 +16,7 @@ import anyio
 import structlog
 
 from callcenter_ari.ari.client import Connected, Disconnected, Incoming
-from callcenter_ari.ari.errors import AriError
+from callcenter_ari.ari.errors import AriError, NotFound
 from callcenter_ari.ari.events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
@@ -173,7 +173,19 @@ class Dispatcher:
                 ended += 1
             elif record.phase in ("ringing", "talking") and record.agent_channel not in channels:
                 self._deliver(task, AgentGone(None))
+            elif record.phase == "greeting":
+                await self._greeting_finished_while_away(task)
         log.info("ari.reconciled", live_calls=len(services.calls), ended_while_away=ended)
+
+    async def _greeting_finished_while_away(self, task: CallTask) -> None:
+        """A PlaybackFinished sent while we were disconnected is lost; a playback that is gone has finished."""
+        playback_id = f"{task.call_id}-greeting"
+        try:
+            await self.services.ari.get_playback(playback_id)
+        except NotFound:
+            self._deliver(task, PlaybackDone(playback_id))
+        except AriError as exc:
+            log.warning("ari.reconcile_playback_failed", error=exc.message)
 
     async def _back_to_dialplan(self, channel_id: str) -> None:
         try:

@@ -79,6 +79,9 @@ class Driver:
     def connected_changed(self, ch: Channel) -> None:
         """The bridging core changed the channel's connected line."""
 
+    def destroyed(self, ch: Channel) -> None:
+        """ChannelDestroyed is out."""
+
     def dtmf_sent(self, ch: Channel, digits: str, duration_ms: int) -> None:
         """The app sent DTMF on this channel towards its far end."""
 
@@ -206,12 +209,13 @@ class Asterisk:
     # ------------------------------------------------------------------ Stasis
     def enter_stasis(self, ch: Channel, app: str, args: list[str]) -> bool:
         """Stasis(app,args). False when the app has no WebSocket: Stasis() returns at once, as in Asterisk."""
+        ch.dialplan_app, ch.dialplan_data = "Stasis", ",".join([app, *args])
+        ch.touch()
         self.set_var(ch, "STASISSTATUS", "")
         if not self.sink.is_connected(app):
             self.counters["stasis_rejected"] += 1
             ch.vars["STASISSTATUS"] = "FAILED"
             return False
-        ch.dialplan_app, ch.dialplan_data = "Stasis", ",".join([app, *args])
         ch.stasis_app = app
         ch.stasis_sessions += 1
         ch.touch()
@@ -255,10 +259,15 @@ class Asterisk:
         ch.hangup_cause = cause
         if ch.bridge is not None:
             self.leave_bridge(ch, unsubscribe=False)
+        # The dialplan application has returned: an originated channel is back in its dial application.
+        outgoing = ch.origin is Origin.ORIGINATED
+        ch.dialplan_app, ch.dialplan_data = ("AppDial2", "(Outgoing Line)") if outgoing else ("", "")
+        ch.touch()
         self.channel_event(ch, "ChannelDestroyed", cause=cause, cause_txt=CAUSE_TEXT.get(cause, "Unknown"))
         for timer in ch.timers:
             timer.cancel()
         ch.timers.clear()
+        ch.driver.destroyed(ch)
         if ch.snooped is not None and ch in ch.snooped.snoops:
             ch.snooped.snoops.remove(ch)
         self.channels.pop(ch.id, None)
@@ -372,9 +381,11 @@ class Asterisk:
             return response
         target.control.items.append(pb)
         self._pump(target)
+        if pb.state == "failed" and isinstance(target, Channel):
+            return pb.to_json()  # the channel thread failed it before the response went out
         return response
 
-    def _media_seconds(self, uri: str) -> float | None | bool:
+    def _media_seconds(self, uri: str) -> float | bool | None:
         """Seconds of one media URI; None plays forever; False is a missing file; True an unplayable URI."""
         scheme, sep, rest = uri.partition(":")
         if not sep:
@@ -532,7 +543,7 @@ class Asterisk:
         bridge = ch.bridge
         if bridge is None:
             return
-        if len(bridge.channels) + len(bridge.recorders) >= 2 and ch.vars.get("BRIDGEPEER"):
+        if ch.vars.get("BRIDGEPEER"):
             self.set_var(ch, "BRIDGEPEER", "")
         bridge.channels.remove(ch)
         ch.bridge = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from callcenter_ari.sim.core import Asterisk, Driver
+from callcenter_ari.sim.core import CALLERID_PRESENTATION, Asterisk, Driver
 from callcenter_ari.sim.model import Channel, Origin
 from callcenter_ari.sim.wire import Json
 
@@ -38,6 +38,7 @@ class LocalPair:
     two_cause: int | None = None  # the cause ;2's own dialplan sets (Busy, Congestion)
     original_connected: tuple[str, str] = ("", "")
     waiting: bool = False  # ;2 reached its Wait() after Answer()
+    one_caller_stale: bool = False  # ;2's connected line reached ;1 as caller id, reported only at the end
     pending_dtmf: list[tuple[str, int]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ helpers
@@ -71,14 +72,19 @@ class LocalPair:
         if self.waiting or not self.two.alive:
             return
         self.waiting = True
-        self.core.dialplan_step(self.two, "Wait", "300", priority=2)
-        self._propagate_connected()
+        one, two = self.one, self.two
+        changed = (one.conn_name, one.conn_number) != (two.caller_name, two.caller_number)
+        two.caller_name, two.caller_number = one.conn_name, one.conn_number
+        self.core.dialplan_step(two, "Wait", "300", priority=2)
+        if changed:
+            self.core.channel_event(two, "ChannelCallerId", **CALLERID_PRESENTATION)
         self.core.later(self.two, 300.0, lambda: self.core.hangup(self.two, 16))
 
     def _propagate_connected(self) -> None:
-        one = self.one
-        if (one.conn_name, one.conn_number) != (self.two.caller_name, self.two.caller_number):
-            self.core.set_caller(self.two, one.conn_name, one.conn_number)
+        """;1's connected line reaches ;2 as its caller id (updated before ;2's next dialplan step shows)."""
+        one, two = self.one, self.two
+        if (one.conn_name, one.conn_number) != (two.caller_name, two.caller_number):
+            self.core.set_caller(two, one.conn_name, one.conn_number)
 
 
 class LocalDriver(Driver):
@@ -95,11 +101,19 @@ class LocalDriver(Driver):
 
     def connected_changed(self, ch: Channel) -> None:
         pair = self.pair
+        if self.half == 2 and pair.one.alive:
+            pair.one.caller_name, pair.one.caller_number = ch.conn_name, ch.conn_number
+            pair.one.touch()
+            pair.one_caller_stale = True
         if self.half == 1 and pair.two.alive and pair.two.dialplan_app in ("Answer", "Wait"):
             if pair.waiting:
                 pair.core.later(pair.two, FRAME_LATENCY, pair._propagate_connected)
             else:
                 pair.core.later(pair.two, FRAME_LATENCY, pair._start_wait)
+
+    def destroyed(self, ch: Channel) -> None:
+        if self.half == 1 and self.pair.one_caller_stale:
+            self.pair.core.channel_event(ch, "ChannelCallerId", **CALLERID_PRESENTATION)
 
     def dtmf_sent(self, ch: Channel, digits: str, duration_ms: int) -> None:
         other = self.pair.two if self.half == 1 else self.pair.one

@@ -26,11 +26,12 @@ _encode = msgspec.json.Encoder().encode
 _decode_call = msgspec.json.Decoder(CallRecord).decode
 _decode_agent = msgspec.json.Decoder(AgentRecord).decode
 
-# KEYS[1] agent record. ARGV: call id, now, new record JSON. Reserve only an agent that is available right now.
+# KEYS[1] the agent's hash. ARGV: call id, record JSON. The one thing that must never happen is an agent reserved
+# for, or talking on, two different calls: refuse exactly that, whatever else the agent's state says.
 _RESERVE = """
-local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'available' then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'reserved', 'record', ARGV[1])
+local current = redis.call('HMGET', KEYS[1], 'state', 'call_id')
+if (current[1] == 'reserved' or current[1] == 'talking') and current[2] ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'reserved', 'call_id', ARGV[1], 'record', ARGV[2])
 return 1
 """
 
@@ -44,6 +45,9 @@ class Store:
         self._staged: list[tuple[str, tuple[Any, ...]]] = []
         self._wakeup = anyio.Event()
         self._flushed = 0
+        # One flush at a time: a caller of flush() must know that everything staged before it is in Redis,
+        # including a batch the flusher task is writing right now.
+        self._flush_lock = anyio.Lock()
         self._reserve = redis.register_script(_RESERVE)
         self.round_trips = 0
 
@@ -57,7 +61,7 @@ class Store:
             self._stage("sadd", self.keys.live_calls, call.call_id)
 
     def save_agent(self, agent: AgentRecord) -> None:
-        mapping = {"state": agent.state, "record": _encode(agent)}
+        mapping = {"state": agent.state, "call_id": agent.call_id, "record": _encode(agent)}
         self._stage("hset", self.keys.agent(agent.agent_id), None, None, mapping)
         self._stage("sadd", self.keys.agents, agent.agent_id)
 
@@ -90,6 +94,10 @@ class Store:
                 await self.flush()
 
     async def flush(self) -> None:
+        async with self._flush_lock:
+            await self._flush_staged()
+
+    async def _flush_staged(self) -> None:
         while self._staged:
             batch, self._staged = self._staged, []
             pipe = self.redis.pipeline(transaction=False)
@@ -113,10 +121,11 @@ class Store:
     # ---- atomic steps -----------------------------------------------------------------------------------
 
     async def reserve_agent(self, agent: AgentRecord) -> bool:
-        """Mark the agent reserved for ``agent.call_id`` if, and only if, it is available in Redis now."""
+        """Reserve the agent for ``agent.call_id`` unless Redis has it on another call already (another process)."""
         await self.flush()  # its last state change must be in Redis before we compare against it
         self.round_trips += 1
-        reserved = await self._reserve(keys=[self.keys.agent(agent.agent_id)], args=[_encode(agent)])
+        key = self.keys.agent(agent.agent_id)
+        reserved = await self._reserve(keys=[key], args=[checked(agent.call_id, "call id"), _encode(agent)])
         return bool(reserved)
 
     # ---- reads ------------------------------------------------------------------------------------------

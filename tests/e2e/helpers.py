@@ -1,0 +1,108 @@
+"""Helpers shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import msgspec
+
+from callcenter_ari import config as configuration
+from callcenter_ari.config import Config
+from callcenter_ari.runtime.app import Application
+from callcenter_ari.sim import Simulator
+
+USER, PASSWORD = "callcenter", "sim-secret"
+
+BASE_CONFIG = """
+[app]
+tenant = "t1"
+shutdown_grace_seconds = 5
+[ari]
+username = "callcenter"
+password = "sim-secret"
+reconnect_initial_seconds = 0.05
+reconnect_max_seconds = 0.2
+request_timeout_seconds = 5
+[http]
+enabled = false
+[inbound]
+greeting = "sound:hello-world"
+[dids.5551000]
+queue = ""
+[dids.5552000]
+queue = "support"
+[queues.support]
+wrapup_seconds = 0
+ring_timeout_seconds = 10
+max_wait_seconds = 600
+"""
+
+
+async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    """Poll until ``predicate()`` is truthy (it may return an awaitable)."""
+    try:
+        with anyio.fail_after(timeout):
+            while True:
+                value = predicate()
+                if inspect.isawaitable(value):
+                    value = await value
+                if value:
+                    return value
+                await anyio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+def make_config(sim: Simulator, redis_url: str, key_prefix: str, extra: str = "", **ari: Any) -> Config:
+    loaded = configuration.loads(BASE_CONFIG + extra, environ={})
+    return msgspec.structs.replace(
+        loaded,
+        ari=msgspec.structs.replace(loaded.ari, url=sim.base_url, **ari),  # type: ignore[attr-defined]
+        redis=msgspec.structs.replace(loaded.redis, url=redis_url, prefix=key_prefix),
+    )
+
+
+
+AGENT = """
+[agents.a1]
+endpoint = "PJSIP/agent1"
+queues = ["support"]
+"""
+
+
+def phase_of(app: Application, channel_id: str) -> str | None:
+    task = app.services.channels.get(channel_id)
+    return task.machine.record.phase if task else None
+
+
+async def ended_record(app: Application, channel_id: str):  # type: ignore[no-untyped-def]
+    """The stored record of the call on this channel, once it has ended."""
+    for call_id in [fields["call_id"] for _, kind, fields in await app.store.events() if kind == "call.ended"]:
+        record = await app.store.call(call_id)
+        if record is not None and record.channel_id == channel_id:
+            return record
+    return None
+
+
+def playing(sim: Simulator, channel_id: str) -> bool:
+    """The simulator is playing something to this channel (our Play request has arrived)."""
+    target = f"channel:{channel_id}"
+    return any(p.target_uri == target and p.state == "playing" for p in sim.core.playbacks.values())
+
+
+def agent_leg_up_in_sim(app: Application, sim: Simulator, channel_id: str) -> bool:
+    """The call is ringing an agent and the originated leg exists in the simulator."""
+    task = app.services.channels.get(channel_id)
+    if task is None or task.machine.record.phase != "ringing":
+        return False
+    return sim.channel(task.machine.record.agent_channel) is not None
+
+
+async def through_greeting(app: Application, sim: Simulator, *channels: str) -> None:
+    """Let the greeting of each call start, then play it out on the simulator clock."""
+    for channel in channels:
+        await eventually(lambda channel=channel: playing(sim, channel), what=f"greeting on {channel}")
+    await sim.advance(2.0)

@@ -1,0 +1,69 @@
+"""The first inbound flow end to end: simulator over real HTTP/WebSocket, the production ARI client, real Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from callcenter_ari.sim import PhoneBehaviour, Simulator
+from tests.e2e.helpers import AGENT, agent_leg_up_in_sim, ended_record, eventually, phase_of, through_greeting
+
+
+@pytest.mark.parametrize("transport", ["websocket", "http"])
+async def test_call_is_answered_greeted_hung_up_and_recorded(sim: Simulator, start_app, transport: str) -> None:
+    """StasisStart -> answer -> greeting -> hang-up, over either transport; the record and events are in Redis."""
+    async with start_app(transport=transport) as app:
+        assert app.ari.transport_name == transport
+        channel = await sim.inject_call(did="5551000", caller="+15551234567", caller_name="Alice", trunk="provider1")
+        await through_greeting(app, sim, channel)  # hello-world lasts 1.4 s
+        record = await eventually(lambda: ended_record(app, channel), what="call ended")
+        assert record.outcome == "completed"
+        assert record.caller == "+15551234567" and record.did == "5551000" and record.source == "provider1"
+        assert record.answered_at is not None
+        kinds = [kind for _, kind, fields in await app.store.events() if fields.get("call_id") == record.call_id]
+        assert kinds == ["call.started", "call.ended"]
+        assert channel not in {c["id"] for c in sim.channels()}
+
+
+async def test_auto_transport_prefers_rest_over_websocket(sim: Simulator, start_app) -> None:
+    async with start_app(transport="auto") as app:
+        assert app.ari.transport_name == "websocket"
+
+
+async def test_caller_hanging_up_in_the_greeting_is_handled_quietly(sim: Simulator, start_app) -> None:
+    """The hang-up race: the caller leaves while we play; no error escapes, the call ends as hung up in IVR."""
+    async with start_app() as app:
+        channel = await sim.inject_call(did="5551000", caller="+15550001111")
+        await eventually(lambda: phase_of(app, channel) == "greeting", what="greeting")
+        await sim.hangup(channel, cause=16)
+        record = await eventually(lambda: ended_record(app, channel), what="call ended")
+        assert record.outcome == "hung_up_in_ivr" and record.hangup_cause == 16
+
+
+async def test_queued_call_reaches_an_agent_and_both_hang_up_cleanly(sim: Simulator, start_app) -> None:
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0, kind="answer"))
+    async with start_app(AGENT) as app:
+        channel = await sim.inject_call(did="5552000", caller="+15550002222")
+        await through_greeting(app, sim, channel)
+        await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="agent ringing")
+        await sim.advance(1.5)
+        await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+        assert app.acd.board.agents["a1"].state == "talking"
+        await sim.advance(30.0)
+        await sim.hangup(channel, cause=16)
+        record = await eventually(lambda: ended_record(app, channel), what="call ended")
+        assert record.outcome == "completed" and record.agent_id == "a1"
+        await eventually(lambda: app.acd.board.agents["a1"].state == "available", what="agent available again")
+        assert sim.bridges() == []  # the call's bridge was destroyed
+        assert all(c["id"] != record.agent_channel for c in sim.channels())
+
+
+async def test_agent_endpoint_asterisk_refuses_puts_call_back_in_line(sim: Simulator, start_app) -> None:
+    """An originate Asterisk answers with 500 is an unavailable agent, not a crash; the caller keeps waiting."""
+    broken = AGENT.replace("PJSIP/agent1", "FOO/nothing")
+    async with start_app(broken) as app:
+        channel = await sim.inject_call(did="5552000", caller="+15550003333")
+        await through_greeting(app, sim, channel)
+        await eventually(lambda: app.acd.board.agents["a1"].state == "not_ready", what="agent not ready")
+        assert app.acd.board.agents["a1"].reason == "unavailable"
+        assert phase_of(app, channel) == "queued"
+        assert app.acd.board.waiting("support") == [app.services.channels[channel].call_id]

@@ -1,0 +1,188 @@
+"""Dropped WebSockets, restarts, shutdown, unknown events: nothing lost, nothing left dangling."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import anyio
+import structlog
+
+from callcenter_ari import logs
+from callcenter_ari.ari.client import AriClient
+from callcenter_ari.ari.errors import ChannelGone
+from callcenter_ari.ari.events import (
+    ChannelHangupRequest,
+    ChannelStateChange,
+    PlaybackFinished,
+    PlaybackStarted,
+    StasisEnd,
+    StasisStart,
+    UnknownEvent,
+)
+from callcenter_ari.ari.transport import Endpoint
+from callcenter_ari.sim import PhoneBehaviour, Simulator
+from tests.e2e.helpers import (
+    AGENT,
+    PASSWORD,
+    USER,
+    agent_leg_up_in_sim,
+    ended_record,
+    eventually,
+    phase_of,
+    playing,
+    through_greeting,
+)
+
+NO_AGENTS_LOGGED_IN = AGENT + "logged_in = false\n"
+
+
+async def test_call_lifecycle_decodes_into_typed_events(sim: Simulator) -> None:
+    """Through the production client (REST over WebSocket): every event arrives typed, in Asterisk's order."""
+    client = AriClient(Endpoint(sim.base_url, "callcenter", USER, PASSWORD), transport="websocket")
+    seen: list[object] = []
+
+    async def sink(message: object) -> None:
+        seen.append(message)
+
+    async with anyio.create_task_group() as tg:
+        await tg.start(client.run, sink)
+        channel = await sim.inject_call(did="5551000", caller="+15551234567")
+        await eventually(lambda: any(isinstance(e, StasisStart) for e in seen), what="StasisStart")
+        await client.answer(channel)
+        playback = await client.play(f"channel:{channel}", "sound:hello-world")
+        await sim.advance(2.0)
+        await eventually(lambda: any(isinstance(e, PlaybackFinished) for e in seen), what="PlaybackFinished")
+        await client.hangup(channel)
+        await eventually(lambda: any(isinstance(e, StasisEnd) for e in seen), what="StasisEnd")
+        tg.cancel_scope.cancel()
+    events = [e for e in seen if type(e).__module__.endswith("events")]
+    kinds = [type(e) for e in events]
+    assert kinds == [
+        StasisStart,
+        ChannelStateChange,
+        PlaybackStarted,
+        PlaybackFinished,
+        ChannelHangupRequest,
+        StasisEnd,
+    ]
+    assert events[3].playback.id == playback.id and events[3].playback.state == "done"  # type: ignore[attr-defined]
+    assert events[4].soft is True  # type: ignore[attr-defined]
+
+
+async def test_a_404_on_a_vanished_channel_is_channel_gone(sim: Simulator) -> None:
+    client = AriClient(Endpoint(sim.base_url, "callcenter", USER, PASSWORD), transport="http")
+
+    async def sink(message: object) -> None:
+        pass
+
+    async with anyio.create_task_group() as tg:
+        await tg.start(client.run, sink)
+        channel = await sim.inject_call(did="5551000", caller="+15551234567")
+        await sim.hangup(channel, cause=16)
+        try:
+            await client.answer(channel)
+        except ChannelGone as gone:
+            assert gone.channel_id == channel
+        else:
+            raise AssertionError("answering a vanished channel must raise ChannelGone")
+        tg.cancel_scope.cancel()
+
+
+async def test_dropped_websocket_reconnects_and_no_call_is_lost(sim: Simulator, start_app) -> None:
+    """Drop the event WebSocket while one call talks and another waits: after the reconnect both carry on,
+    including a hang-up that happened while we were away."""
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
+    async with start_app(AGENT) as app:
+        first = await sim.inject_call(did="5552000", caller="+15550000001")
+        second = await sim.inject_call(did="5552000", caller="+15550000002")
+        await through_greeting(app, sim, first, second)
+        await eventually(lambda: agent_leg_up_in_sim(app, sim, first), what="first ringing")
+        await sim.advance(1.0)
+        await eventually(lambda: phase_of(app, first) == "talking", what="first talking")
+        await eventually(lambda: phase_of(app, second) == "queued", what="second waiting")
+        reconnects = app.metrics.ari_reconnects._value.get()
+        await sim.drop_websockets()
+        await sim.hangup(first, cause=16)  # while disconnected: this event is lost
+        await eventually(lambda: app.metrics.ari_reconnects._value.get() > reconnects, what="reconnect")
+        record = await eventually(lambda: ended_record(app, first), what="first ended by reconciliation")
+        assert record.outcome == "completed"
+        await eventually(lambda: agent_leg_up_in_sim(app, sim, second), what="second offered to the freed agent")
+        await sim.advance(1.0)
+        await eventually(lambda: phase_of(app, second) == "talking", what="second talking")
+
+
+async def test_greeting_that_finished_during_a_disconnect_is_not_stuck(sim: Simulator, start_app) -> None:
+    async with start_app() as app:
+        channel = await sim.inject_call(did="5551000", caller="+15550000003")
+        await eventually(lambda: playing(sim, channel), what="greeting")
+        await sim.drop_websockets()
+        await sim.advance(2.0)  # PlaybackFinished is sent to nobody
+        record = await eventually(lambda: ended_record(app, channel), what="call completed after reconnect")
+        assert record.outcome == "completed"
+
+
+async def test_state_is_read_back_after_a_restart(sim: Simulator, start_app) -> None:
+    """A waiting caller keeps their place across a restart; a caller who left while we were down is closed."""
+    async with start_app(NO_AGENTS_LOGGED_IN) as app:
+        stays = await sim.inject_call(did="5552000", caller="+15550000004")
+        leaves = await sim.inject_call(did="5552000", caller="+15550000005")
+        await through_greeting(app, sim, stays, leaves)
+        await eventually(lambda: phase_of(app, stays) == "queued" and phase_of(app, leaves) == "queued", what="queued")
+        before = app.services.channels[stays].machine.record
+        await app.store.flush()
+    await sim.hangup(leaves, cause=16)  # while the process is down
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
+    async with start_app(AGENT) as app:  # now an agent logs in for the queue
+        await eventually(lambda: phase_of(app, stays) == "ringing", what="resumed call offered")
+        after = app.services.channels[stays].machine.record
+        assert after.call_id == before.call_id and after.enqueued_at == before.enqueued_at
+        gone = await eventually(lambda: ended_record(app, leaves), what="closed while down")
+        assert gone.outcome == "ended_while_down"
+        kinds = [kind for _, kind, f in await app.store.events() if f.get("call_id") == before.call_id]
+        assert "call.resumed" in kinds
+
+
+async def test_shutdown_lets_live_calls_finish_and_sends_new_ones_back(sim: Simulator, start_app) -> None:
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
+    async with start_app(AGENT) as app:
+        live = await sim.inject_call(did="5552000", caller="+15550000006")
+        await through_greeting(app, sim, live)
+        await eventually(lambda: agent_leg_up_in_sim(app, sim, live), what="ringing")
+        await sim.advance(1.0)
+        await eventually(lambda: phase_of(app, live) == "talking", what="talking")
+        app.stop()
+        await eventually(lambda: app.services.draining, what="draining")
+        late = await sim.inject_call(did="5552000", caller="+15550000007")
+        await anyio.sleep(0.2)
+        assert phase_of(app, late) is None  # not taken: back to the dialplan
+        assert phase_of(app, live) == "talking"  # not cut off
+        await sim.hangup(live, cause=16)
+        await eventually(lambda: not app.services.calls, what="live call finished")
+
+
+async def test_unknown_event_is_logged_and_skipped(sim: Simulator, start_app) -> None:
+    async with start_app() as app:
+        with structlog.testing.capture_logs() as captured:
+            await app.dispatcher(UnknownEvent(type="ChannelFlyingAway", reason="unknown type"))
+        assert app.metrics.ari_unknown_events._value.get() == 1
+        assert captured[0]["event"] == "ari.event_skipped" and captured[0]["event_type"] == "ChannelFlyingAway"
+        channel = await sim.inject_call(did="5551000", caller="+15550000008")  # the loop goes on
+        await eventually(lambda: phase_of(app, channel) == "greeting", what="next call handled")
+
+
+async def test_logs_are_json_with_the_call_id_bound(sim: Simulator, start_app) -> None:
+    stream = io.StringIO()
+    logs.configure("info", "json", stream=stream)
+    try:
+        sim.add_phone("PJSIP/agent1", PhoneBehaviour(kind="busy"))
+        async with start_app(AGENT) as app:
+            channel = await sim.inject_call(did="5552000", caller="+15550000009")
+            await through_greeting(app, sim, channel)
+            await eventually(lambda: app.acd.board.agents["a1"].state == "not_ready", what="busy agent")
+            call_id = app.services.channels[channel].call_id
+    finally:
+        structlog.reset_defaults()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    released = [line for line in lines if line["event"] == "agent.released"]
+    assert released and released[0]["call_id"] == call_id and released[0]["reason"] == "busy"
