@@ -24,9 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     check.set_defaults(func=_check_config)
 
+    from callcenter_ari.dahdi import cli as dahdi_cli
     from callcenter_ari.demo import cli as demo_cli
     from callcenter_ari.sim import cli as sim_cli
-    from callcenter_ari.dahdi import cli as dahdi_cli
 
     demo_cli.register(sub)
     sim_cli.register(sub)

@@ -11,9 +11,7 @@ import structlog
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
-def configure(
-    level: str = "info", fmt: Literal["json", "console"] = "json", stream: TextIO | None = None
-) -> None:
+def configure(level: str = "info", fmt: Literal["json", "console"] = "json", stream: TextIO | None = None) -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )

@@ -28,5 +28,7 @@ class Metrics:
             registry=r,
         )
         self.dtmf_dropped = Counter(
-            "callcenter_events_dropped_total", "Events dropped because a call's inbox was full (DTMF floods)", registry=r
+            "callcenter_events_dropped_total",
+            "Events dropped because a call's inbox was full (DTMF floods)",
+            registry=r,
         )

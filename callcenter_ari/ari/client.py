@@ -269,12 +269,12 @@ class AriClient:
         *,
         app_args: Sequence[str] = (),
         caller_id: str = "",
-        timeout: int = 30,
+        ring_timeout: int = 30,
         variables: Mapping[str, str] | None = None,
         channel_id: str | None = None,
         originator: str | None = None,
     ) -> Channel:
-        query = {"endpoint": endpoint, "app": self.endpoint.app, "timeout": str(timeout)}
+        query = {"endpoint": endpoint, "app": self.endpoint.app, "timeout": str(ring_timeout)}
         if app_args:
             query["appArgs"] = ",".join(app_args)
         if caller_id:

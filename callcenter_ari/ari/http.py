@@ -31,9 +31,6 @@ class _Route:
     def __init__(self, template: str, operation: Any) -> None:
         self.segments = template.strip("/").split("/")
         self.operation = operation
-        self.body_params = {
-            p["name"] for p in operation.json.get("parameters", []) if p.get("paramType") == "body"
-        }
 
     def match(self, parts: list[str]) -> dict[str, str] | None:
         if len(parts) != len(self.segments):
@@ -86,9 +83,7 @@ class HttpTransport:
     async def run(self, sink: EventSink, connected: Callable[[], None]) -> None:
         endpoint = self._endpoint
         host = urllib.parse.urlsplit(endpoint.url).hostname or ""
-        http_client = AsynchronousHttpClient(
-            auth=ApiKeyAuthenticator(host, f"{endpoint.username}:{endpoint.password}")
-        )
+        http_client = AsynchronousHttpClient(auth=ApiKeyAuthenticator(host, f"{endpoint.username}:{endpoint.password}"))
         try:
             async with anyio.create_task_group() as tg:
                 client = asyncari.Client(tg, endpoint.url.rstrip("/") + "/", endpoint.app, http_client)
@@ -130,9 +125,7 @@ def _routes_of(client: asyncari.Client) -> dict[str, list[_Route]]:
                 if operation.get("is_websocket"):
                     continue
                 method = operation["httpMethod"]
-                routes.setdefault(method, []).append(
-                    _Route(api["path"], resource.operations[operation["nickname"]])
-                )
+                routes.setdefault(method, []).append(_Route(api["path"], resource.operations[operation["nickname"]]))
     for candidates in routes.values():
         # A literal segment beats a parameter: POST channels/externalMedia is not an originate with that id.
         candidates.sort(key=lambda route: sum(1 for s in route.segments if s.startswith("{")))

@@ -207,7 +207,8 @@ class InboundCall:
             return commands + self._after_greeting(now)
         if call.phase == "queued":
             enqueued_at = call.enqueued_at or now
-            return commands + [
+            return [
+                *commands,
                 MohStart(call.channel_id, self.settings.moh_class),
                 Enqueue(call.queue, call.priority, enqueued_at),
                 self._set_timer("max_wait", enqueued_at + self.settings.max_wait),
@@ -254,12 +255,22 @@ class InboundCall:
 
 
 # Q.850 causes of an agent leg that never came up, as the reason the ACD records for the agent.
-_FAILURE_BY_CAUSE = {17: "busy", 18: "ring_no_answer", 19: "ring_no_answer", 1: "unavailable", 3: "unavailable",
-                     20: "unavailable", 21: "rejected", 34: "unavailable", 38: "unavailable"}
+_FAILURE_BY_CAUSE = {
+    17: "busy",
+    18: "ring_no_answer",
+    19: "ring_no_answer",
+    1: "unavailable",
+    3: "unavailable",
+    20: "unavailable",
+    21: "rejected",
+    34: "unavailable",
+    38: "unavailable",
+}
 
-_Step = Callable[[InboundCall, Input, float], list[Command]]
+# Each step takes the machine, one specific input type and the time; the table guarantees the type matches.
+_Step = Callable[..., list[Command]]
 
-_TRANSITIONS: dict[tuple[str, type], _Step] = {  # type: ignore[dict-item]
+_TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("new", Start): InboundCall._start,
     ("new", Resume): InboundCall._resume,
     ("new", CallerGone): InboundCall._caller_gone_early,

@@ -14,51 +14,51 @@ class _Msg(msgspec.Struct, frozen=True):
 # ---- inputs ------------------------------------------------------------------------------------------------
 
 
-class Start(_Msg):
+class Start(_Msg, frozen=True):
     """The caller's channel entered the application."""
 
 
-class Resume(_Msg):
+class Resume(_Msg, frozen=True):
     """The process restarted while this call was up; pick it up where its record says it was."""
 
 
-class PlaybackDone(_Msg):
+class PlaybackDone(_Msg, frozen=True):
     playback_id: str
     failed: bool = False
 
 
-class CallerGone(_Msg):
+class CallerGone(_Msg, frozen=True):
     """The caller's channel hung up or vanished (a 404 on it counts too)."""
 
     cause: int | None = None
 
 
-class Offered(_Msg):
+class Offered(_Msg, frozen=True):
     """The ACD reserved this agent for the call."""
 
     agent_id: str
     endpoint: str
 
 
-class AgentUp(_Msg):
+class AgentUp(_Msg, frozen=True):
     """The agent's leg answered and entered the application."""
 
     channel_id: str
 
 
-class AgentFailed(_Msg):
+class AgentFailed(_Msg, frozen=True):
     """The agent's leg did not come up: busy, no answer, unreachable."""
 
     reason: str
 
 
-class AgentGone(_Msg):
+class AgentGone(_Msg, frozen=True):
     """The agent's leg hung up after it was up."""
 
     cause: int | None = None
 
 
-class Timeout(_Msg):
+class Timeout(_Msg, frozen=True):
     name: str
 
 
@@ -68,31 +68,31 @@ Input = Start | Resume | PlaybackDone | CallerGone | Offered | AgentUp | AgentFa
 # ---- commands ----------------------------------------------------------------------------------------------
 
 
-class Answer(_Msg):
+class Answer(_Msg, frozen=True):
     channel: str
 
 
-class Play(_Msg):
+class Play(_Msg, frozen=True):
     channel: str
     media: str
     playback_id: str
 
 
-class Hangup(_Msg):
+class Hangup(_Msg, frozen=True):
     channel: str
     cause: int = 16
 
 
-class MohStart(_Msg):
+class MohStart(_Msg, frozen=True):
     channel: str
     moh_class: str = ""
 
 
-class MohStop(_Msg):
+class MohStop(_Msg, frozen=True):
     channel: str
 
 
-class Originate(_Msg):
+class Originate(_Msg, frozen=True):
     endpoint: str
     channel_id: str
     app_args: tuple[str, ...]
@@ -100,54 +100,54 @@ class Originate(_Msg):
     caller_id: str = ""
 
 
-class Connect(_Msg):
+class Connect(_Msg, frozen=True):
     """Create a mixing bridge with this id and put these channels in it."""
 
     bridge_id: str
     channels: tuple[str, ...]
 
 
-class DestroyBridge(_Msg):
+class DestroyBridge(_Msg, frozen=True):
     bridge_id: str
 
 
-class Enqueue(_Msg):
+class Enqueue(_Msg, frozen=True):
     queue: str
     priority: int
     enqueued_at: float
 
 
-class Dequeue(_Msg):
+class Dequeue(_Msg, frozen=True):
     queue: str
 
 
-class ReleaseAgent(_Msg):
+class ReleaseAgent(_Msg, frozen=True):
     """The reservation ended without a conversation; ``reason`` says why (ring_no_answer puts them not ready)."""
 
     agent_id: str
     reason: str
 
 
-class AgentConnected(_Msg):
+class AgentConnected(_Msg, frozen=True):
     agent_id: str
 
 
-class AgentFinished(_Msg):
+class AgentFinished(_Msg, frozen=True):
     """The conversation ended: the agent goes to wrap-up."""
 
     agent_id: str
 
 
-class SetTimer(_Msg):
+class SetTimer(_Msg, frozen=True):
     name: str
     at: float
 
 
-class CancelTimer(_Msg):
+class CancelTimer(_Msg, frozen=True):
     name: str
 
 
-class Emit(_Msg):
+class Emit(_Msg, frozen=True):
     """Append to the event stream."""
 
     kind: str

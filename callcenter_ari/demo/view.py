@@ -48,7 +48,6 @@ class Tally:
         return self.wait_total / self.answered if self.answered else None
 
 
-
 def live_counts(app: Application) -> Counter[str]:
     return Counter(task.machine.record.phase for task in list(app.services.calls.values()))
 

@@ -49,7 +49,7 @@ async def serve(
     server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off"))
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve)
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event, for "listening"
             await anyio.sleep(0.01)
         task_status.started(server.servers[0].sockets[0].getsockname()[1])
         try:

@@ -48,6 +48,7 @@ class Services:
         self.calls: dict[str, CallTask] = {}
         self.channels: dict[str, CallTask] = {}
         self.draining = False
+        self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
         # Called with every event appended to the stream (the demo's live view; later the wallboard).
         self.observers: list[Callable[[str, dict[str, Any]], None]] = []
@@ -75,6 +76,9 @@ class Services:
         for offer in range(1, task.machine.record.offers + 1):
             self.channels.pop(f"{task.call_id}-a{offer}", None)
         self.metrics.calls_live.set(len(self.calls))
+        if not self.calls:
+            self.idle.set()
+            self.idle = anyio.Event()
         outcome = task.machine.record.outcome or "unknown"
         self.metrics.calls_ended.labels(outcome).inc()
 
@@ -184,8 +188,8 @@ class Application:
         """No new calls; give live ones up to the grace period to finish."""
         self.services.draining = True
         with anyio.move_on_after(self.config.app.shutdown_grace_seconds):
-            while self.services.calls:
-                await anyio.sleep(0.1)
+            if self.services.calls:
+                await self.services.idle.wait()
         if self.services.calls:
             log.warning("app.stopped_with_live_calls", live_calls=len(self.services.calls))
         await self.store.flush()

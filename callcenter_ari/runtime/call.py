@@ -117,7 +117,11 @@ class CallTask:
                     services.expect_leg(channel_id, self)
                     try:
                         await ari.originate(
-                            endpoint, app_args=app_args, timeout=timeout, caller_id=caller_id, channel_id=channel_id
+                            endpoint,
+                            app_args=app_args,
+                            ring_timeout=timeout,
+                            caller_id=caller_id,
+                            channel_id=channel_id,
                         )
                     except AriError as exc:
                         if isinstance(exc, ChannelGone):

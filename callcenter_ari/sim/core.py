@@ -87,7 +87,7 @@ class Driver:
 
     def continue_in_dialplan(self, core: Asterisk, ch: Channel, context: str, exten: str, priority: int) -> None:
         """The channel left Stasis into the dialplan. Unknown contexts end the call with cause 0."""
-        core.continue_unknown(ch)
+        core.continue_unknown(ch, context, exten, priority)
 
 
 NULL_DRIVER = Driver()
@@ -273,11 +273,12 @@ class Asterisk:
         self.channels.pop(ch.id, None)
         self.counters["channels_destroyed"] += 1
 
-    def continue_unknown(self, ch: Channel) -> None:
+    def continue_unknown(self, ch: Channel, context: str, exten: str, priority: int) -> None:
         """Continuing to a context that does not exist: the PBX ends the call with cause 0."""
         ch.hangup_cause = 0
         if ch.subscribed:
             self.set_var(ch, "STASISSTATUS", "SUCCESS")
+        self.set_dialplan(ch, context, exten, priority, ch.dialplan_app, ch.dialplan_data)
         ch.driver.hanging_up(ch)
         self.destroy(ch, 0)
 

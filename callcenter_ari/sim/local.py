@@ -102,8 +102,6 @@ class LocalDriver(Driver):
     def connected_changed(self, ch: Channel) -> None:
         pair = self.pair
         if self.half == 2 and pair.one.alive:
-            pair.one.caller_name, pair.one.caller_number = ch.conn_name, ch.conn_number
-            pair.one.touch()
             pair.one_caller_stale = True
         if self.half == 1 and pair.two.alive and pair.two.dialplan_app in ("Answer", "Wait"):
             if pair.waiting:
@@ -127,6 +125,10 @@ class LocalDriver(Driver):
         pair = self.pair
         core = pair.core
         other = pair.two if self.half == 1 else pair.one
+        if self.half == 1 and pair.one_caller_stale:
+            # ;2's connected line reached ;1 as its caller id; Asterisk reports it after ;1 is gone.
+            ch.caller_name, ch.caller_number = pair.two.conn_name, pair.two.conn_number
+            ch.touch()
         if not other.alive:
             return
         cause = ch.hangup_cause if ch.hangup_cause in (0, 19) else 16
@@ -139,7 +141,7 @@ class LocalDriver(Driver):
         if context in LOCAL_CONTEXTS:
             run_context(self.pair, ch, context, exten)
             return
-        core.continue_unknown(ch)
+        core.continue_unknown(ch, context, exten, priority)
         # Asterisk reports the originated half back in its dial application after it is gone.
         core.channel_event(ch, "ChannelDialplan", dialplan_app="AppDial2", dialplan_app_data="(Outgoing Line)")
 
@@ -188,6 +190,21 @@ def ctx_caller_silent(pair: LocalPair, ch: Channel, exten: str) -> None:
     core.set_dialplan(ch, "cc-caller-silent", exten, 1, "Answer", "")
     _caller_common(pair, ch, exten, "cc-caller-silent")
     core.set_dialplan(ch, "cc-caller-silent", exten, 3, "Playback", "silence/10")
+    if ch is pair.one:
+        _silence_loop(pair, ch)
+
+
+def _silence_loop(pair: LocalPair, ch: Channel) -> None:
+    """Playback(silence/10) in a loop: between two files ;1 reads the connected line ;2 got from its bridge."""
+
+    def lap() -> None:
+        if pair.one_caller_stale:
+            pair.one_caller_stale = False
+            ch.caller_name, ch.caller_number = pair.two.conn_name, pair.two.conn_number
+            ch.touch()
+        pair.core.later(ch, 10.0, lap)
+
+    pair.core.later(ch, 10.0, lap)
 
 
 def ctx_caller_dtmf(pair: LocalPair, ch: Channel, exten: str) -> None:

@@ -68,7 +68,7 @@ class _Scripted(Driver):
         if context == "cc-amd-stasis":
             run_amd(core, ch, self.amd_result(), "callcenter")
         else:
-            core.continue_unknown(ch)
+            core.continue_unknown(ch, context, exten, priority)
 
     def amd_result(self) -> tuple[str, str, float]:
         return AMD_HUMAN

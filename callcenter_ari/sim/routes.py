@@ -276,7 +276,6 @@ def channels_continue(api: AriApi, r: Req) -> Result:
     exten = r.get("extension") or ch.exten
     priority = r.int("priority", 1)
     core.leave_stasis(ch)
-    core.set_dialplan(ch, context, exten, priority, ch.dialplan_app, ch.dialplan_data)
     ch.driver.continue_in_dialplan(core, ch, context, exten, priority)
     return NO_CONTENT
 

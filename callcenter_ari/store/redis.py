@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import msgspec
 import structlog
 from anyio.abc import TaskStatus
@@ -87,7 +88,7 @@ class Store:
             while True:
                 await self._wakeup.wait()
                 self._wakeup = anyio.Event()
-                await anyio.sleep(0)  # let the rest of this loop turn stage its writes too
+                await anyio.lowlevel.checkpoint()  # let the rest of this loop turn stage its writes too
                 await self.flush()
         finally:
             with anyio.CancelScope(shield=True):
@@ -156,8 +157,7 @@ class Store:
         """Events as (stream id, kind, data), oldest first."""
         rows = await self.redis.xrange(self.keys.events, min=after, count=count)
         return [
-            (ident.decode(), fields[b"kind"].decode(), msgspec.json.decode(fields[b"data"]))
-            for ident, fields in rows
+            (ident.decode(), fields[b"kind"].decode(), msgspec.json.decode(fields[b"data"])) for ident, fields in rows
         ]
 
 

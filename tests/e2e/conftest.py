@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import msgspec
 import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari.config import HttpSection
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.sim import SimConfig, Simulator
@@ -30,8 +32,11 @@ def start_app(sim: Simulator, redis: Redis, redis_url: str, key_prefix: str):
     """Start the application in the background; returns it once connected and recovered."""
 
     @asynccontextmanager
-    async def start(extra: str = "", **ari: Any) -> AsyncIterator[Application]:
-        app = Application(make_config(sim, redis_url, key_prefix, extra, **ari), redis=redis, clock=Clock())
+    async def start(extra: str = "", *, http: bool = False, **ari: Any) -> AsyncIterator[Application]:
+        config = make_config(sim, redis_url, key_prefix, extra, **ari)
+        if http:
+            config = msgspec.structs.replace(config, http=HttpSection(enabled=True, host="127.0.0.1", port=0))
+        app = Application(config, redis=redis, clock=Clock())
         async with anyio.create_task_group() as tg:
             await tg.start(app.run)
             try:

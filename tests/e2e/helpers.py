@@ -65,7 +65,6 @@ def make_config(sim: Simulator, redis_url: str, key_prefix: str, extra: str = ""
     )
 
 
-
 AGENT = """
 [agents.a1]
 endpoint = "PJSIP/agent1"

@@ -46,10 +46,10 @@ class Side:
             prefix, hexa = m.group(1), m.group(2)
             if prefix.startswith("Snoop/"):
                 prefix = "Snoop/" + self.canon_str(prefix[6:])
-            key = ("S" if prefix.startswith("Snoop") else "L") + hexa
+            key = f"{prefix}-{hexa}"
             if key not in self.counters:
-                self.counts[key[0]] += 1
-                self.counters[key] = f"#{key[0]}{self.counts[key[0]]}"
+                self.counts[prefix] += 1
+                self.counters[key] = f"#{self.counts[prefix]}"
             return f"{prefix}-{self.counters[key]}"
 
         return COUNTER.sub(counter, name)
@@ -87,14 +87,14 @@ class Side:
             return self.canon_str(obj)
         return obj
 
-    def to_raw(self, canonical: str) -> str:
+    def to_raw(self, canonical: str, original: str) -> str:
         for raw, name in self.channel_names.items():
             if "ch:" + name == canonical:
                 return raw
         for raw, token in self.tokens.items():
             if token == canonical:
                 return raw
-        return canonical
+        return original
 
 
 def event_key(event: dict[str, Any]) -> str:
@@ -119,7 +119,7 @@ def grouped(events: list[dict[str, Any]]) -> dict[str, list[str]]:
 def _short(event: str) -> str:
     data = json.loads(event)
     channel = data.pop("channel", None) or data.pop("peer", None)
-    for key in ("application", "asterisk_id", "bridge"):
+    for key in ("application", "asterisk_id"):
         data.pop(key, None)
     if channel:
         data["ch"] = f"{channel['state']} {channel['dialplan']} {channel['caller']} {channel['connected']}"
@@ -139,6 +139,17 @@ def describe(want: list[str], have: list[str]) -> str:
 def canon_event(side: Side, event: dict[str, Any]) -> dict[str, Any]:
     side.learn(event)
     out = side.canon(event)
+    bridge = out.get("bridge")
+    if bridge is not None:
+        # Asterisk lists a bridge's channels in hash-container order, not join order.
+        members = sorted(bridge["channels"])
+        if bridge["bridge_type"] == "holding":
+            # Deliberately not modelled: when the last caller leaves a holding bridge with MOH, Asterisk's
+            # snapshot lists the MOH announcer channel, an id no event or listing ever introduces.
+            members = [m for m in members if m.startswith("ch:")]
+        bridge["channels"] = members
+    if out.get("type") == "RESTResponse":
+        out["uri"] = "/".join(side.canon_str(seg) for seg in event["uri"].split("/"))
     if out.get("type") == "RESTResponse" and "message_body" in event:
         body = json.loads(event["message_body"])
         side.learn(body)
@@ -201,7 +212,7 @@ class Replay:
                 parts.append(f"{scheme}:{self.translate(rest)}")
                 continue
             canonical = self.rec.canon_str(part)
-            parts.append(self.mine.to_raw(canonical) if canonical != part else part)
+            parts.append(self.mine.to_raw(canonical, part) if canonical != part else part)
         return ",".join(parts)
 
     def translate_path(self, path: str) -> str:
@@ -229,6 +240,7 @@ class Replay:
                 for item in msg.get("query_strings", []):
                     item["value"] = self.translate(item["value"])
                 await self.sockets[step["ws"]].send_json(msg)
+                await self.wait_for_reply(step["ws"], msg["request_id"])
         await self.advance_to(steps[-1]["t_ms"] + 1)
         await self.checkpoint("at the end", len(steps), len(steps))
         for task in self.pending:
@@ -256,6 +268,13 @@ class Replay:
 
         self.readers.append(asyncio.create_task(read()))
         await asyncio.sleep(0.01)
+
+    async def wait_for_reply(self, ws: str, request_id: str) -> None:
+        """REST over WebSocket is asynchronous: let the simulator answer before the clock moves on."""
+        for _ in range(20):
+            if any(e.get("request_id") == request_id for e in self.got[ws]):
+                return
+            await asyncio.sleep(0.01)
 
     async def request(self, step: dict[str, Any], response: dict[str, Any], index: int) -> None:
         params = {k: self.translate(v) for k, v in step["params"].items()}

@@ -1,0 +1,158 @@
+"""`callcenter-ari demo`: the call center against the built-in simulator, with simulated callers and agents.
+
+Everything runs in this process except Redis, which is the configured one (``--redis-url`` or ``REDIS_URL``) or
+a private redis-server started for the demo. The application is the production one, connected to the simulator
+over real HTTP and WebSocket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from importlib import resources
+
+import anyio
+import msgspec
+from redis.asyncio import Redis
+from rich.console import Console
+from rich.live import Live
+
+from callcenter_ari import config as configuration
+from callcenter_ari import logs
+from callcenter_ari.config import Config
+from callcenter_ari.demo.redis_server import private_redis
+from callcenter_ari.demo.view import Tally, render, summary
+from callcenter_ari.runtime.app import Application
+from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator, TrafficSpec
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = subparsers.add_parser("demo", help="run the whole call center against the built-in Asterisk simulator")
+    demo.add_argument("--calls", type=int, default=0, help="stop after this many calls (0: until Ctrl-C)")
+    demo.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: no limit)")
+    demo.add_argument("--rate", type=float, default=6.0, help="new calls per simulated minute (default 6)")
+    demo.add_argument("--speed", type=float, default=5.0, help="simulated seconds per real second (default 5)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed for callers and agents")
+    demo.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL", ""), help="use this Redis (default: a private one)"
+    )
+    demo.set_defaults(func=run_demo)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    if args.speed <= 0 or args.rate <= 0 or args.calls < 0 or args.duration < 0:
+        print("demo: --speed and --rate must be positive; --calls and --duration not negative", file=sys.stderr)
+        return 2
+    console = Console()
+    with _redis(args.redis_url) as redis_url:
+        try:
+            anyio.run(_demo, args, redis_url, console)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+@contextlib.contextmanager
+def _redis(url: str) -> Iterator[str]:
+    if url:
+        yield url
+        return
+    with private_redis() as private:
+        yield private
+
+
+def demo_config(ari_url: str, redis_url: str) -> Config:
+    text = resources.files("callcenter_ari.demo").joinpath("demo.toml").read_text(encoding="utf-8")
+    loaded = configuration.loads(text, environ=os.environ)
+    return msgspec.structs.replace(
+        loaded,
+        ari=msgspec.structs.replace(loaded.ari, url=ari_url),
+        redis=msgspec.structs.replace(loaded.redis, url=redis_url, prefix=f"ccdemo{os.getpid()}"),
+    )
+
+
+def caller_mix(rng: random.Random) -> tuple[tuple[CallerScript, float], ...]:
+    """Most callers wait patiently; some give up after a while (abandons); a few hang up in the greeting."""
+    patient = CallerScript(patience=None, talk=None)
+    return (
+        (patient, 6.0),
+        (CallerScript(patience=rng.uniform(40, 90)), 3.0),
+        (CallerScript(patience=rng.uniform(10, 25)), 1.0),
+        (CallerScript(max_duration=1.0), 0.5),
+    )
+
+
+async def _demo(args: argparse.Namespace, redis_url: str, console: Console) -> None:
+    rng = random.Random(args.seed)
+    logs.configure("warning", "console")
+    password = os.environ.get("DEMO_ARI_PASSWORD", "demo-secret")
+    sim = Simulator(SimConfig(username="callcenter", password=password, seed=args.seed, speed=args.speed))
+    async with sim.serve() as server:
+        config = demo_config(server.base_url, redis_url)
+        for agent in config.agents.values():
+            sim.add_phone(agent.endpoint, PhoneBehaviour(answer_after=rng.uniform(1, 4), talk=rng.uniform(30, 150)))
+        redis = Redis.from_url(redis_url)
+        app = Application(config, redis=redis, clock=Clock(args.speed))
+        tally = Tally()
+        app.services.observers.append(tally)
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(app.run)
+                traffic = sim.start_traffic(
+                    TrafficSpec(
+                        calls=args.calls or 1_000_000,
+                        rate=args.rate / 60.0,
+                        dids=("5551000", "5551000", "5551001", "5551002"),
+                        mix=caller_mix(rng),
+                    )
+                )
+                await _watch(app, tally, args, console)
+                traffic.stop()
+                app.stop()
+            stored_calls = len(await redis.keys(f"{config.redis.prefix}:*:call:*"))
+            stored_events = await redis.xlen(app.store.keys.events)
+            console.print(summary(tally, stored_calls, stored_events))
+            if args.redis_url:
+                console.print(f"  the demo's keys stay in {args.redis_url} under {config.redis.prefix}:")
+        finally:
+            await redis.aclose()
+
+
+async def _watch(app: Application, tally: Tally, args: argparse.Namespace, console: Console) -> None:
+    """Show the live view until Ctrl-C, the duration, or the last of ``--calls`` calls has ended."""
+    started = time.monotonic()
+    interactive = console.is_terminal
+    last_line = 0.0
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        stop = anyio.Event()
+
+        async def on_signal() -> None:
+            async for _ in signals:
+                stop.set()
+                return
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(on_signal)
+            view = Live(console=console, auto_refresh=False) if interactive else contextlib.nullcontext()
+            with view as live:
+                while not stop.is_set():
+                    elapsed = time.monotonic() - started
+                    if live is not None:
+                        live.update(render(app, tally, elapsed, args.speed), refresh=True)
+                    elif elapsed - last_line >= 5.0:
+                        last_line = elapsed
+                        console.print(render(app, tally, elapsed, args.speed))
+                    if args.duration and elapsed >= args.duration:
+                        break
+                    if args.calls and tally.offered >= args.calls and tally.ended >= args.calls:
+                        break
+                    with anyio.move_on_after(0.25):
+                        await stop.wait()
+            tg.cancel_scope.cancel()

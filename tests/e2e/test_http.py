@@ -1,0 +1,25 @@
+"""Health, readiness and Prometheus metrics over real HTTP."""
+
+from __future__ import annotations
+
+import httpx
+
+from callcenter_ari.sim import Simulator
+from tests.e2e.helpers import ended_record, eventually, through_greeting
+
+async def test_health_ready_and_metrics(sim: Simulator, start_app) -> None:
+    async with start_app(http=True) as app:
+        base = f"http://127.0.0.1:{app.http_port}"
+        async with httpx.AsyncClient(base_url=base) as http:
+            assert (await http.get("/health")).json() == {"status": "ok"}
+            assert (await http.get("/ready")).status_code == 200
+            channel = await sim.inject_call(did="5551000", caller="+15551234567")
+            await through_greeting(app, sim, channel)
+            await eventually(lambda: ended_record(app, channel), what="call ended")
+            metrics = (await http.get("/metrics")).text
+            assert "callcenter_calls_started_total 1.0" in metrics
+            assert 'callcenter_calls_ended_total{outcome="completed"} 1.0' in metrics
+            assert 'callcenter_ari_events_total{type="StasisStart"} 1.0' in metrics
+            assert "callcenter_ari_connected 1.0" in metrics
+            app.services.draining = True
+            assert (await http.get("/ready")).status_code == 503
