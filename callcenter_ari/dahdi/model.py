@@ -19,21 +19,22 @@ EchoCanceller = Literal["oslec", "mg2", "kb1", "sec", "sec2", "hpec", "hardware"
 
 
 class _Table(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    # Subclasses repeat frozen=True: msgspec inherits it, but type checkers only see what a class states.
     pass
 
 
-class System(_Table):
+class System(_Table, frozen=True):
     # DAHDI tone zone (dial tone, ring cadence) for analog ports: "us", "de", "uk", "fr", ...
     tone_zone: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-old)?$")] = "us"
 
 
-class Echo(_Table):
+class Echo(_Table, frozen=True):
     canceller: EchoCanceller = "oslec"
     # chan_dahdi's echocancel taps: a power of two from 32 to 256 (8 taps per millisecond of echo tail).
     taps: int = 128
 
 
-class DigitalSpan(_Table, kw_only=True):
+class DigitalSpan(_Table, frozen=True, kw_only=True):
     """One E1 or T1 port of a PRI card (or an E1 carrying MFC/R2)."""
 
     span: SpanNumber
@@ -54,7 +55,7 @@ class DigitalSpan(_Table, kw_only=True):
     mfcr2_variant: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}$")] | None = None
 
 
-class AnalogSpan(_Table):
+class AnalogSpan(_Table, frozen=True):
     """An analog card: one DAHDI span whose ports carry FXS modules (phones) or FXO modules (lines)."""
 
     span: SpanNumber
@@ -66,13 +67,13 @@ class AnalogSpan(_Table):
     line_numbers: dict[str, Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,20}$")]] = {}
 
 
-class Member(_Table):
+class Member(_Table, frozen=True):
     span: SpanNumber
     # Analog spans only: which ports; all the span's configured ports when omitted.
     ports: tuple[Port, ...] | None = None
 
 
-class Group(_Table):
+class Group(_Table, frozen=True):
     """A trunk group: `DAHDI/g<number>` dials out on it, and calls from it enter `context`."""
 
     number: Annotated[int, msgspec.Meta(ge=0, le=63)]
@@ -82,7 +83,7 @@ class Group(_Table):
     members: tuple[Member, ...]
 
 
-class Cards(_Table):
+class Cards(_Table, frozen=True):
     system: System = System()
     echo: Echo = Echo()
     span: tuple[DigitalSpan, ...] = ()

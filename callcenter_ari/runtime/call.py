@@ -84,6 +84,7 @@ class CallTask:
                 log.exception("call.failed")
                 await self._fail_safe()
             finally:
+                self._log_outcome()
                 self.inbox.close()
                 self.services.timers.cancel_owner(self.call_id)
                 self.services.forget(self)
@@ -161,6 +162,22 @@ class CallTask:
                 return None
             raise
         return None
+
+    def _log_outcome(self) -> None:
+        """The one canonical line per call: everything needed to find it again, in one place."""
+        record = self.machine.record
+        log.info(
+            "call.ended",
+            outcome=record.outcome or "unfinished",
+            phase=record.phase,
+            did=record.did,
+            source=record.source,
+            queue=record.queue or None,
+            agent=record.agent_id or None,
+            offers=record.offers,
+            cause=record.hangup_cause,
+            duration=round((record.ended_at or self.services.clock.now()) - record.started_at, 3),
+        )
 
     async def _fail_safe(self) -> None:
         """Give the caller back to the dialplan (whose next step decides: hang up, voicemail, overflow)."""

@@ -528,7 +528,6 @@ class Asterisk:
             if ch.bridge is not None:
                 self.leave_bridge(ch, unsubscribe=True)
             ch.bridge = bridge
-            ch.bridged_at = self.clock.now()
             bridge.channels.append(ch)
             if ch.stasis_app is not None:
                 bridge.apps.add(ch.stasis_app)
@@ -548,7 +547,6 @@ class Asterisk:
             self.set_var(ch, "BRIDGEPEER", "")
         bridge.channels.remove(ch)
         ch.bridge = None
-        ch.bridged_at = None
         self._bridge_channel_event(ch, bridge, "ChannelLeftBridge")
         if unsubscribe and ch.stasis_app is not None:
             bridge.apps.discard(ch.stasis_app)

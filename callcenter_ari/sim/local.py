@@ -393,7 +393,6 @@ def originate_local(
     for ch in (one, two):
         ch.caller_name = ch.conn_name = name
         ch.caller_number = ch.conn_number = number
-    one.peer, two.peer = two, one
     core.set_dialplan(one, dest_context, exten, 1, "AppDial2", "(Outgoing Line)")
     core.set_dialplan(two, dest_context, exten, 1, "", "")
     two.state = "Ring"

@@ -28,7 +28,6 @@ class Channel:
         "_snap",
         "answered_at",
         "bridge",
-        "bridged_at",
         "caller_name",
         "caller_number",
         "conn_name",
@@ -45,7 +44,6 @@ class Channel:
         "moh",
         "name",
         "origin",
-        "peer",
         "priority",
         "sends_audio",
         "snooped",
@@ -81,9 +79,7 @@ class Channel:
         self.origin = Origin.DIALPLAN
         self.stasis_sessions = 0
         self.bridge: Bridge | None = None
-        self.bridged_at: float | None = None
         self.answered_at: float | None = None
-        self.peer: Channel | None = None  # the other half of a Local pair
         self.control = ControlQueue()
         self.timers: list[Timer] = []
         self.snoops: list[Channel] = []

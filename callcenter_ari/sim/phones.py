@@ -57,12 +57,8 @@ class _Scripted(Driver):
         if self.talking or bridge is None or bridge.type != "mixing" or len(bridge.channels) < 2:
             return
         self.talking = True
-        self.on_talking(ch)
         if self.talk is not None:
             self.core.later(ch, self.talk, lambda: self.core.hangup(ch, 16))
-
-    def on_talking(self, ch: Channel) -> None:
-        """First bridged with a party."""
 
     def continue_in_dialplan(self, core: Asterisk, ch: Channel, context: str, exten: str, priority: int) -> None:
         if context == "cc-amd-stasis":

@@ -32,13 +32,15 @@ class TrafficHandle:
         self.total = total
         self.injected = 0
         self.channel_ids: list[str] = []
+        self.calls: list[tuple[str, str]] = []  # (did, caller number) in the order sent
         self._timers: list[Timer] = []
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         if total == 0:
             self._done.set_result(0)
 
-    def _sent(self, channel_id: str) -> None:
+    def _sent(self, channel_id: str, did: str, caller: str) -> None:
         self.injected += 1
+        self.calls.append((did, caller))
         self.channel_ids.append(channel_id)
         if self.injected == self.total and not self._done.done():
             self._done.set_result(self.injected)
@@ -74,7 +76,7 @@ def start(
         delay = 0.0 if not spec.rate else i / spec.rate
 
         def fire(did: str = did, caller: str = caller, script: CallerScript = script) -> None:
-            handle._sent(inject(did, caller, f"Caller {caller[-4:]}", script))
+            handle._sent(inject(did, caller, f"Caller {caller[-4:]}", script), did, caller)
 
         handle._timers.append(clock.call_later(delay, fire))
     return handle

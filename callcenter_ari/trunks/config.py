@@ -41,7 +41,7 @@ class _Trunk(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
                 raise ValueError(f"caller_id: {exc}") from None
 
 
-class PjsipTrunk(_Trunk, tag="pjsip"):
+class PjsipTrunk(_Trunk, tag="pjsip", frozen=True):
     """A SIP provider reached through a PJSIP endpoint of that name in pjsip.conf."""
 
     endpoint: str
@@ -59,7 +59,7 @@ class PjsipTrunk(_Trunk, tag="pjsip"):
         return self.capacity
 
 
-class DahdiTrunk(_Trunk, tag="dahdi"):
+class DahdiTrunk(_Trunk, tag="dahdi", frozen=True):
     """A DAHDI trunk group (`group = N` in chan_dahdi.conf), dialled as `DAHDI/g<N>/<number>`."""
 
     group: Annotated[int, msgspec.Meta(ge=0, le=63)]

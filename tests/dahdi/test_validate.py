@@ -11,7 +11,7 @@ import pytest
 from callcenter_ari.dahdi.model import Cards, HardwareError, loads
 from callcenter_ari.dahdi.validate import validate
 
-Edit = Callable[[dict[str, Any]], None]
+Edit = Callable[[dict[str, Any]], object]
 
 
 def decode(raw: dict[str, Any]) -> Cards:

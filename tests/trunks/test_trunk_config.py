@@ -34,7 +34,8 @@ region = "US"
 
 
 def decode(data: object) -> TrunkConfig:
-    return msgspec.convert(data, TrunkConfig, strict=True)
+    trunk: TrunkConfig = msgspec.convert(data, TrunkConfig, strict=True)
+    return trunk
 
 
 def test_toml_tables_decode_into_the_tagged_union() -> None:

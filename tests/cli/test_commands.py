@@ -1,0 +1,154 @@
+"""The console commands as a PBX admin runs them: separate processes, real sockets, signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.conftest import REDIS_URL
+
+CLI = [sys.executable, "-m", "callcenter_ari"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except (httpx.HTTPError, OSError):
+            value = None
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def sim_process() -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "SIM_ARI_PASSWORD": "cli-secret"}
+    process = subprocess.Popen(
+        [*CLI, "sim", "--port", str(port), "--speed", "20", "--username", "callcenter"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(
+            lambda: httpx.get(f"{base}/sim/stats", auth=("callcenter", "cli-secret")).status_code == 200,
+            what="simulator up",
+        )
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
+def write_config(tmp_path: Path, sim_url: str, prefix: str, http_port: int) -> Path:
+    path = tmp_path / "callcenter.toml"
+    path.write_text(
+        f"""
+[app]
+tenant = "cli"
+shutdown_grace_seconds = 10
+[ari]
+url = "{sim_url}"
+username = "callcenter"
+password = "${{ARI_PASSWORD}}"
+[redis]
+url = "${{REDIS_URL}}"
+prefix = "{prefix}"
+[http]
+host = "127.0.0.1"
+port = {http_port}
+[inbound]
+greeting = "sound:hello-world"
+"""
+    )
+    return path
+
+
+def test_run_serves_calls_and_stops_gracefully_on_sigterm(tmp_path: Path, sim_process: str, key_prefix: str) -> None:
+    """`sim` and `run` as separate processes: a call is answered, greeted, hung up and recorded in Redis; SIGTERM
+    stops the process cleanly; logs are JSON lines with the call id and never the password."""
+    http_port = free_port()
+    config = write_config(tmp_path, sim_process, key_prefix, http_port)
+    env = {**os.environ, "ARI_PASSWORD": "cli-secret", "REDIS_URL": REDIS_URL}
+    app = subprocess.Popen([*CLI, "run", "--config", str(config)], env=env, stderr=subprocess.PIPE, text=True)
+    store = redis.Redis.from_url(REDIS_URL)
+    try:
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{http_port}/ready").status_code == 200, what="app ready")
+        reply = httpx.post(
+            f"{sim_process}/sim/calls",
+            json={"did": "5551000", "caller": "+15551234567"},
+            auth=("callcenter", "cli-secret"),
+        )
+        assert reply.status_code == 200, reply.text
+        events = f"{key_prefix}:cli:events"
+        wait_for(
+            lambda: any(fields[b"kind"] == b"call.ended" for _, fields in store.xrange(events)),
+            what="call ended in Redis",
+        )
+        app.send_signal(signal.SIGTERM)
+        assert app.wait(timeout=15) == 0
+        log = app.stderr.read() if app.stderr else ""
+    finally:
+        if app.poll() is None:
+            app.kill()
+        for key in store.scan_iter(match=f"{key_prefix}:*"):
+            store.delete(key)
+        store.close()
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert {"app.started", "app.stopping"} <= {line["event"] for line in lines}
+    [ended] = [line for line in lines if line["event"] == "call.ended"]
+    assert ended["call_id"].startswith("c") and ended["outcome"] == "completed" and ended["did"] == "5551000"
+    assert "cli-secret" not in log
+
+
+def test_check_config_reports_the_key_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[queues.support]\nsla_seconds = "soon"\n')
+    result = subprocess.run([*CLI, "check-config", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "queues.support.sla_seconds: expected int, got str" in result.stderr
+
+
+def test_check_config_accepts_the_example(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "examples" / "callcenter.toml"
+    env = {**os.environ, "ARI_PASSWORD": "x", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    result = subprocess.run([*CLI, "check-config", str(example)], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+
+
+def test_demo_finishes_by_itself_with_a_summary() -> None:
+    """`demo --calls N` runs the whole call center on a private Redis and prints a summary."""
+    result = subprocess.run(
+        [*CLI, "demo", "--calls", "6", "--rate", "60", "--speed", "20"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demo summary" in result.stdout
+    assert "calls offered      6" in result.stdout
