@@ -7,6 +7,7 @@ import httpx
 from callcenter_ari.sim import Simulator
 from tests.e2e.helpers import ended_record, eventually, through_greeting
 
+
 async def test_health_ready_and_metrics(sim: Simulator, start_app) -> None:
     async with start_app(http=True) as app:
         base = f"http://127.0.0.1:{app.http_port}"

@@ -1,0 +1,224 @@
+"""The measured application: the production `Application`, configured for a benchmark, with light probes.
+
+The probes wrap two seams from the outside, without changing production code: the event sink the ARI client
+feeds (the dispatcher) and `AriClient.request`, through which every REST request passes. A tracked event stamps
+the call it is routed to; that call's next request closes the interval ("ARI event -> resulting ARI request").
+"""
+
+from __future__ import annotations
+
+import calendar
+import os
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import msgspec
+import structlog
+from redis.asyncio import Redis
+
+from callcenter_ari import logs
+from callcenter_ari.ari.events import (
+    ChannelDestroyed,
+    ChannelHangupRequest,
+    PlaybackFinished,
+    StasisEnd,
+    StasisStart,
+)
+from callcenter_ari.ari.transport import Response
+from callcenter_ari.config import Config
+from callcenter_ari.runtime.app import Application
+from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.store.records import CallRecord
+
+from bench.simproc import SIM_PASSWORD, SIM_USER
+
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+QUEUE = "q"
+DID = "5551000"
+
+
+def bench_config(
+    ari_url: str,
+    *,
+    prefix: str,
+    agents: int,
+    greeting: str = "sound:beep",
+    transport: str = "websocket",
+    max_wait: float = 3600.0,
+) -> Config:
+    data: dict[str, Any] = {
+        "app": {"app_name": "callcenter", "tenant": "bench", "shutdown_grace_seconds": 1.0},
+        "ari": {"url": ari_url, "username": SIM_USER, "password": SIM_PASSWORD, "transport": transport},
+        "redis": {"url": REDIS_URL, "prefix": prefix},
+        "http": {"enabled": False},
+        "inbound": {"greeting": greeting, "default_queue": QUEUE},
+        "dids": {DID: {"queue": QUEUE}},
+        "queues": {QUEUE: {"wrapup_seconds": 0.0, "ring_timeout_seconds": 15.0, "max_wait_seconds": max_wait}},
+        "agents": {agent_id(i): {"endpoint": agent_endpoint(i), "queues": [QUEUE]} for i in range(agents)},
+    }
+    return msgspec.convert(data, Config)
+
+
+def agent_id(i: int) -> str:
+    return f"a{i:05d}"
+
+
+def agent_endpoint(i: int) -> str:
+    return f"PJSIP/agent{i:05d}"
+
+
+def new_prefix() -> str:
+    return f"bench{secrets.token_hex(4)}"
+
+
+def quiet_logs() -> None:
+    """Production logging (JSON at info) into /dev/null: its cost is counted, its output is not shown."""
+    logs.configure("info", "json", stream=open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
+
+
+def build_app(config: Config) -> Application:
+    return Application(config, redis=Redis.from_url(REDIS_URL), clock=Clock())
+
+
+_TRACKED = (StasisStart, PlaybackFinished, ChannelHangupRequest, ChannelDestroyed, StasisEnd)
+
+
+class _Timestamps:
+    """Asterisk's `2026-11-22T05:48:42.291+0000` to epoch seconds, with the per-second part cached."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[str, int] = {}
+
+    def __call__(self, stamp: str) -> float:
+        head = stamp[:19]
+        second = self._seconds.get(head)
+        if second is None:
+            second = self._seconds[head] = calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:%S"))
+        return second + int(stamp[20:23]) / 1000.0
+
+
+class _Sink:
+    """Stands in for the dispatcher: events go through the probe, everything else to the real one."""
+
+    def __init__(self, sink: Callable[[Any], Awaitable[None]], dispatcher: Any) -> None:
+        self._sink = sink
+        self._dispatcher = dispatcher
+
+    async def __call__(self, message: Any) -> None:
+        await self._sink(message)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._dispatcher, name)
+
+
+class Probe:
+    """Counts events and requests; times tracked events to the first request of the call they reached."""
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+        self.events = 0
+        self.requests = 0
+        self.app_latency: list[float] = []  # seconds, from the sink receiving the event to the request
+        self.wire_latency: list[float] = []  # seconds, from the event's Asterisk timestamp to the request (raw)
+        self.arrival_skew = float("inf")  # min(arrival - Asterisk timestamp): clock offset + minimal delay
+        self.first_answer = 0.0
+        self.last_answer = 0.0
+        self.answers = 0
+        self._pending: dict[str, tuple[float, float]] = {}
+        self._stamp = _Timestamps()
+        self._install()
+
+    def reset(self) -> None:
+        self.events = self.requests = self.answers = 0
+        self.app_latency.clear()
+        self.wire_latency.clear()
+        self._pending.clear()
+
+    def _install(self) -> None:
+        app = self.app
+        dispatch = app.dispatcher
+        request = app.ari.request
+        services = app.services
+        pending = self._pending
+
+        async def sink(message: Any) -> None:
+            self.events += 1
+            received = time.perf_counter()
+            await dispatch(message)
+            if not isinstance(message, _TRACKED):
+                return
+            if isinstance(message, PlaybackFinished):
+                call_id = message.playback.id.split("-", 1)[0]
+                if call_id not in services.calls:
+                    return
+            else:
+                task = services.channels.get(message.channel.id)
+                if task is None:
+                    return
+                call_id = task.call_id
+            if call_id not in pending:
+                sent_at = self._stamp(message.timestamp)
+                wall = time.time()
+                self.arrival_skew = min(self.arrival_skew, wall - sent_at)
+                pending[call_id] = (received, sent_at)
+
+        async def timed_request(
+            method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
+        ) -> Response:
+            self.requests += 1
+            call_id = structlog.contextvars.get_contextvars().get("call_id")
+            if call_id is not None:
+                stamp = pending.pop(call_id, None)
+                if stamp is not None:
+                    now = time.perf_counter()
+                    self.app_latency.append(now - stamp[0])
+                    self.wire_latency.append(time.time() - stamp[1])
+                if path.endswith("/answer"):
+                    now = time.perf_counter()
+                    self.first_answer = self.first_answer or now
+                    self.last_answer = now
+                    self.answers += 1
+            return await request(method, path, query, body)
+
+        app.dispatcher = _Sink(sink, dispatch)  # type: ignore[assignment]  # Application.run reads it at start
+        app.ari.request = timed_request  # type: ignore[method-assign]
+
+    def wire_corrected(self) -> list[float]:
+        """Event-timestamp latencies with the clock offset between the processes taken out (Asterisk's
+        timestamps have millisecond resolution, so these are +-1 ms)."""
+        skew = self.arrival_skew if self.arrival_skew != float("inf") else 0.0
+        return [max(0.0, value - skew) for value in self.wire_latency]
+
+
+async def stored_calls(redis: Redis, prefix_pattern: str) -> list[CallRecord]:
+    """Every call record under the benchmark's prefix."""
+    decoder = msgspec.json.Decoder(CallRecord)
+    keys = [key async for key in redis.scan_iter(match=prefix_pattern, count=2000)]
+    records: list[CallRecord] = []
+    for start in range(0, len(keys), 2000):
+        for blob in await redis.mget(keys[start : start + 2000]):
+            if blob is not None:
+                records.append(decoder.decode(blob))
+    return records
+
+
+async def delete_prefix(redis: Redis, pattern: str) -> None:
+    """Remove the benchmark's own keys (only those under its random prefix; never a flush)."""
+    batch: list[bytes] = []
+    async for key in redis.scan_iter(match=pattern, count=2000):
+        batch.append(key)
+        if len(batch) >= 2000:
+            await redis.unlink(*batch)
+            batch.clear()
+    if batch:
+        await redis.unlink(*batch)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100.0 * (len(ordered) - 1))))
+    return ordered[index]
