@@ -18,6 +18,7 @@ import msgspec
 import structlog
 from redis.asyncio import Redis
 
+from bench.simproc import SIM_PASSWORD, SIM_USER
 from callcenter_ari import logs
 from callcenter_ari.ari.events import (
     ChannelDestroyed,
@@ -31,8 +32,6 @@ from callcenter_ari.config import Config
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.store.records import CallRecord
-
-from bench.simproc import SIM_PASSWORD, SIM_USER
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 QUEUE = "q"
@@ -75,7 +74,7 @@ def new_prefix() -> str:
 
 def quiet_logs() -> None:
     """Production logging (JSON at info) into /dev/null: its cost is counted, its output is not shown."""
-    logs.configure("info", "json", stream=open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
+    logs.configure("info", "json", stream=open(os.devnull, "w"))
 
 
 def build_app(config: Config) -> Application:

@@ -8,6 +8,7 @@ Every injected call must end with an ended record in Redis, otherwise it counts 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import anyio
 
 from bench.harness import (
+    Probe,
     agent_endpoint,
     bench_config,
     build_app,
@@ -24,6 +26,7 @@ from bench.harness import (
     quiet_logs,
     stored_calls,
 )
+from bench.profile import Profile, Sampler
 from bench.simproc import SimControl, simulator
 
 
@@ -61,6 +64,7 @@ class SurgeResult:
     app_cpu_util: float = 0.0
     sim_cpu_util: float = 0.0
     timed_out: bool = False
+    profile: Profile | None = None
 
     def row(self) -> dict[str, Any]:
         return {
@@ -83,7 +87,7 @@ class SurgeResult:
         }
 
 
-async def run_surge(spec: SurgeSpec) -> SurgeResult:
+async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
     quiet_logs()
     with simulator() as sim:
         async with SimControl(sim.base_url) as control:
@@ -95,8 +99,6 @@ async def run_surge(spec: SurgeSpec) -> SurgeResult:
                     *(control.add_phone(agent_endpoint(i), spec.answer_after, spec.talk) for i in chunk)
                 )
             app = build_app(config)
-            from bench.harness import Probe
-
             probe = Probe(app)
             ended = anyio.Event()
             finished = [0]
@@ -114,13 +116,17 @@ async def run_surge(spec: SurgeSpec) -> SurgeResult:
                     await tg.start(app.run)
                     await app.store.flush()
                     probe.reset()
-                    trips0, cpu0, sim_cpu0, wall0 = app.store.round_trips, time.process_time(), sim.cpu_seconds(), (
-                        time.perf_counter()
+                    trips0, cpu0, sim_cpu0, wall0 = (
+                        app.store.round_trips,
+                        time.process_time(),
+                        sim.cpu_seconds(),
+                        (time.perf_counter()),
                     )
-                    await control.traffic(spec.calls, spec.rate, {"patience": None, "talk": None})
-                    budget = (spec.calls / spec.rate if spec.rate else 2.0) + spec.talk + 60.0
-                    with anyio.move_on_after(budget) as scope:
-                        await ended.wait()
+                    with Sampler() if profile else contextlib.nullcontext() as sampler:
+                        await control.traffic(spec.calls, spec.rate, {"patience": None, "talk": None})
+                        budget = (spec.calls / spec.rate if spec.rate else 2.0) + spec.talk + 60.0
+                        with anyio.move_on_after(budget) as scope:
+                            await ended.wait()
                     await app.store.flush()
                     wall = time.perf_counter() - wall0
                     cpu = time.process_time() - cpu0
@@ -160,4 +166,5 @@ async def run_surge(spec: SurgeSpec) -> SurgeResult:
         app_cpu_util=cpu / wall,
         sim_cpu_util=sim_cpu / wall,
         timed_out=scope.cancelled_caught,
+        profile=sampler.summary() if isinstance(sampler, Sampler) else None,
     )

@@ -16,11 +16,15 @@ import anyio
 import asyncari
 import httpx
 import msgspec
+import structlog
+from asyncari.model import CLASS_MAP
 from asyncswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
 from callcenter_ari.ari.errors import AriUnavailable, BadRequest, NotFound
 from callcenter_ari.ari.events import event_from_builtins
 from callcenter_ari.ari.transport import Endpoint, EventSink, Response
+
+log = structlog.get_logger(__name__)
 
 _PATH_PARAM = re.compile(r"^\{(\w+)\}$")
 
@@ -85,6 +89,7 @@ class HttpTransport:
         host = urllib.parse.urlsplit(endpoint.url).hostname or ""
         http_client = AsynchronousHttpClient(auth=ApiKeyAuthenticator(host, f"{endpoint.username}:{endpoint.password}"))
         try:
+            _forget_asyncari_objects()
             async with anyio.create_task_group() as tg:
                 client = asyncari.Client(tg, endpoint.url.rstrip("/") + "/", endpoint.app, http_client)
                 # Client.__aenter__ would start the reader in its own task and give us no way to learn that the
@@ -99,6 +104,10 @@ class HttpTransport:
                 tg.cancel_scope.cancel()
         except (httpx.HTTPError, OSError) as exc:
             raise AriUnavailable(f"ARI over HTTP: {exc!r}") from None
+        except Exception as exc:
+            # asyncari's reader failing inside its own dispatch must not take the process down: reconnect.
+            log.exception("ari.asyncari_reader_failed")
+            raise AriUnavailable(f"asyncari event reader failed: {exc!r}") from None
         finally:
             self._client = None
             with anyio.CancelScope(shield=True):
@@ -109,6 +118,15 @@ class HttpTransport:
     async def _pump(client: asyncari.Client, sink: EventSink) -> None:
         async for message in client:
             await sink(event_from_builtins(message._orig_msg))
+
+
+def _forget_asyncari_objects() -> None:
+    """asyncari caches channel/bridge/playback objects process-wide by id and asserts that a cached object belongs
+    to the client that sees it again; a new client after a reconnect would fail on the first channel it already
+    knew. Ids are unique per Asterisk, so starting each connection with empty caches is safe."""
+    for cls in set(CLASS_MAP.values()):
+        if getattr(cls, "cache", None) is not None:
+            cls.cache = None
 
 
 async def _watch_start(started: anyio.Event, connected: Callable[[], None]) -> None:

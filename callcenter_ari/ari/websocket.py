@@ -88,7 +88,10 @@ class WebSocketTransport:
                 additional_headers={"Authorization": f"Basic {credentials}"},
                 compression=None,
                 max_size=None,
-                ping_interval=20,
+                # A busy loop answers pings late; dropping a healthy connection under load would turn a surge
+                # into a reconnect storm. A dead peer is still found, just a little later.
+                ping_interval=30,
+                ping_timeout=120,
             ) as ws:
                 self._ws = ws
                 connected()
@@ -116,4 +119,5 @@ class WebSocketTransport:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(AriUnavailable("the ARI WebSocket closed during a request"))
+                future.exception()  # its requester may be gone already: do not report it as never retrieved
         self._pending.clear()

@@ -30,7 +30,7 @@ from callcenter_ari.demo.redis_server import private_redis
 from callcenter_ari.demo.view import Tally, render, summary
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.runtime.clock import Clock
-from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator, TrafficSpec
+from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -105,16 +105,10 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console) -> N
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(app.run)
-                traffic = sim.start_traffic(
-                    TrafficSpec(
-                        calls=args.calls or 1_000_000,
-                        rate=args.rate / 60.0,
-                        dids=("5551000", "5551000", "5551001", "5551002"),
-                        mix=caller_mix(rng),
-                    )
-                )
+                callers = anyio.CancelScope()
+                tg.start_soon(_call_in, sim, rng, args, callers)
                 await _watch(app, tally, args, console)
-                traffic.stop()
+                callers.cancel()
                 app.stop()
             stored_calls = len(await redis.keys(f"{config.redis.prefix}:*:call:*"))
             stored_events = await redis.xlen(app.store.keys.events)
@@ -123,6 +117,22 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console) -> N
                 console.print(f"  the demo's keys stay in {args.redis_url} under {config.redis.prefix}:")
         finally:
             await redis.aclose()
+
+
+async def _call_in(sim: Simulator, rng: random.Random, args: argparse.Namespace, scope: anyio.CancelScope) -> None:
+    """Callers arrive as a Poisson process at ``--rate`` per simulated minute, until ``--calls`` or cancelled."""
+    mix = caller_mix(rng)
+    scripts, weights = [script for script, _ in mix], [weight for _, weight in mix]
+    dids = ("5551000", "5551000", "5551001", "5551002")
+    placed = 0
+    with scope:
+        while not args.calls or placed < args.calls:
+            await anyio.sleep(rng.expovariate(args.rate / 60.0) / args.speed)
+            caller = f"+1555{rng.randrange(10**7):07d}"
+            sim.place_call(
+                rng.choice(dids), caller, f"Caller {caller[-4:]}", "provider1", rng.choices(scripts, weights)[0]
+            )
+            placed += 1
 
 
 async def _watch(app: Application, tally: Tally, args: argparse.Namespace, console: Console) -> None:

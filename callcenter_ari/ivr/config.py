@@ -26,14 +26,14 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pass
 
 
-class _Node(_Section, tag_field="kind"):
+class _Node(_Section, frozen=True, tag_field="kind"):
     pass
 
 
 # ---- nodes that wait for the caller ----------------------------------------------------------------------------
 
 
-class MenuNode(_Node, tag="menu"):
+class MenuNode(_Node, frozen=True, tag="menu"):
     """Play ``prompt`` and route on one key; invalid keys and silence are retried, then ``fallback``."""
 
     prompt: Prompt
@@ -46,7 +46,7 @@ class MenuNode(_Node, tag="menu"):
     interruptible: bool = True
 
 
-class CollectNode(_Node, tag="collect"):
+class CollectNode(_Node, frozen=True, tag="collect"):
     """Collect a string of digits into ``variable``, check it, optionally read it back for confirmation."""
 
     prompt: Prompt
@@ -73,13 +73,13 @@ class CollectNode(_Node, tag="collect"):
 # ---- nodes that pass through ------------------------------------------------------------------------------------
 
 
-class PlayNode(_Node, tag="play"):
+class PlayNode(_Node, frozen=True, tag="play"):
     prompt: Prompt
     next: str
     interruptible: bool = False
 
 
-class SayNode(_Node, tag="say"):
+class SayNode(_Node, frozen=True, tag="say"):
     """Say a value (a literal or ``${variable}``) as digits, a number or a duration, between two prompts."""
 
     value: str
@@ -90,7 +90,7 @@ class SayNode(_Node, tag="say"):
     interruptible: bool = False
 
 
-class SetNode(_Node, tag="set"):
+class SetNode(_Node, frozen=True, tag="set"):
     """Set the language (prompts then come from that language's sounds) and/or variables."""
 
     next: str
@@ -98,14 +98,14 @@ class SetNode(_Node, tag="set"):
     variables: dict[str, str] = {}
 
 
-class ScheduleNode(_Node, tag="schedule"):
+class ScheduleNode(_Node, frozen=True, tag="schedule"):
     schedule: str  # a key of [ivr.schedules]
     open: str
     closed: str
     holiday: str = ""  # empty: holidays take the ``closed`` route
 
 
-class LookupNode(_Node, tag="lookup"):
+class LookupNode(_Node, frozen=True, tag="lookup"):
     """POST the caller's number and variables to the CRM; route on its answer (see the session for the shape)."""
 
     url: str
@@ -117,7 +117,7 @@ class LookupNode(_Node, tag="lookup"):
     wait_prompt: Prompt = ()
 
 
-class SurgeNode(_Node, tag="surge"):
+class SurgeNode(_Node, frozen=True, tag="surge"):
     """Where the current surge announcement (if any) is played; it may offer self-service or a callback."""
 
     next: str
@@ -132,7 +132,7 @@ class SurgeNode(_Node, tag="surge"):
 # ---- terminal nodes: play the prompt to its end, then finish the session ---------------------------------------
 
 
-class QueueNode(_Node, tag="queue"):
+class QueueNode(_Node, frozen=True, tag="queue"):
     queue: str
     skills: tuple[str, ...] = ()
     priority: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
@@ -140,29 +140,29 @@ class QueueNode(_Node, tag="queue"):
     prompt: Prompt = ()
 
 
-class CallbackNode(_Node, tag="callback"):
+class CallbackNode(_Node, frozen=True, tag="callback"):
     queue: str
     prompt: Prompt = ()
 
 
-class TransferNode(_Node, tag="transfer"):
+class TransferNode(_Node, frozen=True, tag="transfer"):
     target: str  # a key of [ivr.destinations]
     prompt: Prompt = ()
 
 
-class VoicemailNode(_Node, tag="voicemail"):
+class VoicemailNode(_Node, frozen=True, tag="voicemail"):
     mailbox: str
     prompt: Prompt = ("vm-intro",)
     max_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 120
     beep: bool = True
 
 
-class HangupNode(_Node, tag="hangup"):
+class HangupNode(_Node, frozen=True, tag="hangup"):
     prompt: Prompt = ("goodbye",)
     reason: str = "ivr"
 
 
-class SurveyEndNode(_Node, tag="survey_end"):
+class SurveyEndNode(_Node, frozen=True, tag="survey_end"):
     survey: str
     answers: tuple[str, ...]
     prompt: Prompt = ()
@@ -187,7 +187,7 @@ Node = (
 TERMINAL = (QueueNode, CallbackNode, TransferNode, VoicemailNode, HangupNode, SurveyEndNode)
 
 
-class Flow(_Section):
+class Flow(_Section, frozen=True):
     start: str
     nodes: dict[str, Node]
     language: str = ""  # the language a session starts in unless the call brings one
@@ -196,7 +196,7 @@ class Flow(_Section):
 # ---- what nodes refer to ----------------------------------------------------------------------------------------
 
 
-class Schedule(_Section):
+class Schedule(_Section, frozen=True):
     """Opening hours per weekday as "HH:MM-HH:MM" ranges in local time ("24:00" ends a day), holidays by date."""
 
     timezone: str
@@ -227,7 +227,7 @@ def parse_range(text: str) -> tuple[int, int] | None:
     return start, end
 
 
-class Destination(_Section):
+class Destination(_Section, frozen=True):
     """Where a transfer may go: an internal extension, or an external number through a trunk."""
 
     extension: str = ""
@@ -235,7 +235,7 @@ class Destination(_Section):
     trunk: str = ""
 
 
-class Survey(_Section):
+class Survey(_Section, frozen=True):
     """The post-call survey: a score from 1 to 5 and an optional second question."""
 
     question: Prompt
@@ -247,7 +247,7 @@ class Survey(_Section):
     max_retries: Retries = 1
 
 
-class IvrConfig(_Section):
+class IvrConfig(_Section, frozen=True):
     flows: dict[str, Flow] = {}
     schedules: dict[str, Schedule] = {}
     destinations: dict[str, Destination] = {}

@@ -118,7 +118,19 @@ class Abandoned(_Msg, frozen=True, kw_only=True):
     variables: dict[str, str]
 
 
-Result = Queue | OfferCallback | Transfer | Voicemail | Hangup | SurveyResult | Abandoned
+class FlowError(_Msg, frozen=True, kw_only=True):
+    """The flow could not go on (a node or schedule it names is missing, or it loops without waiting).
+
+    validate() rejects every such flow; this is the fail-safe for one that was not validated. The runtime should
+    treat the caller as it treats a call with no IVR (the DID's default queue), never drop the call.
+    """
+
+    node: str
+    detail: str
+    variables: dict[str, str]
+
+
+Result = Queue | OfferCallback | Transfer | Voicemail | Hangup | SurveyResult | Abandoned | FlowError
 
 
 # ---- commands ---------------------------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-INBOX_SIZE = 256
+# A call's own events between two of its steps: a handful, unless a caller floods DTMF (then they are dropped).
+INBOX_SIZE = 32
 
 
 class CallTask:
@@ -64,11 +65,13 @@ class CallTask:
         return self.machine.record.channel_id
 
     def deliver(self, message: Input) -> bool:
-        """Queue an input without waiting; False if the inbox is full or the call is over."""
+        """Queue an input without waiting; False only if the inbox is full (an input for an ended call is moot)."""
         try:
             self.inbox.send_nowait(message)
-        except (anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
+        except anyio.WouldBlock:
             return False
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass
         return True
 
     async def run(self, first: Input) -> None:
@@ -82,7 +85,10 @@ class CallTask:
                 raise
             except Exception:
                 log.exception("call.failed")
-                await self._fail_safe()
+                try:
+                    await self._fail_safe()
+                except Exception:  # one call's trouble must never take the process down
+                    log.exception("call.fail_safe_failed")
             finally:
                 self._log_outcome()
                 self.inbox.close()
@@ -201,3 +207,5 @@ async def _hangup(ari: AriClient, channel: str, cause: int) -> None:
         await ari.hangup(channel, cause=cause)
     except ChannelGone:
         pass  # already gone: the outcome a hang-up wants
+    except AriError as exc:
+        log.warning("call.hangup_failed", channel=channel, error=exc.message)

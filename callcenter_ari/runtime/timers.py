@@ -1,7 +1,8 @@
 """One task for every timer in the process: a heap of deadlines, each firing a callback when due.
 
 A timer per call as a sleeping task would cost a task and a cancel scope each; with 10,000 calls waiting, a heap
-costs one entry each. Cancelling marks the entry stale (lazy deletion).
+costs one entry each. Cancelling drops the live entry and leaves the heap entry to be skipped (lazy deletion);
+timers are indexed by owner so that ending a call cancels its timers without scanning anyone else's.
 """
 
 from __future__ import annotations
@@ -23,22 +24,25 @@ class Timers:
         self._clock = clock
         self._heap: list[tuple[float, int, TimerKey]] = []
         self._live: dict[TimerKey, tuple[int, Callable[[], None]]] = {}
+        self._by_owner: dict[str, set[str]] = {}
         self._seq = itertools.count()
         self._changed = anyio.Event()
 
     def set(self, key: TimerKey, at: float, callback: Callable[[], None]) -> None:
         seq = next(self._seq)
         self._live[key] = (seq, callback)
+        self._by_owner.setdefault(key[0], set()).add(key[1])
         heapq.heappush(self._heap, (at, seq, key))
         if self._heap[0][1] == seq:
             self._changed.set()
 
     def cancel(self, key: TimerKey) -> None:
-        self._live.pop(key, None)
+        if self._live.pop(key, None) is not None:
+            self._forget_name(key)
 
     def cancel_owner(self, owner: str) -> None:
-        for key in [k for k in self._live if k[0] == owner]:
-            del self._live[key]
+        for name in self._by_owner.pop(owner, ()):
+            self._live.pop((owner, name), None)
 
     def __len__(self) -> int:
         return len(self._live)
@@ -62,4 +66,12 @@ class Timers:
             live = self._live.get(key)
             if live is not None and live[0] == seq:
                 del self._live[key]
+                self._forget_name(key)
                 live[1]()
+
+    def _forget_name(self, key: TimerKey) -> None:
+        names = self._by_owner.get(key[0])
+        if names is not None:
+            names.discard(key[1])
+            if not names:
+                del self._by_owner[key[0]]

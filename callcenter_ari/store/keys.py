@@ -57,3 +57,55 @@ class Keys:
     def pattern(self) -> str:
         """Matches every key of this tenant (tests clean up with it)."""
         return f"{self.base}:*"
+
+    # ---- webhooks (the outbox) ---------------------------------------------------------------------------
+
+    @property
+    def webhook_subscriptions(self) -> str:
+        """Hash: subscription id -> subscription JSON."""
+        return f"{self.base}:webhooks:subscriptions"
+
+    def webhook_delivery(self, delivery_id: str) -> str:
+        """One delivery's JSON (its body, attempts, status)."""
+        return f"{self.base}:webhooks:delivery:{checked(delivery_id, 'delivery id')}"
+
+    def webhook_schedule(self, subscription_id: str) -> str:
+        """Sorted set of one subscription's pending delivery ids, scored by next-attempt time."""
+        return f"{self.base}:webhooks:schedule:{checked(subscription_id, 'subscription id')}"
+
+    def webhook_log(self, subscription_id: str) -> str:
+        """Capped list of one subscription's delivery attempts, newest first."""
+        return f"{self.base}:webhooks:log:{checked(subscription_id, 'subscription id')}"
+
+    @property
+    def webhook_dead(self) -> str:
+        """Sorted set of dead-lettered delivery ids, scored by the time of the last attempt."""
+        return f"{self.base}:webhooks:dead"
+
+    # ---- tickets -------------------------------------------------------------------------------------------
+
+    def ticket(self, number: str) -> str:
+        return f"{self.base}:ticket:{checked(number, 'ticket number')}"
+
+    def ticket_sequence(self, year: int) -> str:
+        """Counter behind the ticket numbers of one year (T-<year>-<n>)."""
+        return f"{self.base}:tickets:seq:{int(year)}"
+
+    @property
+    def tickets_by_call(self) -> str:
+        """Hash: call id -> ticket number (one ticket per call)."""
+        return f"{self.base}:tickets:by-call"
+
+    def tickets_by_caller(self, digits: str) -> str:
+        """Sorted set of ticket numbers for one caller number (digits only), scored by creation time."""
+        return f"{self.base}:tickets:caller:{checked(digits, 'caller number')}"
+
+    @property
+    def tickets_by_name(self) -> str:
+        """Lexicographic index: ``<casefolded customer name>\\0<ticket number>``, all scored 0."""
+        return f"{self.base}:tickets:names"
+
+    @property
+    def tickets_due(self) -> str:
+        """Sorted set of open ticket numbers scored by the time they become overdue."""
+        return f"{self.base}:tickets:due"

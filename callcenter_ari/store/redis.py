@@ -8,6 +8,7 @@ agent is still offered only one call.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -16,6 +17,7 @@ import msgspec
 import structlog
 from anyio.abc import TaskStatus
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from callcenter_ari.store.keys import Keys, checked
@@ -44,8 +46,11 @@ class Store:
         self.redis = redis
         self.keys = keys
         self._staged: list[tuple[str, tuple[Any, ...]]] = []
+        # The latest record of each call changed since the last flush: a call saved five times in one loop turn
+        # is written once. Written at the head of the pipeline, so a record is never older than its events.
+        self._calls: dict[str, bytes] = {}
+        self._live: set[str] = set()
         self._wakeup = anyio.Event()
-        self._flushed = 0
         # One flush at a time: a caller of flush() must know that everything staged before it is in Redis,
         # including a batch the flusher task is writing right now.
         self._flush_lock = anyio.Lock()
@@ -55,11 +60,15 @@ class Store:
     # ---- staged writes (flushed in one pipeline) --------------------------------------------------------
 
     def save_call(self, call: CallRecord) -> None:
-        self._stage("set", self.keys.call(call.call_id), _encode(call))
+        call_id = checked(call.call_id, "call id")
+        self._calls[call_id] = _encode(call)
         if call.phase == "ended":
-            self._stage("srem", self.keys.live_calls, call.call_id)
-        else:
-            self._stage("sadd", self.keys.live_calls, call.call_id)
+            self._live.discard(call_id)
+            self._stage("srem", self.keys.live_calls, call_id)
+        elif call_id not in self._live:
+            self._live.add(call_id)
+            self._stage("sadd", self.keys.live_calls, call_id)
+        self._wakeup.set()
 
     def save_agent(self, agent: AgentRecord) -> None:
         mapping = {"state": agent.state, "call_id": agent.call_id, "record": _encode(agent)}
@@ -96,38 +105,59 @@ class Store:
 
     async def flush(self) -> None:
         async with self._flush_lock:
-            await self._flush_staged()
+            while self._staged or self._calls:
+                await self._execute(self._take_batch())
 
-    async def _flush_staged(self) -> None:
-        while self._staged:
-            batch, self._staged = self._staged, []
+    # ---- atomic steps -----------------------------------------------------------------------------------
+
+    async def reserve_agent(self, agent: AgentRecord) -> bool:
+        """Reserve the agent for ``agent.call_id`` unless Redis has it on another call already (another process).
+
+        The staged writes go in the same pipeline, ahead of the script: its last state change is in Redis before
+        the script compares against it, and the whole step is one round trip.
+        """
+        key = self.keys.agent(agent.agent_id)
+        args = [checked(agent.call_id, "call id"), _encode(agent)]
+        async with self._flush_lock:
+
+            async def reserve(pipe: Pipeline) -> None:
+                await self._reserve(keys=[key], args=args, client=pipe)  # queues EVALSHA in the pipeline
+
+            results = await self._execute(self._take_batch(), reserve)
+        return bool(results[-1])
+
+    def _take_batch(self) -> tuple[dict[str, bytes], list[tuple[str, tuple[Any, ...]]]]:
+        batch = (self._calls, self._staged)
+        self._calls, self._staged = {}, []
+        return batch
+
+    async def _execute(
+        self,
+        batch: tuple[dict[str, bytes], list[tuple[str, tuple[Any, ...]]]],
+        extra: Callable[[Pipeline], Awaitable[None]] | None = None,
+    ) -> list[Any]:
+        """Write a batch in one pipeline, retrying while Redis is unreachable: a hiccup must not lose a record."""
+        calls, ops = batch
+        while True:
             pipe = self.redis.pipeline(transaction=False)
-            for op, args in batch:
+            for call_id, blob in calls.items():
+                pipe.set(self.keys.call(call_id), blob)
+            for op, args in ops:
                 if op == "xadd":
                     key, entry, ident, maxlen, approximate = args
                     pipe.xadd(key, entry, id=ident, maxlen=maxlen, approximate=approximate)
                 else:
                     getattr(pipe, op)(*args)
+            if extra is not None:
+                await extra(pipe)
             try:
-                await pipe.execute()
+                results: list[Any] = await pipe.execute()
             except (RedisError, OSError) as exc:
-                # Keep the batch and try again shortly: a Redis hiccup must not lose a call's record.
-                log.error("store.flush_failed", error=repr(exc), pending=len(batch))
-                self._staged = batch + self._staged
+                log.error("store.flush_failed", error=repr(exc), pending=len(calls) + len(ops))
                 await anyio.sleep(0.5)
                 continue
             self.round_trips += 1
-            self._flushed += len(batch)
-
-    # ---- atomic steps -----------------------------------------------------------------------------------
-
-    async def reserve_agent(self, agent: AgentRecord) -> bool:
-        """Reserve the agent for ``agent.call_id`` unless Redis has it on another call already (another process)."""
-        await self.flush()  # its last state change must be in Redis before we compare against it
-        self.round_trips += 1
-        key = self.keys.agent(agent.agent_id)
-        reserved = await self._reserve(keys=[key], args=[checked(agent.call_id, "call id"), _encode(agent)])
-        return bool(reserved)
+            return results
 
     # ---- reads ------------------------------------------------------------------------------------------
 

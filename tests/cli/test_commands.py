@@ -152,3 +152,19 @@ def test_demo_finishes_by_itself_with_a_summary() -> None:
     assert result.returncode == 0, result.stderr
     assert "demo summary" in result.stdout
     assert "calls offered      6" in result.stdout
+
+
+def test_demo_stops_cleanly_on_ctrl_c() -> None:
+    """Ctrl-C (SIGINT) ends the demo with a summary and exit status 0, leaving no private Redis behind."""
+    process = subprocess.Popen(
+        [*CLI, "demo", "--rate", "60", "--speed", "10"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "REDIS_URL"},
+    )
+    time.sleep(4)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "demo summary" in out

@@ -6,6 +6,7 @@ import io
 import json
 
 import anyio
+import pytest
 import structlog
 
 from callcenter_ari import logs
@@ -89,11 +90,12 @@ async def test_a_404_on_a_vanished_channel_is_channel_gone(sim: Simulator) -> No
         tg.cancel_scope.cancel()
 
 
-async def test_dropped_websocket_reconnects_and_no_call_is_lost(sim: Simulator, start_app) -> None:
+@pytest.mark.parametrize("transport", ["websocket", "http"])
+async def test_dropped_websocket_reconnects_and_no_call_is_lost(sim: Simulator, start_app, transport: str) -> None:
     """Drop the event WebSocket while one call talks and another waits: after the reconnect both carry on,
     including a hang-up that happened while we were away."""
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
-    async with start_app(AGENT) as app:
+    async with start_app(AGENT, transport=transport) as app:
         first = await sim.inject_call(did="5552000", caller="+15550000001")
         second = await sim.inject_call(did="5552000", caller="+15550000002")
         await through_greeting(app, sim, first, second)

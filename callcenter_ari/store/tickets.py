@@ -1,0 +1,305 @@
+"""Tickets in Redis, and the desk that the runtime and the API use to open, complete, search and watch them.
+
+Layout (names from ``Keys``): one JSON string per ticket, keyed by its number; a hash call id -> number (one ticket
+per call); a counter per year for the numbers; a sorted set per caller (digits only) of ticket numbers by creation
+time; one lexicographic sorted set ``<casefolded name>\\0<number>`` for exact and prefix name search; a sorted set
+of open tickets by the time they become overdue, which the overdue watcher drains.
+
+A number is allocated and bound to its call in one Lua step, so two processes opening tickets at once get distinct,
+increasing numbers, and opening the same call twice returns the first ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import msgspec
+import structlog
+from anyio.abc import TaskStatus
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, WatchError
+
+from callcenter_ari.store.keys import Keys, checked
+from callcenter_ari.tickets import events
+from callcenter_ari.tickets.deadlines import overdue, overdue_at
+from callcenter_ari.tickets.escalation import Roster, escalate, escalation_target
+from callcenter_ari.tickets.model import (
+    CallFacts,
+    Ticket,
+    TicketError,
+    TicketForm,
+    TicketNotFound,
+    TicketValidationError,
+)
+from callcenter_ari.tickets.rules import (
+    complete_ticket,
+    name_key,
+    normalize_number,
+    open_ticket,
+    phone_digits,
+    ticket_year,
+    validate_facts,
+)
+
+log = structlog.get_logger(__name__)
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(Ticket).decode
+
+# KEYS: by-call hash, the year's counter. ARGV: call id, year. Returns {created (0/1), number}.
+_ALLOCATE = """
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing then return {0, existing} end
+local number = string.format('T-%04d-%06d', tonumber(ARGV[2]), redis.call('INCR', KEYS[2]))
+redis.call('HSET', KEYS[1], ARGV[1], number)
+return {1, number}
+"""
+
+_ATTEMPTS = 3  # optimistic writes retried this often before giving up
+_SEP = b"\x00"  # between name and number in the name index; names cannot contain it (validated)
+_TOP = b"\xff"  # sorts after every UTF-8 byte, so "[p" .. "[p\xff" is everything starting with p
+
+
+class TicketConflict(TicketError):
+    """The ticket changed between reading and writing it; read it again."""
+
+
+class TicketStore:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._allocate = redis.register_script(_ALLOCATE)
+
+    async def allocate(self, call_id: str, year: int) -> tuple[str, bool]:
+        """The call's ticket number, new (True) or the one it already has (False)."""
+        keys = [self.keys.tickets_by_call, self.keys.ticket_sequence(year)]
+        created, number = await self._allocate(keys=keys, args=[checked(call_id, "call id"), year])
+        return _text(number), bool(created)
+
+    async def save(self, ticket: Ticket, previous: Ticket | None = None) -> None:
+        """Write the ticket and bring its indexes up to date, in one transaction.
+
+        With ``previous`` (the version read before changing it) the write only happens if Redis still holds that
+        version; otherwise TicketConflict. The overdue watcher and a wrap-up may touch one ticket at the same time,
+        and an overdue mark must never overwrite a completion.
+        """
+        key = self.keys.ticket(ticket.number)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if previous is not None:
+                await pipe.watch(key)
+                current = await pipe.get(key)
+                if current is None or _decode(current) != previous:
+                    raise TicketConflict(f"ticket {ticket.number} changed meanwhile")
+                pipe.multi()  # type: ignore[no-untyped-call]
+            self._stage_save(pipe, ticket, previous)
+            try:
+                await pipe.execute()
+            except WatchError:
+                raise TicketConflict(f"ticket {ticket.number} changed meanwhile") from None
+
+    def _stage_save(self, pipe: Any, ticket: Ticket, previous: Ticket | None) -> None:
+        pipe.set(self.keys.ticket(ticket.number), _encode(ticket))
+        old_digits = phone_digits(previous.caller_number) if previous is not None else ""
+        digits = phone_digits(ticket.caller_number)
+        if old_digits and old_digits != digits:
+            pipe.zrem(self.keys.tickets_by_caller(old_digits), ticket.number)
+        if digits:
+            pipe.zadd(self.keys.tickets_by_caller(digits), {ticket.number: ticket.created_at})
+        if previous is not None and previous.customer_name and previous.customer_name != ticket.customer_name:
+            pipe.zrem(self.keys.tickets_by_name, _name_member(previous))
+        if ticket.customer_name:
+            pipe.zadd(self.keys.tickets_by_name, {_name_member(ticket): 0})
+        if ticket.status == "open" and ticket.overdue_notified_at is None:
+            pipe.zadd(self.keys.tickets_due, {ticket.number: overdue_at(ticket)})
+        else:
+            pipe.zrem(self.keys.tickets_due, ticket.number)
+
+    async def get(self, number: str) -> Ticket | None:
+        blob = await self.redis.get(self.keys.ticket(number))
+        return _decode(blob) if blob is not None else None
+
+    async def get_many(self, numbers: list[str]) -> list[Ticket]:
+        if not numbers:
+            return []
+        blobs = await self.redis.mget([self.keys.ticket(n) for n in numbers])
+        return [_decode(blob) for blob in blobs if blob is not None]
+
+    async def number_for_call(self, call_id: str) -> str | None:
+        number = await self.redis.hget(self.keys.tickets_by_call, checked(call_id, "call id"))
+        return _text(number) if number is not None else None
+
+    async def numbers_for_caller(self, digits: str, limit: int) -> list[str]:
+        raw: Any = await self.redis.zrevrange(self.keys.tickets_by_caller(digits), 0, limit - 1)
+        return [_text(n) for n in raw]
+
+    async def numbers_for_name(self, key: str, *, prefix: bool, limit: int) -> list[str]:
+        encoded = key.encode("utf-8")
+        low = b"[" + encoded + (b"" if prefix else _SEP)
+        high = b"[" + encoded + (_TOP if prefix else _SEP + _TOP)
+        raw: Any = await self.redis.zrangebylex(self.keys.tickets_by_name, low, high, start=0, num=limit)
+        return [_text(member.rsplit(_SEP, 1)[1]) for member in raw]
+
+    async def due(self, now: float, limit: int = 100) -> list[str]:
+        raw: Any = await self.redis.zrangebyscore(self.keys.tickets_due, "-inf", repr(now), start=0, num=limit)
+        return [_text(n) for n in raw]
+
+    async def take_due(self, number: str) -> bool:
+        """Claim a due ticket's overdue notice; only one process gets True."""
+        return bool(await self.redis.zrem(self.keys.tickets_due, number))
+
+
+class TicketDesk:
+    """Tickets for the runtime (open at call end, complete at wrap-up) and the API (read, search)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        now: Callable[[], float],
+        emit: Callable[[str, dict[str, Any]], None],
+        roster: Roster,
+        check_interval: float = 15.0,
+    ) -> None:
+        self.store = TicketStore(redis, keys)
+        self.roster = roster  # replace it when the shift plan changes
+        self._now = now
+        self._emit = emit
+        self.check_interval = check_interval
+
+    async def open(self, facts: CallFacts) -> Ticket:
+        """The call's ticket, opened now (``ticket.created``), or the one it already has. Raises
+        TicketValidationError."""
+        errors = validate_facts(facts)
+        if errors:
+            raise TicketValidationError(errors)
+        now = self._now()
+        number, created = await self.store.allocate(facts.call_id, ticket_year(now))
+        existing = await self.store.get(number)
+        if existing is not None:
+            return existing
+        # Also reached when a previous open died between allocating the number and writing the ticket.
+        ticket = open_ticket(facts, number, now)
+        await self.store.save(ticket)
+        self._emit(*events.created(ticket))
+        log.info("ticket.opened", ticket=number, call_id=facts.call_id, agent_id=facts.agent_id, new=created)
+        return ticket
+
+    async def complete(self, number: str, form: TicketForm) -> Ticket:
+        """File the agent's wrap-up; escalates complaints, requests for help and urgent tickets at once.
+
+        Raises TicketValidationError (naming every bad field), TicketNotFound or TicketAlreadyCompleted.
+        """
+        for _ in range(_ATTEMPTS):
+            ticket = await self._get(number)
+            now = self._now()
+            done = complete_ticket(ticket, form, now)
+            target = escalation_target(done, self.roster, now)
+            if target is not None:
+                done = escalate(done, target, now)
+            try:
+                await self.store.save(done, ticket)
+                break
+            except TicketConflict:
+                continue  # the overdue watcher marked it meanwhile: complete the fresh version
+        else:
+            raise TicketConflict(f"ticket {number} keeps changing; try again")
+        self._emit(*events.completed(done))
+        if target is not None:
+            self._emit(*events.escalated(done, target))
+            log.info("ticket.escalated", ticket=number, to=target.contact.id, role=target.role)
+        log.info("ticket.completed", ticket=number, category=done.category, urgent=done.urgent)
+        return done
+
+    async def get(self, number: str) -> Ticket | None:
+        canonical = normalize_number(number)
+        return await self.store.get(canonical) if canonical else None
+
+    async def for_call(self, call_id: str) -> Ticket | None:
+        number = await self.store.number_for_call(call_id)
+        return await self.store.get(number) if number else None
+
+    async def search(
+        self,
+        *,
+        caller_number: str | None = None,
+        number: str | None = None,
+        customer_name: str | None = None,
+        prefix: bool = False,
+        limit: int = 50,
+    ) -> list[Ticket]:
+        """By exactly one of: caller number (digits compared, punctuation ignored), ticket number (any case), or
+        customer name (case-insensitive; whole name, or with ``prefix`` its beginning). Newest first."""
+        given = [v for v in (caller_number, number, customer_name) if v is not None]
+        if len(given) != 1:
+            raise TicketError("search by exactly one of caller_number, number, customer_name")
+        limit = max(1, min(limit, 500))
+        if number is not None:
+            found = await self.get(number)
+            return [found] if found else []
+        if caller_number is not None:
+            digits = phone_digits(caller_number)
+            numbers = await self.store.numbers_for_caller(digits, limit) if digits else []
+        else:
+            key = name_key(customer_name or "")
+            if not key or "\x00" in key:
+                return []
+            numbers = await self.store.numbers_for_name(key, prefix=prefix, limit=limit)
+        tickets = await self.store.get_many(numbers)
+        return sorted(tickets, key=lambda t: (t.created_at, t.number), reverse=True)
+
+    async def check_overdue(self) -> list[Ticket]:
+        """Raise ``ticket.overdue`` for every open ticket past its deadline (once per ticket, across processes)."""
+        now = self._now()
+        reported: list[Ticket] = []
+        for number in await self.store.due(now):
+            if not await self.store.take_due(number):
+                continue  # another process reported it
+            late = await self._mark_overdue(number, now)
+            if late is not None:
+                self._emit(*events.overdue(late))
+                log.warning("ticket.overdue", ticket=number, call_id=late.call_id, agent_id=late.agent_id)
+                reported.append(late)
+        return reported
+
+    async def _mark_overdue(self, number: str, now: float) -> Ticket | None:
+        for _ in range(_ATTEMPTS):
+            ticket = await self.store.get(number)
+            if ticket is None:
+                return None
+            marked = overdue([ticket], now)
+            if not marked:
+                return None  # completed in time after all
+            late = marked[0]
+            try:
+                await self.store.save(late, ticket)
+                return late
+            except TicketConflict:
+                continue
+        return None
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Check for overdue tickets every ``check_interval`` seconds until cancelled."""
+        task_status.started()
+        while True:
+            try:
+                await self.check_overdue()
+            except (RedisError, OSError) as exc:
+                log.error("ticket.overdue_check_failed", error=repr(exc))
+            await anyio.sleep(self.check_interval)
+
+    async def _get(self, number: str) -> Ticket:
+        ticket = await self.get(number)
+        if ticket is None:
+            raise TicketNotFound(f"no ticket {number[:40]!r}")
+        return ticket
+
+
+def _name_member(ticket: Ticket) -> bytes:
+    return name_key(ticket.customer_name).encode("utf-8") + _SEP + ticket.number.encode("ascii")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,260 @@
+"""The webhook outbox in Redis: subscriptions, the consumer group on the event stream, deliveries and their log.
+
+Layout (all under the tenant's prefix, names from ``Keys``): a hash of subscriptions; per subscription a sorted set
+of pending delivery ids scored by next-attempt time and a capped attempt log; a JSON string per delivery; a sorted
+set of dead-lettered ids. Creating a delivery and scheduling it is one Lua step that does nothing if the delivery
+exists, so a fan-out repeated after a crash (the stream entry was read but not acknowledged) creates no duplicate.
+Claiming a due delivery moves its score a lease ahead in one step, so two workers never send it at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from callcenter_ari.store.keys import Keys, checked
+from callcenter_ari.webhooks.model import Delivery, DeliveryAttempt, Subscription
+
+GROUP = "webhooks"
+
+_encode = msgspec.json.Encoder().encode
+_decode_sub = msgspec.json.Decoder(Subscription).decode
+_decode_delivery = msgspec.json.Decoder(Delivery).decode
+_decode_attempt = msgspec.json.Decoder(DeliveryAttempt).decode
+
+# KEYS: delivery, schedule. ARGV: delivery JSON, score, delivery id.
+_CREATE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+# KEYS: schedule, delivery. ARGV: delivery id, now, lease end. Returns the delivery JSON if we now hold it.
+_CLAIM = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
+local blob = redis.call('GET', KEYS[2])
+if not blob then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return false
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return blob
+"""
+
+
+class StreamEntry(msgspec.Struct, frozen=True):
+    id: str
+    kind: str
+    at: float
+    data: bytes  # the event's JSON, as written
+
+
+class WebhookStore:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self._create = redis.register_script(_CREATE)
+        self._claim = redis.register_script(_CLAIM)
+
+    # ---- subscriptions ----------------------------------------------------------------------------------
+
+    async def save_subscription(self, sub: Subscription) -> None:
+        await self.redis.hset(self.keys.webhook_subscriptions, checked(sub.id, "subscription id"), _encode(sub))
+
+    async def subscription(self, subscription_id: str) -> Subscription | None:
+        blob = await self.redis.hget(self.keys.webhook_subscriptions, checked(subscription_id, "subscription id"))
+        return _decode_sub(blob) if blob is not None else None
+
+    async def subscriptions(self) -> list[Subscription]:
+        blobs = await self.redis.hvals(self.keys.webhook_subscriptions)
+        return sorted((_decode_sub(blob) for blob in blobs), key=lambda s: (s.created_at, s.id))
+
+    async def delete_subscription(self, subscription_id: str) -> bool:
+        """Remove it with its schedule (pending deliveries are dropped) and its log."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hdel(self.keys.webhook_subscriptions, checked(subscription_id, "subscription id"))
+        pipe.delete(self.keys.webhook_schedule(subscription_id), self.keys.webhook_log(subscription_id))
+        removed, _ = await pipe.execute()
+        return bool(removed)
+
+    # ---- the event stream's consumer group ----------------------------------------------------------------
+
+    async def ensure_group(self, start_at: str) -> None:
+        try:
+            await self.redis.xgroup_create(self.keys.events, GROUP, id=start_at, mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def read_events(self, consumer: str, *, pending: bool, count: int, block_ms: int) -> list[StreamEntry]:
+        """New entries (``pending=False``), or those this consumer read before and never acknowledged."""
+        streams: Any = {self.keys.events: "0" if pending else ">"}
+        reply: Any = await self.redis.xreadgroup(
+            GROUP, consumer, streams, count=count, block=None if pending else block_ms
+        )
+        if not reply:
+            return []
+        # RESP2 answers [[stream, entries]], RESP3 {stream: entries}.
+        rows = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
+        return _entries(rows)
+
+    async def claim_abandoned(self, consumer: str, *, min_idle_ms: int, count: int) -> list[StreamEntry]:
+        """Entries another consumer (a process that is gone) read and never acknowledged."""
+        reply = await self.redis.xautoclaim(self.keys.events, GROUP, consumer, min_idle_ms, "0-0", count=count)
+        return _entries(reply[1])
+
+    async def group_lag(self) -> tuple[int, int]:
+        """(entries not yet read by the group, entries read but not acknowledged)."""
+        for group in await self.redis.xinfo_groups(self.keys.events):
+            if _text(group["name"]) == GROUP:
+                return int(group.get("lag") or 0), int(group["pending"])
+        return 0, 0
+
+    async def event(self, event_id: str) -> StreamEntry | None:
+        rows = await self.redis.xrange(self.keys.events, min=event_id, max=event_id, count=1)
+        entries = _entries(rows)
+        return entries[0] if entries else None
+
+    async def create_and_ack(self, deliveries: Sequence[Delivery], acked: Sequence[str]) -> int:
+        """Create the deliveries (those not already there) and acknowledge the entries, in one transaction."""
+        pipe = self.redis.pipeline(transaction=True)
+        for delivery in deliveries:
+            await self._stage_create(pipe, delivery)
+        if acked:
+            pipe.xack(self.keys.events, GROUP, *acked)
+        results = await pipe.execute()
+        return sum(int(r) for r in results[: len(deliveries)])
+
+    async def _stage_create(self, pipe: Any, delivery: Delivery) -> None:
+        keys = [self.keys.webhook_delivery(delivery.id), self.keys.webhook_schedule(delivery.subscription_id)]
+        args: list[bytes | str] = [_encode(delivery), repr(delivery.next_attempt_at), delivery.id]
+        await self._create(keys=keys, args=args, client=pipe)  # queued: a pipeline's commands return at once
+
+    async def create(self, deliveries: Sequence[Delivery]) -> int:
+        return await self.create_and_ack(deliveries, ())
+
+    # ---- delivery ---------------------------------------------------------------------------------------
+
+    async def due(self, limits: dict[str, int], now: float) -> tuple[dict[str, list[str]], float | None]:
+        """Up to ``limits[sub]`` due delivery ids per subscription, and the earliest later next-attempt time."""
+        subs = list(limits)
+        if not subs:
+            return {}, None
+        pipe = self.redis.pipeline(transaction=False)
+        for sub in subs:
+            schedule = self.keys.webhook_schedule(sub)
+            pipe.zrangebyscore(schedule, "-inf", repr(now), start=0, num=limits[sub])
+            pipe.zrangebyscore(schedule, f"({now!r}", "+inf", start=0, num=1, withscores=True)
+        replies = await pipe.execute()
+        due: dict[str, list[str]] = {}
+        soonest: float | None = None
+        for index, sub in enumerate(subs):
+            ids, later = replies[2 * index], replies[2 * index + 1]
+            if ids:
+                due[sub] = [_text(i) for i in ids]
+            if later:
+                score = float(later[0][1])
+                soonest = score if soonest is None else min(soonest, score)
+        return due, soonest
+
+    async def claim(self, claims: Sequence[tuple[str, str]], now: float, lease_until: float) -> list[Delivery]:
+        """Take (subscription id, delivery id) pairs that are still due; returns the ones we now hold."""
+        if not claims:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for sub, ident in claims:
+            keys = [self.keys.webhook_schedule(sub), self.keys.webhook_delivery(ident)]
+            await self._claim(keys=keys, args=[ident, repr(now), repr(lease_until)], client=pipe)
+        return [_decode_delivery(blob) for blob in await pipe.execute() if blob]
+
+    async def record(self, delivery: Delivery, attempt: DeliveryAttempt, *, log_size: int, ttl: float) -> None:
+        """Write an attempt's result: the delivery, its place (schedule, dead letters or nowhere) and the log line."""
+        sub = delivery.subscription_id
+        schedule = self.keys.webhook_schedule(sub)
+        key = self.keys.webhook_delivery(delivery.id)
+        pipe = self.redis.pipeline(transaction=True)
+        if delivery.status == "delivered":
+            pipe.set(key, _encode(delivery), ex=max(1, int(ttl)))
+            pipe.zrem(schedule, delivery.id)
+        elif delivery.status == "dead":
+            pipe.set(key, _encode(delivery))
+            pipe.zrem(schedule, delivery.id)
+            pipe.zadd(self.keys.webhook_dead, {delivery.id: attempt.at})
+        else:
+            pipe.set(key, _encode(delivery))
+            # XX: if the subscription was deleted meanwhile, do not bring its schedule back.
+            pipe.zadd(schedule, {delivery.id: delivery.next_attempt_at}, xx=True)
+        log = self.keys.webhook_log(sub)
+        pipe.lpush(log, _encode(attempt))
+        pipe.ltrim(log, 0, log_size - 1)
+        await pipe.execute()
+
+    async def drop(self, delivery: Delivery) -> None:
+        """Forget a delivery whose subscription no longer exists."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(self.keys.webhook_delivery(delivery.id))
+        pipe.zrem(self.keys.webhook_schedule(delivery.subscription_id), delivery.id)
+        await pipe.execute()
+
+    # ---- reads and replay -------------------------------------------------------------------------------
+
+    async def delivery(self, delivery_id: str) -> Delivery | None:
+        blob = await self.redis.get(self.keys.webhook_delivery(delivery_id))
+        return _decode_delivery(blob) if blob is not None else None
+
+    async def log(self, subscription_id: str, limit: int = 50) -> list[DeliveryAttempt]:
+        blobs = await self.redis.lrange(self.keys.webhook_log(subscription_id), 0, max(0, limit - 1))
+        return [_decode_attempt(blob) for blob in blobs]
+
+    async def dead_letters(self, limit: int = 100) -> list[Delivery]:
+        ids: Any = await self.redis.zrevrange(self.keys.webhook_dead, 0, max(0, limit - 1))
+        if not ids:
+            return []
+        blobs = await self.redis.mget([self.keys.webhook_delivery(_text(i)) for i in ids])
+        return [_decode_delivery(blob) for blob in blobs if blob is not None]
+
+    async def is_dead(self, delivery_id: str) -> bool:
+        return await self.redis.zscore(self.keys.webhook_dead, checked(delivery_id, "delivery id")) is not None
+
+    async def requeue(self, delivery: Delivery) -> None:
+        """Put a dead-lettered delivery back on its subscription's schedule."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.keys.webhook_delivery(delivery.id), _encode(delivery))
+        pipe.zrem(self.keys.webhook_dead, delivery.id)
+        pipe.zadd(self.keys.webhook_schedule(delivery.subscription_id), {delivery.id: delivery.next_attempt_at})
+        await pipe.execute()
+
+    async def dead_count(self) -> int:
+        return int(await self.redis.zcard(self.keys.webhook_dead))
+
+    async def pending_count(self, subscription_ids: Sequence[str]) -> int:
+        pipe = self.redis.pipeline(transaction=False)
+        for sub in subscription_ids:
+            pipe.zcard(self.keys.webhook_schedule(sub))
+        return sum(int(n) for n in await pipe.execute())
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _entries(rows: Any) -> list[StreamEntry]:
+    out: list[StreamEntry] = []
+    for ident, fields in rows:
+        if not fields:
+            # An entry trimmed away while pending comes back empty; it is still returned so it gets acknowledged.
+            out.append(StreamEntry(_text(ident), "", 0.0, b"{}"))
+            continue
+        try:
+            at = float(fields.get(b"at", b"0"))
+        except ValueError:
+            at = 0.0
+        out.append(StreamEntry(_text(ident), _text(fields.get(b"kind", b"")), at, fields.get(b"data", b"{}")))
+    return out

@@ -1,0 +1,162 @@
+"""Every ARI operation the client offers, against the simulator, over both transports.
+
+The simulator answers as Asterisk 22 does (it is checked against recorded transcripts), so a wrong path, method
+or parameter name here fails the way it would fail against a real Asterisk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import pytest
+
+from callcenter_ari.ari.client import AriClient
+from callcenter_ari.ari.errors import ChannelGone, Conflict, NotFound
+from callcenter_ari.ari.events import (
+    ChannelDtmfReceived,
+    ChannelEnteredBridge,
+    ChannelVarset,
+    PlaybackFinished,
+    RecordingFinished,
+    RecordingStarted,
+    StasisEnd,
+    StasisStart,
+)
+from callcenter_ari.ari.transport import Endpoint
+from callcenter_ari.sim import PhoneBehaviour, Simulator
+from tests.e2e.helpers import PASSWORD, USER, eventually
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    async def __call__(self, message: object) -> None:
+        self.events.append(message)
+
+    def of(self, kind: type) -> list:  # type: ignore[type-arg]
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+@asynccontextmanager
+async def connected(sim: Simulator, transport: str) -> AsyncIterator[tuple[AriClient, Recorder]]:
+    ari = AriClient(Endpoint(sim.base_url, "callcenter", USER, PASSWORD), transport=transport)  # type: ignore[arg-type]
+    recorder = Recorder()
+    async with anyio.create_task_group() as tg:
+        await tg.start(ari.run, recorder)
+        yield ari, recorder
+        tg.cancel_scope.cancel()
+
+
+TRANSPORTS = pytest.mark.parametrize("transport", ["websocket", "http"])
+
+
+async def inbound(sim: Simulator, recorder: Recorder) -> str:
+    channel = await sim.inject_call(did="5551000", caller="+15551234567")
+    await eventually(lambda: any(e.channel.id == channel for e in recorder.of(StasisStart)), what="StasisStart")
+    return channel
+
+
+@TRANSPORTS
+async def test_channel_operations(sim: Simulator, transport: str) -> None:
+    async with connected(sim, transport) as (ari, recorder):
+        channel = await inbound(sim, recorder)
+        await ari.ring(channel)
+        await ari.ring_stop(channel)
+        await ari.answer(channel)
+        await ari.moh_start(channel, "default")
+        await ari.moh_stop(channel)
+        await ari.silence_start(channel)
+        await ari.silence_stop(channel)
+        await ari.hold(channel)
+        await ari.unhold(channel)
+        await ari.set_variable(channel, "CC_QUEUE", "support")
+        await eventually(lambda: recorder.of(ChannelVarset), what="ChannelVarset")
+        assert await ari.get_variable(channel, "CC_QUEUE") == "support"
+        assert await ari.get_variable(channel, "NEVER_SET") is None
+        assert await ari.get_variable(channel, "CALLERID(num)") == "+15551234567"
+        await ari.send_dtmf(channel, "12#")
+        assert (await ari.get_channel(channel)).state == "Up"
+        assert channel in {c.id for c in await ari.list_channels()}
+        await sim.press(channel, "5")
+        await eventually(lambda: recorder.of(ChannelDtmfReceived), what="DTMF")
+        assert recorder.of(ChannelDtmfReceived)[0].digit == "5"
+        await ari.hangup(channel, cause=17)
+        with pytest.raises(ChannelGone):
+            await ari.answer(channel)
+
+
+@TRANSPORTS
+@pytest.mark.parametrize("media", ["sound:hello-world", "digits:123", "number:42", "tone:ring;tonezone=us"])
+async def test_play_and_stop_each_media_kind(sim: Simulator, transport: str, media: str) -> None:
+    async with connected(sim, transport) as (ari, recorder):
+        channel = await inbound(sim, recorder)
+        await ari.answer(channel)
+        playback = await ari.play(f"channel:{channel}", media, playback_id=f"pb-{channel}")
+        assert playback.id == f"pb-{channel}" and playback.media_uri == media
+        await ari.stop_playback(playback.id)
+        await eventually(lambda: recorder.of(PlaybackFinished), what="PlaybackFinished")
+        await ari.stop_playback(playback.id)  # already gone: not an error
+
+
+@TRANSPORTS
+async def test_bridges_originate_snoop_and_recordings(sim: Simulator, transport: str) -> None:
+    async with connected(sim, transport) as (ari, recorder):
+        sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5))
+        caller = await inbound(sim, recorder)
+        await ari.answer(caller)
+        holding = await ari.create_bridge("holding")
+        assert holding.bridge_type == "holding"
+        await ari.add_to_bridge(holding.id, [caller])
+        await ari.bridge_moh_start(holding.id, "default")
+        await ari.bridge_moh_stop(holding.id)
+        with pytest.raises(Conflict):
+            await ari.bridge_moh_stop(holding.id)  # "Bridge isn't playing music"
+        agent = await ari.originate(
+            "PJSIP/agent1",
+            app_args=("agent", "a1", "c1"),
+            caller_id='"Alice" <+15551234567>',
+            ring_timeout=10,
+            variables={"CC_CALL": "c1"},
+            channel_id="c1-a1",
+        )
+        assert agent.id == "c1-a1"
+        await sim.advance(1.0)
+        await eventually(lambda: any(e.channel.id == "c1-a1" for e in recorder.of(StasisStart)), what="agent up")
+        mixing = await ari.create_bridge("mixing", bridge_id="c1-b")
+        await ari.add_to_bridge(mixing.id, [caller, "c1-a1"])  # moves the caller out of the holding bridge
+        await eventually(lambda: len(recorder.of(ChannelEnteredBridge)) >= 3, what="entered bridges")
+        assert {b.id for b in await ari.list_bridges()} == {holding.id, mixing.id}
+
+        snoop = await ari.snoop("c1-a1", spy="both", whisper="out", app_args=("snoop", "whisper"), snoop_id="c1-s")
+        assert snoop.id == "c1-s"
+        await eventually(lambda: any(e.channel.id == "c1-s" for e in recorder.of(StasisStart)), what="snoop up")
+
+        live = await ari.record(f"bridge:{mixing.id}", "c1-rec", format="wav", max_duration=3600)
+        assert live.name == "c1-rec"
+        await eventually(lambda: recorder.of(RecordingStarted), what="RecordingStarted")
+        for action in ("pause", "unpause", "mute", "unmute", "stop"):
+            await ari.recording_control("c1-rec", action)  # type: ignore[arg-type]
+        await eventually(lambda: recorder.of(RecordingFinished), what="RecordingFinished")
+        assert "c1-rec" in {r.name for r in await ari.stored_recordings()}
+
+        await ari.remove_from_bridge(mixing.id, ["c1-a1"])
+        await ari.destroy_bridge(mixing.id)
+        await ari.destroy_bridge(holding.id)
+        await ari.destroy_bridge(holding.id)  # gone already: not an error
+        with pytest.raises(NotFound):
+            await ari.remove_from_bridge(holding.id, [caller])
+
+
+@TRANSPORTS
+async def test_continue_subscribe_and_system(sim: Simulator, transport: str) -> None:
+    async with connected(sim, transport) as (ari, recorder):
+        channel = await inbound(sim, recorder)
+        application = await ari.subscribe(f"channel:{channel}")
+        assert channel in application.channel_ids
+        assert (await ari.application()).name == "callcenter"
+        assert (await ari.asterisk_info()).system.entity_id
+        await ari.continue_in_dialplan(channel)
+        await eventually(lambda: any(e.channel.id == channel for e in recorder.of(StasisEnd)), what="left Stasis")

@@ -1,0 +1,86 @@
+"""A Redis that goes away for a moment loses nothing: staged writes wait and land when it is back."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+
+import anyio
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from callcenter_ari.demo.redis_server import redis_binary
+from callcenter_ari.store.keys import Keys
+from callcenter_ari.store.records import CallRecord
+from callcenter_ari.store.redis import Store
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, which it can stop and start again on the same port."""
+
+    def __init__(self, workdir: str) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", self.workdir],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    with tempfile.TemporaryDirectory() as workdir:
+        server = PrivateRedis(workdir)
+        server.start()
+        yield server
+        if server.process and server.process.poll() is None:
+            server.stop()
+
+
+async def test_writes_staged_during_an_outage_land_when_redis_is_back(private_redis: PrivateRedis) -> None:
+    client = Redis(host="127.0.0.1", port=private_redis.port, socket_timeout=1, socket_connect_timeout=1)
+    store = Store(client, Keys("hiccup", "t1"))
+    store.save_call(CallRecord(call_id="c1", channel_id="ch1", started_at=1.0))
+    await store.flush()
+    private_redis.stop()
+    store.save_call(CallRecord(call_id="c2", channel_id="ch2", started_at=2.0))
+    store.emit("call.started", {"at": 2.0, "call_id": "c2"})
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(store.flush)  # retries while Redis is down
+        await anyio.sleep(1.0)
+        private_redis.start()  # an empty Redis again (nothing persisted): only the new writes come back
+        with anyio.fail_after(10):
+            while await _safe_call(store, "c2") is None:
+                await anyio.sleep(0.05)
+    assert (await store.call("c2")) == CallRecord(call_id="c2", channel_id="ch2", started_at=2.0)
+    assert [kind for _, kind, _ in await store.events()] == ["call.started"]
+    await client.aclose()
+
+
+async def _safe_call(store: Store, call_id: str) -> CallRecord | None:
+    try:
+        return await store.call(call_id)
+    except (OSError, RedisError):  # the server is still restarting
+        return None

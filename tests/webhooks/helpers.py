@@ -1,0 +1,141 @@
+"""A real webhook receiver for the tests: an aiohttp server on loopback that checks every signature twice (with
+our ``verify`` and with an independent re-implementation of the spec) and dedupes on ``webhook-id``, as a careful
+CRM would."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from aiohttp import web
+
+from callcenter_ari.webhooks import WebhookService, WebhookSettings
+from callcenter_ari.webhooks.signing import SignatureError, verify
+
+# Milliseconds instead of minutes; timeouts still long enough for a loaded CI machine.
+FAST = WebhookSettings(
+    backoff=(0.05, 0.1),
+    jitter=0.0,
+    max_attempts=5,
+    connect_timeout=0.5,
+    read_timeout=3.0,
+    attempt_timeout=3.0,
+    lease_seconds=3.5,
+    poll_interval=0.05,
+    read_block=0.05,
+)
+
+
+def independent_signature_ok(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """The spec's check written out from its text, sharing no code with the implementation under test."""
+    key = base64.b64decode(secret[len("whsec_") :])
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return expected in headers["webhook-signature"].split(" ")
+
+
+@dataclass
+class Received:
+    webhook_id: str
+    timestamp: int
+    payload: dict[str, Any]
+    body: bytes
+    at: float
+
+
+@dataclass
+class Receiver:
+    secret: str = ""
+    # Status codes for the next requests, in order; 200 once they run out.
+    statuses: list[int] = field(default_factory=list)
+    # While set to an unset event, requests wait for it (a slow receiver).
+    hold: asyncio.Event | None = None
+    requests: list[Received] = field(default_factory=list)  # every verified request, duplicates included
+    unique: dict[str, Received] = field(default_factory=dict)  # what the CRM processed: first request per id
+    bad_signatures: int = 0
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        try:
+            verify(headers, body, self.secret, now=time.time())
+            assert independent_signature_ok(self.secret, headers, body)
+        except (SignatureError, AssertionError, KeyError):
+            self.bad_signatures += 1
+            return web.Response(status=401)
+        if self.hold is not None:
+            await self.hold.wait()
+        received = Received(
+            headers["webhook-id"], int(headers["webhook-timestamp"]), json.loads(body), body, time.monotonic()
+        )
+        status = self.statuses.pop(0) if self.statuses else 200
+        self.requests.append(received)
+        if 200 <= status < 300:
+            self.unique.setdefault(received.webhook_id, received)
+        return web.Response(status=status)
+
+    async def start(self, port: int = 0) -> str:
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        bound = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{bound}/hook"
+        return self.url
+
+    async def stop(self) -> None:
+        if self.hold is not None:
+            self.hold.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def types(self) -> list[str]:
+        return sorted(r.payload["type"] for r in self.unique.values())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll until true: the service runs in other tasks, there is nothing to await directly."""
+    with anyio.fail_after(timeout):
+        while not predicate():
+            await anyio.sleep(0.01)
+
+
+@asynccontextmanager
+async def running(service: WebhookService) -> AsyncIterator[WebhookService]:
+    async with anyio.create_task_group() as tg:
+        await tg.start(service.run)
+        yield service
+        tg.cancel_scope.cancel()
+
+
+async def settled(service: WebhookService) -> None:
+    """Wait until the outbox has read, fanned out and finished (delivered or dead-lettered) everything."""
+
+    async def idle() -> bool:
+        status = await service.status()
+        return status.unread == status.unacknowledged == status.scheduled == 0
+
+    with anyio.fail_after(5):
+        while not await idle():
+            await anyio.sleep(0.01)
