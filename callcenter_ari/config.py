@@ -12,12 +12,15 @@ import re
 import tomllib
 import typing
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 
+from callcenter_ari.ivr import IvrConfig, QueueNode, validate as validate_ivr
 from callcenter_ari.trunks import TrunkConfig
+from callcenter_ari.webhooks import WebhookSettings
 
 
 class ConfigError(ValueError):
@@ -67,11 +70,14 @@ class InboundSection(_Section):
     # Where callers go after the greeting when their DID has no route of its own; empty: hang up after it.
     default_queue: str = ""
     goodbye: str = ""
+    flow: str = ""  # the IVR flow for DIDs without a route of their own
+    crm_timeout_seconds: float = 3.0
 
 
 class DidRoute(_Section):
     queue: str = ""
     greeting: str = ""
+    flow: str = ""  # an IVR flow (ivr.flows.<name>); when set it replaces the greeting and picks the queue
 
 
 class QueueConfig(_Section):
@@ -82,6 +88,7 @@ class QueueConfig(_Section):
     max_wait_seconds: float = 600.0
     moh_class: str = "default"
     short_abandon_seconds: float = 5.0
+    survey: str = ""  # ivr.surveys.<name> played to the caller after the agent hangs up; empty: none
 
 
 class AgentConfig(_Section):
@@ -89,6 +96,45 @@ class AgentConfig(_Section):
     name: str = ""
     queues: tuple[str, ...] = ()
     logged_in: bool = True
+
+
+Role = Literal["admin", "supervisor", "qa", "agent", "crm"]
+
+
+class ApiToken(_Section):
+    """A bearer token for the HTTP API; put the token itself in the environment (``token = "${CRM_TOKEN}"``)."""
+
+    token: str
+    role: Role
+    tenant: str = ""  # empty: the application's tenant
+    agent_id: str = ""  # for the agent role: whose data the token may see
+
+
+class ApiSection(_Section):
+    tokens: dict[str, ApiToken] = {}
+
+
+class ContactConfig(_Section):
+    name: str
+    phone: str = ""
+    email: str = ""
+
+
+class ShiftConfig(_Section):
+    start: datetime
+    end: datetime
+
+
+class ShiftLeadConfig(_Section):
+    contact: ContactConfig
+    shifts: tuple[ShiftConfig, ...] = ()
+
+
+class TicketsSection(_Section):
+    """Who urgent, complaint and help tickets go to: the shift lead on duty, else the fallback contact."""
+
+    fallback: ContactConfig = ContactConfig(name="Operations desk")
+    shift_leads: dict[str, ShiftLeadConfig] = {}
 
 
 class Config(_Section):
@@ -102,6 +148,10 @@ class Config(_Section):
     queues: dict[str, QueueConfig] = {}
     agents: dict[str, AgentConfig] = {}
     trunks: dict[str, TrunkConfig] = {}
+    ivr: IvrConfig = IvrConfig()
+    api: ApiSection = ApiSection()
+    webhooks: WebhookSettings = WebhookSettings()
+    tickets: TicketsSection = TicketsSection()
 
     def redacted(self) -> dict[str, Any]:
         """The configuration as plain data with secrets masked, fit to print or log."""
@@ -109,6 +159,8 @@ class Config(_Section):
         if data["ari"]["password"]:
             data["ari"]["password"] = "***"
         data["redis"]["url"] = _mask_url_password(data["redis"]["url"])
+        for token in data["api"]["tokens"].values():
+            token["token"] = "***"
         return data
 
 
@@ -223,8 +275,39 @@ def _check_references(config: Config) -> None:
                 problems.append(f"agents.{agent_id}.queues: unknown queue {queue!r}")
     if not _ID.match(config.app.tenant):
         problems.append("app.tenant: not a valid name (letters, digits, '_', '.', '-')")
+    problems += _check_ivr_references(config)
+    for name, token in config.api.tokens.items():
+        if len(token.token) < 16:
+            problems.append(f"api.tokens.{name}.token: at least 16 characters")
+        if token.role == "agent" and token.agent_id not in config.agents:
+            problems.append(f"api.tokens.{name}.agent_id: an agent token needs a configured agent")
+    for name, lead in config.tickets.shift_leads.items():
+        for n, shift in enumerate(lead.shifts):
+            if shift.start.tzinfo is None or shift.end.tzinfo is None or shift.end <= shift.start:
+                problems.append(f"tickets.shift_leads.{name}.shifts[{n}]: needs start < end, both with a UTC offset")
     if problems:
         raise ConfigError("\n".join(problems))
+
+
+def _check_ivr_references(config: Config) -> list[str]:
+    problems = validate_ivr(config.ivr)
+    flows = config.ivr.flows
+    if config.inbound.flow and config.inbound.flow not in flows:
+        problems.append(f"inbound.flow: unknown flow {config.inbound.flow!r}")
+    for did, route in config.dids.items():
+        if route.flow and route.flow not in flows:
+            problems.append(f"dids.{did}.flow: unknown flow {route.flow!r}")
+    for queue_id, queue in config.queues.items():
+        if queue.survey and queue.survey not in config.ivr.surveys:
+            problems.append(f"queues.{queue_id}.survey: unknown survey {queue.survey!r}")
+    for flow_name, flow in flows.items():
+        for node_name, node in flow.nodes.items():
+            if isinstance(node, QueueNode) and node.queue not in config.queues:
+                problems.append(f"ivr.flows.{flow_name}.nodes.{node_name}.queue: unknown queue {node.queue!r}")
+    for name, destination in config.ivr.destinations.items():
+        if destination.trunk and destination.trunk not in config.trunks:
+            problems.append(f"ivr.destinations.{name}.trunk: unknown trunk {destination.trunk!r}")
+    return problems
 
 
 def _mask_url_password(url: str) -> str:

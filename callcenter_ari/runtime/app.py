@@ -8,6 +8,7 @@ then does the dispatcher take events. On shutdown new calls go back to the dialp
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,16 +23,20 @@ from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import Input, Resume
-from callcenter_ari.config import Config
+from callcenter_ari.config import Config, ContactConfig, TicketsSection
 from callcenter_ari.http.app import build_app, serve
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.dispatcher import Dispatcher
+from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
+from callcenter_ari.store.tickets import TicketDesk
+from callcenter_ari.tickets import Contact, Roster, Shift, ShiftLead
+from callcenter_ari.webhooks import WebhookService
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +58,8 @@ class Services:
         # Called with every event appended to the stream (the demo's live view; later the wallboard).
         self.observers: list[Callable[[str, dict[str, Any]], None]] = []
         self.acd: AcdService
+        self.tickets: TicketDesk
+        self.tenant = ""
         self._tg: TaskGroup
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
@@ -127,6 +134,14 @@ class Application:
         )
         self.services.acd = self.acd
         self.metrics.registry.register(BoardCollector(board, config.queues))
+        # Webhook receivers check timestamps against their own clocks: the outbox runs on wall time.
+        self.webhooks = WebhookService(redis, self.store.keys, now=time.time, settings=config.webhooks)
+        self.tickets = TicketDesk(
+            redis, self.store.keys, now=self.clock.now, emit=self.services.emit, roster=roster_from(config.tickets)
+        )
+        self.surge = SurgeService(redis, self.store.keys)
+        self.services.tickets = self.tickets
+        self.services.tenant = config.app.tenant
         self.dispatcher = Dispatcher(self.services, self.settings_for)
         self._stopping = anyio.Event()
         self.http_port: int | None = None
@@ -162,6 +177,9 @@ class Application:
             self.acd.bind(tg.start_soon)
             await tg.start(self.store.run_flusher)
             await tg.start(self.timers.run)
+            await tg.start(self.surge.run)
+            await tg.start(self.webhooks.run)  # before recovery, so the events recovery writes are delivered
+            await tg.start(self.tickets.run)
             if self.config.http.enabled:
                 web = build_app(self.metrics.registry, lambda: self.ready)
                 self.http_port = await tg.start(serve, web, self.config.http.host, self.config.http.port)
@@ -221,3 +239,21 @@ class Application:
                 await self.acd.log_in(agent_id)
         await self.store.flush()
         log.info("recovery.done", resumed=len(live), closed=len(records) - len(live), agents=len(known))
+
+
+def roster_from(tickets: TicketsSection) -> Roster:
+    """The escalation roster from the configuration (the API can replace it when the shift plan changes)."""
+
+    def contact(contact_id: str, c: ContactConfig) -> Contact:
+        return Contact(id=contact_id, name=c.name, phone=c.phone, email=c.email)
+
+    return Roster(
+        fallback=contact("fallback", tickets.fallback),
+        leads=tuple(
+            ShiftLead(
+                contact=contact(lead_id, lead.contact),
+                shifts=tuple(Shift(s.start.timestamp(), s.end.timestamp()) for s in lead.shifts),
+            )
+            for lead_id, lead in tickets.shift_leads.items()
+        ),
+    )

@@ -41,6 +41,7 @@ from callcenter_ari.calls.messages import (
     SetTimer,
     Timeout,
 )
+from callcenter_ari.tickets import CallFacts
 
 if TYPE_CHECKING:
     from callcenter_ari.runtime.app import Services
@@ -91,6 +92,7 @@ class CallTask:
                     log.exception("call.fail_safe_failed")
             finally:
                 self._log_outcome()
+                self._open_ticket()
                 self.inbox.close()
                 self.services.timers.cancel_owner(self.call_id)
                 self.services.forget(self)
@@ -168,6 +170,22 @@ class CallTask:
                 return None
             raise
         return None
+
+    def _open_ticket(self) -> None:
+        """Every call an agent handled gets a work order, which the agent completes at wrap-up."""
+        record = self.machine.record
+        if not record.agent_id or record.connected_at is None:
+            return
+        facts = CallFacts(
+            tenant=self.services.tenant,
+            call_id=record.call_id,
+            agent_id=record.agent_id,
+            queue=record.queue,
+            call_ended_at=record.ended_at or self.services.clock.now(),
+            caller_number=record.caller,
+            customer_name=record.caller_name,
+        )
+        self.services.spawn(self.services.tickets.open, facts)
 
     def _log_outcome(self) -> None:
         """The one canonical line per call: everything needed to find it again, in one place."""

@@ -54,6 +54,11 @@ class Keys:
         return f"{self.base}:events"
 
     @property
+    def surge(self) -> str:
+        """The tenant's surge announcement, as set by a supervisor."""
+        return f"{self.base}:ivr:surge"
+
+    @property
     def pattern(self) -> str:
         """Matches every key of this tenant (tests clean up with it)."""
         return f"{self.base}:*"
