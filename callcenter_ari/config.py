@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 import msgspec
 
-from callcenter_ari.ivr import IvrConfig, QueueNode, validate as validate_ivr
-from callcenter_ari.trunks import TrunkConfig
+from callcenter_ari.ivr import Destination, IvrConfig, QueueNode
+from callcenter_ari.ivr import validate as validate_ivr
+from callcenter_ari.trunks import InvalidNumber, TrunkConfig, dial_string, parse_number
 from callcenter_ari.webhooks import WebhookSettings
 
 
@@ -305,9 +306,33 @@ def _check_ivr_references(config: Config) -> list[str]:
             if isinstance(node, QueueNode) and node.queue not in config.queues:
                 problems.append(f"ivr.flows.{flow_name}.nodes.{node_name}.queue: unknown queue {node.queue!r}")
     for name, destination in config.ivr.destinations.items():
-        if destination.trunk and destination.trunk not in config.trunks:
-            problems.append(f"ivr.destinations.{name}.trunk: unknown trunk {destination.trunk!r}")
+        try:
+            destination_endpoint(destination, config.trunks)
+        except ValueError as exc:
+            problems.append(f"ivr.destinations.{name}: {exc}")
     return problems
+
+
+_EXTENSION = re.compile(r"^[0-9A-Za-z*#]{1,32}$")
+
+
+def destination_endpoint(destination: Destination, trunks: Mapping[str, TrunkConfig]) -> str:
+    """The dial string of a transfer destination: an internal extension on PJSIP, or a number out of a trunk.
+
+    Built only from configuration, and only after the number is validated: the caller chooses a destination by
+    name, never by typing digits that reach a dial string.
+    """
+    if destination.extension:
+        if not _EXTENSION.match(destination.extension):
+            raise ValueError(f"extension {destination.extension!r}: letters, digits, '*' and '#' only")
+        return f"PJSIP/{destination.extension}"
+    trunk = trunks.get(destination.trunk)
+    if trunk is None:
+        raise ValueError(f"trunk: unknown trunk {destination.trunk!r}")
+    try:
+        return dial_string(trunk, parse_number(destination.number, trunk.region))
+    except InvalidNumber as exc:
+        raise ValueError(f"number: {exc}") from None
 
 
 def _mask_url_password(url: str) -> str:

@@ -559,7 +559,7 @@ class Board:
             if key is None:
                 continue
             fronts.append((self._by_seq[key[2]], key))
-            if best is None or key > best.key:
+            if best is None or key < best.key:
                 best = self._calls[self._by_seq[key[2]]]
         if best is None:
             self._pool_add(agent_id)

@@ -2,12 +2,21 @@
 
 Theory of operation
 -------------------
-A call moves through phases: ``new`` -> ``greeting`` -> ``queued`` -> ``ringing`` -> ``talking`` -> ``ended``
-(``queued`` and ``ringing`` repeat when an agent does not answer; a call whose DID has no queue ends after the
-greeting). ``handle(input, now)`` looks the (phase, input type) pair up in ``_TRANSITIONS`` and returns the
-commands to carry out; the record it holds is what the runtime persists after every step. Inputs that do not
-apply to the current phase (a late PlaybackFinished, a second hang-up) are ignored: they come from the network,
-where such races are normal, and ignoring them changes nothing.
+A call moves through phases::
+
+    new -> ivr | greeting -> queued <-> ringing -> talking -> [survey] -> ended
+               ivr -> transfer -> talking        ivr -> voicemail -> ended
+
+A call whose DID has an IVR flow walks it (``ivr``; the IVR session is embedded, see calls/ivr.py) and the flow's
+result decides what follows: a queue, a transfer, a recorded message, or a goodbye. Without a flow the caller
+hears the greeting and goes to the DID's queue, or is hung up after it when there is none. ``queued`` and
+``ringing`` alternate while agents do not answer; the caller keeps their original place. When the agent hangs up
+and the queue has a survey, the caller stays for it (``survey``).
+
+``handle(input, now)`` looks the (phase, input type) pair up in ``_TRANSITIONS`` and returns the commands to carry
+out; the record it holds is what the runtime persists after every step. Inputs that do not apply to the current
+phase (a late PlaybackFinished, a second hang-up) are ignored: they come from the network, where such races are
+normal, and ignoring them changes nothing.
 
 Time is an input: timeouts are ``SetTimer`` commands answered later by ``Timeout`` inputs, so a test of a
 ten-minute wait runs in microseconds.
@@ -15,10 +24,12 @@ ten-minute wait runs in microseconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import msgspec
 
+from callcenter_ari import ivr
+from callcenter_ari.calls import ivr as glue
 from callcenter_ari.calls.messages import (
     AgentConnected,
     AgentFailed,
@@ -32,16 +43,19 @@ from callcenter_ari.calls.messages import (
     Connect,
     Dequeue,
     DestroyBridge,
+    Digit,
     Emit,
     Enqueue,
     Hangup,
     Input,
+    LookupDone,
     MohStart,
     MohStop,
     Offered,
     Originate,
     Play,
     PlaybackDone,
+    RecordingDone,
     ReleaseAgent,
     Resume,
     SetTimer,
@@ -50,17 +64,32 @@ from callcenter_ari.calls.messages import (
 )
 from callcenter_ari.store.records import CallRecord
 
+TRANSFER_RING_SECONDS = 30
+
+
+class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
+    moh_class: str = ""
+    ring_timeout: float = 15.0
+    max_wait: float = 600.0
+    survey_name: str = ""
+    survey: ivr.Flow | None = None
+
 
 class CallSettings(msgspec.Struct, frozen=True, kw_only=True):
     """How this call is treated, resolved from the configuration by its DID."""
 
     greeting: str = ""
-    queue: str = ""
+    queue: str = ""  # without a flow: where the greeting leads; with one: where a broken flow falls back to
     priority: int = 0
-    moh_class: str = ""
-    ring_timeout: float = 15.0
-    max_wait: float = 600.0
     goodbye: str = ""
+    flow_name: str = ""
+    flow: ivr.Flow | None = None
+    schedules: Mapping[str, ivr.Schedule] = {}
+    destinations: Mapping[str, str] = {}  # transfer target name -> validated dial string
+    queues: Mapping[str, QueueSettings] = {}
+
+    def queue_settings(self, queue: str) -> QueueSettings:
+        return self.queues.get(queue) or QueueSettings()
 
 
 class InboundCall:
@@ -68,6 +97,7 @@ class InboundCall:
         self.record = record
         self.settings = settings
         self._timers: set[str] = set()
+        self._session: ivr.IvrSession | None = None
 
     @property
     def ended(self) -> bool:
@@ -79,20 +109,81 @@ class InboundCall:
             return []
         return step(self, message, now)
 
-    # ---- steps -------------------------------------------------------------------------------------------
+    # ---- arrival: IVR or greeting -----------------------------------------------------------------------
 
-    def _start(self, _: Start, now: float) -> list[Command]:
-        call = self.record
+    def _start(self, message: Start, now: float) -> list[Command]:
+        call, settings = self.record, self.settings
         call.answered_at = now
         commands: list[Command] = [
             Answer(call.channel_id),
             Emit("call.started", self._fields(now, source=call.source, caller_name=call.caller_name)),
         ]
-        if self.settings.greeting:
+        if settings.flow is not None:
+            return commands + self._start_ivr(settings.flow, settings.flow_name, call.call_id, message.surge, now)
+        if settings.greeting:
             call.phase = "greeting"
-            commands.append(Play(call.channel_id, self.settings.greeting, self._greeting_id))
+            commands.append(Play(call.channel_id, (settings.greeting,), self._greeting_id))
             return commands
         return commands + self._after_greeting(now)
+
+    def _start_ivr(
+        self, flow: ivr.Flow, name: str, ids: str, surge: ivr.SurgeAnnouncement | None, now: float
+    ) -> list[Command]:
+        call = self.record
+        call.phase = "survey" if call.phase == "talking" else "ivr"
+        context = ivr.IvrContext(
+            call_id=ids,
+            caller=call.caller,
+            did=call.did,
+            language=call.language,
+            variables=dict(call.variables),
+            surge=surge,
+        )
+        self._session = ivr.IvrSession(flow, context, now, flow_name=name, schedules=self.settings.schedules)
+        return self._from_ivr(self._session.start(now), now)
+
+    def _ivr_input(self, message: Input, now: float) -> list[Command]:
+        translated = glue.to_ivr(message)
+        if self._session is None or translated is None:
+            return []
+        return self._from_ivr(self._session.handle(translated, now), now)
+
+    def _from_ivr(self, commands: list[ivr.Command], now: float) -> list[Command]:
+        out, result = glue.to_call(commands, self.record)
+        if result is not None:
+            out += self._ivr_finished(result, now)
+        return out
+
+    def _ivr_finished(self, result: ivr.Result, now: float) -> list[Command]:
+        call, settings = self.record, self.settings
+        call.variables = dict(result.variables) if hasattr(result, "variables") else call.variables
+        match result:
+            case ivr.Queue(queue=queue, skills=skills, priority=priority, language=language):
+                call.skills, call.language = skills, language
+                return self._enqueue(queue, priority, now)
+            case ivr.OfferCallback(queue=queue, language=language):
+                # Callbacks are scheduled by a later service; until then the caller is served from the queue.
+                call.language = language
+                requested = Emit("ivr.callback_requested", self._fields(now, queue=queue))
+                return [requested, *self._enqueue(queue, settings.priority, now)]
+            case ivr.Transfer(target_name=target):
+                return self._transfer(target, now)
+            case ivr.Voicemail():
+                call.phase = "voicemail"
+                return []  # the session asked for the recording just before it finished
+            case ivr.Hangup(reason=reason):
+                return [Hangup(call.channel_id), *self._end("ivr_hangup", now, reason=reason)]
+            case ivr.Abandoned():
+                # Hanging up during the survey still ends a completed conversation.
+                return self._end("completed" if call.phase == "survey" else "hung_up_in_ivr", now)
+            case ivr.SurveyResult(survey=survey, answers=answers, complete=complete):
+                call.survey = dict(answers)
+                fields = self._fields(now, survey=survey, answers=dict(answers), complete=complete, agent=call.agent_id)
+                return [Emit("survey.result", fields), Hangup(call.channel_id), *self._end("completed", now)]
+            case ivr.FlowError(detail=detail):
+                # A flow that check-config would have refused: treat the caller as if the DID had no IVR.
+                return [Emit("ivr.flow_error", self._fields(now, detail=detail)), *self._after_greeting(now)]
+        return []
 
     def _greeting_done(self, message: PlaybackDone, now: float) -> list[Command]:
         if message.playback_id != self._greeting_id:
@@ -100,38 +191,44 @@ class InboundCall:
         return self._after_greeting(now)
 
     def _after_greeting(self, now: float) -> list[Command]:
-        call, settings = self.record, self.settings
-        if not settings.queue:
-            return [Hangup(call.channel_id), *self._end("completed", now)]
-        call.phase = "queued"
-        call.queue = settings.queue
-        call.priority = settings.priority
-        call.enqueued_at = now
+        if not self.settings.queue:
+            return [Hangup(self.record.channel_id), *self._end("completed", now)]
+        return self._enqueue(self.settings.queue, self.settings.priority, now)
+
+    # ---- queue and agent --------------------------------------------------------------------------------
+
+    def _enqueue(self, queue: str, priority: int, now: float) -> list[Command]:
+        call = self.record
+        settings = self.settings.queue_settings(queue)
+        call.phase, call.queue, call.priority, call.enqueued_at = "queued", queue, priority, now
         return [
             MohStart(call.channel_id, settings.moh_class),
-            Enqueue(settings.queue, settings.priority, now),
+            Enqueue(queue, priority, now),
             self._set_timer("max_wait", now + settings.max_wait),
-            Emit("call.queued", self._fields(now, queue=settings.queue, priority=settings.priority)),
+            Emit("call.queued", self._fields(now, queue=queue, priority=priority, skills=list(call.skills))),
         ]
 
     def _offered(self, message: Offered, now: float) -> list[Command]:
         call = self.record
         call.phase = "ringing"
         call.agent_id = message.agent_id
-        call.offers += 1
-        call.agent_channel = f"{call.call_id}-a{call.offers}"
-        ring = self.settings.ring_timeout
+        ring = self.settings.queue_settings(call.queue).ring_timeout
         return [
-            Originate(
-                message.endpoint,
-                call.agent_channel,
-                ("agent", message.agent_id, call.call_id),
-                timeout=max(1, round(ring)),
-                caller_id=f'"{call.caller_name}" <{call.caller}>' if call.caller_name else call.caller,
-            ),
+            self._originate(message.endpoint, "a", ("agent", message.agent_id, call.call_id), ring),
             # Asterisk ends an unanswered originate itself; this is the backstop if that event never comes.
             self._set_timer("ring", now + ring + 5.0),
-            Emit("call.offered", self._fields(now, agent=message.agent_id, queue=call.queue)),
+            Emit(
+                "call.offered",
+                self._fields(
+                    now,
+                    agent=message.agent_id,
+                    queue=call.queue,
+                    caller_name=call.caller_name,
+                    language=call.language,
+                    ivr_path=list(call.ivr_path),
+                    variables=dict(call.variables),
+                ),
+            ),
         ]
 
     def _agent_up(self, message: AgentUp, now: float) -> list[Command]:
@@ -142,14 +239,20 @@ class InboundCall:
         call.connected_at = now
         call.bridge_id = f"{call.call_id}-b"
         wait = now - (call.enqueued_at or now)
-        return [
+        commands: list[Command] = [
             self._cancel_timer("ring"),
             self._cancel_timer("max_wait"),
             MohStop(call.channel_id),
             Connect(call.bridge_id, (call.channel_id, call.agent_channel)),
-            AgentConnected(call.agent_id),
-            Emit("call.answered", self._fields(now, agent=call.agent_id, queue=call.queue, wait=round(wait, 3))),
         ]
+        if call.agent_id:
+            commands.append(AgentConnected(call.agent_id))
+            commands.append(
+                Emit("call.answered", self._fields(now, agent=call.agent_id, queue=call.queue, wait=round(wait, 3)))
+            )
+        else:
+            commands.append(Emit("call.transferred", self._fields(now, target=call.transfer_target)))
+        return commands
 
     def _agent_failed(self, message: AgentFailed | AgentGone | Timeout, now: float) -> list[Command]:
         call = self.record
@@ -179,45 +282,105 @@ class InboundCall:
             commands += [Hangup(call.agent_channel), ReleaseAgent(call.agent_id, "caller_abandoned")]
         return commands + self._end("abandoned", now)
 
-    def _caller_gone_early(self, message: CallerGone, now: float) -> list[Command]:
-        self.record.hangup_cause = message.cause
-        return self._end("hung_up_in_ivr", now)
-
     def _max_wait(self, message: Timeout, now: float) -> list[Command]:
         call = self.record
         if message.name != "max_wait":
             return []
         return [Dequeue(call.queue), Hangup(call.channel_id), *self._end("max_wait", now)]
 
+    # ---- transfer, voicemail ----------------------------------------------------------------------------
+
+    def _transfer(self, target: str, now: float) -> list[Command]:
+        call = self.record
+        endpoint = self.settings.destinations.get(target)
+        if endpoint is None:  # check-config refuses this; fail safe anyway
+            return [
+                Emit("ivr.flow_error", self._fields(now, detail=f"no destination {target}")),
+                *self._after_greeting(now),
+            ]
+        call.phase, call.transfer_target = "transfer", target
+        return [
+            self._originate(endpoint, "t", ("transfer", call.call_id), TRANSFER_RING_SECONDS),
+            self._set_timer("ring", now + TRANSFER_RING_SECONDS + 5.0),
+        ]
+
+    def _transfer_failed(self, message: AgentFailed | AgentGone | Timeout, now: float) -> list[Command]:
+        call = self.record
+        if isinstance(message, Timeout) and message.name != "ring":
+            return []
+        return [Hangup(call.agent_channel), Hangup(call.channel_id), *self._end("transfer_failed", now)]
+
+    def _gone_early(self, message: CallerGone, now: float) -> list[Command]:
+        self.record.hangup_cause = message.cause
+        return self._end("hung_up_in_ivr", now)
+
+    def _caller_gone_transferring(self, message: CallerGone, now: float) -> list[Command]:
+        self.record.hangup_cause = message.cause
+        return [Hangup(self.record.agent_channel), *self._end("abandoned", now)]
+
+    def _message_recorded(self, message: RecordingDone | CallerGone, now: float) -> list[Command]:
+        call = self.record
+        commands: list[Command] = [] if isinstance(message, CallerGone) else [Hangup(call.channel_id)]
+        return commands + self._end("voicemail", now)
+
+    # ---- conversation over ------------------------------------------------------------------------------
+
     def _talk_over(self, message: CallerGone | AgentGone, now: float) -> list[Command]:
         call = self.record
-        other = call.agent_channel if isinstance(message, CallerGone) else call.channel_id
+        by_caller = isinstance(message, CallerGone)
         call.hangup_cause = message.cause
-        return [
-            Hangup(other),
-            DestroyBridge(call.bridge_id),
-            AgentFinished(call.agent_id),
-            *self._end("completed", now, released_by="caller" if isinstance(message, CallerGone) else "agent"),
-        ]
+        call.disconnected_at = now
+        commands: list[Command] = [Hangup(call.agent_channel if by_caller else call.channel_id)]
+        commands.append(DestroyBridge(call.bridge_id))
+        if call.agent_id:
+            commands.append(AgentFinished(call.agent_id))
+        survey = self.settings.queue_settings(call.queue)
+        if not by_caller and call.agent_id and survey.survey is not None:
+            # The caller stays on for the survey: do not hang them up.
+            commands = [DestroyBridge(call.bridge_id), AgentFinished(call.agent_id)]
+            return commands + self._start_ivr(survey.survey, survey.survey_name, f"{call.call_id}-s", None, now)
+        return commands + self._end("completed", now, released_by="caller" if by_caller else "agent")
 
     def _resume(self, _: Resume, now: float) -> list[Command]:
         call = self.record
         commands: list[Command] = [Emit("call.resumed", self._fields(now, phase=call.phase))]
-        if call.phase in ("new", "greeting"):
+        if call.phase == "ivr" and self.settings.flow is not None:
+            # The session's place in the flow was not kept: walk it again (under fresh ids, so that a stale
+            # PlaybackFinished from before the restart cannot be taken for a new prompt's).
+            flow, name = self.settings.flow, self.settings.flow_name
+            return commands + self._start_ivr(flow, name, f"{call.call_id}-r", None, now)
+        if call.phase in ("new", "greeting", "ivr"):
             return commands + self._after_greeting(now)
         if call.phase == "queued":
             enqueued_at = call.enqueued_at or now
             return [
                 *commands,
-                MohStart(call.channel_id, self.settings.moh_class),
+                MohStart(call.channel_id, self.settings.queue_settings(call.queue).moh_class),
                 Enqueue(call.queue, call.priority, enqueued_at),
-                self._set_timer("max_wait", enqueued_at + self.settings.max_wait),
+                self._set_timer("max_wait", enqueued_at + self.settings.queue_settings(call.queue).max_wait),
             ]
         if call.phase == "ringing":
             return commands + self._agent_failed(AgentFailed(reason="restart"), now)
+        if call.phase == "transfer":
+            return [*commands, Hangup(call.agent_channel), Hangup(call.channel_id), *self._end("transfer_failed", now)]
+        if call.phase in ("survey", "voicemail"):
+            outcome = "completed" if call.phase == "survey" else "voicemail"
+            return [*commands, Hangup(call.channel_id), *self._end(outcome, now)]
         return commands  # talking: both legs are still bridged in Asterisk; wait for a hang-up
 
     # ---- helpers -----------------------------------------------------------------------------------------
+
+    def _originate(self, endpoint: str, kind: str, args: tuple[str, ...], ring: float) -> Originate:
+        call = self.record
+        call.offers += 1
+        call.agent_channel = f"{call.call_id}-{kind}{call.offers}"
+        return Originate(
+            endpoint,
+            call.agent_channel,
+            args,
+            timeout=max(1, round(ring)),
+            caller_id=f'"{call.caller_name}" <{call.caller}>' if call.caller_name else call.caller,
+        )
 
     def _end(self, outcome: str, now: float, **extra: object) -> list[Command]:
         call = self.record
@@ -226,14 +389,12 @@ class InboundCall:
         call.ended_at = now
         commands: list[Command] = [CancelTimer(name) for name in sorted(self._timers)]
         self._timers.clear()
-        talk = now - call.connected_at if call.connected_at is not None else None
-        wait = (call.connected_at or now) - call.enqueued_at if call.enqueued_at is not None else None
+        if call.connected_at is not None:
+            extra["talk"] = round((call.disconnected_at or now) - call.connected_at, 3)
+        if call.enqueued_at is not None:
+            extra["wait"] = round((call.connected_at or now) - call.enqueued_at, 3)
         fields = self._fields(now, outcome=outcome, queue=call.queue, agent=call.agent_id, cause=call.hangup_cause)
         fields.update(extra)
-        if wait is not None:
-            fields["wait"] = round(wait, 3)
-        if talk is not None:
-            fields["talk"] = round(talk, 3)
         commands.append(Emit("call.ended", fields))
         return commands
 
@@ -256,11 +417,11 @@ class InboundCall:
 
 # Q.850 causes of an agent leg that never came up, as the reason the ACD records for the agent.
 _FAILURE_BY_CAUSE = {
+    1: "unavailable",
+    3: "unavailable",
     17: "busy",
     18: "ring_no_answer",
     19: "ring_no_answer",
-    1: "unavailable",
-    3: "unavailable",
     20: "unavailable",
     21: "rejected",
     34: "unavailable",
@@ -270,13 +431,17 @@ _FAILURE_BY_CAUSE = {
 # Each step takes the machine, one specific input type and the time; the table guarantees the type matches.
 _Step = Callable[..., list[Command]]
 
+_IVR_INPUTS = (PlaybackDone, Digit, Timeout, LookupDone, CallerGone)
+
 _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("new", Start): InboundCall._start,
     ("new", Resume): InboundCall._resume,
-    ("new", CallerGone): InboundCall._caller_gone_early,
+    ("new", CallerGone): InboundCall._gone_early,
+    **{("ivr", kind): InboundCall._ivr_input for kind in _IVR_INPUTS},
+    ("ivr", Resume): InboundCall._resume,
     ("greeting", PlaybackDone): InboundCall._greeting_done,
     ("greeting", Resume): InboundCall._resume,
-    ("greeting", CallerGone): InboundCall._caller_gone_early,
+    ("greeting", CallerGone): InboundCall._gone_early,
     ("queued", Offered): InboundCall._offered,
     ("queued", CallerGone): InboundCall._caller_gone_waiting,
     ("queued", Timeout): InboundCall._max_wait,
@@ -287,7 +452,18 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("ringing", Timeout): InboundCall._agent_failed,
     ("ringing", CallerGone): InboundCall._caller_gone_waiting,
     ("ringing", Resume): InboundCall._resume,
+    ("transfer", AgentUp): InboundCall._agent_up,
+    ("transfer", AgentFailed): InboundCall._transfer_failed,
+    ("transfer", AgentGone): InboundCall._transfer_failed,
+    ("transfer", Timeout): InboundCall._transfer_failed,
+    ("transfer", CallerGone): InboundCall._caller_gone_transferring,
+    ("transfer", Resume): InboundCall._resume,
     ("talking", CallerGone): InboundCall._talk_over,
     ("talking", AgentGone): InboundCall._talk_over,
     ("talking", Resume): InboundCall._resume,
+    **{("survey", kind): InboundCall._ivr_input for kind in _IVR_INPUTS},
+    ("survey", Resume): InboundCall._resume,
+    ("voicemail", RecordingDone): InboundCall._message_recorded,
+    ("voicemail", CallerGone): InboundCall._message_recorded,
+    ("voicemail", Resume): InboundCall._resume,
 }

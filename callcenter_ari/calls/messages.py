@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from callcenter_ari.ivr import LookupResult, SurgeAnnouncement
+
 
 class _Msg(msgspec.Struct, frozen=True):
     pass
@@ -15,7 +17,9 @@ class _Msg(msgspec.Struct, frozen=True):
 
 
 class Start(_Msg, frozen=True):
-    """The caller's channel entered the application."""
+    """The caller's channel entered the application; ``surge`` is the tenant's announcement as it stands now."""
+
+    surge: SurgeAnnouncement | None = None
 
 
 class Resume(_Msg, frozen=True):
@@ -25,6 +29,22 @@ class Resume(_Msg, frozen=True):
 class PlaybackDone(_Msg, frozen=True):
     playback_id: str
     failed: bool = False
+
+
+class Digit(_Msg, frozen=True):
+    """A DTMF key from the caller."""
+
+    digit: str
+
+
+class LookupDone(_Msg, frozen=True):
+    """The CRM answered (or failed to) a lookup the IVR asked for."""
+
+    result: LookupResult
+
+
+class RecordingDone(_Msg, frozen=True):
+    name: str
 
 
 class CallerGone(_Msg, frozen=True):
@@ -62,7 +82,20 @@ class Timeout(_Msg, frozen=True):
     name: str
 
 
-Input = Start | Resume | PlaybackDone | CallerGone | Offered | AgentUp | AgentFailed | AgentGone | Timeout
+Input = (
+    Start
+    | Resume
+    | PlaybackDone
+    | Digit
+    | LookupDone
+    | RecordingDone
+    | CallerGone
+    | Offered
+    | AgentUp
+    | AgentFailed
+    | AgentGone
+    | Timeout
+)
 
 
 # ---- commands ----------------------------------------------------------------------------------------------
@@ -74,8 +107,32 @@ class Answer(_Msg, frozen=True):
 
 class Play(_Msg, frozen=True):
     channel: str
-    media: str
+    media: tuple[str, ...]
     playback_id: str
+    lang: str = ""
+
+
+class StopPlayback(_Msg, frozen=True):
+    playback_id: str
+
+
+class CrmLookup(_Msg, frozen=True):
+    """POST ``payload`` to the CRM; the answer comes back as ``LookupDone`` without holding up the call."""
+
+    request_id: str
+    url: str
+    payload: dict[str, Any]
+    timeout: float
+
+
+class RecordMessage(_Msg, frozen=True):
+    """Record the caller's message (voicemail-style) under ``name``."""
+
+    channel: str
+    name: str
+    max_seconds: int
+    beep: bool
+    terminate_on: str
 
 
 class Hangup(_Msg, frozen=True):
@@ -93,6 +150,8 @@ class MohStop(_Msg, frozen=True):
 
 
 class Originate(_Msg, frozen=True):
+    """Call out to an agent's phone or a transfer destination; ``endpoint`` is a validated dial string."""
+
     endpoint: str
     channel_id: str
     app_args: tuple[str, ...]
@@ -157,6 +216,9 @@ class Emit(_Msg, frozen=True):
 Command = (
     Answer
     | Play
+    | StopPlayback
+    | CrmLookup
+    | RecordMessage
     | Hangup
     | MohStart
     | MohStop

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+import httpx
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
@@ -21,10 +22,11 @@ from callcenter_ari.acd.board import AgentSpec, Board
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint
-from callcenter_ari.calls.machine import CallSettings, InboundCall
+from callcenter_ari.calls.machine import CallSettings, InboundCall, QueueSettings
 from callcenter_ari.calls.messages import Input, Resume
-from callcenter_ari.config import Config, ContactConfig, TicketsSection
+from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint
 from callcenter_ari.http.app import build_app, serve
+from callcenter_ari.ivr import SurgeAnnouncement, survey_flow
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
@@ -55,6 +57,8 @@ class Services:
         self.draining = False
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
+        self.http: httpx.AsyncClient  # outgoing HTTP (CRM lookups)
+        self.surge: Callable[[], SurgeAnnouncement] = SurgeAnnouncement
         # Called with every event appended to the stream (the demo's live view; later the wallboard).
         self.observers: list[Callable[[str, dict[str, Any]], None]] = []
         self.acd: AcdService
@@ -140,24 +144,45 @@ class Application:
             redis, self.store.keys, now=self.clock.now, emit=self.services.emit, roster=roster_from(config.tickets)
         )
         self.surge = SurgeService(redis, self.store.keys)
+        self.services.surge = self.surge.current
         self.services.tickets = self.tickets
         self.services.tenant = config.app.tenant
+        self._settings: dict[str, CallSettings] = {}
         self.dispatcher = Dispatcher(self.services, self.settings_for)
         self._stopping = anyio.Event()
         self.http_port: int | None = None
 
     def settings_for(self, did: str) -> CallSettings:
+        """The call's treatment by DID; computed once per configured DID (others share the default)."""
+        key = did if did in self.config.dids else ""
+        settings = self._settings.get(key)
+        if settings is None:
+            settings = self._settings[key] = self._build_settings(key)
+        return settings
+
+    def _build_settings(self, did: str) -> CallSettings:
         config = self.config
         route = config.dids.get(did) or config.dids.get("default")
+        flow_name = (route.flow if route else "") or config.inbound.flow
         queue_id = (route.queue if route else "") or config.inbound.default_queue
-        queue = config.queues.get(queue_id)
         return CallSettings(
             greeting=(route.greeting if route and route.greeting else config.inbound.greeting),
-            queue=queue_id if queue else "",
-            moh_class=queue.moh_class if queue else "",
-            ring_timeout=queue.ring_timeout_seconds if queue else 15.0,
-            max_wait=queue.max_wait_seconds if queue else 600.0,
+            queue=queue_id if queue_id in config.queues else "",
             goodbye=config.inbound.goodbye,
+            flow_name=flow_name,
+            flow=config.ivr.flows.get(flow_name),
+            schedules=config.ivr.schedules,
+            destinations={name: destination_endpoint(d, config.trunks) for name, d in config.ivr.destinations.items()},
+            queues={
+                queue_id: QueueSettings(
+                    moh_class=queue.moh_class,
+                    ring_timeout=queue.ring_timeout_seconds,
+                    max_wait=queue.max_wait_seconds,
+                    survey_name=queue.survey,
+                    survey=survey_flow(queue.survey, config.ivr.surveys[queue.survey]) if queue.survey else None,
+                )
+                for queue_id, queue in config.queues.items()
+            },
         )
 
     def _deliver(self, call_id: str, message: Input) -> None:
@@ -172,8 +197,12 @@ class Application:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve calls until ``stop()`` (or SIGTERM/SIGINT when ``handle_signals`` ran)."""
         await self.store.redis.ping()
-        async with anyio.create_task_group() as tg:
+        async with (
+            httpx.AsyncClient(timeout=self.config.inbound.crm_timeout_seconds) as http,
+            anyio.create_task_group() as tg,
+        ):
             self.services._tg = tg
+            self.services.http = http
             self.acd.bind(tg.start_soon)
             await tg.start(self.store.run_flusher)
             await tg.start(self.timers.run)

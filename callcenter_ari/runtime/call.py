@@ -11,6 +11,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import anyio
+import httpx
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -27,20 +28,25 @@ from callcenter_ari.calls.messages import (
     CancelTimer,
     Command,
     Connect,
+    CrmLookup,
     Dequeue,
     DestroyBridge,
     Emit,
     Enqueue,
     Hangup,
     Input,
+    LookupDone,
     MohStart,
     MohStop,
     Originate,
     Play,
+    RecordMessage,
     ReleaseAgent,
     SetTimer,
+    StopPlayback,
     Timeout,
 )
+from callcenter_ari.ivr import LookupResult
 from callcenter_ari.tickets import CallFacts
 
 if TYPE_CHECKING:
@@ -114,8 +120,21 @@ class CallTask:
             match command:
                 case Answer(channel):
                     await ari.answer(channel)
-                case Play(channel, media, playback_id):
-                    await ari.play(f"channel:{channel}", media, playback_id=playback_id)
+                case Play(channel, media, playback_id, lang):
+                    await ari.play(f"channel:{channel}", media, playback_id=playback_id, lang=lang)
+                case StopPlayback(playback_id):
+                    await ari.stop_playback(playback_id)
+                case CrmLookup():
+                    services.spawn(self._lookup, command)
+                case RecordMessage(channel, name, max_seconds, beep, terminate_on):
+                    await ari.record(
+                        f"channel:{channel}",
+                        name,
+                        max_duration=max_seconds,
+                        beep=beep,
+                        terminate_on=terminate_on,
+                        if_exists="overwrite",
+                    )
                 case Hangup(channel, cause):
                     await _hangup(ari, channel, cause)
                 case MohStart(channel, moh_class):
@@ -170,6 +189,25 @@ class CallTask:
                 return None
             raise
         return None
+
+    async def _lookup(self, lookup: CrmLookup) -> None:
+        """POST to the CRM in a task of its own, so a slow CRM never holds up this call's other events."""
+        try:
+            with anyio.fail_after(lookup.timeout):
+                reply = await self.services.http.post(lookup.url, json=lookup.payload)
+        except (httpx.HTTPError, TimeoutError) as exc:
+            result = LookupResult(request_id=lookup.request_id, ok=False, error=type(exc).__name__)
+        else:
+            try:
+                data = reply.json() if reply.content else None
+            except ValueError:
+                result = LookupResult(
+                    request_id=lookup.request_id, ok=False, status=reply.status_code, error="invalid JSON"
+                )
+            else:
+                ok = reply.is_success
+                result = LookupResult(request_id=lookup.request_id, ok=ok, status=reply.status_code, data=data)
+        self.deliver(LookupDone(result))
 
     def _open_ticket(self) -> None:
         """Every call an agent handled gets a work order, which the agent completes at wrap-up."""

@@ -22,12 +22,23 @@ from callcenter_ari.ari.events import (
     ChannelDtmfReceived,
     ChannelHangupRequest,
     PlaybackFinished,
+    RecordingFailed,
+    RecordingFinished,
     StasisEnd,
     StasisStart,
     UnknownEvent,
 )
 from callcenter_ari.calls.machine import CallSettings, InboundCall
-from callcenter_ari.calls.messages import AgentGone, AgentUp, CallerGone, Input, PlaybackDone, Start
+from callcenter_ari.calls.messages import (
+    AgentGone,
+    AgentUp,
+    CallerGone,
+    Digit,
+    Input,
+    PlaybackDone,
+    RecordingDone,
+    Start,
+)
 from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.store.records import CallRecord
 
@@ -92,8 +103,12 @@ class Dispatcher:
                 self._channel_gone(channel.id, None)
             case StasisStart():
                 self._stasis_start(message)
-            case ChannelDtmfReceived():
-                pass  # the IVR consumes digits; the first inbound flow has no menu
+            case ChannelDtmfReceived(channel=channel, digit=digit):
+                task = self.services.channels.get(channel.id)
+                if task is not None and channel.id == task.caller_channel:
+                    self._deliver(task, Digit(digit))
+            case RecordingFinished(recording=recording) | RecordingFailed(recording=recording):
+                self._to_call(recording.name.split("-", 1)[0], RecordingDone(recording.name))
             case _:
                 pass
 
@@ -123,7 +138,7 @@ class Dispatcher:
         kind = args[0] if args else ""
         if kind == "inbound":
             self._new_call(event)
-        elif kind == "agent":
+        elif kind in ("agent", "transfer"):
             task = self.services.channels.get(event.channel.id)
             if task is None:
                 # The call this leg was for is gone: do not leave an agent listening to silence.
@@ -152,7 +167,7 @@ class Dispatcher:
             started_at=services.clock.now(),
         )
         task = CallTask(InboundCall(record, self._settings_for(record.did)), services)
-        services.adopt(task, Start())
+        services.adopt(task, Start(services.surge()))
         services.metrics.calls_started.inc()
 
     # ---- reconciliation ----------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ from typing import Literal
 
 import msgspec
 
-CallPhase = Literal["new", "greeting", "queued", "ringing", "talking", "ending", "ended"]
+CallPhase = Literal[
+    "new", "greeting", "ivr", "queued", "ringing", "transfer", "talking", "survey", "voicemail", "ended"
+]
 AgentState = Literal["logged_out", "available", "reserved", "talking", "wrapup", "not_ready"]
 
 
@@ -30,10 +32,18 @@ class CallRecord(msgspec.Struct, kw_only=True):
     bridge_id: str = ""
     answered_at: float | None = None
     connected_at: float | None = None
+    disconnected_at: float | None = None
     ended_at: float | None = None
     outcome: str = ""
     hangup_cause: int | None = None
     offers: int = 0
+    # What the IVR learned, for the agent's screen pop and the CRM: language, collected variables, path taken.
+    language: str = ""
+    skills: tuple[str, ...] = ()
+    variables: dict[str, str] = {}
+    ivr_path: list[str] = []
+    transfer_target: str = ""
+    survey: dict[str, str] = {}
 
 
 class AgentRecord(msgspec.Struct, kw_only=True):

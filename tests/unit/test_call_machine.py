@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callcenter_ari.calls.machine import CallSettings, InboundCall
+from callcenter_ari.calls.machine import CallSettings, InboundCall, QueueSettings
 from callcenter_ari.calls.messages import (
     AgentConnected,
     AgentFailed,
@@ -32,7 +32,11 @@ from callcenter_ari.calls.messages import (
 )
 from callcenter_ari.store.records import CallRecord
 
-QUEUED = CallSettings(greeting="sound:hello", queue="support", moh_class="default", ring_timeout=15, max_wait=600)
+QUEUED = CallSettings(
+    greeting="sound:hello",
+    queue="support",
+    queues={"support": QueueSettings(moh_class="default", ring_timeout=15, max_wait=600)},
+)
 
 
 def new_call(settings: CallSettings = QUEUED) -> InboundCall:
@@ -68,7 +72,7 @@ class TestFirstFlow:
         call = new_call()
         commands = call.handle(Start(), 0.0)
         assert commands[0] == Answer("ch1")
-        assert Play("ch1", "sound:hello", "c1-greeting") in commands
+        assert Play("ch1", ("sound:hello",), "c1-greeting") in commands
         assert emitted(commands) == ["call.started"]
         assert call.record.phase == "greeting"
 

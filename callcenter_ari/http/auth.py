@@ -1,0 +1,131 @@
+"""Who is calling: bearer tokens from the configuration, the roles' permissions, and what a token may see.
+
+A token is compared with every configured token in constant time (hashes of equal length, no early exit), so the
+time taken says nothing about how much of a guess was right. A token of another tenant is a valid token that sees
+nothing here: empty lists, 404 for every object and every change. An agent token sees only its own agent, its own
+calls and its own tickets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp, Guard
+
+from callcenter_ari.config import ApiToken, Role
+
+Permission = Literal[
+    "agents.read",
+    "agents.change",
+    "queues.read",
+    "calls.read",
+    "calls.hangup",
+    "tickets.read",
+    "tickets.complete",
+    "webhooks.manage",
+    "surge.read",
+    "surge.change",
+    "events.read",
+    "metrics.read",
+    "api.describe",
+]
+
+# The roles matrix (docs/API.md shows the same table). "agent" is further limited to the token's own agent.
+PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
+    "agents.read": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
+    "agents.change": frozenset({"admin", "supervisor", "agent"}),
+    "queues.read": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
+    "calls.read": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
+    "calls.hangup": frozenset({"admin", "supervisor"}),
+    "tickets.read": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
+    "tickets.complete": frozenset({"admin", "supervisor", "agent"}),
+    "webhooks.manage": frozenset({"admin", "crm"}),
+    "surge.read": frozenset({"admin", "supervisor", "qa", "agent"}),
+    "surge.change": frozenset({"admin", "supervisor"}),
+    "events.read": frozenset({"admin", "supervisor", "crm"}),
+    "metrics.read": frozenset({"admin", "supervisor"}),
+    "api.describe": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, as far as the API cares: the token's name (never the token), role, tenant and agent."""
+
+    name: str
+    role: Role
+    tenant: str
+    agent_id: str
+    home: bool  # the token's tenant is this application's tenant
+
+    def sees_agent(self, agent_id: str) -> bool:
+        return self.home and (self.role != "agent" or agent_id == self.agent_id)
+
+    def sees_call(self, agent_id: str) -> bool:
+        """A live call, given the agent it is with ("" for none yet)."""
+        return self.home and (self.role != "agent" or (bool(agent_id) and agent_id == self.agent_id))
+
+    def sees_ticket(self, tenant: str, agent_id: str) -> bool:
+        return self.home and tenant in ("", self.tenant) and (self.role != "agent" or agent_id == self.agent_id)
+
+    def may(self, permission: Permission) -> bool:
+        return self.role in PERMISSIONS[permission]
+
+
+class TokenTable:
+    def __init__(self, tokens: Mapping[str, ApiToken], tenant: str) -> None:
+        self._entries = [
+            (_digest(token.token), Principal(name, token.role, token.tenant or tenant, token.agent_id, False))
+            for name, token in tokens.items()
+        ]
+        self._tenant = tenant
+
+    def lookup(self, presented: str) -> Principal | None:
+        digest = _digest(presented)
+        found: Principal | None = None
+        for expected, principal in self._entries:  # every entry, whatever matched: no early exit
+            if hmac.compare_digest(digest, expected):
+                found = principal
+        if found is None:
+            return None
+        return Principal(found.name, found.role, found.tenant, found.agent_id, found.tenant == self._tenant)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+class BearerAuth(AbstractAuthenticationMiddleware):
+    """401 unless the request carries ``Authorization: Bearer <a configured token>``."""
+
+    def __init__(self, app: ASGIApp, tokens: TokenTable) -> None:
+        super().__init__(app, exclude_from_auth_key="exclude_from_auth")
+        self._tokens = tokens
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise NotAuthorizedException("a bearer token is required")
+        principal = self._tokens.lookup(credentials.strip())
+        if principal is None:
+            raise NotAuthorizedException("unknown token")
+        return AuthenticationResult(user=principal, auth=None)
+
+
+def requires(permission: Permission) -> Guard:
+    """A guard: 403 unless the caller's role has ``permission``."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if not principal.may(permission):
+            raise PermissionDeniedException(f"role {principal.role!r} may not {permission.replace('.', ' ')}")
+
+    return guard

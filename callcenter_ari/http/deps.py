@@ -1,0 +1,74 @@
+"""What the HTTP layer needs from the running application, in one frozen value.
+
+``build_app`` takes an ``ApiDeps`` rather than the ``Application``, so the routes see services and records, never
+the task tree, and tests can hand them a started application's parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry
+
+from callcenter_ari.config import ApiToken
+from callcenter_ari.runtime.acd import AcdService
+from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.runtime.surge import SurgeService
+from callcenter_ari.store.records import CallRecord
+from callcenter_ari.store.redis import Store
+from callcenter_ari.store.tickets import TicketDesk
+from callcenter_ari.webhooks import WebhookService
+
+if TYPE_CHECKING:
+    from callcenter_ari.runtime.app import Application
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiDeps:
+    tenant: str
+    tokens: Mapping[str, ApiToken]
+    seat_limit: int | None  # agents logged in at once; None: no limit
+    registry: CollectorRegistry
+    is_ready: Callable[[], bool]
+    clock: Clock
+    store: Store
+    acd: AcdService
+    tickets: TicketDesk
+    webhooks: WebhookService
+    surge: SurgeService
+    live_calls: Callable[[], list[CallRecord]]  # the records of the calls up now
+    hangup: Callable[[str], Awaitable[None]]  # ARI hang-up of a channel; the call's own events end the call
+    agent_names: Mapping[str, str]
+    queue_names: Mapping[str, str]  # every configured queue, id -> display name
+
+    @classmethod
+    def from_application(cls, app: Application) -> ApiDeps:
+        config = app.config
+        calls = app.services.calls
+
+        def live_calls() -> list[CallRecord]:
+            return [task.machine.record for task in calls.values()]
+
+        async def hangup(channel_id: str) -> None:
+            await app.ari.hangup(channel_id)
+
+        return cls(
+            tenant=config.app.tenant,
+            tokens=config.api.tokens,
+            # Not in the configuration schema yet: read it when it is there.
+            seat_limit=getattr(config.app, "seat_limit", None),
+            registry=app.metrics.registry,
+            is_ready=lambda: app.ready,
+            clock=app.clock,
+            store=app.store,
+            acd=app.acd,
+            tickets=app.tickets,
+            webhooks=app.webhooks,
+            surge=app.surge,
+            live_calls=live_calls,
+            hangup=hangup,
+            agent_names={agent_id: agent.name for agent_id, agent in config.agents.items()},
+            queue_names={queue_id: queue.name or queue_id for queue_id, queue in config.queues.items()},
+        )
