@@ -192,22 +192,7 @@ class CallTask:
 
     async def _lookup(self, lookup: CrmLookup) -> None:
         """POST to the CRM in a task of its own, so a slow CRM never holds up this call's other events."""
-        try:
-            with anyio.fail_after(lookup.timeout):
-                reply = await self.services.http.post(lookup.url, json=lookup.payload)
-        except (httpx.HTTPError, TimeoutError) as exc:
-            result = LookupResult(request_id=lookup.request_id, ok=False, error=type(exc).__name__)
-        else:
-            try:
-                data = reply.json() if reply.content else None
-            except ValueError:
-                result = LookupResult(
-                    request_id=lookup.request_id, ok=False, status=reply.status_code, error="invalid JSON"
-                )
-            else:
-                ok = reply.is_success
-                result = LookupResult(request_id=lookup.request_id, ok=ok, status=reply.status_code, data=data)
-        self.deliver(LookupDone(result))
+        self.deliver(LookupDone(await crm_lookup(self.services.http, lookup)))
 
     def _open_ticket(self) -> None:
         """Every call an agent handled gets a work order, which the agent completes at wrap-up."""
@@ -265,3 +250,18 @@ async def _hangup(ari: AriClient, channel: str, cause: int) -> None:
         pass  # already gone: the outcome a hang-up wants
     except AriError as exc:
         log.warning("call.hangup_failed", channel=channel, error=exc.message)
+
+
+async def crm_lookup(http: httpx.AsyncClient, lookup: CrmLookup) -> LookupResult:
+    """The CRM's answer as the IVR wants it: a transport failure, a timeout or bad JSON is ``ok=False``."""
+    request_id = lookup.request_id
+    try:
+        with anyio.fail_after(lookup.timeout):
+            reply = await http.post(lookup.url, json=lookup.payload)
+    except (httpx.HTTPError, TimeoutError) as exc:
+        return LookupResult(request_id=request_id, ok=False, error=type(exc).__name__)
+    try:
+        data = reply.json() if reply.content else None
+    except ValueError:
+        return LookupResult(request_id=request_id, ok=False, status=reply.status_code, error="invalid JSON")
+    return LookupResult(request_id=request_id, ok=reply.is_success, status=reply.status_code, data=data)
