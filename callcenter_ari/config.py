@@ -183,7 +183,12 @@ def loads(text: str, environ: Mapping[str, str] | None = None) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}") from None
-    expanded = _expand(raw, os.environ if environ is None else environ, "")
+    return from_mapping(raw, environ)
+
+
+def from_mapping(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
+    """Validate configuration data already parsed from TOML (or built in code)."""
+    expanded = _expand(dict(raw), os.environ if environ is None else environ, "")
     config = _convert(expanded, Config, "")
     _check_references(config)
     return config

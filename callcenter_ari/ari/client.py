@@ -17,7 +17,7 @@ import msgspec
 import structlog
 from anyio.abc import TaskStatus
 
-from callcenter_ari.ari.errors import AriError, AriUnavailable, ChannelGone, NotFound, error_for
+from callcenter_ari.ari.errors import AriError, AriUnavailable, BadRequest, ChannelGone, NotFound, error_for
 from callcenter_ari.ari.events import Event, UnknownEvent
 from callcenter_ari.ari.http import HttpTransport
 from callcenter_ari.ari.models import (
@@ -345,10 +345,16 @@ class AriClient:
             pass  # already gone: what we wanted
 
     async def add_to_bridge(self, bridge: str, channels: Sequence[str], *, role: str = "") -> None:
+        """Raises ChannelGone (with no channel id: Asterisk does not say which) when one of them hung up."""
         query = {"channel": ",".join(channels)}
         if role:
             query["role"] = role
-        await self._call("POST", f"bridges/{_q(bridge)}/addChannel", query)
+        try:
+            await self._call("POST", f"bridges/{_q(bridge)}/addChannel", query)
+        except BadRequest as exc:
+            if exc.message == "Channel not found":
+                raise ChannelGone("", exc.message) from None
+            raise
 
     async def remove_from_bridge(self, bridge: str, channels: Sequence[str]) -> None:
         await self._call("POST", f"bridges/{_q(bridge)}/removeChannel", {"channel": ",".join(channels)})

@@ -1,32 +1,127 @@
-"""The process's HTTP server: liveness, readiness and Prometheus metrics.
+"""The process's HTTP server: health and readiness (no token), Prometheus metrics and the REST API (tokens).
 
-Health and readiness are the only routes without authentication (orchestrators probe them); the API that needs
-tokens arrives with its own module.
+``build_app`` assembles the Litestar application from an ``ApiDeps``: the resource controllers under ``/api/v1``,
+bearer authentication for everything but ``/health`` and ``/ready``, one exception mapping (``errors.py``) and the
+OpenAPI document at ``/api/openapi.json``. ``serve`` runs it with uvicorn inside the application's task group.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Generator
+from typing import Any
 
 import anyio
 import uvicorn
 from anyio.abc import TaskStatus
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, Router, get
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from callcenter_ari.http.auth import BearerAuth, Principal, TokenTable, requires
+from callcenter_ari.http.deps import ApiDeps
+from callcenter_ari.http.errors import documented, exception_handlers
+from callcenter_ari.http.params import Deps
+from callcenter_ari.http.routes.agents import AgentController
+from callcenter_ari.http.routes.calls import CallController
+from callcenter_ari.http.routes.events import EventController
+from callcenter_ari.http.routes.queues import QueueController
+from callcenter_ari.http.routes.surge import SurgeController
+from callcenter_ari.http.routes.tickets import TicketController
+from callcenter_ari.http.routes.webhooks import WebhookController
 
-def build_app(registry: CollectorRegistry, is_ready: Callable[[], bool]) -> Litestar:
+API_PREFIX = "/api/v1"
+OPENAPI_PATH = "/api"  # the document is served at /api/openapi.json
+
+__all__ = ["API_PREFIX", "ApiDeps", "build_app", "serve"]
+
+
+@get("/health", opt={"exclude_from_auth": True}, include_in_schema=False, sync_to_thread=False)
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/ready", opt={"exclude_from_auth": True}, include_in_schema=False, sync_to_thread=False)
+def ready(deps: Deps) -> Response[dict[str, str]]:
+    if deps.is_ready():
+        return Response({"status": "ready"}, status_code=HTTP_200_OK)
+    return Response({"status": "not ready"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
+
+
+@get(
+    "/metrics",
+    guards=[requires("metrics.read")],
+    responses=documented(),
+    media_type=CONTENT_TYPE_LATEST,
+    sync_to_thread=False,
+)
+def metrics(deps: Deps) -> bytes:
+    """Prometheus metrics (text exposition format)."""
+    return generate_latest(deps.registry)
+
+
+def _principal(request: Request[Principal, Any, Any]) -> Principal:
+    return request.user
+
+
+def build_app(deps: ApiDeps, *legacy: Any) -> Litestar:
+    if not isinstance(deps, ApiDeps):
+        # Transition: runtime/app.py still calls build_app(registry, is_ready). Delete this branch (and *legacy)
+        # once it calls build_app(ApiDeps.from_application(self)).
+        return _legacy_app(deps, *legacy)
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[
+            AgentController,
+            QueueController,
+            CallController,
+            TicketController,
+            WebhookController,
+            SurgeController,
+            EventController,
+        ],
+        security=[{"bearer": []}],
+    )
+    openapi = OpenAPIConfig(
+        title="callcenter-ari",
+        version="1",
+        description="The call center's REST API. Every operation needs `Authorization: Bearer <token>`.",
+        path=OPENAPI_PATH,
+        render_plugins=[JsonRenderPlugin()],
+        openapi_router=Router(
+            path=OPENAPI_PATH, route_handlers=[], guards=[requires("api.describe")], include_in_schema=False
+        ),
+        components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+        use_handler_docstrings=True,
+        operation_id_creator=lambda handler, _method, _path: handler.handler_name,
+    )
+    return Litestar(
+        route_handlers=[health, ready, metrics, api],
+        dependencies={
+            "deps": Provide(lambda: deps, use_cache=True, sync_to_thread=False),
+            "principal": Provide(_principal, sync_to_thread=False),
+        },
+        middleware=[DefineMiddleware(BearerAuth, tokens=TokenTable(deps.tokens, deps.tenant))],
+        exception_handlers=exception_handlers(),
+        openapi_config=openapi,
+        debug=False,
+    )
+
+
+def _legacy_app(registry: CollectorRegistry, is_ready: Callable[[], bool]) -> Litestar:
     @get("/health", sync_to_thread=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @get("/ready", sync_to_thread=False)
     def ready() -> Response[dict[str, str]]:
-        if is_ready():
-            return Response({"status": "ready"}, status_code=HTTP_200_OK)
-        return Response({"status": "not ready"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
+        ok = is_ready()
+        return Response({"status": "ready" if ok else "not ready"}, status_code=200 if ok else 503)
 
     @get("/metrics", sync_to_thread=False)
     def metrics() -> Response[bytes]:

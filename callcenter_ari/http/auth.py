@@ -107,7 +107,8 @@ class BearerAuth(AbstractAuthenticationMiddleware):
     """401 unless the request carries ``Authorization: Bearer <a configured token>``."""
 
     def __init__(self, app: ASGIApp, tokens: TokenTable) -> None:
-        super().__init__(app, exclude_from_auth_key="exclude_from_auth")
+        # OPTIONS too: no method of an API route answers without a token.
+        super().__init__(app, exclude_from_auth_key="exclude_from_auth", exclude_http_methods=[])
         self._tokens = tokens
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
@@ -126,6 +127,6 @@ def requires(permission: Permission) -> Guard:
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal: Principal = connection.user
         if not principal.may(permission):
-            raise PermissionDeniedException(f"role {principal.role!r} may not {permission.replace('.', ' ')}")
+            raise PermissionDeniedException(f"the {principal.role} role lacks the permission {permission}")
 
     return guard

@@ -158,7 +158,10 @@ class CallTask:
                         return AgentFailed("unavailable")
                 case Connect(bridge_id, channels):
                     await ari.create_bridge("mixing", bridge_id=bridge_id)
-                    await ari.add_to_bridge(bridge_id, channels)
+                    try:
+                        await ari.add_to_bridge(bridge_id, channels)
+                    except ChannelGone:
+                        pass  # one side hung up as we joined them: its hang-up event ends the conversation
                 case DestroyBridge(bridge_id):
                     await ari.destroy_bridge(bridge_id)
                 case Enqueue(queue, priority, enqueued_at):

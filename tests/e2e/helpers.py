@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import tomllib
 from collections.abc import Callable
 from typing import Any
 
@@ -57,12 +58,23 @@ async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: s
 
 
 def make_config(sim: Simulator, redis_url: str, key_prefix: str, extra: str = "", **ari: Any) -> Config:
-    loaded = configuration.loads(BASE_CONFIG + extra, environ={})
+    """The base test configuration with ``extra`` TOML merged over it (tables merge key by key)."""
+    loaded = configuration.from_mapping(_merge(tomllib.loads(BASE_CONFIG), tomllib.loads(extra)), environ={})
     return msgspec.structs.replace(
         loaded,
         ari=msgspec.structs.replace(loaded.ari, url=sim.base_url, **ari),  # type: ignore[attr-defined]
         redis=msgspec.structs.replace(loaded.redis, url=redis_url, prefix=key_prefix),
     )
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 AGENT = """
@@ -105,3 +117,17 @@ async def through_greeting(app: Application, sim: Simulator, *channels: str) -> 
     for channel in channels:
         await eventually(lambda channel=channel: playing(sim, channel), what=f"greeting on {channel}")
     await sim.advance(2.0)
+
+
+async def advance_until(sim: Simulator, predicate: Callable[[], Any], what: str, step: float = 0.5) -> Any:
+    """Step the simulator's clock (giving the app time to react between steps) until ``predicate`` holds."""
+    with anyio.fail_after(10):
+        while True:
+            value = predicate()
+            if inspect.isawaitable(value):
+                value = await value
+            if value:
+                return value
+            await sim.advance(step)
+            await anyio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")  # pragma: no cover - fail_after raises first

@@ -1,0 +1,62 @@
+"""Agent state changes the API needs and ``AcdService`` does not offer yet.
+
+Interim: each function drives ``acd.board`` and ``store.save_agent`` the way ``AcdService`` does, and belongs in
+``AcdService`` (``log_out``, ``ready``, ``not_ready``, and the seat limit inside ``log_in``). Nothing here knows
+HTTP; the errors are the ACD's own (``InvalidTransition`` and its subclasses).
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from callcenter_ari.acd.errors import InvalidTransition
+from callcenter_ari.runtime.acd import AcdService
+from callcenter_ari.store.redis import Store
+
+log = structlog.get_logger(__name__)
+
+
+class SeatLimitReached(InvalidTransition):
+    """Every licensed seat is taken: one more agent may log in only when another logs out."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"seat limit reached: {limit} agents are logged in already (the limit is {limit})")
+        self.limit = limit
+
+
+def logged_in(acd: AcdService) -> int:
+    return sum(1 for record in acd.board.agents.values() if record.state != "logged_out")
+
+
+async def log_in(acd: AcdService, agent_id: str, seat_limit: int | None) -> None:
+    """Log in within the seat limit (counted on this process's board). No await between the count and the change,
+    so two requests at once cannot both take the last seat."""
+    record = acd.board.agents.get(agent_id)
+    if record is not None and record.state == "logged_out" and seat_limit is not None:
+        if logged_in(acd) >= seat_limit:
+            raise SeatLimitReached(seat_limit)
+    await acd.log_in(agent_id)
+
+
+def log_out(acd: AcdService, store: Store, agent_id: str, now: float) -> None:
+    acd.board.log_out(agent_id, now)
+    store.save_agent(acd.board.agents[agent_id])
+
+
+async def ready(acd: AcdService, store: Store, agent_id: str, now: float) -> None:
+    """Available again (from not ready, or ending wrap-up early); a waiting call may be offered at once."""
+    offers = acd.board.ready(agent_id, now)
+    store.save_agent(acd.board.agents[agent_id])
+    await acd._hand_out(offers)  # the one private step: the reservation and delivery of the offers
+
+
+def not_ready(acd: AcdService, store: Store, agent_id: str, reason: str, now: float, *, policed: bool) -> None:
+    """Not ready with a reason. ``policed``: the agent asks for themself, so their team's break limit applies (a
+    refusal raises InvalidTransition); a supervisor's order is not policed."""
+    if policed:
+        decision = acd.board.request_break(agent_id, reason, now)
+        if not decision.granted:
+            raise InvalidTransition(f"break refused: team {decision.team} has its maximum on {reason!r} already")
+    else:
+        acd.board.not_ready(agent_id, reason, now)
+    store.save_agent(acd.board.agents[agent_id])

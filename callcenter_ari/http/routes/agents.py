@@ -1,0 +1,122 @@
+"""Agents: who is logged in, in which state since when; log in, log out, ready, not ready."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+import structlog
+from litestar import Controller, get, post
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK
+
+from callcenter_ari.http import acd_ops
+from callcenter_ari.http.auth import Principal, requires
+from callcenter_ari.http.deps import ApiDeps
+from callcenter_ari.http.errors import NotFound, documented
+from callcenter_ari.http.params import Caller, Deps, Id
+from callcenter_ari.store.records import AgentState
+
+log = structlog.get_logger(__name__)
+
+ReasonCode = Annotated[
+    str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="a reason code: lunch, training, ...")
+]
+
+
+class AgentView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    state: AgentState
+    since: float  # unix seconds
+    reason: str  # why not ready (or why the last reservation ended)
+    call_id: str  # the call they are reserved for, talking on or wrapping up
+    calls: int  # calls answered since the agent record began
+    talk_seconds: float
+    queues: list[str]
+
+
+class AgentList(msgspec.Struct, frozen=True):
+    agents: list[AgentView]
+
+
+class NotReady(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    reason: ReasonCode
+
+
+def view(deps: ApiDeps, agent_id: str) -> AgentView:
+    record = deps.acd.board.agents[agent_id]
+    spec = deps.acd.board.specs.get(agent_id)
+    return AgentView(
+        id=agent_id,
+        name=deps.agent_names.get(agent_id, ""),
+        state=record.state,
+        since=record.since,
+        reason=record.reason,
+        call_id=record.call_id,
+        calls=record.calls,
+        talk_seconds=record.talk_seconds,
+        queues=list(spec.queues) if spec else [],
+    )
+
+
+def visible(deps: ApiDeps, principal: Principal, agent_id: str) -> str:
+    """The agent's id if the caller may see it; otherwise 404, exactly as for an agent that does not exist."""
+    if agent_id not in deps.acd.board.agents or not principal.sees_agent(agent_id):
+        raise NotFound(f"no agent {agent_id[:64]!r}")
+    return agent_id
+
+
+# A state change answers 200 with the agent as it now is; 409 says why the change is not possible.
+_CHANGE: dict[str, Any] = {
+    "guards": [requires("agents.change")],
+    "status_code": HTTP_200_OK,
+    "responses": documented(409),
+}
+
+
+class AgentController(Controller):
+    path = "/agents"
+    tags = ["agents"]
+
+    @get("/", guards=[requires("agents.read")], responses=documented(), sync_to_thread=False)
+    def list_agents(self, deps: Deps, principal: Caller) -> AgentList:
+        """Every agent the token may see, with state, since, calls and queues."""
+        ids = [a for a in sorted(deps.acd.board.agents) if principal.sees_agent(a)]
+        return AgentList([view(deps, agent_id) for agent_id in ids])
+
+    @get("/{agent_id:str}", guards=[requires("agents.read")], responses=documented(), sync_to_thread=False)
+    def get_agent(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
+        return view(deps, visible(deps, principal, agent_id))
+
+    @post("/{agent_id:str}/login", **_CHANGE)
+    async def log_in(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
+        """Log in (available at once); refused with 409 when the seat limit is reached."""
+        await acd_ops.log_in(deps.acd, visible(deps, principal, agent_id), deps.seat_limit)
+        return _changed(deps, principal, agent_id)
+
+    @post("/{agent_id:str}/logout", **_CHANGE)
+    async def log_out(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
+        """Log out (from available, not ready or wrap-up; not during a call)."""
+        acd_ops.log_out(deps.acd, deps.store, visible(deps, principal, agent_id), deps.clock.now())
+        return _changed(deps, principal, agent_id)
+
+    @post("/{agent_id:str}/ready", **_CHANGE)
+    async def ready(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
+        """Available (from not ready, or ending wrap-up early); a waiting call may be offered at once."""
+        await acd_ops.ready(deps.acd, deps.store, visible(deps, principal, agent_id), deps.clock.now())
+        return _changed(deps, principal, agent_id)
+
+    @post("/{agent_id:str}/not-ready", **_CHANGE)
+    async def not_ready(self, deps: Deps, principal: Caller, agent_id: Id, data: JSONBody[NotReady]) -> AgentView:
+        """Not ready with a reason. An agent asking for themself is subject to their team's break limit."""
+        visible(deps, principal, agent_id)
+        policed = principal.role == "agent"
+        acd_ops.not_ready(deps.acd, deps.store, agent_id, data.reason, deps.clock.now(), policed=policed)
+        return _changed(deps, principal, agent_id)
+
+
+def _changed(deps: ApiDeps, principal: Principal, agent_id: str) -> AgentView:
+    agent = view(deps, agent_id)
+    log.info("api.agent_state", agent=agent_id, state=agent.state, reason=agent.reason or None, by=principal.name)
+    return agent

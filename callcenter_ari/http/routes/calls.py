@@ -1,0 +1,98 @@
+"""Live calls: what is up now (caller, DID, phase, queue, agent, times), and hanging one up."""
+
+from __future__ import annotations
+
+import msgspec
+import structlog
+from litestar import Controller, get, post
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from callcenter_ari.ari.errors import ChannelGone
+from callcenter_ari.http.auth import Principal, requires
+from callcenter_ari.http.deps import ApiDeps
+from callcenter_ari.http.errors import NotFound, documented
+from callcenter_ari.http.params import Caller, Deps, Id
+from callcenter_ari.store.records import CallPhase, CallRecord
+
+log = structlog.get_logger(__name__)
+
+
+class CallView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    caller: str
+    caller_name: str
+    did: str
+    source: str  # the trunk it came in on
+    phase: CallPhase
+    queue: str
+    priority: int
+    agent_id: str
+    started_at: float  # unix seconds
+    answered_at: float | None
+    enqueued_at: float | None
+    connected_at: float | None  # when the agent answered
+
+
+class CallList(msgspec.Struct, frozen=True):
+    calls: list[CallView]
+
+
+class HangupAccepted(msgspec.Struct, frozen=True):
+    call_id: str
+    status: str = "hanging_up"  # the call's own hang-up events end it (and its record) a moment later
+
+
+def view(record: CallRecord) -> CallView:
+    return CallView(
+        id=record.call_id,
+        caller=record.caller,
+        caller_name=record.caller_name,
+        did=record.did,
+        source=record.source,
+        phase=record.phase,
+        queue=record.queue,
+        priority=record.priority,
+        agent_id=record.agent_id,
+        started_at=record.started_at,
+        answered_at=record.answered_at,
+        enqueued_at=record.enqueued_at,
+        connected_at=record.connected_at,
+    )
+
+
+def find(deps: ApiDeps, principal: Principal, call_id: str) -> CallRecord:
+    for record in deps.live_calls():
+        if record.call_id == call_id and principal.sees_call(record.agent_id):
+            return record
+    raise NotFound(f"no live call {call_id[:64]!r}")
+
+
+class CallController(Controller):
+    path = "/calls"
+    tags = ["calls"]
+
+    @get("/", guards=[requires("calls.read")], responses=documented(), sync_to_thread=False)
+    def list_calls(self, deps: Deps, principal: Caller) -> CallList:
+        """The calls up now, oldest first (an agent token: the calls with that agent)."""
+        records = sorted(deps.live_calls(), key=lambda r: (r.started_at, r.call_id))
+        return CallList([view(r) for r in records if principal.sees_call(r.agent_id)])
+
+    @get("/{call_id:str}", guards=[requires("calls.read")], responses=documented(), sync_to_thread=False)
+    def get_call(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
+        return view(find(deps, principal, call_id))
+
+    @post(
+        "/{call_id:str}/hangup",
+        guards=[requires("calls.hangup")],
+        status_code=HTTP_202_ACCEPTED,
+        responses=documented(502),
+    )
+    async def hang_up(self, deps: Deps, principal: Caller, call_id: Id) -> HangupAccepted:
+        """Hang up the caller's channel; the call ends through its own events, as if the caller had hung up."""
+        record = find(deps, principal, call_id)
+        log.info("api.call_hangup", call_id=call_id, by=principal.name)
+        try:
+            await deps.hangup(record.channel_id)
+        except ChannelGone:
+            pass  # already hanging up: the call is ending either way
+        return HangupAccepted(call_id)

@@ -1,0 +1,70 @@
+"""Queues with their live figures: calls waiting, the longest wait, and the member agents by state."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, get
+
+from callcenter_ari.http.auth import requires
+from callcenter_ari.http.deps import ApiDeps
+from callcenter_ari.http.errors import NotFound, documented
+from callcenter_ari.http.params import Caller, Deps, Id
+
+
+class AgentCounts(msgspec.Struct, frozen=True, kw_only=True):
+    logged_out: int = 0
+    available: int = 0
+    reserved: int = 0
+    talking: int = 0
+    wrapup: int = 0
+    not_ready: int = 0
+
+
+class QueueView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    waiting: int
+    longest_wait_seconds: float | None  # None when nobody waits
+    agents: AgentCounts  # the queue's members by state
+
+
+class QueueList(msgspec.Struct, frozen=True):
+    queues: list[QueueView]
+
+
+def view(deps: ApiDeps, queue_id: str, now: float) -> QueueView:
+    board = deps.acd.board
+    waiting = set(board.waiting(queue_id))
+    enqueued = [
+        r.enqueued_at for r in deps.live_calls() if r.call_id in waiting and r.enqueued_at is not None
+    ]  # from the live call records: the board keeps waiting calls' times to itself
+    counts: dict[str, int] = {}
+    for agent_id, spec in board.specs.items():
+        if queue_id in spec.queues:
+            state = board.agents[agent_id].state
+            counts[state] = counts.get(state, 0) + 1
+    return QueueView(
+        id=queue_id,
+        name=deps.queue_names[queue_id],
+        waiting=len(waiting),
+        longest_wait_seconds=round(max(0.0, now - min(enqueued)), 3) if enqueued else None,
+        agents=AgentCounts(**counts),
+    )
+
+
+class QueueController(Controller):
+    path = "/queues"
+    tags = ["queues"]
+
+    @get("/", guards=[requires("queues.read")], responses=documented(), sync_to_thread=False)
+    def list_queues(self, deps: Deps, principal: Caller) -> QueueList:
+        if not principal.home:
+            return QueueList([])
+        now = deps.clock.now()
+        return QueueList([view(deps, queue_id, now) for queue_id in sorted(deps.queue_names)])
+
+    @get("/{queue_id:str}", guards=[requires("queues.read")], responses=documented(), sync_to_thread=False)
+    def get_queue(self, deps: Deps, principal: Caller, queue_id: Id) -> QueueView:
+        if not principal.home or queue_id not in deps.queue_names:
+            raise NotFound(f"no queue {queue_id[:64]!r}")
+        return view(deps, queue_id, deps.clock.now())

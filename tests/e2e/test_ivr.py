@@ -1,0 +1,200 @@
+"""The IVR inside real calls: keys pressed on the simulator, a real local CRM over HTTP, the survey, the surge."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from aiohttp import web
+
+from callcenter_ari.ivr import SurgeAnnouncement
+from callcenter_ari.runtime.app import Application
+from callcenter_ari.sim import PhoneBehaviour, Simulator
+from tests.e2e.helpers import advance_until, agent_leg_up_in_sim, ended_record, eventually, phase_of, playing
+
+FLOWS = """
+[dids.5553000]
+flow = "main"
+[queues.billing]
+wrapup_seconds = 0
+[queues.outages]
+wrapup_seconds = 0
+[queues.support]
+survey = "csat"
+[ivr.surveys.csat]
+question = ["sound:beep"]
+thanks = ["sound:beep"]
+[ivr.flows.main]
+start = "welcome"
+language = "en"
+[ivr.flows.main.nodes.welcome]
+kind = "menu"
+prompt = ["sound:hello-world"]
+options = { "1" = "q_billing", "2" = "crm", "9" = "german" }
+fallback = "q_support"
+timeout = 30
+max_retries = 1
+[ivr.flows.main.nodes.german]
+kind = "set"
+language = "de"
+next = "q_billing"
+[ivr.flows.main.nodes.q_billing]
+kind = "queue"
+queue = "billing"
+skills = ["billing"]
+priority = 3
+[ivr.flows.main.nodes.crm]
+kind = "lookup"
+url = "http://127.0.0.1:9/unused"
+timeout = 1.0
+next = "q_support"
+fallback = "q_support"
+choices = ["q_outages"]
+[ivr.flows.main.nodes.q_outages]
+kind = "queue"
+queue = "outages"
+[ivr.flows.main.nodes.q_support]
+kind = "queue"
+queue = "support"
+"""
+
+AGENTS = """
+[agents.a1]
+endpoint = "PJSIP/agent1"
+queues = ["support"]
+"""
+
+
+@asynccontextmanager
+async def crm_server(delay: float = 0.0) -> AsyncIterator[tuple[str, list[dict]]]:  # type: ignore[type-arg]
+    """A CRM that answers callers from the north with an outage route, after ``delay`` seconds."""
+    received: list[dict] = []  # type: ignore[type-arg]
+
+    async def lookup(request: web.Request) -> web.Response:
+        payload = await request.json()
+        received.append(payload)
+        await anyio.sleep(delay)
+        return web.json_response({"variables": {"area": "north"}, "next": "q_outages"})
+
+    app = web.Application()
+    app.router.add_post("/lookup", lookup)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/lookup", received
+    finally:
+        await runner.cleanup()
+
+
+def record_of(app: Application, channel: str):  # type: ignore[no-untyped-def]
+    return app.services.channels[channel].machine.record
+
+
+async def test_keys_take_the_caller_to_the_right_queue_with_skills_and_language(sim: Simulator, start_app) -> None:
+    async with start_app(FLOWS) as app:
+        channel = await sim.inject_call(did="5553000", caller="+15551230001")
+        await eventually(lambda: playing(sim, channel), what="menu prompt")
+        await sim.press(channel, "9")  # barge-in: stops the prompt, counts as the choice
+        await eventually(lambda: phase_of(app, channel) == "queued", what="queued")
+        record = record_of(app, channel)
+        assert (record.queue, record.skills, record.language, record.priority) == ("billing", ("billing",), "de", 3)
+        assert record.ivr_path == ["welcome", "german", "q_billing"]
+        assert not playing(sim, channel) or sim.channel(channel) is not None
+        kinds = [kind for _, kind, f in await app.store.events() if f.get("call_id") == record.call_id]
+        assert {"ivr.node", "ivr.key", "call.queued"} <= set(kinds)
+
+
+async def test_garbage_keys_get_the_invalid_prompt_and_then_the_fallback(sim: Simulator, start_app) -> None:
+    async with start_app(FLOWS) as app:
+        channel = await sim.inject_call(did="5553000", caller="+15551230002")
+        await eventually(lambda: playing(sim, channel), what="menu prompt")
+        await sim.press(channel, "7")  # not an option
+        await eventually(lambda: playing(sim, channel), what="invalid-input prompt")
+        await sim.press(channel, "#")  # not an option either: retries are used up
+        await eventually(lambda: phase_of(app, channel) == "queued", what="fallback queue")
+        assert record_of(app, channel).queue == "support"
+
+
+async def test_crm_lookup_routes_and_sets_variables(sim: Simulator, start_app) -> None:
+    async with crm_server() as (url, received):
+        async with start_app(FLOWS.replace("http://127.0.0.1:9/unused", url)) as app:
+            channel = await sim.inject_call(did="5553000", caller="+15551230003")
+            await eventually(lambda: playing(sim, channel), what="menu prompt")
+            await sim.press(channel, "2")
+            await eventually(lambda: phase_of(app, channel) == "queued", what="queued after the CRM")
+            record = record_of(app, channel)
+            assert record.queue == "outages" and record.variables.get("area") == "north"
+    assert received[0]["caller"] == "+15551230003" and received[0]["did"] == "5553000"
+
+
+async def test_crm_timeout_takes_the_fallback(sim: Simulator, start_app) -> None:
+    async with crm_server(delay=3.0) as (url, _):
+        async with start_app(FLOWS.replace("http://127.0.0.1:9/unused", url)) as app:
+            channel = await sim.inject_call(did="5553000", caller="+15551230004")
+            await eventually(lambda: playing(sim, channel), what="menu prompt")
+            await sim.press(channel, "2")
+            await eventually(lambda: phase_of(app, channel) == "queued", timeout=5, what="fallback after timeout")
+            assert record_of(app, channel).queue == "support"
+
+
+async def test_crm_that_answers_500_or_garbage_takes_the_fallback(sim: Simulator, start_app) -> None:
+    async def broken(request: web.Request) -> web.Response:
+        return web.Response(status=200, text="<html>not json</html>", content_type="text/html")
+
+    app_web = web.Application()
+    app_web.router.add_post("/lookup", broken)
+    runner = web.AppRunner(app_web)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/lookup"
+    try:
+        async with start_app(FLOWS.replace("http://127.0.0.1:9/unused", url)) as app:
+            channel = await sim.inject_call(did="5553000", caller="+15551230005")
+            await eventually(lambda: playing(sim, channel), what="menu prompt")
+            await sim.press(channel, "2")
+            await eventually(lambda: phase_of(app, channel) == "queued", what="fallback")
+            assert record_of(app, channel).queue == "support"
+    finally:
+        await runner.cleanup()
+
+
+async def test_survey_score_is_stored_after_the_agent_hangs_up(sim: Simulator, start_app) -> None:
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5))
+    async with start_app(FLOWS + AGENTS) as app:
+        channel = await sim.inject_call(did="5553000", caller="+15551230006")
+        await eventually(lambda: playing(sim, channel), what="menu prompt")
+        await sim.press(channel, "0")  # not an option, then no key: retries used up -> fallback support
+        await eventually(lambda: playing(sim, channel), what="invalid prompt")
+        await sim.press(channel, "0")
+        await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="agent ringing")
+        await sim.advance(1.0)
+        await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+        await sim.hangup(record_of(app, channel).agent_channel, cause=16)  # the agent hangs up
+        await eventually(lambda: phase_of(app, channel) == "survey", what="survey")
+        await eventually(lambda: playing(sim, channel), what="survey question")
+        await sim.press(channel, "4")
+        # The thank-you prompt plays out, then the caller is hung up.
+        record = await advance_until(sim, lambda: ended_record(app, channel), what="call ended")
+        assert record.outcome == "completed" and record.survey.get("score") == "4"
+        results = [f for _, kind, f in await app.store.events() if kind == "survey.result"]
+        assert results[0]["answers"] == {"score": "4"} and results[0]["agent"] == "a1"
+
+
+async def test_surge_announcement_switches_on_and_off_for_the_next_caller(sim: Simulator, start_app) -> None:
+    async with start_app(FLOWS) as app:
+        await app.surge.set(SurgeAnnouncement(active=True, prompt=("sound:beep",)))
+        first = await sim.inject_call(did="5553000", caller="+15551230007")
+        await eventually(lambda: playing(sim, first), what="first prompt")
+        await app.surge.set(SurgeAnnouncement(active=False))
+        second = await sim.inject_call(did="5553000", caller="+15551230008")
+        await eventually(lambda: playing(sim, second), what="second prompt")
+        media = {
+            channel: [p.media for p in sim.core.playbacks.values() if p.target_uri == f"channel:{channel}"]
+            for channel in (first, second)
+        }
+        assert "sound:beep" in json.dumps(media[first])
+        assert "sound:beep" not in json.dumps(media[second])
