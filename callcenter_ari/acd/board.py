@@ -190,6 +190,11 @@ class Board:
         self._handle: dict[str, HandleTimes] = {}
         self._deadlines = Deadlines()
         self._logged_in = 0
+        # The buckets of every queue's own stages are built now rather than on a first call: a call's language
+        # or own needs may still add buckets later.
+        for queue_spec in self.queues.values():
+            for stage in range(len(queue_spec.steps) + 1):
+                self._bucket(queue_spec, stage, "", None)
 
     # ---- calls -------------------------------------------------------------------------------------------
 
@@ -789,19 +794,21 @@ class Board:
             return bucket
         bucket = self._buckets[key] = Bucket(key, spec.strategy)
         self._queue_buckets.setdefault(spec.name, []).append(bucket)
-        seen: set[str] = set()
+        admitted: list[str] = []
         for queue in sorted(members):
             for agent_id in self._members.get(queue, ()):
-                if agent_id in seen or not bucket.admit(self.specs[agent_id]):
-                    continue
-                seen.add(agent_id)
-                agent = self._a[agent_id]
-                agent.buckets.append(bucket)
-                category = _category(agent.shadow)
-                bucket.logged_in += category >= 1
-                bucket.present += category == 2
-                if agent.shadow == "available":
-                    self._pool_add_one(bucket, agent_id)
+                if agent_id not in bucket.eligible and bucket.admit(self.specs[agent_id]):
+                    admitted.append(agent_id)
+        if isinstance(bucket.pool, WeightedPool):
+            bucket.pool.reserve(admitted)
+        for agent_id in admitted:
+            agent = self._a[agent_id]
+            agent.buckets.append(bucket)
+            category = _category(agent.shadow)
+            bucket.logged_in += category >= 1
+            bucket.present += category == 2
+            if agent.shadow == "available":
+                self._pool_add_one(bucket, agent_id)
         return bucket
 
     def _nobody_could_serve(self, spec: QueueSpec, language: str, needs: Requirement | None) -> bool:

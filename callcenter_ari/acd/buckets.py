@@ -61,6 +61,7 @@ class Bucket:
         self.eligible: dict[str, int] = {}
         self.logged_in = 0
         self.present = 0
+        self._text: str | None = None
         self.pool: OrderedPool | WeightedPool = (
             WeightedPool() if strategy in ("random", "weighted_random") else OrderedPool()
         )
@@ -82,10 +83,13 @@ class Bucket:
         return True
 
     def describe(self) -> str:
-        text = render(self.requirement)
-        if self.key.language:
-            text = f"{text} & language={self.key.language}" if text else f"language={self.key.language}"
-        return text
+        """The requirement as text, for the audit (rendered once)."""
+        if self._text is None:
+            text = render(self.requirement)
+            if self.key.language:
+                text = f"{text} & language={self.key.language}" if text else f"language={self.key.language}"
+            self._text = text
+        return self._text
 
 
 class OrderedPool:
@@ -133,6 +137,14 @@ class WeightedPool:
 
     def __len__(self) -> int:
         return len(self.present)
+
+    def reserve(self, agent_ids: list[str]) -> None:
+        """Give these agents slots in one O(n) rebuild (a bucket's eligible agents, when it is built)."""
+        fresh = [a for a in agent_ids if a not in self._slot]
+        for agent_id in fresh:
+            self._slot[agent_id] = len(self._agent)
+            self._agent.append(agent_id)
+        self._tree.resize(len(self._agent))
 
     def add(self, agent_id: str, weight: int) -> None:
         slot = self._slot.get(agent_id)

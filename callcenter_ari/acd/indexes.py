@@ -105,10 +105,13 @@ class Fenwick:
             i += i & -i
 
     def grow(self) -> int:
-        """Add a slot (weight 0) and return it: rebuilt from the weights, O(size), done when a bucket gains an
-        agent, which is rare."""
-        self._weights.append(0)
-        size = len(self._weights)
+        """Add a slot (weight 0) and return it: a rebuild, O(size), done when a bucket gains an agent (rare)."""
+        self.resize(len(self._weights) + 1)
+        return len(self._weights) - 1
+
+    def resize(self, size: int) -> None:
+        """Have ``size`` slots (new ones weigh 0), rebuilt in O(size)."""
+        self._weights += [0] * (size - len(self._weights))
         tree = [0] * (size + 1)
         for i, w in enumerate(self._weights, 1):
             tree[i] += w
@@ -116,7 +119,6 @@ class Fenwick:
             if parent <= size:
                 tree[parent] += tree[i]
         self._tree = tree
-        return size - 1
 
     def find(self, point: int) -> int:
         """The slot whose cumulative range holds ``point`` (0 <= point < total)."""

@@ -78,14 +78,26 @@ def demo_config(ari_url: str, redis_url: str) -> Config:
     )
 
 
+# The demo's prompts and how long each plays, in simulated seconds.
+DEMO_SOUNDS = {"demo/welcome": 3.0, "demo/main-menu": 5.0, "demo/invalid": 1.5, "demo/enter-account": 3.0}
+
+
 def caller_mix(rng: random.Random) -> tuple[tuple[CallerScript, float], ...]:
-    """Most callers wait patiently; some give up after a while (abandons); a few hang up in the greeting."""
-    patient = CallerScript(patience=None, talk=None)
+    """Callers choose in the menu (some barge in, one in ten types nothing and lands in the fallback); most wait
+    patiently, some give up after a while (abandons), a few hang up during the welcome."""
+    menu = 4.0  # seconds after answer: the welcome is over and the main menu is playing
+
+    def caller(keys: tuple[tuple[float, str], ...], patience: float | None = None) -> CallerScript:
+        return CallerScript(dtmf=keys, patience=patience)
+
     return (
-        (patient, 6.0),
-        (CallerScript(patience=rng.uniform(40, 90)), 3.0),
-        (CallerScript(patience=rng.uniform(10, 25)), 1.0),
-        (CallerScript(max_duration=1.0), 0.5),
+        (caller(((menu, "1"),)), 4.0),  # report an outage
+        (caller(((menu, "2"), (menu + 4, "123456#"))), 2.0),  # billing, with an account number
+        (caller(((menu, "3"),)), 1.0),  # new connection
+        (caller(((menu + 2, "9"),)), 1.0),  # Spanish seat
+        (caller(()), 1.0),  # no key: the menu's fallback
+        (caller(((menu, "1"),), patience=rng.uniform(30, 90)), 2.0),  # gives up if the wait is long
+        (CallerScript(max_duration=1.5), 0.5),  # hangs up during the welcome
     )
 
 
@@ -93,11 +105,13 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console) -> N
     rng = random.Random(args.seed)
     logs.configure("warning", "console")
     password = os.environ.get("DEMO_ARI_PASSWORD", "demo-secret")
-    sim = Simulator(SimConfig(username="callcenter", password=password, seed=args.seed, speed=args.speed))
+    sim = Simulator(
+        SimConfig(username="callcenter", password=password, seed=args.seed, speed=args.speed, sounds=DEMO_SOUNDS)
+    )
     async with sim.serve() as server:
         config = demo_config(server.base_url, redis_url)
         for agent in config.agents.values():
-            sim.add_phone(agent.endpoint, PhoneBehaviour(answer_after=rng.uniform(1, 4), talk=rng.uniform(30, 150)))
+            sim.add_phone(agent.endpoint, PhoneBehaviour(answer_after=rng.uniform(1, 4), talk=rng.uniform(20, 100)))
         redis = Redis.from_url(redis_url)
         app = Application(config, redis=redis, clock=Clock(args.speed))
         tally = Tally()

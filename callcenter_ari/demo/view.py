@@ -65,7 +65,7 @@ def render(app: Application, tally: Tally, elapsed: float, speed: float) -> Tabl
     table.add_column("", justify="right")
     sl, asa = tally.service_level, tally.asa
     rows = [
-        ("in greeting", phases["greeting"] + phases["new"], "available", agents["available"]),
+        ("in the IVR", phases["new"] + phases["greeting"] + phases["ivr"], "available", agents["available"]),
         ("waiting", phases["queued"], "ringing (reserved)", agents["reserved"]),
         ("ringing an agent", phases["ringing"], "talking", agents["talking"]),
         ("talking", phases["talking"], "wrap-up", agents["wrapup"]),

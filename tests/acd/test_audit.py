@@ -13,7 +13,9 @@ QUEUES = (QueueSpec(name="q", strategy="best_skill", skills=parse("billing>=3"))
 
 def test_an_offer_records_candidates_scores_and_the_rule() -> None:
     b = make_board(
-        agent("a1", skills={"billing": 4}), agent("a2", skills={"billing": 8}), agent("a3", skills={"billing": 6}),
+        agent("a1", skills={"billing": 4}),
+        agent("a2", skills={"billing": 8}),
+        agent("a3", skills={"billing": 6}),
         queues=QUEUES,
     )
     for n, agent_id in enumerate(("a1", "a2", "a3")):
@@ -40,8 +42,11 @@ def test_an_agent_becoming_available_records_the_calls_it_chose_between() -> Non
 
 def test_a_call_not_offered_counts_why_in_summary_mode() -> None:
     b = make_board(
-        agent("busy", skills={"billing": 5}), agent("lunch", skills={"billing": 5}),
-        agent("novice", skills={"billing": 1}), agent("elsewhere", "other"), agent("home", skills={"billing": 9}),
+        agent("busy", skills={"billing": 5}),
+        agent("lunch", skills={"billing": 5}),
+        agent("novice", skills={"billing": 1}),
+        agent("elsewhere", "other"),
+        agent("home", skills={"billing": 9}),
         queues=QUEUES,
     )
     for agent_id in ("busy", "lunch", "novice", "elsewhere"):
@@ -58,8 +63,11 @@ def test_a_call_not_offered_counts_why_in_summary_mode() -> None:
 
 def test_explain_says_why_each_logged_in_agent_did_not_get_the_call() -> None:
     b = make_board(
-        agent("busy", skills={"billing": 5}), agent("lunch", skills={"billing": 5}),
-        agent("novice", skills={"billing": 1}), agent("elsewhere", "other"), agent("home", skills={"billing": 9}),
+        agent("busy", skills={"billing": 5}),
+        agent("lunch", skills={"billing": 5}),
+        agent("novice", skills={"billing": 1}),
+        agent("elsewhere", "other"),
+        agent("home", skills={"billing": 9}),
         queues=QUEUES,
     )
     for agent_id in ("busy", "lunch", "novice", "elsewhere"):

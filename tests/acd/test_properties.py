@@ -27,7 +27,13 @@ AGENTS = (
 )
 # Repeated entries make the common events more frequent.
 OPS = (
-    *("enqueue",) * 4, *("login", "answer", "finish", "ready") * 2, "abandon", "rna", "not_ready", "logout", "hold",
+    *("enqueue",) * 4,
+    *("login", "answer", "finish", "ready") * 2,
+    "abandon",
+    "rna",
+    "not_ready",
+    "logout",
+    "hold",
     "wait",
 )
 
@@ -75,7 +81,7 @@ class Model:
         for offer in offers:
             queue, priority, enqueued = self.calls[offer.call_id]
             for other in waiting_before[queue]:
-                oq, op, oe = self.calls[other]
+                _, op, oe = self.calls[other]
                 if other not in offered and op == priority and oe < enqueued:
                     raise AssertionError(f"{offer.call_id} offered before {other}, who waited longer")
 

@@ -15,10 +15,14 @@ import anyio
 import httpx
 import pytest
 
+from callcenter_ari.http import acd_ops
 from callcenter_ari.http.app import build_app, serve
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.runtime.app import Application
+from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.e2e.conftest import sim, start_app  # noqa: F401 - fixtures reused here
+from tests.e2e.helpers import agent_leg_up_in_sim, eventually, phase_of, through_greeting
 
 TOKENS = {
     "admin": "admin-token-0123456789",
@@ -104,12 +108,34 @@ class Api:
 OpenApi = Callable[..., AbstractAsyncContextManager[Api]]
 
 
+def emit(app: Application, kind: str, **fields: Any) -> None:
+    """Append an event to the tenant's stream, as the runtime does (the tests then flush the store)."""
+    app.services.emit(kind, fields)
+
+
+async def call_with_agent(app: Application, simulator: Simulator, caller: str, agent: str = "a1") -> str:
+    """A caller on 5552000 (queue support) answered by ``agent`` (the others are logged out); returns the channel."""
+    for other in ("a1", "a2"):
+        if other != agent and app.acd.board.agents[other].state != "logged_out":
+            acd_ops.log_out(app.acd, app.store, other, app.clock.now())
+    simulator.add_phone(app.config.agents[agent].endpoint, PhoneBehaviour(answer_after=0.5, kind="answer"))
+    channel = await simulator.inject_call(did="5552000", caller=caller, caller_name="Anna Miller")
+    await through_greeting(app, simulator, channel)
+    await eventually(lambda: agent_leg_up_in_sim(app, simulator, channel), what="agent ringing")
+    await simulator.advance(1.0)
+    await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+    return channel
+
+
 @pytest.fixture
 def open_api(start_app: Any) -> OpenApi:  # noqa: F811 - the fixture imported above
     @asynccontextmanager
-    async def open_(extra: str = "", *, seat_limit: int | None = None, **ari: Any) -> AsyncIterator[Api]:
+    async def open_(
+        extra: str = "", *, seat_limit: int | None = None, clock: Clock | None = None, **ari: Any
+    ) -> AsyncIterator[Api]:
+        """``clock``: the API's own clock (a later one shows tickets overdue without waiting 15 minutes)."""
         async with start_app(API_CONFIG + extra, **ari) as app:
-            deps = dataclasses.replace(ApiDeps.from_application(app), seat_limit=seat_limit)
+            deps = dataclasses.replace(ApiDeps.from_application(app), seat_limit=seat_limit, clock=clock or app.clock)
             async with anyio.create_task_group() as tg:
                 port = await tg.start(serve, build_app(deps), "127.0.0.1", 0)
                 try:
