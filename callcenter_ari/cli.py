@@ -25,6 +25,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_check_config)
 
     from callcenter_ari.dahdi import cli as dahdi_cli
+
+    surge = sub.add_parser("surge", help="switch the surge announcement every new caller hears on or off")
+    surge.add_argument("action", choices=("on", "off", "show"))
+    surge.add_argument("--config", required=True, help="TOML configuration file (for Redis and the tenant)")
+    surge.add_argument("--prompt", action="append", default=[], help="media to play, e.g. sound:outage (repeatable)")
+    surge.add_argument("--area", action="append", default=[], help="only callers whose CRM area is this (repeatable)")
+    surge.add_argument("--area-variable", default="area", help="the IVR variable that holds the caller's area")
+    surge.add_argument("--offer-self-service", action="store_true")
+    surge.add_argument("--offer-callback", action="store_true")
+    surge.set_defaults(func=_surge)
+
     from callcenter_ari.demo import cli as demo_cli
     from callcenter_ari.sim import cli as sim_cli
 
@@ -53,6 +64,46 @@ def _check_config(args: argparse.Namespace) -> int:
         f"{args.file}: OK ({len(loaded.queues)} queues, {len(loaded.agents)} agents, "
         f"{len(loaded.dids)} DID routes, {len(loaded.trunks)} trunks)"
     )
+    return 0
+
+
+def _surge(args: argparse.Namespace) -> int:
+    from redis.asyncio import Redis
+
+    from callcenter_ari.ivr import SurgeAnnouncement
+    from callcenter_ari.runtime.surge import SurgeService
+    from callcenter_ari.store.keys import Keys
+
+    loaded = load_config_or_exit(args.config)
+    if args.action == "on" and not args.prompt:
+        print("surge on: give at least one --prompt (e.g. --prompt sound:outage-in-your-area)", file=sys.stderr)
+        return 2
+
+    async def apply() -> SurgeAnnouncement:
+        redis = Redis.from_url(loaded.redis.url)
+        try:
+            service = SurgeService(redis, Keys(loaded.redis.prefix, loaded.app.tenant))
+            if args.action == "show":
+                await service.refresh()
+            else:
+                await service.set(
+                    SurgeAnnouncement(
+                        active=args.action == "on",
+                        prompt=tuple(args.prompt),
+                        area_variable=args.area_variable,
+                        areas=tuple(args.area),
+                        offer_self_service=args.offer_self_service,
+                        offer_callback=args.offer_callback,
+                    )
+                )
+            return service.current()
+        finally:
+            await redis.aclose()
+
+    current = anyio.run(apply)
+    state = "on" if current.active else "off"
+    areas = f" for areas {', '.join(current.areas)}" if current.areas else ""
+    print(f"surge announcement {state}{areas}: {' '.join(current.prompt) or '-'}")
     return 0
 
 

@@ -168,3 +168,30 @@ def test_demo_stops_cleanly_on_ctrl_c() -> None:
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "demo summary" in out
+
+
+def test_surge_command_switches_the_announcement(tmp_path: Path, key_prefix: str) -> None:
+    """A supervisor switches the surge announcement on and off from the shell; the state lives in Redis."""
+    config = write_config(tmp_path, "http://127.0.0.1:9", key_prefix, 8080)
+    env = {**os.environ, "ARI_PASSWORD": "x", "REDIS_URL": REDIS_URL}
+    store = redis.Redis.from_url(REDIS_URL)
+    try:
+        on = subprocess.run(
+            [*CLI, "surge", "on", "--config", str(config), "--prompt", "sound:outage", "--area", "north"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert on.returncode == 0, on.stderr
+        assert json.loads(store.get(f"{key_prefix}:cli:ivr:surge"))["active"] is True
+        shown = subprocess.run(
+            [*CLI, "surge", "show", "--config", str(config)], capture_output=True, text=True, env=env
+        )
+        assert "surge announcement on for areas north: sound:outage" in shown.stdout
+        off = subprocess.run([*CLI, "surge", "off", "--config", str(config)], capture_output=True, text=True, env=env)
+        assert "surge announcement off" in off.stdout
+        assert json.loads(store.get(f"{key_prefix}:cli:ivr:surge"))["active"] is False
+    finally:
+        for key in store.scan_iter(match=f"{key_prefix}:*"):
+            store.delete(key)
+        store.close()
