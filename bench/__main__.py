@@ -26,6 +26,9 @@ BENCHMARKS = ("routing", "ari", "memory", "surge")
 ASTERISK_CPU_MS_PER_CALL = (1.1, 1.8)
 
 
+# The measured process runs on the same event loop as `callcenter-ari run` (uvloop) unless --loop says otherwise.
+LOOP: dict[str, Any] = {"use_uvloop": True}
+
 def machine() -> dict[str, Any]:
     model = next(
         (
@@ -49,10 +52,10 @@ def surge(quick: bool, profile: bool, console: Console, out: dict[str, Any]) -> 
         if quick
         else [SurgeSpec("burst 2,000 in 2 s", 2000, 1000.0), SurgeSpec("sustained 500/s x 20 s", 10_000, 500.0)]
     )
-    results = [anyio.run(run_surge, spec) for spec in specs]
+    results = [anyio.run(run_surge, spec, backend_options=LOOP) for spec in specs]
     if profile:
         # A separate pass: py-spy takes CPU of its own on this small machine, so it never runs in a measured pass.
-        profiled = anyio.run(lambda: run_surge(specs[-1], profile=True))
+        profiled = anyio.run(lambda: run_surge(specs[-1], profile=True), backend_options=LOOP)
         if profiled.profile is not None:
             out["profile"] = {
                 "run": specs[-1].name,
@@ -134,7 +137,7 @@ def routing(quick: bool, console: Console, out: dict[str, Any]) -> list[str]:
 
 
 def ari(quick: bool, console: Console, out: dict[str, Any]) -> list[str]:
-    events, rest = anyio.run(run_ari_path, quick)
+    events, rest = anyio.run(run_ari_path, quick, backend_options=LOOP)
     report.table(console, "ARI events: recorded Asterisk 22 stream", [r.row(events[0].cpu_us) for r in events])
     report.table(console, "ARI REST requests against the simulator", [r.row(rest[0].cpu_us) for r in rest])
     out["ari"] = {"events": [r.row(events[0].cpu_us) for r in events], "rest": [r.row(rest[0].cpu_us) for r in rest]}
@@ -151,8 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("benchmarks", nargs="*", choices=[*BENCHMARKS, []], help="default: all")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, under a minute in all")
     parser.add_argument("--profile", action="store_true", help="add a py-spy profiled pass of the sustained surge")
+    parser.add_argument(
+        "--loop", choices=("uvloop", "asyncio"), default="uvloop", help="event loop of the measured process (as `run`)"
+    )
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("results") / "latest.json")
     args = parser.parse_args(argv)
+    LOOP["use_uvloop"] = args.loop == "uvloop"
     console = Console(width=200)
     chosen = args.benchmarks or list(BENCHMARKS)
     out: dict[str, Any] = {"machine": machine(), "quick": args.quick, "started": time.strftime("%Y-%m-%d %H:%M:%S")}

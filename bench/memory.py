@@ -100,7 +100,7 @@ def _short(path: str) -> str:
 
 
 def _hold_calls_in_process(calls: int, trace: bool) -> tuple[float, float, list[tuple[str, float]]]:
-    return anyio.run(functools.partial(_hold_calls, calls, trace=trace))
+    return anyio.run(functools.partial(_hold_calls, calls, trace=trace), backend_options={"use_uvloop": True})
 
 
 def run_memory(calls: int) -> MemoryResult:

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from callcenter_ari.acd.skills import RequirementSyntaxError
+from callcenter_ari.acd.skills import parse as parse_skills
 from callcenter_ari.ivr import Destination, IvrConfig, QueueNode
 from callcenter_ari.ivr import validate as validate_ivr
 from callcenter_ari.trunks import InvalidNumber, TrunkConfig, dial_string, parse_number
@@ -81,8 +83,39 @@ class DidRoute(_Section):
     flow: str = ""  # an IVR flow (ivr.flows.<name>); when set it replaces the greeting and picks the queue
 
 
+class StepConfig(_Section):
+    """A relaxation step: after ``after`` seconds of waiting, ``action`` (see docs/ACD.md)."""
+
+    after: float
+    action: Literal["lower_level", "widen", "overflow", "callback", "end"]
+    by: int = 1
+    skills: str = ""
+    queue: str = ""
+    message: str = ""
+
+
 class QueueConfig(_Section):
     name: str = ""
+    # How the agent is chosen; "ring_all" is not offered yet (a call rings one agent leg at a time).
+    strategy: Literal[
+        "longest_idle",
+        "fewest_calls",
+        "least_talk_time",
+        "round_robin",
+        "linear",
+        "random",
+        "weighted_random",
+        "best_skill",
+    ] = "longest_idle"
+    skills: str = ""  # required skills, e.g. "billing>=5 & (french>=3 | german>=3)"
+    steps: tuple[StepConfig, ...] = ()
+    max_length: int = 0  # callers allowed to wait at once; 0: no limit
+    join_empty: bool = True  # may a caller join while nobody who could serve is logged in?
+    leave_empty: bool = False  # do waiting callers leave when the last such agent logs out?
+    empty_means: Literal["none_logged_in", "none_ready"] = "none_logged_in"
+    announce_every_seconds: float = 0.0  # position and estimated wait, this often; 0: never
+    handle_window: int = 20  # recent calls the estimated wait is computed from
+    wrapup_max_seconds: float = 120.0  # how far an agent may extend wrap-up
     sla_seconds: int = 20
     wrapup_seconds: float = 5.0
     ring_timeout_seconds: float = 15.0
@@ -96,7 +129,23 @@ class AgentConfig(_Section):
     endpoint: str
     name: str = ""
     queues: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    skills: dict[str, int] = {}  # skill -> proficiency, 1 (low) to 10 (high)
     logged_in: bool = True
+
+
+class TeamConfig(_Section):
+    """A team's break policy: at most ``max_on_break`` on a short break at once, ``break_minutes`` each."""
+
+    max_on_break: int = 2
+    break_minutes: float = 10.0
+    over_limit: Literal["refuse", "alert"] = "refuse"
+    break_reasons: tuple[str, ...] = ("break",)
+
+
+class AcdSection(_Section):
+    audit: Literal["off", "summary", "full"] = "summary"  # routing audit entries in the event stream
 
 
 Role = Literal["admin", "supervisor", "qa", "agent", "crm"]
@@ -148,6 +197,8 @@ class Config(_Section):
     dids: dict[str, DidRoute] = {}
     queues: dict[str, QueueConfig] = {}
     agents: dict[str, AgentConfig] = {}
+    teams: dict[str, TeamConfig] = {}
+    acd: AcdSection = AcdSection()
     trunks: dict[str, TrunkConfig] = {}
     ivr: IvrConfig = IvrConfig()
     api: ApiSection = ApiSection()
@@ -279,6 +330,20 @@ def _check_references(config: Config) -> None:
         for queue in agent.queues:
             if queue not in config.queues:
                 problems.append(f"agents.{agent_id}.queues: unknown queue {queue!r}")
+        for skill, level in agent.skills.items():
+            if not 1 <= level <= 10:
+                problems.append(f"agents.{agent_id}.skills.{skill}: a level from 1 to 10")
+    for queue_id, queue in config.queues.items():
+        for path, expression in [("skills", queue.skills)] + [
+            (f"steps[{n}].skills", step.skills) for n, step in enumerate(queue.steps)
+        ]:
+            try:
+                parse_skills(expression)
+            except RequirementSyntaxError as exc:
+                problems.append(f"queues.{queue_id}.{path}: {exc}")
+        for n, step in enumerate(queue.steps):
+            if step.action == "overflow" and step.queue not in config.queues:
+                problems.append(f"queues.{queue_id}.steps[{n}].queue: unknown queue {step.queue!r}")
     if not _ID.match(config.app.tenant):
         problems.append("app.tenant: not a valid name (letters, digits, '_', '.', '-')")
     problems += _check_ivr_references(config)

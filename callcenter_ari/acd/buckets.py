@@ -70,7 +70,8 @@ class Bucket:
         """'' if the agent is eligible, else the reason (for the routing audit)."""
         if not self.key.members.intersection(spec.queues):
             return f"not a member of {'/'.join(sorted(self.key.members))}"
-        if self.key.language and self.key.language not in spec.languages:
+        # An agent who lists no languages takes calls in any; one who lists some takes only those.
+        if self.key.language and spec.languages and self.key.language not in spec.languages:
             return f"does not speak {self.key.language}"
         if not satisfied(self.requirement, spec.skills):
             return unmet(self.requirement, spec.skills)

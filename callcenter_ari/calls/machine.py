@@ -36,6 +36,7 @@ from callcenter_ari.calls.messages import (
     AgentFinished,
     AgentGone,
     AgentUp,
+    Announce,
     Answer,
     CallerGone,
     CancelTimer,
@@ -55,11 +56,14 @@ from callcenter_ari.calls.messages import (
     Originate,
     Play,
     PlaybackDone,
+    QueueEnded,
+    QueueRefused,
     RecordingDone,
     ReleaseAgent,
     Resume,
     SetTimer,
     Start,
+    StopPlayback,
     Timeout,
 )
 from callcenter_ari.store.records import CallRecord
@@ -98,6 +102,7 @@ class InboundCall:
         self.settings = settings
         self._timers: set[str] = set()
         self._session: ivr.IvrSession | None = None
+        self._announcing = ""  # the position announcement playing now, if any
 
     @property
     def ended(self) -> bool:
@@ -203,7 +208,7 @@ class InboundCall:
         call.phase, call.queue, call.priority, call.enqueued_at = "queued", queue, priority, now
         return [
             MohStart(call.channel_id, settings.moh_class),
-            Enqueue(queue, priority, now),
+            Enqueue(queue, priority, now, first=True, language=call.language, skills=call.skills),
             self._set_timer("max_wait", now + settings.max_wait),
             Emit("call.queued", self._fields(now, queue=queue, priority=priority, skills=list(call.skills))),
         ]
@@ -245,6 +250,8 @@ class InboundCall:
             MohStop(call.channel_id),
             Connect(call.bridge_id, (call.channel_id, call.agent_channel)),
         ]
+        if self._announcing:
+            commands.insert(2, StopPlayback(self._announcing))
         if call.agent_id:
             commands.append(AgentConnected(call.agent_id))
             commands.append(
@@ -270,7 +277,7 @@ class InboundCall:
             Hangup(call.agent_channel),
             ReleaseAgent(agent, reason),
             # The call goes back at its original place: its enqueue time is unchanged.
-            Enqueue(call.queue, call.priority, call.enqueued_at or now),
+            self._back_in_line(now),
             Emit("call.agent_failed", self._fields(now, agent=agent, reason=reason)),
         ]
 
@@ -287,6 +294,52 @@ class InboundCall:
         if message.name != "max_wait":
             return []
         return [Dequeue(call.queue), Hangup(call.channel_id), *self._end("max_wait", now)]
+
+    def _back_in_line(self, now: float) -> Enqueue:
+        call = self.record
+        return Enqueue(call.queue, call.priority, call.enqueued_at or now, language=call.language, skills=call.skills)
+
+    def _refused(self, message: QueueRefused, now: float) -> list[Command]:
+        call = self.record
+        return [Hangup(call.channel_id), *self._end(f"refused_{message.reason}", now)]
+
+    def _taken_out(self, message: QueueEnded, now: float) -> list[Command]:
+        call = self.record
+        commands: list[Command] = [Dequeue(call.queue), self._cancel_timer("max_wait")]
+        if not message.message:
+            return [*commands, Hangup(call.channel_id), *self._end(message.reason, now)]
+        call.phase, call.outcome = "leaving", message.reason
+        return [*commands, MohStop(call.channel_id), Play(call.channel_id, (message.message,), self._leave_id)]
+
+    def _left(self, message: PlaybackDone | CallerGone, now: float) -> list[Command]:
+        if isinstance(message, PlaybackDone) and message.playback_id != self._leave_id:
+            return []
+        call = self.record
+        commands: list[Command] = [] if isinstance(message, CallerGone) else [Hangup(call.channel_id)]
+        return commands + self._end(call.outcome, now)
+
+    def _announce(self, message: Announce, now: float) -> list[Command]:
+        call = self.record
+        if self._announcing:
+            return []
+        media = (
+            ["sound:queue-youarenext"]
+            if message.position <= 1
+            else ["sound:queue-thereare", f"number:{message.position}", "sound:queue-callswaiting"]
+        )
+        if message.ewt is not None and message.ewt >= 60:
+            media += ["sound:queue-holdtime", f"number:{round(message.ewt / 60)}", "sound:queue-minutes"]
+        self._announcing = f"{call.call_id}-ann{round(now * 1000)}"
+        # Music stops while the caller hears where they are, and comes back after.
+        return [MohStop(call.channel_id), Play(call.channel_id, tuple(media), self._announcing)]
+
+    def _announced(self, message: PlaybackDone, now: float) -> list[Command]:
+        if message.playback_id != self._announcing:
+            return []
+        self._announcing = ""
+        if self.record.phase == "talking":
+            return []
+        return [MohStart(self.record.channel_id, self.settings.queue_settings(self.record.queue).moh_class)]
 
     # ---- transfer, voicemail ----------------------------------------------------------------------------
 
@@ -309,6 +362,9 @@ class InboundCall:
         if isinstance(message, Timeout) and message.name != "ring":
             return []
         return [Hangup(call.agent_channel), Hangup(call.channel_id), *self._end("transfer_failed", now)]
+
+    def _left_on_resume(self, _: Resume, now: float) -> list[Command]:
+        return [Hangup(self.record.channel_id), *self._end(self.record.outcome or "left_queue", now)]
 
     def _gone_early(self, message: CallerGone, now: float) -> list[Command]:
         self.record.hangup_cause = message.cause
@@ -356,7 +412,7 @@ class InboundCall:
             return [
                 *commands,
                 MohStart(call.channel_id, self.settings.queue_settings(call.queue).moh_class),
-                Enqueue(call.queue, call.priority, enqueued_at),
+                self._back_in_line(now),
                 self._set_timer("max_wait", enqueued_at + self.settings.queue_settings(call.queue).max_wait),
             ]
         if call.phase == "ringing":
@@ -411,6 +467,10 @@ class InboundCall:
         return {"at": now, "call_id": call.call_id, "caller": call.caller, "did": call.did, **extra}
 
     @property
+    def _leave_id(self) -> str:
+        return f"{self.record.call_id}-leave"
+
+    @property
     def _greeting_id(self) -> str:
         return f"{self.record.call_id}-greeting"
 
@@ -446,6 +506,15 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("queued", CallerGone): InboundCall._caller_gone_waiting,
     ("queued", Timeout): InboundCall._max_wait,
     ("queued", Resume): InboundCall._resume,
+    ("queued", QueueRefused): InboundCall._refused,
+    ("queued", QueueEnded): InboundCall._taken_out,
+    ("queued", Announce): InboundCall._announce,
+    ("queued", PlaybackDone): InboundCall._announced,
+    ("ringing", PlaybackDone): InboundCall._announced,
+    ("talking", PlaybackDone): InboundCall._announced,
+    ("leaving", PlaybackDone): InboundCall._left,
+    ("leaving", CallerGone): InboundCall._left,
+    ("leaving", Resume): InboundCall._left_on_resume,
     ("ringing", AgentUp): InboundCall._agent_up,
     ("ringing", AgentFailed): InboundCall._agent_failed,
     ("ringing", AgentGone): InboundCall._agent_failed,

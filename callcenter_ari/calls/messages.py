@@ -78,6 +78,26 @@ class AgentGone(_Msg, frozen=True):
     cause: int | None = None
 
 
+class QueueRefused(_Msg, frozen=True):
+    """The queue would not take the call (full, or nobody who could serve it is logged in)."""
+
+    reason: str
+
+
+class QueueEnded(_Msg, frozen=True):
+    """The ACD took the call out of the queue (a relaxation step's end, or the last agent left); say ``message``."""
+
+    reason: str
+    message: str = ""
+
+
+class Announce(_Msg, frozen=True):
+    """Time to tell the caller their place in line and the estimated wait."""
+
+    position: int
+    ewt: float | None = None
+
+
 class Timeout(_Msg, frozen=True):
     name: str
 
@@ -95,6 +115,9 @@ Input = (
     | AgentFailed
     | AgentGone
     | Timeout
+    | QueueRefused
+    | QueueEnded
+    | Announce
 )
 
 
@@ -171,9 +194,14 @@ class DestroyBridge(_Msg, frozen=True):
 
 
 class Enqueue(_Msg, frozen=True):
+    """Put the call in line; ``first`` for its arrival (the queue may refuse it), not for a return to its place."""
+
     queue: str
     priority: int
     enqueued_at: float
+    first: bool = False
+    language: str = ""
+    skills: tuple[str, ...] = ()
 
 
 class Dequeue(_Msg, frozen=True):

@@ -1,1 +1,4 @@
-"""The HTTP layer: thin Litestar routes that decode, call a service and encode. Health and metrics for now."""
+"""The HTTP layer: thin Litestar routes that decode, call a service and encode (health, metrics, the REST API).
+
+Only this package knows the web framework and HTTP status codes; ``app.build_app(ApiDeps)`` assembles it.
+"""

@@ -1,19 +1,34 @@
 """The ACD service: runs the pure board, persists agents and queue entries, and hands offers to the calls.
 
-Every offer is confirmed in Redis by an atomic reservation before the call hears of it, so that an agent shared
-with another process is never offered two calls.
+The board owns every ACD deadline (wrap-up ends, relaxation steps, announcements, break limits); the service keeps
+one timer armed at ``board.next_deadline()`` and turns what ``board.advance`` decides into call inputs, saved
+agents and events. Every offer is confirmed in Redis by an atomic reservation before the call hears of it, so an
+agent shared with another process is never offered two calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
+from typing import Any
 
+import msgspec
 import structlog
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from callcenter_ari.acd.board import Board, Offer
-from callcenter_ari.calls.messages import Input, Offered
+from callcenter_ari.acd.board import Board
+from callcenter_ari.acd.decisions import (
+    AgentChanged,
+    Announce,
+    EndCall,
+    JoinRefused,
+    Offer,
+    OfferCallback,
+    SupervisorAlert,
+)
+from callcenter_ari.acd.skills import Requirement
+from callcenter_ari.acd.skills import parse as parse_skills
+from callcenter_ari.calls import messages as call
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.records import AgentRecord
@@ -21,76 +36,99 @@ from callcenter_ari.store.redis import Store, queue_score
 
 log = structlog.get_logger(__name__)
 
-Deliver = Callable[[str, Input], None]
+Deliver = Callable[[str, call.Input], None]
+Emit = Callable[[str, dict[str, Any]], None]
+_DEADLINE = ("acd", "deadline")
+
+
+class _Waiting(msgspec.Struct, frozen=True):
+    """What the service needs to put a call back in line if a reservation fails."""
+
+    queue: str
+    priority: int
+    enqueued_at: float
+    language: str
+    needs: Requirement | None
 
 
 class AcdService:
     def __init__(
-        self,
-        board: Board,
-        store: Store,
-        timers: Timers,
-        clock: Clock,
-        *,
-        wrapup_seconds: Mapping[str, float],
-        deliver: Deliver,
+        self, board: Board, store: Store, timers: Timers, clock: Clock, *, deliver: Deliver, emit: Emit
     ) -> None:
         self.board = board
         self._store = store
         self._timers = timers
         self._clock = clock
-        self._wrapup = wrapup_seconds
         self._deliver = deliver
+        self._emit = emit
+        self._waiting: dict[str, _Waiting] = {}
+        self._armed: float | None = None
+        self._spawn: Callable[..., None]
+
+    def bind(self, spawn: Callable[..., None]) -> None:
+        """Give the service a way to start tasks in the application's task group."""
+        self._spawn = spawn
 
     # ---- calls -------------------------------------------------------------------------------------------
 
-    async def enqueue(self, call_id: str, queue: str, priority: int, enqueued_at: float) -> None:
-        offers = self.board.enqueue(call_id, queue, priority, enqueued_at, self._clock.now())
+    async def enqueue(
+        self,
+        call_id: str,
+        queue: str,
+        priority: int,
+        enqueued_at: float,
+        *,
+        first: bool = False,
+        language: str = "",
+        skills: tuple[str, ...] = (),
+    ) -> None:
+        now = self._clock.now()
+        needs = parse_skills(" & ".join(skills)) if skills else None
+        self._waiting[call_id] = _Waiting(queue, priority, enqueued_at, language, needs)
+        if first:
+            joined = self.board.join(
+                call_id, queue, priority, now, enqueued_at=enqueued_at, language=language, needs=needs
+            )
+            if isinstance(joined, JoinRefused):
+                self._waiting.pop(call_id, None)
+                self._deliver(call_id, call.QueueRefused(joined.reason))
+                return
+            offers = list(joined.offers)
+        else:
+            offers = self.board.enqueue(call_id, queue, priority, enqueued_at, now, language=language, needs=needs)
         if not offers:
             self._store.queue_add(queue, call_id, queue_score(priority, enqueued_at))
-        await self._hand_out(offers)
+        await self._after(offers)
 
     def remove(self, call_id: str, queue: str) -> None:
         self.board.remove(call_id)
+        self._waiting.pop(call_id, None)
         self._store.queue_remove(queue, call_id)
+        self._rearm()
 
     # ---- agents ------------------------------------------------------------------------------------------
 
     async def log_in(self, agent_id: str) -> None:
         offers = self.board.log_in(agent_id, self._clock.now())
-        self._save(agent_id)
-        await self._hand_out(offers)
+        self._changed(agent_id)
+        await self._after(offers)
 
     async def release(self, agent_id: str, reason: str) -> None:
         offers = self.board.release(agent_id, reason, self._clock.now())
-        self._save(agent_id)
-        log.info("agent.released", agent=agent_id, reason=reason, state=self.board.agents[agent_id].state)
-        await self._hand_out(offers)
+        self._changed(agent_id)
+        log.info("agent.released", agent=agent_id, reason=reason, state=self.board.state(agent_id))
+        await self._after(offers)
 
-    def connected(self, agent_id: str) -> None:
-        self.board.connected(agent_id, self._clock.now())
-        self._save(agent_id)
+    async def connected(self, agent_id: str) -> None:
+        offers = self.board.connected(agent_id, self._clock.now())
+        self._changed(agent_id)
+        await self._after(offers)
 
-    def finished(self, agent_id: str, queue: str) -> None:
-        now = self._clock.now()
-        self.board.finished(agent_id, now)
-        self._save(agent_id)
-        self._timers.set(("acd", agent_id), now + self._wrapup.get(queue, 0.0), lambda: self._wrapup_over(agent_id))
-
-    def _wrapup_over(self, agent_id: str) -> None:
-        if self.board.agents[agent_id].state != "wrapup":
-            return
-        offers = self.board.ready(agent_id, self._clock.now())
-        self._save(agent_id)
-        if offers:
-            # Timers fire synchronously; the reservation needs Redis, so it runs as its own short task.
-            self._spawn(self._hand_out, offers)
-
-    _spawn: Callable[..., None]
-
-    def bind(self, spawn: Callable[..., None]) -> None:
-        """Give the service a way to start tasks in the application's task group."""
-        self._spawn = spawn
+    def finished(self, agent_id: str) -> None:
+        """The conversation ended: wrap-up, whose end the board schedules (the agent may end or extend it)."""
+        self.board.finished(agent_id, self._clock.now())
+        self._changed(agent_id)
+        self._rearm()
 
     def restore(self, records: Iterable[AgentRecord], live_calls: set[str]) -> None:
         """Adopt agents' states from Redis after a restart; a call that ended while we were down frees its agent."""
@@ -99,21 +137,85 @@ class AcdService:
             if record.state in ("reserved", "talking", "wrapup") and record.call_id not in live_calls:
                 record.state, record.call_id, record.since = "available", "", now
             self.board.restore(record)
+        self._rearm()
+
+    # ---- decisions ---------------------------------------------------------------------------------------
+
+    async def _after(self, offers: list[Offer]) -> None:
+        """After every change: the audit to the stream, the deadline timer re-armed, the offers handed out."""
+        self._drain_audit()
+        self._rearm()
+        await self._hand_out(offers)
+
+    def _rearm(self) -> None:
+        deadline = self.board.next_deadline()
+        if deadline == self._armed:
+            return
+        self._armed = deadline
+        if deadline is None:
+            self._timers.cancel(_DEADLINE)
+        else:
+            self._timers.set(_DEADLINE, deadline, self._on_deadline)
+
+    def _on_deadline(self) -> None:
+        self._armed = None
+        offers: list[Offer] = []
+        for decision in self.board.advance(self._clock.now()):
+            match decision:
+                case Offer():
+                    offers.append(decision)
+                case AgentChanged(agent_id=agent_id):
+                    self._changed(agent_id)
+                case EndCall(call_id=call_id, reason=reason, message=message, queue=queue):
+                    self._waiting.pop(call_id, None)
+                    self._store.queue_remove(queue, call_id)
+                    self._deliver(call_id, call.QueueEnded(reason, message))
+                case Announce(call_id=call_id, position=position, ewt=ewt):
+                    self._deliver(call_id, call.Announce(position, ewt))
+                case OfferCallback(call_id=call_id, queue=queue, waited=waited):
+                    # Scheduling callbacks is a service of its own; until it exists the offer is recorded.
+                    self._emit("acd.callback_offered", {"call_id": call_id, "queue": queue, "waited": waited})
+                case SupervisorAlert():
+                    self._emit("acd.alert", msgspec.to_builtins(decision))
+        self._drain_audit()
+        self._rearm()
+        if offers:
+            # Timers fire synchronously; the reservation needs Redis, so it runs as its own short task.
+            self._spawn(self._hand_out, offers)
 
     async def _hand_out(self, offers: list[Offer]) -> None:
         while offers:
             offer = offers.pop()
             agent = self.board.agents[offer.agent_id]
             if await self._store.reserve_agent(agent):
-                self._deliver(offer.call_id, Offered(offer.agent_id, offer.endpoint))
+                self._waiting.pop(offer.call_id, None)
+                self._store.queue_remove(offer.queue, offer.call_id)
+                self._deliver(offer.call_id, call.Offered(offer.agent_id, offer.endpoint))
                 continue
-            # Another process reserved this agent first: treat the agent as busy here and offer the call again.
+            # Another process reserved this agent first: the agent is busy here, and the call keeps its place.
             log.warning("agent.reserved_elsewhere", agent=offer.agent_id, call_id=offer.call_id)
-            agent.state, agent.call_id, agent.reason = "not_ready", "", "reserved_elsewhere"
-            offers += self.board.enqueue(offer.call_id, offer.queue, 0, self._clock.now(), self._clock.now())
+            now = self._clock.now()
+            offers += self.board.release(offer.agent_id, "reserved_elsewhere", now)
+            waiting = self._waiting.get(offer.call_id)
+            if waiting is not None:
+                offers += self.board.enqueue(
+                    offer.call_id,
+                    waiting.queue,
+                    waiting.priority,
+                    waiting.enqueued_at,
+                    now,
+                    language=waiting.language,
+                    needs=waiting.needs,
+                )
 
-    def _save(self, agent_id: str) -> None:
-        self._store.save_agent(self.board.agents[agent_id])
+    def _changed(self, agent_id: str) -> None:
+        agent = self.board.agents[agent_id]
+        self._store.save_agent(agent)
+        self._emit("agent.state", {"agent": agent_id, "state": agent.state, "reason": agent.reason})
+
+    def _drain_audit(self) -> None:
+        for audit in self.board.drain_audit():
+            self._emit("acd.routed", msgspec.to_builtins(audit))
 
 
 class BoardCollector(Collector):
@@ -126,12 +228,13 @@ class BoardCollector(Collector):
     def collect(self) -> Iterable[GaugeMetricFamily]:
         agents = GaugeMetricFamily("callcenter_agents", "Agents by state", labels=["state"])
         counts: dict[str, int] = {}
-        for agent in self._board.agents.values():
-            counts[agent.state] = counts.get(agent.state, 0) + 1
+        for agent_id in self._board.agents:
+            state = self._board.state(agent_id)
+            counts[state] = counts.get(state, 0) + 1
         for state, count in sorted(counts.items()):
             agents.add_metric([state], count)
         waiting = GaugeMetricFamily("callcenter_calls_waiting", "Calls waiting in a queue", labels=["queue"])
         for queue in self._queues:
-            waiting.add_metric([queue], len(self._board.waiting(queue)))
+            waiting.add_metric([queue], self._board.queue_length(queue))
         yield agents
         yield waiting

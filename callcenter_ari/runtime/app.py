@@ -7,6 +7,7 @@ then does the dispatcher take events. On shutdown new calls go back to the dialp
 
 from __future__ import annotations
 
+import random
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,9 @@ import structlog
 from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
 
-from callcenter_ari.acd.board import AgentSpec, Board
+from callcenter_ari.acd.board import Board
+from callcenter_ari.acd.skills import parse as parse_skills
+from callcenter_ari.acd.specs import AgentSpec, QueueSpec, Step, TeamSpec
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint
@@ -124,17 +127,9 @@ class Application:
         self.store = Store(redis, Keys(config.redis.prefix, config.app.tenant))
         self.timers = Timers(self.clock)
         self.services = Services(self.ari, self.store, self.clock, self.metrics, self.timers)
-        board = Board(
-            (AgentSpec(agent_id, a.endpoint, a.queues) for agent_id, a in config.agents.items()),
-            now=self.clock.now(),
-        )
+        board = build_board(config, self.clock.now())
         self.acd = AcdService(
-            board,
-            self.store,
-            self.timers,
-            self.clock,
-            wrapup_seconds={q: c.wrapup_seconds for q, c in config.queues.items()},
-            deliver=self._deliver,
+            board, self.store, self.timers, self.clock, deliver=self._deliver, emit=self.services.emit
         )
         self.services.acd = self.acd
         self.metrics.registry.register(BoardCollector(board, config.queues))
@@ -286,3 +281,60 @@ def roster_from(tickets: TicketsSection) -> Roster:
             for lead_id, lead in tickets.shift_leads.items()
         ),
     )
+
+
+def build_board(config: Config, now: float) -> Board:
+    """The ACD board from the configuration: agents with their skills, queues with strategy and steps, teams."""
+    agents = [
+        AgentSpec(
+            agent_id,
+            agent.endpoint,
+            agent.queues,
+            name=agent.name,
+            teams=agent.teams,
+            languages=agent.languages,
+            skills=dict(agent.skills),
+        )
+        for agent_id, agent in config.agents.items()
+    ]
+    queues = [
+        QueueSpec(
+            name=queue_id,
+            strategy=queue.strategy,
+            skills=parse_skills(queue.skills),
+            steps=tuple(
+                Step(
+                    after=step.after,
+                    action=step.action,
+                    by=step.by,
+                    skills=parse_skills(step.skills),
+                    queue=step.queue,
+                    message=step.message,
+                )
+                for step in queue.steps
+            ),
+            wrapup_seconds=queue.wrapup_seconds,
+            wrapup_max_seconds=max(queue.wrapup_max_seconds, queue.wrapup_seconds),
+            max_length=queue.max_length or None,
+            join_empty=queue.join_empty,
+            leave_empty=queue.leave_empty,
+            empty_means=queue.empty_means,
+            moh_class=queue.moh_class,
+            announce_every=queue.announce_every_seconds or None,
+            handle_window=queue.handle_window,
+            sla_seconds=queue.sla_seconds,
+            short_abandon_seconds=queue.short_abandon_seconds,
+        )
+        for queue_id, queue in config.queues.items()
+    ]
+    teams = [
+        TeamSpec(
+            name=name,
+            max_on_break=team.max_on_break,
+            break_minutes=team.break_minutes,
+            over_limit=team.over_limit,
+            break_reasons=team.break_reasons,
+        )
+        for name, team in config.teams.items()
+    ]
+    return Board(agents, now=now, queues=queues, teams=teams, rng=random.Random(), audit=config.acd.audit)

@@ -164,16 +164,18 @@ class CallTask:
                         pass  # one side hung up as we joined them: its hang-up event ends the conversation
                 case DestroyBridge(bridge_id):
                     await ari.destroy_bridge(bridge_id)
-                case Enqueue(queue, priority, enqueued_at):
-                    await services.acd.enqueue(self.call_id, queue, priority, enqueued_at)
+                case Enqueue(queue, priority, enqueued_at, first, language, skills):
+                    await services.acd.enqueue(
+                        self.call_id, queue, priority, enqueued_at, first=first, language=language, skills=skills
+                    )
                 case Dequeue(queue):
                     services.acd.remove(self.call_id, queue)
                 case ReleaseAgent(agent_id, reason):
                     await services.acd.release(agent_id, reason)
                 case AgentConnected(agent_id):
-                    services.acd.connected(agent_id)
+                    await services.acd.connected(agent_id)
                 case AgentFinished(agent_id):
-                    services.acd.finished(agent_id, record.queue)
+                    services.acd.finished(agent_id)
                 case SetTimer(name, at):
                     services.timers.set((self.call_id, name), at, lambda: self.deliver(Timeout(name)))
                 case CancelTimer(name):

@@ -10,7 +10,7 @@ from typing import Literal
 import msgspec
 
 CallPhase = Literal[
-    "new", "greeting", "ivr", "queued", "ringing", "transfer", "talking", "survey", "voicemail", "ended"
+    "new", "greeting", "ivr", "queued", "ringing", "transfer", "talking", "survey", "voicemail", "leaving", "ended"
 ]
 AgentState = Literal["logged_out", "available", "reserved", "talking", "wrapup", "not_ready"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from acd_helpers import agent, make_board, offered_to
 
+from callcenter_ari.acd.board import Board
 from callcenter_ari.acd.decisions import EndCall, Offer, OfferCallback
 from callcenter_ari.acd.skills import parse
 from callcenter_ari.acd.specs import QueueSpec, Step
@@ -18,7 +19,7 @@ STEPS = (
 QUEUES = (QueueSpec(name="q", skills=parse("billing>=5"), steps=STEPS), QueueSpec(name="backup"))
 
 
-def board_with(*agents_: str):  # type: ignore[no-untyped-def]
+def board_with(*agents_: str) -> Board:
     specs = {
         "junior": agent("junior", "q", skills={"billing": 3}),
         "boss": agent("boss", "q", skills={"supervisor": 1}),

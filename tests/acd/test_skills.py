@@ -96,6 +96,13 @@ class TestRouting:
         assert b.enqueue("c2", "q", 0, 3.0, 3.0, language="fr") == []
         assert offered_to(b.enqueue("c3", "q", 0, 4.0, 4.0, needs=parse("vip>=2"))) == ["en"]
 
+    def test_an_agent_who_lists_no_languages_takes_calls_in_any(self) -> None:
+        b = make_board(agent("any"), agent("de", languages=("de",)))
+        b.log_in("any", 0.0)
+        b.log_in("de", 1.0)
+        assert offered_to(b.enqueue("c1", "q", 0, 2.0, 2.0, language="es")) == ["any"]
+        assert b.enqueue("c2", "q", 0, 3.0, 3.0, language="es") == []
+
     def test_an_agent_takes_only_calls_it_is_eligible_for(self) -> None:
         b = make_board(agent("en", languages=("en",)))
         b.enqueue("fr-call", "q", 0, 1.0, 1.0, language="fr")

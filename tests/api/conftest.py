@@ -117,7 +117,7 @@ async def call_with_agent(app: Application, simulator: Simulator, caller: str, a
     """A caller on 5552000 (queue support) answered by ``agent`` (the others are logged out); returns the channel."""
     for other in ("a1", "a2"):
         if other != agent and app.acd.board.agents[other].state != "logged_out":
-            acd_ops.log_out(app.acd, app.store, other, app.clock.now())
+            acd_ops.log_out(app.acd, other, app.clock.now())
     simulator.add_phone(app.config.agents[agent].endpoint, PhoneBehaviour(answer_after=0.5, kind="answer"))
     channel = await simulator.inject_call(did="5552000", caller=caller, caller_name="Anna Miller")
     await through_greeting(app, simulator, channel)

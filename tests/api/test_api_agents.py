@@ -28,15 +28,11 @@ async def test_state_changes_follow_the_agent_lifecycle_and_are_saved(open_api: 
         assert (paused["state"], paused["reason"]) == ("not_ready", "training")
         assert (await http.post("/api/v1/agents/a1/ready")).json()["state"] == "available"
 
-        async def stored() -> str:
+        async def saved_available() -> bool:
             blob = await api.app.store.redis.hget(api.app.store.keys.agent("a1"), "record")
-            return msgspec.json.decode(blob, type=AgentRecord).state if blob else ""
+            return blob is not None and msgspec.json.decode(blob, type=AgentRecord).state == "available"
 
-        await eventually(lambda: _is(stored(), "available"), what="agent saved")
-
-
-async def _is(value: object, expected: str) -> bool:
-    return await value == expected  # type: ignore[misc]
+        await eventually(saved_available, what="agent saved")
 
 
 async def test_invalid_transitions_are_409_with_the_reason(open_api: OpenApi) -> None:

@@ -77,7 +77,7 @@ def test_a_key_during_the_prompt_stops_it_and_queues_with_skills() -> None:
     call, commands = call_in_menu()
     out = call.handle(Digit("1"), 1.0)
     assert StopPlayback(prompt_of(commands)) in out
-    assert Enqueue("billing", 2, 1.0) in out
+    assert Enqueue("billing", 2, 1.0, first=True, language="en", skills=("billing",)) in out
     assert (call.record.queue, call.record.skills, call.record.language) == ("billing", ("billing",), "en")
     assert call.record.ivr_path == ["menu", "billing"]
 

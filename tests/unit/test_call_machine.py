@@ -9,6 +9,7 @@ from callcenter_ari.calls.messages import (
     AgentFinished,
     AgentGone,
     AgentUp,
+    Announce,
     Answer,
     CallerGone,
     CancelTimer,
@@ -24,10 +25,13 @@ from callcenter_ari.calls.messages import (
     Originate,
     Play,
     PlaybackDone,
+    QueueEnded,
+    QueueRefused,
     ReleaseAgent,
     Resume,
     SetTimer,
     Start,
+    StopPlayback,
     Timeout,
 )
 from callcenter_ari.store.records import CallRecord
@@ -105,7 +109,7 @@ class TestQueue:
         call.handle(Start(), 0.0)
         commands = call.handle(PlaybackDone("c1-greeting"), 2.0)
         assert kinds(commands) == [MohStart, Enqueue, SetTimer]
-        assert Enqueue("support", 0, 2.0) in commands
+        assert Enqueue("support", 0, 2.0, first=True) in commands
         assert SetTimer("max_wait", 602.0) in commands
         assert call.record.phase == "queued"
 
@@ -183,6 +187,41 @@ class TestQueue:
         commands = call.handle(Timeout("max_wait"), 602.0)
         assert Hangup("ch1") in commands and Dequeue("support") in commands
         assert call.record.outcome == "max_wait"
+
+    def test_queue_refusal_hangs_up(self) -> None:
+        call = queued_call()
+        assert Hangup("ch1") in call.handle(QueueRefused("full"), 2.1)
+        assert call.record.outcome == "refused_full"
+
+    def test_acd_ending_the_wait_plays_the_message_then_hangs_up(self) -> None:
+        call = queued_call()
+        commands = call.handle(QueueEnded("step_end", "sound:sorry"), 300.0)
+        assert Dequeue("support") in commands and Play("ch1", ("sound:sorry",), "c1-leave") in commands
+        assert call.record.phase == "leaving"
+        assert Hangup("ch1") in call.handle(PlaybackDone("c1-leave"), 303.0)
+        assert call.record.outcome == "step_end"
+
+    def test_position_announcement_pauses_the_music(self) -> None:
+        call = queued_call()
+        commands = call.handle(Announce(3, 240.0), 60.0)
+        play = next(c for c in commands if isinstance(c, Play))
+        assert MohStop("ch1") in commands
+        assert play.media == (
+            "sound:queue-thereare",
+            "number:3",
+            "sound:queue-callswaiting",
+            "sound:queue-holdtime",
+            "number:4",
+            "sound:queue-minutes",
+        )
+        assert call.handle(PlaybackDone(play.playback_id), 66.0) == [MohStart("ch1", "default")]
+
+    def test_announcement_is_stopped_when_the_agent_answers(self) -> None:
+        call = queued_call()
+        play = next(c for c in call.handle(Announce(1), 60.0) if isinstance(c, Play))
+        assert play.media == ("sound:queue-youarenext",)
+        call.handle(Offered("a1", "PJSIP/a1"), 61.0)
+        assert StopPlayback(play.playback_id) in call.handle(AgentUp("c1-a1"), 62.0)
 
 
 class TestTalking:

@@ -98,13 +98,13 @@ class AgentController(Controller):
     @post("/{agent_id:str}/logout", **_CHANGE)
     async def log_out(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
         """Log out (from available, not ready or wrap-up; not during a call)."""
-        acd_ops.log_out(deps.acd, deps.store, visible(deps, principal, agent_id), deps.clock.now())
+        acd_ops.log_out(deps.acd, visible(deps, principal, agent_id), deps.clock.now())
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/ready", **_CHANGE)
     async def ready(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
         """Available (from not ready, or ending wrap-up early); a waiting call may be offered at once."""
-        await acd_ops.ready(deps.acd, deps.store, visible(deps, principal, agent_id), deps.clock.now())
+        await acd_ops.ready(deps.acd, visible(deps, principal, agent_id), deps.clock.now())
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/not-ready", **_CHANGE)
@@ -112,7 +112,7 @@ class AgentController(Controller):
         """Not ready with a reason. An agent asking for themself is subject to their team's break limit."""
         visible(deps, principal, agent_id)
         policed = principal.role == "agent"
-        acd_ops.not_ready(deps.acd, deps.store, agent_id, data.reason, deps.clock.now(), policed=policed)
+        acd_ops.not_ready(deps.acd, agent_id, data.reason, deps.clock.now(), policed=policed)
         return _changed(deps, principal, agent_id)
 
 

@@ -26,6 +26,46 @@ class TicketList(msgspec.Struct, frozen=True):
     tickets: list[Ticket]
 
 
+class WhatHappened(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    time: str = ""  # when it happened, in the caller's words ("yesterday around 18:00")
+    what_happened: str = ""
+    request: str = ""  # what the caller asks for
+
+
+class Completion(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The wrap-up form, shaped as the ticket shows it, so that an error's field name is the body's own path
+    (``description.request``, ``candidates[1]``). Texts are checked by the ticket rules, all at once."""
+
+    category: str = ""  # inquiry, suggestion, complaint, request_for_help
+    borderline: bool = False
+    candidates: list[str] = []  # a borderline case: the two categories the agent hesitates between
+    customer_name: str = ""
+    caller_number: str = ""  # overrides the call's number (withheld, or a callback number)
+    place: str = ""
+    summary: str = ""
+    description: WhatHappened = WhatHappened()
+    answer: str = ""  # the answer the agent gave
+    answer_basis: str = ""  # what the answer rests on
+    urgent: bool = False
+
+    def form(self) -> TicketForm:
+        return TicketForm(
+            category=self.category,
+            borderline=self.borderline,
+            candidates=tuple(self.candidates),
+            customer_name=self.customer_name,
+            caller_number=self.caller_number,
+            place=self.place,
+            summary=self.summary,
+            time=self.description.time,
+            what_happened=self.description.what_happened,
+            request=self.description.request,
+            answer=self.answer,
+            answer_basis=self.answer_basis,
+            urgent=self.urgent,
+        )
+
+
 async def visible(deps: ApiDeps, principal: Principal, number: str) -> Ticket:
     ticket = await deps.tickets.get(number) if principal.home else None
     if ticket is None or not principal.sees_ticket(ticket.tenant, ticket.agent_id):
@@ -78,9 +118,9 @@ class TicketController(Controller):
         status_code=HTTP_200_OK,
         responses=documented(409),
     )
-    async def complete(self, deps: Deps, principal: Caller, number: Id, data: JSONBody[TicketForm]) -> Ticket:
+    async def complete(self, deps: Deps, principal: Caller, number: Id, data: JSONBody[Completion]) -> Ticket:
         """File the wrap-up form; every bad field is named (422). Escalates complaints, help and urgent tickets."""
         ticket = await visible(deps, principal, number)
-        done = await deps.tickets.complete(ticket.number, data)
+        done = await deps.tickets.complete(ticket.number, data.form())
         log.info("api.ticket_completed", ticket=done.number, by=principal.name)
         return done
