@@ -38,6 +38,7 @@ class AppSection(_Section):
     app_name: str = "callcenter"
     tenant: str = "default"
     shutdown_grace_seconds: float = 30.0
+    seat_limit: int | None = None  # agents of this tenant logged in at once; none: no limit
 
 
 class AriSection(_Section):

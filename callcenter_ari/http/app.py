@@ -8,7 +8,7 @@ OpenAPI document at ``/api/openapi.json``. ``serve`` runs it with uvicorn inside
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 import anyio
@@ -21,7 +21,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from callcenter_ari.http.auth import BearerAuth, Principal, TokenTable, requires
 from callcenter_ari.http.deps import ApiDeps
@@ -69,11 +69,7 @@ def _principal(request: Request[Principal, Any, Any]) -> Principal:
     return request.user
 
 
-def build_app(deps: ApiDeps, *legacy: Any) -> Litestar:
-    if not isinstance(deps, ApiDeps):
-        # Transition: runtime/app.py still calls build_app(registry, is_ready). Delete this branch (and *legacy)
-        # once it calls build_app(ApiDeps.from_application(self)).
-        return _legacy_app(deps, *legacy)
+def build_app(deps: ApiDeps) -> Litestar:
     api = Router(
         path=API_PREFIX,
         route_handlers=[
@@ -111,23 +107,6 @@ def build_app(deps: ApiDeps, *legacy: Any) -> Litestar:
         openapi_config=openapi,
         debug=False,
     )
-
-
-def _legacy_app(registry: CollectorRegistry, is_ready: Callable[[], bool]) -> Litestar:
-    @get("/health", sync_to_thread=False)
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @get("/ready", sync_to_thread=False)
-    def ready() -> Response[dict[str, str]]:
-        ok = is_ready()
-        return Response({"status": "ready" if ok else "not ready"}, status_code=200 if ok else 503)
-
-    @get("/metrics", sync_to_thread=False)
-    def metrics() -> Response[bytes]:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    return Litestar(route_handlers=[health, ready, metrics], openapi_config=None)
 
 
 class _Server(uvicorn.Server):

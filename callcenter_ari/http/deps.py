@@ -58,7 +58,7 @@ class ApiDeps:
             tenant=config.app.tenant,
             tokens=config.api.tokens,
             # Not in the configuration schema yet: read it when it is there.
-            seat_limit=getattr(config.app, "seat_limit", None),
+            seat_limit=config.app.seat_limit,
             registry=app.metrics.registry,
             is_ready=lambda: app.ready,
             clock=app.clock,

@@ -26,6 +26,7 @@ from callcenter_ari.acd.decisions import (
     OfferCallback,
     SupervisorAlert,
 )
+from callcenter_ari.acd.errors import InvalidTransition
 from callcenter_ari.acd.skills import Requirement
 from callcenter_ari.acd.skills import parse as parse_skills
 from callcenter_ari.calls import messages as call
@@ -39,6 +40,14 @@ log = structlog.get_logger(__name__)
 Deliver = Callable[[str, call.Input], None]
 Emit = Callable[[str, dict[str, Any]], None]
 _DEADLINE = ("acd", "deadline")
+
+
+class SeatLimitReached(InvalidTransition):
+    """Every licensed seat is taken: one more agent may log in only when another logs out."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"seat limit reached: {limit} agents are logged in already")
+        self.limit = limit
 
 
 class _Waiting(msgspec.Struct, frozen=True):
@@ -108,10 +117,45 @@ class AcdService:
 
     # ---- agents ------------------------------------------------------------------------------------------
 
-    async def log_in(self, agent_id: str) -> None:
+    async def log_in(self, agent_id: str, *, seat_limit: int | None = None) -> None:
+        """Log in, within the tenant's seat limit (counted on this process's board). Nothing is awaited between
+        the count and the change, so two requests at once cannot both take the last seat."""
+        record = self.board.agents.get(agent_id)
+        if seat_limit is not None and record is not None and record.state == "logged_out":
+            if self.logged_in() >= seat_limit:
+                raise SeatLimitReached(seat_limit)
         offers = self.board.log_in(agent_id, self._clock.now())
         self._changed(agent_id)
         await self._after(offers)
+
+    def logged_in(self) -> int:
+        return sum(1 for record in self.board.agents.values() if record.state != "logged_out")
+
+    def log_out(self, agent_id: str) -> None:
+        self.board.log_out(agent_id, self._clock.now())
+        self._changed(agent_id)
+        self._rearm()  # a wrap-up or break deadline may be gone
+
+    async def ready(self, agent_id: str) -> None:
+        """Available again (from not ready, or ending wrap-up early); a waiting call may be offered at once."""
+        offers = self.board.ready(agent_id, self._clock.now())
+        self._changed(agent_id)
+        await self._after(offers)
+
+    def not_ready(self, agent_id: str, reason: str, *, policed: bool) -> None:
+        """Not ready with a reason. ``policed``: the agents ask for themselves, so their team's break policy
+        applies (a refusal raises InvalidTransition); a supervisor's order is not policed."""
+        now = self._clock.now()
+        if policed:
+            decision = self.board.request_break(agent_id, reason, now)
+            if not decision.granted:
+                raise InvalidTransition(f"break refused: team {decision.team} has its maximum on {reason!r} already")
+            if decision.alert is not None:
+                self._emit("acd.alert", msgspec.to_builtins(decision.alert))
+        else:
+            self.board.not_ready(agent_id, reason, now)
+        self._changed(agent_id)
+        self._rearm()  # a policed break has an overrun deadline
 
     async def release(self, agent_id: str, reason: str) -> None:
         offers = self.board.release(agent_id, reason, self._clock.now())

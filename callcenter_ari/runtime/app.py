@@ -28,7 +28,7 @@ from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.calls.machine import CallSettings, InboundCall, QueueSettings
 from callcenter_ari.calls.messages import Input, Resume
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint
-from callcenter_ari.http.app import build_app, serve
+from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement, survey_flow
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
@@ -205,7 +205,7 @@ class Application:
             await tg.start(self.webhooks.run)  # before recovery, so the events recovery writes are delivered
             await tg.start(self.tickets.run)
             if self.config.http.enabled:
-                web = build_app(self.metrics.registry, lambda: self.ready)
+                web = build_app(ApiDeps.from_application(self))
                 self.http_port = await tg.start(serve, web, self.config.http.host, self.config.http.port)
             await tg.start(self.ari.run, self.dispatcher)
             await self._recover()

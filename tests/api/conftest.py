@@ -15,7 +15,6 @@ import anyio
 import httpx
 import pytest
 
-from callcenter_ari.http import acd_ops
 from callcenter_ari.http.app import build_app, serve
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.runtime.app import Application
@@ -117,7 +116,7 @@ async def call_with_agent(app: Application, simulator: Simulator, caller: str, a
     """A caller on 5552000 (queue support) answered by ``agent`` (the others are logged out); returns the channel."""
     for other in ("a1", "a2"):
         if other != agent and app.acd.board.agents[other].state != "logged_out":
-            acd_ops.log_out(app.acd, other, app.clock.now())
+            app.acd.log_out(other)
     simulator.add_phone(app.config.agents[agent].endpoint, PhoneBehaviour(answer_after=0.5, kind="answer"))
     channel = await simulator.inject_call(did="5552000", caller=caller, caller_name="Anna Miller")
     await through_greeting(app, simulator, channel)

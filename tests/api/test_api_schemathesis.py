@@ -8,6 +8,7 @@ services and not only the 404 of an unknown id.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -57,4 +58,4 @@ async def test_generated_requests_get_no_server_error_and_answers_fit_the_schema
             result = await anyio.run_process(command, check=False, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
     output = result.stdout.decode() + result.stderr.decode()
     assert result.returncode == 0, output[-8000:]
-    assert "0 passed" not in output
+    assert re.search(r"\b[1-9]\d* generated", output), output[-2000:]  # it did test something

@@ -134,7 +134,13 @@ def test_check_config_reports_the_key_path(tmp_path: Path) -> None:
 
 def test_check_config_accepts_the_example(tmp_path: Path) -> None:
     example = Path(__file__).parents[2] / "examples" / "callcenter.toml"
-    env = {**os.environ, "ARI_PASSWORD": "x", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    env = {
+        **os.environ,
+        "ARI_PASSWORD": "x",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "CRM_API_TOKEN": "crm-token-0123456789",
+        "SUPERVISOR_API_TOKEN": "supervisor-token-0123456789",
+    }
     result = subprocess.run([*CLI, "check-config", str(example)], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout

@@ -9,9 +9,11 @@ from tests.e2e.helpers import ended_record, eventually, through_greeting
 
 
 async def test_health_ready_and_metrics(sim: Simulator, start_app) -> None:
-    async with start_app(http=True) as app:
+    tokens = '[api.tokens.ops]\ntoken = "ops-token-0123456789"\nrole = "supervisor"\n'
+    async with start_app(tokens, http=True) as app:
         base = f"http://127.0.0.1:{app.http_port}"
-        async with httpx.AsyncClient(base_url=base) as http:
+        auth = {"Authorization": "Bearer ops-token-0123456789"}
+        async with httpx.AsyncClient(base_url=base, headers=auth) as http:
             assert (await http.get("/health")).json() == {"status": "ok"}
             assert (await http.get("/ready")).status_code == 200
             channel = await sim.inject_call(did="5551000", caller="+15551234567")

@@ -10,6 +10,12 @@ from callcenter_ari import config
 from callcenter_ari.config import ConfigError
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "callcenter.toml"
+EXAMPLE_ENV = {
+    "ARI_PASSWORD": "x",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "CRM_API_TOKEN": "crm-token-0123456789",
+    "SUPERVISOR_API_TOKEN": "supervisor-token-0123456789",
+}
 
 
 @pytest.mark.parametrize(
@@ -51,7 +57,7 @@ def test_secrets_come_from_the_environment_and_are_masked() -> None:
 
 def test_the_example_configuration_is_valid() -> None:
     """The documented example in the repo loads with its environment variables set."""
-    loaded = config.load(EXAMPLE, environ={"ARI_PASSWORD": "x", "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    loaded = config.load(EXAMPLE, environ=EXAMPLE_ENV)
     assert loaded.queues and loaded.agents
     assert loaded.inbound.default_queue in loaded.queues
 

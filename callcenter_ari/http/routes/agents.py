@@ -10,7 +10,6 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from callcenter_ari.http import acd_ops
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import NotFound, documented
@@ -92,19 +91,19 @@ class AgentController(Controller):
     @post("/{agent_id:str}/login", **_CHANGE)
     async def log_in(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
         """Log in (available at once); refused with 409 when the seat limit is reached."""
-        await acd_ops.log_in(deps.acd, visible(deps, principal, agent_id), deps.seat_limit)
+        await deps.acd.log_in(visible(deps, principal, agent_id), seat_limit=deps.seat_limit)
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/logout", **_CHANGE)
     async def log_out(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
         """Log out (from available, not ready or wrap-up; not during a call)."""
-        acd_ops.log_out(deps.acd, visible(deps, principal, agent_id), deps.clock.now())
+        deps.acd.log_out(visible(deps, principal, agent_id))
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/ready", **_CHANGE)
     async def ready(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
         """Available (from not ready, or ending wrap-up early); a waiting call may be offered at once."""
-        await acd_ops.ready(deps.acd, visible(deps, principal, agent_id), deps.clock.now())
+        await deps.acd.ready(visible(deps, principal, agent_id))
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/not-ready", **_CHANGE)
@@ -112,7 +111,7 @@ class AgentController(Controller):
         """Not ready with a reason. An agent asking for themself is subject to their team's break limit."""
         visible(deps, principal, agent_id)
         policed = principal.role == "agent"
-        acd_ops.not_ready(deps.acd, agent_id, data.reason, deps.clock.now(), policed=policed)
+        deps.acd.not_ready(agent_id, data.reason, policed=policed)
         return _changed(deps, principal, agent_id)
 
 
