@@ -39,6 +39,7 @@ class ApiDeps:
     webhooks: WebhookService
     surge: SurgeService
     live_calls: Callable[[], list[CallRecord]]  # the records of the calls up now
+    live_call: Callable[[str], CallRecord | None]  # one of them by call id
     hangup: Callable[[str], Awaitable[None]]  # ARI hang-up of a channel; the call's own events end the call
     agent_names: Mapping[str, str]
     queue_names: Mapping[str, str]  # every configured queue, id -> display name
@@ -51,13 +52,16 @@ class ApiDeps:
         def live_calls() -> list[CallRecord]:
             return [task.machine.record for task in calls.values()]
 
+        def live_call(call_id: str) -> CallRecord | None:
+            task = calls.get(call_id)
+            return task.machine.record if task is not None else None
+
         async def hangup(channel_id: str) -> None:
             await app.ari.hangup(channel_id)
 
         return cls(
             tenant=config.app.tenant,
             tokens=config.api.tokens,
-            # Not in the configuration schema yet: read it when it is there.
             seat_limit=config.app.seat_limit,
             registry=app.metrics.registry,
             is_ready=lambda: app.ready,
@@ -68,6 +72,7 @@ class ApiDeps:
             webhooks=app.webhooks,
             surge=app.surge,
             live_calls=live_calls,
+            live_call=live_call,
             hangup=hangup,
             agent_names={agent_id: agent.name for agent_id, agent in config.agents.items()},
             queue_names={queue_id: queue.name or queue_id for queue_id, queue in config.queues.items()},

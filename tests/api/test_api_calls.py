@@ -53,6 +53,10 @@ async def test_supervisor_hangs_up_a_live_call_and_it_ends(sim: Simulator, open_
         async with api.client("agent1") as http:
             [mine] = (await http.get("/api/v1/calls")).json()["calls"]
             assert (mine["id"], mine["phase"], mine["agent_id"]) == (call_id, "talking", "a1")
+            # The screen pop: the agent's own view carries the call, its caller and what the IVR learned.
+            pop = (await http.get("/api/v1/agents/a1")).json()["call"]
+            assert (pop["id"], pop["caller"]) == (call_id, "+15550505050")
+            assert {"ivr_path", "variables", "language", "skills"} <= pop.keys()
         async with api.client("agent2") as http:
             assert (await http.get("/api/v1/calls")).json() == {"calls": []}
         async with api.client("supervisor") as http:

@@ -14,6 +14,8 @@ from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import NotFound, documented
 from callcenter_ari.http.params import Caller, Deps, Id
+from callcenter_ari.http.routes.calls import CallView
+from callcenter_ari.http.routes.calls import view as call_view
 from callcenter_ari.store.records import AgentState
 
 log = structlog.get_logger(__name__)
@@ -33,6 +35,7 @@ class AgentView(msgspec.Struct, frozen=True, kw_only=True):
     calls: int  # calls answered since the agent record began
     talk_seconds: float
     queues: list[str]
+    call: CallView | None  # the live call they are reserved for or talking on, with its screen pop
 
 
 class AgentList(msgspec.Struct, frozen=True):
@@ -56,6 +59,7 @@ def view(deps: ApiDeps, agent_id: str) -> AgentView:
         calls=record.calls,
         talk_seconds=record.talk_seconds,
         queues=list(spec.queues) if spec else [],
+        call=call_view(live) if record.call_id and (live := deps.live_call(record.call_id)) else None,
     )
 
 

@@ -31,6 +31,11 @@ class CallView(msgspec.Struct, frozen=True, kw_only=True):
     answered_at: float | None
     enqueued_at: float | None
     connected_at: float | None  # when the agent answered
+    # The screen pop: what the IVR learned about the caller.
+    language: str
+    skills: list[str]
+    ivr_path: list[str]
+    variables: dict[str, str]
 
 
 class CallList(msgspec.Struct, frozen=True):
@@ -57,6 +62,10 @@ def view(record: CallRecord) -> CallView:
         answered_at=record.answered_at,
         enqueued_at=record.enqueued_at,
         connected_at=record.connected_at,
+        language=record.language,
+        skills=list(record.skills),
+        ivr_path=list(record.ivr_path),
+        variables=dict(record.variables),
     )
 
 
