@@ -80,4 +80,4 @@ def _secs(seconds: float) -> int:
 
 def _field(value: object) -> str:
     # A '|' or a newline inside a field would shift every field after it.
-    return str(value).replace("|", "/").replace("\n", " ")
+    return str(value).replace("|", "/").replace("\n", " ").replace("\r", " ")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 
@@ -19,17 +19,7 @@ Strategy = Literal[
     "weighted_random",
     "best_skill",
 ]
-STRATEGIES: tuple[Strategy, ...] = (
-    "longest_idle",
-    "fewest_calls",
-    "least_talk_time",
-    "round_robin",
-    "ring_all",
-    "linear",
-    "random",
-    "weighted_random",
-    "best_skill",
-)
+STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 
 StepAction = Literal["lower_level", "widen", "overflow", "callback", "end"]
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")]
+Name = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$(?!\n)")]
 SpanNumber = Annotated[int, msgspec.Meta(ge=1, le=128)]
 Port = Annotated[int, msgspec.Meta(ge=1, le=96)]
 
@@ -25,7 +25,7 @@ class _Table(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class System(_Table, frozen=True):
     # DAHDI tone zone (dial tone, ring cadence) for analog ports: "us", "de", "uk", "fr", ...
-    tone_zone: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-old)?$")] = "us"
+    tone_zone: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-old)?$(?!\n)")] = "us"
 
 
 class Echo(_Table, frozen=True):
@@ -52,7 +52,7 @@ class DigitalSpan(_Table, frozen=True, kw_only=True):
     dchan: int | None = None
     # Digium/Sangoma TE cards run the D-channel HDLC in hardware (`hardhdlc`); older cards use `dchan`.
     hdlc: Literal["hardhdlc", "dchan"] = "hardhdlc"
-    mfcr2_variant: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}$")] | None = None
+    mfcr2_variant: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}$(?!\n)")] | None = None
 
 
 class AnalogSpan(_Table, frozen=True):
@@ -64,7 +64,7 @@ class AnalogSpan(_Table, frozen=True):
     fxs: tuple[Port, ...] = ()
     fxo: tuple[Port, ...] = ()
     # The phone number of the line on an FXO port ("3" = "2025550100"), passed as the DID to Stasis.
-    line_numbers: dict[str, Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,20}$")]] = {}
+    line_numbers: dict[str, Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2,20}$(?!\n)")]] = {}
 
 
 class Member(_Table, frozen=True):

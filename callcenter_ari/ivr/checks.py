@@ -58,7 +58,7 @@ def parse_answer(data: Any, choices: tuple[str, ...]) -> CrmAnswer | str:
     if len(answer.variables) > MAX_VARIABLES:
         return "malformed: too many variables"
     for name, value in answer.variables.items():
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):
             return f"malformed: variable name {name[:40]!r}"
         if len(str(value)) > MAX_VALUE:
             return f"malformed: variable {name} too long"

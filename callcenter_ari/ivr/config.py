@@ -211,13 +211,13 @@ class Schedule(_Section, frozen=True):
                 if parse_range(text) is None:
                     raise ValueError(f"hours.{day}: {text!r} is not a range like '08:00-17:30' (end after start)")
         for text in self.holidays:
-            if not _DATE.match(text):
+            if not _DATE.fullmatch(text):
                 raise ValueError(f"holidays: {text!r} is not a date like '2025-12-25' or '12-25'")
 
 
 def parse_range(text: str) -> tuple[int, int] | None:
     """Minutes since local midnight of the start and end of "HH:MM-HH:MM", or None if it is not one."""
-    match = _RANGE.match(text)
+    match = _RANGE.fullmatch(text)
     if match is None:
         return None
     h1, m1, h2, m2 = (int(g) for g in match.groups())

@@ -36,7 +36,7 @@ def split(item: str) -> tuple[str, str]:
 
 def reference(value: str) -> str | None:
     """The variable name of "${name}", or None for a literal."""
-    match = _REF.match(value)
+    match = _REF.fullmatch(value)
     return match.group(1) if match else None
 
 
@@ -68,18 +68,18 @@ def render(prompt: tuple[str, ...], variables: Mapping[str, str]) -> tuple[str, 
 
 def render_item(kind: str, value: str) -> tuple[str, ...]:
     if kind == "sound":
-        return (f"sound:{value}",) if SOUND.match(value) and len(value) <= 128 else ()
+        return (f"sound:{value}",) if SOUND.fullmatch(value) and len(value) <= 128 else ()
     if kind == "digits":
         return say_digits(value)
     if kind == "number":
-        return (f"number:{int(value)}",) if _NUMBER.match(value) else ()
+        return (f"number:{int(value)}",) if _NUMBER.fullmatch(value) else ()
     if kind == "duration":
-        return say_duration(int(value)) if _NUMBER.match(value) else ()
+        return say_duration(int(value)) if _NUMBER.fullmatch(value) else ()
     return ()
 
 
 def say_digits(value: str) -> tuple[str, ...]:
-    return (f"digits:{value}",) if _DIGITS.match(value) else ()
+    return (f"digits:{value}",) if _DIGITS.fullmatch(value) else ()
 
 
 def say_number(value: int) -> tuple[str, ...]:

@@ -69,11 +69,11 @@ def _flow(path: str, flow: Flow, ivr: IvrConfig, sounds: set[str] | None) -> lis
     errors: list[str] = []
     if flow.start not in flow.nodes:
         errors.append(f"{path}.start: unknown node {flow.start!r}")
-    if flow.language and not LANGUAGE.match(flow.language):
+    if flow.language and not LANGUAGE.fullmatch(flow.language):
         errors.append(f"{path}.language: {flow.language!r} is not a language code like 'en' or 'de'")
     for name, node in flow.nodes.items():
         where = f"{path}.nodes.{name}"
-        if not NODE_NAME.match(name):
+        if not NODE_NAME.fullmatch(name):
             errors.append(f"{where}: not a valid node name (letters, digits, '_', '-')")
         for field, target in _edges(node):
             if target not in flow.nodes:
@@ -131,7 +131,7 @@ def _node(where: str, node: Node, ivr: IvrConfig) -> Iterator[str]:
             if not node.fallback:
                 yield f"{where}.fallback: required (where a caller goes after {node.max_retries} retries)"
         case CollectNode():
-            if not NAME.match(node.variable):
+            if not NAME.fullmatch(node.variable):
                 yield f"{where}.variable: {node.variable!r} is not a variable name"
             if node.min_length > node.max_length:
                 yield f"{where}.min_length: greater than max_length ({node.min_length} > {node.max_length})"
@@ -146,10 +146,10 @@ def _node(where: str, node: Node, ivr: IvrConfig) -> Iterator[str]:
             if reference(node.value) is None and not render_item(node.say_as, node.value):
                 yield f"{where}.value: {node.value!r} cannot be said as {node.say_as}"
         case SetNode():
-            if node.language and not LANGUAGE.match(node.language):
+            if node.language and not LANGUAGE.fullmatch(node.language):
                 yield f"{where}.language: {node.language!r} is not a language code like 'en' or 'de'"
             for name in node.variables:
-                if not NAME.match(name):
+                if not NAME.fullmatch(name):
                     yield f"{where}.variables.{name}: not a variable name"
         case ScheduleNode():
             if node.schedule not in ivr.schedules:
@@ -158,7 +158,7 @@ def _node(where: str, node: Node, ivr: IvrConfig) -> Iterator[str]:
             if not node.url.startswith(("http://", "https://")):
                 yield f"{where}.url: {node.url!r} is not an http(s) URL"
             for name in node.send or ():
-                if not NAME.match(name):
+                if not NAME.fullmatch(name):
                     yield f"{where}.send: {name!r} is not a variable name"
         case SurgeNode():
             for field in ("self_service_key", "callback_key"):
@@ -170,11 +170,11 @@ def _node(where: str, node: Node, ivr: IvrConfig) -> Iterator[str]:
             if node.target not in ivr.destinations:
                 yield f"{where}.target: unknown destination {node.target!r}"
         case VoicemailNode():
-            if not PLAIN.match(node.mailbox):
+            if not PLAIN.fullmatch(node.mailbox):
                 yield f"{where}.mailbox: {node.mailbox!r} is not a valid name"
         case _:
             pass
-    if isinstance(node, TERMINAL) and hasattr(node, "queue") and not PLAIN.match(node.queue):
+    if isinstance(node, TERMINAL) and hasattr(node, "queue") and not PLAIN.fullmatch(node.queue):
         yield f"{where}.queue: {node.queue!r} is not a valid queue name"
 
 
@@ -259,10 +259,10 @@ def _schedule(path: str, schedule: Schedule) -> Iterator[str]:
 def _destination(path: str, destination: Destination) -> Iterator[str]:
     if bool(destination.extension) == bool(destination.number):
         yield f"{path}: set exactly one of extension or number"
-    if destination.extension and not EXTENSION.match(destination.extension):
+    if destination.extension and not EXTENSION.fullmatch(destination.extension):
         yield f"{path}.extension: {destination.extension!r} is not an extension"
     if destination.number:
-        if not NUMBER.match(destination.number):
+        if not NUMBER.fullmatch(destination.number):
             yield f"{path}.number: {destination.number!r} is not a phone number (digits, optional leading +)"
         if not destination.trunk:
             yield f"{path}.trunk: required with number (the trunk the call leaves through)"

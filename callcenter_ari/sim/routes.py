@@ -102,7 +102,7 @@ class AriApi:
         path = "/" + path.strip("/")
         allowed = False
         for operation in OPERATIONS:
-            match = operation.regex.match(path)
+            match = operation.regex.fullmatch(path)
             if match is None:
                 # A path above an existing resource (/playbacks) exists for Asterisk, without methods.
                 allowed = allowed or operation.path.startswith(path + "/")

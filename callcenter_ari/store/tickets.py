@@ -126,6 +126,10 @@ class TicketStore:
         blobs = await self.redis.mget([self.keys.ticket(n) for n in numbers])
         return [_decode(blob) for blob in blobs if blob is not None]
 
+    async def all_numbers(self, batch: int = 500) -> list[str]:
+        """Every ticket number of the tenant (from the call -> number hash)."""
+        return [_text(number) async for _, number in self.redis.hscan_iter(self.keys.tickets_by_call, count=batch)]
+
     async def number_for_call(self, call_id: str) -> str | None:
         number = await self.redis.hget(self.keys.tickets_by_call, checked(call_id, "call id"))
         return _text(number) if number is not None else None
@@ -249,6 +253,21 @@ class TicketDesk:
             numbers = await self.store.numbers_for_name(key, prefix=prefix, limit=limit)
         tickets = await self.store.get_many(numbers)
         return sorted(tickets, key=lambda t: (t.created_at, t.number), reverse=True)
+
+    async def overdue(self, now: float, batch: int = 500) -> list[Ticket]:
+        """Open tickets past their deadline at ``now``, reported or not, the longest overdue first.
+
+        A reported ticket has left the due index and nothing else indexes open tickets, so this reads every ticket
+        of the tenant: O(tickets ever opened). An index of open tickets by deadline (a sorted set that completion
+        removes from) would make it O(overdue).
+        """
+        numbers = await self.store.all_numbers(batch)
+        late: list[Ticket] = []
+        for start in range(0, len(numbers), batch):
+            for ticket in await self.store.get_many(numbers[start : start + batch]):
+                if ticket.status == "open" and now >= overdue_at(ticket):
+                    late.append(ticket)
+        return sorted(late, key=lambda t: (overdue_at(t), t.number))
 
     async def check_overdue(self) -> list[Ticket]:
         """Raise ``ticket.overdue`` for every open ticket past its deadline (once per ticket, across processes)."""

@@ -77,10 +77,12 @@ class WebhookStore:
         return sorted((_decode_sub(blob) for blob in blobs), key=lambda s: (s.created_at, s.id))
 
     async def delete_subscription(self, subscription_id: str) -> bool:
-        """Remove it with its schedule (pending deliveries are dropped) and its log."""
+        """Remove it with its schedule, its pending deliveries and its log (dead letters stay until replayed)."""
+        schedule = self.keys.webhook_schedule(checked(subscription_id, "subscription id"))
+        pending = [self.keys.webhook_delivery(_text(i)) for i in await self.redis.zrange(schedule, 0, -1)]
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hdel(self.keys.webhook_subscriptions, checked(subscription_id, "subscription id"))
-        pipe.delete(self.keys.webhook_schedule(subscription_id), self.keys.webhook_log(subscription_id))
+        pipe.hdel(self.keys.webhook_subscriptions, subscription_id)
+        pipe.delete(schedule, self.keys.webhook_log(subscription_id), *pending)
         removed, _ = await pipe.execute()
         return bool(removed)
 
@@ -188,19 +190,12 @@ class WebhookStore:
             pipe.zrem(schedule, delivery.id)
             pipe.zadd(self.keys.webhook_dead, {delivery.id: attempt.at})
         else:
-            pipe.set(key, _encode(delivery))
-            # XX: if the subscription was deleted meanwhile, do not bring its schedule back.
+            # XX: if the subscription was deleted meanwhile (taking this delivery with it), bring neither back.
+            pipe.set(key, _encode(delivery), xx=True)
             pipe.zadd(schedule, {delivery.id: delivery.next_attempt_at}, xx=True)
         log = self.keys.webhook_log(sub)
         pipe.lpush(log, _encode(attempt))
         pipe.ltrim(log, 0, log_size - 1)
-        await pipe.execute()
-
-    async def drop(self, delivery: Delivery) -> None:
-        """Forget a delivery whose subscription no longer exists."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.delete(self.keys.webhook_delivery(delivery.id))
-        pipe.zrem(self.keys.webhook_schedule(delivery.subscription_id), delivery.id)
         await pipe.execute()
 
     # ---- reads and replay -------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def format_number(year: int, sequence: int) -> str:
 def normalize_number(raw: str) -> str | None:
     """A ticket number as typed (any case, spaces around) in canonical form, or None if it is not one."""
     candidate = raw.strip().upper()
-    return candidate if _NUMBER.match(candidate) else None
+    return candidate if _NUMBER.fullmatch(candidate) else None
 
 
 def ticket_year(now: float) -> int:
@@ -49,7 +49,8 @@ def ticket_year(now: float) -> int:
 
 def phone_digits(raw: str) -> str:
     """The digits of a phone number: the index and the search agree whatever punctuation was typed."""
-    return "".join(ch for ch in raw if ch.isdigit())
+    # ASCII only: str.isdigit() also takes "²" and other scripts' digits, which no phone number has (and no key may).
+    return "".join(ch for ch in raw if "0" <= ch <= "9")
 
 
 def name_key(name: str) -> str:
@@ -72,9 +73,9 @@ def validate_facts(facts: CallFacts) -> list[FieldError]:
         value = getattr(facts, field)
         if not value:
             errors.append(FieldError(field, "required"))
-        elif not _ID.match(value):
+        elif not _ID.fullmatch(value):
             errors.append(FieldError(field, "not a valid identifier"))
-    if facts.caller_number and not _PHONE.match(facts.caller_number):
+    if facts.caller_number and not _PHONE.fullmatch(facts.caller_number):
         errors.append(FieldError("caller_number", "not a phone number"))
     _text(errors, "customer_name", facts.customer_name, SHORT, required=False)
     return errors
@@ -103,7 +104,7 @@ def validate_form(ticket: Ticket, form: TicketForm) -> list[FieldError]:
     number = form.caller_number or ticket.caller_number
     if not number:
         errors.append(FieldError("caller_number", "required (the caller's number was withheld: ask for one)"))
-    elif not _PHONE.match(number) or not 3 <= len(phone_digits(number)) <= 20:
+    elif not _PHONE.fullmatch(number) or not 3 <= len(phone_digits(number)) <= 20:
         errors.append(FieldError("caller_number", "not a phone number"))
     _text(errors, "customer_name", form.customer_name or ticket.customer_name, SHORT)
     _text(errors, "place", form.place, SHORT)

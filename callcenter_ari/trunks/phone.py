@@ -58,7 +58,7 @@ def parse_number(raw: str, default_region: str) -> PhoneNumber:
     """Validate `raw` (national numbers read as in `default_region`) and normalise it to E.164."""
     check_region(default_region)
     if not _RAW.fullmatch(raw):
-        raise InvalidNumber(f"{raw!r}: only digits, a leading '+' and the separators ' -.()' are allowed")
+        raise InvalidNumber(f"{raw[:40]!r}: only digits, a leading '+' and the separators ' -.()' are allowed")
     try:
         parsed = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as exc:

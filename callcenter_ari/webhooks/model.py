@@ -128,7 +128,7 @@ def check_filters(events: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     out: list[str] = []
     for index, pattern in enumerate(events):
         base = pattern[:-2] if pattern.endswith(".*") else pattern
-        if pattern != "*" and not _KIND.match(base):
+        if pattern != "*" and not _KIND.fullmatch(base):
             raise SubscriptionError(f"events[{index}]", f"{pattern[:60]!r} is not an event kind or 'kind.*' prefix")
         if pattern not in out:
             out.append(pattern)

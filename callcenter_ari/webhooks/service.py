@@ -18,6 +18,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -317,7 +318,9 @@ class WebhookService:
             created_at=self._now(),
         )
         await self.store.save_subscription(sub)
-        log.info("webhooks.subscription_created", subscription_id=sub.id, url=sub.url, events=list(sub.events))
+        # The host only: a receiver's URL may carry an access token in its query.
+        host = urlsplit(sub.url).hostname
+        log.info("webhooks.subscription_created", subscription_id=sub.id, host=host, events=list(sub.events))
         return sub
 
     async def update_subscription(
@@ -407,7 +410,7 @@ class WebhookService:
         Each replay is a new delivery with its own ``webhook-id`` (a receiver that already processed the event
         would otherwise drop it as a duplicate); the body is the original one.
         """
-        if not _STREAM_ID.match(event_id):
+        if not _STREAM_ID.fullmatch(event_id):
             raise WebhookNotFound(f"{event_id[:40]!r} is not an event id")
         entry = await self.store.event(event_id)
         if entry is None or not entry.kind:

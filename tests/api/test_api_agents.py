@@ -58,12 +58,14 @@ async def test_not_ready_needs_a_reason_code(open_api: OpenApi) -> None:
     """422 naming the field for a bad or missing reason or an unknown field; 400 without a body."""
     async with open_api() as api, api.client("supervisor") as http:
         bad = await http.post("/api/v1/agents/a1/not-ready", json={"reason": "Lunch break!"})
+        newline = await http.post("/api/v1/agents/a1/not-ready", json={"reason": "lunch\n"})
         missing = await http.post("/api/v1/agents/a1/not-ready", json={})
         extra = await http.post("/api/v1/agents/a1/not-ready", json={"reason": "lunch", "until": 5})
         nobody = await http.post("/api/v1/agents/a1/not-ready")
         malformed = await http.post("/api/v1/agents/a1/not-ready", content=b'{"reason": ')
         assert api.app.acd.board.agents["a1"].state == "available"
     assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "reason")
+    assert (newline.status_code, newline.json()["errors"][0]["field"]) == (422, "reason")
     assert (missing.status_code, missing.json()["errors"][0]["field"]) == (422, "reason")
     assert (extra.status_code, extra.json()["errors"][0]["field"]) == (422, "until")
     assert (nobody.status_code, nobody.json()["errors"][0]["field"]) == (400, "body")

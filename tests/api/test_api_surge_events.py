@@ -69,6 +69,7 @@ async def test_events_are_read_after_a_stream_id_in_pages(open_api: OpenApi) -> 
             rest = (await http.get("/api/v1/events", params={"after": first["last_id"], "limit": 3})).json()
             end = (await http.get("/api/v1/events", params={"after": rest["last_id"]})).json()
             bad = await http.get("/api/v1/events", params={"after": "yesterday"})
+            newline = await http.get("/api/v1/events", params={"after": f"{after}\n"})
             too_many = await http.get("/api/v1/events", params={"limit": 1001})
     assert [e["data"]["n"] for e in first["events"]] == [1, 2]
     assert [e["data"]["n"] for e in rest["events"]] == [3, 4]
@@ -76,4 +77,5 @@ async def test_events_are_read_after_a_stream_id_in_pages(open_api: OpenApi) -> 
     assert first["last_id"] == first["events"][-1]["id"]
     assert end == {"events": [], "last_id": None}
     assert (bad.status_code, bad.json()["errors"][0]["field"]) == (400, "after")
+    assert (newline.status_code, newline.json()["errors"][0]["field"]) == (400, "after")  # not a Redis error (503)
     assert (too_many.status_code, too_many.json()["errors"][0]["field"]) == (400, "limit")

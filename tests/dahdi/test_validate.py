@@ -155,6 +155,11 @@ class TestDecodingErrorsNameTheKeyPath:
         text = "[[group]]\nnumber = 1\nname = 'pri1'\ncontext = ''\nmembers = [{ span = 1 }]\n"
         assert self.refused(text).startswith("group[0].context: Expected str matching regex")
 
+    def test_context_with_a_trailing_newline(self) -> None:
+        """A newline would start a line of its own in the generated chan_dahdi.conf."""
+        text = "[[group]]\nnumber = 1\nname = 'pri1'\ncontext = \"from-pri\\n\"\nmembers = [{ span = 1 }]\n"
+        assert self.refused(text).startswith("group[0].context: Expected str matching regex")
+
     def test_unknown_signalling(self) -> None:
         text = "[[span]]\nspan = 1\ntype = 'E1'\nsignalling = 'isdn'\nframing = 'ccs'\ncoding = 'hdb3'\n"
         assert self.refused(text).startswith("span[0].signalling: Invalid enum value 'isdn'")

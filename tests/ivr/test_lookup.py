@@ -84,6 +84,8 @@ BAD_ANSWERS: dict[str, dict[str, Any]] = {
     "wrong types": {"ok": True, "status": 200, "data": {"variables": {"area": ["north"]}}},
     "next not a choice": {"ok": True, "status": 200, "data": {"next": "fallback_or_anything"}},
     "bad variable name": {"ok": True, "status": 200, "data": {"variables": {"a b": "x"}}},
+    "variable name with a newline": {"ok": True, "status": 200, "data": {"variables": {"area\n": "x"}}},
+    "sound with a newline": {"ok": True, "status": 200, "data": {"say": ["sound:outage\n"]}},
     "huge value": {"ok": True, "status": 200, "data": {"variables": {"a": "x" * 10_000}}},
     "sound path escape": {"ok": True, "status": 200, "data": {"say": ["sound:../../../etc/passwd"]}},
     "say from a variable": {"ok": True, "status": 200, "data": {"say": ["digits:${account}"]}},

@@ -75,6 +75,14 @@ def test_say_skips_a_value_that_is_not_what_it_claims() -> None:
     assert rt.media == ("sound:b",)
 
 
+def test_say_skips_digits_with_a_trailing_newline() -> None:
+    """Python's ``$`` matches before a final newline: values are checked whole, so "12\\n" is not digits."""
+    f = flow("d", d={"kind": "say", "value": "${x}", "say_as": "digits", "before": ["b"], "next": "q"}, q=queue())
+    rt = Runtime(f, variables={"x": "12\n"})
+    rt.start()
+    assert rt.media == ("sound:b",)
+
+
 def test_a_prompt_with_nothing_to_play_moves_on_at_once() -> None:
     f = flow("d", d={"kind": "say", "value": "${missing}", "say_as": "number", "next": "q"}, q=queue())
     rt = Runtime(f)

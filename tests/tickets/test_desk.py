@@ -164,6 +164,7 @@ class TestSearch:
         found = await desk.search(caller_number="+1-555-123-4567")
         assert [t.call_id for t in found] == ["c4", "c2", "c1"]  # newest first
         assert await desk.search(caller_number="555") == []  # exact, not a substring
+        assert await desk.search(caller_number="\u0665\u0665\u0665 \u00b2") == []  # other scripts' digits: none
 
     async def test_by_ticket_number(self, desk: TicketDesk) -> None:
         [found] = await desk.search(number="t-2026-000003")

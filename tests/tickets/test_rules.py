@@ -186,4 +186,5 @@ def test_numbers_read_well_and_sort_in_order() -> None:
 
 def test_search_keys_ignore_punctuation_and_case() -> None:
     assert phone_digits("+1 (555) 123-4567") == "15551234567"
+    assert phone_digits("\u0665\u00b2 12") == "12"  # only ASCII digits reach a key
     assert name_key("  Anna   MÜLLER ") == name_key("anna müller")

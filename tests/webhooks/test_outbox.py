@@ -13,7 +13,8 @@ from redis.asyncio import Redis
 
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
-from callcenter_ari.webhooks import SubscriptionError, WebhookNotFound, WebhookService
+from callcenter_ari.webhooks import DeliveryAttempt, SubscriptionError, WebhookNotFound, WebhookService
+from callcenter_ari.webhooks.policy import fan_out
 from tests.webhooks.helpers import FAST, Receiver, eventually, free_port, running, settled
 
 Emit = Callable[..., Awaitable[None]]
@@ -266,6 +267,31 @@ class TestSubscriptions:
         assert await service.subscriptions() == []
         with pytest.raises(WebhookNotFound):
             await service.delete_subscription(sub.id)
+
+    async def test_delete_takes_the_pending_deliveries_with_it(self, redis: Redis, keys: Keys) -> None:
+        """No delivery of a deleted subscription is left behind in Redis (they have no expiry while pending)."""
+        service = WebhookService(redis, keys, now=lambda: 1000.0)
+        sub = await service.create_subscription("https://crm.example/a")
+        [pending] = fan_out("1000-0", "call.started", 1000.0, b"{}", [sub], 1000.0)
+        assert await service.store.create([pending]) == 1
+        await service.delete_subscription(sub.id)
+        assert await service.delivery(pending.id) is None
+        assert await redis.keys(f"{keys.base}:webhooks:*") == []
+
+    async def test_an_attempt_ending_after_the_delete_brings_nothing_back(self, redis: Redis, keys: Keys) -> None:
+        """The attempt was in flight when the subscription went: its retry is not written back."""
+        service = WebhookService(redis, keys, now=lambda: 1000.0)
+        sub = await service.create_subscription("https://crm.example/a")
+        [pending] = fan_out("1000-0", "call.started", 1000.0, b"{}", [sub], 1000.0)
+        await service.store.create([pending])
+        await service.delete_subscription(sub.id)
+        retry = msgspec.structs.replace(pending, attempts=1, next_attempt_at=1005.0)
+        attempt = DeliveryAttempt(
+            delivery_id=pending.id, event_id="1000-0", type="call.started", attempt=1, at=1000.0, outcome="retry"
+        )
+        await service.store.record(retry, attempt, log_size=10, ttl=60.0)
+        assert await service.delivery(pending.id) is None
+        assert await redis.exists(keys.webhook_schedule(sub.id)) == 0
 
     async def test_a_given_secret_is_kept(self, redis: Redis, keys: Keys) -> None:
         secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -21,7 +21,7 @@ from callcenter_ari.store.records import AgentState
 log = structlog.get_logger(__name__)
 
 ReasonCode = Annotated[
-    str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="a reason code: lunch, training, ...")
+    str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$(?!\n)", description="a reason code: lunch, training, ...")
 ]
 
 

@@ -12,7 +12,7 @@ from callcenter_ari.http.auth import requires
 from callcenter_ari.http.errors import documented
 from callcenter_ari.http.params import Caller, Deps
 
-_STREAM_ID = r"^\d{1,19}-\d{1,19}$"
+_STREAM_ID = r"^\d{1,19}-\d{1,19}$(?!\n)"  # (?!\n): Python's $ also matches before a final newline
 
 
 class Event(msgspec.Struct, frozen=True):

@@ -26,7 +26,7 @@ PromptItem = Annotated[str, msgspec.Meta(min_length=1, max_length=200, descripti
 
 class SurgeOn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     prompt: Annotated[list[PromptItem], msgspec.Meta(min_length=1, max_length=20)]
-    area_variable: Annotated[str, msgspec.Meta(pattern=NAME.pattern)] = "area"
+    area_variable: Annotated[str, msgspec.Meta(pattern=NAME.pattern + r"(?!\n)")] = "area"
     areas: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=100)] = []
     offer_self_service: bool = False
     offer_callback: bool = False

@@ -10,7 +10,6 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from callcenter_ari.http import ticket_ops
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import BadRequest, FieldProblem, NotFound, documented
@@ -105,7 +104,7 @@ class TicketController(Controller):
         """Open tickets past their deadline (15 minutes after the call ended), the longest overdue first."""
         if not principal.home:
             return TicketList([])
-        late = await ticket_ops.overdue_tickets(deps.tickets, deps.clock.now(), limit=10_000)
+        late = await deps.tickets.overdue(deps.clock.now())
         return TicketList([t for t in late if principal.sees_ticket(t.tenant, t.agent_id)][:limit])
 
     @get("/{number:str}", guards=[requires("tickets.read")], responses=documented())

@@ -21,7 +21,7 @@ from callcenter_ari.webhooks import Delivery, DeliveryAttempt, OutboxStatus, Sub
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
 Filters = Annotated[list[Annotated[str, msgspec.Meta(max_length=100)]], msgspec.Meta(max_length=100)]
 Description = Annotated[str, msgspec.Meta(max_length=500)]
-StreamId = Annotated[str, msgspec.Meta(pattern=r"^\d{1,19}-\d{1,19}$", description="an event's stream id")]
+StreamId = Annotated[str, msgspec.Meta(pattern=r"^\d{1,19}-\d{1,19}$(?!\n)", description="an event's stream id")]
 Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
 
