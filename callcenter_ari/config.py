@@ -320,7 +320,7 @@ def _check_references(config: Config) -> None:
     problems: list[str] = []
     for section in ("dids", "queues", "agents", "trunks"):
         for key in getattr(config, section):
-            if not _ID.match(key) or (section == "dids" and not key.isdigit() and key != "default"):
+            if not _ID.fullmatch(key) or (section == "dids" and not key.isdigit() and key != "default"):
                 problems.append(f"{section}.{key}: not a valid name (letters, digits, '_', '.', '-')")
     if config.inbound.default_queue and config.inbound.default_queue not in config.queues:
         problems.append(f"inbound.default_queue: unknown queue {config.inbound.default_queue!r}")
@@ -345,7 +345,7 @@ def _check_references(config: Config) -> None:
         for n, step in enumerate(queue.steps):
             if step.action == "overflow" and step.queue not in config.queues:
                 problems.append(f"queues.{queue_id}.steps[{n}].queue: unknown queue {step.queue!r}")
-    if not _ID.match(config.app.tenant):
+    if not _ID.fullmatch(config.app.tenant):
         problems.append("app.tenant: not a valid name (letters, digits, '_', '.', '-')")
     problems += _check_ivr_references(config)
     for name, token in config.api.tokens.items():
@@ -387,21 +387,22 @@ def _check_ivr_references(config: Config) -> list[str]:
 _EXTENSION = re.compile(r"^[0-9A-Za-z*#]{1,32}$")
 
 
-def destination_endpoint(destination: Destination, trunks: Mapping[str, TrunkConfig]) -> str:
+def destination_endpoint(destination: Destination, trunks: Mapping[str, TrunkConfig]) -> tuple[str, str]:
     """The dial string of a transfer destination: an internal extension on PJSIP, or a number out of a trunk.
 
     Built only from configuration, and only after the number is validated: the caller chooses a destination by
-    name, never by typing digits that reach a dial string.
+    name, never by typing digits that reach a dial string. Returns the dial string and the trunk it takes a line
+    of ("" for an extension).
     """
     if destination.extension:
-        if not _EXTENSION.match(destination.extension):
+        if not _EXTENSION.fullmatch(destination.extension):
             raise ValueError(f"extension {destination.extension!r}: letters, digits, '*' and '#' only")
-        return f"PJSIP/{destination.extension}"
+        return f"PJSIP/{destination.extension}", ""
     trunk = trunks.get(destination.trunk)
     if trunk is None:
         raise ValueError(f"trunk: unknown trunk {destination.trunk!r}")
     try:
-        return dial_string(trunk, parse_number(destination.number, trunk.region))
+        return dial_string(trunk, parse_number(destination.number, trunk.region)), destination.trunk
     except InvalidNumber as exc:
         raise ValueError(f"number: {exc}") from None
 

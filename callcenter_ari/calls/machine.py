@@ -89,7 +89,8 @@ class CallSettings(msgspec.Struct, frozen=True, kw_only=True):
     flow_name: str = ""
     flow: ivr.Flow | None = None
     schedules: Mapping[str, ivr.Schedule] = {}
-    destinations: Mapping[str, str] = {}  # transfer target name -> validated dial string
+    # Transfer target name -> (validated dial string, trunk whose lines it takes, or "" for an internal extension).
+    destinations: Mapping[str, tuple[str, str]] = {}
     queues: Mapping[str, QueueSettings] = {}
 
     def queue_settings(self, queue: str) -> QueueSettings:
@@ -345,15 +346,16 @@ class InboundCall:
 
     def _transfer(self, target: str, now: float) -> list[Command]:
         call = self.record
-        endpoint = self.settings.destinations.get(target)
-        if endpoint is None:  # check-config refuses this; fail safe anyway
+        route = self.settings.destinations.get(target)
+        if route is None:  # check-config refuses this; fail safe anyway
             return [
                 Emit("ivr.flow_error", self._fields(now, detail=f"no destination {target}")),
                 *self._after_greeting(now),
             ]
         call.phase, call.transfer_target = "transfer", target
+        endpoint, trunk = route
         return [
-            self._originate(endpoint, "t", ("transfer", call.call_id), TRANSFER_RING_SECONDS),
+            self._originate(endpoint, "t", ("transfer", call.call_id), TRANSFER_RING_SECONDS, trunk=trunk),
             self._set_timer("ring", now + TRANSFER_RING_SECONDS + 5.0),
         ]
 
@@ -426,7 +428,7 @@ class InboundCall:
 
     # ---- helpers -----------------------------------------------------------------------------------------
 
-    def _originate(self, endpoint: str, kind: str, args: tuple[str, ...], ring: float) -> Originate:
+    def _originate(self, endpoint: str, kind: str, args: tuple[str, ...], ring: float, *, trunk: str = "") -> Originate:
         call = self.record
         call.offers += 1
         call.agent_channel = f"{call.call_id}-{kind}{call.offers}"
@@ -436,6 +438,7 @@ class InboundCall:
             args,
             timeout=max(1, round(ring)),
             caller_id=f'"{call.caller_name}" <{call.caller}>' if call.caller_name else call.caller,
+            trunk=trunk,
         )
 
     def _end(self, outcome: str, now: float, **extra: object) -> list[Command]:

@@ -180,6 +180,7 @@ class Originate(_Msg, frozen=True):
     app_args: tuple[str, ...]
     timeout: int
     caller_id: str = ""
+    trunk: str = ""  # the trunk whose line this call takes (none for phones on the PBX)
 
 
 class Connect(_Msg, frozen=True):

@@ -41,6 +41,7 @@ from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.tickets import Contact, Roster, Shift, ShiftLead
+from callcenter_ari.trunks import LineLedger, capacities
 from callcenter_ari.webhooks import WebhookService
 
 log = structlog.get_logger(__name__)
@@ -60,6 +61,7 @@ class Services:
         self.draining = False
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
+        self.lines: LineLedger  # busy lines per trunk: outgoing calls never exceed a trunk's capacity
         self.http: httpx.AsyncClient  # outgoing HTTP (CRM lookups)
         self.surge: Callable[[], SurgeAnnouncement] = SurgeAnnouncement
         # Called with every event appended to the stream (the demo's live view; later the wallboard).
@@ -141,6 +143,7 @@ class Application:
         self.surge = SurgeService(redis, self.store.keys)
         self.services.surge = self.surge.current
         self.services.tickets = self.tickets
+        self.services.lines = LineLedger(capacities(config.trunks))
         self.services.tenant = config.app.tenant
         self._settings: dict[str, CallSettings] = {}
         self.dispatcher = Dispatcher(self.services, self.settings_for)

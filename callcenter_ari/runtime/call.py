@@ -97,6 +97,7 @@ class CallTask:
                 except Exception:  # one call's trouble must never take the process down
                     log.exception("call.fail_safe_failed")
             finally:
+                self.services.lines.release(self.call_id)  # the trunk line of a transfer, if it took one
                 self._log_outcome()
                 self._open_ticket()
                 self.inbox.close()
@@ -141,7 +142,10 @@ class CallTask:
                     await ari.moh_start(channel, moh_class)
                 case MohStop(channel):
                     await ari.moh_stop(channel)
-                case Originate(endpoint, channel_id, app_args, timeout, caller_id):
+                case Originate(endpoint, channel_id, app_args, timeout, caller_id, trunk):
+                    if trunk and services.lines.acquire(self.call_id, (trunk,)) is None:
+                        log.warning("call.no_free_line", trunk=trunk)
+                        return AgentFailed("no_free_line")
                     services.expect_leg(channel_id, self)
                     try:
                         await ari.originate(

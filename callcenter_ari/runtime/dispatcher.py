@@ -218,4 +218,4 @@ class Dispatcher:
 
 def _token(value: str) -> str:
     """A value from the dialplan (trunk name, DID) reduced to something safe to store and route on."""
-    return value if _TOKEN.match(value) else ""
+    return value if _TOKEN.fullmatch(value) else ""

@@ -16,7 +16,7 @@ class InvalidId(ValueError):
 
 
 def checked(value: str, what: str = "id") -> str:
-    if not _SAFE.match(value):
+    if not _SAFE.fullmatch(value):
         raise InvalidId(f"{what} {value[:40]!r} is not a valid identifier")
     return value
 

@@ -198,3 +198,42 @@ async def test_surge_announcement_switches_on_and_off_for_the_next_caller(sim: S
         }
         assert "sound:beep" in json.dumps(media[first])
         assert "sound:beep" not in json.dumps(media[second])
+
+
+TRUNK_TRANSFER = """
+[dids.5554000]
+flow = "out"
+[trunks.provider1]
+kind = "pjsip"
+endpoint = "provider1"
+capacity = 1
+region = "US"
+[ivr.destinations.hq]
+number = "+12025550143"
+trunk = "provider1"
+[ivr.flows.out]
+start = "hq"
+[ivr.flows.out.nodes.hq]
+kind = "transfer"
+target = "hq"
+"""
+
+
+async def test_transfers_out_of_a_trunk_never_exceed_its_lines(sim: Simulator, start_app) -> None:
+    """A one-line trunk carries one transfer at a time; the line is free again when that call ends."""
+    sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=0.5))
+    async with start_app(TRUNK_TRANSFER) as app:
+        first = await sim.inject_call(did="5554000", caller="+15551230009")
+        await eventually(
+            lambda: agent_leg_up_in_sim(app, sim, first) or phase_of(app, first) == "transfer",
+            what="first transfer dialling",
+        )
+        second = await sim.inject_call(did="5554000", caller="+15551230010")
+        record = await eventually(lambda: ended_record(app, second), what="second refused")
+        assert record.outcome == "transfer_failed"
+        leg = record_of(app, first).agent_channel
+        assert sim.channel(leg)["name"].startswith("PJSIP/")  # dialled as PJSIP/<number>@provider1
+        await sim.hangup(first, cause=16)
+        await eventually(lambda: ended_record(app, first), what="first ended")
+        third = await sim.inject_call(did="5554000", caller="+15551230011")
+        await eventually(lambda: phase_of(app, third) == "transfer", what="third dialling on the freed line")

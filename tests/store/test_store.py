@@ -66,7 +66,7 @@ async def test_reserving_an_agent_is_atomic_across_two_stores(redis: Redis, keys
     assert agent.call_id == "c1" and agent.state == "reserved"
 
 
-@pytest.mark.parametrize("bad", ["", "a b", "x:y", "*", "../etc", "a\nb", "é", "x" * 200])
+@pytest.mark.parametrize("bad", ["", "a b", "x:y", "*", "../etc", "a\nb", "abc\n", "é", "x" * 200])
 def test_ids_from_outside_never_become_keys_unvalidated(bad: str) -> None:
     keys = Keys("cc", "t1")
     with pytest.raises(InvalidId):

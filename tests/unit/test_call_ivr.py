@@ -52,7 +52,7 @@ SETTINGS = CallSettings(
     flow=FLOW,
     flow_name="main",
     queue="support",
-    destinations={"front_desk": "PJSIP/100"},
+    destinations={"front_desk": ("PJSIP/100", ""), "head_office": ("PJSIP/+4930123456@provider1", "provider1")},
     queues={"billing": QueueSettings(survey=SURVEY, survey_name="csat"), "support": QueueSettings()},
 )
 
@@ -151,3 +151,21 @@ def test_restart_during_the_ivr_walks_the_flow_again_under_fresh_ids() -> None:
     assert prompt_of(out).startswith("c1-r-")
     after_prompt = resumed.handle(PlaybackDone(prompt_of(out)), 12.0)
     assert any(isinstance(c, SetTimer) for c in after_prompt)  # the menu now waits for a key
+
+
+def test_transfer_out_of_a_trunk_names_the_trunk_whose_line_it_takes() -> None:
+    settings = msgspec.structs.replace(
+        SETTINGS,
+        flow=msgspec.structs.replace(
+            FLOW,
+            nodes={
+                **FLOW.nodes,
+                "operator": msgspec.convert({"kind": "transfer", "target": "head_office"}, ivr.Node),
+            },
+        ),
+    )
+    record = CallRecord(call_id="c1", channel_id="ch1", caller="+15551234567", did="5553000", started_at=0.0)
+    call = InboundCall(record, settings)
+    call.handle(Start(), 0.0)
+    originate = next(c for c in call.handle(Digit("2"), 1.0) if isinstance(c, Originate))
+    assert (originate.endpoint, originate.trunk) == ("PJSIP/+4930123456@provider1", "provider1")
