@@ -9,6 +9,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 verdicts += steps[name]()
             except Exception as exc:  # one failed benchmark is a finding; the others still run and report
+                traceback.print_exception(exc)
                 verdicts.append(f"FAILED  {name}: {type(exc).__name__}: {str(exc)[:300]}")
                 out[f"{name} error"] = repr(exc)[:2000]
     out["verdicts"] = verdicts

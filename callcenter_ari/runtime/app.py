@@ -36,11 +36,12 @@ from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.surge import SurgeService
+from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
-from callcenter_ari.tickets import Contact, Roster, Shift, ShiftLead
+from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead
 from callcenter_ari.trunks import LineLedger, capacities
 from callcenter_ari.webhooks import WebhookService
 
@@ -67,12 +68,13 @@ class Services:
         # Called with every event appended to the stream (the demo's live view; later the wallboard).
         self.observers: list[Callable[[str, dict[str, Any]], None]] = []
         self.acd: AcdService
-        self.tickets: TicketDesk
+        self.open_ticket: Callable[[CallFacts], None]
         self.tenant = ""
         self._tg: TaskGroup
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        self._tg.start_soon(fn, *args)
+        """Run a side task of a call (a CRM lookup, a hand-out); its failure is logged, never fatal to the rest."""
+        self._tg.start_soon(_guarded, fn, args)
 
     def adopt(self, task: CallTask, first: Input) -> None:
         self.calls[task.call_id] = task
@@ -104,6 +106,15 @@ class Services:
             observer(kind, fields)
         if kind == "call.answered" and "wait" in fields:
             self.metrics.wait_seconds.observe(float(fields["wait"]))  # type: ignore[arg-type]
+
+
+async def _guarded(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
+    try:
+        await fn(*args)
+    except anyio.get_cancelled_exc_class():
+        raise
+    except Exception:
+        log.exception("task.failed", task=getattr(fn, "__qualname__", repr(fn)))
 
 
 class Application:
@@ -142,7 +153,8 @@ class Application:
         )
         self.surge = SurgeService(redis, self.store.keys)
         self.services.surge = self.surge.current
-        self.services.tickets = self.tickets
+        self.ticket_opener = TicketOpener(self.tickets)
+        self.services.open_ticket = self.ticket_opener.open
         self.services.lines = LineLedger(capacities(config.trunks))
         self.services.tenant = config.app.tenant
         self._settings: dict[str, CallSettings] = {}
@@ -207,6 +219,7 @@ class Application:
             await tg.start(self.surge.run)
             await tg.start(self.webhooks.run)  # before recovery, so the events recovery writes are delivered
             await tg.start(self.tickets.run)
+            await tg.start(self.ticket_opener.run)
             if self.config.http.enabled:
                 web = build_app(ApiDeps.from_application(self))
                 self.http_port = await tg.start(serve, web, self.config.http.host, self.config.http.port)

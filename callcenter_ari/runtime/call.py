@@ -217,7 +217,7 @@ class CallTask:
             caller_number=record.caller,
             customer_name=record.caller_name,
         )
-        self.services.spawn(self.services.tickets.open, facts)
+        self.services.open_ticket(facts)
 
     def _log_outcome(self) -> None:
         """The one canonical line per call: everything needed to find it again, in one place."""

@@ -14,9 +14,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from callcenter_ari.demo.redis_server import redis_binary
+from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.records import CallRecord
 from callcenter_ari.store.redis import Store
+from callcenter_ari.store.tickets import TicketDesk
+from callcenter_ari.tickets import CallFacts, Contact, Roster
 
 
 class PrivateRedis:
@@ -83,4 +86,40 @@ async def _safe_call(store: Store, call_id: str) -> CallRecord | None:
     try:
         return await store.call(call_id)
     except (OSError, RedisError):  # the server is still restarting
+        return None
+
+
+async def test_tickets_of_calls_that_ended_during_an_outage_are_opened_when_redis_is_back(
+    private_redis: PrivateRedis,
+) -> None:
+    """Ended calls queue their work orders; the opener retries until Redis answers, and loses none."""
+    client = Redis(host="127.0.0.1", port=private_redis.port, socket_timeout=1, socket_connect_timeout=1)
+    keys = Keys("hiccup", "t1")
+    desk = TicketDesk(
+        client,
+        keys,
+        now=lambda: 1_800_000_000.0,
+        emit=lambda kind, fields: None,
+        roster=Roster(fallback=Contact(id="desk", name="Desk")),
+    )
+    opener = TicketOpener(desk)
+    private_redis.stop()
+    for n in range(20):
+        opener.open(CallFacts(tenant="t1", call_id=f"c{n}", agent_id="a1", queue="q", call_ended_at=1_799_999_990.0))
+    async with anyio.create_task_group() as tg:
+        await tg.start(opener.run)
+        await anyio.sleep(1.0)
+        private_redis.start()
+        with anyio.fail_after(15):
+            while await _safe_ticket(desk, "c19") is None or await _safe_ticket(desk, "c0") is None:
+                await anyio.sleep(0.1)
+        tg.cancel_scope.cancel()
+    assert None not in [await desk.for_call(f"c{n}") for n in range(20)]
+    await client.aclose()
+
+
+async def _safe_ticket(desk: TicketDesk, call_id: str):  # type: ignore[no-untyped-def]
+    try:
+        return await desk.for_call(call_id)
+    except (OSError, RedisError):
         return None
