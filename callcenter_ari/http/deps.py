@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
+from callcenter_ari.acd.stats import Stats
 from callcenter_ari.config import ApiToken
 from callcenter_ari.runtime.acd import AcdService
 from callcenter_ari.runtime.clock import Clock
@@ -38,6 +39,7 @@ class ApiDeps:
     tickets: TicketDesk
     webhooks: WebhookService
     surge: SurgeService
+    stats: Stats
     live_calls: Callable[[], list[CallRecord]]  # the records of the calls up now
     live_call: Callable[[str], CallRecord | None]  # one of them by call id
     hangup: Callable[[str], Awaitable[None]]  # ARI hang-up of a channel; the call's own events end the call
@@ -71,6 +73,7 @@ class ApiDeps:
             tickets=app.tickets,
             webhooks=app.webhooks,
             surge=app.surge,
+            stats=app.stats,
             live_calls=live_calls,
             live_call=live_call,
             hangup=hangup,

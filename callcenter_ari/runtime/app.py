@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from callcenter_ari.acd.board import Board
 from callcenter_ari.acd.skills import parse as parse_skills
 from callcenter_ari.acd.specs import AgentSpec, QueueSpec, Step, TeamSpec
+from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint
@@ -35,6 +36,7 @@ from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.dispatcher import Dispatcher
+from callcenter_ari.runtime.stats import StatsFeed
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.runtime.timers import Timers
@@ -146,6 +148,12 @@ class Application:
         )
         self.services.acd = self.acd
         self.metrics.registry.register(BoardCollector(board, config.queues))
+        self.stats = Stats(
+            sla_seconds={queue_id: queue.sla_seconds for queue_id, queue in config.queues.items()},
+            short_abandon_seconds={q: queue.short_abandon_seconds for q, queue in config.queues.items()},
+            members={q: [a for a, agent in config.agents.items() if q in agent.queues] for q in config.queues},
+        )
+        self.services.observers.append(StatsFeed(self.stats, self.clock.now))
         # Webhook receivers check timestamps against their own clocks: the outbox runs on wall time.
         self.webhooks = WebhookService(redis, self.store.keys, now=time.time, settings=config.webhooks)
         self.tickets = TicketDesk(

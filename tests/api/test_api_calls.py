@@ -43,6 +43,7 @@ async def test_a_waiting_call_shows_in_calls_and_in_its_queue(sim: Simulator, op
         ("support", "support", 1),
     ]
     assert queues[0]["longest_wait_seconds"] is None
+    assert queues[1]["today"]["entered"] == 1 and queues[1]["today"]["service_level"] is None  # nobody answered yet
 
 
 async def test_supervisor_hangs_up_a_live_call_and_it_ends(sim: Simulator, open_api: OpenApi) -> None:

@@ -67,3 +67,26 @@ async def test_agent_endpoint_asterisk_refuses_puts_call_back_in_line(sim: Simul
         assert app.acd.board.agents["a1"].reason == "unavailable"
         assert phase_of(app, channel) == "queued"
         assert app.acd.board.waiting("support") == [app.services.channels[channel].call_id]
+
+
+async def test_queue_statistics_match_the_calls_that_were_made(sim: Simulator, start_app) -> None:
+    """One caller answered, one who gives up in the queue, one who gives up at once: the queue's figures say so."""
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0))
+    async with start_app(AGENT) as app:
+        answered = await sim.inject_call(did="5552000", caller="+15550001001")
+        await through_greeting(app, sim, answered)
+        await eventually(lambda: agent_leg_up_in_sim(app, sim, answered), what="agent ringing")
+        await sim.advance(1.5)
+        await eventually(lambda: phase_of(app, answered) == "talking", what="talking")
+        waits_long = await sim.inject_call(did="5552000", caller="+15550001002")
+        waits_short = await sim.inject_call(did="5552000", caller="+15550001003")
+        await through_greeting(app, sim, waits_long, waits_short)
+        await eventually(lambda: phase_of(app, waits_short) == "queued", what="queued")
+        await sim.hangup(waits_short, cause=16)  # within the short-abandon threshold (5 s of real time)
+        await eventually(lambda: ended_record(app, waits_short), what="short abandon")
+        await sim.advance(1.0)
+        await eventually(lambda: phase_of(app, waits_long) == "queued", what="still waiting")
+        figures = app.stats.live(app.clock.now()).queues["support"].today
+        assert (figures.entered, figures.answered, figures.short_abandoned, figures.abandoned) == (3, 1, 1, 0)
+        # The answered call was answered within 20 s; a short abandon does not count against the service level.
+        assert figures.service_level == 1.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get
 
+from callcenter_ari.acd.stats import QueueFigures
 from callcenter_ari.http.auth import requires
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import NotFound, documented
@@ -26,6 +27,22 @@ class QueueView(msgspec.Struct, frozen=True, kw_only=True):
     waiting: int
     longest_wait_seconds: float | None  # None when nobody waits
     agents: AgentCounts  # the queue's members by state
+    today: QueueToday  # since the process started: service level, abandons, speed of answer, handle time
+
+
+class QueueToday(msgspec.Struct, frozen=True, kw_only=True):
+    """The queue's figures (docs/ACD.md has the exact formulas); rates and averages are null until defined."""
+
+    entered: int
+    answered: int
+    answered_in_sla: int
+    abandoned: int  # after the short-abandon threshold
+    short_abandoned: int  # before it: counted apart, as call centers do
+    exited: int  # left without an agent for another reason (maximum wait, queue full, ...)
+    service_level: float | None  # answered within the SLA / (answered + abandoned)
+    abandon_rate: float | None
+    asa_seconds: float | None  # average speed of answer
+    aht_seconds: float | None  # average handle time (talk, hold and wrap-up)
 
 
 class QueueList(msgspec.Struct, frozen=True):
@@ -43,12 +60,26 @@ def view(deps: ApiDeps, queue_id: str, now: float) -> QueueView:
         if queue_id in spec.queues:
             state = board.agents[agent_id].state
             counts[state] = counts.get(state, 0) + 1
+    figures = deps.stats.live(now).queues.get(queue_id)
+    today = figures.today if figures is not None else QueueFigures()
     return QueueView(
         id=queue_id,
         name=deps.queue_names[queue_id],
         waiting=len(waiting),
         longest_wait_seconds=round(max(0.0, now - min(enqueued)), 3) if enqueued else None,
         agents=AgentCounts(**counts),
+        today=QueueToday(
+            entered=today.entered,
+            answered=today.answered,
+            answered_in_sla=today.answered_in_sl,
+            abandoned=today.abandoned,
+            short_abandoned=today.short_abandoned,
+            exited=today.exited,
+            service_level=today.service_level,
+            abandon_rate=today.abandon_rate,
+            asa_seconds=today.asa,
+            aht_seconds=today.aht,
+        ),
     )
 
 
