@@ -147,6 +147,7 @@ class TeamConfig(_Section):
 
 class AcdSection(_Section):
     audit: Literal["off", "summary", "full"] = "summary"  # routing audit entries in the event stream
+    queue_log: str = ""  # a file to append Asterisk queue_log lines to (for queue-report tools); empty: none
 
 
 Role = Literal["admin", "supervisor", "qa", "agent", "crm"]

@@ -255,9 +255,10 @@ class InboundCall:
             commands.insert(2, StopPlayback(self._announcing))
         if call.agent_id:
             commands.append(AgentConnected(call.agent_id))
-            commands.append(
-                Emit("call.answered", self._fields(now, agent=call.agent_id, queue=call.queue, wait=round(wait, 3)))
+            fields = self._fields(
+                now, agent=call.agent_id, queue=call.queue, wait=round(wait, 3), leg=call.agent_channel
             )
+            commands.append(Emit("call.answered", fields))
         else:
             commands.append(Emit("call.transferred", self._fields(now, target=call.transfer_target)))
         return commands

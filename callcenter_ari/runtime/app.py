@@ -36,6 +36,7 @@ from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.dispatcher import Dispatcher
+from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.stats import StatsFeed
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.tickets import TicketOpener
@@ -154,6 +155,9 @@ class Application:
             members={q: [a for a, agent in config.agents.items() if q in agent.queues] for q in config.queues},
         )
         self.services.observers.append(StatsFeed(self.stats, self.clock.now))
+        self.queue_log = QueueLog(config.acd.queue_log, self.clock.now) if config.acd.queue_log else None
+        if self.queue_log is not None:
+            self.services.observers.append(self.queue_log)
         # Webhook receivers check timestamps against their own clocks: the outbox runs on wall time.
         self.webhooks = WebhookService(redis, self.store.keys, now=time.time, settings=config.webhooks)
         self.tickets = TicketDesk(
@@ -228,6 +232,8 @@ class Application:
             await tg.start(self.webhooks.run)  # before recovery, so the events recovery writes are delivered
             await tg.start(self.tickets.run)
             await tg.start(self.ticket_opener.run)
+            if self.queue_log is not None:
+                await tg.start(self.queue_log.run)
             if self.config.http.enabled:
                 web = build_app(ApiDeps.from_application(self))
                 self.http_port = await tg.start(serve, web, self.config.http.host, self.config.http.port)

@@ -90,3 +90,26 @@ async def test_queue_statistics_match_the_calls_that_were_made(sim: Simulator, s
         assert (figures.entered, figures.answered, figures.short_abandoned, figures.abandoned) == (3, 1, 1, 0)
         # The answered call was answered within 20 s; a short abandon does not count against the service level.
         assert figures.service_level == 1.0
+
+
+async def test_queue_log_is_written_for_report_tools(sim: Simulator, start_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """ENTERQUEUE, CONNECT and COMPLETECALLER lines in Asterisk's queue_log format, plus the agent's login."""
+    path = tmp_path / "queue_log"
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0))
+    async with start_app(AGENT + f'\n[acd]\nqueue_log = "{path}"\n') as app:
+        channel = await sim.inject_call(did="5552000", caller="+15550002002")
+        await through_greeting(app, sim, channel)
+        await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="agent ringing")
+        await sim.advance(1.5)
+        await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+        await sim.hangup(channel, cause=16)
+        record = await eventually(lambda: ended_record(app, channel), what="ended")
+        await app.queue_log.flush()
+    lines = [line.split("|") for line in path.read_text().splitlines()]
+    events = [(fields[1], fields[2], fields[3], fields[4]) for fields in lines]
+    call = record.call_id
+    assert ("NONE", "NONE", "a1", "AGENTLOGIN") in events
+    assert (call, "support", "NONE", "ENTERQUEUE") in events
+    assert (call, "support", "a1", "CONNECT") in events
+    assert (call, "support", "a1", "COMPLETECALLER") in events
+    assert all(fields[0].isdigit() for fields in lines)
