@@ -136,6 +136,13 @@ class AgentConfig(_Section):
     logged_in: bool = True
 
 
+class SupervisorConfig(_Section):
+    """A supervisor who can listen to, whisper into or barge into calls, on this phone."""
+
+    endpoint: str
+    name: str = ""
+
+
 class TeamConfig(_Section):
     """A team's break policy: at most ``max_on_break`` on a short break at once, ``break_minutes`` each."""
 
@@ -200,6 +207,7 @@ class Config(_Section):
     queues: dict[str, QueueConfig] = {}
     agents: dict[str, AgentConfig] = {}
     teams: dict[str, TeamConfig] = {}
+    supervisors: dict[str, SupervisorConfig] = {}
     acd: AcdSection = AcdSection()
     trunks: dict[str, TrunkConfig] = {}
     ivr: IvrConfig = IvrConfig()
@@ -319,7 +327,7 @@ def _join(path: str, key: str) -> str:
 
 def _check_references(config: Config) -> None:
     problems: list[str] = []
-    for section in ("dids", "queues", "agents", "trunks"):
+    for section in ("dids", "queues", "agents", "trunks", "supervisors"):
         for key in getattr(config, section):
             if not _ID.fullmatch(key) or (section == "dids" and not key.isdigit() and key != "default"):
                 problems.append(f"{section}.{key}: not a valid name (letters, digits, '_', '.', '-')")

@@ -16,6 +16,7 @@ from callcenter_ari.acd.stats import Stats
 from callcenter_ari.config import ApiToken
 from callcenter_ari.runtime.acd import AcdService
 from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.store.records import CallRecord
 from callcenter_ari.store.redis import Store
@@ -40,6 +41,7 @@ class ApiDeps:
     webhooks: WebhookService
     surge: SurgeService
     stats: Stats
+    monitor: MonitorService
     live_calls: Callable[[], list[CallRecord]]  # the records of the calls up now
     live_call: Callable[[str], CallRecord | None]  # one of them by call id
     hangup: Callable[[str], Awaitable[None]]  # ARI hang-up of a channel; the call's own events end the call
@@ -74,6 +76,7 @@ class ApiDeps:
             webhooks=app.webhooks,
             surge=app.surge,
             stats=app.stats,
+            monitor=app.monitor,
             live_calls=live_calls,
             live_call=live_call,
             hangup=hangup,

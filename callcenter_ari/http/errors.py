@@ -61,6 +61,10 @@ class BadRequest(ApiError):
     status, code = 400, "bad_request"
 
 
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
 _CODES = {
     400: "bad_request",
     401: "unauthorized",

@@ -36,6 +36,7 @@ from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.dispatcher import Dispatcher
+from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.stats import StatsFeed
 from callcenter_ari.runtime.surge import SurgeService
@@ -72,6 +73,7 @@ class Services:
         self.observers: list[Callable[[str, dict[str, Any]], None]] = []
         self.acd: AcdService
         self.open_ticket: Callable[[CallFacts], None]
+        self.monitor: MonitorService
         self.tenant = ""
         self._tg: TaskGroup
 
@@ -155,6 +157,9 @@ class Application:
             members={q: [a for a, agent in config.agents.items() if q in agent.queues] for q in config.queues},
         )
         self.services.observers.append(StatsFeed(self.stats, self.clock.now))
+        self.monitor = MonitorService(self.services, {s: sup.endpoint for s, sup in config.supervisors.items()})
+        self.services.monitor = self.monitor
+        self.services.observers.append(self.monitor)
         self.queue_log = QueueLog(config.acd.queue_log, self.clock.now) if config.acd.queue_log else None
         if self.queue_log is not None:
             self.services.observers.append(self.queue_log)

@@ -127,6 +127,7 @@ class Dispatcher:
     def _channel_gone(self, channel_id: str, cause: int | None) -> None:
         task = self.services.channels.get(channel_id)
         if task is None:
+            self.services.monitor.channel_gone(channel_id)
             return
         if channel_id == task.caller_channel:
             self._deliver(task, CallerGone(cause))
@@ -146,6 +147,12 @@ class Dispatcher:
                 self.services.spawn(self._hang_up, event.channel.id)
             else:
                 self._deliver(task, AgentUp(event.channel.id))
+        elif kind == "monitor" and len(args) > 1 and self.services.monitor.leg_up(args[1]):
+            pass  # the supervisor answered: the session bridges them
+        elif kind == "snoop" and len(args) > 1 and args[1] in self.services.monitor.sessions:
+            pass  # a session's snoop channel: it is bridged once the supervisor answers
+        elif kind in ("monitor", "snoop"):
+            self.services.spawn(self._hang_up, event.channel.id)  # its session is over
         else:
             log.warning("stasis.unsupported_entry", channel=event.channel.id, args=list(args[:4]))
             self.services.spawn(self._back_to_dialplan, event.channel.id)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import msgspec
 import structlog
 from litestar import Controller, get, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from callcenter_ari.ari.errors import ChannelGone
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
-from callcenter_ari.http.errors import NotFound, documented
+from callcenter_ari.http.errors import Conflict, NotFound, documented
 from callcenter_ari.http.params import Caller, Deps, Id
+from callcenter_ari.runtime.monitor import MonitorError
 from callcenter_ari.store.records import CallPhase, CallRecord
 
 log = structlog.get_logger(__name__)
@@ -40,6 +44,16 @@ class CallView(msgspec.Struct, frozen=True, kw_only=True):
 
 class CallList(msgspec.Struct, frozen=True):
     calls: list[CallView]
+
+
+class MonitorRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    supervisor: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$(?!\n)")]  # a configured id
+    mode: Literal["listen", "whisper", "barge"] = "listen"
+
+
+class MonitorAccepted(msgspec.Struct, frozen=True):
+    session_id: str
+    status: str = "ringing_supervisor"  # bridged once the supervisor's phone answers
 
 
 class HangupAccepted(msgspec.Struct, frozen=True):
@@ -105,3 +119,20 @@ class CallController(Controller):
         except ChannelGone:
             pass  # already hanging up: the call is ending either way
         return HangupAccepted(call_id)
+
+    @post(
+        "/{call_id:str}/monitor",
+        guards=[requires("calls.monitor")],
+        status_code=HTTP_202_ACCEPTED,
+        responses=documented(409),
+        sync_to_thread=False,
+    )
+    def monitor(self, deps: Deps, principal: Caller, call_id: Id, data: JSONBody[MonitorRequest]) -> MonitorAccepted:
+        """Ring a configured supervisor's phone and let them listen to, whisper into, or barge into the call."""
+        record = find(deps, principal, call_id)
+        try:
+            session = deps.monitor.start(record.call_id, data.supervisor, data.mode)
+        except MonitorError as exc:
+            raise Conflict(str(exc)) from None
+        log.info("api.call_monitor", call_id=call_id, by=principal.name, mode=data.mode)
+        return MonitorAccepted(session.id)
