@@ -85,7 +85,7 @@ class Services:
         self.calls[task.call_id] = task
         self.channels[task.caller_channel] = task
         record = task.machine.record
-        if record.agent_channel and record.phase in ("ringing", "talking"):
+        if record.agent_channel and record.phase in ("ringing", "transfer", "talking"):
             self.channels[record.agent_channel] = task
         self.metrics.calls_live.set(len(self.calls))
         self._tg.start_soon(task.run, first)
@@ -96,8 +96,9 @@ class Services:
     def forget(self, task: CallTask) -> None:
         self.calls.pop(task.call_id, None)
         self.channels.pop(task.caller_channel, None)
-        for offer in range(1, task.machine.record.offers + 1):
+        for offer in range(1, task.machine.record.offers + 1):  # every leg it dialled: agents and transfers
             self.channels.pop(f"{task.call_id}-a{offer}", None)
+            self.channels.pop(f"{task.call_id}-t{offer}", None)
         self.metrics.calls_live.set(len(self.calls))
         if not self.calls:
             self.idle.set()

@@ -237,3 +237,15 @@ async def test_transfers_out_of_a_trunk_never_exceed_its_lines(sim: Simulator, s
         await eventually(lambda: ended_record(app, first), what="first ended")
         third = await sim.inject_call(did="5554000", caller="+15551230011")
         await eventually(lambda: phase_of(app, third) == "transfer", what="third dialling on the freed line")
+
+
+async def test_an_ended_call_leaves_no_channel_behind_in_the_routing_tables(sim: Simulator, start_app) -> None:
+    """After a transfer call ends, none of its channels still routes to it (no leak under long uptimes)."""
+    sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=0.5))
+    async with start_app(TRUNK_TRANSFER) as app:
+        channel = await sim.inject_call(did="5554000", caller="+15551230012")
+        await eventually(lambda: phase_of(app, channel) == "transfer", what="dialling out")
+        await advance_until(sim, lambda: phase_of(app, channel) == "talking", what="bridged")
+        await sim.hangup(channel, cause=16)
+        await eventually(lambda: ended_record(app, channel), what="ended")
+        await eventually(lambda: not app.services.channels and not app.services.calls, what="tables empty")
