@@ -31,6 +31,7 @@ from callcenter_ari.http.routes.agents import AgentController
 from callcenter_ari.http.routes.calls import CallController
 from callcenter_ari.http.routes.events import EventController
 from callcenter_ari.http.routes.queues import QueueController
+from callcenter_ari.http.routes.reports import ReportController
 from callcenter_ari.http.routes.surge import SurgeController
 from callcenter_ari.http.routes.tickets import TicketController
 from callcenter_ari.http.routes.webhooks import WebhookController
@@ -80,6 +81,7 @@ def build_app(deps: ApiDeps) -> Litestar:
             WebhookController,
             SurgeController,
             EventController,
+            ReportController,
         ],
         security=[{"bearer": []}],
     )

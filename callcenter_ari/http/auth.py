@@ -35,6 +35,7 @@ Permission = Literal[
     "surge.read",
     "surge.change",
     "events.read",
+    "reports.read",
     "metrics.read",
     "api.describe",
 ]
@@ -53,6 +54,7 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     "surge.read": frozenset({"admin", "supervisor", "qa", "agent"}),
     "surge.change": frozenset({"admin", "supervisor"}),
     "events.read": frozenset({"admin", "supervisor", "crm"}),
+    "reports.read": frozenset({"admin", "supervisor", "qa", "crm"}),
     "metrics.read": frozenset({"admin", "supervisor"}),
     "api.describe": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
 }
