@@ -155,6 +155,10 @@ class TeamConfig(_Section):
 class AcdSection(_Section):
     audit: Literal["off", "summary", "full"] = "summary"  # routing audit entries in the event stream
     queue_log: str = ""  # a file to append Asterisk queue_log lines to (for queue-report tools); empty: none
+    # Codes dialled from an agent's phone (the dialplan's agent-phones context sends them to the application).
+    feature_codes: dict[str, Literal["login", "logout", "ready", "not_ready", "break"]] = msgspec.field(
+        default_factory=lambda: {"*41": "login", "*42": "logout", "*43": "ready", "*44": "not_ready", "*45": "break"}
+    )
 
 
 Role = Literal["admin", "supervisor", "qa", "agent", "crm"]

@@ -36,6 +36,7 @@ from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.dispatcher import Dispatcher
+from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.stats import StatsFeed
@@ -74,6 +75,7 @@ class Services:
         self.acd: AcdService
         self.open_ticket: Callable[[CallFacts], None]
         self.monitor: MonitorService
+        self.features: FeatureCodes
         self.tenant = ""
         self._tg: TaskGroup
 
@@ -161,6 +163,12 @@ class Application:
         self.monitor = MonitorService(self.services, {s: sup.endpoint for s, sup in config.supervisors.items()})
         self.services.monitor = self.monitor
         self.services.observers.append(self.monitor)
+        self.features = FeatureCodes(
+            self.services,
+            {agent.endpoint: agent_id for agent_id, agent in config.agents.items()},
+            config.acd.feature_codes,
+        )
+        self.services.features = self.features
         self.queue_log = QueueLog(config.acd.queue_log, self.clock.now) if config.acd.queue_log else None
         if self.queue_log is not None:
             self.services.observers.append(self.queue_log)

@@ -96,7 +96,11 @@ class Dispatcher:
         counter.inc()  # type: ignore[attr-defined]
         match message:
             case PlaybackFinished(playback=playback):
-                self._to_call(playback.id.split("-", 1)[0], PlaybackDone(playback.id, playback.state == "failed"))
+                task = self.services.calls.get(playback.id.split("-", 1)[0])
+                if task is not None:
+                    self._deliver(task, PlaybackDone(playback.id, playback.state == "failed"))
+                else:
+                    self.services.features.playback_done(playback.id)
             case ChannelHangupRequest(channel=channel, cause=cause) | ChannelDestroyed(channel=channel, cause=cause):
                 self._channel_gone(channel.id, cause)
             case StasisEnd(channel=channel):
@@ -127,7 +131,9 @@ class Dispatcher:
     def _channel_gone(self, channel_id: str, cause: int | None) -> None:
         task = self.services.channels.get(channel_id)
         if task is None:
-            self.services.monitor.channel_gone(channel_id)
+            # Not a call's: perhaps a supervisor's session, or an agent phone dialling a feature code.
+            if not self.services.monitor.channel_gone(channel_id):
+                self.services.features.channel_gone(channel_id)
             return
         if channel_id == task.caller_channel:
             self._deliver(task, CallerGone(cause))
@@ -147,6 +153,8 @@ class Dispatcher:
                 self.services.spawn(self._hang_up, event.channel.id)
             else:
                 self._deliver(task, AgentUp(event.channel.id))
+        elif kind == "agentphone" and len(args) > 2:
+            self.services.features.start(event.channel.id, args[1], _token(args[2]))
         elif kind == "monitor" and len(args) > 1 and self.services.monitor.leg_up(args[1]):
             pass  # the supervisor answered: the session bridges them
         elif kind == "snoop" and len(args) > 1 and args[1] in self.services.monitor.sessions:
