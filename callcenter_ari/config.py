@@ -124,6 +124,7 @@ class QueueConfig(_Section):
     moh_class: str = "default"
     short_abandon_seconds: float = 5.0
     survey: str = ""  # ivr.surveys.<name> played to the caller after the agent hangs up; empty: none
+    hold_alert_seconds: float = 30.0  # a caller on hold this long alerts the supervisors (call.hold_alert)
 
 
 class AgentConfig(_Section):

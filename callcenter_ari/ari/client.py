@@ -260,6 +260,12 @@ class AriClient:
     async def unhold(self, channel: str) -> None:
         await self._call("DELETE", f"channels/{_q(channel)}/hold", channel=channel)
 
+    async def mute(self, channel: str, direction: Literal["in", "out", "both"] = "both") -> None:
+        await self._call("POST", f"channels/{_q(channel)}/mute", {"direction": direction}, channel=channel)
+
+    async def unmute(self, channel: str, direction: Literal["in", "out", "both"] = "both") -> None:
+        await self._call("DELETE", f"channels/{_q(channel)}/mute", {"direction": direction}, channel=channel)
+
     async def send_dtmf(self, channel: str, digits: str) -> None:
         await self._call("POST", f"channels/{_q(channel)}/dtmf", {"dtmf": digits}, channel=channel)
 

@@ -35,6 +35,7 @@ from callcenter_ari.calls.messages import (
     AgentFailed,
     AgentFinished,
     AgentGone,
+    AgentOnHold,
     AgentUp,
     Announce,
     Answer,
@@ -48,10 +49,12 @@ from callcenter_ari.calls.messages import (
     Emit,
     Enqueue,
     Hangup,
+    Hold,
     Input,
     LookupDone,
     MohStart,
     MohStop,
+    Mute,
     Offered,
     Originate,
     Play,
@@ -65,6 +68,8 @@ from callcenter_ari.calls.messages import (
     Start,
     StopPlayback,
     Timeout,
+    Unhold,
+    Unmute,
 )
 from callcenter_ari.store.records import CallRecord
 
@@ -77,6 +82,7 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_wait: float = 600.0
     survey_name: str = ""
     survey: ivr.Flow | None = None
+    hold_alert: float = 30.0  # seconds on hold before a supervisor is alerted
 
 
 class CallSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -343,6 +349,45 @@ class InboundCall:
             return []
         return [MohStart(self.record.channel_id, self.settings.queue_settings(self.record.queue).moh_class)]
 
+    def _hold(self, _: Hold, now: float) -> list[Command]:
+        call = self.record
+        if call.held_since is not None:
+            return []
+        call.held_since = now
+        commands: list[Command] = [
+            MohStart(call.channel_id, self.settings.queue_settings(call.queue).moh_class),
+            Mute(call.channel_id),
+            self._set_timer("hold_alert", now + self.settings.queue_settings(call.queue).hold_alert),
+            Emit("call.held", self._fields(now, agent=call.agent_id)),
+        ]
+        if call.agent_id:
+            commands.insert(2, AgentOnHold(call.agent_id, True))
+        return commands
+
+    def _unhold(self, _: Unhold, now: float) -> list[Command]:
+        call = self.record
+        if call.held_since is None:
+            return []
+        held = now - call.held_since
+        call.hold_seconds += held
+        call.held_since = None
+        commands: list[Command] = [
+            MohStop(call.channel_id),
+            Unmute(call.channel_id),
+            self._cancel_timer("hold_alert"),
+            Emit("call.unheld", self._fields(now, agent=call.agent_id, held=round(held, 3))),
+        ]
+        if call.agent_id:
+            commands.insert(2, AgentOnHold(call.agent_id, False))
+        return commands
+
+    def _hold_alert(self, message: Timeout, now: float) -> list[Command]:
+        call = self.record
+        if message.name != "hold_alert" or call.held_since is None:
+            return []
+        held = round(now - call.held_since, 3)
+        return [Emit("call.hold_alert", self._fields(now, agent=call.agent_id, queue=call.queue, held=held))]
+
     # ---- transfer, voicemail ----------------------------------------------------------------------------
 
     def _transfer(self, target: str, now: float) -> list[Command]:
@@ -534,6 +579,9 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("talking", CallerGone): InboundCall._talk_over,
     ("talking", AgentGone): InboundCall._talk_over,
     ("talking", Resume): InboundCall._resume,
+    ("talking", Hold): InboundCall._hold,
+    ("talking", Unhold): InboundCall._unhold,
+    ("talking", Timeout): InboundCall._hold_alert,
     **{("survey", kind): InboundCall._ivr_input for kind in _IVR_INPUTS},
     ("survey", Resume): InboundCall._resume,
     ("voicemail", RecordingDone): InboundCall._message_recorded,

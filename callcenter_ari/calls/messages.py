@@ -98,6 +98,14 @@ class Announce(_Msg, frozen=True):
     ewt: float | None = None
 
 
+class Hold(_Msg, frozen=True):
+    """The agent (or a supervisor) puts the caller on hold."""
+
+
+class Unhold(_Msg, frozen=True):
+    pass
+
+
 class Timeout(_Msg, frozen=True):
     name: str
 
@@ -118,6 +126,8 @@ Input = (
     | QueueRefused
     | QueueEnded
     | Announce
+    | Hold
+    | Unhold
 )
 
 
@@ -133,6 +143,21 @@ class Play(_Msg, frozen=True):
     media: tuple[str, ...]
     playback_id: str
     lang: str = ""
+
+
+class Mute(_Msg, frozen=True):
+    """The channel's audio no longer reaches the bridge (a caller on hold is not overheard)."""
+
+    channel: str
+
+
+class Unmute(_Msg, frozen=True):
+    channel: str
+
+
+class AgentOnHold(_Msg, frozen=True):
+    agent_id: str
+    held: bool
 
 
 class StopPlayback(_Msg, frozen=True):
@@ -246,6 +271,9 @@ Command = (
     Answer
     | Play
     | StopPlayback
+    | Mute
+    | Unmute
+    | AgentOnHold
     | CrmLookup
     | RecordMessage
     | Hangup

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry
 
 from callcenter_ari.acd.stats import Stats
+from callcenter_ari.calls.messages import Input
 from callcenter_ari.config import ApiToken
 from callcenter_ari.runtime.acd import AcdService
 from callcenter_ari.runtime.clock import Clock
@@ -44,6 +45,7 @@ class ApiDeps:
     monitor: MonitorService
     live_calls: Callable[[], list[CallRecord]]  # the records of the calls up now
     live_call: Callable[[str], CallRecord | None]  # one of them by call id
+    deliver: Callable[[str, Input], None]  # an input to a live call, as if its own events brought it
     hangup: Callable[[str], Awaitable[None]]  # ARI hang-up of a channel; the call's own events end the call
     agent_names: Mapping[str, str]
     queue_names: Mapping[str, str]  # every configured queue, id -> display name
@@ -79,6 +81,7 @@ class ApiDeps:
             monitor=app.monitor,
             live_calls=live_calls,
             live_call=live_call,
+            deliver=app.deliver,
             hangup=hangup,
             agent_names={agent_id: agent.name for agent_id, agent in config.agents.items()},
             queue_names={queue_id: queue.name or queue_id for queue_id, queue in config.queues.items()},

@@ -168,6 +168,14 @@ class AcdService:
         self._changed(agent_id)
         await self._after(offers)
 
+    def hold(self, agent_id: str, held: bool) -> None:
+        now = self._clock.now()
+        if held:
+            self.board.hold(agent_id, now)
+        else:
+            self.board.unhold(agent_id, now)
+        self._changed(agent_id)
+
     def finished(self, agent_id: str) -> None:
         """The conversation ended: wrap-up, whose end the board schedules (the agent may end or extend it)."""
         self.board.finished(agent_id, self._clock.now())
@@ -255,7 +263,8 @@ class AcdService:
     def _changed(self, agent_id: str) -> None:
         agent = self.board.agents[agent_id]
         self._store.save_agent(agent)
-        self._emit("agent.state", {"agent": agent_id, "state": agent.state, "reason": agent.reason})
+        state = self.board.state(agent_id)  # "on_hold" while holding a caller, where the record says "talking"
+        self._emit("agent.state", {"agent": agent_id, "state": state, "reason": agent.reason})
 
     def _drain_audit(self) -> None:
         for audit in self.board.drain_audit():

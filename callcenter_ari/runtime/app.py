@@ -149,9 +149,7 @@ class Application:
         self.timers = Timers(self.clock)
         self.services = Services(self.ari, self.store, self.clock, self.metrics, self.timers)
         board = build_board(config, self.clock.now())
-        self.acd = AcdService(
-            board, self.store, self.timers, self.clock, deliver=self._deliver, emit=self.services.emit
-        )
+        self.acd = AcdService(board, self.store, self.timers, self.clock, deliver=self.deliver, emit=self.services.emit)
         self.services.acd = self.acd
         self.metrics.registry.register(BoardCollector(board, config.queues))
         self.stats = Stats(
@@ -216,12 +214,14 @@ class Application:
                     max_wait=queue.max_wait_seconds,
                     survey_name=queue.survey,
                     survey=survey_flow(queue.survey, config.ivr.surveys[queue.survey]) if queue.survey else None,
+                    hold_alert=queue.hold_alert_seconds,
                 )
                 for queue_id, queue in config.queues.items()
             },
         )
 
-    def _deliver(self, call_id: str, message: Input) -> None:
+    def deliver(self, call_id: str, message: Input) -> None:
+        """Hand an input to a live call (from the ACD, or a person acting on the call through the API)."""
         task = self.services.calls.get(call_id)
         if task is not None:
             task.deliver(message)

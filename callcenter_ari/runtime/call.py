@@ -23,6 +23,7 @@ from callcenter_ari.calls.messages import (
     AgentFailed,
     AgentFinished,
     AgentGone,
+    AgentOnHold,
     Answer,
     CallerGone,
     CancelTimer,
@@ -38,6 +39,7 @@ from callcenter_ari.calls.messages import (
     LookupDone,
     MohStart,
     MohStop,
+    Mute,
     Originate,
     Play,
     RecordMessage,
@@ -45,6 +47,7 @@ from callcenter_ari.calls.messages import (
     SetTimer,
     StopPlayback,
     Timeout,
+    Unmute,
 )
 from callcenter_ari.ivr import LookupResult
 from callcenter_ari.tickets import CallFacts
@@ -142,6 +145,12 @@ class CallTask:
                     await ari.moh_start(channel, moh_class)
                 case MohStop(channel):
                     await ari.moh_stop(channel)
+                case Mute(channel):
+                    await ari.mute(channel, "in")
+                case Unmute(channel):
+                    await ari.unmute(channel, "in")
+                case AgentOnHold(agent_id, held):
+                    services.acd.hold(agent_id, held)
                 case Originate(endpoint, channel_id, app_args, timeout, caller_id, trunk):
                     if trunk and services.lines.acquire(self.call_id, (trunk,)) is None:
                         log.warning("call.no_free_line", trunk=trunk)

@@ -8,6 +8,7 @@ from callcenter_ari.calls.messages import (
     AgentFailed,
     AgentFinished,
     AgentGone,
+    AgentOnHold,
     AgentUp,
     Announce,
     Answer,
@@ -19,8 +20,10 @@ from callcenter_ari.calls.messages import (
     Emit,
     Enqueue,
     Hangup,
+    Hold,
     MohStart,
     MohStop,
+    Mute,
     Offered,
     Originate,
     Play,
@@ -33,6 +36,8 @@ from callcenter_ari.calls.messages import (
     Start,
     StopPlayback,
     Timeout,
+    Unhold,
+    Unmute,
 )
 from callcenter_ari.store.records import CallRecord
 
@@ -249,6 +254,30 @@ class TestTalking:
         assert call.handle(CallerGone(None), 69.0) == []
         assert call.handle(AgentGone(16), 69.0) == []
         assert call.record.ended_at == before
+
+
+class TestHold:
+    def test_hold_plays_music_mutes_the_caller_and_alerts_after_the_limit(self) -> None:
+        call = talking_call()
+        commands = call.handle(Hold(), 20.0)
+        assert MohStart("ch1", "default") in commands and Mute("ch1") in commands
+        assert AgentOnHold("a1", True) in commands and SetTimer("hold_alert", 50.0) in commands
+        alert = call.handle(Timeout("hold_alert"), 50.0)
+        assert [c.kind for c in alert if isinstance(c, Emit)] == ["call.hold_alert"]
+        commands = call.handle(Unhold(), 55.0)
+        assert MohStop("ch1") in commands and Unmute("ch1") in commands and AgentOnHold("a1", False) in commands
+        assert call.record.hold_seconds == 35.0 and call.record.held_since is None
+
+    def test_a_second_hold_or_an_unhold_without_hold_changes_nothing(self) -> None:
+        call = talking_call()
+        assert call.handle(Unhold(), 20.0) == []
+        call.handle(Hold(), 21.0)
+        assert call.handle(Hold(), 22.0) == []
+
+    def test_hanging_up_on_hold_cancels_the_alert(self) -> None:
+        call = talking_call()
+        call.handle(Hold(), 20.0)
+        assert CancelTimer("hold_alert") in call.handle(CallerGone(16), 25.0)
 
 
 class TestResume:

@@ -11,6 +11,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from callcenter_ari.ari.errors import ChannelGone
+from callcenter_ari.calls.messages import Hold, Unhold
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import Conflict, NotFound, documented
@@ -121,6 +122,28 @@ class CallController(Controller):
         return HangupAccepted(call_id)
 
     @post(
+        "/{call_id:str}/hold",
+        guards=[requires("calls.hold")],
+        status_code=HTTP_202_ACCEPTED,
+        responses=documented(409),
+        sync_to_thread=False,
+    )
+    def hold(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
+        """Music for the caller, who no longer hears or is heard by the agent; the supervisors are alerted when the
+        queue's ``hold_alert_seconds`` pass."""
+        return _hold(deps, principal, call_id, held=True)
+
+    @post(
+        "/{call_id:str}/unhold",
+        guards=[requires("calls.hold")],
+        status_code=HTTP_202_ACCEPTED,
+        responses=documented(409),
+        sync_to_thread=False,
+    )
+    def unhold(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
+        return _hold(deps, principal, call_id, held=False)
+
+    @post(
         "/{call_id:str}/monitor",
         guards=[requires("calls.monitor")],
         status_code=HTTP_202_ACCEPTED,
@@ -136,3 +159,12 @@ class CallController(Controller):
             raise Conflict(str(exc)) from None
         log.info("api.call_monitor", call_id=call_id, by=principal.name, mode=data.mode)
         return MonitorAccepted(session.id)
+
+
+def _hold(deps: ApiDeps, principal: Principal, call_id: str, *, held: bool) -> CallView:
+    record = find(deps, principal, call_id)
+    if record.phase != "talking":
+        raise Conflict(f"the call is {record.phase}: only a call with an agent can be put on hold")
+    deps.deliver(record.call_id, Hold() if held else Unhold())
+    log.info("api.call_hold", call_id=call_id, held=held, by=principal.name)
+    return view(record)

@@ -1,0 +1,30 @@
+"""Hold and unhold through the API, with the supervisors' alert when a caller waits on hold too long."""
+
+from __future__ import annotations
+
+from callcenter_ari.sim import Simulator
+from tests.api.conftest import OpenApi, call_with_agent
+from tests.e2e.helpers import eventually
+
+SHORT_ALERT = "\n[queues.support]\nhold_alert_seconds = 0.3\n"
+
+
+async def test_agent_holds_and_resumes_and_a_long_hold_alerts(sim: Simulator, open_api: OpenApi) -> None:
+    async with open_api(SHORT_ALERT) as api:
+        channel = await call_with_agent(api.app, sim, "+15550101010")
+        call_id = api.app.services.channels[channel].call_id
+        async with api.client("agent1") as http:
+            assert (await http.post(f"/api/v1/calls/{call_id}/hold")).status_code == 202
+            await eventually(lambda: api.app.acd.board.state("a1") == "on_hold", what="agent on hold")
+            alerts = await eventually(lambda: _events(api, "call.hold_alert"), timeout=5, what="hold alert after 0.3 s")
+            assert alerts[0]["call_id"] == call_id and alerts[0]["held"] >= 0.3
+            assert (await http.post(f"/api/v1/calls/{call_id}/unhold")).status_code == 202
+            await eventually(lambda: api.app.acd.board.state("a1") == "talking", what="agent talking again")
+        record = api.app.services.channels[channel].machine.record
+        assert record.held_since is None and record.hold_seconds >= 0.3
+        async with api.client("agent2") as http:  # not their call
+            assert (await http.post(f"/api/v1/calls/{call_id}/hold")).status_code == 404
+
+
+async def _events(api, kind: str) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+    return [fields for _, k, fields in await api.app.store.events() if k == kind]
