@@ -68,6 +68,7 @@ from callcenter_ari.calls.messages import (
     Start,
     StopPlayback,
     Timeout,
+    TransferTo,
     Unhold,
     Unmute,
 )
@@ -117,7 +118,7 @@ class InboundCall:
 
     def handle(self, message: Input, now: float) -> list[Command]:
         step = _TRANSITIONS.get((self.record.phase, type(message)))
-        if step is None:
+        if step is None or _stale(message, self.record):
             return []
         return step(self, message, now)
 
@@ -381,6 +382,26 @@ class InboundCall:
             commands.insert(2, AgentOnHold(call.agent_id, False))
         return commands
 
+    def _transfer_away(self, message: TransferTo, now: float) -> list[Command]:
+        """The agent hands the caller on: the agent's leg ends (wrap-up), the caller waits again or is dialled on."""
+        call, settings = self.record, self.settings
+        known = settings.queues if message.kind == "queue" else settings.destinations
+        if message.target not in known:
+            return []
+        commands: list[Command] = [Hangup(call.agent_channel), DestroyBridge(call.bridge_id)]
+        if call.held_since is not None:
+            commands += [MohStop(call.channel_id), Unmute(call.channel_id), self._cancel_timer("hold_alert")]
+            call.hold_seconds += now - call.held_since
+            call.held_since = None
+        if call.agent_id:
+            commands.append(AgentFinished(call.agent_id))
+        fields = self._fields(now, agent=call.agent_id, to=message.kind, target=message.target)
+        commands.append(Emit("call.transfer_requested", fields))
+        call.agent_id = ""
+        if message.kind == "queue":
+            return commands + self._enqueue(message.target, call.priority, now)
+        return commands + self._transfer(message.target, now)
+
     def _hold_alert(self, message: Timeout, now: float) -> list[Command]:
         call = self.record
         if message.name != "hold_alert" or call.held_since is None:
@@ -524,6 +545,11 @@ class InboundCall:
         return f"{self.record.call_id}-greeting"
 
 
+def _stale(message: Input, record: CallRecord) -> bool:
+    """An earlier leg's hang-up, arriving after the call moved on to another leg."""
+    return isinstance(message, AgentGone) and bool(message.channel_id) and message.channel_id != record.agent_channel
+
+
 # Q.850 causes of an agent leg that never came up, as the reason the ACD records for the agent.
 _FAILURE_BY_CAUSE = {
     1: "unavailable",
@@ -582,6 +608,7 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("talking", Hold): InboundCall._hold,
     ("talking", Unhold): InboundCall._unhold,
     ("talking", Timeout): InboundCall._hold_alert,
+    ("talking", TransferTo): InboundCall._transfer_away,
     **{("survey", kind): InboundCall._ivr_input for kind in _IVR_INPUTS},
     ("survey", Resume): InboundCall._resume,
     ("voicemail", RecordingDone): InboundCall._message_recorded,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -73,9 +73,14 @@ class AgentFailed(_Msg, frozen=True):
 
 
 class AgentGone(_Msg, frozen=True):
-    """The agent's leg hung up after it was up."""
+    """A leg the call dialled (an agent's, a transfer's) hung up or never came up.
+
+    ``channel_id`` says which: an earlier leg's late hang-up (after a ring-no-answer, after a transfer) must not
+    be taken for the current one's. Empty when unknown.
+    """
 
     cause: int | None = None
+    channel_id: str = ""
 
 
 class QueueRefused(_Msg, frozen=True):
@@ -106,6 +111,13 @@ class Unhold(_Msg, frozen=True):
     pass
 
 
+class TransferTo(_Msg, frozen=True):
+    """Blind transfer of a connected call: to a queue (the caller waits again), or to a configured destination."""
+
+    kind: Literal["queue", "destination"]
+    target: str
+
+
 class Timeout(_Msg, frozen=True):
     name: str
 
@@ -128,6 +140,7 @@ Input = (
     | Announce
     | Hold
     | Unhold
+    | TransferTo
 )
 
 

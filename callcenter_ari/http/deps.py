@@ -49,6 +49,7 @@ class ApiDeps:
     hangup: Callable[[str], Awaitable[None]]  # ARI hang-up of a channel; the call's own events end the call
     agent_names: Mapping[str, str]
     queue_names: Mapping[str, str]  # every configured queue, id -> display name
+    destinations: frozenset[str]  # the configured transfer destinations (ivr.destinations)
 
     @classmethod
     def from_application(cls, app: Application) -> ApiDeps:
@@ -85,4 +86,5 @@ class ApiDeps:
             hangup=hangup,
             agent_names={agent_id: agent.name for agent_id, agent in config.agents.items()},
             queue_names={queue_id: queue.name or queue_id for queue_id, queue in config.queues.items()},
+            destinations=frozenset(config.ivr.destinations),
         )

@@ -65,6 +65,10 @@ class Conflict(ApiError):
     status, code = 409, "conflict"
 
 
+class Unprocessable(ApiError):
+    status, code = 422, "invalid"
+
+
 _CODES = {
     400: "bad_request",
     401: "unauthorized",

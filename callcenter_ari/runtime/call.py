@@ -199,7 +199,7 @@ class CallTask:
             services.metrics.ari_errors.labels("channel_gone").inc()
             if gone.channel_id == record.channel_id:
                 return CallerGone(None)
-            return AgentGone(None)
+            return AgentGone(None, gone.channel_id)
         except AriError as exc:
             services.metrics.ari_errors.labels(type(exc).__name__).inc()
             if isinstance(command, (Hangup, DestroyBridge, MohStop)):

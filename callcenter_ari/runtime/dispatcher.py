@@ -138,7 +138,7 @@ class Dispatcher:
         if channel_id == task.caller_channel:
             self._deliver(task, CallerGone(cause))
         else:
-            self._deliver(task, AgentGone(cause))
+            self._deliver(task, AgentGone(cause, channel_id))
 
     def _stasis_start(self, event: StasisStart) -> None:
         args = event.args
@@ -202,7 +202,7 @@ class Dispatcher:
                 self._deliver(task, CallerGone(None))
                 ended += 1
             elif record.phase in ("ringing", "talking") and record.agent_channel not in channels:
-                self._deliver(task, AgentGone(None))
+                self._deliver(task, AgentGone(None, record.agent_channel))
             elif record.phase == "greeting":
                 await self._greeting_finished_while_away(task)
         log.info("ari.reconciled", live_calls=len(services.calls), ended_while_away=ended)

@@ -36,6 +36,7 @@ from callcenter_ari.calls.messages import (
     Start,
     StopPlayback,
     Timeout,
+    TransferTo,
     Unhold,
     Unmute,
 )
@@ -300,3 +301,41 @@ class TestResume:
         resumed = InboundCall(talking_call().record, QUEUED)
         assert kinds(resumed.handle(Resume(), 50.0)) == []
         assert AgentFinished("a1") in resumed.handle(CallerGone(16), 60.0)
+
+
+class TestStaleLegs:
+    def test_a_late_hangup_of_the_unanswered_leg_does_not_fail_the_next_offer(self) -> None:
+        """After a ring-no-answer the call rings another agent; the first leg's hang-up arriving now changes
+        nothing."""
+        call = queued_call()
+        call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        call.handle(Timeout("ring"), 25.0)  # the backstop: a1 did not answer
+        call.handle(Offered("a2", "PJSIP/a2"), 26.0)
+        assert call.handle(AgentGone(19, "c1-a1"), 26.5) == []
+        assert call.record.phase == "ringing" and call.record.agent_id == "a2"
+        assert ReleaseAgent("a2", "busy") in call.handle(AgentGone(17, "c1-a2"), 27.0)
+
+
+class TestBlindTransfer:
+    def test_to_another_queue_frees_the_agent_and_the_caller_waits_again(self) -> None:
+        settings = CallSettings(
+            greeting="sound:hello",
+            queue="support",
+            queues={"support": QueueSettings(), "billing": QueueSettings(moh_class="jazz")},
+        )
+        record = CallRecord(call_id="c1", channel_id="ch1", started_at=0.0)
+        call = InboundCall(record, settings)
+        call.handle(Start(), 0.0)
+        call.handle(PlaybackDone("c1-greeting"), 2.0)
+        call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        call.handle(AgentUp("c1-a1"), 8.0)
+        commands = call.handle(TransferTo("queue", "billing"), 60.0)
+        assert Hangup("c1-a1") in commands and DestroyBridge("c1-b") in commands and AgentFinished("a1") in commands
+        assert Enqueue("billing", 0, 60.0, first=True) in commands and MohStart("ch1", "jazz") in commands
+        assert call.record.phase == "queued" and call.record.queue == "billing"
+        assert call.handle(AgentGone(16, "c1-a1"), 60.5) == []  # the first agent's leg going away
+
+    def test_to_an_unknown_target_changes_nothing(self) -> None:
+        call = talking_call()
+        assert call.handle(TransferTo("queue", "nowhere"), 60.0) == []
+        assert call.record.phase == "talking"

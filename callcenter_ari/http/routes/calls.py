@@ -11,10 +11,10 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from callcenter_ari.ari.errors import ChannelGone
-from callcenter_ari.calls.messages import Hold, Unhold
+from callcenter_ari.calls.messages import Hold, TransferTo, Unhold
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
-from callcenter_ari.http.errors import Conflict, NotFound, documented
+from callcenter_ari.http.errors import Conflict, FieldProblem, NotFound, Unprocessable, documented
 from callcenter_ari.http.params import Caller, Deps, Id
 from callcenter_ari.runtime.monitor import MonitorError
 from callcenter_ari.store.records import CallPhase, CallRecord
@@ -47,9 +47,19 @@ class CallList(msgspec.Struct, frozen=True):
     calls: list[CallView]
 
 
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$(?!\n)"  # a configured id; (?!\n): $ also matches before a final newline
+
+
 class MonitorRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    supervisor: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$(?!\n)")]  # a configured id
+    supervisor: Annotated[str, msgspec.Meta(pattern=_NAME)]  # a configured id
     mode: Literal["listen", "whisper", "barge"] = "listen"
+
+
+class TransferRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Exactly one of: a queue to wait in again, or a configured destination (ivr.destinations) to be dialled."""
+
+    queue: Annotated[str, msgspec.Meta(pattern=_NAME)] | None = None
+    destination: Annotated[str, msgspec.Meta(pattern=_NAME)] | None = None
 
 
 class MonitorAccepted(msgspec.Struct, frozen=True):
@@ -142,6 +152,30 @@ class CallController(Controller):
     )
     def unhold(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
         return _hold(deps, principal, call_id, held=False)
+
+    @post(
+        "/{call_id:str}/transfer",
+        guards=[requires("calls.transfer")],
+        status_code=HTTP_202_ACCEPTED,
+        responses=documented(409, 422),
+        sync_to_thread=False,
+    )
+    def transfer(self, deps: Deps, principal: Caller, call_id: Id, data: JSONBody[TransferRequest]) -> CallView:
+        """Blind transfer: the agent's leg ends (wrap-up) and the caller waits in the queue, or is dialled on."""
+        if (data.queue is None) == (data.destination is None):
+            raise Unprocessable("give exactly one of queue and destination", [FieldProblem("queue", "or destination")])
+        if data.queue is not None and data.queue not in deps.queue_names:
+            raise Unprocessable(f"no queue {data.queue!r}", [FieldProblem("queue", "not a configured queue")])
+        if data.destination is not None and data.destination not in deps.destinations:
+            problem = FieldProblem("destination", "not a configured destination")
+            raise Unprocessable(f"no destination {data.destination!r}", [problem])
+        record = find(deps, principal, call_id)
+        if record.phase != "talking":
+            raise Conflict(f"the call is {record.phase}: only a connected call can be transferred")
+        target = TransferTo("queue", data.queue) if data.queue else TransferTo("destination", data.destination or "")
+        deps.deliver(record.call_id, target)
+        log.info("api.call_transfer", call_id=call_id, to=target.kind, target=target.target, by=principal.name)
+        return view(record)
 
     @post(
         "/{call_id:str}/monitor",
