@@ -115,6 +115,19 @@ class AcdService:
         self._store.queue_remove(queue, call_id)
         self._rearm()
 
+    async def call_failed(self, call_id: str, queue: str) -> None:
+        """A call failed safe (back to the dialplan): take it out of line and free every agent still tied to it
+        (the record's agent id may already be cleared, or never set, when the failure struck mid-step)."""
+        if queue:
+            self.remove(call_id, queue)
+        for agent_id, record in list(self.board.agents.items()):
+            if record.call_id != call_id:
+                continue
+            if record.state == "reserved":
+                await self.release(agent_id, "call_failed")
+            elif record.state == "talking":
+                self.finished(agent_id)
+
     # ---- agents ------------------------------------------------------------------------------------------
 
     async def log_in(self, agent_id: str, *, seat_limit: int | None = None) -> None:
@@ -240,9 +253,15 @@ class AcdService:
             offer = offers.pop()
             agent = self.board.agents[offer.agent_id]
             if await self._store.reserve_agent(agent):
-                self._waiting.pop(offer.call_id, None)
-                self._store.queue_remove(offer.queue, offer.call_id)
-                self._deliver(offer.call_id, call.Offered(offer.agent_id, offer.endpoint))
+                if self._waiting.pop(offer.call_id, None) is not None:
+                    self._store.queue_remove(offer.queue, offer.call_id)
+                    self._deliver(offer.call_id, call.Offered(offer.agent_id, offer.endpoint))
+                    continue
+                # The call left while Redis answered (hung up, timed out), or another agent took it first (ring_all
+                # offers them all; a call rings one agent at a time): nobody would ever release this agent.
+                if agent.state == "reserved" and agent.call_id == offer.call_id:
+                    offers += self.board.release(offer.agent_id, "call_gone", self._clock.now())
+                    self._changed(offer.agent_id)
                 continue
             # Another process reserved this agent first: the agent is busy here, and the call keeps its place.
             log.warning("agent.reserved_elsewhere", agent=offer.agent_id, call_id=offer.call_id)
@@ -250,7 +269,7 @@ class AcdService:
             offers += self.board.release(offer.agent_id, "reserved_elsewhere", now)
             waiting = self._waiting.get(offer.call_id)
             if waiting is not None:
-                offers += self.board.enqueue(
+                again = self.board.enqueue(
                     offer.call_id,
                     waiting.queue,
                     waiting.priority,
@@ -259,6 +278,13 @@ class AcdService:
                     language=waiting.language,
                     needs=waiting.needs,
                 )
+                if not again:
+                    score = queue_score(waiting.priority, waiting.enqueued_at)
+                    self._store.queue_add(waiting.queue, offer.call_id, score)
+                offers += again
+        # A call back in line has deadlines (relaxation steps, announcements) the timer must be armed for.
+        self._drain_audit()
+        self._rearm()
 
     def _changed(self, agent_id: str) -> None:
         agent = self.board.agents[agent_id]

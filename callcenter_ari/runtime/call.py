@@ -7,6 +7,7 @@ call safe: it goes back to the dialplan (or is hung up), and its record says so.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ from callcenter_ari.calls.messages import (
     CrmLookup,
     Dequeue,
     DestroyBridge,
+    Digit,
     Emit,
     Enqueue,
     Hangup,
@@ -57,7 +59,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-# A call's own events between two of its steps: a handful, unless a caller floods DTMF (then they are dropped).
+# A call's own events between two of its steps: a handful, unless a caller floods DTMF. Past this many waiting,
+# further digits are dropped; every other input (a hang-up, a timeout, an offer) is always queued.
 INBOX_SIZE = 32
 
 
@@ -68,18 +71,19 @@ class CallTask:
         self.call_id = machine.record.call_id
         self.inbox: MemoryObjectSendStream[Input]
         self._receive: MemoryObjectReceiveStream[Input]
-        self.inbox, self._receive = anyio.create_memory_object_stream[Input](INBOX_SIZE)
+        self.inbox, self._receive = anyio.create_memory_object_stream[Input](math.inf)
 
     @property
     def caller_channel(self) -> str:
         return self.machine.record.channel_id
 
     def deliver(self, message: Input) -> bool:
-        """Queue an input without waiting; False only if the inbox is full (an input for an ended call is moot)."""
+        """Queue an input without waiting; False only for a digit dropped from a flood (an input for an ended call
+        is moot). A full inbox must never lose a hang-up: the call would wait for it forever."""
+        if isinstance(message, Digit) and self.inbox.statistics().current_buffer_used >= INBOX_SIZE:
+            return False
         try:
             self.inbox.send_nowait(message)
-        except anyio.WouldBlock:
-            return False
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             pass
         return True
@@ -252,8 +256,13 @@ class CallTask:
                 await services.ari.continue_in_dialplan(record.channel_id)
             except AriError:
                 await _hangup(services.ari, record.channel_id, 41)
-            if record.agent_channel and record.phase in ("ringing", "talking"):
+            if record.agent_channel and record.phase in ("ringing", "transfer", "talking"):
                 await _hangup(services.ari, record.agent_channel, 16)
+        try:
+            # Out of line, and any agent it held (reserved or talking) freed: nobody else will do it for this call.
+            await services.acd.call_failed(record.call_id, record.queue)
+        except Exception:
+            log.exception("call.fail_safe_acd_failed")
         if record.phase != "ended":
             now = services.clock.now()
             record.phase, record.outcome, record.ended_at = "ended", "failed", now

@@ -201,7 +201,7 @@ class Dispatcher:
             if record.channel_id not in channels:
                 self._deliver(task, CallerGone(None))
                 ended += 1
-            elif record.phase in ("ringing", "talking") and record.agent_channel not in channels:
+            elif record.phase in ("ringing", "transfer", "talking") and record.agent_channel not in channels:
                 self._deliver(task, AgentGone(None, record.agent_channel))
             elif record.phase == "greeting":
                 await self._greeting_finished_while_away(task)

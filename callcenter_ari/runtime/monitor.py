@@ -93,8 +93,11 @@ class MonitorService:
 
     async def _run(self, session: Session) -> None:
         ari = self._services.ari
-        record = self._services.calls[session.call_id].machine.record
         try:
+            task = self._services.calls.get(session.call_id)
+            if task is None:
+                return  # the call ended before the session's task ran; ``finally`` forgets the session
+            record = task.machine.record
             if session.mode != "barge":
                 whisper: Literal["out", "none"] = "out" if session.mode == "whisper" else "none"
                 await ari.snoop(

@@ -12,9 +12,12 @@ import itertools
 from collections.abc import Callable
 
 import anyio
+import structlog
 from anyio.abc import TaskStatus
 
 from callcenter_ari.runtime.clock import Clock
+
+log = structlog.get_logger(__name__)
 
 TimerKey = tuple[str, str]
 
@@ -67,7 +70,10 @@ class Timers:
             if live is not None and live[0] == seq:
                 del self._live[key]
                 self._forget_name(key)
-                live[1]()
+                try:
+                    live[1]()
+                except Exception:  # one owner's bug must not stop every other timer, nor the process
+                    log.exception("timer.callback_failed", owner=key[0], timer=key[1])
 
     def _forget_name(self, key: TimerKey) -> None:
         names = self._by_owner.get(key[0])

@@ -39,6 +39,7 @@ return 1
 """
 
 EVENT_STREAM_MAXLEN = 1_000_000
+FINAL_FLUSH_SECONDS = 10.0
 
 
 class Store:
@@ -100,8 +101,11 @@ class Store:
                 await anyio.lowlevel.checkpoint()  # let the rest of this loop turn stage its writes too
                 await self.flush()
         finally:
-            with anyio.CancelScope(shield=True):
+            # A last flush on the way out, but not forever: a Redis that is down must not hang the shutdown.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(FINAL_FLUSH_SECONDS) as scope:
                 await self.flush()
+            if scope.cancelled_caught:
+                log.error("store.unflushed_at_shutdown", pending=len(self._staged) + len(self._calls))
 
     async def flush(self) -> None:
         async with self._flush_lock:

@@ -145,6 +145,48 @@ async def test_state_is_read_back_after_a_restart(sim: Simulator, start_app) -> 
         assert "call.resumed" in kinds
 
 
+async def test_a_call_that_fails_frees_its_agent_and_hangs_up_the_agent_leg(
+    sim: Simulator, start_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error as the agent answers fails the call safe: the agent's leg is hung up and the agent,
+    still reserved for the call on the board, is made available again instead of being held forever."""
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0, kind="answer"))
+    async with start_app(AGENT) as app:
+        channel = await sim.inject_call(did="5552000", caller="+15550000010")
+        await through_greeting(app, sim, channel)
+        await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="agent ringing")
+        task = app.services.channels[channel]
+        leg = task.machine.record.agent_channel
+
+        async def broken(channel_id: str) -> None:
+            raise RuntimeError("injected fault")
+
+        monkeypatch.setattr(app.ari, "moh_stop", broken)
+        await sim.advance(1.5)
+        record = await eventually(lambda: ended_record(app, channel), what="call failed safe")
+        assert record.outcome == "failed"
+        await eventually(lambda: app.acd.board.agents["a1"].state == "available", what="agent freed")
+        assert sim.channel(leg) is None
+        assert task.call_id not in app.services.calls and leg not in app.services.channels
+
+
+async def test_a_monitor_session_on_a_call_that_ended_before_it_ran_is_forgotten(sim: Simulator, start_app) -> None:
+    """A supervisor asks to listen in the very loop turn the call ends: the session is dropped, not kept forever."""
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
+    supervisor = '\n[supervisors.sv1]\nendpoint = "PJSIP/sup1"\n'
+    async with start_app(AGENT + supervisor) as app:
+        channel = await sim.inject_call(did="5552000", caller="+15550000011")
+        await through_greeting(app, sim, channel)
+        await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="ringing")
+        await sim.advance(1.0)
+        await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+        task = app.services.channels[channel]
+        app.monitor.start(task.call_id, "sv1", "listen")
+        app.services.forget(task)  # the call's task ends before the session's task first runs
+        await eventually(lambda: not app.monitor.sessions, what="session forgotten")
+        assert sim.channel(f"{task.call_id}-m1-sup") is None
+
+
 async def test_shutdown_lets_live_calls_finish_and_sends_new_ones_back(sim: Simulator, start_app) -> None:
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
     async with start_app(AGENT) as app:

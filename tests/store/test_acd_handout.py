@@ -1,0 +1,82 @@
+"""The ACD service's hand-out against a real Redis: an agent whose offer nobody can take is never left reserved."""
+
+from __future__ import annotations
+
+import random
+
+import anyio
+from redis.asyncio import Redis
+
+from callcenter_ari.acd.board import Board
+from callcenter_ari.acd.specs import AgentSpec, QueueSpec
+from callcenter_ari.calls.messages import Input, Offered
+from callcenter_ari.runtime.acd import AcdService
+from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.runtime.timers import Timers
+from callcenter_ari.store.keys import Keys
+from callcenter_ari.store.records import AgentRecord
+from callcenter_ari.store.redis import Store
+
+
+class GatedStore(Store):
+    """The real store, but a reservation waits at a gate first: the test decides what happens meanwhile."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        super().__init__(redis, keys)
+        self.reserving = anyio.Event()
+        self.gate = anyio.Event()
+
+    async def reserve_agent(self, agent: AgentRecord) -> bool:
+        self.reserving.set()
+        await self.gate.wait()
+        return await super().reserve_agent(agent)
+
+
+def service(store: Store, *, strategy: str = "longest_idle", agents: tuple[str, ...] = ("a1",)) -> tuple:
+    clock = Clock()
+    board = Board(
+        [AgentSpec(a, f"PJSIP/{a}", ("q",)) for a in agents],
+        queues=[QueueSpec(name="q", strategy=strategy)],  # type: ignore[arg-type]
+        rng=random.Random(7),
+    )
+    delivered: list[tuple[str, Input]] = []
+    acd = AcdService(
+        board,
+        store,
+        Timers(clock),
+        clock,
+        deliver=lambda call_id, message: delivered.append((call_id, message)),
+        emit=lambda kind, fields: None,
+    )
+    return acd, delivered
+
+
+async def test_an_agent_offered_a_caller_who_hangs_up_during_the_reservation_is_freed(redis: Redis, keys: Keys) -> None:
+    """The caller abandons while Redis confirms the reservation: the agent is available again, not reserved for
+    a call that is gone."""
+    store = GatedStore(redis, keys)
+    acd, delivered = service(store)
+    store.gate.set()
+    await acd.enqueue("c1", "q", 0, 1.0, first=True)  # nobody logged in: c1 waits
+    store.gate = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(acd.log_in, "a1")  # a1 is offered c1; the reservation waits at the gate
+        await store.reserving.wait()
+        acd.remove("c1", "q")  # c1 hangs up meanwhile
+        store.gate.set()
+    assert delivered == []
+    assert acd.board.agents["a1"].state == "available"
+    await store.flush()
+    assert [(a.state, a.call_id) for a in await store.agents()] == [("available", "")]
+
+
+async def test_ring_all_never_leaves_the_agents_the_call_did_not_ring_reserved(redis: Redis, keys: Keys) -> None:
+    """ring_all offers a call to every agent, but a call rings one at a time: the others go back to waiting."""
+    store = Store(redis, keys)
+    acd, delivered = service(store, strategy="ring_all", agents=("a1", "a2", "a3"))
+    for agent_id in ("a1", "a2", "a3"):
+        await acd.log_in(agent_id)
+    await acd.enqueue("c1", "q", 0, 1.0, first=True)
+    assert [type(message) for _, message in delivered] == [Offered]
+    states = sorted(record.state for record in acd.board.agents.values())
+    assert states == ["available", "available", "reserved"]
