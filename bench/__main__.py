@@ -30,6 +30,7 @@ ASTERISK_CPU_MS_PER_CALL = (1.1, 1.8)
 # The measured process runs on the same event loop as `callcenter-ari run` (uvloop) unless --loop says otherwise.
 LOOP: dict[str, Any] = {"use_uvloop": True}
 
+
 def machine() -> dict[str, Any]:
     model = next(
         (

@@ -116,6 +116,19 @@ class InboundCall:
     def ended(self) -> bool:
         return self.record.phase == "ended"
 
+    @property
+    def awaited_playback(self) -> str:
+        """The playback whose end the call waits for, or "". After a disconnect its PlaybackFinished may have been
+        sent to nobody; the runtime asks Asterisk about this id and, if it is gone, tells the call it finished."""
+        call = self.record
+        if call.phase == "greeting":
+            return self._greeting_id
+        if call.phase == "leaving":
+            return self._leave_id
+        if call.phase in ("ivr", "survey") and self._session is not None:
+            return self._session.prompt_id or ""
+        return self._announcing
+
     def handle(self, message: Input, now: float) -> list[Command]:
         step = _TRANSITIONS.get((self.record.phase, type(message)))
         if step is None or _stale(message, self.record):

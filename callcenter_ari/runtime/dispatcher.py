@@ -203,13 +203,12 @@ class Dispatcher:
                 ended += 1
             elif record.phase in ("ringing", "transfer", "talking") and record.agent_channel not in channels:
                 self._deliver(task, AgentGone(None, record.agent_channel))
-            elif record.phase == "greeting":
-                await self._greeting_finished_while_away(task)
+            elif task.machine.awaited_playback:
+                await self._playback_finished_while_away(task, task.machine.awaited_playback)
         log.info("ari.reconciled", live_calls=len(services.calls), ended_while_away=ended)
 
-    async def _greeting_finished_while_away(self, task: CallTask) -> None:
+    async def _playback_finished_while_away(self, task: CallTask, playback_id: str) -> None:
         """A PlaybackFinished sent while we were disconnected is lost; a playback that is gone has finished."""
-        playback_id = f"{task.call_id}-greeting"
         try:
             await self.services.ari.get_playback(playback_id)
         except NotFound:

@@ -22,6 +22,7 @@ from callcenter_ari.ari.events import (
     UnknownEvent,
 )
 from callcenter_ari.ari.transport import Endpoint
+from callcenter_ari.calls.messages import Announce
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.e2e.helpers import (
     AGENT,
@@ -230,3 +231,21 @@ async def test_logs_are_json_with_the_call_id_bound(sim: Simulator, start_app) -
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     released = [line for line in lines if line["event"] == "agent.released"]
     assert released and released[0]["call_id"] == call_id and released[0]["reason"] == "busy"
+
+
+async def test_a_position_announcement_that_ended_during_a_disconnect_brings_the_music_back(
+    sim: Simulator, start_app
+) -> None:
+    """Its PlaybackFinished went to nobody; after the reconnect the call learns it finished and resumes music."""
+    async with start_app(NO_AGENTS_LOGGED_IN) as app:
+        channel = await sim.inject_call(did="5552000", caller="+15550000031")
+        await through_greeting(app, sim, channel)
+        await eventually(lambda: phase_of(app, channel) == "queued", what="queued")
+        task = app.services.channels[channel]
+        task.deliver(Announce(3))
+        await eventually(lambda: playing(sim, channel), what="announcement playing")
+        reconnects = app.metrics.ari_reconnects._value.get()
+        await sim.drop_websockets()
+        await sim.advance(10.0)  # the announcement ends while nobody listens
+        await eventually(lambda: app.metrics.ari_reconnects._value.get() > reconnects, what="reconnect")
+        await eventually(lambda: task.machine.awaited_playback == "", what="announcement known to be over")

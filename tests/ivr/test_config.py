@@ -56,7 +56,7 @@ def test_structs_are_frozen() -> None:
     ("replace", "message"),
     [
         (('kind = "menu"', 'kind = "menuu"'), "Invalid value 'menuu'"),
-        (("fallback = \"q\"\n\n[flows.main.nodes.c]", "fallbak = \"q\"\n\n[flows.main.nodes.c]"), "unknown field"),
+        (('fallback = "q"\n\n[flows.main.nodes.c]', 'fallbak = "q"\n\n[flows.main.nodes.c]'), "unknown field"),
         (('variable = "account"', "variable = 3"), "Expected `str`, got `int`"),
         (('queue = "general"', 'queue = "general"\npriority = 1000'), "Expected `int` <= 100"),
         (('variable = "account"', 'variable = "account"\nmax_length = 0'), "Expected `int` >= 1"),

@@ -36,18 +36,37 @@ POSITIONS: dict[str, list[Step]] = {
     "lookup with wait prompt": [lambda rt: rt.finish_prompt(), lambda rt: rt.finish_prompt()],
     "lookup, wait prompt over": [lambda rt: rt.finish_prompt()] * 3,
     "menu prompt": [*[lambda rt: rt.finish_prompt()] * 2, lambda rt: rt.answer_lookup(ok=False)],
-    "menu input": [*[lambda rt: rt.finish_prompt()] * 2, lambda rt: rt.answer_lookup(ok=False),
-                   lambda rt: rt.finish_prompt()],
-    "collect prompt": [*[lambda rt: rt.finish_prompt()] * 2, lambda rt: rt.answer_lookup(ok=False),
-                       lambda rt: rt.press("1")],
-    "collect input": [*[lambda rt: rt.finish_prompt()] * 2, lambda rt: rt.answer_lookup(ok=False),
-                      lambda rt: rt.press("12")],
-    "confirm prompt": [*[lambda rt: rt.finish_prompt()] * 2, lambda rt: rt.answer_lookup(ok=False),
-                       lambda rt: rt.press("1123#")],
-    "confirm input": [*[lambda rt: rt.finish_prompt()] * 2, lambda rt: rt.answer_lookup(ok=False),
-                      lambda rt: rt.press("1123#"), lambda rt: rt.finish_prompt()],
-    "closing prompt": [*[lambda rt: rt.finish_prompt()] * 2, lambda rt: rt.answer_lookup(ok=False),
-                       lambda rt: rt.press("1123#1")],
+    "menu input": [
+        *[lambda rt: rt.finish_prompt()] * 2,
+        lambda rt: rt.answer_lookup(ok=False),
+        lambda rt: rt.finish_prompt(),
+    ],
+    "collect prompt": [
+        *[lambda rt: rt.finish_prompt()] * 2,
+        lambda rt: rt.answer_lookup(ok=False),
+        lambda rt: rt.press("1"),
+    ],
+    "collect input": [
+        *[lambda rt: rt.finish_prompt()] * 2,
+        lambda rt: rt.answer_lookup(ok=False),
+        lambda rt: rt.press("12"),
+    ],
+    "confirm prompt": [
+        *[lambda rt: rt.finish_prompt()] * 2,
+        lambda rt: rt.answer_lookup(ok=False),
+        lambda rt: rt.press("1123#"),
+    ],
+    "confirm input": [
+        *[lambda rt: rt.finish_prompt()] * 2,
+        lambda rt: rt.answer_lookup(ok=False),
+        lambda rt: rt.press("1123#"),
+        lambda rt: rt.finish_prompt(),
+    ],
+    "closing prompt": [
+        *[lambda rt: rt.finish_prompt()] * 2,
+        lambda rt: rt.answer_lookup(ok=False),
+        lambda rt: rt.press("1123#1"),
+    ],
 }
 
 

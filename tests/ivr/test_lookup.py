@@ -64,7 +64,7 @@ def test_answer_sets_variables_and_takes_next() -> None:
 
 
 def test_answer_may_choose_one_of_the_nodes_choices_and_announce() -> None:
-    """"Power is out in your area, repair expected at 18:00": the CRM's prompt plays, then its chosen node."""
+    """ "Power is out in your area, repair expected at 18:00": the CRM's prompt plays, then its chosen node."""
     rt = started()
     say = ["sound:outage-in-your-area", "sound:repair-expected-at", "number:18", "sound:oclock"]
     out = rt.answer_lookup(ok=True, status=200, data={"next": "outage", "say": say, "text": "Outage, fix 18:00"})

@@ -339,3 +339,23 @@ class TestBlindTransfer:
         call = talking_call()
         assert call.handle(TransferTo("queue", "nowhere"), 60.0) == []
         assert call.record.phase == "talking"
+
+
+class TestAwaitedPlayback:
+    """The playback a call waits on, which the runtime checks after a disconnect (its end may have been lost)."""
+
+    def test_greeting_announcement_and_nothing(self) -> None:
+        call = new_call()
+        call.handle(Start(), 0.0)
+        assert call.awaited_playback == "c1-greeting"
+        call.handle(PlaybackDone("c1-greeting"), 2.0)
+        assert call.awaited_playback == ""
+        play = next(c for c in call.handle(Announce(2), 30.0) if isinstance(c, Play))
+        assert call.awaited_playback == play.playback_id
+        call.handle(PlaybackDone(play.playback_id), 33.0)
+        assert call.awaited_playback == ""
+
+    def test_the_goodbye_of_a_caller_taken_out_of_the_queue(self) -> None:
+        call = queued_call()
+        call.handle(QueueEnded("step_end", "sound:sorry"), 300.0)
+        assert call.awaited_playback == "c1-leave"
