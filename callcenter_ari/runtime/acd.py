@@ -267,6 +267,9 @@ class AcdService:
             log.warning("agent.reserved_elsewhere", agent=offer.agent_id, call_id=offer.call_id)
             now = self._clock.now()
             offers += self.board.release(offer.agent_id, "reserved_elsewhere", now)
+            # Told to the stream, not written to Redis: there the other process's reservation is the truth.
+            state = self.board.state(offer.agent_id)
+            self._emit("agent.state", {"agent": offer.agent_id, "state": state, "reason": "reserved_elsewhere"})
             waiting = self._waiting.get(offer.call_id)
             if waiting is not None:
                 again = self.board.enqueue(

@@ -80,3 +80,34 @@ async def test_ring_all_never_leaves_the_agents_the_call_did_not_ring_reserved(r
     assert [type(message) for _, message in delivered] == [Offered]
     states = sorted(record.state for record in acd.board.agents.values())
     assert states == ["available", "available", "reserved"]
+
+
+async def test_an_agent_another_process_reserved_first_is_busy_here_and_the_caller_keeps_waiting(
+    redis: Redis, keys: Keys
+) -> None:
+    """Two processes share agent a1; the other one reserved a1 first. Here the offer is withdrawn, the change is
+    told to the event stream, Redis keeps the other process's reservation, and c1 keeps its place in line."""
+    clock = Clock()
+    store = Store(redis, keys)
+    board = Board([AgentSpec("a1", "PJSIP/a1", ("q",))], queues=[QueueSpec(name="q")], rng=random.Random(7))
+    events: list[tuple[str, dict]] = []  # type: ignore[type-arg]
+    delivered: list[tuple[str, Input]] = []
+    acd = AcdService(
+        board,
+        store,
+        Timers(clock),
+        clock,
+        deliver=lambda call_id, message: delivered.append((call_id, message)),
+        emit=lambda kind, fields: events.append((kind, fields)),
+    )
+    await acd.log_in("a1")
+    await store.flush()
+    other = Store(redis, keys)
+    assert await other.reserve_agent(AgentRecord(agent_id="a1", state="reserved", call_id="c9"))
+    await acd.enqueue("c1", "q", 0, 1.0, first=True)
+    await store.flush()
+    assert delivered == []  # nobody was offered to c1
+    assert ("agent.state", {"agent": "a1", "state": "not_ready", "reason": "reserved_elsewhere"}) in events
+    [agent] = await other.agents()
+    assert (agent.state, agent.call_id) == ("reserved", "c9")  # the other process's reservation stands
+    assert [call for call, _ in await store.queue_entries("q")] == ["c1"]
