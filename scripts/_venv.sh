@@ -15,5 +15,13 @@ if [ ! -x .venv/bin/python ]; then
     fi
     "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${EXTRAS:-}"
+# pip's output is shown only when the install fails (the build backend is chatty even with --quiet).
+pip_log=$(mktemp)
+if ! { .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip \
+       && .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${EXTRAS:-}"; } >"$pip_log" 2>&1; then
+    cat "$pip_log" >&2
+    rm -f "$pip_log"
+    echo "installing callcenter-ari into .venv failed (pip's output above)" >&2
+    exit 1
+fi
+rm -f "$pip_log"
