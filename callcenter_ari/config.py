@@ -22,6 +22,8 @@ from callcenter_ari.acd.skills import RequirementSyntaxError
 from callcenter_ari.acd.skills import parse as parse_skills
 from callcenter_ari.ivr import Destination, IvrConfig, QueueNode
 from callcenter_ari.ivr import validate as validate_ivr
+from callcenter_ari.recording.settings import RecordingPolicy, RecordingSection, validate_policy
+from callcenter_ari.recording.settings import validate as validate_recording
 from callcenter_ari.trunks import InvalidNumber, TrunkConfig, dial_string, parse_number
 from callcenter_ari.webhooks import WebhookSettings
 
@@ -125,6 +127,7 @@ class QueueConfig(_Section):
     short_abandon_seconds: float = 5.0
     survey: str = ""  # ivr.surveys.<name> played to the caller after the agent hangs up; empty: none
     hold_alert_seconds: float = 30.0  # a caller on hold this long alerts the supervisors (call.hold_alert)
+    recording: RecordingPolicy | None = None  # none: recording.default
 
 
 class AgentConfig(_Section):
@@ -219,6 +222,7 @@ class Config(_Section):
     api: ApiSection = ApiSection()
     webhooks: WebhookSettings = WebhookSettings()
     tickets: TicketsSection = TicketsSection()
+    recording: RecordingSection = RecordingSection()
 
     def redacted(self) -> dict[str, Any]:
         """The configuration as plain data with secrets masked, fit to print or log."""
@@ -356,12 +360,15 @@ def _check_references(config: Config) -> None:
                 parse_skills(expression)
             except RequirementSyntaxError as exc:
                 problems.append(f"queues.{queue_id}.{path}: {exc}")
+        if queue.recording is not None:
+            problems += validate_policy(f"queues.{queue_id}.recording", queue.recording)
         for n, step in enumerate(queue.steps):
             if step.action == "overflow" and step.queue not in config.queues:
                 problems.append(f"queues.{queue_id}.steps[{n}].queue: unknown queue {step.queue!r}")
     if not _ID.fullmatch(config.app.tenant):
         problems.append("app.tenant: not a valid name (letters, digits, '_', '.', '-')")
     problems += _check_ivr_references(config)
+    problems += validate_recording(config.recording)
     for name, token in config.api.tokens.items():
         if len(token.token) < 16:
             problems.append(f"api.tokens.{name}.token: at least 16 characters")

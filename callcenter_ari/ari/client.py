@@ -19,6 +19,7 @@ from anyio.abc import TaskStatus
 
 from callcenter_ari.ari.errors import AriError, AriUnavailable, BadRequest, ChannelGone, NotFound, error_for
 from callcenter_ari.ari.events import Event, UnknownEvent
+from callcenter_ari.ari.files import StoredFile, open_stored_file
 from callcenter_ari.ari.http import HttpTransport
 from callcenter_ari.ari.models import (
     Application,
@@ -419,6 +420,13 @@ class AriClient:
 
     async def stored_recordings(self) -> list[StoredRecording]:
         return _decode(await self._call("GET", "recordings/stored"), list[StoredRecording])
+
+    async def delete_stored(self, name: str) -> None:
+        await self._call("DELETE", f"recordings/stored/{_q(name)}")
+
+    async def open_stored_file(self, name: str) -> StoredFile:
+        """A stored recording's audio, to stream (see ari/files.py)."""
+        return await open_stored_file(self.endpoint, name, self._timeout)
 
     # ---- system ----------------------------------------------------------------------------------------
 

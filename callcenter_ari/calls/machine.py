@@ -61,6 +61,7 @@ from callcenter_ari.calls.messages import (
     PlaybackDone,
     QueueEnded,
     QueueRefused,
+    RecordingControl,
     RecordingDone,
     ReleaseAgent,
     Resume,
@@ -72,6 +73,8 @@ from callcenter_ari.calls.messages import (
     Unhold,
     Unmute,
 )
+from callcenter_ari.recording.recorder import Recorder, refusal
+from callcenter_ari.recording.settings import RecordingPolicy
 from callcenter_ari.store.records import CallRecord
 
 TRANSFER_RING_SECONDS = 30
@@ -84,6 +87,7 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     survey_name: str = ""
     survey: ivr.Flow | None = None
     hold_alert: float = 30.0  # seconds on hold before a supervisor is alerted
+    recording: RecordingPolicy = RecordingPolicy(mode="none")
 
 
 class CallSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,6 +103,7 @@ class CallSettings(msgspec.Struct, frozen=True, kw_only=True):
     # Transfer target name -> (validated dial string, trunk whose lines it takes, or "" for an internal extension).
     destinations: Mapping[str, tuple[str, str]] = {}
     queues: Mapping[str, QueueSettings] = {}
+    recording_salt: str = ""  # see recording.recorder.Recorder
 
     def queue_settings(self, queue: str) -> QueueSettings:
         return self.queues.get(queue) or QueueSettings()
@@ -111,6 +116,7 @@ class InboundCall:
         self._timers: set[str] = set()
         self._session: ivr.IvrSession | None = None
         self._announcing = ""  # the position announcement playing now, if any
+        self._recorder = Recorder(record.recording, record.call_id, settings.recording_salt)
 
     @property
     def ended(self) -> bool:
@@ -279,6 +285,7 @@ class InboundCall:
                 now, agent=call.agent_id, queue=call.queue, wait=round(wait, 3), leg=call.agent_channel
             )
             commands.append(Emit("call.answered", fields))
+            commands += self._recorder.bridged(call.bridge_id, self.settings.queue_settings(call.queue).recording)
         else:
             commands.append(Emit("call.transferred", self._fields(now, target=call.transfer_target)))
         return commands
@@ -401,7 +408,8 @@ class InboundCall:
         known = settings.queues if message.kind == "queue" else settings.destinations
         if message.target not in known:
             return []
-        commands: list[Command] = [Hangup(call.agent_channel), DestroyBridge(call.bridge_id)]
+        commands: list[Command] = [Hangup(call.agent_channel), *self._recorder.unbridged()]
+        commands.append(DestroyBridge(call.bridge_id))
         if call.held_since is not None:
             commands += [MohStop(call.channel_id), Unmute(call.channel_id), self._cancel_timer("hold_alert")]
             call.hold_seconds += now - call.held_since
@@ -421,6 +429,21 @@ class InboundCall:
             return []
         held = round(now - call.held_since, 3)
         return [Emit("call.hold_alert", self._fields(now, agent=call.agent_id, queue=call.queue, held=held))]
+
+    def _record_control(self, message: RecordingControl, now: float) -> list[Command]:
+        call = self.record
+        bridge = call.bridge_id if call.phase == "talking" and call.agent_id else ""
+        if refusal(call.recording, message.action, bridged=bool(bridge)):
+            return []  # the API refused it already; a race (the call moved on meanwhile) changes nothing
+        name = call.recording.live
+        policy = self.settings.queue_settings(call.queue).recording
+        commands: list[Command] = [*self._recorder.act(message.action, bridge, policy)]
+        fields = self._fields(now, action=message.action, agent=call.agent_id, recording=name or call.recording.live)
+        return [*commands, Emit("recording.control", fields)]
+
+    def _recording_ended(self, message: RecordingDone, now: float) -> list[Command]:
+        self._recorder.lost(message.name)
+        return []
 
     # ---- transfer, voicemail ----------------------------------------------------------------------------
 
@@ -468,14 +491,15 @@ class InboundCall:
         by_caller = isinstance(message, CallerGone)
         call.hangup_cause = message.cause
         call.disconnected_at = now
-        commands: list[Command] = [Hangup(call.agent_channel if by_caller else call.channel_id)]
+        stop_recording = self._recorder.unbridged()
+        commands: list[Command] = [Hangup(call.agent_channel if by_caller else call.channel_id), *stop_recording]
         commands.append(DestroyBridge(call.bridge_id))
         if call.agent_id:
             commands.append(AgentFinished(call.agent_id))
         survey = self.settings.queue_settings(call.queue)
         if not by_caller and call.agent_id and survey.survey is not None:
             # The caller stays on for the survey: do not hang them up.
-            commands = [DestroyBridge(call.bridge_id), AgentFinished(call.agent_id)]
+            commands = [*stop_recording, DestroyBridge(call.bridge_id), AgentFinished(call.agent_id)]
             return commands + self._start_ivr(survey.survey, survey.survey_name, f"{call.call_id}-s", None, now)
         return commands + self._end("completed", now, released_by="caller" if by_caller else "agent")
 
@@ -526,7 +550,7 @@ class InboundCall:
         call.phase = "ended"
         call.outcome = outcome
         call.ended_at = now
-        commands: list[Command] = [CancelTimer(name) for name in sorted(self._timers)]
+        commands: list[Command] = [*self._recorder.unbridged(), *(CancelTimer(name) for name in sorted(self._timers))]
         self._timers.clear()
         if call.connected_at is not None:
             extra["talk"] = round((call.disconnected_at or now) - call.connected_at, 3)
@@ -622,6 +646,8 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("talking", Unhold): InboundCall._unhold,
     ("talking", Timeout): InboundCall._hold_alert,
     ("talking", TransferTo): InboundCall._transfer_away,
+    ("talking", RecordingDone): InboundCall._recording_ended,
+    **{(phase, RecordingControl): InboundCall._record_control for phase in ("queued", "ringing", "talking")},
     **{("survey", kind): InboundCall._ivr_input for kind in _IVR_INPUTS},
     ("survey", Resume): InboundCall._resume,
     ("voicemail", RecordingDone): InboundCall._message_recorded,

@@ -7,6 +7,8 @@ from typing import Any, Literal
 import msgspec
 
 from callcenter_ari.ivr import LookupResult, SurgeAnnouncement
+from callcenter_ari.recording.recorder import Action as RecordingAction
+from callcenter_ari.recording.recorder import ControlRecording, StartRecording
 
 
 class _Msg(msgspec.Struct, frozen=True):
@@ -118,6 +120,12 @@ class TransferTo(_Msg, frozen=True):
     target: str
 
 
+class RecordingControl(_Msg, frozen=True):
+    """A person starts, stops, pauses or resumes the call's recording."""
+
+    action: RecordingAction
+
+
 class Timeout(_Msg, frozen=True):
     name: str
 
@@ -141,6 +149,7 @@ Input = (
     | Hold
     | Unhold
     | TransferTo
+    | RecordingControl
 )
 
 
@@ -303,4 +312,6 @@ Command = (
     | SetTimer
     | CancelTimer
     | Emit
+    | StartRecording
+    | ControlRecording
 )

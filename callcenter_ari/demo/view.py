@@ -21,6 +21,7 @@ class Tally:
         self.wait_total = 0.0
         self.talk_total = 0.0
         self.outcomes: Counter[str] = Counter()
+        self.recordings = 0  # finished recordings (policy or on demand)
 
     def __call__(self, kind: str, fields: dict[str, Any]) -> None:
         if kind == "call.started":
@@ -33,6 +34,8 @@ class Tally:
         elif kind == "call.ended":
             self.outcomes[str(fields.get("outcome", "?"))] += 1
             self.talk_total += float(fields.get("talk") or 0.0)
+        elif kind == "recording.finished":
+            self.recordings += 1
 
     @property
     def ended(self) -> int:
@@ -70,7 +73,7 @@ def render(app: Application, tally: Tally, elapsed: float, speed: float) -> Tabl
         ("ringing an agent", phases["ringing"], "talking", agents["talking"]),
         ("talking", phases["talking"], "wrap-up", agents["wrapup"]),
         ("completed", tally.outcomes["completed"], "not ready", agents["not_ready"]),
-        ("abandoned", tally.outcomes["abandoned"], "", ""),
+        ("abandoned", tally.outcomes["abandoned"], "recordings", tally.recordings),
         ("offered", tally.offered, "service level", f"{sl:.0%}" if sl is not None else "-"),
         ("answered", tally.answered, "avg speed of answer", f"{asa:.1f} s" if asa is not None else "-"),
     ]
@@ -90,6 +93,7 @@ def summary(tally: Tally, stored_calls: int, stored_events: int) -> str:
         f"  other endings      {tally.ended - tally.outcomes['completed'] - tally.outcomes['abandoned']}",
         f"  service level      {f'{sl:.0%} answered within {tally.sla:g} s' if sl is not None else '-'}",
         f"  avg speed answer   {f'{asa:.1f} s' if asa is not None else '-'}",
+        f"  recordings         {tally.recordings} finished",
         f"  in Redis           {stored_calls} call records, {stored_events} events",
     ]
     return "\n".join(lines)

@@ -30,7 +30,9 @@ from callcenter_ari.http.params import Deps
 from callcenter_ari.http.routes.agents import AgentController
 from callcenter_ari.http.routes.calls import CallController
 from callcenter_ari.http.routes.events import EventController
+from callcenter_ari.http.routes.qa import QaController, ScoreController
 from callcenter_ari.http.routes.queues import QueueController
+from callcenter_ari.http.routes.recordings import CallRecordingController, RecordingController
 from callcenter_ari.http.routes.reports import ReportController
 from callcenter_ari.http.routes.surge import SurgeController
 from callcenter_ari.http.routes.tickets import TicketController
@@ -82,6 +84,10 @@ def build_app(deps: ApiDeps) -> Litestar:
             SurgeController,
             EventController,
             ReportController,
+            RecordingController,
+            CallRecordingController,
+            ScoreController,
+            QaController,
         ],
         security=[{"bearer": []}],
     )

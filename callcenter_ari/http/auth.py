@@ -40,6 +40,12 @@ Permission = Literal[
     "reports.read",
     "metrics.read",
     "api.describe",
+    "recordings.read",
+    "recordings.control",
+    "recordings.delete",
+    "qa.read",
+    "qa.score",
+    "qa.sample",
 ]
 
 # The roles matrix (docs/API.md shows the same table). "agent" is further limited to the token's own agent.
@@ -61,6 +67,13 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     "reports.read": frozenset({"admin", "supervisor", "qa", "crm"}),
     "metrics.read": frozenset({"admin", "supervisor"}),
     "api.describe": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
+    # Which recordings a role sees is decided per recording (recording/access.py): agents only their own.
+    "recordings.read": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
+    "recordings.control": frozenset({"admin", "supervisor", "agent"}),
+    "recordings.delete": frozenset({"admin"}),
+    "qa.read": frozenset({"admin", "supervisor", "qa", "agent"}),
+    "qa.score": frozenset({"admin", "supervisor", "qa"}),
+    "qa.sample": frozenset({"admin", "supervisor", "qa"}),
 }
 
 

@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry
 
 from callcenter_ari.acd.stats import Stats
+from callcenter_ari.ari.files import StoredFile
 from callcenter_ari.calls.messages import Input
 from callcenter_ari.config import ApiToken
+from callcenter_ari.recording.model import DeletionAudit, Recording
+from callcenter_ari.recording.settings import RecordingSection
 from callcenter_ari.runtime.acd import AcdService
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.surge import SurgeService
+from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.records import CallRecord
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
@@ -50,6 +54,10 @@ class ApiDeps:
     agent_names: Mapping[str, str]
     queue_names: Mapping[str, str]  # every configured queue, id -> display name
     destinations: frozenset[str]  # the configured transfer destinations (ivr.destinations)
+    recordings: RecordingStore
+    recording_settings: RecordingSection
+    open_recording: Callable[[str], Awaitable[StoredFile]]  # a stored recording's audio, to stream
+    delete_recording: Callable[[Recording, str], Awaitable[DeletionAudit]]  # retention-checked, audited
 
     @classmethod
     def from_application(cls, app: Application) -> ApiDeps:
@@ -87,4 +95,8 @@ class ApiDeps:
             agent_names={agent_id: agent.name for agent_id, agent in config.agents.items()},
             queue_names={queue_id: queue.name or queue_id for queue_id, queue in config.queues.items()},
             destinations=frozenset(config.ivr.destinations),
+            recordings=app.recordings.recordings,
+            recording_settings=config.recording,
+            open_recording=app.ari.open_stored_file,
+            delete_recording=lambda rec, by: app.recordings.delete(rec, by, "requested"),
         )

@@ -80,7 +80,8 @@ class QaSettings(_Section, frozen=True, kw_only=True):
 
 
 class RecordingSection(_Section, frozen=True, kw_only=True):
-    default: RecordingPolicy = RecordingPolicy()
+    # Nothing is recorded until the admin says so: callers must usually be told first (a greeting prompt).
+    default: RecordingPolicy = RecordingPolicy(mode="none")
     retention: RetentionSettings = RetentionSettings()
     qa: QaSettings = QaSettings()
     sampling_salt: str = ""  # changes which calls a sampled policy records, without changing how many
@@ -89,13 +90,13 @@ class RecordingSection(_Section, frozen=True, kw_only=True):
 def validate(section: RecordingSection, prefix: str = "recording") -> list[str]:
     """Every problem in the section, each starting with its key path; empty when it is usable."""
     return [
-        *_policy(f"{prefix}.default", section.default),
+        *validate_policy(f"{prefix}.default", section.default),
         *_retention(f"{prefix}.retention", section.retention),
         *_qa(f"{prefix}.qa", section.qa),
     ]
 
 
-def _policy(path: str, policy: RecordingPolicy) -> list[str]:
+def validate_policy(path: str, policy: RecordingPolicy) -> list[str]:
     if _within(policy.percent, 0.0, 100.0):
         return []
     return [f"{path}.percent: {policy.percent} is not a percentage (0 to 100)"]

@@ -39,11 +39,13 @@ from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.queue_log import QueueLog
+from callcenter_ari.runtime.recording import RecordingService
 from callcenter_ari.runtime.stats import StatsFeed
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.keys import Keys
+from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead
@@ -76,6 +78,7 @@ class Services:
         self.open_ticket: Callable[[CallFacts], None]
         self.monitor: MonitorService
         self.features: FeatureCodes
+        self.recordings: RecordingService
         self.tenant = ""
         self._tg: TaskGroup
 
@@ -180,6 +183,16 @@ class Application:
         self.ticket_opener = TicketOpener(self.tickets)
         self.services.open_ticket = self.ticket_opener.open
         self.services.lines = LineLedger(capacities(config.trunks))
+        self.recordings = RecordingService(
+            self.ari,
+            RecordingStore(redis, self.store),
+            self.clock,
+            tenant=config.app.tenant,
+            retention=config.recording.retention,
+            emit=self.services.emit,
+            spawn=self.services.spawn,
+        )
+        self.services.recordings = self.recordings
         self.services.tenant = config.app.tenant
         self._settings: dict[str, CallSettings] = {}
         self.dispatcher = Dispatcher(self.services, self.settings_for)
@@ -215,9 +228,11 @@ class Application:
                     survey_name=queue.survey,
                     survey=survey_flow(queue.survey, config.ivr.surveys[queue.survey]) if queue.survey else None,
                     hold_alert=queue.hold_alert_seconds,
+                    recording=queue.recording or config.recording.default,
                 )
                 for queue_id, queue in config.queues.items()
             },
+            recording_salt=config.recording.sampling_salt,
         )
 
     def deliver(self, call_id: str, message: Input) -> None:
@@ -246,6 +261,7 @@ class Application:
             await tg.start(self.webhooks.run)  # before recovery, so the events recovery writes are delivered
             await tg.start(self.tickets.run)
             await tg.start(self.ticket_opener.run)
+            await tg.start(self.recordings.run)
             if self.queue_log is not None:
                 await tg.start(self.queue_log.run)
             if self.config.http.enabled:
@@ -299,6 +315,10 @@ class Application:
             record.outcome = record.outcome or "ended_while_down"
             self.store.save_call(record)
             services.emit("call.ended", {"at": now, "call_id": record.call_id, "outcome": record.outcome})
+        try:
+            await self.recordings.recover(records)
+        except AriError as exc:
+            log.error("recovery.recordings_failed", error=exc.message)
         agents = await self.store.agents()
         self.acd.restore(agents, live)
         known = {agent.agent_id for agent in agents}

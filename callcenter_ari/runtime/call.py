@@ -30,6 +30,7 @@ from callcenter_ari.calls.messages import (
     CancelTimer,
     Command,
     Connect,
+    ControlRecording,
     CrmLookup,
     Dequeue,
     DestroyBridge,
@@ -47,6 +48,7 @@ from callcenter_ari.calls.messages import (
     RecordMessage,
     ReleaseAgent,
     SetTimer,
+    StartRecording,
     StopPlayback,
     Timeout,
     Unmute,
@@ -181,6 +183,10 @@ class CallTask:
                         pass  # one side hung up as we joined them: its hang-up event ends the conversation
                 case DestroyBridge(bridge_id):
                     await ari.destroy_bridge(bridge_id)
+                case StartRecording():
+                    return await services.recordings.start(record, command)
+                case ControlRecording():
+                    return await services.recordings.control(command)
                 case Enqueue(queue, priority, enqueued_at, first, language, skills):
                     await services.acd.enqueue(
                         self.call_id, queue, priority, enqueued_at, first=first, language=language, skills=skills

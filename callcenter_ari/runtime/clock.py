@@ -19,6 +19,10 @@ class Clock:
         """Seconds since the Unix epoch on this clock."""
         return self._epoch + (time.monotonic() - self._mono) * self.speed
 
+    def shift(self, seconds: float) -> None:
+        """Move this clock by ``seconds`` at once (tests of retention and deadlines months away)."""
+        self._epoch += seconds
+
     async def sleep_until(self, deadline: float) -> None:
         delay = (deadline - self.now()) / self.speed
         await anyio.sleep(max(0.0, delay))

@@ -112,6 +112,7 @@ class Dispatcher:
                 if task is not None and channel.id == task.caller_channel:
                     self._deliver(task, Digit(digit))
             case RecordingFinished(recording=recording) | RecordingFailed(recording=recording):
+                services.recordings.finished(recording, failed=isinstance(message, RecordingFailed))
                 self._to_call(recording.name.split("-", 1)[0], RecordingDone(recording.name))
             case _:
                 pass

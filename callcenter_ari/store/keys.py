@@ -114,3 +114,41 @@ class Keys:
     def tickets_due(self) -> str:
         """Sorted set of open ticket numbers scored by the time they become overdue."""
         return f"{self.base}:tickets:due"
+
+    # ---- recordings and quality assurance -------------------------------------------------------------------
+
+    def recording(self, name: str) -> str:
+        """One recording's metadata (JSON)."""
+        return f"{self.base}:recording:{checked(name, 'recording name')}"
+
+    def recording_played(self, name: str) -> str:
+        """Set of who played a recording (agent ids, or token names), for self-review."""
+        return f"{self.base}:recording:{checked(name, 'recording name')}:played"
+
+    @property
+    def recordings(self) -> str:
+        """Sorted set of every recording name, scored by start time (retention walks it oldest first)."""
+        return f"{self.base}:recordings"
+
+    def recordings_by_agent(self, agent_id: str) -> str:
+        return f"{self.base}:recordings:agent:{checked(agent_id, 'agent id')}"
+
+    def recordings_by_call(self, call_id: str) -> str:
+        return f"{self.base}:recordings:call:{checked(call_id, 'call id')}"
+
+    @property
+    def recordings_audit(self) -> str:
+        """List of deletion audit entries (JSON), newest first; never trimmed."""
+        return f"{self.base}:recordings:audit"
+
+    def qa_scores(self, name: str) -> str:
+        """Hash: reviewer -> score JSON, for one recording."""
+        return f"{self.base}:qa:scores:{checked(name, 'recording name')}"
+
+    def qa_agent_scores(self, agent_id: str) -> str:
+        """Sorted set of ``<recording>\\x00<reviewer>`` scored by the time of the score: an agent's grade history."""
+        return f"{self.base}:qa:agent:{checked(agent_id, 'agent id')}"
+
+    def qa_sample(self, period: str) -> str:
+        """One period's QA sample (JSON)."""
+        return f"{self.base}:qa:sample:{checked(period, 'period')}"

@@ -9,6 +9,8 @@ from typing import Literal
 
 import msgspec
 
+from callcenter_ari.recording.recorder import RecorderState
+
 CallPhase = Literal[
     "new", "greeting", "ivr", "queued", "ringing", "transfer", "talking", "survey", "voicemail", "leaving", "ended"
 ]
@@ -46,6 +48,7 @@ class CallRecord(msgspec.Struct, kw_only=True):
     ivr_path: list[str] = []
     transfer_target: str = ""
     survey: dict[str, str] = {}
+    recording: RecorderState = msgspec.field(default_factory=RecorderState)
 
 
 class AgentRecord(msgspec.Struct, kw_only=True):

@@ -87,6 +87,10 @@ class Store:
         entry = {"kind": kind, "at": f"{fields.pop('at', time.time()):.3f}", "data": _encode(fields)}
         self._stage("xadd", self.keys.events, entry, "*", EVENT_STREAM_MAXLEN, True)
 
+    def stage(self, op: str, *args: Any) -> None:
+        """Stage a write of another store's (recordings' metadata): it shares the next flush's pipeline."""
+        self._stage(op, *args)
+
     def _stage(self, op: str, *args: Any) -> None:
         self._staged.append((op, args))
         self._wakeup.set()

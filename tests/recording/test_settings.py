@@ -44,9 +44,10 @@ def decode(text: str) -> RecordingSection:
 
 
 class TestDecoding:
-    def test_an_empty_section_records_every_call_and_uses_the_standard_form(self) -> None:
+    def test_an_empty_section_records_no_call_and_uses_the_standard_form(self) -> None:
         section = decode("")
-        assert section.default == RecordingPolicy(mode="all", percent=100.0, format="wav", beep=False)
+        assert section.default == RecordingPolicy(mode="none", percent=100.0, format="wav", beep=False)
+        assert RecordingPolicy().mode == "all"  # a policy written down records every call unless it says otherwise
         assert section.retention == RetentionSettings(min_days=90.0, max_days=365.0)
         assert set(section.qa.forms) == {"standard"}
         assert set(section.qa.forms["standard"].criteria) == {

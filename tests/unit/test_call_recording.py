@@ -1,0 +1,110 @@
+"""The call machine drives its recorder: start with the bridge, stop before the bridge goes, people's actions."""
+
+from __future__ import annotations
+
+import msgspec
+
+from callcenter_ari.calls.machine import CallSettings, InboundCall, QueueSettings
+from callcenter_ari.calls.messages import (
+    AgentGone,
+    AgentUp,
+    CallerGone,
+    Connect,
+    ControlRecording,
+    DestroyBridge,
+    Emit,
+    Offered,
+    PlaybackDone,
+    RecordingControl,
+    RecordingDone,
+    Resume,
+    Start,
+    StartRecording,
+    TransferTo,
+)
+from callcenter_ari.recording.settings import RecordingPolicy
+from callcenter_ari.store.records import CallRecord
+
+RECORDED = CallSettings(
+    greeting="sound:hello",
+    queue="support",
+    queues={
+        "support": QueueSettings(recording=RecordingPolicy(mode="all")),
+        "sales": QueueSettings(),
+    },
+)
+
+
+def talking(settings: CallSettings = RECORDED) -> InboundCall:
+    call = InboundCall(CallRecord(call_id="c1", channel_id="ch1", started_at=0.0), settings)
+    call.handle(Start(), 0.0)
+    call.handle(PlaybackDone("c1-greeting"), 2.0)
+    call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+    return call
+
+
+def recording_commands(commands: list) -> list:
+    return [c for c in commands if isinstance(c, (StartRecording, ControlRecording, Connect, DestroyBridge))]
+
+
+def test_recording_starts_right_after_the_bridge_forms() -> None:
+    call = talking()
+    out = recording_commands(call.handle(AgentUp("c1-a1"), 8.0))
+    assert out == [Connect("c1-b", ("ch1", "c1-a1")), StartRecording("c1-b", "c1-r1", False, 1)]
+
+
+def test_queue_without_a_recording_policy_records_nothing() -> None:
+    call = talking(msgspec.structs.replace(RECORDED, queues={"support": QueueSettings()}))
+    assert [c for c in call.handle(AgentUp("c1-a1"), 8.0) if isinstance(c, StartRecording)] == []
+
+
+def test_hang_up_stops_the_recording_before_the_bridge_is_destroyed() -> None:
+    for gone in (CallerGone(16), AgentGone(16, "c1-a1")):
+        call = talking()
+        call.handle(AgentUp("c1-a1"), 8.0)
+        out = recording_commands(call.handle(gone, 30.0))
+        assert out == [ControlRecording("c1-r1", "stop"), DestroyBridge("c1-b")]
+
+
+def test_transfer_away_ends_the_segment_and_the_next_agent_gets_the_next_one() -> None:
+    call = talking()
+    call.handle(AgentUp("c1-a1"), 8.0)
+    out = recording_commands(call.handle(TransferTo("queue", "sales"), 20.0))
+    assert out == [ControlRecording("c1-r1", "stop"), DestroyBridge("c1-b")]
+    call.handle(Offered("a2", "PJSIP/a2"), 25.0)
+    out = recording_commands(call.handle(AgentUp("c1-a2"), 27.0))
+    # The decision was taken at the first bridge: the sales queue's own policy (none) does not undo it.
+    assert out[-1] == StartRecording("c1-b", "c1-r2", False, 2)
+
+
+def test_pause_is_carried_out_and_announced() -> None:
+    call = talking()
+    call.handle(AgentUp("c1-a1"), 8.0)
+    out = call.handle(RecordingControl("pause"), 12.0)
+    assert out[0] == ControlRecording("c1-r1", "pause")
+    assert isinstance(out[1], Emit) and out[1].kind == "recording.control" and out[1].fields["action"] == "pause"
+
+
+def test_an_action_that_does_not_apply_changes_nothing() -> None:
+    call = talking()
+    call.handle(AgentUp("c1-a1"), 8.0)
+    assert call.handle(RecordingControl("resume"), 12.0) == []
+    assert call.record.recording.live == "c1-r1" and not call.record.recording.paused
+
+
+def test_a_segment_that_ended_on_its_own_is_not_stopped_again() -> None:
+    call = talking()
+    call.handle(AgentUp("c1-a1"), 8.0)
+    call.handle(RecordingDone("c1-r1"), 9.0)
+    assert ControlRecording("c1-r1", "stop") not in call.handle(CallerGone(16), 30.0)
+
+
+def test_after_a_restart_the_live_segment_is_still_known() -> None:
+    call = talking()
+    call.handle(AgentUp("c1-a1"), 8.0)
+    call.handle(RecordingControl("pause"), 10.0)
+    stored = msgspec.json.decode(msgspec.json.encode(call.record), type=CallRecord)
+    resumed = InboundCall(stored, RECORDED)
+    resumed.handle(Resume(), 40.0)
+    assert resumed.handle(RecordingControl("resume"), 41.0)[0] == ControlRecording("c1-r1", "unpause")
+    assert recording_commands(resumed.handle(CallerGone(16), 50.0))[0] == ControlRecording("c1-r1", "stop")
