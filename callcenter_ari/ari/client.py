@@ -421,6 +421,9 @@ class AriClient:
     async def stored_recordings(self) -> list[StoredRecording]:
         return _decode(await self._call("GET", "recordings/stored"), list[StoredRecording])
 
+    async def stored_recording(self, name: str) -> StoredRecording:
+        return _decode(await self._call("GET", f"recordings/stored/{_q(name)}"), StoredRecording)
+
     async def delete_stored(self, name: str) -> None:
         await self._call("DELETE", f"recordings/stored/{_q(name)}")
 

@@ -147,14 +147,20 @@ class RecordingService:
         if not names:
             return
         ongoing = {call.recording.live for call in calls if call.recording.live and call.phase != "ended"}
-        stored = {rec.name for rec in await self.ari.stored_recordings()}
         for rec in await self.recordings.get_many(names):
             if rec.state not in ("recording", "paused"):
                 continue
             if rec.name in ongoing:
                 self._live[rec.name] = rec
             else:
-                self._close(rec, None, failed=rec.name not in stored)
+                self._close(rec, None, failed=not await self._stored(rec.name))
+
+    async def _stored(self, name: str) -> bool:
+        try:
+            await self.ari.stored_recording(name)
+        except NotFound:
+            return False
+        return True
 
     # ---- retention -----------------------------------------------------------------------------------------
 

@@ -227,3 +227,22 @@ async def test_month_sample_is_reproducible_from_its_seed_and_scored(sim: Simula
         async with api.client("agent1") as agent:
             own = (await agent.get("/api/v1/qa/grades")).json()["agents"]
             assert [g["agent_id"] for g in own] == ["a1"]
+
+
+async def test_a_restart_keeps_the_live_segment_under_control(sim: Simulator, open_api: OpenApi) -> None:
+    """The process restarts mid-call: the segment is still known, can be paused, and is closed when the call ends."""
+    async with open_api(RECORD_ALL) as api:
+        channel = await call_with_agent(api.app, sim, "+15550001007", "a1")
+        call_id = api.app.services.channels[channel].call_id
+        name = f"{call_id}-r1"
+        await eventually(lambda: name in live_recordings(sim), what="recording")
+        await sim.advance(6)
+        await api.app.store.flush()
+    async with open_api(RECORD_ALL) as api, api.client("supervisor") as supervisor:
+        await eventually(lambda: phase_of(api.app, channel) == "talking", what="call resumed")
+        reply = await supervisor.post(f"/api/v1/calls/{call_id}/recording", json={"action": "pause"})
+        assert reply.status_code == 202, reply.text
+        await eventually(lambda: live_recordings(sim).get(name) == "paused", what="paused after the restart")
+        await sim.hangup(channel)
+        view = await finished(api, name)
+        assert view["duration"] == 6 and view["paused_seconds"] >= 0
