@@ -136,6 +136,17 @@ def find(deps: ApiDeps, principal: Principal, call_id: str) -> CallRecord:
     raise NotFound(f"no live call {call_id[:64]!r}")
 
 
+def _consult_step(step: str) -> post:
+    """The route of a step that ends a consultation: no body, the same permission as starting it."""
+    return post(
+        f"/{{call_id:str}}/consult/{step}",
+        guards=[requires("calls.transfer")],
+        status_code=HTTP_202_ACCEPTED,
+        responses=documented(409),
+        sync_to_thread=False,
+    )
+
+
 class CallController(Controller):
     path = "/calls"
     tags = ["calls"]
@@ -243,35 +254,17 @@ class CallController(Controller):
         log.info("api.call_consult", call_id=call_id, to=kind, target=name, by=principal.name)
         return view(record)
 
-    @post(
-        "/{call_id:str}/consult/complete",
-        guards=[requires("calls.transfer")],
-        status_code=HTTP_202_ACCEPTED,
-        responses=documented(409),
-        sync_to_thread=False,
-    )
+    @_consult_step("complete")
     def complete_consult(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
         """The caller joins the consulted party; the agent's leg ends and the agent goes to wrap-up."""
         return _end_consult(deps, principal, call_id, CompleteTransfer())
 
-    @post(
-        "/{call_id:str}/consult/cancel",
-        guards=[requires("calls.transfer")],
-        status_code=HTTP_202_ACCEPTED,
-        responses=documented(409),
-        sync_to_thread=False,
-    )
+    @_consult_step("cancel")
     def cancel_consult(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
         """The consulted party is hung up (and freed); the agent is back with the caller, who is off hold."""
         return _end_consult(deps, principal, call_id, CancelConsult())
 
-    @post(
-        "/{call_id:str}/consult/conference",
-        guards=[requires("calls.transfer")],
-        status_code=HTTP_202_ACCEPTED,
-        responses=documented(409),
-        sync_to_thread=False,
-    )
+    @_consult_step("conference")
     def conference(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
         """Caller, agent and consulted party talk together; any one may leave and the other two talk on."""
         return _end_consult(deps, principal, call_id, StartConference())
