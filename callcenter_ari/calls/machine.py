@@ -693,7 +693,9 @@ class InboundCall:
 
     def _resume_consulting(self, _: Resume, now: float) -> list[Command]:
         resumed = Emit("call.resumed", self._fields(now, phase=self.record.phase))
-        return [resumed, *self._consult_over(now, "call.consult_cancelled", "restart", by="restart")]
+        over = self._consult_over(now, "call.consult_cancelled", "restart", by="restart")
+        # The board's on-hold flag does not survive a restart: there is nothing to take off hold there.
+        return [resumed, *(command for command in over if not isinstance(command, AgentOnHold))]
 
     # ---- conference ---------------------------------------------------------------------------------------
 

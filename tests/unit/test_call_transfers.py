@@ -13,6 +13,7 @@ from callcenter_ari.calls.messages import (
     AgentFailed,
     AgentFinished,
     AgentGone,
+    AgentOnHold,
     AgentReserved,
     AgentUp,
     CallerGone,
@@ -325,6 +326,7 @@ class TestConsultation:
         commands = resumed.handle(Resume(), 40.0)
         assert Hangup("c1-c2") in commands and FreeAgent("a2", "restart") in commands
         assert JoinBridge("c1-b", ("c1-a1",)) in commands and resumed.record.phase == "talking"
+        assert MohStop("ch1") in commands and not any(isinstance(c, AgentOnHold) for c in commands)
 
     def test_a_late_hangup_of_a_cancelled_consult_leg_changes_nothing(self) -> None:
         call = consulting()
