@@ -86,6 +86,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "ready": frozenset({"not_ready", "wrapup"}),
     "not_ready": frozenset({"available", "wrapup", "not_ready"}),
     "release": frozenset({"reserved"}),
+    "reserve": frozenset({"available"}),
     "connected": frozenset({"reserved"}),
     "finished": frozenset({"talking"}),
     "hold": frozenset({"talking"}),
@@ -379,6 +380,14 @@ class Board:
             self._set(agent_id, "not_ready", now, reason=reason)
             return []
         return self._make_available(agent_id, now)
+
+    def reserve(self, agent_id: str, call_id: str, queue: str, now: float) -> Offer:
+        """Reserve a named agent for a call that asks for them (a transfer or a consultation), outside routing:
+        only an available agent, and one who can be rung (a persistent agent sits in a bridge of their own)."""
+        self._require(agent_id, "reserve")
+        if self._a[agent_id].spec.persistent:
+            raise InvalidTransition(f"agent {agent_id} is persistent: calls are joined, never rung")
+        return self._reserve(agent_id, call_id, queue, now)
 
     def connected(self, agent_id: str, now: float) -> list[Offer]:
         """The agent answered (or was joined). Other agents rung for the same call (ring-all) are released and

@@ -6,12 +6,19 @@ A call moves through phases::
 
     new -> ivr | greeting -> queued <-> ringing -> talking -> [survey] -> ended
                ivr -> transfer -> talking        ivr -> voicemail -> ended
+    talking -> handover -> talking | queued      talking <-> consulting -> conference -> talking
 
 A call whose DID has an IVR flow walks it (``ivr``; the IVR session is embedded, see calls/ivr.py) and the flow's
 result decides what follows: a queue, a transfer, a recorded message, or a goodbye. Without a flow the caller
 hears the greeting and goes to the DID's queue, or is hung up after it when there is none. ``queued`` and
 ``ringing`` alternate while agents do not answer; the caller keeps their original place. When the agent hangs up
 and the queue has a survey, the caller stays for it (``survey``).
+
+While connected, the agent can hand the caller on. ``handover`` rings a named agent the ACD reserved (a blind
+transfer); if they do not answer, the caller is back in line at their original place. ``consulting`` holds the
+caller while the agent talks to a named agent or a configured destination on a leg of its own (``consult_*``
+fields of the record); it ends with the caller back with the agent (cancelled, failed), with the consulted party
+(completed), or in a ``conference`` of the three, which goes back to ``talking`` when one of them leaves.
 
 ``handle(input, now)`` looks the (phase, input type) pair up in ``_TRANSITIONS`` and returns the commands to carry
 out; the record it holds is what the runtime persists after every step. Inputs that do not apply to the current
@@ -36,21 +43,27 @@ from callcenter_ari.calls.messages import (
     AgentFinished,
     AgentGone,
     AgentOnHold,
+    AgentReserved,
     AgentUp,
     Announce,
     Answer,
     CallerGone,
+    CancelConsult,
     CancelTimer,
     Command,
+    CompleteTransfer,
     Connect,
+    Consult,
     Dequeue,
     DestroyBridge,
     Digit,
     Emit,
     Enqueue,
+    FreeAgent,
     Hangup,
     Hold,
     Input,
+    JoinBridge,
     LookupDone,
     MohStart,
     MohStop,
@@ -64,12 +77,17 @@ from callcenter_ari.calls.messages import (
     RecordingControl,
     RecordingDone,
     ReleaseAgent,
+    ReleaseLine,
+    ReservationRefused,
+    ReserveAgent,
     Resume,
     SetTimer,
     Start,
+    StartConference,
     StopPlayback,
     Timeout,
     TransferTo,
+    TransferToAgent,
     Unhold,
     Unmute,
 )
@@ -432,7 +450,7 @@ class InboundCall:
 
     def _record_control(self, message: RecordingControl, now: float) -> list[Command]:
         call = self.record
-        bridge = call.bridge_id if call.phase == "talking" and call.agent_id else ""
+        bridge = recorded_bridge(call)
         if refusal(call.recording, message.action, bridged=bool(bridge)):
             return []  # the API refused it already; a race (the call moved on meanwhile) changes nothing
         name = call.recording.live
@@ -483,6 +501,305 @@ class InboundCall:
         call = self.record
         commands: list[Command] = [] if isinstance(message, CallerGone) else [Hangup(call.channel_id)]
         return commands + self._end("voicemail", now)
+
+    # ---- transfer to a named agent ----------------------------------------------------------------------
+
+    def _transfer_to_agent(self, message: TransferToAgent, now: float) -> list[Command]:
+        """Blind transfer to a named agent. The target is reserved first (the answer comes back within this step);
+        the current agent leaves only once that has succeeded."""
+        call = self.record
+        if not call.agent_id or message.agent_id == call.agent_id:
+            return []
+        return [ReserveAgent(message.agent_id, call.queue)]
+
+    def _hand_over(self, message: AgentReserved, now: float) -> list[Command]:
+        call, settings = self.record, self.settings.queue_settings(self.record.queue)
+        held = call.held_since is not None
+        commands: list[Command] = [Hangup(call.agent_channel), *self._recorder.unbridged()]
+        commands += [DestroyBridge(call.bridge_id), *self._off_hold(now), AgentFinished(call.agent_id)]
+        if not held:
+            commands.append(MohStart(call.channel_id, settings.moh_class))
+        fields = self._fields(now, agent=call.agent_id, to="agent", target=message.agent_id)
+        commands.append(Emit("call.transfer_requested", fields))
+        call.phase, call.agent_id = "handover", message.agent_id
+        ring = settings.ring_timeout
+        return [
+            *commands,
+            self._originate(message.endpoint, "a", ("agent", message.agent_id, call.call_id), ring),
+            self._set_timer("ring", now + ring + 5.0),
+            # Should the target not answer, the caller is back in line, for at most the queue's limit from now.
+            self._set_timer("max_wait", now + ring + settings.max_wait),
+        ]
+
+    def _transfer_refused(self, message: ReservationRefused, now: float) -> list[Command]:
+        call = self.record
+        fields = self._fields(now, agent=call.agent_id, to="agent", target=message.agent_id, reason=message.reason)
+        return [Emit("call.transfer_failed", fields)]
+
+    def _handed_over(self, message: AgentUp, now: float) -> list[Command]:
+        call = self.record
+        if message.channel_id != call.agent_channel:
+            return []
+        call.phase, call.bridge_id = "talking", f"{call.call_id}-b"
+        fields = self._fields(now, agent=call.agent_id, to="agent", target=call.agent_id, attended=False)
+        return [
+            self._cancel_timer("ring"),
+            self._cancel_timer("max_wait"),
+            MohStop(call.channel_id),
+            Connect(call.bridge_id, (call.channel_id, call.agent_channel)),
+            AgentConnected(call.agent_id),
+            Emit("call.transferred", {**fields, "leg": call.agent_channel}),
+            *self._recorder.bridged(call.bridge_id, self.settings.queue_settings(call.queue).recording),
+        ]
+
+    def _caller_gone_handover(self, message: CallerGone, now: float) -> list[Command]:
+        call = self.record
+        call.hangup_cause = message.cause
+        commands: list[Command] = [Hangup(call.agent_channel), ReleaseAgent(call.agent_id, "caller_abandoned")]
+        return commands + self._end("abandoned", now)
+
+    def _resume_handover(self, _: Resume, now: float) -> list[Command]:
+        resumed = Emit("call.resumed", self._fields(now, phase=self.record.phase))
+        return [resumed, *self._agent_failed(AgentFailed(reason="restart"), now)]
+
+    # ---- consultation (attended transfer) -----------------------------------------------------------------
+
+    def _consult(self, message: Consult, now: float) -> list[Command]:
+        """The caller goes on hold (music, muted) and a consult leg is dialled; a named agent is reserved first."""
+        call = self.record
+        route = self.settings.destinations.get(message.target) if message.kind == "destination" else None
+        if not call.agent_id or message.target == call.agent_id or (message.kind == "destination" and not route):
+            return []
+        call.phase, call.consult_target = "consulting", message.target
+        call.consult_agent = message.target if message.kind == "agent" else ""
+        fields = self._fields(now, agent=call.agent_id, to=message.kind, target=message.target)
+        commands = [*self._hold(Hold(), now), Emit("call.consult_started", fields)]
+        if route is None:
+            return [*commands, ReserveAgent(message.target, call.queue)]
+        endpoint, trunk = route
+        return commands + self._dial_consult(endpoint, ("transfer", call.call_id), TRANSFER_RING_SECONDS, now, trunk)
+
+    def _dial_consult(
+        self, endpoint: str, args: tuple[str, ...], ring: float, now: float, trunk: str = ""
+    ) -> list[Command]:
+        call = self.record
+        call.offers += 1
+        call.consult_channel = f"{call.call_id}-c{call.offers}"
+        timeout = max(1, round(ring))
+        originate = Originate(endpoint, call.consult_channel, args, timeout, caller_id=self._caller_id, trunk=trunk)
+        return [originate, self._set_timer("consult_ring", now + ring + 5.0)]
+
+    def _consult_reserved(self, message: AgentReserved, now: float) -> list[Command]:
+        call = self.record
+        if message.agent_id != call.consult_agent or call.consult_channel:
+            return [FreeAgent(message.agent_id, "not_needed")]
+        ring = self.settings.queue_settings(call.queue).ring_timeout
+        return self._dial_consult(message.endpoint, ("agent", message.agent_id, call.call_id), ring, now)
+
+    def _consult_refused(self, message: ReservationRefused, now: float) -> list[Command]:
+        self.record.consult_agent = ""  # never reserved: nothing to free
+        return self._consult_over(now, "call.consult_failed", "", reason=message.reason)
+
+    def _consult_up(self, message: AgentUp, now: float) -> list[Command]:
+        call = self.record
+        if message.channel_id != call.consult_channel or call.consult_answered_at is not None:
+            return []
+        call.consult_answered_at = now
+        # The agent moves out of the caller's bridge into the consult bridge; the caller stays, on hold.
+        commands: list[Command] = [
+            self._cancel_timer("consult_ring"),
+            Connect(self._consult_bridge, (call.agent_channel, call.consult_channel)),
+        ]
+        if call.consult_agent:
+            commands.append(AgentConnected(call.consult_agent))
+        fields = self._fields(now, agent=call.agent_id, target=call.consult_target, leg=call.consult_channel)
+        return [*commands, Emit("call.consult_answered", fields)]
+
+    def _consult_failed(self, message: AgentFailed, now: float) -> list[Command]:
+        return self._consult_over(now, "call.consult_failed", message.reason, reason=message.reason)
+
+    def _consult_timeout(self, message: Timeout, now: float) -> list[Command]:
+        if message.name == "hold_alert":
+            return self._hold_alert(message, now)
+        if message.name == "consult_ring" and self.record.consult_answered_at is None:
+            return self._consult_over(now, "call.consult_failed", "ring_no_answer", reason="ring_no_answer")
+        return []
+
+    def _consult_leg_gone(self, message: AgentGone, now: float) -> list[Command]:
+        call = self.record
+        if not call.consult_channel or message.channel_id != call.consult_channel:
+            return self._agent_left_consult(now)
+        if call.consult_answered_at is None:
+            reason = _FAILURE_BY_CAUSE.get(message.cause or 0, "failed")
+            return self._consult_over(now, "call.consult_failed", reason, reason=reason)
+        return self._consult_over(now, "call.consult_cancelled", "finished", by="target")
+
+    def _cancel_consult(self, _: CancelConsult, now: float) -> list[Command]:
+        return self._consult_over(now, "call.consult_cancelled", "consult_cancelled", by="agent")
+
+    def _consult_over(self, now: float, event: str, free: str, **extra: object) -> list[Command]:
+        """The consultation ends without a transfer: its leg is hung up, the consulted agent freed (``free`` is the
+        release reason if they never answered), and the agent is back with the caller, off hold."""
+        call = self.record
+        commands: list[Command] = [self._cancel_timer("consult_ring")]
+        if call.consult_channel:
+            commands += [Hangup(call.consult_channel), ReleaseLine(call.consult_channel)]
+        if call.consult_answered_at is not None:
+            commands += [DestroyBridge(self._consult_bridge), JoinBridge(call.bridge_id, (call.agent_channel,))]
+        if call.consult_agent:
+            commands.append(FreeAgent(call.consult_agent, free))
+        commands += self._unhold(Unhold(), now)
+        commands.append(Emit(event, self._fields(now, agent=call.agent_id, target=call.consult_target, **extra)))
+        self._forget_consult()
+        call.phase = "talking"
+        return commands
+
+    def _complete_transfer(self, _: CompleteTransfer, now: float) -> list[Command]:
+        """The caller joins the consulted party in the call's bridge; the agent's leg ends (wrap-up)."""
+        call = self.record
+        if call.consult_answered_at is None:
+            return []
+        left, kind = call.agent_id, "agent" if call.consult_agent else "destination"
+        commands: list[Command] = [
+            *self._unhold(Unhold(), now),
+            Hangup(call.agent_channel),
+            JoinBridge(call.bridge_id, (call.consult_channel,)),
+            DestroyBridge(self._consult_bridge),
+            AgentFinished(left),
+        ]
+        fields = self._fields(now, agent=call.consult_agent, from_agent=left, to=kind, target=call.consult_target)
+        commands.append(Emit("call.transferred", {**fields, "attended": True, "leg": call.consult_channel}))
+        self._take_over_from_agent()
+        return commands + self._next_segment()
+
+    def _next_segment(self) -> list[Command]:
+        """Another agent took the call over in the same bridge: their part is a segment of its own (so that each
+        segment is one agent's, as QA samples per agent); a destination's part is not recorded."""
+        call = self.record
+        commands: list[Command] = [*self._recorder.unbridged()]
+        if call.agent_id:
+            commands += self._recorder.bridged(call.bridge_id, self.settings.queue_settings(call.queue).recording)
+        return commands
+
+    def _agent_left_consult(self, now: float) -> list[Command]:
+        """The agent hung up during the consultation: the caller goes to the consulted party, at once if they
+        answered, otherwise as a blind transfer to the leg still ringing."""
+        call = self.record
+        if call.consult_answered_at is not None:
+            return self._complete_transfer(CompleteTransfer(), now)
+        commands: list[Command] = [self._cancel_timer("consult_ring"), *self._recorder.unbridged()]
+        commands += [DestroyBridge(call.bridge_id), *self._off_hold(now), AgentFinished(call.agent_id)]
+        commands.append(Emit("call.party_left", self._fields(now, party="agent", agent=call.agent_id)))
+        ring = self.settings.queue_settings(call.queue)
+        if call.consult_agent:
+            commands.append(self._set_timer("ring", now + ring.ring_timeout + 5.0))
+            commands.append(self._set_timer("max_wait", now + ring.ring_timeout + ring.max_wait))
+        else:
+            commands.append(self._set_timer("ring", now + TRANSFER_RING_SECONDS + 5.0))
+        self._take_over_from_agent()
+        call.phase = "handover" if call.agent_id else "transfer"
+        return commands
+
+    def _take_over_from_agent(self) -> None:
+        """The consulted party takes the agent's place on the call (a destination: the call has no agent now)."""
+        call = self.record
+        call.agent_id, call.agent_channel = call.consult_agent, call.consult_channel
+        if not call.consult_agent:
+            call.transfer_target = call.consult_target
+        self._forget_consult()
+        call.phase = "talking"
+
+    def _caller_gone_consulting(self, message: CallerGone, now: float) -> list[Command]:
+        """The caller hung up during the consultation: the call ends; its agent, leg and bridges with it."""
+        call = self.record
+        call.hangup_cause, call.disconnected_at = message.cause, now
+        commands: list[Command] = [Hangup(call.agent_channel), *self._recorder.unbridged()]
+        commands.append(DestroyBridge(call.bridge_id))
+        if call.consult_channel:
+            commands += [Hangup(call.consult_channel), ReleaseLine(call.consult_channel)]
+        if call.consult_answered_at is not None:
+            commands.append(DestroyBridge(self._consult_bridge))
+        if call.consult_agent:
+            commands.append(FreeAgent(call.consult_agent, "caller_abandoned"))
+        commands.append(AgentFinished(call.agent_id))
+        self._forget_consult()
+        return commands + self._end("completed", now, released_by="caller")
+
+    def _resume_consulting(self, _: Resume, now: float) -> list[Command]:
+        resumed = Emit("call.resumed", self._fields(now, phase=self.record.phase))
+        over = self._consult_over(now, "call.consult_cancelled", "restart", by="restart")
+        # The board's on-hold flag does not survive a restart: there is nothing to take off hold there.
+        return [resumed, *(command for command in over if not isinstance(command, AgentOnHold))]
+
+    # ---- conference ---------------------------------------------------------------------------------------
+
+    def _conference(self, _: StartConference, now: float) -> list[Command]:
+        """Caller, agent and consulted party in the call's bridge, which mixes them all."""
+        call = self.record
+        if call.consult_answered_at is None:
+            return []
+        call.phase = "conference"
+        fields = self._fields(now, agent=call.agent_id, target=call.consult_target, leg=call.consult_channel)
+        return [
+            *self._unhold(Unhold(), now),
+            JoinBridge(call.bridge_id, (call.agent_channel, call.consult_channel)),
+            DestroyBridge(self._consult_bridge),
+            Emit("call.conference_started", fields),
+        ]
+
+    def _conference_caller_gone(self, message: CallerGone, now: float) -> list[Command]:
+        call = self.record
+        if call.caller_left:
+            return []
+        call.caller_left, call.hangup_cause, call.disconnected_at = True, message.cause, now
+        return [Emit("call.party_left", self._fields(now, party="caller", agent=call.agent_id))]
+
+    def _conference_leg_gone(self, message: AgentGone, now: float) -> list[Command]:
+        """One of the three left: the other two talk on (the call is ``talking`` again), unless the caller had left
+        already, in which case the last one is hung up and the call is over."""
+        call = self.record
+        target_left = bool(call.consult_channel) and message.channel_id == call.consult_channel
+        if call.caller_left:
+            staying = call.agent_channel if target_left else call.consult_channel
+            commands: list[Command] = [Hangup(staying), *self._recorder.unbridged(), DestroyBridge(call.bridge_id)]
+            commands += [ReleaseLine(call.consult_channel), AgentFinished(call.agent_id)]
+            if call.consult_agent:
+                commands.append(AgentFinished(call.consult_agent))
+            return commands + self._end("completed", now, released_by="caller")
+        party, agent = ("target", call.consult_agent) if target_left else ("agent", call.agent_id)
+        commands = [Emit("call.party_left", self._fields(now, party=party, agent=agent))]
+        if agent:
+            commands.append(AgentFinished(agent))
+        if target_left:
+            commands.append(ReleaseLine(call.consult_channel))
+            self._forget_consult()
+            call.phase = "talking"
+        else:
+            self._take_over_from_agent()
+            commands += self._next_segment()
+        return commands
+
+    def _resume_conference(self, _: Resume, now: float) -> list[Command]:
+        return [Emit("call.resumed", self._fields(now, phase=self.record.phase))]  # bridged in Asterisk: wait
+
+    def _off_hold(self, now: float) -> list[Command]:
+        """The caller stops being held by this agent (unmuted, no hold alert, the time on hold counted); the music
+        goes on, for a caller who now waits for someone else."""
+        call = self.record
+        if call.held_since is None:
+            return []
+        call.hold_seconds += now - call.held_since
+        call.held_since = None
+        return [Unmute(call.channel_id), self._cancel_timer("hold_alert")]
+
+    def _forget_consult(self) -> None:
+        call = self.record
+        call.consult_agent = call.consult_target = call.consult_channel = ""
+        call.consult_answered_at = None
+
+    @property
+    def _consult_bridge(self) -> str:
+        return f"{self.record.consult_channel}-b"
 
     # ---- conversation over ------------------------------------------------------------------------------
 
@@ -541,9 +858,14 @@ class InboundCall:
             call.agent_channel,
             args,
             timeout=max(1, round(ring)),
-            caller_id=f'"{call.caller_name}" <{call.caller}>' if call.caller_name else call.caller,
+            caller_id=self._caller_id,
             trunk=trunk,
         )
+
+    @property
+    def _caller_id(self) -> str:
+        call = self.record
+        return f'"{call.caller_name}" <{call.caller}>' if call.caller_name else call.caller
 
     def _end(self, outcome: str, now: float, **extra: object) -> list[Command]:
         call = self.record
@@ -582,9 +904,19 @@ class InboundCall:
         return f"{self.record.call_id}-greeting"
 
 
+# Phases in which a person may start, stop, pause or resume the call's recording.
+RECORDING_PHASES = ("queued", "ringing", "talking", "handover", "consulting", "conference")
+
+
+def recorded_bridge(record: CallRecord) -> str:
+    """The bridge a recording of the call is of now: "" unless caller and an agent are bridged."""
+    return record.bridge_id if record.phase in ("talking", "consulting", "conference") and record.agent_id else ""
+
+
 def _stale(message: Input, record: CallRecord) -> bool:
     """An earlier leg's hang-up, arriving after the call moved on to another leg."""
-    return isinstance(message, AgentGone) and bool(message.channel_id) and message.channel_id != record.agent_channel
+    legs = (record.agent_channel, record.consult_channel)
+    return isinstance(message, AgentGone) and bool(message.channel_id) and message.channel_id not in legs
 
 
 # Q.850 causes of an agent leg that never came up, as the reason the ACD records for the agent.
@@ -647,7 +979,31 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("talking", Timeout): InboundCall._hold_alert,
     ("talking", TransferTo): InboundCall._transfer_away,
     ("talking", RecordingDone): InboundCall._recording_ended,
-    **{(phase, RecordingControl): InboundCall._record_control for phase in ("queued", "ringing", "talking")},
+    **{(phase, RecordingControl): InboundCall._record_control for phase in RECORDING_PHASES},
+    ("talking", TransferToAgent): InboundCall._transfer_to_agent,
+    ("talking", AgentReserved): InboundCall._hand_over,
+    ("talking", ReservationRefused): InboundCall._transfer_refused,
+    ("handover", AgentUp): InboundCall._handed_over,
+    ("handover", AgentFailed): InboundCall._agent_failed,
+    ("handover", AgentGone): InboundCall._agent_failed,
+    ("handover", Timeout): InboundCall._agent_failed,
+    ("handover", CallerGone): InboundCall._caller_gone_handover,
+    ("handover", Resume): InboundCall._resume_handover,
+    ("talking", Consult): InboundCall._consult,
+    ("consulting", AgentReserved): InboundCall._consult_reserved,
+    ("consulting", ReservationRefused): InboundCall._consult_refused,
+    ("consulting", AgentUp): InboundCall._consult_up,
+    ("consulting", AgentFailed): InboundCall._consult_failed,
+    ("consulting", AgentGone): InboundCall._consult_leg_gone,
+    ("consulting", Timeout): InboundCall._consult_timeout,
+    ("consulting", CallerGone): InboundCall._caller_gone_consulting,
+    ("consulting", CancelConsult): InboundCall._cancel_consult,
+    ("consulting", CompleteTransfer): InboundCall._complete_transfer,
+    ("consulting", StartConference): InboundCall._conference,
+    ("consulting", Resume): InboundCall._resume_consulting,
+    ("conference", CallerGone): InboundCall._conference_caller_gone,
+    ("conference", AgentGone): InboundCall._conference_leg_gone,
+    ("conference", Resume): InboundCall._resume_conference,
     **{("survey", kind): InboundCall._ivr_input for kind in _IVR_INPUTS},
     ("survey", Resume): InboundCall._resume,
     ("voicemail", RecordingDone): InboundCall._message_recorded,

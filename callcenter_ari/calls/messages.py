@@ -126,6 +126,45 @@ class RecordingControl(_Msg, frozen=True):
     action: RecordingAction
 
 
+class TransferToAgent(_Msg, frozen=True):
+    """Blind transfer of a connected call to a named agent, who is reserved for it and rung."""
+
+    agent_id: str
+
+
+class Consult(_Msg, frozen=True):
+    """The agent puts the caller on hold and dials a named agent or a configured destination to talk first."""
+
+    kind: Literal["agent", "destination"]
+    target: str
+
+
+class CompleteTransfer(_Msg, frozen=True):
+    """End of a consultation: the caller joins the consulted party and the agent leaves."""
+
+
+class CancelConsult(_Msg, frozen=True):
+    """End of a consultation: the consulted party is hung up and the agent is back with the caller."""
+
+
+class StartConference(_Msg, frozen=True):
+    """End of a consultation: caller, agent and consulted party talk together."""
+
+
+class AgentReserved(_Msg, frozen=True):
+    """The named agent the call asked for (``ReserveAgent``) is reserved for it; ``endpoint`` is theirs."""
+
+    agent_id: str
+    endpoint: str
+
+
+class ReservationRefused(_Msg, frozen=True):
+    """The named agent could not be reserved: ``unknown_agent``, ``not_available`` or ``reserved_elsewhere``."""
+
+    agent_id: str
+    reason: str
+
+
 class Timeout(_Msg, frozen=True):
     name: str
 
@@ -150,6 +189,13 @@ Input = (
     | Unhold
     | TransferTo
     | RecordingControl
+    | TransferToAgent
+    | Consult
+    | CompleteTransfer
+    | CancelConsult
+    | StartConference
+    | AgentReserved
+    | ReservationRefused
 )
 
 
@@ -241,6 +287,13 @@ class DestroyBridge(_Msg, frozen=True):
     bridge_id: str
 
 
+class JoinBridge(_Msg, frozen=True):
+    """Put these channels into an existing bridge (a channel in another bridge moves out of it)."""
+
+    bridge_id: str
+    channels: tuple[str, ...]
+
+
 class Enqueue(_Msg, frozen=True):
     """Put the call in line; ``first`` for its arrival (the queue may refuse it), not for a return to its place."""
 
@@ -261,6 +314,28 @@ class ReleaseAgent(_Msg, frozen=True):
 
     agent_id: str
     reason: str
+
+
+class ReserveAgent(_Msg, frozen=True):
+    """Reserve this named agent for the call through the ACD (the atomic reservation routing uses); the answer
+    comes back at once as ``AgentReserved`` or ``ReservationRefused``."""
+
+    agent_id: str
+    queue: str  # whose wrap-up time applies afterwards
+
+
+class FreeAgent(_Msg, frozen=True):
+    """Done with an agent this call reserved: released (``reason``) if still reserved for it, to wrap-up if talking
+    on it, untouched if neither (a race freed them already)."""
+
+    agent_id: str
+    reason: str
+
+
+class ReleaseLine(_Msg, frozen=True):
+    """The trunk line a leg took (if it took one) is free again."""
+
+    channel: str
 
 
 class AgentConnected(_Msg, frozen=True):
@@ -304,9 +379,13 @@ Command = (
     | Originate
     | Connect
     | DestroyBridge
+    | JoinBridge
     | Enqueue
     | Dequeue
     | ReleaseAgent
+    | ReserveAgent
+    | FreeAgent
+    | ReleaseLine
     | AgentConnected
     | AgentFinished
     | SetTimer

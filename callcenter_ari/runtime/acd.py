@@ -50,6 +50,10 @@ class SeatLimitReached(InvalidTransition):
         self.limit = limit
 
 
+class ReservedElsewhere(InvalidTransition):
+    """Another process holds the agent for another call (Redis refused the reservation)."""
+
+
 class _Waiting(msgspec.Struct, frozen=True):
     """What the service needs to put a call back in line if a reservation fails."""
 
@@ -120,13 +124,37 @@ class AcdService:
         (the record's agent id may already be cleared, or never set, when the failure struck mid-step)."""
         if queue:
             self.remove(call_id, queue)
-        for agent_id, record in list(self.board.agents.items()):
-            if record.call_id != call_id:
-                continue
-            if record.state == "reserved":
-                await self.release(agent_id, "call_failed")
-            elif record.state == "talking":
-                self.finished(agent_id)
+        for agent_id in list(self.board.agents):
+            await self.free(agent_id, call_id, "call_failed")
+
+    async def reserve(self, agent_id: str, call_id: str, queue: str) -> str:
+        """Reserve a named agent for this call (a transfer or a consultation) and return the endpoint to ring.
+
+        The board refuses an agent who is not available (``InvalidTransition``, ``UnknownAgent``); then the same
+        Redis script as routing confirms it, so another process cannot have them at once (``ReservedElsewhere``).
+        """
+        offer = self.board.reserve(agent_id, call_id, queue, self._clock.now())
+        agent = self.board.agents[agent_id]
+        if await self._store.reserve_agent(agent):
+            self._emit("agent.state", {"agent": agent_id, "state": agent.state, "reason": "", "call_id": call_id})
+            return offer.endpoint
+        log.warning("agent.reserved_elsewhere", agent=agent_id, call_id=call_id)
+        offers = self.board.release(agent_id, "reserved_elsewhere", self._clock.now())
+        state = self.board.state(agent_id)
+        self._emit("agent.state", {"agent": agent_id, "state": state, "reason": "reserved_elsewhere"})
+        await self._after(offers)
+        raise ReservedElsewhere(f"agent {agent_id} is on another call")
+
+    async def free(self, agent_id: str, call_id: str, reason: str) -> None:
+        """Done with an agent this call held: released for ``reason`` if still reserved for it, to wrap-up if talking
+        on it; an agent already freed, or on another call by now, is left alone."""
+        record = self.board.agents.get(agent_id)
+        if record is None or record.call_id != call_id:
+            return
+        if record.state == "reserved":
+            await self.release(agent_id, reason)
+        elif record.state == "talking":
+            self.finished(agent_id)
 
     # ---- agents ------------------------------------------------------------------------------------------
 

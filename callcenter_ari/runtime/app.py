@@ -33,7 +33,7 @@ from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement, survey_flow
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
-from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.call import LEG_PHASES, CallTask
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.features import FeatureCodes
@@ -90,8 +90,10 @@ class Services:
         self.calls[task.call_id] = task
         self.channels[task.caller_channel] = task
         record = task.machine.record
-        if record.agent_channel and record.phase in ("ringing", "transfer", "talking"):
+        if record.agent_channel and record.phase in LEG_PHASES:
             self.channels[record.agent_channel] = task
+        if record.consult_channel:
+            self.channels[record.consult_channel] = task
         self.metrics.calls_live.set(len(self.calls))
         self._tg.start_soon(task.run, first)
 
@@ -104,6 +106,7 @@ class Services:
         for offer in range(1, task.machine.record.offers + 1):  # every leg it dialled: agents and transfers
             self.channels.pop(f"{task.call_id}-a{offer}", None)
             self.channels.pop(f"{task.call_id}-t{offer}", None)
+            self.channels.pop(f"{task.call_id}-c{offer}", None)
         self.metrics.calls_live.set(len(self.calls))
         if not self.calls:
             self.idle.set()

@@ -16,6 +16,7 @@ import httpx
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from callcenter_ari.acd.errors import InvalidTransition, UnknownAgent
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError, ChannelGone
 from callcenter_ari.calls.machine import InboundCall
@@ -25,6 +26,7 @@ from callcenter_ari.calls.messages import (
     AgentFinished,
     AgentGone,
     AgentOnHold,
+    AgentReserved,
     Answer,
     CallerGone,
     CancelTimer,
@@ -37,8 +39,10 @@ from callcenter_ari.calls.messages import (
     Digit,
     Emit,
     Enqueue,
+    FreeAgent,
     Hangup,
     Input,
+    JoinBridge,
     LookupDone,
     MohStart,
     MohStop,
@@ -47,6 +51,9 @@ from callcenter_ari.calls.messages import (
     Play,
     RecordMessage,
     ReleaseAgent,
+    ReleaseLine,
+    ReservationRefused,
+    ReserveAgent,
     SetTimer,
     StartRecording,
     StopPlayback,
@@ -54,6 +61,7 @@ from callcenter_ari.calls.messages import (
     Unmute,
 )
 from callcenter_ari.ivr import LookupResult
+from callcenter_ari.runtime.acd import ReservedElsewhere
 from callcenter_ari.tickets import CallFacts
 
 if TYPE_CHECKING:
@@ -65,6 +73,9 @@ log = structlog.get_logger(__name__)
 # further digits are dropped; every other input (a hang-up, a timeout, an offer) is always queued.
 INBOX_SIZE = 32
 
+# The phases in which the record's ``agent_channel`` is a live leg (an agent's or a transfer's).
+LEG_PHASES = ("ringing", "transfer", "handover", "talking", "consulting", "conference")
+
 
 class CallTask:
     def __init__(self, machine: InboundCall, services: Services) -> None:
@@ -74,6 +85,7 @@ class CallTask:
         self.inbox: MemoryObjectSendStream[Input]
         self._receive: MemoryObjectReceiveStream[Input]
         self.inbox, self._receive = anyio.create_memory_object_stream[Input](math.inf)
+        self._lines: set[str] = set()  # the legs holding a trunk line (the lease is the leg's channel id)
 
     @property
     def caller_channel(self) -> str:
@@ -106,7 +118,8 @@ class CallTask:
                 except Exception:  # one call's trouble must never take the process down
                     log.exception("call.fail_safe_failed")
             finally:
-                self.services.lines.release(self.call_id)  # the trunk line of a transfer, if it took one
+                for leg in self._lines:  # the trunk lines of transfer and consult legs still held
+                    self.services.lines.release(leg)
                 self._log_outcome()
                 self._open_ticket()
                 self.inbox.close()
@@ -158,9 +171,11 @@ class CallTask:
                 case AgentOnHold(agent_id, held):
                     services.acd.hold(agent_id, held)
                 case Originate(endpoint, channel_id, app_args, timeout, caller_id, trunk):
-                    if trunk and services.lines.acquire(self.call_id, (trunk,)) is None:
-                        log.warning("call.no_free_line", trunk=trunk)
-                        return AgentFailed("no_free_line")
+                    if trunk:
+                        if services.lines.acquire(channel_id, (trunk,)) is None:
+                            log.warning("call.no_free_line", trunk=trunk)
+                            return AgentFailed("no_free_line")
+                        self._lines.add(channel_id)
                     services.expect_leg(channel_id, self)
                     try:
                         await ari.originate(
@@ -187,6 +202,11 @@ class CallTask:
                     return await services.recordings.start(record, command)
                 case ControlRecording():
                     return await services.recordings.control(command)
+                case JoinBridge(bridge_id, channels):
+                    try:
+                        await ari.add_to_bridge(bridge_id, channels)
+                    except ChannelGone:
+                        pass  # a party hung up as it moved: its hang-up event tells the call
                 case Enqueue(queue, priority, enqueued_at, first, language, skills):
                     await services.acd.enqueue(
                         self.call_id, queue, priority, enqueued_at, first=first, language=language, skills=skills
@@ -195,6 +215,14 @@ class CallTask:
                     services.acd.remove(self.call_id, queue)
                 case ReleaseAgent(agent_id, reason):
                     await services.acd.release(agent_id, reason)
+                case ReserveAgent(agent_id, queue):
+                    return await self._reserve(agent_id, queue)
+                case FreeAgent(agent_id, reason):
+                    await services.acd.free(agent_id, self.call_id, reason)
+                case ReleaseLine(channel):
+                    if channel in self._lines:
+                        self._lines.discard(channel)
+                        services.lines.release(channel)
                 case AgentConnected(agent_id):
                     await services.acd.connected(agent_id)
                 case AgentFinished(agent_id):
@@ -217,6 +245,18 @@ class CallTask:
                 return None
             raise
         return None
+
+    async def _reserve(self, agent_id: str, queue: str) -> Input:
+        """The ACD's answer to a call asking for a named agent, as the call's next input."""
+        try:
+            endpoint = await self.services.acd.reserve(agent_id, self.call_id, queue)
+        except UnknownAgent:
+            return ReservationRefused(agent_id, "unknown_agent")
+        except ReservedElsewhere:
+            return ReservationRefused(agent_id, "reserved_elsewhere")
+        except InvalidTransition:
+            return ReservationRefused(agent_id, "not_available")
+        return AgentReserved(agent_id, endpoint)
 
     async def _lookup(self, lookup: CrmLookup) -> None:
         """POST to the CRM in a task of its own, so a slow CRM never holds up this call's other events."""
@@ -262,8 +302,10 @@ class CallTask:
                 await services.ari.continue_in_dialplan(record.channel_id)
             except AriError:
                 await _hangup(services.ari, record.channel_id, 41)
-            if record.agent_channel and record.phase in ("ringing", "transfer", "talking"):
+            if record.agent_channel and record.phase in LEG_PHASES:
                 await _hangup(services.ari, record.agent_channel, 16)
+            if record.consult_channel:
+                await _hangup(services.ari, record.consult_channel, 16)
         try:
             # Out of line, and any agent it held (reserved or talking) freed: nobody else will do it for this call.
             await services.acd.call_failed(record.call_id, record.queue)

@@ -39,7 +39,7 @@ from callcenter_ari.calls.messages import (
     RecordingDone,
     Start,
 )
-from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.call import LEG_PHASES, CallTask
 from callcenter_ari.store.records import CallRecord
 
 if TYPE_CHECKING:
@@ -202,8 +202,10 @@ class Dispatcher:
             if record.channel_id not in channels:
                 self._deliver(task, CallerGone(None))
                 ended += 1
-            elif record.phase in ("ringing", "transfer", "talking") and record.agent_channel not in channels:
+            elif record.phase in LEG_PHASES and record.agent_channel not in channels:
                 self._deliver(task, AgentGone(None, record.agent_channel))
+            elif record.consult_channel and record.consult_channel not in channels:
+                self._deliver(task, AgentGone(None, record.consult_channel))
             elif task.machine.awaited_playback:
                 await self._playback_finished_while_away(task, task.machine.awaited_playback)
         log.info("ari.reconciled", live_calls=len(services.calls), ended_while_away=ended)

@@ -12,7 +12,20 @@ import msgspec
 from callcenter_ari.recording.recorder import RecorderState
 
 CallPhase = Literal[
-    "new", "greeting", "ivr", "queued", "ringing", "transfer", "talking", "survey", "voicemail", "leaving", "ended"
+    "new",
+    "greeting",
+    "ivr",
+    "queued",
+    "ringing",
+    "transfer",
+    "handover",
+    "talking",
+    "consulting",
+    "conference",
+    "survey",
+    "voicemail",
+    "leaving",
+    "ended",
 ]
 AgentState = Literal["logged_out", "available", "reserved", "talking", "wrapup", "not_ready"]
 
@@ -49,6 +62,13 @@ class CallRecord(msgspec.Struct, kw_only=True):
     transfer_target: str = ""
     survey: dict[str, str] = {}
     recording: RecorderState = msgspec.field(default_factory=RecorderState)
+    # A consultation (attended transfer, conference): the agent consulted ("" for a destination), the agent id or
+    # destination name, the consult leg once dialled and when it answered; in a conference, whether the caller left.
+    consult_agent: str = ""
+    consult_target: str = ""
+    consult_channel: str = ""
+    consult_answered_at: float | None = None
+    caller_left: bool = False
 
 
 class AgentRecord(msgspec.Struct, kw_only=True):

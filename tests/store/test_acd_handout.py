@@ -1,16 +1,19 @@
-"""The ACD service's hand-out against a real Redis: an agent whose offer nobody can take is never left reserved."""
+"""The ACD service's hand-out against a real Redis: an agent whose offer nobody can take is never left reserved, and
+an agent a call asks for by name is reserved as atomically as one routing offers."""
 
 from __future__ import annotations
 
 import random
 
 import anyio
+import pytest
 from redis.asyncio import Redis
 
 from callcenter_ari.acd.board import Board
+from callcenter_ari.acd.errors import InvalidTransition, UnknownAgent
 from callcenter_ari.acd.specs import AgentSpec, QueueSpec
 from callcenter_ari.calls.messages import Input, Offered
-from callcenter_ari.runtime.acd import AcdService
+from callcenter_ari.runtime.acd import AcdService, ReservedElsewhere
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.keys import Keys
@@ -111,3 +114,44 @@ async def test_an_agent_another_process_reserved_first_is_busy_here_and_the_call
     [agent] = await other.agents()
     assert (agent.state, agent.call_id) == ("reserved", "c9")  # the other process's reservation stands
     assert [call for call, _ in await store.queue_entries("q")] == ["c1"]
+
+
+class TestNamedReservation:
+    """A transfer or consultation asks for an agent by name: the same atomic reservation as routing."""
+
+    async def test_an_available_agent_is_reserved_in_redis_and_freed_after(self, redis: Redis, keys: Keys) -> None:
+        store = Store(redis, keys)
+        acd, _ = service(store, agents=("a1", "a2"))
+        await acd.log_in("a2")
+        assert await acd.reserve("a2", "c1", "q") == "PJSIP/a2"
+        await store.flush()
+        assert [(a.agent_id, a.state, a.call_id) for a in await store.agents()] == [("a2", "reserved", "c1")]
+        await acd.free("a2", "c7", "consult_cancelled")  # another call's request: a2 is not its to free
+        assert acd.board.agents["a2"].state == "reserved"
+        await acd.free("a2", "c1", "consult_cancelled")
+        assert acd.board.agents["a2"].state == "available"
+
+    async def test_an_agent_another_process_holds_is_refused_and_not_double_booked(
+        self, redis: Redis, keys: Keys
+    ) -> None:
+        store = Store(redis, keys)
+        acd, _ = service(store)
+        await acd.log_in("a1")
+        await store.flush()
+        other = Store(redis, keys)
+        assert await other.reserve_agent(AgentRecord(agent_id="a1", state="reserved", call_id="c9"))
+        with pytest.raises(ReservedElsewhere):
+            await acd.reserve("a1", "c1", "q")
+        assert acd.board.agents["a1"].state == "not_ready"
+        [agent] = await other.agents()
+        assert (agent.state, agent.call_id) == ("reserved", "c9")
+
+    async def test_an_agent_who_is_not_available_is_refused_with_nothing_changed(
+        self, redis: Redis, keys: Keys
+    ) -> None:
+        acd, _ = service(Store(redis, keys))
+        with pytest.raises(InvalidTransition, match="logged_out"):
+            await acd.reserve("a1", "c1", "q")
+        with pytest.raises(UnknownAgent):
+            await acd.reserve("a9", "c1", "q")
+        assert acd.board.agents["a1"].state == "logged_out"

@@ -7,9 +7,12 @@ import msgspec
 from callcenter_ari.calls.machine import CallSettings, InboundCall, QueueSettings
 from callcenter_ari.calls.messages import (
     AgentGone,
+    AgentReserved,
     AgentUp,
     CallerGone,
+    CompleteTransfer,
     Connect,
+    Consult,
     ControlRecording,
     DestroyBridge,
     Emit,
@@ -19,8 +22,10 @@ from callcenter_ari.calls.messages import (
     RecordingDone,
     Resume,
     Start,
+    StartConference,
     StartRecording,
     TransferTo,
+    TransferToAgent,
 )
 from callcenter_ari.recording.settings import RecordingPolicy
 from callcenter_ari.store.records import CallRecord
@@ -108,3 +113,46 @@ def test_after_a_restart_the_live_segment_is_still_known() -> None:
     resumed.handle(Resume(), 40.0)
     assert resumed.handle(RecordingControl("resume"), 41.0)[0] == ControlRecording("c1-r1", "unpause")
     assert recording_commands(resumed.handle(CallerGone(16), 50.0))[0] == ControlRecording("c1-r1", "stop")
+
+
+def consulting_a2(call: InboundCall) -> None:
+    call.handle(Consult("agent", "a2"), 20.0)
+    call.handle(AgentReserved("a2", "PJSIP/a2"), 20.0)
+    call.handle(AgentUp("c1-c2"), 23.0)
+
+
+def test_a_completed_attended_transfer_starts_the_next_agents_segment_in_the_same_bridge() -> None:
+    call = talking()
+    call.handle(AgentUp("c1-a1"), 8.0)
+    consulting_a2(call)
+    out = recording_commands(call.handle(CompleteTransfer(), 30.0))
+    assert ControlRecording("c1-r1", "stop") in out
+    assert out[-1] == StartRecording("c1-b", "c1-r2", False, 2)
+    assert call.record.agent_id == "a2"
+
+
+def test_a_conference_is_recorded_in_the_first_segment_until_the_first_agent_leaves() -> None:
+    call = talking()
+    call.handle(AgentUp("c1-a1"), 8.0)
+    consulting_a2(call)
+    assert [c for c in call.handle(StartConference(), 30.0) if isinstance(c, (StartRecording, ControlRecording))] == []
+    out = recording_commands(call.handle(AgentGone(16, "c1-a1"), 40.0))
+    assert out == [ControlRecording("c1-r1", "stop"), StartRecording("c1-b", "c1-r2", False, 2)]
+
+
+def test_a_blind_transfer_to_an_agent_ends_the_segment_and_the_target_gets_the_next() -> None:
+    call = talking()
+    call.handle(AgentUp("c1-a1"), 8.0)
+    call.handle(TransferToAgent("a2"), 20.0)
+    out = recording_commands(call.handle(AgentReserved("a2", "PJSIP/a2"), 20.0))
+    assert out == [ControlRecording("c1-r1", "stop"), DestroyBridge("c1-b")]
+    leg = call.record.agent_channel
+    assert recording_commands(call.handle(AgentUp(leg), 24.0))[-1] == StartRecording("c1-b", "c1-r2", False, 2)
+
+
+def test_the_recording_can_be_paused_during_a_conference() -> None:
+    call = talking()
+    call.handle(AgentUp("c1-a1"), 8.0)
+    consulting_a2(call)
+    call.handle(StartConference(), 30.0)
+    assert call.handle(RecordingControl("pause"), 31.0)[0] == ControlRecording("c1-r1", "pause")

@@ -11,7 +11,17 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from callcenter_ari.ari.errors import ChannelGone
-from callcenter_ari.calls.messages import Hold, TransferTo, Unhold
+from callcenter_ari.calls.messages import (
+    CancelConsult,
+    CompleteTransfer,
+    Consult,
+    Hold,
+    Input,
+    StartConference,
+    TransferTo,
+    TransferToAgent,
+    Unhold,
+)
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import Conflict, FieldProblem, NotFound, Unprocessable, documented
@@ -20,6 +30,14 @@ from callcenter_ari.runtime.monitor import MonitorError
 from callcenter_ari.store.records import CallPhase, CallRecord
 
 log = structlog.get_logger(__name__)
+
+
+class ConsultView(msgspec.Struct, frozen=True, kw_only=True):
+    """The consultation (or conference) under way: who is consulted, and whether they answered."""
+
+    agent_id: str  # the agent consulted; "" for a destination
+    destination: str  # the configured destination consulted; "" for an agent
+    answered: bool
 
 
 class CallView(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,6 +59,7 @@ class CallView(msgspec.Struct, frozen=True, kw_only=True):
     skills: list[str]
     ivr_path: list[str]
     variables: dict[str, str]
+    consult: ConsultView | None = None
 
 
 class CallList(msgspec.Struct, frozen=True):
@@ -56,9 +75,18 @@ class MonitorRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class TransferRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Exactly one of: a queue to wait in again, or a configured destination (ivr.destinations) to be dialled."""
+    """Exactly one of: a queue to wait in again, a configured destination (ivr.destinations) to be dialled, or an
+    agent (by id) to be rung."""
 
     queue: Annotated[str, msgspec.Meta(pattern=_NAME)] | None = None
+    destination: Annotated[str, msgspec.Meta(pattern=_NAME)] | None = None
+    agent: Annotated[str, msgspec.Meta(pattern=_NAME)] | None = None
+
+
+class ConsultRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Exactly one of: an agent (by id) or a configured destination to talk to while the caller holds."""
+
+    agent: Annotated[str, msgspec.Meta(pattern=_NAME)] | None = None
     destination: Annotated[str, msgspec.Meta(pattern=_NAME)] | None = None
 
 
@@ -91,6 +119,13 @@ def view(record: CallRecord) -> CallView:
         skills=list(record.skills),
         ivr_path=list(record.ivr_path),
         variables=dict(record.variables),
+        consult=ConsultView(
+            agent_id=record.consult_agent,
+            destination="" if record.consult_agent else record.consult_target,
+            answered=record.consult_answered_at is not None,
+        )
+        if record.consult_target
+        else None,
     )
 
 
@@ -99,6 +134,17 @@ def find(deps: ApiDeps, principal: Principal, call_id: str) -> CallRecord:
         if record.call_id == call_id and principal.sees_call(record.agent_id):
             return record
     raise NotFound(f"no live call {call_id[:64]!r}")
+
+
+def _consult_step(step: str) -> post:
+    """The route of a step that ends a consultation: no body, the same permission as starting it."""
+    return post(
+        f"/{{call_id:str}}/consult/{step}",
+        guards=[requires("calls.transfer")],
+        status_code=HTTP_202_ACCEPTED,
+        responses=documented(409),
+        sync_to_thread=False,
+    )
 
 
 class CallController(Controller):
@@ -161,21 +207,67 @@ class CallController(Controller):
         sync_to_thread=False,
     )
     def transfer(self, deps: Deps, principal: Caller, call_id: Id, data: JSONBody[TransferRequest]) -> CallView:
-        """Blind transfer: the agent's leg ends (wrap-up) and the caller waits in the queue, or is dialled on."""
-        if (data.queue is None) == (data.destination is None):
-            raise Unprocessable("give exactly one of queue and destination", [FieldProblem("queue", "or destination")])
-        if data.queue is not None and data.queue not in deps.queue_names:
-            raise Unprocessable(f"no queue {data.queue!r}", [FieldProblem("queue", "not a configured queue")])
-        if data.destination is not None and data.destination not in deps.destinations:
-            problem = FieldProblem("destination", "not a configured destination")
-            raise Unprocessable(f"no destination {data.destination!r}", [problem])
+        """Blind transfer: the agent's leg ends (wrap-up) and the caller waits in the queue, is dialled on, or
+        rings the named agent (reserved for the call; if they do not answer, the caller is back in line)."""
         record = find(deps, principal, call_id)
+        given = {"queue": data.queue, "destination": data.destination, "agent": data.agent}
+        kind, name = _one_of(given)
+        if kind == "queue" and name not in deps.queue_names:
+            raise Unprocessable(f"no queue {name!r}", [FieldProblem("queue", "not a configured queue")])
+        if kind == "destination":
+            _check_destination(deps, name)
         if record.phase != "talking":
             raise Conflict(f"the call is {record.phase}: only a connected call can be transferred")
-        target = TransferTo("queue", data.queue) if data.queue else TransferTo("destination", data.destination or "")
+        target: Input
+        if kind == "agent":
+            _check_agent(deps, record, name)
+            target = TransferToAgent(name)
+        else:
+            target = TransferTo("queue" if kind == "queue" else "destination", name)
         deps.deliver(record.call_id, target)
-        log.info("api.call_transfer", call_id=call_id, to=target.kind, target=target.target, by=principal.name)
+        log.info("api.call_transfer", call_id=call_id, to=kind, target=name, by=principal.name)
         return view(record)
+
+    @post(
+        "/{call_id:str}/consult",
+        guards=[requires("calls.transfer")],
+        status_code=HTTP_202_ACCEPTED,
+        responses=documented(409, 422),
+        sync_to_thread=False,
+    )
+    def consult(self, deps: Deps, principal: Caller, call_id: Id, data: JSONBody[ConsultRequest]) -> CallView:
+        """Attended transfer, first step: the caller is held (music) and the agent is connected to the named agent
+        (reserved for the call) or the configured destination; then complete, cancel or conference."""
+        record = find(deps, principal, call_id)
+        kind, name = _one_of({"agent": data.agent, "destination": data.destination})
+        if kind == "destination":
+            _check_destination(deps, name)
+        if record.phase == "consulting":
+            raise Conflict("a consultation is in progress already: complete or cancel it first")
+        if record.phase != "talking":
+            raise Conflict(f"the call is {record.phase}: only a connected call can consult")
+        if kind == "agent":
+            _check_agent(deps, record, name)
+        elif not record.agent_id:
+            raise Conflict("the call has no agent on it to consult for")
+        deps.deliver(record.call_id, Consult("agent" if kind == "agent" else "destination", name))
+        log.info("api.call_consult", call_id=call_id, to=kind, target=name, by=principal.name)
+        return view(record)
+
+    @_consult_step("complete")
+    def complete_consult(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
+        """The caller joins the consulted party; the agent's leg ends and the agent goes to wrap-up."""
+        return _end_consult(deps, principal, call_id, CompleteTransfer())
+
+    @_consult_step("cancel")
+    def cancel_consult(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
+        """The consulted party is hung up (and freed); the agent is back with the caller, who is off hold."""
+        return _end_consult(deps, principal, call_id, CancelConsult())
+
+    @_consult_step("conference")
+    def conference(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
+        """Caller, agent and consulted party talk together; any one may leave and the other two talk on."""
+        return _end_consult(deps, principal, call_id, StartConference())
 
     @post(
         "/{call_id:str}/monitor",
@@ -201,4 +293,46 @@ def _hold(deps: ApiDeps, principal: Principal, call_id: str, *, held: bool) -> C
         raise Conflict(f"the call is {record.phase}: only a call with an agent can be put on hold")
     deps.deliver(record.call_id, Hold() if held else Unhold())
     log.info("api.call_hold", call_id=call_id, held=held, by=principal.name)
+    return view(record)
+
+
+def _one_of(given: dict[str, str | None]) -> tuple[str, str]:
+    """The one target a request names (422 naming the fields when it names none or several)."""
+    named = [(field, value) for field, value in given.items() if value is not None]
+    if len(named) != 1:
+        fields = " | ".join(given)
+        problems = [FieldProblem(field, f"give exactly one of {fields}") for field in given]
+        raise Unprocessable(f"give exactly one of {fields}", problems)
+    return named[0]
+
+
+def _check_destination(deps: ApiDeps, name: str) -> None:
+    if name not in deps.destinations:
+        problem = FieldProblem("destination", "not a configured destination")
+        raise Unprocessable(f"no destination {name!r}", [problem])
+
+
+def _check_agent(deps: ApiDeps, record: CallRecord, agent_id: str) -> None:
+    """A named target agent must be configured (422), not the call's own agent, and available now (409). The ACD
+    reserves them atomically when the call acts on the request; should someone else take them first, the call
+    says so on the event stream."""
+    if agent_id not in deps.agent_names:
+        raise Unprocessable(f"no agent {agent_id!r}", [FieldProblem("agent", "not a configured agent")])
+    if not record.agent_id:
+        raise Conflict("the call has no agent on it to hand it over")
+    if agent_id == record.agent_id:
+        raise Conflict(f"agent {agent_id} is the agent on this call")
+    state = deps.acd.board.state(agent_id)
+    if state != "available":
+        raise Conflict(f"agent {agent_id} is {state}: not available")
+
+
+def _end_consult(deps: ApiDeps, principal: Principal, call_id: str, how: Input) -> CallView:
+    record = find(deps, principal, call_id)
+    if record.phase != "consulting":
+        raise Conflict(f"the call is {record.phase}: no consultation in progress")
+    if not isinstance(how, CancelConsult) and record.consult_answered_at is None:
+        raise Conflict("the consulted party has not answered yet: wait, or cancel")
+    deps.deliver(record.call_id, how)
+    log.info("api.call_consult_end", call_id=call_id, how=type(how).__name__, by=principal.name)
     return view(record)

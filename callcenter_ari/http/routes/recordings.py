@@ -18,6 +18,7 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from callcenter_ari.ari.errors import NotFound as AriNotFound
+from callcenter_ari.calls.machine import RECORDING_PHASES, recorded_bridge
 from callcenter_ari.calls.messages import RecordingControl
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
@@ -230,10 +231,9 @@ class CallRecordingController(Controller):
     )
     def control(self, deps: Deps, principal: Caller, call_id: Id, data: JSONBody[RecordingRequest]) -> CallView:
         record = find(deps, principal, call_id)
-        if record.phase not in ("queued", "ringing", "talking"):
+        if record.phase not in RECORDING_PHASES:
             raise Conflict(f"the call is {record.phase}: its recording cannot be changed now")
-        bridged = record.phase == "talking" and bool(record.agent_id)
-        reason = refusal(record.recording, data.action, bridged=bridged)
+        reason = refusal(record.recording, data.action, bridged=bool(recorded_bridge(record)))
         if reason:
             raise Conflict(f"cannot {data.action} the recording: {reason.replace('_', ' ')}")
         deps.deliver(record.call_id, RecordingControl(data.action))
