@@ -10,7 +10,18 @@ from typing import Literal
 import msgspec
 
 CallPhase = Literal[
-    "new", "greeting", "ivr", "queued", "ringing", "transfer", "talking", "survey", "voicemail", "leaving", "ended"
+    "new",
+    "greeting",
+    "ivr",
+    "queued",
+    "ringing",
+    "joining",
+    "transfer",
+    "talking",
+    "survey",
+    "voicemail",
+    "leaving",
+    "ended",
 ]
 AgentState = Literal["logged_out", "available", "reserved", "talking", "wrapup", "not_ready"]
 
@@ -30,6 +41,8 @@ class CallRecord(msgspec.Struct, kw_only=True):
     agent_id: str = ""
     agent_channel: str = ""
     bridge_id: str = ""
+    agent_bridge: str = ""  # a persistent agent's own bridge the caller was joined into (not the call's to destroy)
+    legs: dict[str, str] = {}  # ring_all: the agent legs still ringing, channel id -> agent id
     answered_at: float | None = None
     connected_at: float | None = None
     disconnected_at: float | None = None
