@@ -99,7 +99,7 @@ class StepConfig(_Section):
 
 class QueueConfig(_Section):
     name: str = ""
-    # How the agent is chosen; "ring_all" is not offered yet (a call rings one agent leg at a time).
+    # How the agent is chosen (docs/ACD.md); ring_all rings every available agent at once, the first to answer wins.
     strategy: Literal[
         "longest_idle",
         "fewest_calls",
@@ -109,6 +109,7 @@ class QueueConfig(_Section):
         "random",
         "weighted_random",
         "best_skill",
+        "ring_all",
     ] = "longest_idle"
     skills: str = ""  # required skills, e.g. "billing>=5 & (french>=3 | german>=3)"
     steps: tuple[StepConfig, ...] = ()
@@ -138,6 +139,10 @@ class AgentConfig(_Section):
     languages: tuple[str, ...] = ()
     skills: dict[str, int] = {}  # skill -> proficiency, 1 (low) to 10 (high)
     logged_in: bool = True
+    # Persistent: logged in, the agent's phone stays connected to the application in a bridge of their own (they
+    # dial the log-in code and stay on the line, or the application calls the phone), and callers are joined to
+    # them there with no ring. Hanging up the phone logs them out. Otherwise the phone is rung for each call.
+    persistent: bool = False
 
 
 class SupervisorConfig(_Section):

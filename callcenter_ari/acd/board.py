@@ -478,6 +478,10 @@ class Board:
             return Forced(agent_id, state, pending=False)
         return Forced(agent_id, state, pending=False, offers=tuple(self._make_available(agent_id, now)))
 
+    def ringing(self, call_id: str) -> set[str]:
+        """The agents reserved for this call (several with ring_all)."""
+        return set(self._ringing.get(call_id, ()))
+
     def state(self, agent_id: str) -> str:
         """The agent's state as a supervisor sees it: the record's, with ``on_hold`` for a held call."""
         self._require(agent_id, None)

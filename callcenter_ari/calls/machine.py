@@ -7,12 +7,16 @@ A call moves through phases::
     new -> ivr | greeting -> queued <-> ringing -> talking -> [survey] -> ended
                ivr -> transfer -> talking        ivr -> voicemail -> ended
     talking -> handover -> talking | queued      talking <-> consulting -> conference -> talking
+                         queued <-> joining -> talking   (a persistent agent)
 
 A call whose DID has an IVR flow walks it (``ivr``; the IVR session is embedded, see calls/ivr.py) and the flow's
 result decides what follows: a queue, a transfer, a recorded message, or a goodbye. Without a flow the caller
 hears the greeting and goes to the DID's queue, or is hung up after it when there is none. ``queued`` and
-``ringing`` alternate while agents do not answer; the caller keeps their original place. When the agent hangs up
-and the queue has a survey, the caller stays for it (``survey``).
+``ringing`` alternate while agents do not answer; the caller keeps their original place. With the ring_all
+strategy several agent legs ring at once (``record.legs``): the first to answer takes the call, the others are hung
+up. A persistent agent is not rung: the caller is joined into the bridge the agent sits in all shift (``joining``),
+and when the conversation ends the agent stays there. When the agent hangs up and the queue has a survey, the
+caller stays for it (``survey``).
 
 While connected, the agent can hand the caller on. ``handover`` rings a named agent the ACD reserved (a blind
 transfer); if they do not answer, the caller is back in line at their original place. ``consulting`` holds the
@@ -42,6 +46,7 @@ from callcenter_ari.calls.messages import (
     AgentFailed,
     AgentFinished,
     AgentGone,
+    AgentJoined,
     AgentOnHold,
     AgentReserved,
     AgentUp,
@@ -63,7 +68,9 @@ from callcenter_ari.calls.messages import (
     Hangup,
     Hold,
     Input,
+    JoinAgent,
     JoinBridge,
+    LeaveBridge,
     LookupDone,
     MohStart,
     MohStop,
@@ -81,6 +88,7 @@ from callcenter_ari.calls.messages import (
     ReservationRefused,
     ReserveAgent,
     Resume,
+    RingAll,
     SetTimer,
     Start,
     StartConference,
@@ -259,6 +267,8 @@ class InboundCall:
         ]
 
     def _offered(self, message: Offered, now: float) -> list[Command]:
+        if message.bridge:
+            return self._join(message, now)
         call = self.record
         call.phase = "ringing"
         call.agent_id = message.agent_id
@@ -267,22 +277,94 @@ class InboundCall:
             self._originate(message.endpoint, "a", ("agent", message.agent_id, call.call_id), ring),
             # Asterisk ends an unanswered originate itself; this is the backstop if that event never comes.
             self._set_timer("ring", now + ring + 5.0),
-            Emit(
-                "call.offered",
-                self._fields(
-                    now,
-                    agent=message.agent_id,
-                    queue=call.queue,
-                    caller_name=call.caller_name,
-                    language=call.language,
-                    ivr_path=list(call.ivr_path),
-                    variables=dict(call.variables),
-                ),
-            ),
+            self._offer_event(message.agent_id, now),
         ]
+
+    def _ring_all(self, message: RingAll, now: float) -> list[Command]:
+        """Every agent the ACD reserved is rung at once, one leg each; one call.offered per leg."""
+        call = self.record
+        call.phase = "ringing"
+        ring = self.settings.queue_settings(call.queue).ring_timeout
+        commands: list[Command] = []
+        legs: dict[str, str] = {}
+        for agent_id, endpoint in message.agents:
+            originate = self._originate(endpoint, "a", ("agent", agent_id, call.call_id), ring)
+            legs[originate.channel_id] = agent_id
+            commands += [originate, self._offer_event(agent_id, now, ring_all=True)]
+        call.legs = legs
+        return [*commands, self._set_timer("ring", now + ring + 5.0)]
+
+    def _join(self, message: Offered, now: float) -> list[Command]:
+        """A persistent agent waits in their own bridge: the caller is put in it, no ring. The runtime answers
+        ``AgentJoined`` once the caller is in (or ``CallerGone``/``AgentGone`` when either side left first)."""
+        call = self.record
+        call.phase = "joining"
+        call.agent_id, call.agent_channel, call.agent_bridge = message.agent_id, message.line, message.bridge
+        commands: list[Command] = [MohStop(call.channel_id)]
+        if self._announcing:
+            # Its end is of no interest any more: the caller will be talking, not waiting for music again.
+            commands.append(StopPlayback(self._announcing))
+            self._announcing = ""
+        return [
+            *commands,
+            JoinAgent(message.bridge, call.channel_id, message.line),
+            self._offer_event(message.agent_id, now, persistent=True),
+        ]
+
+    def _joined(self, _: AgentJoined, now: float) -> list[Command]:
+        call = self.record
+        call.phase = "talking"
+        call.connected_at = now
+        wait = round(now - (call.enqueued_at or now), 3)
+        fields = self._fields(now, agent=call.agent_id, queue=call.queue, wait=wait, leg=call.agent_channel, ring=0.0)
+        return [
+            self._cancel_timer("max_wait"),
+            AgentConnected(call.agent_id),
+            Emit("call.answered", fields),
+            *self._recorder.bridged(call.agent_bridge, self.settings.queue_settings(call.queue).recording),
+        ]
+
+    def _join_failed(self, message: AgentFailed | AgentGone, now: float) -> list[Command]:
+        """The agent's line went down as the caller was being joined: the caller goes back to their place."""
+        call = self.record
+        reason = message.reason if isinstance(message, AgentFailed) else "unavailable"
+        agent, bridge = call.agent_id, call.agent_bridge
+        call.agent_id, call.agent_channel, call.agent_bridge, call.phase = "", "", "", "queued"
+        return [
+            LeaveBridge(bridge, call.channel_id),  # if the caller got in: they must not stay with nobody
+            ReleaseAgent(agent, reason),
+            MohStart(call.channel_id, self.settings.queue_settings(call.queue).moh_class),
+            self._back_in_line(now),
+            Emit("call.agent_failed", self._fields(now, agent=agent, reason=reason)),
+        ]
+
+    def _caller_gone_joining(self, message: CallerGone, now: float) -> list[Command]:
+        """The caller hung up before they were in the agent's bridge: the agent, who never heard them, is free."""
+        call = self.record
+        call.hangup_cause = message.cause
+        return [ReleaseAgent(call.agent_id, "caller_abandoned"), *self._end("abandoned", now)]
+
+    def _offer_event(self, agent_id: str, now: float, **extra: object) -> Emit:
+        call = self.record
+        fields = self._fields(
+            now,
+            agent=agent_id,
+            queue=call.queue,
+            caller_name=call.caller_name,
+            language=call.language,
+            ivr_path=list(call.ivr_path),
+            variables=dict(call.variables),
+            **extra,
+        )
+        return Emit("call.offered", fields)
 
     def _agent_up(self, message: AgentUp, now: float) -> list[Command]:
         call = self.record
+        others: list[Command] = []
+        if call.legs:  # ring_all: the first leg to answer wins; a leg already dropped is no one's
+            if message.channel_id not in call.legs:
+                return []
+            others = self._first_answered(message.channel_id)
         if message.channel_id != call.agent_channel:
             return []
         call.phase = "talking"
@@ -297,6 +379,7 @@ class InboundCall:
         ]
         if self._announcing:
             commands.insert(2, StopPlayback(self._announcing))
+        commands += others
         if call.agent_id:
             commands.append(AgentConnected(call.agent_id))
             fields = self._fields(
@@ -318,6 +401,8 @@ class InboundCall:
             reason = _FAILURE_BY_CAUSE.get(message.cause or 0, "failed")
         else:
             reason = "ring_no_answer"
+        if call.legs:
+            return self._legs_failed(message, reason, now)
         agent, call.agent_id, call.phase = call.agent_id, "", "queued"
         return [
             self._cancel_timer("ring"),
@@ -328,12 +413,42 @@ class InboundCall:
             Emit("call.agent_failed", self._fields(now, agent=agent, reason=reason)),
         ]
 
+    def _legs_failed(self, message: AgentFailed | AgentGone | Timeout, reason: str, now: float) -> list[Command]:
+        """Ring-all legs that did not come up: each rung agent is handled as ring-no-answer (or busy, ...); while
+        another leg still rings the call waits for it, and when none is left it goes back to its place."""
+        call = self.record
+        leg = "" if isinstance(message, Timeout) else message.channel_id
+        commands: list[Command] = []
+        for channel in [leg] if leg else list(call.legs):  # a timeout (or a restart): every leg still ringing
+            agent = call.legs.pop(channel, None)
+            if agent is not None:
+                commands += [
+                    Hangup(channel),
+                    ReleaseAgent(agent, reason),
+                    Emit("call.agent_failed", self._fields(now, agent=agent, reason=reason)),
+                ]
+        if call.legs:
+            return commands
+        call.agent_id, call.phase = "", "queued"
+        return [self._cancel_timer("ring"), *commands, self._back_in_line(now)]
+
+    def _first_answered(self, channel: str) -> list[Command]:
+        """The first ring-all leg to answer takes the call: the other legs are hung up. Their agents are not
+        released here: the ACD frees them when it hears the winner is connected (they are available again)."""
+        call = self.record
+        call.agent_id, call.agent_channel = call.legs.pop(channel), channel
+        others, call.legs = list(call.legs), {}
+        return [Hangup(other) for other in others]
+
     def _caller_gone_waiting(self, message: CallerGone, now: float) -> list[Command]:
         call = self.record
         call.hangup_cause = message.cause
         commands: list[Command] = [Dequeue(call.queue)]
         if call.phase == "ringing":
-            commands += [Hangup(call.agent_channel), ReleaseAgent(call.agent_id, "caller_abandoned")]
+            rung = call.legs or {call.agent_channel: call.agent_id}
+            call.legs = {}
+            for channel, agent in rung.items():
+                commands += [Hangup(channel), ReleaseAgent(agent, "caller_abandoned")]
         return commands + self._end("abandoned", now)
 
     def _max_wait(self, message: Timeout, now: float) -> list[Command]:
@@ -426,8 +541,13 @@ class InboundCall:
         known = settings.queues if message.kind == "queue" else settings.destinations
         if message.target not in known:
             return []
-        commands: list[Command] = [Hangup(call.agent_channel), *self._recorder.unbridged()]
-        commands.append(DestroyBridge(call.bridge_id))
+        commands: list[Command] = [*self._recorder.unbridged()]
+        commands += (
+            [LeaveBridge(call.agent_bridge, call.channel_id)]  # a persistent agent stays where they are
+            if call.agent_bridge
+            else [Hangup(call.agent_channel), DestroyBridge(call.bridge_id)]
+        )
+        call.agent_bridge = ""
         if call.held_since is not None:
             commands += [MohStop(call.channel_id), Unmute(call.channel_id), self._cancel_timer("hold_alert")]
             call.hold_seconds += now - call.held_since
@@ -508,7 +628,7 @@ class InboundCall:
         """Blind transfer to a named agent. The target is reserved first (the answer comes back within this step);
         the current agent leaves only once that has succeeded."""
         call = self.record
-        if not call.agent_id or message.agent_id == call.agent_id:
+        if not call.agent_id or call.agent_bridge or message.agent_id == call.agent_id:
             return []
         return [ReserveAgent(message.agent_id, call.queue)]
 
@@ -568,7 +688,9 @@ class InboundCall:
         """The caller goes on hold (music, muted) and a consult leg is dialled; a named agent is reserved first."""
         call = self.record
         route = self.settings.destinations.get(message.target) if message.kind == "destination" else None
-        if not call.agent_id or message.target == call.agent_id or (message.kind == "destination" and not route):
+        unknown = message.kind == "destination" and not route
+        # A persistent agent's line stays in their own bridge: their calls are handed on, not consulted for.
+        if not call.agent_id or call.agent_bridge or message.target == call.agent_id or unknown:
             return []
         call.phase, call.consult_target = "consulting", message.target
         call.consult_agent = message.target if message.kind == "agent" else ""
@@ -808,6 +930,8 @@ class InboundCall:
         by_caller = isinstance(message, CallerGone)
         call.hangup_cause = message.cause
         call.disconnected_at = now
+        if call.agent_bridge:
+            return self._persistent_talk_over(by_caller, now)
         stop_recording = self._recorder.unbridged()
         commands: list[Command] = [Hangup(call.agent_channel if by_caller else call.channel_id), *stop_recording]
         commands.append(DestroyBridge(call.bridge_id))
@@ -819,6 +943,25 @@ class InboundCall:
             commands = [*stop_recording, DestroyBridge(call.bridge_id), AgentFinished(call.agent_id)]
             return commands + self._start_ivr(survey.survey, survey.survey_name, f"{call.call_id}-s", None, now)
         return commands + self._end("completed", now, released_by="caller" if by_caller else "agent")
+
+    def _persistent_talk_over(self, by_caller: bool, now: float) -> list[Command]:
+        """A persistent agent's conversation ended. Their line and bridge are theirs, not the call's: the agent
+        stays in the bridge and goes to wrap-up. When the agent ended it (their line went down) the caller is hung
+        up, or leaves the bridge for the queue's survey."""
+        call = self.record
+        stop_recording, finished = self._recorder.unbridged(), AgentFinished(call.agent_id)
+        if by_caller:
+            return [*stop_recording, finished, *self._end("completed", now, released_by="caller")]
+        survey = self.settings.queue_settings(call.queue)
+        if survey.survey is not None:
+            leave = LeaveBridge(call.agent_bridge, call.channel_id)
+            return [
+                *stop_recording,
+                leave,
+                finished,
+                *self._start_ivr(survey.survey, survey.survey_name, f"{call.call_id}-s", None, now),
+            ]
+        return [*stop_recording, Hangup(call.channel_id), finished, *self._end("completed", now, released_by="agent")]
 
     def _resume(self, _: Resume, now: float) -> list[Command]:
         call = self.record
@@ -840,6 +983,8 @@ class InboundCall:
             ]
         if call.phase == "ringing":
             return commands + self._agent_failed(AgentFailed(reason="restart"), now)
+        if call.phase == "joining":  # the caller may or may not have got into the agent's bridge: start over
+            return commands + self._join_failed(AgentFailed(reason="restart"), now)
         if call.phase == "transfer":
             return [*commands, Hangup(call.agent_channel), Hangup(call.channel_id), *self._end("transfer_failed", now)]
         if call.phase in ("survey", "voicemail"):
@@ -910,13 +1055,16 @@ RECORDING_PHASES = ("queued", "ringing", "talking", "handover", "consulting", "c
 
 def recorded_bridge(record: CallRecord) -> str:
     """The bridge a recording of the call is of now: "" unless caller and an agent are bridged."""
-    return record.bridge_id if record.phase in ("talking", "consulting", "conference") and record.agent_id else ""
+    if record.phase not in ("talking", "consulting", "conference") or not record.agent_id:
+        return ""
+    return record.agent_bridge or record.bridge_id  # a persistent agent's own bridge, or the call's
 
 
 def _stale(message: Input, record: CallRecord) -> bool:
     """An earlier leg's hang-up, arriving after the call moved on to another leg."""
-    legs = (record.agent_channel, record.consult_channel)
-    return isinstance(message, AgentGone) and bool(message.channel_id) and message.channel_id not in legs
+    if not isinstance(message, AgentGone) or not message.channel_id:
+        return False
+    return message.channel_id not in (record.agent_channel, record.consult_channel, *record.legs)
 
 
 # Q.850 causes of an agent leg that never came up, as the reason the ACD records for the agent.
@@ -965,6 +1113,12 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("ringing", Timeout): InboundCall._agent_failed,
     ("ringing", CallerGone): InboundCall._caller_gone_waiting,
     ("ringing", Resume): InboundCall._resume,
+    ("queued", RingAll): InboundCall._ring_all,
+    ("joining", AgentJoined): InboundCall._joined,
+    ("joining", AgentFailed): InboundCall._join_failed,
+    ("joining", AgentGone): InboundCall._join_failed,
+    ("joining", CallerGone): InboundCall._caller_gone_joining,
+    ("joining", Resume): InboundCall._resume,
     ("transfer", AgentUp): InboundCall._agent_up,
     ("transfer", AgentFailed): InboundCall._transfer_failed,
     ("transfer", AgentGone): InboundCall._transfer_failed,

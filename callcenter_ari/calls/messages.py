@@ -56,10 +56,24 @@ class CallerGone(_Msg, frozen=True):
 
 
 class Offered(_Msg, frozen=True):
-    """The ACD reserved this agent for the call."""
+    """The ACD reserved this agent for the call. A persistent agent sits in ``bridge`` on their standing ``line``
+    (a channel): the caller is joined to them there, with no ring; otherwise ``endpoint`` is rung."""
 
     agent_id: str
     endpoint: str
+    line: str = ""
+    bridge: str = ""
+
+
+class RingAll(_Msg, frozen=True):
+    """The ACD reserved several agents for the call (the ring_all strategy): ``(agent id, endpoint)`` each. All are
+    rung at once; the first to answer takes the call."""
+
+    agents: tuple[tuple[str, str], ...]
+
+
+class AgentJoined(_Msg, frozen=True):
+    """The caller is in the persistent agent's bridge: they are connected."""
 
 
 class AgentUp(_Msg, frozen=True):
@@ -69,9 +83,10 @@ class AgentUp(_Msg, frozen=True):
 
 
 class AgentFailed(_Msg, frozen=True):
-    """The agent's leg did not come up: busy, no answer, unreachable."""
+    """The agent's leg did not come up: busy, no answer, unreachable. ``channel_id``: which leg, when known."""
 
     reason: str
+    channel_id: str = ""
 
 
 class AgentGone(_Msg, frozen=True):
@@ -178,6 +193,8 @@ Input = (
     | RecordingDone
     | CallerGone
     | Offered
+    | RingAll
+    | AgentJoined
     | AgentUp
     | AgentFailed
     | AgentGone
@@ -294,6 +311,21 @@ class JoinBridge(_Msg, frozen=True):
     channels: tuple[str, ...]
 
 
+class JoinAgent(_Msg, frozen=True):
+    """Put the caller's channel into a persistent agent's bridge (``line`` is the agent's standing channel)."""
+
+    bridge_id: str
+    channel: str
+    line: str
+
+
+class LeaveBridge(_Msg, frozen=True):
+    """Take the channel out of the bridge (a persistent agent's: the agent stays, the caller moves on)."""
+
+    bridge_id: str
+    channel: str
+
+
 class Enqueue(_Msg, frozen=True):
     """Put the call in line; ``first`` for its arrival (the queue may refuse it), not for a return to its place."""
 
@@ -380,6 +412,8 @@ Command = (
     | Connect
     | DestroyBridge
     | JoinBridge
+    | JoinAgent
+    | LeaveBridge
     | Enqueue
     | Dequeue
     | ReleaseAgent

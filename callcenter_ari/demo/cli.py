@@ -88,7 +88,8 @@ def caller_mix(rng: random.Random) -> tuple[tuple[CallerScript, float], ...]:
     menu = 4.0  # seconds after answer: the welcome is over and the main menu is playing
 
     def caller(keys: tuple[tuple[float, str], ...], patience: float | None = None) -> CallerScript:
-        return CallerScript(dtmf=keys, patience=patience)
+        # Callers hang up when they are done, unless the agent ends the call first (a persistent agent never does).
+        return CallerScript(dtmf=keys, patience=patience, talk=rng.uniform(40, 120))
 
     return (
         (caller(((menu, "1"),)), 4.0),  # report an outage
@@ -111,7 +112,9 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console) -> N
     async with sim.serve() as server:
         config = demo_config(server.base_url, redis_url)
         for agent in config.agents.values():
-            sim.add_phone(agent.endpoint, PhoneBehaviour(answer_after=rng.uniform(1, 4), talk=rng.uniform(20, 100)))
+            # A persistent agent's phone stays up in their bridge between callers: it never hangs up on its own.
+            talk = None if agent.persistent else rng.uniform(20, 100)
+            sim.add_phone(agent.endpoint, PhoneBehaviour(answer_after=rng.uniform(1, 4), talk=talk))
         redis = Redis.from_url(redis_url)
         app = Application(config, redis=redis, clock=Clock(args.speed))
         tally = Tally()

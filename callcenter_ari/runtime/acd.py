@@ -4,12 +4,18 @@ The board owns every ACD deadline (wrap-up ends, relaxation steps, announcements
 one timer armed at ``board.next_deadline()`` and turns what ``board.advance`` decides into call inputs, saved
 agents and events. Every offer is confirmed in Redis by an atomic reservation before the call hears of it, so an
 agent shared with another process is never offered two calls.
+
+Persistent agents are logged in only while their standing line (a call from their phone into the application,
+parked in a bridge of their own, runtime/standing.py) is up: logging one in asks ``lines`` to set the line up, and
+the agent is on the board once it is; logging one out hangs it up. A ring_all decision is handed to the call as one
+``RingAll`` with every agent whose reservation held, or, when a persistent agent is among them, as an ``Offered``
+joining that agent at once (the others are released without being rung).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import structlog
@@ -54,6 +60,40 @@ class ReservedElsewhere(InvalidTransition):
     """Another process holds the agent for another call (Redis refused the reservation)."""
 
 
+class Line(msgspec.Struct, frozen=True):
+    """A persistent agent's standing line: their phone's channel, and the bridge it waits in for callers."""
+
+    agent_id: str
+    channel: str
+    bridge: str
+
+
+class Lines(Protocol):
+    """Persistent agents' standing lines (runtime/standing.py)."""
+
+    def line(self, agent_id: str) -> Line | None:
+        """The agent's line if it is up, in its bridge."""
+
+    def connect(self, agent_id: str) -> None:
+        """Call the agent's phone into their bridge; they are logged in when it is up."""
+
+    def hang_up(self, agent_id: str) -> None:
+        """The agent logged out: end their line, if they have one."""
+
+
+class NoLines:
+    """For an ACD without a runtime around it: no persistent agent can log in."""
+
+    def line(self, agent_id: str) -> Line | None:
+        return None
+
+    def connect(self, agent_id: str) -> None:
+        raise InvalidTransition(f"agent {agent_id} is persistent: logging in needs their standing line")
+
+    def hang_up(self, agent_id: str) -> None:
+        pass
+
+
 class _Waiting(msgspec.Struct, frozen=True):
     """What the service needs to put a call back in line if a reservation fails."""
 
@@ -77,6 +117,8 @@ class AcdService:
         self._waiting: dict[str, _Waiting] = {}
         self._armed: float | None = None
         self._spawn: Callable[..., None]
+        self.lines: Lines = NoLines()
+        self._line_lost: set[str] = set()  # persistent agents whose line went down while on a call
 
     def bind(self, spawn: Callable[..., None]) -> None:
         """Give the service a way to start tasks in the application's task group."""
@@ -165,6 +207,9 @@ class AcdService:
         if seat_limit is not None and record is not None and record.state == "logged_out":
             if self.logged_in() >= seat_limit:
                 raise SeatLimitReached(seat_limit)
+        if self._needs_line(agent_id) and self.board.state(agent_id) == "logged_out":
+            self.lines.connect(agent_id)  # logged in once their phone is up in their bridge: log_in comes again
+            return
         offers = self.board.log_in(agent_id, self._clock.now())
         self._changed(agent_id)
         await self._after(offers)
@@ -198,16 +243,53 @@ class AcdService:
         self._changed(agent_id)
         self._rearm()  # a policed break has an overrun deadline
 
-    async def release(self, agent_id: str, reason: str) -> None:
+    async def release(self, agent_id: str, reason: str, *, call_id: str = "") -> None:
+        """The reservation ended without a conversation. With ``call_id``: only a reservation for that call (the
+        agent may be free already, released with the other ring-all agents, and even reserved for another call)."""
+        record = self.board.agents[agent_id]
+        if call_id and (record.state != "reserved" or record.call_id != call_id):
+            log.info("agent.release_moot", agent=agent_id, call_id=call_id, state=record.state)
+            return
+        if agent_id in self._line_lost:
+            self._let_go(agent_id)
+            return
         offers = self.board.release(agent_id, reason, self._clock.now())
         self._changed(agent_id)
         log.info("agent.released", agent=agent_id, reason=reason, state=self.board.state(agent_id))
         await self._after(offers)
 
     async def connected(self, agent_id: str) -> None:
+        """The agent took the call; the others rung for it (ring_all) are available again."""
+        others = self.board.ringing(self.board.agents[agent_id].call_id) - {agent_id}
         offers = self.board.connected(agent_id, self._clock.now())
         self._changed(agent_id)
+        for other in sorted(others):
+            self._changed(other)
         await self._after(offers)
+
+    def line_down(self, agent_id: str) -> None:
+        """A persistent agent's standing line went down: logged out now, or, on a call, when the call lets
+        them go (the call hears of it from the line and ends as released by the agent)."""
+        state = self.board.state(agent_id)
+        if state in ("reserved", "talking", "on_hold"):
+            self._line_lost.add(agent_id)
+        elif state != "logged_out":
+            self.log_out(agent_id)
+
+    def _let_go(self, agent_id: str) -> None:
+        """A persistent agent without a line leaves their call: logged out, never offered another."""
+        self._line_lost.discard(agent_id)
+        now = self._clock.now()
+        if self.board.agents[agent_id].state == "reserved":
+            self.board.release(agent_id, "unavailable", now)  # not ready: no offer can slip in before the log-out
+        if self.board.agents[agent_id].state != "logged_out":
+            self.board.log_out(agent_id, now)
+        self._changed(agent_id)
+        self._rearm()
+
+    def _needs_line(self, agent_id: str) -> bool:
+        spec = self.board.specs.get(agent_id)
+        return spec is not None and spec.persistent and self.lines.line(agent_id) is None
 
     def hold(self, agent_id: str, held: bool) -> None:
         now = self._clock.now()
@@ -220,6 +302,9 @@ class AcdService:
     def finished(self, agent_id: str) -> None:
         """The conversation ended: wrap-up, whose end the board schedules (the agent may end or extend it)."""
         self.board.finished(agent_id, self._clock.now())
+        if agent_id in self._line_lost:
+            self._let_go(agent_id)
+            return
         self._changed(agent_id)
         self._rearm()
 
@@ -278,47 +363,105 @@ class AcdService:
 
     async def _hand_out(self, offers: list[Offer]) -> None:
         while offers:
-            offer = offers.pop()
-            agent = self.board.agents[offer.agent_id]
-            if await self._store.reserve_agent(agent):
-                if self._waiting.pop(offer.call_id, None) is not None:
-                    self._store.queue_remove(offer.queue, offer.call_id)
-                    self._deliver(offer.call_id, call.Offered(offer.agent_id, offer.endpoint))
-                    continue
-                # The call left while Redis answered (hung up, timed out), or another agent took it first (ring_all
-                # offers them all; a call rings one agent at a time): nobody would ever release this agent.
-                if agent.state == "reserved" and agent.call_id == offer.call_id:
+            # One call at a time: ring_all decides for several agents at once, and the call hears of them together.
+            call_id = offers[-1].call_id
+            group = [offer for offer in offers if offer.call_id == call_id]
+            offers[:] = [offer for offer in offers if offer.call_id != call_id]
+            group, freed = self._persistent_first(group)
+            offers += freed
+            reserved: list[Offer] = []
+            for offer in group:
+                if await self._store.reserve_agent(self.board.agents[offer.agent_id]):
+                    reserved.append(offer)
+                else:
+                    offers += self._reserved_elsewhere(offer)
+            # Redis answered; meanwhile the call may have left, or a persistent agent's line gone down.
+            reserved = [offer for offer in reserved if self._still_reserved(offer)]
+            if not reserved:
+                offers += self._back_in_line(call_id)
+            elif self._waiting.pop(call_id, None) is not None:
+                self._store.queue_remove(reserved[0].queue, call_id)
+                self._deliver(call_id, self._offer_message(reserved))
+            else:
+                # The call left while Redis answered (hung up, timed out): nobody would ever release these agents.
+                for offer in reserved:
                     offers += self.board.release(offer.agent_id, "call_gone", self._clock.now())
                     self._changed(offer.agent_id)
-                continue
-            # Another process reserved this agent first: the agent is busy here, and the call keeps its place.
-            log.warning("agent.reserved_elsewhere", agent=offer.agent_id, call_id=offer.call_id)
-            now = self._clock.now()
-            offers += self.board.release(offer.agent_id, "reserved_elsewhere", now)
-            # Told to the stream, not written to Redis: there the other process's reservation is the truth.
-            state = self.board.state(offer.agent_id)
-            self._emit("agent.state", {"agent": offer.agent_id, "state": state, "reason": "reserved_elsewhere"})
-            waiting = self._waiting.get(offer.call_id)
-            if waiting is not None:
-                again = self.board.enqueue(
-                    offer.call_id,
-                    waiting.queue,
-                    waiting.priority,
-                    waiting.enqueued_at,
-                    now,
-                    language=waiting.language,
-                    needs=waiting.needs,
-                )
-                if not again:
-                    score = queue_score(waiting.priority, waiting.enqueued_at)
-                    self._store.queue_add(waiting.queue, offer.call_id, score)
-                offers += again
         # A call back in line has deadlines (relaxation steps, announcements) the timer must be armed for.
         self._drain_audit()
         self._rearm()
 
+    def _persistent_first(self, group: list[Offer]) -> tuple[list[Offer], list[Offer]]:
+        """Decide before acting. A persistent agent whose line is down cannot take the call (logged out); one
+        whose line is up takes it at once, so the others of a ring_all group are released without a ring.
+        Returns the offers to carry out and the offers the released agents got."""
+        now = self._clock.now()
+        kept: list[Offer] = []
+        for offer in group:
+            if offer.persistent and self.lines.line(offer.agent_id) is None:
+                self._let_go(offer.agent_id)
+            else:
+                kept.append(offer)
+        joined = next((offer for offer in kept if offer.persistent), None)
+        if joined is None or len(kept) == 1:
+            return kept, []
+        freed: list[Offer] = []
+        for offer in kept:
+            if offer is not joined:
+                freed += self.board.release(offer.agent_id, "answered_elsewhere", now)
+                self._changed(offer.agent_id)
+        return [joined], freed
+
+    def _still_reserved(self, offer: Offer) -> bool:
+        record = self.board.agents[offer.agent_id]
+        if record.state != "reserved" or record.call_id != offer.call_id:
+            return False
+        if offer.persistent and self.lines.line(offer.agent_id) is None:
+            self._let_go(offer.agent_id)
+            return False
+        return True
+
+    def _offer_message(self, reserved: list[Offer]) -> call.Input:
+        if len(reserved) > 1:
+            return call.RingAll(tuple((offer.agent_id, offer.endpoint) for offer in reserved))
+        offer = reserved[0]
+        line = self.lines.line(offer.agent_id) if offer.persistent else None
+        if line is None:
+            return call.Offered(offer.agent_id, offer.endpoint)
+        return call.Offered(offer.agent_id, offer.endpoint, line=line.channel, bridge=line.bridge)
+
+    def _reserved_elsewhere(self, offer: Offer) -> list[Offer]:
+        """Another process reserved this agent first: the agent is busy here (the call keeps its place)."""
+        log.warning("agent.reserved_elsewhere", agent=offer.agent_id, call_id=offer.call_id)
+        offers = self.board.release(offer.agent_id, "reserved_elsewhere", self._clock.now())
+        # Told to the stream, not written to Redis: there the other process's reservation is the truth.
+        state = self.board.state(offer.agent_id)
+        self._emit("agent.state", {"agent": offer.agent_id, "state": state, "reason": "reserved_elsewhere"})
+        return offers
+
+    def _back_in_line(self, call_id: str) -> list[Offer]:
+        """No agent could be reserved for a call still waiting: it goes back to its place (and may be offered to
+        someone else at once)."""
+        waiting = self._waiting.get(call_id)
+        if waiting is None:
+            return []
+        again = self.board.enqueue(
+            call_id,
+            waiting.queue,
+            waiting.priority,
+            waiting.enqueued_at,
+            self._clock.now(),
+            language=waiting.language,
+            needs=waiting.needs,
+        )
+        if not again:
+            self._store.queue_add(waiting.queue, call_id, queue_score(waiting.priority, waiting.enqueued_at))
+        return again
+
     def _changed(self, agent_id: str) -> None:
         agent = self.board.agents[agent_id]
+        if agent.state == "logged_out" and self.board.specs[agent_id].persistent:
+            self.lines.hang_up(agent_id)  # however they were logged out: API, feature code, supervisor
         self._store.save_agent(agent)
         state = self.board.state(agent_id)  # "on_hold" while holding a caller, where the record says "talking"
         self._emit("agent.state", {"agent": agent_id, "state": state, "reason": agent.reason})

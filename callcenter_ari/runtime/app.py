@@ -40,6 +40,7 @@ from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.recording import RecordingService
+from callcenter_ari.runtime.standing import StandingLines
 from callcenter_ari.runtime.stats import StatsFeed
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.tickets import TicketOpener
@@ -79,6 +80,7 @@ class Services:
         self.monitor: MonitorService
         self.features: FeatureCodes
         self.recordings: RecordingService
+        self.standing: StandingLines
         self.tenant = ""
         self._tg: TaskGroup
 
@@ -90,7 +92,8 @@ class Services:
         self.calls[task.call_id] = task
         self.channels[task.caller_channel] = task
         record = task.machine.record
-        if record.agent_channel and record.phase in LEG_PHASES:
+        # A persistent agent's line is not the call's: the lines service tells the call when it goes down.
+        if record.agent_channel and not record.agent_bridge and record.phase in LEG_PHASES:
             self.channels[record.agent_channel] = task
         if record.consult_channel:
             self.channels[record.consult_channel] = task
@@ -173,6 +176,13 @@ class Application:
             config.acd.feature_codes,
         )
         self.services.features = self.features
+        self.standing = StandingLines(
+            self.services,
+            {agent_id: agent.endpoint for agent_id, agent in config.agents.items() if agent.persistent},
+            deliver=self.deliver,
+            seat_limit=config.app.seat_limit,
+        )
+        self.services.standing = self.acd.lines = self.standing
         self.queue_log = QueueLog(config.acd.queue_log, self.clock.now) if config.acd.queue_log else None
         if self.queue_log is not None:
             self.services.observers.append(self.queue_log)
@@ -324,6 +334,12 @@ class Application:
             log.error("recovery.recordings_failed", error=exc.message)
         agents = await self.store.agents()
         self.acd.restore(agents, live)
+        try:
+            bridges = await self.ari.list_bridges()
+        except AriError as exc:
+            log.error("recovery.list_bridges_failed", error=exc.message)
+            bridges = []
+        await self.standing.recover(agents, channels, bridges)
         known = {agent.agent_id for agent in agents}
         for agent_id, agent in self.config.agents.items():
             if agent.logged_in and agent_id not in known:
@@ -361,6 +377,7 @@ def build_board(config: Config, now: float) -> Board:
             teams=agent.teams,
             languages=agent.languages,
             skills=dict(agent.skills),
+            persistent=agent.persistent,
         )
         for agent_id, agent in config.agents.items()
     ]

@@ -25,6 +25,7 @@ from callcenter_ari.calls.messages import (
     AgentFailed,
     AgentFinished,
     AgentGone,
+    AgentJoined,
     AgentOnHold,
     AgentReserved,
     Answer,
@@ -42,7 +43,9 @@ from callcenter_ari.calls.messages import (
     FreeAgent,
     Hangup,
     Input,
+    JoinAgent,
     JoinBridge,
+    LeaveBridge,
     LookupDone,
     MohStart,
     MohStop,
@@ -61,7 +64,8 @@ from callcenter_ari.calls.messages import (
     Unmute,
 )
 from callcenter_ari.ivr import LookupResult
-from callcenter_ari.runtime.acd import ReservedElsewhere
+from callcenter_ari.runtime.acd import Line, ReservedElsewhere
+from callcenter_ari.runtime.standing import LineGone, join
 from callcenter_ari.tickets import CallFacts
 
 if TYPE_CHECKING:
@@ -189,7 +193,7 @@ class CallTask:
                         if isinstance(exc, ChannelGone):
                             raise
                         log.warning("agent.originate_failed", endpoint=endpoint, error=exc.message)
-                        return AgentFailed("unavailable")
+                        return AgentFailed("unavailable", channel_id)
                 case Connect(bridge_id, channels):
                     await ari.create_bridge("mixing", bridge_id=bridge_id)
                     try:
@@ -207,6 +211,14 @@ class CallTask:
                         await ari.add_to_bridge(bridge_id, channels)
                     except ChannelGone:
                         pass  # a party hung up as it moved: its hang-up event tells the call
+                case JoinAgent(bridge_id, channel, line):
+                    try:
+                        await join(ari, Line(record.agent_id, line, bridge_id), channel)
+                    except LineGone:
+                        return AgentGone(None, line)
+                    return AgentJoined()
+                case LeaveBridge(bridge_id, channel):
+                    await ari.remove_from_bridge(bridge_id, (channel,))
                 case Enqueue(queue, priority, enqueued_at, first, language, skills):
                     await services.acd.enqueue(
                         self.call_id, queue, priority, enqueued_at, first=first, language=language, skills=skills
@@ -214,7 +226,7 @@ class CallTask:
                 case Dequeue(queue):
                     services.acd.remove(self.call_id, queue)
                 case ReleaseAgent(agent_id, reason):
-                    await services.acd.release(agent_id, reason)
+                    await services.acd.release(agent_id, reason, call_id=self.call_id)
                 case ReserveAgent(agent_id, queue):
                     return await self._reserve(agent_id, queue)
                 case FreeAgent(agent_id, reason):
@@ -240,7 +252,7 @@ class CallTask:
             return AgentGone(None, gone.channel_id)
         except AriError as exc:
             services.metrics.ari_errors.labels(type(exc).__name__).inc()
-            if isinstance(command, (Hangup, DestroyBridge, MohStop)):
+            if isinstance(command, (Hangup, DestroyBridge, MohStop, LeaveBridge)):
                 log.warning("call.cleanup_failed", command=type(command).__name__, error=exc.message)
                 return None
             raise
@@ -302,10 +314,13 @@ class CallTask:
                 await services.ari.continue_in_dialplan(record.channel_id)
             except AriError:
                 await _hangup(services.ari, record.channel_id, 41)
-            if record.agent_channel and record.phase in LEG_PHASES:
+            # A persistent agent's line is theirs, not the call's: the caller leaving the dialplan leaves their bridge.
+            if record.agent_channel and not record.agent_bridge and record.phase in LEG_PHASES:
                 await _hangup(services.ari, record.agent_channel, 16)
             if record.consult_channel:
                 await _hangup(services.ari, record.consult_channel, 16)
+            for leg in record.legs:  # ring_all legs still ringing
+                await _hangup(services.ari, leg, 16)
         try:
             # Out of line, and any agent it held (reserved or talking) freed: nobody else will do it for this call.
             await services.acd.call_failed(record.call_id, record.queue)

@@ -130,6 +130,8 @@ class Dispatcher:
             log.warning("call.inbox_full", call_id=task.call_id, dropped=type(message).__name__)
 
     def _channel_gone(self, channel_id: str, cause: int | None) -> None:
+        if self.services.standing.channel_gone(channel_id, cause):
+            return  # a persistent agent's line: it tells the call the agent is on, if any
         task = self.services.channels.get(channel_id)
         if task is None:
             # Not a call's: perhaps a supervisor's session, or an agent phone dialling a feature code.
@@ -154,6 +156,8 @@ class Dispatcher:
                 self.services.spawn(self._hang_up, event.channel.id)
             else:
                 self._deliver(task, AgentUp(event.channel.id))
+        elif kind == "persistent" and len(args) > 1:
+            self.services.standing.entered(event.channel.id, args[1])
         elif kind == "agentphone" and len(args) > 2:
             self.services.features.start(event.channel.id, args[1], _token(args[2]))
         elif kind == "monitor" and len(args) > 1 and self.services.monitor.leg_up(args[1]):
@@ -196,6 +200,7 @@ class Dispatcher:
         except AriError as exc:
             log.error("ari.reconcile_failed", error=exc.message)
             return
+        services.standing.reconcile(channels)
         ended = 0
         for task in list(services.calls.values()):
             record = task.machine.record

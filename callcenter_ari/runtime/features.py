@@ -60,7 +60,14 @@ class FeatureCodes:
     async def _handle(self, channel_id: str, endpoint: str, code: str) -> None:
         agent_id, action = self._agents.get(endpoint), self._codes.get(code)
         prompt = REFUSED
-        if agent_id is not None and action is not None:
+        standing = self._services.standing
+        if agent_id is not None and action == "login" and standing.is_persistent(agent_id):
+            # A persistent agent logs in by staying on this call: it becomes their line (runtime/standing.py).
+            if await standing.take_over(channel_id, agent_id):
+                log.info("agent.feature_code", agent=agent_id, action=action, persistent=True)
+                return
+            log.info("agent.feature_code_refused", agent=agent_id, code=code, reason="cannot log in")
+        elif agent_id is not None and action is not None:
             try:
                 await self._apply(agent_id, action)
             except InvalidTransition as exc:

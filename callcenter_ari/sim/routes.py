@@ -16,7 +16,7 @@ from callcenter_ari.sim.core import Asterisk
 from callcenter_ari.sim.local import originate_local
 from callcenter_ari.sim.model import Channel
 from callcenter_ari.sim.phones import PhoneBook, originate_phone
-from callcenter_ari.sim.wire import ASTERISK_ID, ASTERISK_VERSION, HANGUP_REASONS, AriError, format_timestamp
+from callcenter_ari.sim.wire import ASTERISK_ID, ASTERISK_VERSION, HANGUP_REASONS, AriError, Json, format_timestamp
 
 Result = tuple[int, Any]
 
@@ -97,6 +97,9 @@ class AriApi:
     def __init__(self, core: Asterisk, phones: PhoneBook) -> None:
         self.core = core
         self.phones = phones
+        # Every originate that passed validation, in order (endpoint, channel id, appArgs): what tests assert on
+        # when they need to know whether a phone was called, not only whether a channel is up now.
+        self.originates: list[Json] = []
 
     async def dispatch(self, method: str, path: str, params: dict[str, str], body: Any) -> Result:
         path = "/" + path.strip("/")
@@ -211,6 +214,7 @@ def _originate(api: AriApi, r: Req, channel_id: str | None) -> Any:
     timeout = 30 if timeout <= 0 else timeout
     caller = _parse_caller_id(r.get("callerId"))
     app_args = r.get("appArgs", "").split(",") if r.get("appArgs") else []
+    api.originates.append({"endpoint": endpoint, "channel_id": channel_id or "", "app_args": app_args})
     if tech.lower() == "local":
         return originate_local(
             core,

@@ -166,6 +166,10 @@ class Simulator:
     def bridges(self) -> list[Json]:
         return [b.snapshot() for b in self.core.bridges.values()]
 
+    def originates(self, endpoint: str | None = None) -> list[Json]:
+        """The originates accepted so far (``endpoint``, ``channel_id`` as asked, ``app_args``), oldest first."""
+        return [o for o in self.api.originates if endpoint is None or o["endpoint"] == endpoint]
+
     def channel(self, channel_id: str) -> Json | None:
         try:
             return self.core.get_channel(channel_id).snapshot()
@@ -176,6 +180,7 @@ class Simulator:
         return {
             **self.core.counters,
             "calls_injected": self.calls_injected,
+            "originates": len(self.api.originates),
             "channels_live": len(self.core.channels),
             "bridges_live": len(self.core.bridges),
             "playbacks_live": len(self.core.playbacks),

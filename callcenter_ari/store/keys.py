@@ -44,6 +44,11 @@ class Keys:
     def agents(self) -> str:
         return f"{self.base}:agents"
 
+    @property
+    def lines(self) -> str:
+        """Hash: persistent agent id -> the channel id of their standing line."""
+        return f"{self.base}:agents:lines"
+
     def queue(self, queue_id: str) -> str:
         """Sorted set of waiting call ids, scored by priority then enqueue time."""
         return f"{self.base}:queue:{checked(queue_id, 'queue id')}"

@@ -17,6 +17,7 @@ CallPhase = Literal[
     "ivr",
     "queued",
     "ringing",
+    "joining",
     "transfer",
     "handover",
     "talking",
@@ -45,6 +46,8 @@ class CallRecord(msgspec.Struct, kw_only=True):
     agent_id: str = ""
     agent_channel: str = ""
     bridge_id: str = ""
+    agent_bridge: str = ""  # a persistent agent's own bridge the caller was joined into (not the call's to destroy)
+    legs: dict[str, str] = {}  # ring_all: the agent legs still ringing, channel id -> agent id
     answered_at: float | None = None
     connected_at: float | None = None
     disconnected_at: float | None = None

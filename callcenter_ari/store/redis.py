@@ -76,6 +76,13 @@ class Store:
         self._stage("hset", self.keys.agent(agent.agent_id), None, None, mapping)
         self._stage("sadd", self.keys.agents, agent.agent_id)
 
+    def save_line(self, agent_id: str, channel_id: str) -> None:
+        """A persistent agent's standing line, so that a restart finds it again."""
+        self._stage("hset", self.keys.lines, checked(agent_id, "agent id"), channel_id)
+
+    def drop_line(self, agent_id: str) -> None:
+        self._stage("hdel", self.keys.lines, agent_id)
+
     def queue_add(self, queue: str, call_id: str, score: float) -> None:
         self._stage("zadd", self.keys.queue(queue), {checked(call_id, "call id"): score})
 
@@ -186,6 +193,11 @@ class Store:
         for agent_id in ids:
             pipe.hget(self.keys.agent(agent_id.decode()), "record")
         return [_decode_agent(blob) for blob in await pipe.execute() if blob is not None]
+
+    async def lines(self) -> dict[str, str]:
+        """Persistent agents' standing lines: agent id -> channel id."""
+        raw = await self.redis.hgetall(self.keys.lines)
+        return {agent.decode(): channel.decode() for agent, channel in raw.items()}
 
     async def queue_entries(self, queue: str) -> list[tuple[str, float]]:
         raw = await self.redis.zrange(self.keys.queue(queue), 0, -1, withscores=True)

@@ -7,6 +7,7 @@ import msgspec
 from callcenter_ari.calls.machine import CallSettings, InboundCall, QueueSettings
 from callcenter_ari.calls.messages import (
     AgentGone,
+    AgentJoined,
     AgentReserved,
     AgentUp,
     CallerGone,
@@ -156,3 +157,28 @@ def test_the_recording_can_be_paused_during_a_conference() -> None:
     consulting_a2(call)
     call.handle(StartConference(), 30.0)
     assert call.handle(RecordingControl("pause"), 31.0)[0] == ControlRecording("c1-r1", "pause")
+
+
+def joined_to_persistent_agent() -> InboundCall:
+    call = InboundCall(CallRecord(call_id="c1", channel_id="ch1", started_at=0.0), RECORDED)
+    call.handle(Start(), 0.0)
+    call.handle(PlaybackDone("c1-greeting"), 2.0)
+    call.handle(Offered("p1", "PJSIP/p1", line="line-p1", bridge="line-p1-agent"), 5.0)
+    return call
+
+
+def test_a_persistent_agents_call_is_recorded_in_their_bridge_from_the_join() -> None:
+    call = joined_to_persistent_agent()
+    out = [c for c in call.handle(AgentJoined(), 5.1) if isinstance(c, StartRecording)]
+    assert out == [StartRecording("line-p1-agent", "c1-r1", False, 1)]
+    assert call.handle(RecordingControl("pause"), 6.0)[0] == ControlRecording("c1-r1", "pause")
+
+
+def test_the_recording_stops_when_the_caller_leaves_the_persistent_agents_bridge() -> None:
+    """The agent's bridge stays up for the next caller: the segment must be stopped, not left to the bridge's end."""
+    for gone in (CallerGone(16), AgentGone(16, "line-p1")):
+        call = joined_to_persistent_agent()
+        call.handle(AgentJoined(), 5.1)
+        out = call.handle(gone, 30.0)
+        assert out[0] == ControlRecording("c1-r1", "stop")
+        assert not any(isinstance(c, DestroyBridge) for c in out)

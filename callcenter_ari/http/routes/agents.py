@@ -94,13 +94,14 @@ class AgentController(Controller):
 
     @post("/{agent_id:str}/login", **_CHANGE)
     async def log_in(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
-        """Log in (available at once); refused with 409 when the seat limit is reached."""
+        """Log in (available at once); refused with 409 when the seat limit is reached. A persistent agent's phone
+        is called first: they are logged in once it is up in their bridge (``agent.line`` events)."""
         await deps.acd.log_in(visible(deps, principal, agent_id), seat_limit=deps.seat_limit)
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/logout", **_CHANGE)
     async def log_out(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
-        """Log out (from available, not ready or wrap-up; not during a call)."""
+        """Log out (from available, not ready or wrap-up; not during a call); a persistent agent's line is hung up."""
         deps.acd.log_out(visible(deps, principal, agent_id))
         return _changed(deps, principal, agent_id)
 

@@ -246,6 +246,8 @@ class CallController(Controller):
             raise Conflict("a consultation is in progress already: complete or cancel it first")
         if record.phase != "talking":
             raise Conflict(f"the call is {record.phase}: only a connected call can consult")
+        if record.agent_bridge:
+            raise Conflict("a persistent agent's call cannot consult: transfer it to a queue or a destination")
         if kind == "agent":
             _check_agent(deps, record, name)
         elif not record.agent_id:
@@ -320,6 +322,8 @@ def _check_agent(deps: ApiDeps, record: CallRecord, agent_id: str) -> None:
         raise Unprocessable(f"no agent {agent_id!r}", [FieldProblem("agent", "not a configured agent")])
     if not record.agent_id:
         raise Conflict("the call has no agent on it to hand it over")
+    if record.agent_bridge:
+        raise Conflict("a persistent agent's call goes on to a queue or a destination, not to a named agent")
     if agent_id == record.agent_id:
         raise Conflict(f"agent {agent_id} is the agent on this call")
     state = deps.acd.board.state(agent_id)
