@@ -46,6 +46,7 @@ Permission = Literal[
     "qa.read",
     "qa.score",
     "qa.sample",
+    "routing.read",
 ]
 
 # The roles matrix (docs/API.md shows the same table). "agent" is further limited to the token's own agent.
@@ -74,6 +75,7 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     "qa.read": frozenset({"admin", "supervisor", "qa", "agent"}),
     "qa.score": frozenset({"admin", "supervisor", "qa"}),
     "qa.sample": frozenset({"admin", "supervisor", "qa"}),
+    "routing.read": frozenset({"admin", "supervisor", "qa"}),
 }
 
 

@@ -228,6 +228,14 @@ class AcdService:
         self._changed(agent_id)
         await self._after(offers)
 
+    def extend_wrapup(self, agent_id: str, seconds: float) -> float:
+        """More time to finish the work order; refused past the queue's ``wrapup_max_seconds``. Returns the new end
+        of wrap-up (``ready`` ends it early)."""
+        until = self.board.extend_wrapup(agent_id, seconds, self._clock.now())
+        self._emit("agent.wrapup_extended", {"at": self._clock.now(), "agent": agent_id, "until": round(until, 3)})
+        self._rearm()
+        return until
+
     def not_ready(self, agent_id: str, reason: str, *, policed: bool) -> None:
         """Not ready with a reason. ``policed``: the agents ask for themselves, so their team's break policy
         applies (a refusal raises InvalidTransition); a supervisor's order is not policed."""

@@ -46,6 +46,15 @@ class NotReady(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reason: ReasonCode
 
 
+class WrapupExtension(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)]  # added to the wrap-up, up to the queue's maximum
+
+
+class WrapupExtended(msgspec.Struct, frozen=True, kw_only=True):
+    agent: AgentView
+    wrapup_until: float  # unix seconds
+
+
 def view(deps: ApiDeps, agent_id: str) -> AgentView:
     record = deps.acd.board.agents[agent_id]
     spec = deps.acd.board.specs.get(agent_id)
@@ -118,6 +127,15 @@ class AgentController(Controller):
         policed = principal.role == "agent"
         deps.acd.not_ready(agent_id, data.reason, policed=policed)
         return _changed(deps, principal, agent_id)
+
+    @post("/{agent_id:str}/wrapup/extend", **_CHANGE)
+    async def extend_wrapup(
+        self, deps: Deps, principal: Caller, agent_id: Id, data: JSONBody[WrapupExtension]
+    ) -> WrapupExtended:
+        """More wrap-up time, within the queue's ``wrapup_max_seconds`` (409 beyond it, or when not in wrap-up).
+        ``ready`` ends wrap-up early."""
+        until = deps.acd.extend_wrapup(visible(deps, principal, agent_id), data.seconds)
+        return WrapupExtended(agent=_changed(deps, principal, agent_id), wrapup_until=until)
 
 
 def _changed(deps: ApiDeps, principal: Principal, agent_id: str) -> AgentView:

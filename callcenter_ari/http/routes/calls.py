@@ -10,6 +10,8 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from callcenter_ari.acd.decisions import RoutingAudit
+from callcenter_ari.acd.errors import InvalidTransition
 from callcenter_ari.ari.errors import ChannelGone
 from callcenter_ari.calls.messages import (
     CancelConsult,
@@ -160,6 +162,16 @@ class CallController(Controller):
     @get("/{call_id:str}", guards=[requires("calls.read")], responses=documented(), sync_to_thread=False)
     def get_call(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
         return view(find(deps, principal, call_id))
+
+    @get("/{call_id:str}/routing", guards=[requires("routing.read")], responses=documented(409), sync_to_thread=False)
+    def routing(self, deps: Deps, principal: Caller, call_id: Id) -> RoutingAudit:
+        """Why a waiting call has not been offered yet: every logged-in agent and the reason (busy, not ready, not
+        eligible by skill or language). Decisions already taken are on the event stream as ``acd.routed``."""
+        record = find(deps, principal, call_id)
+        try:
+            return deps.acd.board.explain(record.call_id, deps.clock.now())
+        except InvalidTransition:
+            raise Conflict(f"the call is {record.phase}: only a waiting call is explained") from None
 
     @post(
         "/{call_id:str}/hangup",
