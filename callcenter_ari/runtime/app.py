@@ -47,6 +47,7 @@ from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.recordings import RecordingStore
+from callcenter_ari.store.records import CallRecord
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead
@@ -324,6 +325,7 @@ class Application:
                 live.add(record.call_id)
                 services.adopt(CallTask(InboundCall(record, self.settings_for(record.did)), services), Resume())
                 continue
+            await self._tidy_after(record, channels)
             record.phase, record.ended_at = "ended", now
             record.outcome = record.outcome or "ended_while_down"
             self.store.save_call(record)
@@ -346,6 +348,28 @@ class Application:
                 await self.acd.log_in(agent_id)
         await self.store.flush()
         log.info("recovery.done", resumed=len(live), closed=len(records) - len(live), agents=len(known))
+
+    async def _tidy_after(self, record: CallRecord, channels: set[str]) -> None:
+        """The caller hung up while the process was down: nobody ended what the call had dialled. An agent left in
+        the call's bridge would hear silence (and its recording run) until they hang up; end their leg and the
+        bridge. A persistent agent's line is theirs, not the call's, and stays."""
+        if record.phase not in LEG_PHASES:
+            return
+        legs = [record.consult_channel, *record.legs]
+        if not record.agent_bridge:
+            legs.append(record.agent_channel)
+        for leg in legs:
+            if leg and leg in channels:
+                try:
+                    await self.ari.hangup(leg)
+                except AriError:
+                    pass  # gone meanwhile: what we wanted
+        if record.bridge_id and not record.agent_bridge:
+            try:
+                await self.ari.destroy_bridge(record.bridge_id)
+            except AriError:
+                pass  # never created, or destroyed already
+        log.info("recovery.call_tidied", call_id=record.call_id, phase=record.phase)
 
 
 def roster_from(tickets: TicketsSection) -> Roster:

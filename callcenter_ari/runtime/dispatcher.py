@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import anyio
 import structlog
 
 from callcenter_ari.ari.client import Connected, Disconnected, Incoming
@@ -21,6 +21,7 @@ from callcenter_ari.ari.events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
+    Event,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
@@ -60,12 +61,16 @@ class Dispatcher:
     def __init__(self, services: Services, settings_for: Callable[[str], CallSettings]) -> None:
         self.services = services
         self._settings_for = settings_for
-        self._ready = anyio.Event()
+        # Events that arrive before recovery is done, replayed in order by ``open``. The reader must not wait for
+        # recovery: with REST over WebSocket, the replies to recovery's own requests come on the same socket.
+        self._held: deque[Event] | None = deque()
         self._event_counters: dict[str, object] = {}
 
     def open(self) -> None:
-        """Recovery is done: start handling events (until then the reader waits, so none is lost)."""
-        self._ready.set()
+        """Recovery is done: handle the events held meanwhile, in order, then each as it comes."""
+        held, self._held = self._held, None
+        for message in held or ():
+            self._handle(message)
 
     async def __call__(self, message: Incoming) -> None:
         services = self.services
@@ -87,8 +92,13 @@ class Dispatcher:
                 services.metrics.ari_unknown_events.inc()
                 log.warning("ari.event_skipped", event_type=kind, reason=reason[:200])
                 return
-        if not self._ready.is_set():
-            await self._ready.wait()
+        if self._held is not None:
+            self._held.append(message)
+            return
+        self._handle(message)
+
+    def _handle(self, message: Event) -> None:
+        services = self.services
         counter = self._event_counters.get(message.__struct_config__.tag)  # type: ignore[union-attr]
         if counter is None:
             tag = str(message.__struct_config__.tag)  # type: ignore[union-attr]

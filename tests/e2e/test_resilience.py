@@ -249,3 +249,34 @@ async def test_a_position_announcement_that_ended_during_a_disconnect_brings_the
         await sim.advance(10.0)  # the announcement ends while nobody listens
         await eventually(lambda: app.metrics.ari_reconnects._value.get() > reconnects, what="reconnect")
         await eventually(lambda: task.machine.awaited_playback == "", what="announcement known to be over")
+
+
+async def test_a_call_whose_caller_left_while_down_frees_its_agent_leg_and_bridge(sim: Simulator, start_app) -> None:
+    """The agent's leg and the call's bridge, which nobody ended while the process was down, are ended on start;
+    the agent is available again and the recording running in the bridge is closed."""
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
+    recorded = AGENT + '\n[recording.default]\nmode = "all"\n'
+    async with start_app(recorded) as app:
+        caller = await sim.inject_call(did="5552000", caller="+15550000012")
+        await through_greeting(app, sim, caller)
+        await eventually(lambda: agent_leg_up_in_sim(app, sim, caller), what="ringing")
+        await sim.advance(1.0)
+        await eventually(lambda: phase_of(app, caller) == "talking", what="talking")
+        record = app.services.channels[caller].machine.record
+        await eventually(lambda: sim.core.live_recordings, what="recording")
+        await app.store.flush()
+    await sim.hangup(caller, cause=16)  # while the process is down: the agent stays in the bridge
+    assert sim.channel(record.agent_channel) is not None and sim.bridges()
+    async with start_app(recorded) as app:
+        gone = await eventually(lambda: ended_record(app, caller), what="closed while down")
+        assert gone.outcome == "ended_while_down"
+        assert sim.channel(record.agent_channel) is None
+        assert sim.bridges() == [] and sim.core.live_recordings == {}
+        await eventually(lambda: app.acd.board.state("a1") == "available", what="agent available")
+
+        async def closed() -> bool:
+            await app.store.flush()
+            rec = await app.recordings.recordings.get(f"{record.call_id}-r1")
+            return rec is not None and rec.state == "done"
+
+        await eventually(closed, what="recording closed")
