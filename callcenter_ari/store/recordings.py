@@ -140,6 +140,13 @@ class RecordingStore:
         raw: Any = await self.redis.hvals(self.keys.qa_scores(name))
         return sorted((_score(blob) for blob in raw), key=lambda s: (s.at, s.reviewer))
 
+    async def scored(self, names: Sequence[str]) -> set[str]:
+        """Which of these recordings have at least one score (one round trip)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for name in names:
+            pipe.exists(self.keys.qa_scores(name))
+        return {name for name, found in zip(names, await pipe.execute(), strict=True) if found}
+
     async def agent_scores(self, agent_id: str, limit: int) -> list[Score]:
         """The agent's latest ``limit`` scores, oldest first."""
         raw: Any = await self.redis.zrevrange(self.keys.qa_agent_scores(agent_id), 0, limit - 1)

@@ -81,14 +81,14 @@ async def agent_grade(deps: ApiDeps, agent_id: str) -> AgentGrade:
 async def sample_view(deps: ApiDeps, principal: Principal, drawn: Sample) -> SampleView:
     who = viewer(principal)
     recordings = [r for r in await deps.recordings.get_many(drawn.recordings) if r.tenant == who.tenant]
-    scored = [r.name for r in recordings if await deps.recordings.scores(r.name)]
+    scored = await deps.recordings.scored([r.name for r in recordings])
     return SampleView(
         period=drawn.period,
         seed=drawn.seed,
         drawn_at=drawn.drawn_at,
         drawn_by=drawn.drawn_by,
         recordings=[recording_view(r) for r in recordings],
-        scored=scored,
+        scored=[r.name for r in recordings if r.name in scored],
     )
 
 
