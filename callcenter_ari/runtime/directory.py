@@ -34,12 +34,11 @@ from callcenter_ari.config import (
 )
 from callcenter_ari.ivr import survey_flow
 from callcenter_ari.runtime.acd import AcdService
-from callcenter_ari.store.directory import DirectoryStore
+from callcenter_ari.store.directory import DirectoryStore, Kind
 
 log = structlog.get_logger(__name__)
 
 Emit = Callable[[str, dict[str, Any]], None]
-_ID_RULE = "not a valid id (letters, digits, '_', '.', '-', at most 64)"
 
 
 class InvalidEntry(ValueError):
@@ -111,21 +110,13 @@ class Directory:
     async def put_agent(self, agent_id: str, agent: AgentConfig, *, create: bool, by: str) -> None:
         """Create (``create``: 409 if the id is taken) or replace an agent's configuration."""
         async with self._lock:
-            exists = agent_id in self.config.agents
-            if create and exists:
-                raise AlreadyExists(f"agent {agent_id} exists already")
-            if not create and not exists:
-                raise UnknownAgent(f"no agent {agent_id[:64]!r}")
-            found = ([] if valid_id(agent_id) else [("id", _ID_RULE)]) + check_agent(agent, self.config.queues)
+            exists = self._expect("agents", agent_id, create=create)
+            found = _id_problems(agent_id) + check_agent(agent, self.config.queues)
             if found:
                 raise InvalidEntry(found)
             self._check_persistent(agent_id, agent)
-            previous = await self._store.put("agents", agent_id, agent)
-            try:
-                self._check_persistent(agent_id, agent)  # they may have logged in while Redis answered
-            except InvalidTransition:
-                await self._store.restore("agents", agent_id, previous)
-                raise
+            # They may have logged in while Redis answered.
+            await self._stored("agents", agent_id, agent, lambda: self._check_persistent(agent_id, agent))
             self._set(_merged(self.config, agents={agent_id: agent}))
             await self._acd.configure_agent(agent_spec(agent_id, agent))
         log.info("directory.agent_configured", agent=agent_id, created=not exists, by=by)
@@ -134,19 +125,14 @@ class Directory:
     async def remove_agent(self, agent_id: str, *, by: str) -> None:
         """Remove a logged-out agent nothing refers to (an agent's API token)."""
         async with self._lock:
-            if agent_id not in self.config.agents:
-                raise UnknownAgent(f"no agent {agent_id[:64]!r}")
+            self._expect("agents", agent_id, create=False)
             without = _merged(self.config, agents={agent_id: None})
             _refuse_referred(f"agent {agent_id}", without)
             state = self._acd.board.agents[agent_id].state
             if state != "logged_out":
                 raise InvalidTransition(f"agent {agent_id} is {state}: log them out first")
-            previous = await self._store.put("agents", agent_id, None)
-            try:
-                self._acd.remove_agent(agent_id)  # refuses an agent who logged in while Redis answered
-            except InvalidTransition:
-                await self._store.restore("agents", agent_id, previous)
-                raise
+            # The board refuses an agent who logged in while Redis answered.
+            await self._stored("agents", agent_id, None, lambda: self._acd.remove_agent(agent_id))
             self._set(without)
         log.info("directory.agent_removed", agent=agent_id, by=by)
         self._emit("agent.removed", {"agent": agent_id, "by": by})
@@ -154,14 +140,9 @@ class Directory:
     async def put_queue(self, queue_id: str, queue: QueueConfig, *, create: bool, by: str) -> None:
         """Create (``create``: 409 if the id is taken) or replace a queue's configuration."""
         async with self._lock:
-            exists = queue_id in self.config.queues
-            if create and exists:
-                raise AlreadyExists(f"queue {queue_id} exists already")
-            if not create and not exists:
-                raise UnknownQueue(f"no queue {queue_id[:64]!r}")
+            exists = self._expect("queues", queue_id, create=create)
             known = {*self.config.queues, queue_id}  # a queue may overflow to itself, as in the file
-            found = [] if valid_id(queue_id) else [("id", _ID_RULE)]
-            found += check_queue(queue, known, self.config.ivr.surveys)
+            found = _id_problems(queue_id) + check_queue(queue, known, self.config.ivr.surveys)
             if found:
                 raise InvalidEntry(found)
             await self._store.put("queues", queue_id, queue)
@@ -174,23 +155,28 @@ class Directory:
         """Remove a queue nobody waits or talks in and nothing refers to: an agent, a DID, an IVR flow, the
         default queue, another queue's overflow step (409 naming them)."""
         async with self._lock:
-            if queue_id not in self.config.queues:
-                raise UnknownQueue(f"no queue {queue_id[:64]!r}")
+            self._expect("queues", queue_id, create=False)
             without = _merged(self.config, queues={queue_id: None})
             _refuse_referred(f"queue {queue_id}", without)
             if queue_id in self._live_queues():
                 raise InUse(f"queue {queue_id} is in use", ("calls in it",))
-            previous = await self._store.put("queues", queue_id, None)
-            try:
-                self._acd.remove_queue(queue_id)  # refuses a queue a caller joined while Redis answered
-            except InvalidTransition:
-                await self._store.restore("queues", queue_id, previous)
-                raise
+            # The board refuses a queue a caller joined while Redis answered.
+            await self._stored("queues", queue_id, None, lambda: self._acd.remove_queue(queue_id))
             self._set(without)
         log.info("directory.queue_removed", queue=queue_id, by=by)
         self._emit("queue.removed", {"queue": queue_id, "by": by})
 
     # ---- internals ---------------------------------------------------------------------------------------
+
+    def _expect(self, kind: Kind, entry_id: str, *, create: bool) -> bool:
+        """Whether the entry exists; refused when creating one that does, or changing one that does not."""
+        exists = entry_id in (self.config.agents if kind == "agents" else self.config.queues)
+        what = kind.removesuffix("s")
+        if create and exists:
+            raise AlreadyExists(f"{what} {entry_id} exists already")
+        if not create and not exists:
+            raise (UnknownAgent if kind == "agents" else UnknownQueue)(f"no {what} {entry_id[:64]!r}")
+        return exists
 
     def _check_persistent(self, agent_id: str, agent: AgentConfig) -> None:
         """A persistent agent's standing line is set up at log-in: the flag changes only while logged out."""
@@ -200,6 +186,17 @@ class Directory:
         state = self._acd.board.agents[agent_id].state
         if state != "logged_out":
             raise InvalidTransition(f"agent {agent_id} is {state}: log them out to change persistent")
+
+    async def _stored(
+        self, kind: Kind, entry_id: str, entry: AgentConfig | QueueConfig | None, then: Callable[[], None]
+    ) -> None:
+        """Store a change, then ``then`` (a check or a board change); if that refuses, the store is put back."""
+        previous = await self._store.put(kind, entry_id, entry)
+        try:
+            then()
+        except InvalidTransition:
+            await self._store.restore(kind, entry_id, previous)
+            raise
 
     def _set(self, config: Config) -> None:
         self.config = config
@@ -239,6 +236,10 @@ def _merged(
         agents={a: c for a, c in merged_agents.items() if c is not None},
         queues={q: c for q, c in merged_queues.items() if c is not None},
     )
+
+
+def _id_problems(entry_id: str) -> list[Problem]:
+    return [] if valid_id(entry_id) else [("id", "not a valid id (letters, digits, '_', '.', '-', at most 64)")]
 
 
 def _refuse_referred(what: str, without: Config) -> None:
