@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -340,51 +340,142 @@ def _join(path: str, key: str) -> str:
 
 
 def _check_references(config: Config) -> None:
-    problems: list[str] = []
+    found = problems(config)
+    if found:
+        raise ConfigError("\n".join(found))
+
+
+def problems(config: Config) -> list[str]:
+    """Everything wrong with a decoded configuration, each as ``key.path: what is wrong`` (empty: usable)."""
+    found: list[str] = []
     for section in ("dids", "queues", "agents", "trunks", "supervisors"):
         for key in getattr(config, section):
-            if not _ID.fullmatch(key) or (section == "dids" and not key.isdigit() and key != "default"):
-                problems.append(f"{section}.{key}: not a valid name (letters, digits, '_', '.', '-')")
+            if not valid_id(key) or (section == "dids" and not key.isdigit() and key != "default"):
+                found.append(f"{section}.{key}: not a valid name (letters, digits, '_', '.', '-')")
     if config.inbound.default_queue and config.inbound.default_queue not in config.queues:
-        problems.append(f"inbound.default_queue: unknown queue {config.inbound.default_queue!r}")
+        found.append(f"inbound.default_queue: unknown queue {config.inbound.default_queue!r}")
     for did, route in config.dids.items():
         if route.queue and route.queue not in config.queues:
-            problems.append(f"dids.{did}.queue: unknown queue {route.queue!r}")
+            found.append(f"dids.{did}.queue: unknown queue {route.queue!r}")
     for agent_id, agent in config.agents.items():
-        for queue in agent.queues:
-            if queue not in config.queues:
-                problems.append(f"agents.{agent_id}.queues: unknown queue {queue!r}")
-        for skill, level in agent.skills.items():
-            if not 1 <= level <= 10:
-                problems.append(f"agents.{agent_id}.skills.{skill}: a level from 1 to 10")
+        found += [f"agents.{agent_id}.{path}: {message}" for path, message in check_agent(agent, config.queues)]
     for queue_id, queue in config.queues.items():
-        for path, expression in [("skills", queue.skills)] + [
-            (f"steps[{n}].skills", step.skills) for n, step in enumerate(queue.steps)
-        ]:
-            try:
-                parse_skills(expression)
-            except RequirementSyntaxError as exc:
-                problems.append(f"queues.{queue_id}.{path}: {exc}")
-        if queue.recording is not None:
-            problems += validate_policy(f"queues.{queue_id}.recording", queue.recording)
-        for n, step in enumerate(queue.steps):
-            if step.action == "overflow" and step.queue not in config.queues:
-                problems.append(f"queues.{queue_id}.steps[{n}].queue: unknown queue {step.queue!r}")
+        found += [
+            f"queues.{queue_id}.{path}: {message}"
+            for path, message in check_queue(queue, config.queues, config.ivr.surveys)
+        ]
+    for supervisor_id, supervisor in config.supervisors.items():
+        if not valid_device(supervisor.endpoint):
+            found.append(f"supervisors.{supervisor_id}.endpoint: {_DEVICE_RULE}")
     if not _ID.fullmatch(config.app.tenant):
-        problems.append("app.tenant: not a valid name (letters, digits, '_', '.', '-')")
-    problems += _check_ivr_references(config)
-    problems += validate_recording(config.recording)
+        found.append("app.tenant: not a valid name (letters, digits, '_', '.', '-')")
+    found += _check_ivr_references(config)
+    found += validate_recording(config.recording)
     for name, token in config.api.tokens.items():
         if len(token.token) < 16:
-            problems.append(f"api.tokens.{name}.token: at least 16 characters")
+            found.append(f"api.tokens.{name}.token: at least 16 characters")
         if token.role == "agent" and token.agent_id not in config.agents:
-            problems.append(f"api.tokens.{name}.agent_id: an agent token needs a configured agent")
+            found.append(f"api.tokens.{name}.agent_id: an agent token needs a configured agent")
     for name, lead in config.tickets.shift_leads.items():
         for n, shift in enumerate(lead.shifts):
             if shift.start.tzinfo is None or shift.end.tzinfo is None or shift.end <= shift.start:
-                problems.append(f"tickets.shift_leads.{name}.shifts[{n}]: needs start < end, both with a UTC offset")
-    if problems:
-        raise ConfigError("\n".join(problems))
+                found.append(f"tickets.shift_leads.{name}.shifts[{n}]: needs start < end, both with a UTC offset")
+    return found
+
+
+Problem = tuple[str, str]  # (the field's path inside the entry, as the TOML table or the API body has it; message)
+
+
+def valid_id(value: str) -> bool:
+    """An agent, queue, trunk or supervisor id: letters, digits, '_', '.', '-', at most 64."""
+    return _ID.fullmatch(value) is not None
+
+
+def check_agent(agent: AgentConfig, queues: Collection[str]) -> list[Problem]:
+    """An agent's own checks, against the queues that exist: one function for the TOML and for the API."""
+    found: list[Problem] = []
+    if not valid_device(agent.endpoint):
+        found.append(("endpoint", _DEVICE_RULE))
+    for n, queue in enumerate(agent.queues):
+        if queue not in queues:
+            found.append((f"queues[{n}]", f"unknown queue {queue!r}"))
+    for n, team in enumerate(agent.teams):
+        if not valid_id(team):
+            found.append((f"teams[{n}]", "not a valid name (letters, digits, '_', '.', '-')"))
+    for n, language in enumerate(agent.languages):
+        if not _LANGUAGE.fullmatch(language):
+            found.append((f"languages[{n}]", "a language tag such as 'en' or 'pt-BR'"))
+    if len(agent.skills) > 100:
+        found.append(("skills", "at most 100 skills"))
+    for skill, level in agent.skills.items():
+        if not _SKILL.fullmatch(skill):
+            found.append((f"skills.{skill[:64]}", _SKILL_RULE))
+        elif not 1 <= level <= 10:
+            found.append((f"skills.{skill}", "a level from 1 to 10"))
+    return found
+
+
+def check_queue(queue: QueueConfig, queues: Collection[str], surveys: Collection[str]) -> list[Problem]:
+    """A queue's own checks, against the queues and surveys that exist: one function for the TOML and the API."""
+    found: list[Problem] = []
+    for path, expression in [("skills", queue.skills)] + [
+        (f"steps[{n}].skills", step.skills) for n, step in enumerate(queue.steps)
+    ]:
+        try:
+            parse_skills(expression)
+        except RequirementSyntaxError as exc:
+            found.append((path, str(exc)))
+    for n, step in enumerate(queue.steps):
+        if not 0 <= step.after < _FOREVER:
+            found.append((f"steps[{n}].after", "seconds, 0 or more"))
+        if step.action == "lower_level" and not 1 <= step.by <= 10:
+            found.append((f"steps[{n}].by", "a number of levels from 1 to 10"))
+        if step.action == "widen" and not step.skills:
+            found.append((f"steps[{n}].skills", "a widen step needs the skills that qualify too"))
+        if step.action == "overflow" and step.queue not in queues:
+            found.append((f"steps[{n}].queue", f"unknown queue {step.queue!r}"))
+    for field in _DURATIONS:
+        if not 0 <= getattr(queue, field) < _FOREVER:
+            found.append((field, "seconds, 0 or more"))
+    if not 0 <= queue.max_length <= 1_000_000:
+        found.append(("max_length", "callers from 0 (no limit) to 1000000"))
+    if not 1 <= queue.handle_window <= 10_000:
+        found.append(("handle_window", "calls from 1 to 10000"))
+    if queue.survey and queue.survey not in surveys:
+        found.append(("survey", f"unknown survey {queue.survey!r}"))
+    if queue.recording is not None:
+        found += [_split(problem) for problem in validate_policy("recording", queue.recording)]
+    return found
+
+
+_DURATIONS = (
+    "announce_every_seconds",
+    "wrapup_max_seconds",
+    "sla_seconds",
+    "wrapup_seconds",
+    "ring_timeout_seconds",
+    "max_wait_seconds",
+    "short_abandon_seconds",
+    "hold_alert_seconds",
+)
+_FOREVER = 366 * 86400.0  # a year: past it a duration is a typo (and an overflow waiting to happen)
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})?")
+_SKILL = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
+_SKILL_RULE = "not a skill name (a letter, then letters, digits, '_', '.', ':', '-')"
+# One device for Dial()/originate: a technology and a resource, nothing that adds a channel (&), starts options
+# (, |) or a second target; PJSIP/SIP/IAX2/Local may name an endpoint or context after '@'.
+_DEVICE = re.compile(r"(?:PJSIP|SIP|IAX2|Local)/[A-Za-z0-9_.+*#-]{1,64}(?:@[A-Za-z0-9_.-]{1,64})?|DAHDI/[0-9]{1,4}")
+_DEVICE_RULE = "a device such as PJSIP/agent1001, PJSIP/1001@office, Local/1001@agents or DAHDI/4"
+
+
+def valid_device(endpoint: str) -> bool:
+    """A phone the application may ring: one device, never a dial string with options or several targets."""
+    return _DEVICE.fullmatch(endpoint) is not None
+
+
+def _split(problem: str) -> Problem:
+    path, _, message = problem.partition(": ")
+    return path, message
 
 
 def _check_ivr_references(config: Config) -> list[str]:
@@ -395,9 +486,6 @@ def _check_ivr_references(config: Config) -> list[str]:
     for did, route in config.dids.items():
         if route.flow and route.flow not in flows:
             problems.append(f"dids.{did}.flow: unknown flow {route.flow!r}")
-    for queue_id, queue in config.queues.items():
-        if queue.survey and queue.survey not in config.ivr.surveys:
-            problems.append(f"queues.{queue_id}.survey: unknown survey {queue.survey!r}")
     for flow_name, flow in flows.items():
         for node_name, node in flow.nodes.items():
             if isinstance(node, QueueNode) and node.queue not in config.queues:

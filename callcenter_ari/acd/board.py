@@ -66,7 +66,7 @@ from callcenter_ari.acd.decisions import (
     SupervisorAlert,
     Trigger,
 )
-from callcenter_ari.acd.errors import InvalidTransition, UnknownAgent, UnknownQueue, WrapupLimitExceeded
+from callcenter_ari.acd.errors import InUse, InvalidTransition, UnknownAgent, UnknownQueue, WrapupLimitExceeded
 from callcenter_ari.acd.estimate import HandleTimes, estimate_wait
 from callcenter_ari.acd.indexes import Deadlines, Key
 from callcenter_ari.acd.skills import Requirement, both, lower, widen
@@ -191,6 +191,7 @@ class Board:
         self._handle: dict[str, HandleTimes] = {}
         self._deadlines = Deadlines()
         self._logged_in = 0
+        self._orders = itertools.count(len(self._a))
         # The buckets of every queue's own stages are built now rather than on a first call: a call's language
         # or own needs may still add buckets later.
         for queue_spec in self.queues.values():
@@ -502,6 +503,156 @@ class Board:
             queue = self._queue_spec(record.reason or (agent.spec.queues or ("",))[0])
             self._deadlines.set("wrapup", record.agent_id, record.since + queue.wrapup_seconds)
 
+    # ---- the directory: agents and queues changed at run time ---------------------------------------------
+
+    def upsert_agent(self, spec: AgentSpec, now: float) -> list[Offer]:
+        """Add an agent (logged out) or replace an agent's spec. State, call, wrap-up and place among the
+        available (their ``since``) are kept; the buckets they are eligible for are worked out again. An available
+        agent who now qualifies for a waiting call is offered it (the offer is returned)."""
+        if self._strict:
+            for queue in spec.queues:
+                if queue not in self.queues:
+                    raise UnknownQueue(f"unknown queue {queue!r}")
+        agent_id = spec.agent_id
+        agent = self._a.get(agent_id)
+        if agent is None:
+            agent = self._a[agent_id] = _Agent(spec, next(self._orders))
+            self.agents[agent_id] = AgentRecord(agent_id=agent_id, since=now)
+        else:
+            self._sync(agent_id)
+            self._detach(agent_id, now)
+            agent.spec = spec
+        self.specs[agent_id] = spec
+        self._attach(agent_id)
+        return self._take_front_or_wait(agent_id, now) if agent.shadow == "available" else []
+
+    def remove_agent(self, agent_id: str, now: float) -> None:
+        """Forget an agent; only a logged-out one (``InvalidTransition`` otherwise)."""
+        self._require(agent_id, None)
+        state = self.agents[agent_id].state
+        if state != "logged_out":
+            raise InvalidTransition(f"agent {agent_id} is {state}: log them out first")
+        self._detach(agent_id, now)
+        for kind in ("wrapup", "break"):
+            self._deadlines.cancel(kind, agent_id)
+        del self._a[agent_id], self.specs[agent_id], self.agents[agent_id]
+
+    def upsert_queue(self, spec: QueueSpec, now: float) -> list[Offer]:
+        """Add a queue or replace a queue's rules. Its waiting calls keep their place (key) and are routed again
+        under the new rules: relaxation steps already passed by their waiting time apply at once (their callback
+        and end actions are not taken after the fact), deadlines follow the new times, and a call that an
+        available agent now qualifies for is offered (the offers are returned)."""
+        spec = _sorted_steps(spec)
+        name = spec.name
+        for step in spec.steps:
+            if step.action == "overflow" and self._strict and step.queue not in self.queues and step.queue != name:
+                raise UnknownQueue(f"unknown queue {step.queue!r}")
+        calls = [self._calls[call_id] for call_id in self.waiting(name)] if name in self.queues else []
+        for call in calls:
+            self._unlink(call.call_id, keep_actions=True, keep_deadlines=True)
+        self._drop_buckets(name)
+        old = self.queues.get(name)
+        self.queues[name] = spec
+        if old is not None and old.handle_window != spec.handle_window and name in self._handle:
+            self._handle[name] = self._handle[name].resized(spec.handle_window)
+        for stage in range(len(spec.steps) + 1):
+            self._bucket(spec, stage, "", None)
+        offers: list[Offer] = []
+        for call in calls:
+            offers += self._requeue(call, spec, now)
+        if spec.leave_empty and self._queue_len.get(name):
+            self._deadlines.set("empty", name, now)
+        return offers
+
+    def remove_queue(self, name: str, now: float) -> None:
+        """Forget a queue nobody waits in, no agent is a member of and no other queue overflows to (``InUse``
+        names them otherwise)."""
+        if name not in self.queues:
+            raise UnknownQueue(f"unknown queue {name!r}")
+        users = [f"agents.{agent_id}" for agent_id in self._members.get(name, ())]
+        users += [
+            f"queues.{other.name}.steps[{n}]"
+            for other in self.queues.values()
+            for n, step in enumerate(other.steps)
+            if step.action == "overflow" and step.queue == name and other.name != name
+        ]
+        if self._queue_len.get(name):
+            users.append(f"{self._queue_len[name]} calls waiting")
+        if users:
+            raise InUse(f"queue {name} is in use", tuple(users))
+        self._drop_buckets(name)
+        del self.queues[name]
+        for table in (self._handle, self._rr_last, self._members, self._queue_len):
+            table.pop(name, None)
+        self._deadlines.cancel("empty", name)
+
+    def _detach(self, agent_id: str, now: float) -> None:
+        """Take the agent out of every index their spec put them in (buckets, pools, members, teams)."""
+        agent = self._a[agent_id]
+        category = _category(agent.shadow)
+        emptied: set[str] = set()
+        for bucket in agent.buckets:
+            bucket.pool.discard(agent_id)
+            del bucket.eligible[agent_id]
+            bucket.logged_in -= category >= 1
+            bucket.present -= category == 2
+            if category and (bucket.logged_in == 0 or bucket.present == 0):
+                emptied.add(bucket.queue)
+        agent.buckets = []
+        for queue in agent.spec.queues:
+            self._members[queue].remove(agent_id)
+        for team in agent.spec.teams:
+            self._team_members[team].remove(agent_id)
+        for queue in emptied:
+            if self.queues[queue].leave_empty and self._queue_len.get(queue):
+                self._deadlines.set("empty", queue, now)
+
+    def _attach(self, agent_id: str) -> None:
+        """Put the agent in the indexes their spec calls for; pools are the caller's business (an available agent
+        first looks for a waiting call)."""
+        agent = self._a[agent_id]
+        spec = agent.spec
+        for queue in spec.queues:
+            self._queue(queue, create=True)
+            self._members.setdefault(queue, []).append(agent_id)
+        for team in spec.teams:
+            self.teams.setdefault(team, TeamSpec(name=team))
+            self._team_members.setdefault(team, []).append(agent_id)
+        category = _category(agent.shadow)
+        for bucket in self._buckets.values():
+            if bucket.key.members.intersection(spec.queues) and bucket.admit(spec):
+                agent.buckets.append(bucket)
+                bucket.logged_in += category >= 1
+                bucket.present += category == 2
+
+    def _drop_buckets(self, queue: str) -> None:
+        """Forget a queue's buckets (its calls are out of them); they are built again from its rules."""
+        for bucket in self._queue_buckets.pop(queue, ()):
+            del self._buckets[bucket.key]
+            for agent_id in bucket.eligible:
+                self._a[agent_id].buckets.remove(bucket)
+        self._stages.pop(queue, None)
+
+    def _requeue(self, call: Call, spec: QueueSpec, now: float) -> list[Offer]:
+        """A waiting call, out of the indexes, back in line under its queue's new rules, keeping its key."""
+        call_id = call.call_id
+        call.stage = 0
+        while call.stage < len(spec.steps) and spec.steps[call.stage].after <= now - call.enqueued_at:
+            call.stage += 1
+        self._actions_done[call_id] = call.stage
+        for kind in ("relax", "max_wait", "action"):
+            self._deadlines.cancel(kind, call_id)
+        if spec.announce_every is None:
+            self._deadlines.cancel("announce", call_id)
+        call.bucket = self._bucket(spec, call.stage, call.language, call.needs)
+        offers = self._route_call(call, now, "reconfigured")
+        if offers:
+            self._cancel_call_deadlines(call_id)
+            return offers
+        self._link(call)
+        self._schedule_call(call, spec, now)
+        return offers
+
     # ---- audit -------------------------------------------------------------------------------------------
 
     def drain_audit(self) -> list[RoutingAudit]:
@@ -570,6 +721,11 @@ class Board:
         if agent.pending is not None:
             return self._apply_pending(agent_id, now)
         self._set(agent_id, "available", now)
+        return self._take_front_or_wait(agent_id, now)
+
+    def _take_front_or_wait(self, agent_id: str, now: float) -> list[Offer]:
+        """An available agent takes the best front call of their buckets, or waits in their buckets' pools."""
+        agent = self._a[agent_id]
         best: Call | None = None
         fronts: list[tuple[str, Key]] = []
         for bucket in agent.buckets:

@@ -131,7 +131,7 @@ class Ineligible(msgspec.Struct, frozen=True):
     reason: str
 
 
-Trigger = Literal["call_joined", "agent_available", "relaxed", "explain"]
+Trigger = Literal["call_joined", "agent_available", "relaxed", "reconfigured", "explain"]
 
 
 class RoutingAudit(msgspec.Struct, frozen=True, kw_only=True):

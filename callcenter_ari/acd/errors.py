@@ -17,3 +17,11 @@ class UnknownQueue(InvalidTransition):
 
 class WrapupLimitExceeded(InvalidTransition):
     """An extension would take wrap-up past the queue's ``wrapup_max_seconds``."""
+
+
+class InUse(InvalidTransition):
+    """An agent or queue cannot be removed while something refers to it; ``by`` says what."""
+
+    def __init__(self, message: str, by: tuple[str, ...]) -> None:
+        super().__init__(f"{message}: {', '.join(by)}")
+        self.by = by

@@ -21,6 +21,13 @@ class HandleTimes:
     def __len__(self) -> int:
         return len(self._times)
 
+    def resized(self, window: int) -> HandleTimes:
+        """The same history in a window of another size (the newest calls kept)."""
+        copy = HandleTimes(window)
+        for seconds in self._times:
+            copy.add(seconds)
+        return copy
+
     def average(self) -> float | None:
         return self._sum / len(self._times) if self._times else None
 

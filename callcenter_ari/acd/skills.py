@@ -136,6 +136,8 @@ def _group(req: Requirement) -> str:
     return render(req) if isinstance(req, Skill) else f"({render(req)})"
 
 
+MAX_LENGTH = 2000  # an expression is read by recursive descent: bounded, so no input can exhaust the stack
+MAX_DEPTH = 20
 _TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_.:-]*)(?:\s*>=\s*(?P<level>\d+))?|(?P<op>[&|()]))")
 
 
@@ -143,14 +145,19 @@ def parse(text: str) -> Requirement | None:
     """Read ``billing>=5 & (french>=3 | german)``: ``&`` binds tighter than ``|``; a bare name means level >= 1.
     An empty text requires nothing."""
     tokens: list[str | Skill] = []
-    pos = 0
+    pos = depth = 0
     text = text.strip()
+    if len(text) > MAX_LENGTH:
+        raise RequirementSyntaxError(f"a skills expression has at most {MAX_LENGTH} characters")
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None or match.end() == pos:
             raise RequirementSyntaxError(f"cannot read skills expression at {text[pos:]!r}")
         pos = match.end()
         if match.group("op"):
+            depth += {"(": 1, ")": -1}.get(match.group("op"), 0)
+            if depth > MAX_DEPTH:
+                raise RequirementSyntaxError(f"parentheses nest at most {MAX_DEPTH} deep in a skills expression")
             tokens.append(match.group("op"))
         else:
             tokens.append(Skill(match.group("name"), int(match.group("level") or 1)))

@@ -172,6 +172,19 @@ class Stats:
         self._by_agent: dict[str, str] = {}
         self._state: dict[str, tuple[str, str, float]] = {}
 
+    def configure(
+        self,
+        *,
+        sla_seconds: Mapping[str, float],
+        short_abandon_seconds: Mapping[str, float],
+        members: Mapping[str, Iterable[str]],
+    ) -> None:
+        """Queues and agents changed at run time: new thresholds count from the next call that ends its wait, the
+        new members in ``live``; the figures so far are kept (a removed queue's included)."""
+        self._sla = dict(sla_seconds)
+        self._short = dict(short_abandon_seconds)
+        self._members = {q: tuple(agents) for q, agents in members.items()}
+
     def feed(self, event: StatsEvent) -> None:
         match event:
             case CallJoined(at, call_id, queue):

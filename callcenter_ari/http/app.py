@@ -29,6 +29,7 @@ from callcenter_ari.http.errors import documented, exception_handlers
 from callcenter_ari.http.params import Deps
 from callcenter_ari.http.routes.agents import AgentController
 from callcenter_ari.http.routes.calls import CallController
+from callcenter_ari.http.routes.directory import AgentConfigController, QueueConfigController
 from callcenter_ari.http.routes.events import EventController
 from callcenter_ari.http.routes.qa import QaController, ScoreController
 from callcenter_ari.http.routes.queues import QueueController
@@ -77,7 +78,9 @@ def build_app(deps: ApiDeps) -> Litestar:
         path=API_PREFIX,
         route_handlers=[
             AgentController,
+            AgentConfigController,
             QueueController,
+            QueueConfigController,
             CallController,
             TicketController,
             WebhookController,

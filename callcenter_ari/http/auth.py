@@ -25,7 +25,9 @@ from callcenter_ari.config import ApiToken, Role
 Permission = Literal[
     "agents.read",
     "agents.change",
+    "agents.manage",
     "queues.read",
+    "queues.manage",
     "calls.read",
     "calls.hangup",
     "calls.monitor",
@@ -53,7 +55,10 @@ Permission = Literal[
 PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     "agents.read": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
     "agents.change": frozenset({"admin", "supervisor", "agent"}),
+    # Agents' phones and seats are the PBX administrator's; supervisors tune queue rules as the floor needs.
+    "agents.manage": frozenset({"admin"}),
     "queues.read": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
+    "queues.manage": frozenset({"admin", "supervisor"}),
     "calls.read": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
     "calls.hangup": frozenset({"admin", "supervisor"}),
     "calls.monitor": frozenset({"admin", "supervisor"}),

@@ -20,6 +20,7 @@ from callcenter_ari.recording.model import DeletionAudit, Recording
 from callcenter_ari.recording.settings import RecordingSection
 from callcenter_ari.runtime.acd import AcdService
 from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.runtime.directory import Directory
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.store.recordings import RecordingStore
@@ -51,8 +52,9 @@ class ApiDeps:
     live_call: Callable[[str], CallRecord | None]  # one of them by call id
     deliver: Callable[[str, Input], None]  # an input to a live call, as if its own events brought it
     hangup: Callable[[str], Awaitable[None]]  # ARI hang-up of a channel; the call's own events end the call
-    agent_names: Mapping[str, str]
-    queue_names: Mapping[str, str]  # every configured queue, id -> display name
+    directory: Directory  # agents and queues changed through the API
+    agent_names: Mapping[str, str]  # every agent in force (a view the directory keeps up to date)
+    queue_names: Mapping[str, str]  # every queue in force, id -> display name (likewise)
     destinations: frozenset[str]  # the configured transfer destinations (ivr.destinations)
     recordings: RecordingStore
     recording_settings: RecordingSection
@@ -92,8 +94,9 @@ class ApiDeps:
             live_call=live_call,
             deliver=app.deliver,
             hangup=hangup,
-            agent_names={agent_id: agent.name for agent_id, agent in config.agents.items()},
-            queue_names={queue_id: queue.name or queue_id for queue_id, queue in config.queues.items()},
+            directory=app.directory,
+            agent_names=app.directory.agent_names,
+            queue_names=app.directory.queue_names,
             destinations=frozenset(config.ivr.destinations),
             recordings=app.recordings.recordings,
             recording_settings=config.recording,

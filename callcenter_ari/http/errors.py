@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from callcenter_ari.acd.errors import InvalidTransition, UnknownAgent, UnknownQueue
 from callcenter_ari.ari.errors import AriError, AriUnavailable
+from callcenter_ari.runtime.directory import InvalidEntry
 from callcenter_ari.store.keys import InvalidId
 from callcenter_ari.store.tickets import TicketConflict
 from callcenter_ari.tickets import TicketAlreadyCompleted, TicketError, TicketNotFound, TicketValidationError
@@ -153,6 +154,11 @@ def _subscription(_: Request[Any, Any, Any], exc: SubscriptionError) -> Response
     return _answer(422, str(exc), [FieldProblem(exc.field, str(exc).removeprefix(f"{exc.field}: "))])
 
 
+def _entry(_: Request[Any, Any, Any], exc: InvalidEntry) -> Response[Any]:
+    problems = [FieldProblem(path, message) for path, message in exc.problems]
+    return _answer(422, str(exc)[:1000], problems)
+
+
 def _ari(_: Request[Any, Any, Any], exc: AriError) -> Response[Any]:
     if isinstance(exc, AriUnavailable):
         return _answer(503, "Asterisk is not connected; try again")
@@ -184,6 +190,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         TicketValidationError: _ticket_form,
         TicketError: _simple(400),
         SubscriptionError: _subscription,
+        InvalidEntry: _entry,
         WebhookNotFound: _simple(404),
         InvalidId: _simple(404),  # an id that cannot exist names nothing
         AriError: _ari,

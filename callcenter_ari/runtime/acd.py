@@ -35,6 +35,7 @@ from callcenter_ari.acd.decisions import (
 from callcenter_ari.acd.errors import InvalidTransition
 from callcenter_ari.acd.skills import Requirement
 from callcenter_ari.acd.skills import parse as parse_skills
+from callcenter_ari.acd.specs import AgentSpec, QueueSpec
 from callcenter_ari.calls import messages as call
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.timers import Timers
@@ -316,6 +317,32 @@ class AcdService:
         self._changed(agent_id)
         self._rearm()
 
+    # ---- the directory (agents and queues changed through the API) ------------------------------------------
+
+    async def configure_agent(self, spec: AgentSpec) -> None:
+        """Add an agent (logged out) or apply their new spec; an available agent may be offered a call at once."""
+        created = spec.agent_id not in self.board.agents
+        offers = self.board.upsert_agent(spec, self._clock.now())
+        if created:
+            self._store.save_agent(self.board.agents[spec.agent_id])
+        await self._after(offers)
+
+    def remove_agent(self, agent_id: str) -> None:
+        """Forget a logged-out agent (``InvalidTransition`` otherwise) and their record."""
+        self.board.remove_agent(agent_id, self._clock.now())
+        self._store.drop_agent(agent_id)
+        self._rearm()
+
+    async def configure_queue(self, spec: QueueSpec) -> None:
+        """Add a queue or apply its new rules; its waiting calls are routed again and may be offered at once."""
+        offers = self.board.upsert_queue(spec, self._clock.now())
+        await self._after(offers)
+
+    def remove_queue(self, queue: str) -> None:
+        """Forget a queue nobody waits in and nothing refers to (``InUse`` otherwise)."""
+        self.board.remove_queue(queue, self._clock.now())
+        self._rearm()
+
     def restore(self, records: Iterable[AgentRecord], live_calls: set[str]) -> None:
         """Adopt agents' states from Redis after a restart; a call that ended while we were down frees its agent."""
         now = self._clock.now()
@@ -482,20 +509,20 @@ class AcdService:
 class BoardCollector(Collector):
     """Agents by state and calls waiting per queue, computed when Prometheus scrapes, not on every change."""
 
-    def __init__(self, board: Board, queues: Iterable[str]) -> None:
-        self._board = board
-        self._queues = tuple(queues)
+    def __init__(self, acd: AcdService) -> None:
+        self._acd = acd  # its board and queues as they are now (the directory may change both)
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         agents = GaugeMetricFamily("callcenter_agents", "Agents by state", labels=["state"])
+        board = self._acd.board
         counts: dict[str, int] = {}
-        for agent_id in self._board.agents:
-            state = self._board.state(agent_id)
+        for agent_id in board.agents:
+            state = board.state(agent_id)
             counts[state] = counts.get(state, 0) + 1
         for state, count in sorted(counts.items()):
             agents.add_metric([state], count)
         waiting = GaugeMetricFamily("callcenter_calls_waiting", "Calls waiting in a queue", labels=["queue"])
-        for queue in self._queues:
-            waiting.add_metric([queue], self._board.queue_length(queue))
+        for queue in sorted(board.queues):
+            waiting.add_metric([queue], board.queue_length(queue))
         yield agents
         yield waiting

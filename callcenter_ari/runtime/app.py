@@ -20,21 +20,21 @@ from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
 
 from callcenter_ari.acd.board import Board
-from callcenter_ari.acd.skills import parse as parse_skills
-from callcenter_ari.acd.specs import AgentSpec, QueueSpec, Step, TeamSpec
+from callcenter_ari.acd.specs import TeamSpec
 from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint
-from callcenter_ari.calls.machine import CallSettings, InboundCall, QueueSettings
+from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import Input, Resume
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint
 from callcenter_ari.http.app import ApiDeps, build_app, serve
-from callcenter_ari.ivr import SurgeAnnouncement, survey_flow
+from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import LEG_PHASES, CallTask
 from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
@@ -45,6 +45,7 @@ from callcenter_ari.runtime.stats import StatsFeed
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.runtime.timers import Timers
+from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.records import CallRecord
@@ -161,25 +162,25 @@ class Application:
         board = build_board(config, self.clock.now())
         self.acd = AcdService(board, self.store, self.timers, self.clock, deliver=self.deliver, emit=self.services.emit)
         self.services.acd = self.acd
-        self.metrics.registry.register(BoardCollector(board, config.queues))
-        self.stats = Stats(
-            sla_seconds={queue_id: queue.sla_seconds for queue_id, queue in config.queues.items()},
-            short_abandon_seconds={q: queue.short_abandon_seconds for q, queue in config.queues.items()},
-            members={q: [a for a, agent in config.agents.items() if q in agent.queues] for q in config.queues},
+        self.metrics.registry.register(BoardCollector(self.acd))
+        self.stats = Stats()  # thresholds and members from the directory
+        self.directory = Directory(
+            config,
+            DirectoryStore(redis, self.store.keys),
+            self.acd,
+            self.stats,
+            emit=self.services.emit,
+            live_queues=lambda: {task.machine.record.queue for task in self.services.calls.values()},
         )
         self.services.observers.append(StatsFeed(self.stats, self.clock.now))
         self.monitor = MonitorService(self.services, {s: sup.endpoint for s, sup in config.supervisors.items()})
         self.services.monitor = self.monitor
         self.services.observers.append(self.monitor)
-        self.features = FeatureCodes(
-            self.services,
-            {agent.endpoint: agent_id for agent_id, agent in config.agents.items()},
-            config.acd.feature_codes,
-        )
+        self.features = FeatureCodes(self.services, self.directory.phones, config.acd.feature_codes)
         self.services.features = self.features
         self.standing = StandingLines(
             self.services,
-            {agent_id: agent.endpoint for agent_id, agent in config.agents.items() if agent.persistent},
+            self.directory.persistent,
             deliver=self.deliver,
             seat_limit=config.app.seat_limit,
         )
@@ -228,24 +229,13 @@ class Application:
         queue_id = (route.queue if route else "") or config.inbound.default_queue
         return CallSettings(
             greeting=(route.greeting if route and route.greeting else config.inbound.greeting),
-            queue=queue_id if queue_id in config.queues else "",
+            queue=queue_id if queue_id in self.directory.config.queues else "",
             goodbye=config.inbound.goodbye,
             flow_name=flow_name,
             flow=config.ivr.flows.get(flow_name),
             schedules=config.ivr.schedules,
             destinations={name: destination_endpoint(d, config.trunks) for name, d in config.ivr.destinations.items()},
-            queues={
-                queue_id: QueueSettings(
-                    moh_class=queue.moh_class,
-                    ring_timeout=queue.ring_timeout_seconds,
-                    max_wait=queue.max_wait_seconds,
-                    survey_name=queue.survey,
-                    survey=survey_flow(queue.survey, config.ivr.surveys[queue.survey]) if queue.survey else None,
-                    hold_alert=queue.hold_alert_seconds,
-                    recording=queue.recording or config.recording.default,
-                )
-                for queue_id, queue in config.queues.items()
-            },
+            queues=self.directory.queue_settings,  # kept up to date in place: queues change at run time
             recording_salt=config.recording.sampling_salt,
         )
 
@@ -262,6 +252,7 @@ class Application:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve calls until ``stop()`` (or SIGTERM/SIGINT when ``handle_signals`` ran)."""
         await self.store.redis.ping()
+        self.acd.board = build_board(await self.directory.load(), self.clock.now())
         async with (
             httpx.AsyncClient(timeout=self.config.inbound.crm_timeout_seconds) as http,
             anyio.create_task_group() as tg,
@@ -343,7 +334,7 @@ class Application:
             bridges = []
         await self.standing.recover(agents, channels, bridges)
         known = {agent.agent_id for agent in agents}
-        for agent_id, agent in self.config.agents.items():
+        for agent_id, agent in self.directory.config.agents.items():
             if agent.logged_in and agent_id not in known:
                 await self.acd.log_in(agent_id)
         await self.store.flush()
@@ -392,49 +383,8 @@ def roster_from(tickets: TicketsSection) -> Roster:
 
 def build_board(config: Config, now: float) -> Board:
     """The ACD board from the configuration: agents with their skills, queues with strategy and steps, teams."""
-    agents = [
-        AgentSpec(
-            agent_id,
-            agent.endpoint,
-            agent.queues,
-            name=agent.name,
-            teams=agent.teams,
-            languages=agent.languages,
-            skills=dict(agent.skills),
-            persistent=agent.persistent,
-        )
-        for agent_id, agent in config.agents.items()
-    ]
-    queues = [
-        QueueSpec(
-            name=queue_id,
-            strategy=queue.strategy,
-            skills=parse_skills(queue.skills),
-            steps=tuple(
-                Step(
-                    after=step.after,
-                    action=step.action,
-                    by=step.by,
-                    skills=parse_skills(step.skills),
-                    queue=step.queue,
-                    message=step.message,
-                )
-                for step in queue.steps
-            ),
-            wrapup_seconds=queue.wrapup_seconds,
-            wrapup_max_seconds=max(queue.wrapup_max_seconds, queue.wrapup_seconds),
-            max_length=queue.max_length or None,
-            join_empty=queue.join_empty,
-            leave_empty=queue.leave_empty,
-            empty_means=queue.empty_means,
-            moh_class=queue.moh_class,
-            announce_every=queue.announce_every_seconds or None,
-            handle_window=queue.handle_window,
-            sla_seconds=queue.sla_seconds,
-            short_abandon_seconds=queue.short_abandon_seconds,
-        )
-        for queue_id, queue in config.queues.items()
-    ]
+    agents = [agent_spec(agent_id, agent) for agent_id, agent in config.agents.items()]
+    queues = [queue_spec(queue_id, queue) for queue_id, queue in config.queues.items()]
     teams = [
         TeamSpec(
             name=name,

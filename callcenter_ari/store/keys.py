@@ -53,6 +53,12 @@ class Keys:
         """Sorted set of waiting call ids, scored by priority then enqueue time."""
         return f"{self.base}:queue:{checked(queue_id, 'queue id')}"
 
+    def directory(self, kind: str) -> str:
+        """Hash: agent or queue id -> its configuration as the API set it (JSON), or ``null`` for one removed."""
+        if kind not in ("agents", "queues"):
+            raise InvalidId(f"directory {kind[:40]!r} is not a valid kind")
+        return f"{self.base}:directory:{kind}"
+
     @property
     def events(self) -> str:
         """The append-only event stream that reports, the wallboard and webhooks read."""

@@ -76,6 +76,11 @@ class Store:
         self._stage("hset", self.keys.agent(agent.agent_id), None, None, mapping)
         self._stage("sadd", self.keys.agents, agent.agent_id)
 
+    def drop_agent(self, agent_id: str) -> None:
+        """An agent removed from the directory: their record goes too."""
+        self._stage("delete", self.keys.agent(agent_id))
+        self._stage("srem", self.keys.agents, agent_id)
+
     def save_line(self, agent_id: str, channel_id: str) -> None:
         """A persistent agent's standing line, so that a restart finds it again."""
         self._stage("hset", self.keys.lines, checked(agent_id, "agent id"), channel_id)

@@ -36,8 +36,11 @@ class TestExpressions:
         assert parse("  ") is None
         assert satisfied(None, {})
 
-    @pytest.mark.parametrize("text", ["billing >=", "a & (b | c", "& a", "a b", "a>=x"])
+    @pytest.mark.parametrize(
+        "text", ["billing >=", "a & (b | c", "& a", "a b", "a>=x", "(" * 21 + "a" + ")" * 21, "a | " * 600 + "a"]
+    )
     def test_bad_syntax_is_refused(self, text: str) -> None:
+        """Including expressions too long or too deeply nested to read safely."""
         with pytest.raises(RequirementSyntaxError):
             parse(text)
 

@@ -105,3 +105,17 @@ def test_sla_and_short_abandon_thresholds_can_differ_per_queue() -> None:
         s.feed(event)
     q = s.interval(0.0).queues["q"]
     assert (q.answered_in_sl, q.abandoned, q.short_abandoned) == (1, 1, 0)
+
+
+def test_a_queue_reconfigured_counts_new_calls_by_its_new_threshold_and_members() -> None:
+    """A queue whose SLA changes at run time: the calls so far keep their count, the next one uses the new SLA;
+    a new queue and a new member show in the live figures."""
+    s = Stats(sla_seconds={"q": 20.0}, members={"q": ["a1"]})
+    s.feed(CallJoined(0, "c1", "q"))
+    s.feed(CallAnswered(30, "c1", "q", "a1"))
+    s.configure(sla_seconds={"q": 60.0, "new": 10.0}, short_abandon_seconds={}, members={"q": ["a1"], "new": ["a2"]})
+    s.feed(CallJoined(40, "c2", "q"))
+    s.feed(CallAnswered(80, "c2", "q", "a1"))
+    live = s.live(100.0)
+    assert live.queues["q"].today.answered_in_sl == 1 and live.queues["q"].today.answered == 2
+    assert live.queues["new"].agents == {"logged_out": 1}
