@@ -158,6 +158,9 @@ async def test_a_token_of_a_tenant_not_served_here_sees_nothing(sim: Simulator, 
     async with start_platform() as running, running.client(STRANGER) as stranger:
         assert (await stranger.get("/api/v1/agents")).json() == {"agents": []}
         assert (await stranger.get("/api/v1/queues")).json() == {"queues": []}
+        assert (await stranger.get("/api/v1/calls")).json() == {"calls": []}
+        assert (await stranger.get("/api/v1/recordings")).json() == {"recordings": []}
+        assert (await stranger.get("/api/v1/qa/forms")).json() == {"forms": {}}
         assert (await stranger.get("/api/v1/agents/ann")).status_code == 404
         assert (await stranger.get("/metrics")).status_code == 404
         assert (await stranger.post("/api/v1/agents/abe/login")).status_code == 404
