@@ -10,6 +10,7 @@ import anyio
 
 from callcenter_ari import config as configuration
 from callcenter_ari.config import Config, ConfigError
+from callcenter_ari.platform_config import TenantFile, load_platform
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,11 +18,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="connect to Asterisk and serve calls")
-    run.add_argument("--config", required=True, help="TOML configuration file")
+    run.add_argument(
+        "--config",
+        required=True,
+        action="append",
+        help="TOML configuration file of a tenant; repeat it to serve several tenants in one process (a platform)",
+    )
     run.set_defaults(func=_run)
 
-    check = sub.add_parser("check-config", help="validate a configuration file without starting anything")
-    check.add_argument("file")
+    check = sub.add_parser(
+        "check-config", help="validate configuration files (several: as tenants of one platform) without starting"
+    )
+    check.add_argument("file", nargs="+")
     check.set_defaults(func=_check_config)
 
     from callcenter_ari.dahdi import cli as dahdi_cli
@@ -58,12 +66,25 @@ def load_config_or_exit(path: str) -> Config:
         raise SystemExit(2) from None
 
 
+def load_platform_or_exit(paths: Sequence[str]) -> list[TenantFile]:
+    """One file: today's single-tenant process; several: the tenants of one platform, checked together."""
+    if len(paths) == 1:
+        return [TenantFile(paths[0], load_config_or_exit(paths[0]))]
+    try:
+        return load_platform(paths)
+    except ConfigError as exc:
+        print(f"invalid platform configuration:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _check_config(args: argparse.Namespace) -> int:
-    loaded = load_config_or_exit(args.file)
-    print(
-        f"{args.file}: OK ({len(loaded.queues)} queues, {len(loaded.agents)} agents, "
-        f"{len(loaded.dids)} DID routes, {len(loaded.trunks)} trunks)"
-    )
+    for tenant in load_platform_or_exit(args.file):
+        loaded = tenant.config
+        print(
+            f"{tenant.path}: OK (tenant {loaded.app.tenant}, Stasis application {loaded.app.app_name}: "
+            f"{len(loaded.queues)} queues, {len(loaded.agents)} agents, "
+            f"{len(loaded.dids)} DID routes, {len(loaded.trunks)} trunks)"
+        )
     return 0
 
 
@@ -111,21 +132,22 @@ def _run(args: argparse.Namespace) -> int:
     from redis.asyncio import Redis
 
     from callcenter_ari import logs
-    from callcenter_ari.runtime.app import Application
+    from callcenter_ari.runtime.platform import Platform
 
-    loaded = load_config_or_exit(args.config)
-    if not loaded.redis.url:
-        print(f"{args.config}: redis.url is required for `run` (only `demo` starts its own Redis)", file=sys.stderr)
+    tenants = load_platform_or_exit(args.config)
+    first = tenants[0].config  # [redis], [http] and [log] are the same in every tenant's file
+    if not first.redis.url:
+        print(f"{tenants[0].path}: redis.url is required for `run` (only `demo` starts its own Redis)", file=sys.stderr)
         return 2
-    logs.configure(loaded.log.level, loaded.log.format)
+    logs.configure(first.log.level, first.log.format)
 
     async def serve() -> None:
-        redis = Redis.from_url(loaded.redis.url)
-        app = Application(loaded, redis=redis)
+        redis = Redis.from_url(first.redis.url)  # one connection pool for every tenant
+        platform = Platform([tenant.config for tenant in tenants], redis=redis)
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(app.handle_signals)
-                await app.run()
+                tg.start_soon(platform.handle_signals)
+                await platform.run()
                 tg.cancel_scope.cancel()
         finally:
             await redis.aclose()

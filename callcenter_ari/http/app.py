@@ -1,21 +1,22 @@
 """The process's HTTP server: health and readiness (no token), Prometheus metrics and the REST API (tokens).
 
-``build_app`` assembles the Litestar application from an ``ApiDeps``: the resource controllers under ``/api/v1``,
-bearer authentication for everything but ``/health`` and ``/ready``, one exception mapping (``errors.py``) and the
-OpenAPI document at ``/api/openapi.json``. ``serve`` runs it with uvicorn inside the application's task group.
+``build_app`` assembles the Litestar application from the ``ApiDeps`` of each tenant it serves: the resource
+controllers under ``/api/v1``, bearer authentication for everything but ``/health`` and ``/ready`` (the token picks
+the tenant whose ``ApiDeps`` the routes get), one exception mapping (``errors.py``) and the OpenAPI document at
+``/api/openapi.json``. ``serve`` runs it with uvicorn inside the application's (or the platform's) task group.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import anyio
 import uvicorn
 from anyio.abc import TaskStatus
 from litestar import Litestar, Request, Response, Router, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -23,10 +24,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from callcenter_ari.http.auth import BearerAuth, Principal, TokenTable, requires
+from callcenter_ari.http.auth import BearerAuth, Principal, requires
 from callcenter_ari.http.deps import ApiDeps
-from callcenter_ari.http.errors import documented, exception_handlers
-from callcenter_ari.http.params import Deps
+from callcenter_ari.http.errors import NotFound, documented, exception_handlers
+from callcenter_ari.http.params import Caller, Deps
 from callcenter_ari.http.routes.agents import AgentController
 from callcenter_ari.http.routes.calls import CallController
 from callcenter_ari.http.routes.directory import AgentConfigController, QueueConfigController
@@ -38,6 +39,7 @@ from callcenter_ari.http.routes.reports import ReportController
 from callcenter_ari.http.routes.surge import SurgeController
 from callcenter_ari.http.routes.tickets import TicketController
 from callcenter_ari.http.routes.webhooks import WebhookController
+from callcenter_ari.http.tenants import Tenants
 
 API_PREFIX = "/api/v1"
 OPENAPI_PATH = "/api"  # the document is served at /api/openapi.json
@@ -51,8 +53,9 @@ def health() -> dict[str, str]:
 
 
 @get("/ready", opt={"exclude_from_auth": True}, include_in_schema=False, sync_to_thread=False)
-def ready(deps: Deps) -> Response[dict[str, str]]:
-    if deps.is_ready():
+def ready(tenants: NamedDependency[Tenants]) -> Response[dict[str, str]]:
+    """Ready when every tenant served here is."""
+    if tenants.ready():
         return Response({"status": "ready"}, status_code=HTTP_200_OK)
     return Response({"status": "not ready"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
 
@@ -64,8 +67,10 @@ def ready(deps: Deps) -> Response[dict[str, str]]:
     media_type=CONTENT_TYPE_LATEST,
     sync_to_thread=False,
 )
-def metrics(deps: Deps) -> bytes:
-    """Prometheus metrics (text exposition format)."""
+def metrics(deps: Deps, principal: Caller) -> bytes:
+    """Prometheus metrics (text exposition format) of the token's tenant."""
+    if not principal.home:
+        raise NotFound("no metrics for this token")
     return generate_latest(deps.registry)
 
 
@@ -73,7 +78,13 @@ def _principal(request: Request[Principal, Any, Any]) -> Principal:
     return request.user
 
 
-def build_app(deps: ApiDeps) -> Litestar:
+def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
+    """The HTTP application of one tenant, or of several (a platform), each request seeing its token's tenant."""
+    tenants = Tenants([served] if isinstance(served, ApiDeps) else served)
+
+    def deps_for(request: Request[Principal, Any, Any]) -> ApiDeps:
+        return tenants.deps_for(request.user)
+
     api = Router(
         path=API_PREFIX,
         route_handlers=[
@@ -110,10 +121,11 @@ def build_app(deps: ApiDeps) -> Litestar:
     return Litestar(
         route_handlers=[health, ready, metrics, api],
         dependencies={
-            "deps": Provide(lambda: deps, use_cache=True, sync_to_thread=False),
+            "deps": Provide(deps_for, sync_to_thread=False),
             "principal": Provide(_principal, sync_to_thread=False),
+            "tenants": Provide(lambda: tenants, use_cache=True, sync_to_thread=False),
         },
-        middleware=[DefineMiddleware(BearerAuth, tokens=TokenTable(deps.tokens, deps.tenant))],
+        middleware=[DefineMiddleware(BearerAuth, tokens=tenants.tokens)],
         exception_handlers=exception_handlers(),
         openapi_config=openapi,
         debug=False,

@@ -1,13 +1,15 @@
 """Who is calling: bearer tokens from the configuration, the roles' permissions, and what a token may see.
 
 A token is compared with every configured token in constant time (hashes of equal length, no early exit), so the
-time taken says nothing about how much of a guess was right. A token of another tenant is a valid token that sees
-nothing here: empty lists, 404 for every object and every change. An agent token sees only its own agent, its own
-calls and its own tickets.
+time taken says nothing about how much of a guess was right. The token's tenant picks whose services a request
+sees (one process may serve several tenants). A token of a tenant not served here is a valid token that sees
+nothing: empty lists, 404 for every object and every change. An agent token sees only its own agent, its own calls
+and its own tickets.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -92,7 +94,8 @@ class Principal:
     role: Role
     tenant: str
     agent_id: str
-    home: bool  # the token's tenant is this application's tenant
+    home: bool  # the token's tenant is served by this process
+    issuer: str  # the tenant whose configuration declared the token (whose services a token not at home sees)
 
     def sees_agent(self, agent_id: str) -> bool:
         return self.home and (self.role != "agent" or agent_id == self.agent_id)
@@ -109,12 +112,15 @@ class Principal:
 
 
 class TokenTable:
-    def __init__(self, tokens: Mapping[str, ApiToken], tenant: str) -> None:
+    """Every served tenant's tokens, by the tenant whose configuration declared them."""
+
+    def __init__(self, tokens: Mapping[str, Mapping[str, ApiToken]]) -> None:
         self._entries = [
-            (_digest(token.token), Principal(name, token.role, token.tenant or tenant, token.agent_id, False))
-            for name, token in tokens.items()
+            (_digest(token.token), Principal(name, token.role, token.tenant or issuer, token.agent_id, False, issuer))
+            for issuer, declared in tokens.items()
+            for name, token in declared.items()
         ]
-        self._tenant = tenant
+        self._served = frozenset(tokens)
 
     def lookup(self, presented: str) -> Principal | None:
         digest = _digest(presented)
@@ -124,7 +130,7 @@ class TokenTable:
                 found = principal
         if found is None:
             return None
-        return Principal(found.name, found.role, found.tenant, found.agent_id, found.tenant == self._tenant)
+        return dataclasses.replace(found, home=found.tenant in self._served)
 
 
 def _digest(token: str) -> bytes:

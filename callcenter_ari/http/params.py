@@ -10,6 +10,6 @@ from litestar.params import PathParameter
 from callcenter_ari.http.auth import Principal
 from callcenter_ari.http.deps import ApiDeps
 
-Deps = NamedDependency[ApiDeps]  # the application's services (``build_app`` provides them)
+Deps = NamedDependency[ApiDeps]  # the services of the token's tenant (``build_app`` provides them)
 Caller = NamedDependency[Principal]  # who is calling (the bearer token's principal)
 Id = Annotated[str, PathParameter(min_length=1, max_length=128)]  # an object's id in the path

@@ -8,7 +8,6 @@ then does the dispatcher take events. On shutdown new calls go back to the dialp
 from __future__ import annotations
 
 import random
-import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -144,8 +143,12 @@ class Application:
         redis: Redis,
         clock: Clock | None = None,
         metrics: Metrics | None = None,
+        serve_http: bool = True,
     ) -> None:
+        """``serve_http``: serve the API itself when ``http.enabled`` (false in a platform, which serves one API for
+        all its tenants)."""
         self.config = config
+        self.serve_http = serve_http
         self.clock = clock or Clock()
         self.metrics = metrics or Metrics()
         ari = config.ari
@@ -250,7 +253,7 @@ class Application:
         return self.services.ari_up and not self.services.draining
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Serve calls until ``stop()`` (or SIGTERM/SIGINT when ``handle_signals`` ran)."""
+        """Serve calls until ``stop()``."""
         await self.store.redis.ping()
         self.acd.board = build_board(await self.directory.load(), self.clock.now())
         async with (
@@ -269,7 +272,7 @@ class Application:
             await tg.start(self.recordings.run)
             if self.queue_log is not None:
                 await tg.start(self.queue_log.run)
-            if self.config.http.enabled:
+            if self.config.http.enabled and self.serve_http:
                 web = build_app(ApiDeps.from_application(self))
                 self.http_port = await tg.start(serve, web, self.config.http.host, self.config.http.port)
             await tg.start(self.ari.run, self.dispatcher)
@@ -283,13 +286,6 @@ class Application:
 
     def stop(self) -> None:
         self._stopping.set()
-
-    async def handle_signals(self) -> None:
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for signum in signals:
-                log.info("app.stopping", signal=signal.Signals(signum).name, live_calls=len(self.services.calls))
-                self.stop()
-                return
 
     async def _drain(self) -> None:
         """No new calls; give live ones up to the grace period to finish."""

@@ -25,6 +25,7 @@ class CallIn(msgspec.Struct, forbid_unknown_fields=True):
     trunk: str = "provider"
     tech: str = "PJSIP"
     script: CallerScript = CallerScript()
+    app: str = ""  # the Stasis application the dialplan sends this DID to; empty: the simulator's --app
 
 
 class PhoneIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -64,7 +65,9 @@ async def _decode(request: web.Request, kind: type[Any]) -> Any:
 def add_control_routes(app: web.Application, sim: Simulator) -> None:
     async def post_call(request: web.Request) -> web.Response:
         call = await _decode(request, CallIn)
-        channel_id = await sim.inject_call(call.did, call.caller, call.caller_name, call.trunk, call.script, call.tech)
+        channel_id = await sim.inject_call(
+            call.did, call.caller, call.caller_name, call.trunk, call.script, call.tech, call.app
+        )
         return _reply({"channel_id": channel_id, "channel": sim.channel(channel_id)})
 
     async def press(request: web.Request) -> web.Response:

@@ -83,11 +83,12 @@ class Simulator:
         trunk: str = "provider",
         script: CallerScript | None = None,
         tech: str = "PJSIP",
+        app: str = "",
     ) -> str:
         self.calls_injected += 1
         ch = place_call(
             self.core,
-            self.config.app,
+            app or self.config.app,
             did=did,
             caller=caller,
             caller_name=caller_name,
@@ -105,9 +106,14 @@ class Simulator:
         trunk: str = "provider",
         script: CallerScript | None = None,
         tech: str = "PJSIP",
+        app: str = "",
     ) -> str:
-        """A call from a trunk reaches Stasis; returns its channel id (already gone if no app is connected)."""
-        channel_id = self.place_call(did, caller, caller_name, trunk, script, tech)
+        """A call from a trunk reaches Stasis; returns its channel id (already gone if no app is connected).
+
+        ``app``: the application the dialplan's ``Stasis()`` names for this DID (empty: ``SimConfig.app``); only
+        that application hears the call, as in Asterisk, where each tenant's DIDs go to its own application.
+        """
+        channel_id = self.place_call(did, caller, caller_name, trunk, script, tech, app)
         await asyncio.sleep(0)
         return channel_id
 

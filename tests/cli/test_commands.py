@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -201,3 +202,83 @@ def test_surge_command_switches_the_announcement(tmp_path: Path, key_prefix: str
         for key in store.scan_iter(match=f"{key_prefix}:*"):
             store.delete(key)
         store.close()
+
+
+@contextlib.contextmanager
+def app_process(*args: str, key_prefix: str) -> Iterator[tuple[subprocess.Popen[str], redis.Redis]]:
+    """`callcenter-ari <args>` as a process of its own, with the test's Redis; afterwards it is killed if still up and
+    the test's keys are deleted."""
+    env = {**os.environ, "ARI_PASSWORD": "cli-secret", "REDIS_URL": REDIS_URL}
+    app = subprocess.Popen([*CLI, *args], env=env, stderr=subprocess.PIPE, text=True)
+    store = redis.Redis.from_url(REDIS_URL)
+    try:
+        yield app, store
+    finally:
+        if app.poll() is None:
+            app.kill()
+        for key in store.scan_iter(match=f"{key_prefix}:*"):
+            store.delete(key)
+        store.close()
+
+
+def stop_gracefully(app: subprocess.Popen[str]) -> str:
+    """SIGTERM, a clean exit, and what the process logged."""
+    app.send_signal(signal.SIGTERM)
+    assert app.wait(timeout=15) == 0
+    return app.stderr.read() if app.stderr else ""
+
+
+def write_tenant(tmp_path: Path, tenant: str, sim_url: str, prefix: str, http_port: int) -> Path:
+    """A tenant's file for a platform: the single-tenant file with its own tenant, Stasis application and token."""
+    text = write_config(tmp_path, sim_url, prefix, http_port).read_text()
+    text = text.replace('tenant = "cli"', f'tenant = "{tenant}"\napp_name = "{tenant}"')
+    text += f'[api.tokens.admin]\ntoken = "{tenant}-admin-token-0123456789"\nrole = "admin"\n'
+    path = tmp_path / f"{tenant}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_run_serves_two_tenants_in_one_process(tmp_path: Path, sim_process: str, key_prefix: str) -> None:
+    """`run --config acme.toml --config globex.toml`: each tenant's Stasis application takes its own DID's calls,
+    recorded under its own keys; one HTTP port serves both, the token picking the tenant; log lines carry it."""
+    http_port = free_port()
+    configs = [write_tenant(tmp_path, tenant, sim_process, key_prefix, http_port) for tenant in ("acme", "globex")]
+    base = f"http://127.0.0.1:{http_port}"
+    command = ("run", "--config", str(configs[0]), "--config", str(configs[1]))
+    with app_process(*command, key_prefix=key_prefix) as (app, store):
+        wait_for(lambda: httpx.get(f"{base}/ready").status_code == 200, what="both tenants ready")
+        for tenant, did in (("acme", "5551000"), ("globex", "5552000")):
+            call = {"did": did, "caller": "+15551234567", "app": tenant}
+            reply = httpx.post(f"{sim_process}/sim/calls", json=call, auth=("callcenter", "cli-secret"))
+            assert reply.status_code == 200, reply.text
+        for tenant, did in (("acme", "5551000"), ("globex", "5552000")):
+            events = f"{key_prefix}:{tenant}:events"
+            wait_for(
+                lambda events=events: any(f[b"kind"] == b"call.ended" for _, f in store.xrange(events)),
+                what=f"{tenant}'s call ended in Redis",
+            )
+            dids = {f[b"data"] for _, f in store.xrange(events) if f[b"kind"] == b"call.started"}
+            assert len(dids) == 1 and did.encode() in dids.pop()
+            auth = {"authorization": f"Bearer {tenant}-admin-token-0123456789"}
+            metrics = httpx.get(f"{base}/metrics", headers=auth).text
+            assert "callcenter_calls_started_total 1.0" in metrics
+        log = stop_gracefully(app)
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    started = [line for line in lines if line["event"] == "app.started"]
+    assert sorted(line["tenant"] for line in started) == ["acme", "globex"]
+    assert {line["tenant"] for line in lines if line["event"] == "call.ended"} == {"acme", "globex"}
+    assert "cli-secret" not in log and "admin-token" not in log
+
+
+def test_check_config_of_a_platform_names_the_file_and_key(tmp_path: Path) -> None:
+    """Two files for the same Stasis application are refused; two good ones are reported one by one."""
+    acme = write_tenant(tmp_path, "acme", "http://127.0.0.1:9", "cc", 8080)
+    globex = write_tenant(tmp_path, "globex", "http://127.0.0.1:9", "cc", 8080)
+    env = {**os.environ, "ARI_PASSWORD": "x", "REDIS_URL": REDIS_URL}
+    good = subprocess.run([*CLI, "check-config", str(acme), str(globex)], capture_output=True, text=True, env=env)
+    assert good.returncode == 0, good.stderr
+    assert [line.split(":")[0] for line in good.stdout.splitlines()] == [str(acme), str(globex)]
+    globex.write_text(globex.read_text().replace('app_name = "globex"', 'app_name = "acme"'))
+    bad = subprocess.run([*CLI, "check-config", str(acme), str(globex)], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2
+    assert f"{globex}: app.app_name: 'acme' is already the Stasis application of {acme}" in bad.stderr

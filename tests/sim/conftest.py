@@ -27,9 +27,9 @@ class Client:
             text = await resp.text()
             return resp.status, (json.loads(text) if text else None)
 
-    async def connect(self) -> None:
+    async def connect(self, app: str = "callcenter") -> None:
         self.ws = await self.session.ws_connect(
-            self.base.replace("http", "ws") + f"/ari/events?app=callcenter&api_key={USER}:{PASSWORD}"
+            self.base.replace("http", "ws") + f"/ari/events?app={app}&api_key={USER}:{PASSWORD}"
         )
 
     async def drain(self, timeout: float = 0.05) -> list[dict[str, Any]]:

@@ -31,6 +31,23 @@ class TestTrunkCalls:
             "app_data": "callcenter,inbound,prov,5551000",
         }
 
+    async def test_a_call_reaches_only_the_application_its_dialplan_names(self, sim: Simulator, client: Client) -> None:
+        """Two applications on one Asterisk (two tenants): StasisStart goes to the one Stasis() names, not the other."""
+        other = Client(client.session, client.base)
+        await other.connect(app="globex")
+        globex_call = await sim.inject_call(did="5553000", caller="+1555", app="globex")
+        own_call = await sim.inject_call(did="5551000", caller="+1556")
+        [start] = [e for e in await other.drain() if e["type"] == "StasisStart"]
+        assert start["application"] == "globex" and start["channel"]["id"] == globex_call
+        assert start["channel"]["dialplan"]["app_data"] == "globex,inbound,provider,5553000"
+        assert [e["channel"]["id"] for e in await client.drain() if e["type"] == "StasisStart"] == [own_call]
+
+    async def test_a_call_for_an_application_not_connected_is_hung_up(self, sim: Simulator, client: Client) -> None:
+        """Stasis() returns at once when its application has no WebSocket; the dialplan then hangs up."""
+        channel_id = await sim.inject_call(did="5553000", caller="+1555", app="nobody")
+        assert sim.channel(channel_id) is None
+        assert "StasisStart" not in [e["type"] for e in await client.drain()]
+
     async def test_dahdi_call_is_named_after_its_span(self, sim: Simulator, client: Client) -> None:
         """tech=DAHDI gives DAHDI/i<span>/<number>-<hex>."""
         await sim.inject_call(did="200", caller="5551234", trunk="1", tech="DAHDI")

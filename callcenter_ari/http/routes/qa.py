@@ -97,9 +97,9 @@ class QaController(Controller):
     tags = ["quality"]
 
     @get("/forms", guards=[requires("qa.read")], responses=documented(), sync_to_thread=False)
-    def forms(self, deps: Deps) -> FormList:
+    def forms(self, deps: Deps, principal: Caller) -> FormList:
         """The scoring forms from the configuration: criteria with their weights and maximum points."""
-        return FormList(dict(deps.recording_settings.qa.forms))
+        return FormList(dict(deps.recording_settings.qa.forms) if principal.home else {})
 
     @get("/grades", guards=[requires("qa.read")], responses=documented())
     async def grades(self, deps: Deps, principal: Caller) -> GradeList:

@@ -1,0 +1,75 @@
+"""A platform: several tenants' call centers in one process, one task tree, one Redis pool and one HTTP API.
+
+Each tenant is an ``Application`` of its own (its ARI connection to its own Stasis application, board, stores,
+webhook outbox, ticket desk, recordings); the platform starts them, serves one HTTP API for all of them (the bearer
+token picks the tenant, ``http/tenants.py``) and stops them together. One configuration file is a platform of one.
+Every log line of a tenant's tasks carries ``tenant``.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+
+import anyio
+import structlog
+from anyio.abc import TaskStatus
+from redis.asyncio import Redis
+
+from callcenter_ari.config import Config
+from callcenter_ari.http.app import ApiDeps, build_app, serve
+from callcenter_ari.runtime.app import Application
+from callcenter_ari.runtime.clock import Clock
+
+log = structlog.get_logger(__name__)
+
+
+class Platform:
+    def __init__(self, configs: Sequence[Config], *, redis: Redis, clock: Clock | None = None) -> None:
+        """``configs``: checked together beforehand (``platform_config.check_platform``); the first one's
+        ``[http]`` is everyone's."""
+        if not configs:
+            raise ValueError("a platform needs at least one tenant")
+        self.http = configs[0].http
+        self.tenants = {
+            config.app.tenant: Application(config, redis=redis, clock=clock, serve_http=False) for config in configs
+        }
+        self.http_port: int | None = None
+        self._stopping = anyio.Event()
+
+    @property
+    def ready(self) -> bool:
+        return all(app.ready for app in self.tenants.values())
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve every tenant until ``stop()`` (or SIGTERM/SIGINT when ``handle_signals`` runs); then each drains."""
+        async with anyio.create_task_group() as tg:
+            if self.http.enabled:
+                # First, so that /health answers and /ready says "not ready" while the tenants connect.
+                web = build_app([ApiDeps.from_application(app) for app in self.tenants.values()])
+                self.http_port = await tg.start(serve, web, self.http.host, self.http.port)
+            async with anyio.create_task_group() as tenants:
+                for app in self.tenants.values():
+                    await tenants.start(_run_tenant, app)
+                log.info("platform.started", tenants=sorted(self.tenants))
+                task_status.started()
+                await self._stopping.wait()
+                for app in self.tenants.values():
+                    app.stop()
+            tg.cancel_scope.cancel()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def handle_signals(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                live = sum(len(app.services.calls) for app in self.tenants.values())
+                log.info("app.stopping", signal=signal.Signals(signum).name, live_calls=live)
+                self.stop()
+                return
+
+
+async def _run_tenant(app: Application, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    with structlog.contextvars.bound_contextvars(tenant=app.config.app.tenant):
+        await app.run(task_status=task_status)
