@@ -63,7 +63,7 @@ async def _hold_calls(calls: int, *, trace: bool) -> tuple[float, float, list[tu
                         before = process.memory_info().rss
                     started = time.perf_counter()
                     await control.traffic(calls, RAMP_RATE, {"patience": None, "talk": None})
-                    with anyio.fail_after(300):  # with tracemalloc on, 10,000 calls take minutes
+                    with anyio.fail_after(900):  # with tracemalloc on, 10,000 calls take minutes (5 or more on 2 cores)
                         while _queued(app) < calls:  # noqa: ASYNC110 - the state is the app's, polled
                             await anyio.sleep(0.25)
                     ramp = time.perf_counter() - started

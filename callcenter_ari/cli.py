@@ -153,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
             await redis.aclose()
 
     try:
-        anyio.run(serve)
+        anyio.run(serve, backend_options={"use_uvloop": True})  # the hot loop: uvloop's event loop
     except OSError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
