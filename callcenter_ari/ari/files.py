@@ -22,7 +22,8 @@ class StoredFile:
         self._client = client
         self._response = response
         self.content_type = response.headers.get("content-type", "application/octet-stream")
-        self.size = int(response.headers["content-length"]) if "content-length" in response.headers else None
+        length = response.headers.get("content-length", "")
+        self.size = int(length) if length.isdigit() else None
 
     async def chunks(self) -> AsyncIterator[bytes]:
         try:
@@ -46,8 +47,12 @@ async def open_stored_file(endpoint: Endpoint, name: str, request_timeout: float
         await client.aclose()
         raise AriUnavailable(f"cannot fetch the recording: {type(exc).__name__}") from None
     if response.status_code >= 300:
-        body = await response.aread()
-        await response.aclose()
-        await client.aclose()
+        try:
+            body = await response.aread()
+        except httpx.HTTPError:
+            body = b""
+        finally:
+            await response.aclose()
+            await client.aclose()
         raise error_for(response.status_code, body.decode(errors="replace")[:200] or "recording not found")
     return StoredFile(client, response)

@@ -1132,7 +1132,7 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("talking", Unhold): InboundCall._unhold,
     ("talking", Timeout): InboundCall._hold_alert,
     ("talking", TransferTo): InboundCall._transfer_away,
-    ("talking", RecordingDone): InboundCall._recording_ended,
+    **{(phase, RecordingDone): InboundCall._recording_ended for phase in ("talking", "consulting", "conference")},
     **{(phase, RecordingControl): InboundCall._record_control for phase in RECORDING_PHASES},
     ("talking", TransferToAgent): InboundCall._transfer_to_agent,
     ("talking", AgentReserved): InboundCall._hand_over,

@@ -165,7 +165,10 @@ def _dates(key: str) -> tuple[date, date]:
         return date(year, number, 1), date(year + number // 12, number % 12 + 1, 1)
     if week := _WEEK.fullmatch(key):
         start = date.fromisocalendar(int(week[1]), int(week[2]), 1)
-        return start, start + timedelta(days=7)
+        try:
+            return start, start + timedelta(days=7)
+        except OverflowError:
+            raise ValueError(f"{key}: the week ends past the last date there is") from None
     raise ValueError("expected YYYY-MM (a month) or YYYY-Www (an ISO week)")
 
 

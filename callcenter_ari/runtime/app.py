@@ -351,11 +351,15 @@ class Application:
                     await self.ari.hangup(leg)
                 except AriError:
                     pass  # gone meanwhile: what we wanted
-        if record.bridge_id and not record.agent_bridge:
-            try:
-                await self.ari.destroy_bridge(record.bridge_id)
-            except AriError:
-                pass  # never created, or destroyed already
+        bridges = [] if record.agent_bridge else [record.bridge_id]
+        if record.consult_channel:
+            bridges.append(f"{record.consult_channel}-b")  # the consultation's own bridge (calls/machine.py)
+        for bridge in bridges:
+            if bridge:
+                try:
+                    await self.ari.destroy_bridge(bridge)
+                except AriError:
+                    pass  # never created, or destroyed already
         log.info("recovery.call_tidied", call_id=record.call_id, phase=record.phase)
 
 

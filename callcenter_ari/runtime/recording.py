@@ -96,7 +96,12 @@ class RecordingService:
         try:
             await self.ari.recording_control(name, action)
         except NotFound:
-            return RecordingDone(name)  # it ended on its own (the bridge went away)
+            # It ended on its own (the bridge went away); should its RecordingFinished have been lost (a dropped
+            # WebSocket), close it here, or it would stay "recording" and never be fetched nor expire.
+            rec = self._live.pop(name, None)
+            if rec is not None:
+                self._close(rec, None, failed=not await self._stored(name))
+            return RecordingDone(name)
         except AriError as exc:
             log.warning("recording.control_failed", recording=name, action=action, error=exc.message)
             return None
@@ -152,8 +157,14 @@ class RecordingService:
                 continue
             if rec.name in ongoing:
                 self._live[rec.name] = rec
-            else:
-                self._close(rec, None, failed=not await self._stored(rec.name))
+                continue
+            try:
+                # A persistent agent's bridge outlives the call: without this, it would go on recording the
+                # agent's next callers into this call's file.
+                await self.ari.recording_control(rec.name, "stop")
+            except AriError:
+                pass  # finished already, as it usually has
+            self._close(rec, None, failed=not await self._stored(rec.name))
 
     async def _stored(self, name: str) -> bool:
         try:
@@ -183,14 +194,17 @@ class RecordingService:
         """Delete every recording past the maximum keep time, oldest first; returns how many."""
         now = self.clock.now()
         cutoff = now - self.retention.max_days * DAY
-        deleted = 0
+        deleted = skipped = 0
         while True:
-            names = await self.recordings.names(until=cutoff, limit=batch, newest_first=False)
+            # Deleted recordings leave the index; the ones that cannot go yet (still recording) stay, and the next
+            # batch starts after them, so that they never hold back the ones behind.
+            names = await self.recordings.names(until=cutoff, limit=batch, offset=skipped, newest_first=False)
             due = expired(await self.recordings.get_many(names), now, self.retention)
             for rec in due:
                 await self.delete(rec, "retention", "retention_expired")
             deleted += len(due)
-            if len(names) < batch or not due:
+            skipped += len(names) - len(due)
+            if len(names) < batch:
                 return deleted
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:

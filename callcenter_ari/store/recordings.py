@@ -87,6 +87,7 @@ class RecordingStore:
         since: float | None = None,
         until: float | None = None,
         limit: int | None = None,
+        offset: int = 0,
         newest_first: bool = True,
     ) -> list[str]:
         """Names by start time in ``[since, until)``, from the narrowest index the filters allow."""
@@ -98,7 +99,7 @@ class RecordingStore:
             key = self.keys.recordings
         low = "-inf" if since is None else repr(since)
         high = "+inf" if until is None else f"({until!r}"
-        start, num = (0, limit) if limit is not None else (None, None)
+        start, num = (offset, limit) if limit is not None else (None, None)
         if newest_first:
             raw: Any = await self.redis.zrevrangebyscore(key, high, low, start=start, num=num)
         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import wave
 
+from callcenter_ari.recording import Recording
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.api.conftest import Api, OpenApi, call_with_agent
 from tests.e2e.helpers import ended_record, eventually, phase_of
@@ -82,6 +83,8 @@ async def test_bridged_call_is_recorded_paused_and_fetched(sim: Simulator, open_
             audio = b"".join([chunk async for chunk in download.aiter_bytes()])
         with wave.open(io.BytesIO(audio)) as wav:
             assert wav.getframerate() == 8000
+        far = await agent.get("/api/v1/recordings/review", params={"day": "9999-12-31"})
+        assert far.status_code == 400 and far.json()["errors"][0]["field"] == "day"
         review = (await agent.get("/api/v1/recordings/review")).json()
         assert review["agent_id"] == "a1" and review["played"] == 1
         assert [(r["name"], r["played"]) for r in review["recordings"]] == [(name, True)]
@@ -205,8 +208,9 @@ async def test_month_sample_is_reproducible_from_its_seed_and_scored(sim: Simula
             assert sorted(names[n] for n in drawn) == ["a1", "a2"]  # one per agent (per_agent = 1)
             again = await qa.post("/api/v1/qa/samples", json={"seed": "nov-audit", "period": first.json()["period"]})
             assert [r["name"] for r in again.json()["recordings"]] == drawn
-            bad = await qa.post("/api/v1/qa/samples", json={"period": "2026-13"})
-            assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "period"
+            for period in ("2026-13", "9999-W52", "9999-12"):
+                bad = await qa.post("/api/v1/qa/samples", json={"period": period})
+                assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "period", period
             target = drawn[0]
             points = {"greeting": 5, "identification": 4, "resolution": 3, "courtesy": 5, "compliance": 4}
             scored = await qa.post(f"/api/v1/recordings/{target}/scores", json={"points": points})
@@ -246,3 +250,18 @@ async def test_a_restart_keeps_the_live_segment_under_control(sim: Simulator, op
         await sim.hangup(channel)
         view = await finished(api, name)
         assert view["duration"] == 6 and view["paused_seconds"] >= 0
+
+
+async def test_segments_stuck_recording_do_not_hold_back_the_sweeper(sim: Simulator, open_api: OpenApi) -> None:
+    """Segments whose end was never heard stay in the index; older than them or not, expired ones still go."""
+    async with open_api(RECORD_ALL) as api:
+        service, now = api.app.recordings, api.app.clock.now()
+        for n in range(5):  # the oldest five never finished
+            service.recordings.stage(Recording(name=f"cstuck-r{n + 1}", call_id="cstuck", tenant="t1", started_at=n))
+        service.recordings.stage(
+            Recording(name="cold-r1", call_id="cold", tenant="t1", started_at=now - 200 * DAY, state="done")
+        )
+        await api.app.store.flush()
+        assert await service.sweep(batch=2) == 1
+        assert (await service.recordings.get("cold-r1")).state == "deleted"  # type: ignore[union-attr]
+        assert (await service.recordings.get("cstuck-r1")).state == "recording"  # type: ignore[union-attr]

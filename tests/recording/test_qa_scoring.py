@@ -15,6 +15,7 @@ from callcenter_ari.recording import (
     Score,
     ScoringForm,
     grade,
+    period_bounds,
     score,
 )
 
@@ -124,3 +125,9 @@ class TestGrade:
         """Old poor scores are forgotten once the agent has ``window`` newer ones."""
         assert grade([10.0, 20.0, 90.0, 90.0, 90.0], self.THRESHOLDS) == "good"
         assert grade([90.0, 90.0, 90.0, 10.0, 20.0], self.THRESHOLDS) == "poor"
+
+
+def test_the_last_week_a_date_can_hold_is_refused_not_overflowed() -> None:
+    with pytest.raises(ValueError, match="past the last date"):
+        period_bounds("9999-W52")
+    assert period_bounds("9999-W51")[1] > period_bounds("9999-W51")[0]

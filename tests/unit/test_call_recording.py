@@ -182,3 +182,13 @@ def test_the_recording_stops_when_the_caller_leaves_the_persistent_agents_bridge
         out = call.handle(gone, 30.0)
         assert out[0] == ControlRecording("c1-r1", "stop")
         assert not any(isinstance(c, DestroyBridge) for c in out)
+
+
+def test_a_segment_that_ended_during_a_conference_can_be_started_again() -> None:
+    call = talking()
+    call.handle(AgentUp("c1-a1"), 8.0)
+    consulting_a2(call)
+    call.handle(StartConference(), 30.0)
+    call.handle(RecordingDone("c1-r1"), 31.0)  # Asterisk ended it (or would not pause it): not live any more
+    assert call.record.recording.live == ""
+    assert call.handle(RecordingControl("start"), 32.0)[0] == StartRecording("c1-b", "c1-r2", True, 2)

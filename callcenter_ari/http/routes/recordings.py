@@ -107,10 +107,10 @@ async def visible(deps: ApiDeps, principal: Principal, name: str) -> Recording:
 def _day_bounds(day: str | None, now: float) -> tuple[str, float, float]:
     try:
         start = date.fromisoformat(day) if day else datetime.fromtimestamp(now, UTC).date()
-    except ValueError:
+        begin = datetime(start.year, start.month, start.day, tzinfo=UTC)
+        return start.isoformat(), begin.timestamp(), (begin + timedelta(days=1)).timestamp()
+    except (ValueError, OverflowError):
         raise BadRequest(f"day {day!r} is not a date", [FieldProblem("day", "YYYY-MM-DD")]) from None
-    begin = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    return start.isoformat(), begin.timestamp(), (begin + timedelta(days=1)).timestamp()
 
 
 class RecordingController(Controller):
@@ -197,7 +197,12 @@ class RecordingController(Controller):
             stored = await deps.open_recording(rec.name)
         except AriNotFound:
             raise NotFound(f"Asterisk has no file for recording {rec.name!r}") from None
-        await deps.recordings.mark_played(rec.name, principal.agent_id if principal.role == "agent" else principal.name)
+        player = principal.agent_id if principal.role == "agent" else principal.name
+        try:
+            await deps.recordings.mark_played(rec.name, player)
+        except BaseException:
+            await stored.aclose()  # the stream never starts: close the download now
+            raise
         log.info("api.recording_fetched", recording=rec.name, by=principal.name)
         headers = {"Content-Disposition": f'attachment; filename="{rec.name}.{rec.format}"'}
         if stored.size is not None:
