@@ -24,7 +24,7 @@ from callcenter_ari.ari.models import LiveRecording
 from callcenter_ari.calls.messages import Input, RecordingDone
 from callcenter_ari.recording.model import DeletionAudit, Recording
 from callcenter_ari.recording.recorder import ControlRecording, StartRecording
-from callcenter_ari.recording.retention import check_delete, delete, expired
+from callcenter_ari.recording.retention import RetentionRefused, check_delete, delete, expired
 from callcenter_ari.recording.settings import RetentionSettings
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.store.recordings import RecordingStore
@@ -131,7 +131,8 @@ class RecordingService:
 
     async def _close_stored(self, name: str, duration: int | None, failed: bool) -> None:
         rec = await self.recordings.get(name)
-        if rec is not None and rec.state in ("recording", "paused"):
+        # A segment recovery closed as failed (its file was not stored yet) is done after all when Asterisk says so.
+        if rec is not None and (rec.state in ("recording", "paused") or (rec.state == "failed" and not failed)):
             self._close(rec, duration, failed)
 
     def _close(self, rec: Recording, duration: int | None, failed: bool) -> None:
@@ -185,7 +186,8 @@ class RecordingService:
         except NotFound:
             log.warning("recording.file_already_gone", recording=rec.name)
         audit = delete(rec, now, by, reason, retention=self.retention)
-        await self.recordings.record_deletion(rec, audit)
+        if not await self.recordings.record_deletion(rec, audit):
+            raise RetentionRefused(rec.name, "already_deleted", "deleted meanwhile")
         self._emit("recording.deleted", {"at": now, **_fields(rec), "by": by, "reason": reason})
         log.info("recording.deleted", recording=rec.name, by=by, reason=reason, age_days=audit.age_days)
         return audit

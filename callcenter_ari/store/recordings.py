@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from callcenter_ari.recording.model import DeletionAudit, Recording, Score
 from callcenter_ari.store.keys import Keys, checked
@@ -109,18 +110,28 @@ class RecordingStore:
     async def mark_played(self, name: str, by: str) -> None:
         await self.redis.sadd(self.keys.recording_played(name), by)
 
-    async def record_deletion(self, rec: Recording, audit: DeletionAudit) -> None:
+    async def record_deletion(self, rec: Recording, audit: DeletionAudit) -> bool:
         """The record marked deleted (kept, so its name still answers) and out of the listings, with the audit
-        entry, in one transaction."""
+        entry, in one transaction; False when it was deleted meanwhile (by the sweeper, by another admin)."""
         keys = self.keys
+        key = keys.recording(rec.name)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.recording(rec.name), _encode(rec))
+            await pipe.watch(key)
+            current = await pipe.get(key)
+            if current is None or _recording(current).state == "deleted":
+                return False
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.set(key, _encode(rec))
             pipe.zrem(keys.recordings, rec.name)
             pipe.zrem(keys.recordings_by_call(rec.call_id), rec.name)
             if rec.agent_id:
                 pipe.zrem(keys.recordings_by_agent(rec.agent_id), rec.name)
             pipe.lpush(keys.recordings_audit, _encode(audit))
-            await pipe.execute()
+            try:
+                await pipe.execute()
+            except WatchError:
+                return False
+        return True
 
     async def audit(self, limit: int = 100) -> list[DeletionAudit]:
         raw: Any = await self.redis.lrange(self.keys.recordings_audit, 0, limit - 1)

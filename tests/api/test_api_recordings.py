@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import wave
 
-from callcenter_ari.recording import Recording
+import pytest
+
+from callcenter_ari.recording import Recording, RetentionRefused
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.api.conftest import Api, OpenApi, call_with_agent
 from tests.e2e.helpers import ended_record, eventually, phase_of
@@ -176,8 +178,11 @@ async def test_retention_refuses_early_deletion_and_sweeps_expired_ones(sim: Sim
         assert early.status_code == 409 and early.json()["errors"] == [{"field": "name", "message": "too_young"}]
         assert await api.app.recordings.sweep() == 0
         api.app.clock.shift(31 * DAY)
+        stale = await api.app.recordings.recordings.get(kept)  # as a second deleter read it, a moment earlier
         deleted = await admin.delete(f"/api/v1/recordings/{kept}")
         assert deleted.status_code == 200, deleted.text
+        with pytest.raises(RetentionRefused):
+            await api.app.recordings.delete(stale, "another-admin", "requested")  # type: ignore[arg-type]
         assert (deleted.json()["by"], deleted.json()["reason"]) == ("admin", "requested")
         assert kept not in sim.core.stored_recordings
         assert (await admin.get(f"/api/v1/recordings/{kept}")).json()["state"] == "deleted"
