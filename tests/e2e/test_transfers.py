@@ -70,6 +70,7 @@ async def consult_answered(app: Application, sim: Simulator, task: CallTask, **p
     app.deliver(task.call_id, Consult("agent", "a2"))
     await eventually(lambda: task.machine.record.consult_channel, what="consult leg dialled")
     leg = task.machine.record.consult_channel
+    await eventually(lambda: sim.channel(leg) is not None, what="consult leg in Asterisk")  # before the clock moves
     await sim.advance(1.0)
     await eventually(lambda: task.machine.record.consult_answered_at is not None, what="consult answered")
     return leg
@@ -93,6 +94,7 @@ async def test_blind_transfer_to_a_named_agent_whose_phone_answers(sim: Simulato
         await eventually(lambda: task.machine.record.phase == "handover", what="ringing a2")
         await states(app, a1="wrapup", a2="reserved")
         await eventually(lambda: sim.channel(first_leg) is None, what="a1's leg hung up")
+        await eventually(lambda: sim.channel(task.machine.record.agent_channel) is not None, what="a2's leg up")
         await sim.advance(1.0)
         await eventually(lambda: task.machine.record.phase == "talking", what="talking with a2")
         record = task.machine.record
@@ -116,6 +118,8 @@ async def test_blind_transfer_to_an_agent_who_does_not_answer_puts_the_caller_ba
         sim.add_phone("PJSIP/agent2", PhoneBehaviour(kind="noanswer"))
         app.deliver(task.call_id, TransferToAgent("a2"))
         await eventually(lambda: task.machine.record.phase == "handover", what="ringing a2")
+        # The ring timeout runs on the simulator's clock from the originate: let it reach Asterisk first.
+        await eventually(lambda: sim.channel(task.machine.record.agent_channel) is not None, what="a2's leg up")
         await sim.advance(11.0)  # the queue's ring timeout is 10 s
         await eventually(lambda: task.machine.record.phase == "queued", what="back in line")
         await states(app, a2="not_ready")
@@ -176,6 +180,7 @@ async def test_consulting_a_destination_that_does_not_answer_frees_its_trunk_lin
         app.deliver(task.call_id, Consult("destination", "lawyer"))
         await eventually(lambda: task.machine.record.consult_channel, what="dialling out")
         await eventually(lambda: app.services.lines.busy("provider1") == 1, what="line taken")
+        await eventually(lambda: sim.channel(task.machine.record.consult_channel) is not None, what="leg in Asterisk")
         await sim.advance(31.0)
         await eventually(lambda: task.machine.record.phase == "talking", what="back with a1")
         assert app.services.lines.busy("provider1") == 0
