@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -41,6 +42,9 @@ class AppSection(_Section):
     tenant: str = "default"
     shutdown_grace_seconds: float = 30.0
     seat_limit: int | None = None  # agents of this tenant logged in at once; none: no limit
+    # The Asterisk this process serves, as other processes of the tenant know it; empty: made from app_name and
+    # ari.url. A standby serving the same Asterisk must use the same node.
+    node: str = ""
 
 
 class AriSection(_Section):
@@ -369,6 +373,8 @@ def problems(config: Config) -> list[str]:
             found.append(f"supervisors.{supervisor_id}.endpoint: {_DEVICE_RULE}")
     if not _ID.fullmatch(config.app.tenant):
         found.append("app.tenant: not a valid name (letters, digits, '_', '.', '-')")
+    if config.app.node and not _ID.fullmatch(config.app.node):
+        found.append("app.node: not a valid name (letters, digits, '_', '.', '-')")
     found += _check_ivr_references(config)
     found += validate_recording(config.recording)
     for name, token in config.api.tokens.items():
@@ -523,3 +529,13 @@ def destination_endpoint(destination: Destination, trunks: Mapping[str, TrunkCon
 
 def _mask_url_password(url: str) -> str:
     return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def node_of(config: Config) -> str:
+    """The node this configuration serves: ``app.node``, or one made from the Stasis application and the address of
+    Asterisk (two processes on one Asterisk with different applications are different nodes; a standby with the
+    same configuration is the same node)."""
+    if config.app.node:
+        return config.app.node
+    address = urlsplit(config.ari.url).netloc or config.ari.url
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{config.app.app_name}.{address}")[:64]

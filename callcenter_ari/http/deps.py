@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 class ApiDeps:
     tenant: str
     tokens: Mapping[str, ApiToken]
-    seat_limit: int | None  # agents logged in at once; None: no limit
     registry: CollectorRegistry
     is_ready: Callable[[], bool]
     clock: Clock
@@ -79,7 +78,6 @@ class ApiDeps:
         return cls(
             tenant=config.app.tenant,
             tokens=config.api.tokens,
-            seat_limit=config.app.seat_limit,
             registry=app.metrics.registry,
             is_ready=lambda: app.ready,
             clock=app.clock,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
 
 from callcenter_ari.acd.board import Board
+from callcenter_ari.acd.errors import InvalidTransition
 from callcenter_ari.acd.specs import TeamSpec
 from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.client import AriClient
@@ -27,7 +29,7 @@ from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import Input, Resume
 from callcenter_ari.calls.records import CallRecord
-from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint
+from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint, node_of
 from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
@@ -45,6 +47,7 @@ from callcenter_ari.runtime.stats import StatsFeed
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.runtime.timers import Timers
+from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.recordings import RecordingStore
@@ -159,11 +162,16 @@ class Application:
             reconnect_initial=ari.reconnect_initial_seconds,
             reconnect_max=ari.reconnect_max_seconds,
         )
-        self.store = Store(redis, Keys(config.redis.prefix, config.app.tenant))
+        self.node = node_of(config)
+        self.instance = f"{self.node}.{uuid.uuid4().hex[:8]}"  # this process, among the node's and the tenant's
+        self.store = Store(redis, Keys(config.redis.prefix, config.app.tenant), now=self.clock.now, node=self.node)
+        self.agent_store = AgentStore(self.store, origin=self.instance, seat_limit=config.app.seat_limit)
         self.timers = Timers(self.clock)
         self.services = Services(self.ari, self.store, self.clock, self.metrics, self.timers)
-        board = build_board(config, self.clock.now())
-        self.acd = AcdService(board, self.store, self.timers, self.clock, deliver=self.deliver, emit=self.services.emit)
+        board = build_board(config, self.clock.now(), node=self.node)
+        self.acd = AcdService(
+            board, self.store, self.agent_store, self.timers, self.clock, deliver=self.deliver, emit=self.services.emit
+        )
         self.services.acd = self.acd
         self.metrics.registry.register(BoardCollector(self.acd))
         self.stats = Stats()  # thresholds and members from the directory
@@ -255,16 +263,16 @@ class Application:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve calls until ``stop()``."""
         await self.store.redis.ping()
-        self.acd.board = build_board(await self.directory.load(), self.clock.now())
+        self.acd.board = build_board(await self.directory.load(), self.clock.now(), node=self.node)
         async with (
             httpx.AsyncClient(timeout=self.config.inbound.crm_timeout_seconds) as http,
             anyio.create_task_group() as tg,
         ):
             self.services._tg = tg
             self.services.http = http
-            self.acd.bind(tg.start_soon)
             await tg.start(self.store.run_flusher)
             await tg.start(self.timers.run)
+            await tg.start(self.acd.run)
             await tg.start(self.surge.run)
             await tg.start(self.webhooks.run)  # before recovery, so the events recovery writes are delivered
             await tg.start(self.tickets.run)
@@ -276,7 +284,9 @@ class Application:
                 web = build_app(ApiDeps.from_application(self))
                 self.http_port = await tg.start(serve, web, self.config.http.host, self.config.http.port)
             await tg.start(self.ari.run, self.dispatcher)
+            await tg.start(self.acd.watch, await self.agent_store.head())  # before recovery: no change is missed
             await self._recover()
+            tg.start_soon(self.acd.renew_seats)
             self.dispatcher.open()
             log.info("app.started", transport=self.ari.transport_name, tenant=self.config.app.tenant)
             task_status.started()
@@ -321,8 +331,7 @@ class Application:
             await self.recordings.recover(records)
         except AriError as exc:
             log.error("recovery.recordings_failed", error=exc.message)
-        agents = await self.store.agents()
-        self.acd.restore(agents, live)
+        agents = await self.acd.recover(live)
         try:
             bridges = await self.ari.list_bridges()
         except AriError as exc:
@@ -332,7 +341,10 @@ class Application:
         known = {agent.agent_id for agent in agents}
         for agent_id, agent in self.directory.config.agents.items():
             if agent.logged_in and agent_id not in known:
-                await self.acd.log_in(agent_id)
+                try:
+                    await self.acd.log_in(agent_id)  # through the same seat count as every other way in
+                except InvalidTransition as exc:
+                    log.warning("agent.initial_login_refused", agent=agent_id, reason=str(exc))
         await self.store.flush()
         log.info("recovery.done", resumed=len(live), closed=len(records) - len(live), agents=len(known))
 
@@ -381,7 +393,7 @@ def roster_from(tickets: TicketsSection) -> Roster:
     )
 
 
-def build_board(config: Config, now: float) -> Board:
+def build_board(config: Config, now: float, *, node: str = "") -> Board:
     """The ACD board from the configuration: agents with their skills, queues with strategy and steps, teams."""
     agents = [agent_spec(agent_id, agent) for agent_id, agent in config.agents.items()]
     queues = [queue_spec(queue_id, queue) for queue_id, queue in config.queues.items()]
@@ -395,4 +407,4 @@ def build_board(config: Config, now: float) -> Board:
         )
         for name, team in config.teams.items()
     ]
-    return Board(agents, now=now, queues=queues, teams=teams, rng=random.Random(), audit=config.acd.audit)
+    return Board(agents, now=now, queues=queues, teams=teams, rng=random.Random(), audit=config.acd.audit, node=node)

@@ -173,7 +173,7 @@ class CallTask:
                 case Unmute(channel):
                     await ari.unmute(channel, "in")
                 case AgentOnHold(agent_id, held):
-                    services.acd.hold(agent_id, held)
+                    services.acd.hold(agent_id, held, call_id=self.call_id)
                 case Originate(endpoint, channel_id, app_args, timeout, caller_id, trunk):
                     if trunk:
                         if services.lines.acquire(channel_id, (trunk,)) is None:
@@ -220,25 +220,25 @@ class CallTask:
                 case LeaveBridge(bridge_id, channel):
                     await ari.remove_from_bridge(bridge_id, (channel,))
                 case Enqueue(queue, priority, enqueued_at, first, language, skills):
-                    await services.acd.enqueue(
+                    services.acd.enqueue(
                         self.call_id, queue, priority, enqueued_at, first=first, language=language, skills=skills
                     )
                 case Dequeue(queue):
                     services.acd.remove(self.call_id, queue)
                 case ReleaseAgent(agent_id, reason):
-                    await services.acd.release(agent_id, reason, call_id=self.call_id)
+                    services.acd.release(agent_id, reason, call_id=self.call_id)
                 case ReserveAgent(agent_id, queue):
                     return await self._reserve(agent_id, queue)
                 case FreeAgent(agent_id, reason):
-                    await services.acd.free(agent_id, self.call_id, reason)
+                    services.acd.free(agent_id, self.call_id, reason)
                 case ReleaseLine(channel):
                     if channel in self._lines:
                         self._lines.discard(channel)
                         services.lines.release(channel)
                 case AgentConnected(agent_id):
-                    await services.acd.connected(agent_id)
+                    services.acd.connected(agent_id, call_id=self.call_id)
                 case AgentFinished(agent_id):
-                    services.acd.finished(agent_id)
+                    services.acd.finished(agent_id, call_id=self.call_id)
                 case SetTimer(name, at):
                     services.timers.set((self.call_id, name), at, lambda: self.deliver(Timeout(name)))
                 case CancelTimer(name):
@@ -321,11 +321,8 @@ class CallTask:
                 await _hangup(services.ari, record.consult_channel, 16)
             for leg in record.legs:  # ring_all legs still ringing
                 await _hangup(services.ari, leg, 16)
-        try:
-            # Out of line, and any agent it held (reserved or talking) freed: nobody else will do it for this call.
-            await services.acd.call_failed(record.call_id, record.queue)
-        except Exception:
-            log.exception("call.fail_safe_acd_failed")
+        # Out of line, and any agent it held (reserved or talking) freed: nobody else will do it for this call.
+        services.acd.call_failed(record.call_id, record.queue)
         if record.phase != "ended":
             now = services.clock.now()
             record.phase, record.outcome, record.ended_at = "ended", "failed", now

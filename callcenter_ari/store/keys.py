@@ -32,17 +32,56 @@ class Keys:
     def call(self, call_id: str) -> str:
         return f"{self.base}:call:{checked(call_id, 'call id')}"
 
+    def live_calls(self, node: str) -> str:
+        """Set of the ids of one node's calls not yet ended (a node serves one Asterisk: its recovery compares
+        exactly these with what that Asterisk lists)."""
+        return f"{self.base}:calls:live:{checked(node, 'node')}"
+
     @property
-    def live_calls(self) -> str:
-        """Set of the ids of calls not yet ended."""
+    def legacy_live_calls(self) -> str:
+        """The live set as versions before nodes kept it (one per tenant); adopted on start."""
         return f"{self.base}:calls:live"
 
     def agent(self, agent_id: str) -> str:
+        """Hash: ``state``, ``call_id``, ``version`` and ``record`` (the agent's JSON). Redis is the authority."""
         return f"{self.base}:agent:{checked(agent_id, 'agent id')}"
 
     @property
     def agents(self) -> str:
         return f"{self.base}:agents"
+
+    @property
+    def agent_changes(self) -> str:
+        """Stream of every agent write (agent, version, record, origin), capped: how each process's board learns
+        what the others changed."""
+        return f"{self.base}:agents:changes"
+
+    @property
+    def seats(self) -> str:
+        """Sorted set of logged-in agents scored by their seat lease's expiry (Redis time, seconds)."""
+        return f"{self.base}:agents:seats"
+
+    @property
+    def instances(self) -> str:
+        """Sorted set of running processes (instance ids) scored by their lease's expiry (Redis time)."""
+        return f"{self.base}:instances"
+
+    def instance(self, instance_id: str) -> str:
+        """A running process's marker: it vanishing before its lease ran out means Redis lost its data."""
+        return f"{self.base}:instance:{checked(instance_id, 'instance id')}"
+
+    def trunk_lines(self, trunk: str) -> str:
+        """Hash: channel id -> node, for every channel using one of the trunk's lines (inbound and outbound)."""
+        return f"{self.base}:trunk:{checked(trunk, 'trunk')}:lines"
+
+    @property
+    def round_robin(self) -> str:
+        """Hash: queue id -> the member order of the agent its round-robin strategy offered last."""
+        return f"{self.base}:acd:round-robin"
+
+    def handle_times(self, queue_id: str) -> str:
+        """List of a queue's latest handle times (seconds), newest last, trimmed to its estimation window."""
+        return f"{self.base}:acd:handle:{checked(queue_id, 'queue id')}"
 
     @property
     def lines(self) -> str:
@@ -102,6 +141,12 @@ class Keys:
 
     def ticket(self, number: str) -> str:
         return f"{self.base}:ticket:{checked(number, 'ticket number')}"
+
+    @property
+    def tickets_guard(self) -> str:
+        """Present while ticket numbers may be issued; gone after Redis lost its data, until every running process
+        has written back the highest number it issued."""
+        return f"{self.base}:tickets:guard"
 
     def ticket_sequence(self, year: int) -> str:
         """Counter behind the ticket numbers of one year (T-<year>-<n>)."""

@@ -11,7 +11,7 @@ import pytest
 from callcenter_ari.recording import Recording, RetentionRefused
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.api.conftest import Api, OpenApi, call_with_agent
-from tests.e2e.helpers import ended_record, eventually, phase_of
+from tests.e2e.helpers import agent_leg_up_in_sim, ended_record, eventually, phase_of
 
 RECORD_ALL = """
 [recording.default]
@@ -133,6 +133,7 @@ async def test_transfer_records_each_agent_in_a_segment_of_its_own(sim: Simulato
         reply = await supervisor.post(f"/api/v1/calls/{call_id}/transfer", json={"queue": "billing"})
         assert reply.status_code == 202
         await eventually(lambda: f"{call_id}-r1" not in live_recordings(sim), what="first segment stopped")
+        await eventually(lambda: agent_leg_up_in_sim(api.app, sim, channel), what="a2 ringing")
         await sim.advance(1.0)
         await eventually(lambda: phase_of(api.app, channel) == "talking", what="talking to a2")
         await eventually(lambda: f"{call_id}-r2" in live_recordings(sim), what="second segment")

@@ -79,7 +79,7 @@ async def test_logging_out_hangs_up_the_agents_line_and_their_bridge_goes(sim: S
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0))
     async with start_app(PERSISTENT) as app:
         line = await line_up(app, sim)
-        app.acd.log_out("p1")
+        await app.acd.log_out("p1")
         await eventually(lambda: sim.channel(line) is None, what="line hung up")
         await eventually(lambda: sim.bridges() == [], what="bridge destroyed")
         assert app.acd.board.agents["p1"].state == "logged_out"
@@ -170,7 +170,7 @@ async def test_ring_all_rings_three_agents_and_the_others_are_released_when_one_
         await eventually(lambda: {a: r.state for a, r in agents.items()} == states, what="the others freed")
         await eventually(lambda: {c["id"] for c in sim.channels()} == {channel, winner}, what="losing legs hung up")
         await app.store.flush()
-        assert {a.agent_id: a.state for a in await app.store.agents()} == states
+        assert {a.agent_id: a.state for a in await app.agent_store.read_all()} == states
         await sim.hangup(channel, cause=16)
         record = await eventually(lambda: ended_record(app, channel), what="ended")
         offered = [e["agent"] for e in await events_of(app, "call.offered") if e["call_id"] == record.call_id]

@@ -105,13 +105,13 @@ class AgentController(Controller):
     async def log_in(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
         """Log in (available at once); refused with 409 when the seat limit is reached. A persistent agent's phone
         is called first: they are logged in once it is up in their bridge (``agent.line`` events)."""
-        await deps.acd.log_in(visible(deps, principal, agent_id), seat_limit=deps.seat_limit)
+        await deps.acd.log_in(visible(deps, principal, agent_id))
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/logout", **_CHANGE)
     async def log_out(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
         """Log out (from available, not ready or wrap-up; not during a call); a persistent agent's line is hung up."""
-        deps.acd.log_out(visible(deps, principal, agent_id))
+        await deps.acd.log_out(visible(deps, principal, agent_id))
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/ready", **_CHANGE)
@@ -125,7 +125,7 @@ class AgentController(Controller):
         """Not ready with a reason. An agent asking for themself is subject to their team's break limit."""
         visible(deps, principal, agent_id)
         policed = principal.role == "agent"
-        deps.acd.not_ready(agent_id, data.reason, policed=policed)
+        await deps.acd.not_ready(agent_id, data.reason, policed=policed)
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/wrapup/extend", **_CHANGE)
@@ -134,7 +134,7 @@ class AgentController(Controller):
     ) -> WrapupExtended:
         """More wrap-up time, within the queue's ``wrapup_max_seconds`` (409 beyond it, or when not in wrap-up).
         ``ready`` ends wrap-up early."""
-        until = deps.acd.extend_wrapup(visible(deps, principal, agent_id), data.seconds)
+        until = await deps.acd.extend_wrapup(visible(deps, principal, agent_id), data.seconds)
         return WrapupExtended(agent=_changed(deps, principal, agent_id), wrapup_until=until)
 
 
