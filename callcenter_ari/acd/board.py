@@ -110,6 +110,22 @@ class _Agent:
         self.ring_call = ""  # the call whose ``_ringing`` set holds the agent
 
 
+class ChangeSet(set[str]):
+    """The agents whose records changed since the runtime last wrote them, and the order of the changes: ``log``
+    lets the runtime tell which agents one message changed (``since(mark)``), even one changed twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+
+    def add(self, agent_id: str) -> None:
+        super().add(agent_id)
+        self.log.append(agent_id)
+
+    def since(self, mark: int) -> set[str]:
+        return set(self.log[mark:])
+
+
 def _category(state: str) -> int:
     """0: logged out; 1: logged in but not ready; 2: present (available, on a call or in wrap-up)."""
     return 0 if state == "logged_out" else 1 if state == "not_ready" else 2
@@ -173,7 +189,7 @@ class Board:
         self.round_robin: dict[str, int] = {}  # queue -> member order of the agent offered last (round_robin)
         self._handle: dict[str, HandleTimes] = {}
         self.handle_log: list[tuple[str, float]] = []  # (queue, seconds) measured since the last drain
-        self.dirty: set[str] = set()  # agents whose record changed since the runtime last wrote them
+        self.dirty = ChangeSet()  # agents whose records changed since the runtime last wrote them
         self.node = node
         self._deadlines = Deadlines()
         self._logged_in = 0
@@ -493,6 +509,13 @@ class Board:
         self.agents[agent_id] = record
         self.dirty.discard(agent_id)
         agent = self._a[agent_id]
+        if agent.ring_call and (record.state != "reserved" or record.call_id != agent.ring_call):
+            ringing = self._ringing.get(agent.ring_call)
+            if ringing is not None:
+                ringing.discard(agent_id)
+                if not ringing:
+                    del self._ringing[agent.ring_call]
+            agent.ring_call = ""
         self._deadlines.cancel("wrapup", agent_id)
         self._deadlines.cancel("break", agent_id)
         old = agent.shadow
@@ -666,8 +689,8 @@ class Board:
 
     def drain_dirty(self) -> set[str]:
         """The agents whose records changed since the last drain: what the runtime must write."""
-        dirty, self.dirty = self.dirty, set()
-        return dirty
+        dirty, self.dirty = self.dirty, ChangeSet()
+        return set(dirty)
 
     def drain_handle_times(self) -> list[tuple[str, float]]:
         """Handle times measured since the last drain, as (queue, seconds)."""

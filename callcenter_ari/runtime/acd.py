@@ -168,11 +168,15 @@ class _Tick(msgspec.Struct, frozen=True):
     """A board deadline is due."""
 
 
-class _FromCall(msgspec.Struct, frozen=True):
+class _FromCall:
     """A call's message: ``apply`` runs it on the board, with the call's id bound to what it logs."""
 
-    call_id: str
-    apply: Callable[[], None]
+    __slots__ = ("apply", "call_id", "replays")
+
+    def __init__(self, call_id: str, apply: Callable[[], None]) -> None:
+        self.call_id = call_id
+        self.apply = apply
+        self.replays = 0  # times applied again after Redis refused the write it made
 
 
 Message = _FromCall | _Request | _Adopt | _Tick
@@ -206,6 +210,9 @@ class AcdService:
         self._awaiting: dict[str, list[_Request]] = {}  # agent id -> requests answered once it is written
         self._retry: list[_Request] = []
         self._answered: list[_Request] = []  # answered once this round's offers are out
+        # A call's messages that changed each agent since their last write: applied again if Redis refuses the write
+        # (the call's change still stands on what another process did meanwhile, a deferred order say).
+        self._applied: dict[str, list[_FromCall]] = {}
         self._events: list[tuple[str, dict[str, Any]]] = []  # (agent id, agent.state event), sent once written
         self._armed: float | None = None
         self._line_lost: set[str] = set()  # persistent agents whose line went down while on a call
@@ -266,7 +273,8 @@ class AcdService:
                 self._adopt(record)
             case _Tick():
                 self._advance()
-            case _FromCall(call_id=call_id, apply=apply):
+            case _FromCall(call_id=call_id, apply=apply):  # type: ignore[misc]
+                mark = len(self.board.dirty.log)
                 with structlog.contextvars.bound_contextvars(call_id=call_id):
                     try:
                         apply()
@@ -274,6 +282,8 @@ class AcdService:
                         log.info("acd.message_moot", detail=str(exc))
                     except Exception:  # one message's bug must never stop the ACD for every other call
                         log.exception("acd.message_failed")
+                for agent_id in self.board.dirty.since(mark):
+                    self._applied.setdefault(agent_id, []).append(message)
 
     def _run_request(self, request: _Request) -> None:
         request.tries += 1
@@ -311,6 +321,7 @@ class AcdService:
             return
         records = [self.board.agents[agent_id] for agent_id in dirty if agent_id in self.board.agents]
         self.writes += len(records)
+        applied, self._applied = self._applied, {}
         outcomes = await self._agents.write(records)
         written = {outcome.agent_id for outcome in outcomes if isinstance(outcome, Written)}
         events, self._events = self._events, []
@@ -326,6 +337,19 @@ class AcdService:
                 case Refused(agent_id=agent_id, current=current):
                     self.conflicts += 1
                     self._conflict(agent_id, current)
+                    self._replay(applied.get(agent_id, ()))
+
+    def _replay(self, messages: Iterable[_FromCall]) -> None:
+        """Apply a call's messages again on what Redis holds: each checks the agent's state itself (a stale one is
+        moot), and none is applied more than ``RETRIES`` times."""
+        again = []
+        for message in messages:
+            if message.replays < RETRIES:
+                message.replays += 1
+                again.append(message)
+            else:
+                log.warning("acd.message_dropped", call_id=message.call_id, replays=message.replays)
+        self._inbox.extendleft(reversed(again))  # before anything the calls sent since, in their order
 
     def _window(self, queue: str) -> int:
         spec = self.board.queues.get(queue)
@@ -461,11 +485,14 @@ class AcdService:
         """The agent took the call; the others rung for it (ring_all) are available again."""
 
         def apply() -> None:
-            others = self.board.ringing(self.board.agents[agent_id].call_id) - {agent_id}
+            call = self.board.agents[agent_id].call_id
+            others = self.board.ringing(call) - {agent_id}
             self._offers += self.board.connected(agent_id, self._clock.now())
             self._touch(agent_id)
             for other in sorted(others):
-                self._touch(other)
+                record = self.board.agents[other]
+                if not (record.state == "reserved" and record.call_id == call):
+                    self._touch(other)  # released: another answered
 
         self._send(_FromCall(call_id, apply))
 

@@ -115,6 +115,9 @@ class Asterisk:
         self._channel_seq = itertools.count()
         self.local_seq = itertools.count()  # shared by Local pairs and Recorder channels, as in Asterisk
         self._snoop_seq = itertools.count()
+        # Every channel entering and leaving a bridge: (time, "enter"/"leave", bridge id, channel id, channel name).
+        # What a test checks "no agent was ever in two conversations" against, from the media side.
+        self.bridge_log: list[tuple[float, str, str, str, str]] = []
         self.counters: dict[str, int] = {
             "channels_created": 0,
             "channels_destroyed": 0,
@@ -534,6 +537,7 @@ class Asterisk:
                 self.leave_bridge(ch, unsubscribe=True)
             ch.bridge = bridge
             bridge.channels.append(ch)
+            self.bridge_log.append((self.clock.now(), "enter", bridge.id, ch.id, ch.name))
             if ch.stasis_app is not None:
                 bridge.apps.add(ch.stasis_app)
             self._bridge_channel_event(ch, bridge, "ChannelEnteredBridge")
@@ -552,6 +556,7 @@ class Asterisk:
             self.set_var(ch, "BRIDGEPEER", "")
         bridge.channels.remove(ch)
         ch.bridge = None
+        self.bridge_log.append((self.clock.now(), "leave", bridge.id, ch.id, ch.name))
         self._bridge_channel_event(ch, bridge, "ChannelLeftBridge")
         if unsubscribe and ch.stasis_app is not None:
             bridge.apps.discard(ch.stasis_app)

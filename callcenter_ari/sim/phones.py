@@ -70,6 +70,10 @@ class _Scripted(Driver):
         return AMD_HUMAN
 
 
+# The inbound route: 1 NoOp, 2 Stasis(app,inbound,...), 3 on: after Stasis() returns (a hang-up).
+INBOUND_STASIS_PRIORITY = 2
+
+
 class TrunkCaller(_Scripted):
     def __init__(self, core: Asterisk, script: CallerScript, trunk: str, did: str, app: str) -> None:
         super().__init__(core)
@@ -98,9 +102,12 @@ class TrunkCaller(_Scripted):
         return AMD_HUMAN if self.script.human else AMD_MACHINE
 
     def continue_in_dialplan(self, core: Asterisk, ch: Channel, context: str, exten: str, priority: int) -> None:
-        if context == "from-trunk":
+        if context == "from-trunk" and priority <= INBOUND_STASIS_PRIORITY:
             # The inbound route sends every DID back into the app.
             enter_inbound(core, ch, self.app, self.trunk, exten or self.did)
+        elif context == "from-trunk":
+            # After Stasis() returns, the route hangs up (asterisk/etc/extensions.conf: cc-after-stasis).
+            core.hangup(ch, 16)
         else:
             super().continue_in_dialplan(core, ch, context, exten, priority)
 
@@ -149,7 +156,7 @@ def _tech_name(tech: str, trunk: str, number: str) -> str:
 def enter_inbound(core: Asterisk, ch: Channel, app: str, trunk: str, did: str) -> None:
     args = ["inbound", trunk, did]
     core.set_dialplan(ch, "from-trunk", did, 1, "NoOp", "")
-    core.dialplan_step(ch, "Stasis", ",".join([app, *args]), priority=2)
+    core.dialplan_step(ch, "Stasis", ",".join([app, *args]), priority=INBOUND_STASIS_PRIORITY)
     if not core.enter_stasis(ch, app, args):
         core.hangup(ch, 16)
 
