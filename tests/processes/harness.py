@@ -4,6 +4,7 @@ over real HTTP and WebSocket by the test itself, so the test can read the media 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -210,7 +211,7 @@ def overlaps(spans: dict[str, list[tuple[float, float, str]]]) -> list[tuple[str
     found = []
     for agent, agent_spans in spans.items():
         ordered = sorted(agent_spans)
-        for before, after in zip(ordered, ordered[1:], strict=False):
+        for before, after in itertools.pairwise(ordered):
             if after[0] < before[1] and after[2] != before[2]:
                 found.append((agent, after))
     return found
