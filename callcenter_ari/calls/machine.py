@@ -272,6 +272,7 @@ class InboundCall:
         call = self.record
         call.phase = "ringing"
         call.agent_id = message.agent_id
+        call.ringing_since = now
         ring = self.settings.queue_settings(call.queue).ring_timeout
         return [
             self._originate(message.endpoint, "a", ("agent", message.agent_id, call.call_id), ring),
@@ -284,6 +285,7 @@ class InboundCall:
         """Every agent the ACD reserved is rung at once, one leg each; one call.offered per leg."""
         call = self.record
         call.phase = "ringing"
+        call.ringing_since = now
         ring = self.settings.queue_settings(call.queue).ring_timeout
         commands: list[Command] = []
         legs: dict[str, str] = {}
@@ -507,7 +509,7 @@ class InboundCall:
         call = self.record
         if call.held_since is not None:
             return []
-        call.held_since = now
+        call.held_since, call.hold_alerted = now, False
         commands: list[Command] = [
             MohStart(call.channel_id, self.settings.queue_settings(call.queue).moh_class),
             Mute(call.channel_id),
@@ -566,6 +568,7 @@ class InboundCall:
         if message.name != "hold_alert" or call.held_since is None:
             return []
         held = round(now - call.held_since, 3)
+        call.hold_alerted = True
         return [Emit("call.hold_alert", self._fields(now, agent=call.agent_id, queue=call.queue, held=held))]
 
     def _record_control(self, message: RecordingControl, now: float) -> list[Command]:
@@ -963,7 +966,7 @@ class InboundCall:
             ]
         return [*stop_recording, Hangup(call.channel_id), finished, *self._end("completed", now, released_by="agent")]
 
-    def _resume(self, _: Resume, now: float) -> list[Command]:
+    def _resume(self, message: Resume, now: float) -> list[Command]:
         call = self.record
         commands: list[Command] = [Emit("call.resumed", self._fields(now, phase=call.phase))]
         if call.phase == "ivr" and self.settings.flow is not None:
@@ -982,7 +985,15 @@ class InboundCall:
                 self._set_timer("max_wait", enqueued_at + self.settings.queue_settings(call.queue).max_wait),
             ]
         if call.phase == "ringing":
-            return commands + self._agent_failed(AgentFailed(reason="restart"), now)
+            legs = set(call.legs) or {call.agent_channel}
+            if call.ringing_since is not None and legs & message.channels:
+                # Still ringing in Asterisk: the ring timeout runs on from when the ringing began.
+                ring = self._ring_timeout()
+                call.legs = {leg: agent for leg, agent in call.legs.items() if leg in message.channels}
+                return [*commands, self._set_timer("ring", call.ringing_since + ring + 5.0)]
+            # The leg ended while we were away: past the ring timeout, the agent did not answer.
+            rang_out = call.ringing_since is not None and now >= call.ringing_since + self._ring_timeout()
+            return commands + self._agent_failed(AgentFailed(reason="ring_no_answer" if rang_out else "restart"), now)
         if call.phase == "joining":  # the caller may or may not have got into the agent's bridge: start over
             return commands + self._join_failed(AgentFailed(reason="restart"), now)
         if call.phase == "transfer":
@@ -990,9 +1001,16 @@ class InboundCall:
         if call.phase in ("survey", "voicemail"):
             outcome = "completed" if call.phase == "survey" else "voicemail"
             return [*commands, Hangup(call.channel_id), *self._end(outcome, now)]
+        if call.phase == "talking" and call.held_since is not None and not call.hold_alerted:
+            # On hold through the restart: the supervisor is still alerted when the hold has lasted too long.
+            alert_at = call.held_since + self.settings.queue_settings(call.queue).hold_alert
+            commands.append(self._set_timer("hold_alert", alert_at))
         return commands  # talking: both legs are still bridged in Asterisk; wait for a hang-up
 
     # ---- helpers -----------------------------------------------------------------------------------------
+
+    def _ring_timeout(self) -> float:
+        return self.settings.queue_settings(self.record.queue).ring_timeout
 
     def _originate(self, endpoint: str, kind: str, args: tuple[str, ...], ring: float, *, trunk: str = "") -> Originate:
         call = self.record

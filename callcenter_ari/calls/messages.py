@@ -25,7 +25,10 @@ class Start(_Msg, frozen=True):
 
 
 class Resume(_Msg, frozen=True):
-    """The process restarted while this call was up; pick it up where its record says it was."""
+    """The process restarted while this call was up; pick it up where its record says it was. ``channels``: the
+    channels Asterisk listed at the restart (an agent leg still ringing among them keeps ringing)."""
+
+    channels: frozenset[str] = frozenset()
 
 
 class PlaybackDone(_Msg, frozen=True):

@@ -56,7 +56,7 @@ def live_counts(app: Application) -> Counter[str]:
 
 
 def agent_counts(app: Application) -> Counter[str]:
-    return Counter(agent.state for agent in app.acd.board.agents.values())
+    return Counter(agent.state for agent in app.acd.confirmed.values())
 
 
 def render(app: Application, tally: Tally, elapsed: float, speed: float) -> Table:

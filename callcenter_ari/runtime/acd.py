@@ -196,6 +196,9 @@ class AcdService:
         lines: Lines | None = None,
     ) -> None:
         self.board = board
+        # Each agent as Redis last confirmed them: what people see (the API, metrics, the demo), never a change the
+        # board decided that Redis has not accepted yet.
+        self.confirmed: dict[str, AgentRecord] = {a: msgspec.structs.replace(r) for a, r in board.agents.items()}
         self._store = store
         self._agents = agents
         self._timers = timers
@@ -356,6 +359,7 @@ class AcdService:
         return spec.handle_window if spec is not None else 50
 
     def _written(self, agent_id: str) -> None:
+        self._confirm(agent_id)
         self._answered += self._awaiting.pop(agent_id, ())
         record = self.board.agents.get(agent_id)
         if record is not None and record.state == "logged_out" and self.board.specs[agent_id].persistent:
@@ -377,6 +381,7 @@ class AcdService:
         record = current or AgentRecord(agent_id=agent_id, since=self._clock.now())
         self._withdraw(agent_id)
         self._offers += self.board.adopt(record, self._clock.now())
+        self.confirmed[agent_id] = msgspec.structs.replace(record)
         self.board.dirty.discard(agent_id)
         for request in self._awaiting.pop(agent_id, ()):
             request.reply.set(error=SeatLimitReached(self._agents.seat_limit))
@@ -389,12 +394,30 @@ class AcdService:
         self._events = [(a, fields) for a, fields in self._events if a != agent_id]
         self._withdraw(agent_id)
         self._offers += self.board.adopt(record, self._clock.now())
+        self.confirmed[agent_id] = msgspec.structs.replace(record)
         for request in self._awaiting.pop(agent_id, ()):
             request.conflicted = True
             if request.tries < RETRIES:
                 self._retry.append(request)
             else:
                 request.reply.set(error=ReservedElsewhere(f"agent {agent_id} keeps changing elsewhere"))
+
+    def _confirm(self, agent_id: str) -> None:
+        record = self.board.agents.get(agent_id)
+        if record is None:
+            self.confirmed.pop(agent_id, None)
+        else:
+            self.confirmed[agent_id] = msgspec.structs.replace(record)
+
+    def shown_state(self, agent_id: str) -> str:
+        """The agent's confirmed state as a supervisor sees it: ``on_hold`` for a held call."""
+        record = self.confirmed[agent_id]
+        return "on_hold" if record.state == "talking" and record.held else record.state
+
+    def use_board(self, board: Board) -> None:
+        """Serve this board (built from the configuration and the directory at start), before anything runs."""
+        self.board = board
+        self.confirmed = {a: msgspec.structs.replace(r) for a, r in board.agents.items()}
 
     def _withdraw(self, agent_id: str) -> None:
         """Offers to this agent rested on a state Redis does not have: their calls go back to their place."""
@@ -630,7 +653,7 @@ class AcdService:
         await self._ask("", lambda: None)
 
     def logged_in(self) -> int:
-        return sum(1 for record in self.board.agents.values() if record.state != "logged_out")
+        return sum(1 for record in self.confirmed.values() if record.state != "logged_out")
 
     # ---- the directory (agents and queues changed through the API) ------------------------------------------
 
@@ -647,6 +670,7 @@ class AcdService:
 
         def apply() -> None:
             self.board.remove_agent(agent_id, self._clock.now())
+            self.confirmed.pop(agent_id, None)
             self._store.drop_agent(agent_id)
 
         await self._ask(agent_id, apply)
@@ -685,6 +709,7 @@ class AcdService:
                 if record.agent_id not in self.board.agents:
                     continue
                 self._offers += self.board.adopt(record, self._clock.now())
+                self.confirmed[record.agent_id] = msgspec.structs.replace(record)
                 if record.state in ("reserved", "talking") and record.node in (node, "") and record.call_id:
                     if record.call_id not in live_calls:
                         log.info("recovery.agent_freed", agent=record.agent_id, call_id=record.call_id)
@@ -943,8 +968,8 @@ class BoardCollector(Collector):
         agents = GaugeMetricFamily("callcenter_agents", "Agents by state", labels=["state"])
         board = self._acd.board
         counts: dict[str, int] = {}
-        for agent_id in board.agents:
-            state = board.state(agent_id)
+        for agent_id in self._acd.confirmed:
+            state = self._acd.shown_state(agent_id)
             counts[state] = counts.get(state, 0) + 1
         for state, count in sorted(counts.items()):
             agents.add_metric([state], count)

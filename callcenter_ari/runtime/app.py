@@ -223,6 +223,7 @@ class Application:
         self._settings: dict[str, CallSettings] = {}
         self.dispatcher = Dispatcher(self.services, self.settings_for)
         self._stopping = anyio.Event()
+        self._recovered = False
         self.http_port: int | None = None
 
     def settings_for(self, did: str) -> CallSettings:
@@ -258,12 +259,13 @@ class Application:
 
     @property
     def ready(self) -> bool:
-        return self.services.ari_up and not self.services.draining
+        """Serving calls: connected to ARI, recovered, not draining."""
+        return self.services.ari_up and self._recovered and not self.services.draining
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve calls until ``stop()``."""
         await self.store.redis.ping()
-        self.acd.board = build_board(await self.directory.load(), self.clock.now(), node=self.node)
+        self.acd.use_board(build_board(await self.directory.load(), self.clock.now(), node=self.node))
         async with (
             httpx.AsyncClient(timeout=self.config.inbound.crm_timeout_seconds) as http,
             anyio.create_task_group() as tg,
@@ -286,6 +288,7 @@ class Application:
             await tg.start(self.ari.run, self.dispatcher)
             await tg.start(self.acd.watch, await self.agent_store.head())  # before recovery: no change is missed
             await self._recover()
+            self._recovered = True
             tg.start_soon(self.acd.renew_seats)
             self.dispatcher.open()
             log.info("app.started", transport=self.ari.transport_name, tenant=self.config.app.tenant)
@@ -315,12 +318,17 @@ class Application:
         except AriError as exc:
             log.error("recovery.list_channels_failed", error=exc.message)
             channels = set()
-        live: set[str] = set()
+        live = {record.call_id for record in records if record.channel_id in channels}
+        # Agents first, as Redis holds them (those of calls gone meanwhile freed): a resumed call's first step may
+        # release or reserve them, and must find them as they are.
+        agents = await self.acd.recover(live)
         now = self.clock.now()
         for record in records:
-            if record.channel_id in channels:
-                live.add(record.call_id)
-                services.adopt(CallTask(InboundCall(record, self.settings_for(record.did)), services), Resume())
+            if record.call_id in live:
+                services.adopt(
+                    CallTask(InboundCall(record, self.settings_for(record.did)), services),
+                    Resume(frozenset(channels)),
+                )
                 continue
             await self._tidy_after(record, channels)
             record.phase, record.ended_at = "ended", now
@@ -331,7 +339,6 @@ class Application:
             await self.recordings.recover(records)
         except AriError as exc:
             log.error("recovery.recordings_failed", error=exc.message)
-        agents = await self.acd.recover(live)
         try:
             bridges = await self.ari.list_bridges()
         except AriError as exc:

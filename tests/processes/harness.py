@@ -33,45 +33,53 @@ def free_port() -> int:
 
 
 def app_config(
-    *, app_name: str, sim_url: str, redis_url: str, prefix: str, http_port: int, agents: Iterable[str], extra: str = ""
+    *,
+    app_name: str,
+    sim_url: str,
+    redis_url: str,
+    prefix: str,
+    http_port: int,
+    agents: Iterable[str],
+    extra: dict[str, dict[str, Any]] | None = None,
 ) -> str:
     """A tenant ``t1`` served on Stasis application ``app_name``: DID 5552000 goes straight to queue support
-    (no greeting), every agent of ``agents`` (``PJSIP/<agent>``) logged in from the start."""
-    lines = [
-        "[app]",
-        'tenant = "t1"',
-        f'app_name = "{app_name}"',
-        "shutdown_grace_seconds = 5",
-        "[ari]",
-        f'url = "{sim_url}"',
-        f'username = "{USER}"',
-        f'password = "{PASSWORD}"',
-        "reconnect_initial_seconds = 0.05",
-        "reconnect_max_seconds = 0.5",
-        "request_timeout_seconds = 5",
-        "[redis]",
-        f'url = "{redis_url}"',
-        f'prefix = "{prefix}"',
-        "[http]",
-        'host = "127.0.0.1"',
-        f"port = {http_port}",
-        "[log]",
-        'level = "info"',
-        "[inbound]",
-        'greeting = ""',
-        "[dids.5552000]",
-        'queue = "support"',
-        "[queues.support]",
-        "wrapup_seconds = 0",
-        "ring_timeout_seconds = 10",
-        "max_wait_seconds = 600",
-        "[api.tokens.admin]",
-        f'token = "{ADMIN_TOKEN}"',
-        'role = "admin"',
-    ]
+    (no greeting), every agent of ``agents`` (``PJSIP/<agent>``) logged in from the start. ``extra``: tables
+    merged over these, key by key (``{"queues.support": {"wrapup_seconds": 5}}``)."""
+    tables: dict[str, dict[str, Any]] = {
+        "app": {"tenant": "t1", "app_name": app_name, "shutdown_grace_seconds": 5},
+        "ari": {
+            "url": sim_url,
+            "username": USER,
+            "password": PASSWORD,
+            "reconnect_initial_seconds": 0.05,
+            "reconnect_max_seconds": 0.5,
+            "request_timeout_seconds": 5,
+        },
+        "redis": {"url": redis_url, "prefix": prefix},
+        "http": {"host": "127.0.0.1", "port": http_port},
+        "log": {"level": "info"},
+        "inbound": {"greeting": ""},
+        "dids.5552000": {"queue": "support"},
+        "queues.support": {"wrapup_seconds": 0, "ring_timeout_seconds": 10, "max_wait_seconds": 600},
+        "api.tokens.admin": {"token": ADMIN_TOKEN, "role": "admin"},
+    }
     for agent in agents:
-        lines += [f"[agents.{agent}]", f'endpoint = "PJSIP/{agent}"', 'queues = ["support"]', "logged_in = true"]
-    return "\n".join(lines) + "\n" + extra
+        tables[f"agents.{agent}"] = {"endpoint": f"PJSIP/{agent}", "queues": ["support"], "logged_in": True}
+    for name, values in (extra or {}).items():
+        tables.setdefault(name, {}).update(values)
+    return "".join(
+        f"[{name}]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in values.items()) for name, values in tables.items()
+    )
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return json.dumps(str(value))  # a TOML basic string is a JSON string
 
 
 @dataclass
@@ -158,7 +166,9 @@ class Cluster:
     workdir: Path
     apps: dict[str, AppProcess] = field(default_factory=dict)
 
-    def add(self, app_name: str, *, agents: Iterable[str], extra: str = "") -> AppProcess:
+    def add(
+        self, app_name: str, *, agents: Iterable[str], extra: dict[str, dict[str, Any]] | None = None
+    ) -> AppProcess:
         port = free_port()
         text = app_config(
             app_name=app_name,

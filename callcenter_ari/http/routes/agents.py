@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import structlog
@@ -28,12 +28,13 @@ ReasonCode = Annotated[
 class AgentView(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
-    state: AgentState
+    state: AgentState | Literal["on_hold"]  # on hold: talking, with the caller held
     since: float  # unix seconds
     reason: str  # why not ready (or why the last reservation ended)
     call_id: str  # the call they are reserved for, talking on or wrapping up
     calls: int  # calls answered since the agent record began
     talk_seconds: float
+    until: float | None  # unix seconds: when wrap-up ends, or a break becomes overdue
     queues: list[str]
     call: CallView | None  # the live call they are reserved for or talking on, with its screen pop
 
@@ -56,17 +57,18 @@ class WrapupExtended(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def view(deps: ApiDeps, agent_id: str) -> AgentView:
-    record = deps.acd.board.agents[agent_id]
+    record = deps.acd.confirmed[agent_id]
     spec = deps.acd.board.specs.get(agent_id)
     return AgentView(
         id=agent_id,
         name=deps.agent_names.get(agent_id, ""),
-        state=record.state,
+        state=deps.acd.shown_state(agent_id),  # type: ignore[arg-type]
         since=record.since,
         reason=record.reason,
         call_id=record.call_id,
         calls=record.calls,
         talk_seconds=record.talk_seconds,
+        until=record.until,
         queues=list(spec.queues) if spec else [],
         call=call_view(live) if record.call_id and (live := deps.live_call(record.call_id)) else None,
     )
@@ -74,7 +76,7 @@ def view(deps: ApiDeps, agent_id: str) -> AgentView:
 
 def visible(deps: ApiDeps, principal: Principal, agent_id: str) -> str:
     """The agent's id if the caller may see it; otherwise 404, exactly as for an agent that does not exist."""
-    if agent_id not in deps.acd.board.agents or not principal.sees_agent(agent_id):
+    if agent_id not in deps.acd.confirmed or not principal.sees_agent(agent_id):
         raise NotFound(f"no agent {agent_id[:64]!r}")
     return agent_id
 
@@ -94,7 +96,7 @@ class AgentController(Controller):
     @get("/", guards=[requires("agents.read")], responses=documented(), sync_to_thread=False)
     def list_agents(self, deps: Deps, principal: Caller) -> AgentList:
         """Every agent the token may see, with state, since, calls and queues."""
-        ids = [a for a in sorted(deps.acd.board.agents) if principal.sees_agent(a)]
+        ids = [a for a in sorted(deps.acd.confirmed) if principal.sees_agent(a)]
         return AgentList([view(deps, agent_id) for agent_id in ids])
 
     @get("/{agent_id:str}", guards=[requires("agents.read")], responses=documented(), sync_to_thread=False)

@@ -58,7 +58,7 @@ def view(deps: ApiDeps, queue_id: str, now: float) -> QueueView:
     counts: dict[str, int] = {}
     for agent_id, spec in board.specs.items():
         if queue_id in spec.queues:
-            state = board.agents[agent_id].state
+            state = deps.acd.confirmed[agent_id].state
             counts[state] = counts.get(state, 0) + 1
     figures = deps.stats.live(now).queues.get(queue_id)
     today = figures.today if figures is not None else QueueFigures()
