@@ -56,14 +56,17 @@ def within_budget(picture: Picture, more: int, headroom: float) -> bool:
 
 
 def expected_shortfall_share(picture: Picture, more: int) -> float:
-    """The expected share of the coming people who find no agent, with ``more`` calls dialed now."""
+    """The expected share of the coming people who find no agent, with ``more`` calls dialed now. The normal
+    curve is poor for a handful of calls, so the shortfall is also held to the worst case (none at all when every
+    unreserved call has an idle agent)."""
     p = picture.person_rate
     people = picture.demand_mean + more * p
-    if people <= 0.0:
+    worst = worst_abandons(picture, more)
+    if people <= 0.0 or worst == 0:
         return 0.0
     mean = people - picture.supply_mean
     variance = picture.demand_var + more * p * (1.0 - p) + picture.supply_var
-    return _positive_part(mean, math.sqrt(variance)) / people
+    return min(float(worst), _positive_part(mean, math.sqrt(variance))) / people
 
 
 class Dials(NamedTuple):
