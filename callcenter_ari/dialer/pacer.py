@@ -205,6 +205,8 @@ class Pacer:
         agent = self._agents.get(message.agent_id)
         if agent is None:
             agent = self._agents[message.agent_id] = _Agent(message.agent_id, now)
+        elif agent.state == "idle":
+            return  # said twice: keep their place among the idle
         elif agent.state == "wrapup":
             self.handle_times.wrapup.add(now - agent.since)
         elif agent.state == "talking":  # a campaign with no wrap-up
@@ -421,7 +423,7 @@ class Pacer:
         agent = self._agents.get(call.agent_id)
         if agent is None or agent.state != "reserved" or agent.call_id != call.call_id:
             return
-        lead = self._take_lead(promise_line=True)
+        lead = self._take_lead()
         if lead is None:
             out.append(ReleaseAgent(agent.agent_id, call.call_id, reason))
             self._set_idle(agent, now)
@@ -433,11 +435,11 @@ class Pacer:
         else:
             self._dial(following, now, out)
 
-    def _take_lead(self, *, promise_line: bool) -> Lead | None:
+    def _take_lead(self) -> Lead | None:
+        """The next lead for a reserved agent, with a line promised to it; None when there is none to dial."""
         if self.paused or not self._hopper or self._lines <= 0 or self.settings.mode == "predictive":
             return None
-        if promise_line:
-            self._lines -= 1
+        self._lines -= 1
         return self._hopper.popleft()
 
     def _unhook(self, agent: _Agent, now: float, out: list[Decision]) -> None:

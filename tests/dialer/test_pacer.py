@@ -297,3 +297,10 @@ class TestAgentsLeaving:
             run.feed(AgentAvailable(agent))
         assert len(run.pacer.calls()) == 2
         assert run.pacer.spare_agents(run.now) == 1
+
+    def test_an_agent_said_available_twice_keeps_their_place_among_the_idle(self) -> None:
+        run = Run("predictive", hopper=20)
+        run.feed(AgentAvailable("a1"), at=1.0)
+        run.feed(AgentAvailable("a2"), at=2.0)
+        run.feed(AgentAvailable("a1"), at=3.0)
+        assert of(run.feed(AnsweredByPerson("c-2"), at=9.0), ReserveAgent) == [ReserveAgent("a1", "c-2")]
