@@ -72,6 +72,10 @@ class PacingSettings(msgspec.Struct, frozen=True, kw_only=True):
     ``max_lines_per_agent`` caps predictive over-dialing (VICIdial's ``adaptive_maximum_level`` does the same).
     ``connect_seconds``: a person who answered is with an agent within this or hears the safe-harbour message.
     ``ring_seconds``: how long a call rings before it counts as not answered (both rules ask for at least 15).
+    ``preview_seconds``: preview mode starts the call by itself after this (0: only the agent starts it).
+    ``tick_seconds``: how often predictive mode looks again with nothing else happening.
+    ``hopper``: leads kept at hand, asked for again at half (0: twice the calls the agents may have in flight, at
+    least 10); ``leads_retry_seconds``: how long to wait before asking again when the campaign had none to give.
     ``setpoint``: the share of the limit the feedback controller aims at; the rest is margin.
     """
 
