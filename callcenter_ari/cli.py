@@ -45,11 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     surge.set_defaults(func=_surge)
 
     from callcenter_ari.demo import cli as demo_cli
+    from callcenter_ari.dialer import cli as dialer_cli
     from callcenter_ari.sim import cli as sim_cli
 
     demo_cli.register(sub)
     sim_cli.register(sub)
     dahdi_cli.register(sub)
+    dialer_cli.register(sub)
     return parser
 
 
