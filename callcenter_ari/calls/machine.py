@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping
 import msgspec
 
 from callcenter_ari import ivr
-from callcenter_ari.calls import ivr as glue
+from callcenter_ari.calls.ivr import from_session
 from callcenter_ari.calls.messages import (
     AgentConnected,
     AgentFailed,
@@ -71,7 +71,7 @@ from callcenter_ari.calls.messages import (
     JoinAgent,
     JoinBridge,
     LeaveBridge,
-    LookupDone,
+    LookupResult,
     MohStart,
     MohStop,
     Mute,
@@ -191,6 +191,7 @@ class InboundCall:
         call.phase = "survey" if call.phase == "talking" else "ivr"
         context = ivr.IvrContext(
             call_id=ids,
+            channel=call.channel_id,
             caller=call.caller,
             did=call.did,
             language=call.language,
@@ -200,14 +201,13 @@ class InboundCall:
         self._session = ivr.IvrSession(flow, context, now, flow_name=name, schedules=self.settings.schedules)
         return self._from_ivr(self._session.start(now), now)
 
-    def _ivr_input(self, message: Input, now: float) -> list[Command]:
-        translated = glue.to_ivr(message)
-        if self._session is None or translated is None:
+    def _ivr_input(self, message: ivr.Input, now: float) -> list[Command]:
+        if self._session is None:
             return []
-        return self._from_ivr(self._session.handle(translated, now), now)
+        return self._from_ivr(self._session.handle(message, now), now)
 
     def _from_ivr(self, commands: list[ivr.Command], now: float) -> list[Command]:
-        out, result = glue.to_call(commands, self.record)
+        out, result = from_session(commands, self.record)
         if result is not None:
             out += self._ivr_finished(result, now)
         return out
@@ -1083,7 +1083,7 @@ _FAILURE_BY_CAUSE = {
 # Each step takes the machine, one specific input type and the time; the table guarantees the type matches.
 _Step = Callable[..., list[Command]]
 
-_IVR_INPUTS = (PlaybackDone, Digit, Timeout, LookupDone, CallerGone)
+_IVR_INPUTS = (PlaybackDone, Digit, Timeout, LookupResult, CallerGone)
 
 _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("new", Start): InboundCall._start,

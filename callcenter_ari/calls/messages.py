@@ -1,12 +1,31 @@
-"""What the call machine hears (inputs) and what it asks for (commands). Pure data, no I/O."""
+"""What the call machine hears (inputs) and what it asks for (commands). Pure data, no I/O.
+
+Prompts, keys, timers, CRM lookups and events are the vocabulary the call shares with its IVR sessions
+(callcenter_ari/messages.py, re-exported here so that the call's whole vocabulary is importable from one place);
+what is below is the call's own: its legs, bridges, queue and agents, and what people ask of it.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
-from callcenter_ari.ivr import LookupResult, SurgeAnnouncement
+from callcenter_ari.ivr import SurgeAnnouncement
+
+# Re-exported: the call hears and says these too, and its users import its vocabulary from here.
+from callcenter_ari.messages import CallerGone as CallerGone
+from callcenter_ari.messages import CancelTimer as CancelTimer
+from callcenter_ari.messages import Digit as Digit
+from callcenter_ari.messages import Emit as Emit
+from callcenter_ari.messages import Lookup as Lookup
+from callcenter_ari.messages import LookupResult as LookupResult
+from callcenter_ari.messages import Play as Play
+from callcenter_ari.messages import PlaybackDone as PlaybackDone
+from callcenter_ari.messages import RecordMessage as RecordMessage
+from callcenter_ari.messages import SetTimer as SetTimer
+from callcenter_ari.messages import StopPlayback as StopPlayback
+from callcenter_ari.messages import Timeout as Timeout
 from callcenter_ari.recording.recorder import Action as RecordingAction
 from callcenter_ari.recording.recorder import ControlRecording, StartRecording
 
@@ -28,31 +47,8 @@ class Resume(_Msg, frozen=True):
     """The process restarted while this call was up; pick it up where its record says it was."""
 
 
-class PlaybackDone(_Msg, frozen=True):
-    playback_id: str
-    failed: bool = False
-
-
-class Digit(_Msg, frozen=True):
-    """A DTMF key from the caller."""
-
-    digit: str
-
-
-class LookupDone(_Msg, frozen=True):
-    """The CRM answered (or failed to) a lookup the IVR asked for."""
-
-    result: LookupResult
-
-
 class RecordingDone(_Msg, frozen=True):
     name: str
-
-
-class CallerGone(_Msg, frozen=True):
-    """The caller's channel hung up or vanished (a 404 on it counts too)."""
-
-    cause: int | None = None
 
 
 class Offered(_Msg, frozen=True):
@@ -180,16 +176,12 @@ class ReservationRefused(_Msg, frozen=True):
     reason: str
 
 
-class Timeout(_Msg, frozen=True):
-    name: str
-
-
 Input = (
     Start
     | Resume
     | PlaybackDone
     | Digit
-    | LookupDone
+    | LookupResult
     | RecordingDone
     | CallerGone
     | Offered
@@ -223,13 +215,6 @@ class Answer(_Msg, frozen=True):
     channel: str
 
 
-class Play(_Msg, frozen=True):
-    channel: str
-    media: tuple[str, ...]
-    playback_id: str
-    lang: str = ""
-
-
 class Mute(_Msg, frozen=True):
     """The channel's audio no longer reaches the bridge (a caller on hold is not overheard)."""
 
@@ -243,29 +228,6 @@ class Unmute(_Msg, frozen=True):
 class AgentOnHold(_Msg, frozen=True):
     agent_id: str
     held: bool
-
-
-class StopPlayback(_Msg, frozen=True):
-    playback_id: str
-
-
-class CrmLookup(_Msg, frozen=True):
-    """POST ``payload`` to the CRM; the answer comes back as ``LookupDone`` without holding up the call."""
-
-    request_id: str
-    url: str
-    payload: dict[str, Any]
-    timeout: float
-
-
-class RecordMessage(_Msg, frozen=True):
-    """Record the caller's message (voicemail-style) under ``name``."""
-
-    channel: str
-    name: str
-    max_seconds: int
-    beep: bool
-    terminate_on: str
 
 
 class Hangup(_Msg, frozen=True):
@@ -380,22 +342,6 @@ class AgentFinished(_Msg, frozen=True):
     agent_id: str
 
 
-class SetTimer(_Msg, frozen=True):
-    name: str
-    at: float
-
-
-class CancelTimer(_Msg, frozen=True):
-    name: str
-
-
-class Emit(_Msg, frozen=True):
-    """Append to the event stream."""
-
-    kind: str
-    fields: dict[str, Any] = {}
-
-
 Command = (
     Answer
     | Play
@@ -403,7 +349,7 @@ Command = (
     | Mute
     | Unmute
     | AgentOnHold
-    | CrmLookup
+    | Lookup
     | RecordMessage
     | Hangup
     | MohStart

@@ -34,7 +34,6 @@ from callcenter_ari.calls.messages import (
     Command,
     Connect,
     ControlRecording,
-    CrmLookup,
     Dequeue,
     DestroyBridge,
     Digit,
@@ -46,7 +45,8 @@ from callcenter_ari.calls.messages import (
     JoinAgent,
     JoinBridge,
     LeaveBridge,
-    LookupDone,
+    Lookup,
+    LookupResult,
     MohStart,
     MohStop,
     Mute,
@@ -63,7 +63,6 @@ from callcenter_ari.calls.messages import (
     Timeout,
     Unmute,
 )
-from callcenter_ari.ivr import LookupResult
 from callcenter_ari.runtime.acd import Line, ReservedElsewhere
 from callcenter_ari.runtime.standing import LineGone, join
 from callcenter_ari.tickets import CallFacts
@@ -151,7 +150,7 @@ class CallTask:
                     await ari.play(f"channel:{channel}", media, playback_id=playback_id, lang=lang)
                 case StopPlayback(playback_id):
                     await ari.stop_playback(playback_id)
-                case CrmLookup():
+                case Lookup():
                     services.spawn(self._lookup, command)
                 case RecordMessage(channel, name, max_seconds, beep, terminate_on):
                     await ari.record(
@@ -270,9 +269,9 @@ class CallTask:
             return ReservationRefused(agent_id, "not_available")
         return AgentReserved(agent_id, endpoint)
 
-    async def _lookup(self, lookup: CrmLookup) -> None:
+    async def _lookup(self, lookup: Lookup) -> None:
         """POST to the CRM in a task of its own, so a slow CRM never holds up this call's other events."""
-        self.deliver(LookupDone(await crm_lookup(self.services.http, lookup)))
+        self.deliver(await crm_lookup(self.services.http, lookup))
 
     def _open_ticket(self) -> None:
         """Every call an agent handled gets a work order, which the agent completes at wrap-up."""
@@ -342,7 +341,7 @@ async def _hangup(ari: AriClient, channel: str, cause: int) -> None:
         log.warning("call.hangup_failed", channel=channel, error=exc.message)
 
 
-async def crm_lookup(http: httpx.AsyncClient, lookup: CrmLookup) -> LookupResult:
+async def crm_lookup(http: httpx.AsyncClient, lookup: Lookup) -> LookupResult:
     """The CRM's answer as the IVR wants it: a transport failure, a timeout or bad JSON is ``ok=False``."""
     request_id = lookup.request_id
     try:
