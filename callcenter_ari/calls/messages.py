@@ -96,6 +96,25 @@ class AgentGone(_Msg, frozen=True):
     channel_id: str = ""
 
 
+# Q.850 causes of an agent leg that never came up, as the reason the ACD records for the agent.
+_FAILURE_BY_CAUSE = {
+    1: "unavailable",
+    3: "unavailable",
+    17: "busy",
+    18: "ring_no_answer",
+    19: "ring_no_answer",
+    20: "unavailable",
+    21: "rejected",
+    34: "unavailable",
+    38: "unavailable",
+}
+
+
+def failure_reason(cause: int | None) -> str:
+    """Why a leg that hung up before answering failed, from its ``AgentGone`` cause."""
+    return _FAILURE_BY_CAUSE.get(cause or 0, "failed")
+
+
 class QueueRefused(_Msg, frozen=True):
     """The queue would not take the call (full, or nobody who could serve it is logged in)."""
 
