@@ -28,7 +28,10 @@ over, a conference) tells the call what comes next. The call's recording is anot
 ``handle(input, now)`` looks the (phase, input type) pair up in ``_TRANSITIONS`` and returns the commands to carry
 out; the record it holds is what the runtime persists after every step. Inputs that do not apply to the current
 phase (a late PlaybackDone, a second hang-up) are ignored: they come from the network, where such races are
-normal, and ignoring them changes nothing.
+normal, and ignoring them changes nothing. What people ask through the API (``Request``: hold, transfer, consult,
+recording...) is ignored the same way, and ``refusal(request)`` says why, from the same table, so that the API
+answers 409 with the reason instead of accepting what the call would drop. ``snapshot()`` is what the call shows
+to the outside.
 
 Time is an input: timeouts are ``SetTimer`` commands answered later by ``Timeout`` inputs, so a test of a
 ten-minute wait runs in microseconds.
@@ -43,6 +46,7 @@ from callcenter_ari.calls.consult import Cancelled, Completed, Conferenced, Cons
 from callcenter_ari.calls.consult import Party as ConsultedParty
 from callcenter_ari.calls.ivr import from_session
 from callcenter_ari.calls.messages import (
+    REQUESTS,
     AgentConnected,
     AgentFailed,
     AgentFinished,
@@ -84,6 +88,7 @@ from callcenter_ari.calls.messages import (
     RecordingDone,
     ReleaseAgent,
     ReleaseLine,
+    Request,
     ReservationRefused,
     ReserveAgent,
     Resume,
@@ -101,7 +106,9 @@ from callcenter_ari.calls.messages import (
 )
 from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.calls.settings import TRANSFER_RING_SECONDS, CallSettings, QueueSettings
-from callcenter_ari.recording.recorder import Recorder, refusal
+from callcenter_ari.calls.view import CallSnapshot, snapshot
+from callcenter_ari.recording.recorder import Recorder
+from callcenter_ari.recording.recorder import refusal as recording_refusal
 
 # The machine, and what it is configured with (calls/settings.py).
 __all__ = ["CallSettings", "InboundCall", "QueueSettings"]
@@ -138,7 +145,35 @@ class InboundCall:
         step = _TRANSITIONS.get((self.record.phase, type(message)))
         if step is None or _stale(message, self.record):
             return []
+        if isinstance(message, REQUESTS) and self.refusal(message) is not None:
+            return []  # the API asked first; a race (the call moved on meanwhile) changes nothing
         return step(self, message, now)
+
+    def refusal(self, request: Request) -> str | None:
+        """Why a person's request would be ignored now, or None when it would be acted on. The API answers 409
+        with the reason; ``handle`` asks the same question, so what is refused here is exactly what it ignores."""
+        call = self.record
+        if (call.phase, type(request)) not in _TRANSITIONS:
+            return _not_now(request, call.phase)
+        match request:
+            case Hold():
+                return "the call is on hold already" if call.held_since is not None else None
+            case Unhold():
+                return "the call is not on hold" if call.held_since is None else None
+            case TransferTo(kind=kind, target=target):
+                known = self.settings.queues if kind == "queue" else self.settings.destinations
+                return None if target in known else f"no {kind} {target!r}"
+            case TransferToAgent(agent_id=agent_id):
+                return self._handover_refusal(agent_id)
+            case RecordingControl(action=action):
+                reason = recording_refusal(call.recording, action, bridged=bool(_recorded_bridge(call)))
+                return f"cannot {action} the recording: {reason.replace('_', ' ')}" if reason else None
+            case _:
+                return self._consultation.refusal(request)
+
+    def snapshot(self) -> CallSnapshot:
+        """The call as it stands, frozen: what the API and the agent's screen pop show."""
+        return snapshot(self.record)
 
     # ---- arrival: IVR or greeting -----------------------------------------------------------------------
 
@@ -533,9 +568,7 @@ class InboundCall:
 
     def _record_control(self, message: RecordingControl, now: float) -> list[Command]:
         call = self.record
-        bridge = recorded_bridge(call)
-        if refusal(call.recording, message.action, bridged=bool(bridge)):
-            return []  # the API refused it already; a race (the call moved on meanwhile) changes nothing
+        bridge = _recorded_bridge(call)
         name = call.recording.live
         policy = self.settings.queue_settings(call.queue).recording
         commands: list[Command] = [*self._recorder.act(message.action, bridge, policy)]
@@ -550,10 +583,7 @@ class InboundCall:
 
     def _transfer_away(self, message: TransferTo, now: float) -> list[Command]:
         """The agent hands the caller on: the agent's leg ends (wrap-up), the caller waits again or is dialled on."""
-        call, settings = self.record, self.settings
-        known = settings.queues if message.kind == "queue" else settings.destinations
-        if message.target not in known:
-            return []
+        call = self.record
         commands: list[Command] = [*self._recorder.unbridged()]
         commands += (
             [LeaveBridge(call.agent_bridge, call.channel_id)]  # a persistent agent stays where they are
@@ -598,10 +628,17 @@ class InboundCall:
     def _transfer_to_agent(self, message: TransferToAgent, now: float) -> list[Command]:
         """Blind transfer to a named agent. The target is reserved first (the answer comes back within this step);
         the current agent leaves only once that has succeeded."""
+        return [ReserveAgent(message.agent_id, self.record.queue)]
+
+    def _handover_refusal(self, agent_id: str) -> str | None:
         call = self.record
-        if not call.agent_id or call.agent_bridge or message.agent_id == call.agent_id:
-            return []
-        return [ReserveAgent(message.agent_id, call.queue)]
+        if not call.agent_id:
+            return "the call has no agent on it to hand it over"
+        if call.agent_bridge:
+            return "a persistent agent's call goes on to a queue or a destination, not to a named agent"
+        if agent_id == call.agent_id:
+            return f"agent {agent_id} is the agent on this call"
+        return None
 
     def _hand_over(self, message: AgentReserved, now: float) -> list[Command]:
         call, settings = self.record, self.settings.queue_settings(self.record.queue)
@@ -657,8 +694,6 @@ class InboundCall:
 
     def _consult(self, message: Consult, now: float) -> list[Command]:
         """The caller goes on hold (music, muted) and the consultation starts."""
-        if self._consultation.refusal(message) is not None:
-            return []
         self.record.phase = "consulting"
         return [*self._hold(Hold(), now), *self._track(self._consultation.start(message, now))]
 
@@ -911,7 +946,7 @@ class InboundCall:
 RECORDING_PHASES = ("queued", "ringing", "talking", "handover", "consulting", "conference")
 
 
-def recorded_bridge(record: CallRecord) -> str:
+def _recorded_bridge(record: CallRecord) -> str:
     """The bridge a recording of the call is of now: "" unless caller and an agent are bridged."""
     if record.phase not in ("talking", "consulting", "conference") or not record.agent_id:
         return ""
@@ -923,6 +958,22 @@ def _stale(message: Input, record: CallRecord) -> bool:
     if not isinstance(message, AgentGone) or not message.channel_id:
         return False
     return message.channel_id not in (record.agent_channel, record.consult_channel, *record.legs)
+
+
+def _not_now(request: Request, phase: str) -> str:
+    """Why a request does not apply in this phase at all."""
+    match request:
+        case Hold() | Unhold():
+            return f"the call is {phase}: only a call with an agent can be put on hold"
+        case TransferTo() | TransferToAgent():
+            return f"the call is {phase}: only a connected call can be transferred"
+        case Consult() if phase == "consulting":
+            return "a consultation is in progress already: complete or cancel it first"
+        case Consult():
+            return f"the call is {phase}: only a connected call can consult"
+        case CompleteTransfer() | CancelConsult() | StartConference():
+            return f"the call is {phase}: no consultation in progress"
+    return f"the call is {phase}: its recording cannot be changed now"
 
 
 # Each step takes the machine, one specific input type and the time; the table guarantees the type matches.

@@ -2,12 +2,12 @@
 
 Prompts, keys, timers, CRM lookups and events are the vocabulary the call shares with its IVR sessions
 (callcenter_ari/messages.py, re-exported here so that the call's whole vocabulary is importable from one place);
-what is below is the call's own: its legs, bridges, queue and agents, and what people ask of it.
+what is below is the call's own: its legs, bridges, queue and agents, and what people ask of it (``Request``).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 
@@ -194,6 +194,20 @@ class ReservationRefused(_Msg, frozen=True):
     agent_id: str
     reason: str
 
+
+# What people ask of a live call through the API; the machine says why it would refuse one (``refusal``).
+Request = (
+    Hold
+    | Unhold
+    | TransferTo
+    | TransferToAgent
+    | Consult
+    | CompleteTransfer
+    | CancelConsult
+    | StartConference
+    | RecordingControl
+)
+REQUESTS: tuple[type[Request], ...] = get_args(Request)
 
 Input = (
     Start

@@ -30,6 +30,9 @@ CallPhase = Literal[
     "ended",
 ]
 
+# The phases in which the record's ``agent_channel`` is a live leg (an agent's or a transfer's).
+LEG_PHASES: tuple[CallPhase, ...] = ("ringing", "transfer", "handover", "talking", "consulting", "conference")
+
 
 class CallRecord(msgspec.Struct, kw_only=True):
     call_id: str
@@ -76,6 +79,14 @@ class CallRecord(msgspec.Struct, kw_only=True):
     def fields(self, now: float, **extra: object) -> dict[str, object]:
         """What every event of the call starts with."""
         return {"at": now, "call_id": self.call_id, "caller": self.caller, "did": self.did, **extra}
+
+    def dialled_legs(self) -> list[str]:
+        """The legs the call dialled that may be up now: the agent's or a transfer's (not a persistent agent's line,
+        which is theirs), a consultation's, and ring-all legs still ringing."""
+        legs = [self.agent_channel] if self.agent_channel and not self.agent_bridge and self.phase in LEG_PHASES else []
+        if self.consult_channel:
+            legs.append(self.consult_channel)
+        return list(dict.fromkeys([*legs, *self.legs]))  # a ring-all call's agent leg is one of its legs too
 
     def next_leg(self, kind: str) -> str:
         """The channel id of a new leg: ``<call>-a<n>`` for an agent, ``-t<n>`` for a transfer, ``-c<n>`` for a

@@ -26,13 +26,13 @@ from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import Input, Resume
-from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.calls.records import LEG_PHASES, CallRecord
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint
 from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
-from callcenter_ari.runtime.call import LEG_PHASES, CallTask
+from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher

@@ -63,6 +63,7 @@ from callcenter_ari.calls.messages import (
     Timeout,
     Unmute,
 )
+from callcenter_ari.calls.records import LEG_PHASES
 from callcenter_ari.runtime.acd import Line, ReservedElsewhere
 from callcenter_ari.runtime.standing import LineGone, join
 from callcenter_ari.tickets import CallFacts
@@ -75,9 +76,6 @@ log = structlog.get_logger(__name__)
 # A call's own events between two of its steps: a handful, unless a caller floods DTMF. Past this many waiting,
 # further digits are dropped; every other input (a hang-up, a timeout, an offer) is always queued.
 INBOX_SIZE = 32
-
-# The phases in which the record's ``agent_channel`` is a live leg (an agent's or a transfer's).
-LEG_PHASES = ("ringing", "transfer", "handover", "talking", "consulting", "conference")
 
 
 class CallTask:
