@@ -31,7 +31,8 @@ phase (a late PlaybackDone, a second hang-up) are ignored: they come from the ne
 normal, and ignoring them changes nothing. What people ask through the API (``Request``: hold, transfer, consult,
 recording...) is ignored the same way, and ``refusal(request)`` says why, from the same table, so that the API
 answers 409 with the reason instead of accepting what the call would drop. ``snapshot()`` is what the call shows
-to the outside.
+to the outside. ``Failed`` (a step broke) and ``EndedWhileAway`` (the caller left while the process was down) are
+inputs too: the call decides what ending then means.
 
 Time is an input: timeouts are ``SetTimer`` commands answered later by ``Timeout`` inputs, so a test of a
 ten-minute wait runs in microseconds.
@@ -40,6 +41,7 @@ ten-minute wait runs in microseconds.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import get_args
 
 from callcenter_ari import ivr
 from callcenter_ari.calls.consult import Cancelled, Completed, Conferenced, Consultation, Dissolved, HandedOver, Outcome
@@ -64,11 +66,14 @@ from callcenter_ari.calls.messages import (
     CompleteTransfer,
     Connect,
     Consult,
+    ContinueInDialplan,
     Dequeue,
     DestroyBridge,
     Digit,
     Emit,
+    EndedWhileAway,
     Enqueue,
+    Failed,
     Hangup,
     Hold,
     Input,
@@ -87,6 +92,7 @@ from callcenter_ari.calls.messages import (
     RecordingControl,
     RecordingDone,
     ReleaseAgent,
+    ReleaseCall,
     ReleaseLine,
     Request,
     ReservationRefused,
@@ -104,7 +110,7 @@ from callcenter_ari.calls.messages import (
     Unmute,
     failure_reason,
 )
-from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.calls.records import LEG_PHASES, CallPhase, CallRecord
 from callcenter_ari.calls.settings import TRANSFER_RING_SECONDS, CallSettings, QueueSettings
 from callcenter_ari.calls.view import CallSnapshot, snapshot
 from callcenter_ari.recording.recorder import Recorder
@@ -883,6 +889,39 @@ class InboundCall:
         commands: list[Command] = [] if isinstance(message, CallerGone) else [Hangup(call.channel_id)]
         return commands + self._end("voicemail", now)
 
+    # ---- failure and recovery -----------------------------------------------------------------------------
+
+    def _failed(self, _: Failed, now: float) -> list[Command]:
+        """A step broke: the caller goes back to the dialplan (whose next step decides: hang up, voicemail,
+        overflow), every leg the call dialled is hung up, and the ACD takes the call out of line and frees any agent
+        still tied to it, since nothing else will once this call is gone. In any phase, an ended one too: the step
+        that broke may have ended the call first."""
+        call = self.record
+        commands: list[Command] = [ContinueInDialplan(call.channel_id)]
+        commands += [Hangup(leg) for leg in call.dialled_legs()]
+        commands.append(ReleaseCall(call.queue))
+        if call.phase != "ended":
+            call.phase, call.outcome, call.ended_at = "ended", "failed", now
+            commands.append(Emit("call.ended", {"at": now, "call_id": call.call_id, "outcome": "failed"}))
+        return commands
+
+    def _ended_while_away(self, message: EndedWhileAway, now: float) -> list[Command]:
+        """The caller hung up while the process was down, and nobody ended what the call had dialled: an agent left
+        in the call's bridge would hear silence until they hang up. Those legs and the bridges are ended; a
+        persistent agent's line and bridge are theirs, not the call's, and stay. The ACD frees the call's agents
+        as it restores them (their call is not live), and the recording service closes its recording."""
+        call = self.record
+        commands: list[Command] = []
+        if call.phase in LEG_PHASES:
+            commands += [Hangup(leg) for leg in call.dialled_legs() if leg in message.channels]
+            bridges = [] if call.agent_bridge else [call.bridge_id]
+            if call.consult_channel:
+                bridges.append(self._consultation.bridge)
+            commands += [DestroyBridge(bridge) for bridge in bridges if bridge]
+        call.phase, call.ended_at = "ended", now
+        call.outcome = call.outcome or "ended_while_down"
+        return [*commands, Emit("call.ended", {"at": now, "call_id": call.call_id, "outcome": call.outcome})]
+
     # ---- helpers -----------------------------------------------------------------------------------------
 
     def _originate(self, endpoint: str, kind: str, args: tuple[str, ...], ring: float, *, trunk: str = "") -> Originate:
@@ -991,6 +1030,7 @@ _CONSULTATION_INPUTS = (
     CompleteTransfer,
     StartConference,
 )
+_PHASES: tuple[CallPhase, ...] = get_args(CallPhase)
 
 _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("new", Start): InboundCall._start,
@@ -1063,4 +1103,6 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("voicemail", RecordingDone): InboundCall._message_recorded,
     ("voicemail", CallerGone): InboundCall._message_recorded,
     ("voicemail", Resume): InboundCall._resume,
+    **{(phase, Failed): InboundCall._failed for phase in _PHASES},
+    **{(phase, EndedWhileAway): InboundCall._ended_while_away for phase in _PHASES},
 }

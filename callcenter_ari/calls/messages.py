@@ -195,6 +195,17 @@ class ReservationRefused(_Msg, frozen=True):
     reason: str
 
 
+class Failed(_Msg, frozen=True):
+    """Something unexpected broke the call's step: end it safe (the caller back to the dialplan), in any phase."""
+
+
+class EndedWhileAway(_Msg, frozen=True):
+    """The caller's channel was gone when the process started again: close the call. ``channels`` are the ones
+    Asterisk still has, among which the legs the call left behind."""
+
+    channels: frozenset[str]
+
+
 # What people ask of a live call through the API; the machine says why it would refuse one (``refusal``).
 Request = (
     Hold
@@ -238,6 +249,8 @@ Input = (
     | StartConference
     | AgentReserved
     | ReservationRefused
+    | Failed
+    | EndedWhileAway
 )
 
 
@@ -266,6 +279,13 @@ class AgentOnHold(_Msg, frozen=True):
 class Hangup(_Msg, frozen=True):
     channel: str
     cause: int = 16
+
+
+class ContinueInDialplan(_Msg, frozen=True):
+    """Give the channel back to the dialplan, whose next step decides (hang up, voicemail, overflow); if Asterisk
+    will not, hang it up."""
+
+    channel: str
 
 
 class MohStart(_Msg, frozen=True):
@@ -359,6 +379,13 @@ class FreeAgent(_Msg, frozen=True):
     reason: str
 
 
+class ReleaseCall(_Msg, frozen=True):
+    """The call failed: the ACD takes it out of ``queue`` and frees every agent still tied to it (reserved or
+    talking), whether or not the record still names them."""
+
+    queue: str
+
+
 class ReleaseLine(_Msg, frozen=True):
     """The trunk line a leg took (if it took one) is free again."""
 
@@ -385,6 +412,7 @@ Command = (
     | Lookup
     | RecordMessage
     | Hangup
+    | ContinueInDialplan
     | MohStart
     | MohStop
     | Originate
@@ -398,6 +426,7 @@ Command = (
     | ReleaseAgent
     | ReserveAgent
     | FreeAgent
+    | ReleaseCall
     | ReleaseLine
     | AgentConnected
     | AgentFinished
