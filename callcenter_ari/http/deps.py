@@ -1,7 +1,8 @@
 """What the HTTP layer needs from the running application, in one frozen value.
 
 ``build_app`` takes an ``ApiDeps`` rather than the ``Application``, so the routes see services and records, never
-the task tree, and tests can hand them a started application's parts.
+the task tree, and tests can hand them a started application's parts. Of a live call they see a frozen snapshot,
+never the machine's own record, and they ask the machine whether it would take a request before handing it over.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from prometheus_client import CollectorRegistry
 
 from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.files import StoredFile
-from callcenter_ari.calls.messages import Input
-from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.calls.messages import Request
+from callcenter_ari.calls.view import CallSnapshot
 from callcenter_ari.config import ApiToken
 from callcenter_ari.recording.model import DeletionAudit, Recording
 from callcenter_ari.recording.settings import RecordingSection
@@ -47,9 +48,10 @@ class ApiDeps:
     surge: SurgeService
     stats: Stats
     monitor: MonitorService
-    live_calls: Callable[[], list[CallRecord]]  # the records of the calls up now
-    live_call: Callable[[str], CallRecord | None]  # one of them by call id
-    deliver: Callable[[str, Input], None]  # an input to a live call, as if its own events brought it
+    live_calls: Callable[[], list[CallSnapshot]]  # the calls up now, as they stand
+    live_call: Callable[[str], CallSnapshot | None]  # one of them by call id
+    refusal: Callable[[str, Request], str | None]  # why the call would not take this request now; None: it would
+    deliver: Callable[[str, Request], None]  # a request to a live call, as if its own events brought it
     hangup: Callable[[str], Awaitable[None]]  # ARI hang-up of a channel; the call's own events end the call
     directory: Directory  # agents and queues changed through the API
     agent_names: Mapping[str, str]  # every agent in force (a view the directory keeps up to date)
@@ -65,12 +67,16 @@ class ApiDeps:
         config = app.config
         calls = app.services.calls
 
-        def live_calls() -> list[CallRecord]:
-            return [task.machine.record for task in calls.values()]
+        def live_calls() -> list[CallSnapshot]:
+            return [task.machine.snapshot() for task in calls.values()]
 
-        def live_call(call_id: str) -> CallRecord | None:
+        def live_call(call_id: str) -> CallSnapshot | None:
             task = calls.get(call_id)
-            return task.machine.record if task is not None else None
+            return task.machine.snapshot() if task is not None else None
+
+        def refusal(call_id: str, request: Request) -> str | None:
+            task = calls.get(call_id)
+            return task.machine.refusal(request) if task is not None else "the call has ended"
 
         async def hangup(channel_id: str) -> None:
             await app.ari.hangup(channel_id)
@@ -90,6 +96,7 @@ class ApiDeps:
             monitor=app.monitor,
             live_calls=live_calls,
             live_call=live_call,
+            refusal=refusal,
             deliver=app.deliver,
             hangup=hangup,
             directory=app.directory,

@@ -27,14 +27,14 @@ from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.calls.machine import CallSettings, InboundCall
-from callcenter_ari.calls.messages import Input, Resume
-from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.calls.messages import EndedWhileAway, Input, Resume
+from callcenter_ari.calls.records import LEG_PHASES
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint, node_of
 from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
-from callcenter_ari.runtime.call import LEG_PHASES, CallTask
+from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
@@ -322,19 +322,13 @@ class Application:
         # Agents first, as Redis holds them (those of calls gone meanwhile freed): a resumed call's first step may
         # release or reserve them, and must find them as they are.
         agents = await self.acd.recover(live)
-        now = self.clock.now()
         for record in records:
+            task = CallTask(InboundCall(record, self.settings_for(record.did)), services)
             if record.call_id in live:
-                services.adopt(
-                    CallTask(InboundCall(record, self.settings_for(record.did)), services),
-                    Resume(frozenset(channels)),
-                )
+                services.adopt(task, Resume(frozenset(channels)))
                 continue
-            await self._tidy_after(record, channels)
-            record.phase, record.ended_at = "ended", now
-            record.outcome = record.outcome or "ended_while_down"
-            self.store.save_call(record)
-            services.emit("call.ended", {"at": now, "call_id": record.call_id, "outcome": record.outcome})
+            log.info("recovery.call_closed", call_id=record.call_id, phase=record.phase)
+            await task.close(EndedWhileAway(frozenset(channels)))
         try:
             await self.recordings.recover(records)
         except AriError as exc:
@@ -354,32 +348,6 @@ class Application:
                     log.warning("agent.initial_login_refused", agent=agent_id, reason=str(exc))
         await self.store.flush()
         log.info("recovery.done", resumed=len(live), closed=len(records) - len(live), agents=len(known))
-
-    async def _tidy_after(self, record: CallRecord, channels: set[str]) -> None:
-        """The caller hung up while the process was down: nobody ended what the call had dialled. An agent left in
-        the call's bridge would hear silence (and its recording run) until they hang up; end their leg and the
-        bridge. A persistent agent's line is theirs, not the call's, and stays."""
-        if record.phase not in LEG_PHASES:
-            return
-        legs = [record.consult_channel, *record.legs]
-        if not record.agent_bridge:
-            legs.append(record.agent_channel)
-        for leg in legs:
-            if leg and leg in channels:
-                try:
-                    await self.ari.hangup(leg)
-                except AriError:
-                    pass  # gone meanwhile: what we wanted
-        bridges = [] if record.agent_bridge else [record.bridge_id]
-        if record.consult_channel:
-            bridges.append(f"{record.consult_channel}-b")  # the consultation's own bridge (calls/machine.py)
-        for bridge in bridges:
-            if bridge:
-                try:
-                    await self.ari.destroy_bridge(bridge)
-                except AriError:
-                    pass  # never created, or destroyed already
-        log.info("recovery.call_tidied", call_id=record.call_id, phase=record.phase)
 
 
 def roster_from(tickets: TicketsSection) -> Roster:

@@ -13,7 +13,7 @@ from callcenter_ari.ivr import (
     OfferCallback,
     Play,
     Queue,
-    Record,
+    RecordMessage,
     Schedule,
     Transfer,
     Voicemail,
@@ -167,8 +167,8 @@ def test_voicemail_plays_the_intro_then_records_and_finishes() -> None:
     rt.start()
     assert rt.media == ("sound:vm-intro",)
     out = rt.finish_prompt()
-    record = next(c for c in out if isinstance(c, Record))
-    assert record == Record(recording_id="c1-vm", max_seconds=60, beep=True, terminate_on="#")
+    record = next(c for c in out if isinstance(c, RecordMessage))
+    assert record == RecordMessage(channel="", name="c1-vm", max_seconds=60, beep=True, terminate_on="#")
     assert rt.result == Voicemail(mailbox="hotline", recording_id="c1-vm", variables={})
 
 

@@ -25,10 +25,14 @@ ReasonCode = Annotated[
 ]
 
 
+# The board's states, and ``on_hold``: talking, with the caller on hold (the call says so, not the board).
+ShownState = AgentState | Literal["on_hold"]
+
+
 class AgentView(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
-    state: AgentState | Literal["on_hold"]  # on hold: talking, with the caller held
+    state: ShownState
     since: float  # unix seconds
     reason: str  # why not ready (or why the last reservation ended)
     call_id: str  # the call they are reserved for, talking on or wrapping up
@@ -59,10 +63,14 @@ class WrapupExtended(msgspec.Struct, frozen=True, kw_only=True):
 def view(deps: ApiDeps, agent_id: str) -> AgentView:
     record = deps.acd.confirmed[agent_id]
     spec = deps.acd.board.specs.get(agent_id)
+    call = deps.live_call(record.call_id) if record.call_id else None
+    state: ShownState = record.state
+    if state == "talking" and call is not None and call.agent_id == agent_id and call.on_hold:
+        state = "on_hold"
     return AgentView(
         id=agent_id,
         name=deps.agent_names.get(agent_id, ""),
-        state=deps.acd.shown_state(agent_id),  # type: ignore[arg-type]
+        state=state,
         since=record.since,
         reason=record.reason,
         call_id=record.call_id,
@@ -70,7 +78,7 @@ def view(deps: ApiDeps, agent_id: str) -> AgentView:
         talk_seconds=record.talk_seconds,
         until=record.until,
         queues=list(spec.queues) if spec else [],
-        call=call_view(live) if record.call_id and (live := deps.live_call(record.call_id)) else None,
+        call=call_view(call) if call is not None else None,
     )
 
 

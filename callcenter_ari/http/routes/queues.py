@@ -54,7 +54,7 @@ def view(deps: ApiDeps, queue_id: str, now: float) -> QueueView:
     waiting = set(board.waiting(queue_id))
     enqueued = [
         r.enqueued_at for r in deps.live_calls() if r.call_id in waiting and r.enqueued_at is not None
-    ]  # from the live call records: the board keeps waiting calls' times to itself
+    ]  # from the live calls: the board keeps waiting calls' times to itself
     counts: dict[str, int] = {}
     for agent_id, spec in board.specs.items():
         if queue_id in spec.queues:
