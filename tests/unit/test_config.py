@@ -43,6 +43,24 @@ EXAMPLE_ENV = {
         ('[trunks.p1]\nkind = "pjsip"\nendpoint = "prov"\ncapacity = "x"\nregion = "US"', "trunks.p1.capacity"),
         ("[queues.'bad key!']", "queues.bad key!: not a valid name"),
         ("not toml [", "invalid TOML"),
+        # Tables inside tables keep their names (IVR nodes are a tagged union inside two tables).
+        (
+            '[ivr.flows.main]\nstart = "menu1"\n[ivr.flows.main.nodes.menu1]\nkind = "menu"\nprompt = []\n'
+            'options = { "1" = "menu1" }\nmin_digits = 2',
+            "ivr.flows.main.nodes.menu1.min_digits: unknown key",
+        ),
+        (
+            '[ivr.flows.main]\nstart = "menu1"\n[ivr.flows.main.nodes.menu1]\nkind = "menu"\nprompt = []\n'
+            "options = { 1 = 7 }",
+            "ivr.flows.main.nodes.menu1.options.1: expected str, got int",
+        ),
+        ('[ivr.schedules.office]\ntimezone = "UTC"\nholidays = 3', "ivr.schedules.office.holidays: expected array"),
+        ('[queues.q.recording]\nmode = "loud"', "queues.q.recording.mode: invalid enum value 'loud'"),
+        # Feature codes and persistent lines find the agent by their phone: one phone, one agent.
+        (
+            '[agents.a1]\nendpoint = "PJSIP/1001"\n[agents.a2]\nendpoint = "PJSIP/1001"',
+            "agents.a2.endpoint: PJSIP/1001 is already the phone of agent a1",
+        ),
     ],
 )
 def test_errors_name_the_key_path(text: str, message: str) -> None:
