@@ -1,8 +1,9 @@
 """The configuration: one TOML file decoded into frozen msgspec Structs.
 
 Strings may refer to the environment as ``${VAR}`` or ``${VAR:-default}`` so that secrets (the ARI password, the
-Redis URL) stay out of the file. Every error names the key path: ``queues.support.sla_seconds: expected int,
-got str``.
+Redis URL) stay out of the file; every variable that is not set is reported at once. The IVR's own variables are
+written ``{{name}}`` (``ivr/media.py``), which this loader leaves alone. Every error names the key path:
+``queues.support.sla_seconds: expected int, got str``.
 """
 
 from __future__ import annotations
@@ -263,13 +264,17 @@ def loads(text: str, environ: Mapping[str, str] | None = None) -> Config:
 
 def from_mapping(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
     """Validate configuration data already parsed from TOML (or built in code)."""
-    expanded = _expand(dict(raw), os.environ if environ is None else environ, "")
+    missing: list[str] = []
+    expanded = _expand(dict(raw), os.environ if environ is None else environ, "", missing)
+    if missing:  # all of them at once: an admin sets them in one go, not one per run
+        raise ConfigError("\n".join(missing))
     config = _convert(expanded, Config, "")
     _check_references(config)
     return config
 
 
-def _expand(value: Any, environ: Mapping[str, str], path: str) -> Any:
+def _expand(value: Any, environ: Mapping[str, str], path: str, missing: list[str]) -> Any:
+    """``${VAR}`` and ``${VAR:-default}`` from the environment; each variable not set is added to ``missing``."""
     if isinstance(value, str):
 
         def substitute(match: re.Match[str]) -> str:
@@ -278,13 +283,15 @@ def _expand(value: Any, environ: Mapping[str, str], path: str) -> Any:
                 return environ[name]
             if default is not None:
                 return default
-            raise ConfigError(f"{path}: environment variable {name} is not set")
+            hint = f" (an IVR variable is written {{{{{name}}}}})" if path.startswith("ivr.") else ""
+            missing.append(f"{path}: environment variable {name} is not set{hint}")
+            return ""
 
         return _ENV_REF.sub(substitute, value)
     if isinstance(value, dict):
-        return {k: _expand(v, environ, _join(path, k)) for k, v in value.items()}
+        return {k: _expand(v, environ, _join(path, k), missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [_expand(v, environ, f"{path}[{i}]", missing) for i, v in enumerate(value)]
     return value
 
 

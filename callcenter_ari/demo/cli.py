@@ -79,7 +79,13 @@ def demo_config(ari_url: str, redis_url: str) -> Config:
 
 
 # The demo's prompts and how long each plays, in simulated seconds.
-DEMO_SOUNDS = {"demo/welcome": 3.0, "demo/main-menu": 5.0, "demo/invalid": 1.5, "demo/enter-account": 3.0}
+DEMO_SOUNDS = {
+    "demo/welcome": 3.0,
+    "demo/main-menu": 5.0,
+    "demo/invalid": 1.5,
+    "demo/enter-account": 3.0,
+    "demo/you-entered": 1.0,
+}
 
 
 def caller_mix(rng: random.Random) -> tuple[tuple[CallerScript, float], ...]:

@@ -141,6 +141,7 @@ def test_check_config_accepts_the_example(tmp_path: Path) -> None:
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "CRM_API_TOKEN": "crm-token-0123456789",
         "SUPERVISOR_API_TOKEN": "supervisor-token-0123456789",
+        "ADMIN_API_TOKEN": "admin-token-0123456789",
     }
     result = subprocess.run([*CLI, "check-config", str(example)], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
