@@ -197,8 +197,17 @@ def test_surge_command_switches_the_announcement(tmp_path: Path, key_prefix: str
         )
         assert "surge announcement on for areas north: sound:outage" in shown.stdout
         off = subprocess.run([*CLI, "surge", "off", "--config", str(config)], capture_output=True, text=True, env=env)
-        assert "surge announcement off" in off.stdout
-        assert json.loads(store.get(f"{key_prefix}:cli:ivr:surge"))["active"] is False
+        # As the API's DELETE: off, with the message kept so that it can be read back.
+        assert "surge announcement off for areas north: sound:outage" in off.stdout
+        stored = json.loads(store.get(f"{key_prefix}:cli:ivr:surge"))
+        assert (stored["active"], stored["prompt"], stored["areas"]) == (False, ["sound:outage"], ["north"])
+        # As the API's PUT: a prompt Asterisk could not play is refused, and nothing changes.
+        for bad in (["--prompt", "bogus:thing"], ["--prompt", "sound:../../etc/passwd"], []):
+            refused = subprocess.run(
+                [*CLI, "surge", "on", "--config", str(config), *bad], capture_output=True, text=True, env=env
+            )
+            assert refused.returncode == 2 and "surge on: refused: prompt" in refused.stderr, refused.stderr
+        assert json.loads(store.get(f"{key_prefix}:cli:ivr:surge")) == stored
     finally:
         for key in store.scan_iter(match=f"{key_prefix}:*"):
             store.delete(key)
