@@ -98,9 +98,12 @@ class TrunkCaller(_Scripted):
         return AMD_HUMAN if self.script.human else AMD_MACHINE
 
     def continue_in_dialplan(self, core: Asterisk, ch: Channel, context: str, exten: str, priority: int) -> None:
-        if context == "from-trunk":
+        if context == "from-trunk" and priority > 0:
             # The inbound route sends every DID back into the app.
             enter_inbound(core, ch, self.app, self.trunk, exten or self.did)
+        elif context == "from-trunk":
+            # No priority: on after Stasis(), as asterisk/etc/extensions.conf has it: Goto(cc-after-stasis), Hangup().
+            core.hangup(ch, 16)
         else:
             super().continue_in_dialplan(core, ch, context, exten, priority)
 

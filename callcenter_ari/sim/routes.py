@@ -278,7 +278,7 @@ def channels_continue(api: AriApi, r: Req) -> Result:
     ch = core.control(r.path["channelId"])
     context = r.get("context") or ch.context
     exten = r.get("extension") or ch.exten
-    priority = r.int("priority", 1)
+    priority = r.int("priority", 0)  # none: the dialplan goes on after Stasis(), at the next priority
     core.leave_stasis(ch)
     ch.driver.continue_in_dialplan(core, ch, context, exten, priority)
     return NO_CONTENT

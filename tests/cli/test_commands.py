@@ -127,6 +127,22 @@ def test_run_serves_calls_and_stops_gracefully_on_sigterm(tmp_path: Path, sim_pr
     assert "cli-secret" not in log
 
 
+def test_run_ends_on_sigterm_while_asterisk_is_unreachable(tmp_path: Path, key_prefix: str) -> None:
+    """Nothing answers at the ARI URL, so the first connect never succeeds: SIGTERM still ends the process at
+    once (there is nothing to drain), with status 0, well within the grace period."""
+    config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}", key_prefix, free_port())
+    with app_process("run", "--config", str(config), key_prefix=key_prefix) as (app, _):
+        assert app.stderr is not None
+        for line in app.stderr:  # retrying the connect: the process is past its start-up
+            if json.loads(line)["event"] == "ari.disconnected":
+                break
+        app.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        assert app.wait(timeout=15) == 0
+        assert time.monotonic() - started < 10  # the file's grace period
+        assert "platform.stopped_while_starting" in app.stderr.read()
+
+
 def test_check_config_reports_the_key_path(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[queues.support]\nsla_seconds = "soon"\n')
