@@ -192,14 +192,20 @@ async def test_a_monitor_session_on_a_call_that_ended_before_it_ran_is_forgotten
         assert sim.channel(f"{task.call_id}-m1-sup") is None
 
 
+async def talking_call(app: Application, sim: Simulator, caller: str) -> str:
+    """A caller on the support DID, answered by agent1 (whose phone answers after half a second)."""
+    channel = await sim.inject_call(did="5552000", caller=caller)
+    await through_greeting(app, sim, channel)
+    await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="ringing")
+    await sim.advance(1.0)
+    await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+    return channel
+
+
 async def test_shutdown_lets_live_calls_finish_and_sends_new_ones_back(sim: Simulator, start_app) -> None:
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
     async with start_app(AGENT) as app:
-        live = await sim.inject_call(did="5552000", caller="+15550000006")
-        await through_greeting(app, sim, live)
-        await eventually(lambda: agent_leg_up_in_sim(app, sim, live), what="ringing")
-        await sim.advance(1.0)
-        await eventually(lambda: phase_of(app, live) == "talking", what="talking")
+        live = await talking_call(app, sim, "+15550000006")
         app.stop()
         await eventually(lambda: app.services.draining, what="draining")
         late = await sim.inject_call(did="5552000", caller="+15550000007")
@@ -220,11 +226,7 @@ async def test_a_call_arriving_during_the_drain_is_out_of_stasis_when_the_proces
     with anyio.fail_after(30):
         async with anyio.create_task_group() as tg:
             await tg.start(app.run)
-            live = await sim.inject_call(did="5552000", caller="+15550000016")
-            await through_greeting(app, sim, live)
-            await eventually(lambda: agent_leg_up_in_sim(app, sim, live), what="ringing")
-            await sim.advance(1.0)
-            await eventually(lambda: phase_of(app, live) == "talking", what="talking")
+            live = await talking_call(app, sim, "+15550000016")
             app.stop()
             await eventually(lambda: app.services.draining, what="draining")
             late = await sim.inject_call(did="5552000", caller="+15550000017")
