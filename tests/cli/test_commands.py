@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -132,15 +133,58 @@ def test_run_ends_on_sigterm_while_asterisk_is_unreachable(tmp_path: Path, key_p
     once (there is nothing to drain), with status 0, well within the grace period."""
     config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}", key_prefix, free_port())
     with app_process("run", "--config", str(config), key_prefix=key_prefix) as (app, _):
-        assert app.stderr is not None
-        for line in app.stderr:  # retrying the connect: the process is past its start-up
-            if json.loads(line)["event"] == "ari.disconnected":
-                break
+        first_log_line(app, "ari.disconnected")  # retrying the connect: the process is past its start-up
         app.send_signal(signal.SIGTERM)
         started = time.monotonic()
         assert app.wait(timeout=15) == 0
         assert time.monotonic() - started < 10  # the file's grace period
-        assert "platform.stopped_while_starting" in app.stderr.read()
+        assert "platform.stopped_while_starting" in (app.stderr.read() if app.stderr else "")
+
+
+def first_log_line(app: subprocess.Popen[str], event: str) -> dict[str, Any]:
+    """Read the process's JSON log lines until one with this event."""
+    assert app.stderr is not None
+    for line in app.stderr:
+        parsed: dict[str, Any] = json.loads(line)
+        if parsed["event"] == event:
+            return parsed
+    raise AssertionError(f"the process ended without logging {event}")
+
+
+def test_a_refused_ari_login_is_an_error_naming_the_user_and_the_url(
+    tmp_path: Path, sim_process: str, key_prefix: str
+) -> None:
+    """A wrong ARI password is not a network blip: an error says which user, which URL and where to fix it, and
+    never shows the password."""
+    config = write_config(tmp_path, sim_process, key_prefix, free_port())
+    command = ("run", "--config", str(config))
+    with app_process(*command, key_prefix=key_prefix, ARI_PASSWORD="not-the-password") as (app, _):
+        refused = first_log_line(app, "ari.login_refused")
+        log = stop_gracefully(app)
+    assert refused["level"] == "error"
+    assert (refused["user"], refused["url"]) == ("callcenter", sim_process)
+    assert "ari.conf" in refused["fix"] and "ARI_PASSWORD" in refused["fix"]
+    assert "not-the-password" not in json.dumps(refused) + log
+
+
+def test_run_connects_to_sim_started_with_its_defaults(tmp_path: Path, key_prefix: str) -> None:
+    """The quick start: `sim` with no options takes the example's ARI user and $ARI_PASSWORD, so `run` with the
+    same environment connects to it and is ready."""
+    port, http_port = free_port(), free_port()
+    env = {**os.environ, "ARI_PASSWORD": "quick-start-secret"}
+    env.pop("SIM_ARI_PASSWORD", None)
+    sim = subprocess.Popen([*CLI, "sim", "--port", str(port)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert sim.stdout is not None
+        assert "(app callcenter, user callcenter)" in sim.stdout.readline()
+        config = write_config(tmp_path, f"http://127.0.0.1:{port}", key_prefix, http_port)
+        command = ("run", "--config", str(config))
+        with app_process(*command, key_prefix=key_prefix, ARI_PASSWORD="quick-start-secret") as (app, _):
+            wait_for(lambda: httpx.get(f"http://127.0.0.1:{http_port}/ready").status_code == 200, what="app ready")
+            stop_gracefully(app)
+    finally:
+        sim.send_signal(signal.SIGTERM)
+        sim.wait(timeout=10)
 
 
 def test_check_config_reports_the_key_path(tmp_path: Path) -> None:
@@ -233,10 +277,10 @@ def test_surge_command_switches_the_announcement(tmp_path: Path, key_prefix: str
 
 
 @contextlib.contextmanager
-def app_process(*args: str, key_prefix: str) -> Iterator[tuple[subprocess.Popen[str], redis.Redis]]:
-    """`callcenter-ari <args>` as a process of its own, with the test's Redis; afterwards it is killed if still up and
-    the test's keys are deleted."""
-    env = {**os.environ, "ARI_PASSWORD": "cli-secret", "REDIS_URL": REDIS_URL}
+def app_process(*args: str, key_prefix: str, **environ: str) -> Iterator[tuple[subprocess.Popen[str], redis.Redis]]:
+    """`callcenter-ari <args>` as a process of its own, with the test's Redis (and ``environ`` over the defaults);
+    afterwards it is killed if still up and the test's keys are deleted."""
+    env = {**os.environ, "ARI_PASSWORD": "cli-secret", "REDIS_URL": REDIS_URL, **environ}
     app = subprocess.Popen([*CLI, *args], env=env, stderr=subprocess.PIPE, text=True)
     store = redis.Redis.from_url(REDIS_URL)
     try:
