@@ -35,6 +35,7 @@ ten-minute wait runs in microseconds.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Mapping
 
 import msgspec
@@ -93,13 +94,14 @@ from callcenter_ari.calls.messages import (
     Start,
     StartConference,
     StopPlayback,
+    SupervisorHangup,
     Timeout,
     TransferTo,
     TransferToAgent,
     Unhold,
     Unmute,
 )
-from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.calls.records import CallPhase, CallRecord
 from callcenter_ari.recording.recorder import Recorder, refusal
 from callcenter_ari.recording.settings import RecordingPolicy
 
@@ -342,7 +344,7 @@ class InboundCall:
         """The caller hung up before they were in the agent's bridge: the agent, who never heard them, is free."""
         call = self.record
         call.hangup_cause = message.cause
-        return [ReleaseAgent(call.agent_id, "caller_abandoned"), *self._end("abandoned", now)]
+        return [ReleaseAgent(call.agent_id, "caller_abandoned"), *self._abandoned(now)]
 
     def _offer_event(self, agent_id: str, now: float, **extra: object) -> Emit:
         call = self.record
@@ -449,7 +451,16 @@ class InboundCall:
             call.legs = {}
             for channel, agent in rung.items():
                 commands += [Hangup(channel), ReleaseAgent(agent, "caller_abandoned")]
-        return commands + self._end("abandoned", now)
+        return commands + self._abandoned(now)
+
+    def _abandoned(self, now: float) -> list[Command]:
+        """The caller left while waiting for an agent: their abandon, unless a supervisor hung them up."""
+        by = self.record.hung_up_by
+        return self._end("hung_up_by_supervisor", now, by=by) if by else self._end("abandoned", now)
+
+    def _supervisor_hangup(self, message: SupervisorHangup, now: float) -> list[Command]:
+        self.record.hung_up_by = message.by
+        return []
 
     def _max_wait(self, message: Timeout, now: float) -> list[Command]:
         call = self.record
@@ -615,7 +626,7 @@ class InboundCall:
 
     def _caller_gone_transferring(self, message: CallerGone, now: float) -> list[Command]:
         self.record.hangup_cause = message.cause
-        return [Hangup(self.record.agent_channel), *self._end("abandoned", now)]
+        return [Hangup(self.record.agent_channel), *self._abandoned(now)]
 
     def _message_recorded(self, message: RecordingDone | CallerGone, now: float) -> list[Command]:
         call = self.record
@@ -676,7 +687,7 @@ class InboundCall:
         call = self.record
         call.hangup_cause = message.cause
         commands: list[Command] = [Hangup(call.agent_channel), ReleaseAgent(call.agent_id, "caller_abandoned")]
-        return commands + self._end("abandoned", now)
+        return commands + self._abandoned(now)
 
     def _resume_handover(self, _: Resume, now: float) -> list[Command]:
         resumed = Emit("call.resumed", self._fields(now, phase=self.record.phase))
@@ -1163,4 +1174,5 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("voicemail", RecordingDone): InboundCall._message_recorded,
     ("voicemail", CallerGone): InboundCall._message_recorded,
     ("voicemail", Resume): InboundCall._resume,
+    **{(phase, SupervisorHangup): InboundCall._supervisor_hangup for phase in typing.get_args(CallPhase)},
 }

@@ -128,6 +128,13 @@ class Unhold(_Msg, frozen=True):
     pass
 
 
+class SupervisorHangup(_Msg, frozen=True):
+    """A supervisor is hanging the caller up (the API asks Asterisk next): the caller's leaving that follows is
+    theirs, not an abandon. ``by`` empty: the hang-up failed, the mark is withdrawn."""
+
+    by: str
+
+
 class TransferTo(_Msg, frozen=True):
     """Blind transfer of a connected call: to a queue (the caller waits again), or to a configured destination."""
 
@@ -204,6 +211,7 @@ Input = (
     | Announce
     | Hold
     | Unhold
+    | SupervisorHangup
     | TransferTo
     | RecordingControl
     | TransferToAgent
