@@ -210,36 +210,6 @@ def test_check_config_accepts_the_example(tmp_path: Path) -> None:
     assert "OK" in result.stdout
 
 
-def test_demo_finishes_by_itself_with_a_summary() -> None:
-    """`demo --calls N` runs the whole call center on a private Redis and prints a summary."""
-    result = subprocess.run(
-        [*CLI, "demo", "--calls", "6", "--rate", "60", "--speed", "20"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={k: v for k, v in os.environ.items() if k != "REDIS_URL"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert "demo summary" in result.stdout
-    assert "calls offered      6" in result.stdout
-
-
-def test_demo_stops_cleanly_on_ctrl_c() -> None:
-    """Ctrl-C (SIGINT) ends the demo with a summary and exit status 0, leaving no private Redis behind."""
-    process = subprocess.Popen(
-        [*CLI, "demo", "--rate", "60", "--speed", "10"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "REDIS_URL"},
-    )
-    time.sleep(4)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
-    assert "demo summary" in out
-
-
 def test_surge_command_switches_the_announcement(tmp_path: Path, key_prefix: str) -> None:
     """A supervisor switches the surge announcement on and off from the shell; the state lives in Redis."""
     config = write_config(tmp_path, "http://127.0.0.1:9", key_prefix, 8080)
