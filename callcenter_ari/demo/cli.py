@@ -79,7 +79,7 @@ def run_demo(args: argparse.Namespace) -> int:
         try:
             anyio.run(_demo, args, redis_url, console, str(log_file))
         except KeyboardInterrupt:
-            console.print("demo: stopped while starting")
+            console.print("demo: interrupted before its summary")
     return 0
 
 
