@@ -27,17 +27,20 @@ pjproject=--with-pjproject-bundled
 make menuselect.makeopts
 M=menuselect/menuselect
 for category in MENUSELECT_TESTS MENUSELECT_ADDONS MENUSELECT_CORE_SOUNDS MENUSELECT_MOH MENUSELECT_EXTRA_SOUNDS \
-        MENUSELECT_CDR MENUSELECT_CEL MENUSELECT_UTILS; do
+        MENUSELECT_CDR MENUSELECT_CEL MENUSELECT_UTILS MENUSELECT_CHANNELS; do
     $M --disable-category "$category" menuselect.makeopts
 done
 for module in app_voicemail app_minivm app_festival app_queue app_agent_pool app_confbridge res_config_ldap \
         res_calendar; do
     $M --disable "$module" menuselect.makeopts
 done
-# The channels callcenter-ari's modules.conf loads: PJSIP phones and trunks, DAHDI cards, Local and media bridges.
+# Only the channels callcenter-ari's modules.conf loads: PJSIP phones and trunks, DAHDI cards, media bridges (Local
+# channels are in the core).
 for channel in chan_pjsip chan_dahdi chan_bridge_media chan_rtp; do
     $M --enable "$channel" menuselect.makeopts
 done
+# An image runs on other processors than the one that built it: no -march=native.
+$M --disable BUILD_NATIVE menuselect.makeopts
 grep -E '^MENUSELECT_(CHANNELS|APPS)=' menuselect.makeopts
 
 # --- build and install (no `make samples`: the configuration is callcenter-ari's asterisk/etc) -------------
