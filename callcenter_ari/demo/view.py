@@ -15,7 +15,7 @@ from rich.table import Table
 
 from callcenter_ari.runtime.app import Application
 
-# Live phases (store/records.py: CallPhase) by row, in the order a call goes through them.
+# Live phases (calls/records.py: CallPhase) by row, in the order a call goes through them.
 LIVE_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("in the IVR", ("new", "greeting", "ivr")),
     ("waiting", ("queued",)),

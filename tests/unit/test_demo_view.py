@@ -7,8 +7,8 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
+from callcenter_ari.calls.records import CallPhase
 from callcenter_ari.demo.view import AGENT_ROWS, Tally, call_rows, summary
-from callcenter_ari.store.records import CallPhase
 
 PHASES = st.sampled_from([*CallPhase.__args__, "some_new_phase"])  # type: ignore[attr-defined]
 OUTCOMES = st.sampled_from(
