@@ -62,3 +62,9 @@ def error_for(status: int, message: str) -> AriError:
         status, AsteriskFailure if status >= 500 else AriError
     )
     return cls(message or f"HTTP {status}", status=status)
+
+
+class LoginRefused(AriUnavailable):
+    """Asterisk answered 401: the ARI user or password is wrong. Retrying will not help until someone fixes it."""
+
+    status = 401

@@ -17,7 +17,7 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from callcenter_ari.ari.errors import AriUnavailable
+from callcenter_ari.ari.errors import AriUnavailable, LoginRefused
 from callcenter_ari.ari.events import RestResponse, decode_wire
 from callcenter_ari.ari.transport import Endpoint, EventSink, Response
 
@@ -97,6 +97,9 @@ class WebSocketTransport:
                 connected()
                 await self._read(ws, sink)
         except InvalidStatus as exc:
+            if exc.response.status_code == 401:
+                refused = f"Asterisk refused the ARI login of user {endpoint.username!r} at {endpoint.url}"
+                raise LoginRefused(refused) from None
             raise AriUnavailable(f"ARI WebSocket refused: HTTP {exc.response.status_code}") from None
         except (OSError, ConnectionClosed) as exc:
             raise AriUnavailable(f"ARI WebSocket: {exc}") from None

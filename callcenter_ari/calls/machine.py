@@ -103,6 +103,7 @@ from callcenter_ari.calls.messages import (
     Start,
     StartConference,
     StopPlayback,
+    SupervisorHangup,
     Timeout,
     TransferTo,
     TransferToAgent,
@@ -174,6 +175,8 @@ class InboundCall:
             case RecordingControl(action=action):
                 reason = recording_refusal(call.recording, action, bridged=bool(_recorded_bridge(call)))
                 return f"cannot {action} the recording: {reason.replace('_', ' ')}" if reason else None
+            case SupervisorHangup():
+                return None  # only a mark: the hang-up itself goes to Asterisk
             case _:
                 return self._consultation.refusal(request)
 
@@ -360,7 +363,7 @@ class InboundCall:
         """The caller hung up before they were in the agent's bridge: the agent, who never heard them, is free."""
         call = self.record
         call.hangup_cause = message.cause
-        return [ReleaseAgent(call.agent_id, "caller_abandoned"), *self._end("abandoned", now)]
+        return [ReleaseAgent(call.agent_id, "caller_abandoned"), *self._abandoned(now)]
 
     def _offer_event(self, agent_id: str, now: float, **extra: object) -> Emit:
         call = self.record
@@ -467,7 +470,16 @@ class InboundCall:
             call.legs = {}
             for channel, agent in rung.items():
                 commands += [Hangup(channel), ReleaseAgent(agent, "caller_abandoned")]
-        return commands + self._end("abandoned", now)
+        return commands + self._abandoned(now)
+
+    def _abandoned(self, now: float) -> list[Command]:
+        """The caller left while waiting for an agent: their abandon, unless a supervisor hung them up."""
+        by = self.record.hung_up_by
+        return self._end("hung_up_by_supervisor", now, by=by) if by else self._end("abandoned", now)
+
+    def _supervisor_hangup(self, message: SupervisorHangup, now: float) -> list[Command]:
+        self.record.hung_up_by = message.by
+        return []
 
     def _max_wait(self, message: Timeout, now: float) -> list[Command]:
         call = self.record
@@ -693,7 +705,7 @@ class InboundCall:
         call = self.record
         call.hangup_cause = message.cause
         commands: list[Command] = [Hangup(call.agent_channel), ReleaseAgent(call.agent_id, "caller_abandoned")]
-        return commands + self._end("abandoned", now)
+        return commands + self._abandoned(now)
 
     def _resume_handover(self, _: Resume, now: float) -> list[Command]:
         resumed = Emit("call.resumed", self._fields(now, phase=self.record.phase))
@@ -897,7 +909,7 @@ class InboundCall:
 
     def _caller_gone_transferring(self, message: CallerGone, now: float) -> list[Command]:
         self.record.hangup_cause = message.cause
-        return [Hangup(self.record.agent_channel), *self._end("abandoned", now)]
+        return [Hangup(self.record.agent_channel), *self._abandoned(now)]
 
     def _message_recorded(self, message: RecordingDone | CallerGone, now: float) -> list[Command]:
         call = self.record
@@ -1123,4 +1135,5 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("voicemail", Resume): InboundCall._resume,
     **{(phase, Failed): InboundCall._failed for phase in _PHASES},
     **{(phase, EndedWhileAway): InboundCall._ended_while_away for phase in _PHASES},
+    **{(phase, SupervisorHangup): InboundCall._supervisor_hangup for phase in _PHASES},
 }

@@ -146,6 +146,13 @@ class Unhold(_Msg, frozen=True):
     pass
 
 
+class SupervisorHangup(_Msg, frozen=True):
+    """A supervisor is hanging the caller up (the API asks Asterisk next): the caller's leaving that follows is
+    theirs, not an abandon. ``by`` empty: the hang-up failed, the mark is withdrawn."""
+
+    by: str
+
+
 class TransferTo(_Msg, frozen=True):
     """Blind transfer of a connected call: to a queue (the caller waits again), or to a configured destination."""
 
@@ -211,7 +218,8 @@ class EndedWhileAway(_Msg, frozen=True):
 
 # What people ask of a live call through the API; the machine says why it would refuse one (``refusal``).
 Request = (
-    Hold
+    SupervisorHangup
+    | Hold
     | Unhold
     | TransferTo
     | TransferToAgent
@@ -243,6 +251,7 @@ Input = (
     | Announce
     | Hold
     | Unhold
+    | SupervisorHangup
     | TransferTo
     | RecordingControl
     | TransferToAgent

@@ -61,6 +61,7 @@ class CallRecord(msgspec.Struct, kw_only=True):
     ended_at: float | None = None
     outcome: str = ""
     hangup_cause: int | None = None
+    hung_up_by: str = ""  # a supervisor who hung the caller up through the API: not the caller's abandon
     offers: int = 0
     # What the IVR learned, for the agent's screen pop and the CRM: language, collected variables, path taken.
     language: str = ""

@@ -128,6 +128,8 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
         middleware=[DefineMiddleware(BearerAuth, tokens=tenants.tokens)],
         exception_handlers=exception_handlers(),
         openapi_config=openapi,
+        # The process's logging (logs.configure) formats every line; Litestar must not install a format of its own.
+        logging_config=None,
         debug=False,
     )
 

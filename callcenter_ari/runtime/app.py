@@ -309,6 +309,9 @@ class Application:
         if self.services.calls:
             log.warning("app.stopped_with_live_calls", live_calls=len(self.services.calls))
         await self.store.flush()
+        # Last, with no wait after it before the task tree ends: a call that came in meanwhile is out of Stasis.
+        with anyio.move_on_after(self.config.ari.request_timeout_seconds):
+            await self.dispatcher.refusals_done()
 
     async def _recover(self) -> None:
         services = self.services

@@ -111,7 +111,8 @@ class Directory:
         """Create (``create``: 409 if the id is taken) or replace an agent's configuration."""
         async with self._lock:
             exists = self._expect("agents", agent_id, create=create)
-            found = _id_problems(agent_id) + check_agent(agent, self.config.queues)
+            others = {a: other for a, other in self.config.agents.items() if a != agent_id}
+            found = _id_problems(agent_id) + check_agent(agent, self.config.queues, others)
             if found:
                 raise InvalidEntry(found)
             self._check_persistent(agent_id, agent)

@@ -8,6 +8,7 @@ import json
 import anyio
 import pytest
 import structlog
+from redis.asyncio import Redis
 
 from callcenter_ari import logs
 from callcenter_ari.ari.client import AriClient
@@ -23,6 +24,8 @@ from callcenter_ari.ari.events import (
 )
 from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.calls.messages import Announce
+from callcenter_ari.runtime.app import Application
+from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.e2e.helpers import (
     AGENT,
@@ -31,6 +34,7 @@ from tests.e2e.helpers import (
     agent_leg_up_in_sim,
     ended_record,
     eventually,
+    make_config,
     phase_of,
     playing,
     through_greeting,
@@ -188,14 +192,20 @@ async def test_a_monitor_session_on_a_call_that_ended_before_it_ran_is_forgotten
         assert sim.channel(f"{task.call_id}-m1-sup") is None
 
 
+async def talking_call(app: Application, sim: Simulator, caller: str) -> str:
+    """A caller on the support DID, answered by agent1 (whose phone answers after half a second)."""
+    channel = await sim.inject_call(did="5552000", caller=caller)
+    await through_greeting(app, sim, channel)
+    await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="ringing")
+    await sim.advance(1.0)
+    await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+    return channel
+
+
 async def test_shutdown_lets_live_calls_finish_and_sends_new_ones_back(sim: Simulator, start_app) -> None:
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
     async with start_app(AGENT) as app:
-        live = await sim.inject_call(did="5552000", caller="+15550000006")
-        await through_greeting(app, sim, live)
-        await eventually(lambda: agent_leg_up_in_sim(app, sim, live), what="ringing")
-        await sim.advance(1.0)
-        await eventually(lambda: phase_of(app, live) == "talking", what="talking")
+        live = await talking_call(app, sim, "+15550000006")
         app.stop()
         await eventually(lambda: app.services.draining, what="draining")
         late = await sim.inject_call(did="5552000", caller="+15550000007")
@@ -204,6 +214,25 @@ async def test_shutdown_lets_live_calls_finish_and_sends_new_ones_back(sim: Simu
         assert phase_of(app, live) == "talking"  # not cut off
         await sim.hangup(live, cause=16)
         await eventually(lambda: not app.services.calls, what="live call finished")
+
+
+async def test_a_call_arriving_during_the_drain_is_out_of_stasis_when_the_process_ends(
+    sim: Simulator, redis: Redis, redis_url: str, key_prefix: str
+) -> None:
+    """The drain sends it back to the dialplan (which hangs up) and waits for that before the task tree ends:
+    nothing is left inside Stasis, where no process would ever answer it."""
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
+    app = Application(make_config(sim, redis_url, key_prefix, AGENT), redis=redis, clock=Clock())
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            await tg.start(app.run)
+            live = await talking_call(app, sim, "+15550000016")
+            app.stop()
+            await eventually(lambda: app.services.draining, what="draining")
+            late = await sim.inject_call(did="5552000", caller="+15550000017")
+            await sim.hangup(live, cause=16)  # the drain ends: app.run returns by itself
+    assert sim.channel(late) is None
+    assert [c.id for c in sim.core.channels.values() if c.stasis_app] == []
 
 
 async def test_unknown_event_is_logged_and_skipped(sim: Simulator, start_app) -> None:

@@ -3,6 +3,8 @@ all over real HTTP/WebSocket against the manual clock."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from callcenter_ari.sim import CallerScript, PhoneBehaviour, Simulator, TrafficSpec
 from tests.sim.conftest import Client
 
@@ -47,6 +49,24 @@ class TestTrunkCalls:
         channel_id = await sim.inject_call(did="5553000", caller="+1555", app="nobody")
         assert sim.channel(channel_id) is None
         assert "StasisStart" not in [e["type"] for e in await client.drain()]
+
+    async def test_continue_without_a_place_goes_on_after_stasis_and_the_route_hangs_up(
+        self, sim: Simulator, client: Client
+    ) -> None:
+        """As Asterisk: no priority continues after Stasis() (the inbound route then hangs up); priority 1 of
+        from-trunk starts the route again, back into the application."""
+
+        async def after(request: Any) -> list[str]:
+            seen = len(await client.drain(timeout=0.5))
+            await request
+            return [e["type"] for e in (await client.drain(timeout=0.5))[seen:]]
+
+        channel_id = await sim.inject_call(did="5551000", caller="+1555")
+        assert await after(client.call("POST", f"/ari/channels/{channel_id}/continue")) == ["StasisEnd"]
+        assert sim.channel(channel_id) is None
+        again = await sim.inject_call(did="5551000", caller="+1556")
+        restart = client.call("POST", f"/ari/channels/{again}/continue", context="from-trunk", priority="1")
+        assert await after(restart) == ["StasisEnd", "StasisStart"]
 
     async def test_dahdi_call_is_named_after_its_span(self, sim: Simulator, client: Client) -> None:
         """tech=DAHDI gives DAHDI/i<span>/<number>-<hex>."""

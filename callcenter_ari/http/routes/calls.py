@@ -20,7 +20,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from callcenter_ari.acd.decisions import RoutingAudit
 from callcenter_ari.acd.errors import InvalidTransition
-from callcenter_ari.ari.errors import ChannelGone
+from callcenter_ari.ari.errors import AriError, ChannelGone
 from callcenter_ari.calls.messages import (
     CancelConsult,
     CompleteTransfer,
@@ -28,6 +28,7 @@ from callcenter_ari.calls.messages import (
     Hold,
     Request,
     StartConference,
+    SupervisorHangup,
     TransferTo,
     TransferToAgent,
     Unhold,
@@ -195,13 +196,19 @@ class CallController(Controller):
         responses=documented(502),
     )
     async def hang_up(self, deps: Deps, principal: Caller, call_id: Id) -> HangupAccepted:
-        """Hang up the caller's channel; the call ends through its own events, as if the caller had hung up."""
+        """Hang up the caller's channel; the call ends through its own events. A caller waiting for an agent ends
+        as ``hung_up_by_supervisor``, counted apart from the callers' own abandons."""
         call = find(deps, principal, call_id)
         log.info("api.call_hangup", call_id=call_id, by=principal.name)
+        # Marked first: the call's inbox keeps order, so the mark is there before the caller's hang-up event.
+        deps.deliver(call.call_id, SupervisorHangup(principal.name or "api"))
         try:
             await deps.hangup(call.channel_id)
         except ChannelGone:
             pass  # already hanging up: the call is ending either way
+        except AriError:
+            deps.deliver(call.call_id, SupervisorHangup(""))  # not hung up: a later leaving is the caller's
+            raise
         return HangupAccepted(call_id)
 
     @post(

@@ -39,6 +39,7 @@ class QueueToday(msgspec.Struct, frozen=True, kw_only=True):
     abandoned: int  # after the short-abandon threshold
     short_abandoned: int  # before it: counted apart, as call centers do
     exited: int  # left without an agent for another reason (maximum wait, queue full, ...)
+    hung_up_by_supervisor: int  # waiting callers a supervisor hung up: neither abandons nor in the service level
     service_level: float | None  # answered within the SLA / (answered + abandoned)
     abandon_rate: float | None
     asa_seconds: float | None  # average speed of answer
@@ -75,6 +76,7 @@ def view(deps: ApiDeps, queue_id: str, now: float) -> QueueView:
             abandoned=today.abandoned,
             short_abandoned=today.short_abandoned,
             exited=today.exited,
+            hung_up_by_supervisor=today.hung_up_by_supervisor,
             service_level=today.service_level,
             abandon_rate=today.abandon_rate,
             asa_seconds=today.asa,
