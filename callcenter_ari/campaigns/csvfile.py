@@ -77,8 +77,12 @@ class TextFeed:
         self._newlines = 0  # b"\n" seen in decoded bytes: where a decoding error is
         self.bytes_read = 0
         self._fresh = True  # no text decoded yet
+        # Bytes that do not decode: the text before them is handed out first, the problem at the next call.
+        self.problem: FileProblem | None = None
 
     def feed(self, chunk: bytes, final: bool = False) -> str:
+        if self.problem is not None:
+            raise self.problem
         self.bytes_read += len(chunk)
         if self._decoder is None and not self._sample and len(self._head) < 4:
             self._head += chunk
@@ -144,15 +148,17 @@ class TextFeed:
 
     def _decode(self, chunk: bytes, final: bool) -> str:
         assert self._decoder is not None
+        held = len(self._decoder.getstate()[0])  # bytes of a character begun in the previous chunk
         try:
             text = self._decoder.decode(chunk, final)
         except UnicodeDecodeError as exc:
-            line = self._newlines + chunk[: exc.start].count(b"\n") + 1
-            raise FileProblem(
+            good = max(0, exc.start - held)
+            self.problem = FileProblem(
                 f"bytes that are not {self.encoding} ({exc.object[exc.start : exc.start + 4]!r}): the file mixes "
                 "encodings or is not the one stated",
-                line,
-            ) from None
+                self._newlines + chunk[:good].count(b"\n") + 1,
+            )
+            return self._decode(chunk[:good], False) if good else ""
         self._newlines += chunk.count(b"\n")
         if self._fresh and text:
             self._fresh = False

@@ -20,7 +20,7 @@ from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 from callcenter_ari.trunks.phone import E164
 
 _SEPARATORS = re.compile(r"[ \-.()\u00a0]")
-_SCREEN = re.compile(r"\+?[0-9][0-9 \-.()]{0,39}")
+_SCREEN = re.compile(r"\+?[0-9(][0-9 \-.()]{0,39}")
 _EXCEL_FLOAT = re.compile(r"([0-9]{5,20})\.0+")
 _SCIENTIFIC = re.compile(r"[0-9](?:\.[0-9]+)?[eE]\+?[0-9]{1,3}")
 _UNKNOWN_ZONE = number_zones.UNKNOWN_TIMEZONE

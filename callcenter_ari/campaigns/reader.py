@@ -15,7 +15,7 @@ from typing import Literal
 import msgspec
 
 from callcenter_ari.campaigns import columns
-from callcenter_ari.campaigns.csvfile import FileProblem, Records, TextFeed, cells, pick_delimiter
+from callcenter_ari.campaigns.csvfile import FileProblem, Records, TextFeed, cells, codec_for, pick_delimiter
 from callcenter_ari.campaigns.numbers import BadNumber, read_number
 from callcenter_ari.campaigns.settings import valid_zone
 
@@ -31,6 +31,18 @@ class ReadOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     name_column: str = ""
     zone_column: str = ""
     region: str = ""  # reads national numbers; empty: the campaign's
+
+
+def check_options(options: ReadOptions) -> list[tuple[str, str]]:
+    """The options at fault, named as the request has them (checked before a byte is read)."""
+    found: list[tuple[str, str]] = []
+    for field, check in (("encoding", codec_for), ("delimiter", lambda d: pick_delimiter("", d))):
+        if getattr(options, field):
+            try:
+                check(getattr(options, field))
+            except FileProblem as exc:
+                found.append((field, exc.reason))
+    return found
 
 
 class Candidate(msgspec.Struct, frozen=True):
