@@ -16,7 +16,7 @@ ROWS = [
     "张三,138 0013 8000,VIP",  # 2: national, spaced
     "李四,100@other-context,x",  # 3: a dial string
     "王五,PJSIP/x,",  # 4
-    "赵六,１３９００１３９０００,",  # 5: full-width digits
+    "赵六,\uff11\uff13\uff19\uff10\uff10\uff11\uff13\uff19\uff10\uff10\uff10,",  # 5: full-width digits
     "钱七,1.38E+10,",  # 6: Excel's scientific notation
     "孙八,13700137000,a,b",  # 7: ragged
     "周九,+86 136-0013-6000,",  # 8: international
@@ -80,7 +80,7 @@ class TestRows:
     ) -> None:
         await campaign(desk)
         first = await load(desk, "loans", csv_of(["A,13800138000,", "B,13800138000,"]))
-        reject = [r async for batch in desk.imports.rejects(first.id) for r in batch][0]
+        reject = next(iter([r async for batch in desk.imports.rejects(first.id) for r in batch]))
         assert reject.line == 3 and "line 2" in reject.message
         second = await load(desk, "loans", csv_of(["C,+86 138 0013 8000,", "D,13900139000,"]))
         assert await rejects_of(desk, second.id) == {2: "in_campaign"}
@@ -149,7 +149,7 @@ class TestFiles:
             ("姓名,地址\n张三,北京\n".encode(), "no phone column among 姓名, 地址"),
             (b"PK\x03\x04rest-of-a-zip", "Excel workbook (.xlsx)"),
             (b"phone\n" + bytes(range(0x80, 0x100)) * 300, "cannot tell the file's encoding"),
-            ("phone\n".encode() + b"\x00\x01", "a NUL byte"),
+            (b"phone\n" + b"\x00\x01", "a NUL byte"),
             (b"phone,name\n", "no rows to read"),
             (b'phone,name\n13800138000,"open quote\n', "ends inside a quoted cell"),
         ],
