@@ -43,7 +43,6 @@ class Mapping(msgspec.Struct, frozen=True):
         named = {"phone": self.phone, "name": self.name, "time_zone": self.zone}
         return {what: self.names[at] for what, at in named.items() if at >= 0}
 
-    @property
     def data(self) -> tuple[int, ...]:
         return tuple(n for n in range(len(self.names)) if n not in (self.phone, self.name, self.zone))
 

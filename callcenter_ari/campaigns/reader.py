@@ -72,6 +72,7 @@ class LeadReader:
         self.text = TextFeed(options.encoding)
         self.records = Records()
         self.mapping: columns.Mapping | None = None
+        self._data: list[tuple[int, str]] = []  # the columns kept as lead data, with their names
         self.rows = 0  # data rows read (blank ones apart)
         self.blank = 0
 
@@ -124,6 +125,7 @@ class LeadReader:
         self.records.delimiter = pick_delimiter(first, self.options.delimiter)
         row = next(cells(records[:1], self.records.delimiter))[1]
         self.mapping = self._map(row)
+        self._data = [(n, self.mapping.names[n]) for n in self.mapping.data()]
         return records[1:] if self.mapping.header else records
 
     def _map(self, row: list[str]) -> columns.Mapping:
@@ -178,7 +180,7 @@ class LeadReader:
                 return _reject(line, "bad_time_zone", f"{stated[:40]!r} is not a time zone such as Asia/Shanghai", row)
             zone = stated
         name = row[self.mapping.name].strip()[:200] if self.mapping.name >= 0 else ""
-        data = {self.mapping.names[n]: row[n].strip() for n in self.mapping.data if row[n].strip()}
+        data = {name: row[n].strip() for n, name in self._data if row[n].strip()}
         return Candidate(line, number, name, zone, data)
 
 

@@ -239,7 +239,7 @@ class ImportRun:
         record.encoding, record.delimiter = reader.text.encoding, reader.records.delimiter
         if reader.mapping is not None and not record.columns:
             record.columns = reader.mapping.describe()
-            record.data_columns = [reader.mapping.names[n] for n in reader.mapping.data]
+            record.data_columns = [reader.mapping.names[n] for n in reader.mapping.data()]
 
 
 def lead_sink(leads: LeadStore, record: ImportRecord, now: float) -> Sink:
