@@ -159,7 +159,7 @@ class CampaignDesk:
     ) -> ImportRecord:
         """Read a lead list into the campaign as it arrives. Raises ImportFailed (saying how far it got)."""
         campaign = await self.require_open(campaign_id)
-        region = self._region(options.region or campaign.region or self.settings.default_region or "", campaign)
+        region = self.region_of(campaign, options.region)
         record = self._record("leads", campaign.id, options, region, dry_run=dry_run, by=by, file_name=file_name)
         run = self._run(record, options, region, on_progress)
         try:
@@ -232,6 +232,10 @@ class CampaignDesk:
             self.imports, record, reader, now=self.now, keep_rejects=limits.keep_rejects, on_progress=on_progress
         )
 
+    def region_of(self, campaign: Campaign, stated: str = "") -> str:
+        """Where a campaign's national numbers are read: as stated, the campaign's, the tenant's, the trunk's."""
+        return self._region(stated or campaign.region or self.settings.default_region, campaign)
+
     def _region(self, region: str, campaign: Campaign | None) -> str:
         if not region and campaign is not None:
             trunk = self.trunks.get(campaign.trunk)
@@ -289,8 +293,8 @@ class CampaignDesk:
         log.info("campaign.dnc_added", numbers=added.count(True), by=by)
         return [e for e, new in zip(entries, added, strict=True) if new], added.count(False)
 
-    def dnc_number(self, raw: str, region: str) -> str:
-        """A number given in a path or query, as the list keys it; CampaignInvalid if it is not one."""
+    def number_of(self, raw: str, region: str) -> str:
+        """A number given in a path or query, in E.164; CampaignInvalid if it is not one."""
         try:
             return read_number(raw, self._region(region or self.settings.default_region, None))[0]
         except BadNumber as exc:
