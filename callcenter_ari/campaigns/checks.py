@@ -25,8 +25,18 @@ Problem = tuple[str, str]  # (field path in the body, what is wrong)
 _DATE = re.compile(r"(?:\d{4}-)?(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
 
 
+# How many items each list of a spec may have.
+LENGTHS = {"calling_hours": (1, 12), "calling_days": (1, 7), "holidays": (0, 400), "no_agent_message": (1, 10),
+           "dispositions": (1, 50)}  # fmt: skip
+
+
 def check_spec(spec: CampaignSpec, *, trunks: Mapping[str, TrunkConfig], queues: Collection[str]) -> list[Problem]:
     found: list[Problem] = []
+    for field, (low, high) in LENGTHS.items():
+        if not low <= len(getattr(spec, field)) <= high:
+            found.append((field, f"from {low} to {high} items"))
+    if found:
+        return found
     if spec.queue not in queues:
         found.append(("queue", f"unknown queue {spec.queue[:64]!r}"))
     try:

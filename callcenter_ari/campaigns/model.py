@@ -86,28 +86,20 @@ class CampaignSpec(_Body, frozen=True):
     dial_mode: DialMode = "progressive"
     caller_id: Annotated[str, msgspec.Meta(max_length=40)] = ""  # empty: the trunk's caller_id
     region: str = ""  # ISO 3166 region national numbers are read in; empty: campaigns.default_region, else the trunk's
-    time_zone: str = (
-        ""  # for leads whose number tells none, and for the daily limit; empty: campaigns.default_time_zone
-    )
-    calling_hours: Annotated[tuple[str, ...], msgspec.Meta(min_length=1, max_length=12)] = (
-        "09:00-12:00",
-        "13:00-18:00",
-    )
-    calling_days: Annotated[tuple[Weekday, ...], msgspec.Meta(min_length=1, max_length=7)] = (
-        "mon",
-        "tue",
-        "wed",
-        "thu",
-        "fri",
-    )
-    holidays: Annotated[tuple[str, ...], msgspec.Meta(max_length=400)] = ()  # "YYYY-MM-DD" once, "MM-DD" yearly
+    # For leads whose number tells none, and for the daily limit; empty: campaigns.default_time_zone.
+    time_zone: str = ""
+    # Plain lists (checks.check_spec checks their lengths): the OpenAPI document Litestar writes for a tuple, or
+    # for a list with a length constraint, would let any item through, and answers would not fit it.
+    calling_hours: list[str] = msgspec.field(default_factory=lambda: ["09:00-12:00", "13:00-18:00"])
+    calling_days: list[Weekday] = msgspec.field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    holidays: list[str] = []  # "YYYY-MM-DD" once, "MM-DD" yearly
     retry: RetryRules = RetryRules()
     max_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5  # per lead, all outcomes together
     max_calls_per_day: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 0  # the campaign's; 0: no limit
     recording: RecordingPolicy | None = None  # None: the queue's policy
     # Played to a person who answers when no agent is free (then the call is "abandoned").
-    no_agent_message: Annotated[tuple[str, ...], msgspec.Meta(min_length=1, max_length=10)] = ("sound:vm-nobodyavail",)
-    dispositions: Annotated[tuple[Disposition, ...], msgspec.Meta(min_length=1, max_length=50)] = DEFAULT_DISPOSITIONS
+    no_agent_message: list[str] = msgspec.field(default_factory=lambda: ["sound:vm-nobodyavail"])
+    dispositions: list[Disposition] = msgspec.field(default_factory=lambda: list(DEFAULT_DISPOSITIONS))
     description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
     def disposition(self, code: str) -> Disposition | None:
@@ -120,7 +112,7 @@ class Campaign(CampaignSpec, frozen=True, kw_only=True):
     created_at: float
     updated_at: float
     created_by: str = ""
-    data_columns: tuple[str, ...] = ()  # the extra columns imports have brought, in order (the export's columns)
+    data_columns: list[str] = []  # the extra columns imports have brought, in order (the export's columns)
 
 
 class Attempt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -151,7 +143,7 @@ class Lead(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     data: dict[str, str] = {}  # the file's other columns, for the agent's screen
     state: LeadState = "new"
     next_at: float = 0.0  # not before this (new and scheduled leads)
-    attempts: tuple[Attempt, ...] = ()
+    attempts: list[Attempt] = []
     holder: str = ""  # while dialing: who claimed it
     lease_until: float = 0.0  # while dialing: the claim lapses then
     line: int = 0  # its line in the imported file

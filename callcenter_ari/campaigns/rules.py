@@ -89,7 +89,7 @@ def dial_decision(
 def after_attempt(campaign: Campaign, lead: Lead, attempt: Attempt) -> Lead:
     """The lead once ``attempt`` is over: done when a person answered (the disposition may reopen it), else
     scheduled after its outcome's wait, within the calling hours, or exhausted when no try is left."""
-    tried = msgspec.structs.replace(lead, attempts=(*lead.attempts, attempt), holder="", lease_until=0.0)
+    tried = msgspec.structs.replace(lead, attempts=[*lead.attempts, attempt], holder="", lease_until=0.0)
     if attempt.outcome == "answered":
         return msgspec.structs.replace(tried, state="done", next_at=0.0)
     if len(tried.attempts) >= campaign.max_attempts or _retries_spent(campaign, tried):
@@ -108,7 +108,7 @@ def apply_disposition(campaign: Campaign, lead: Lead, code: str, note: str, by: 
         outcome = "none yet" if last is None else last.outcome
         raise CampaignError(f"lead {lead.id} has no answered call to dispose of (last outcome: {outcome})")
     disposed = msgspec.structs.replace(last, disposition=code, note=note, disposed_at=now, disposed_by=by)
-    lead = msgspec.structs.replace(lead, attempts=(*lead.attempts[:-1], disposed))
+    lead = msgspec.structs.replace(lead, attempts=[*lead.attempts[:-1], disposed])
     if disposition.then == "do_not_call":
         return msgspec.structs.replace(lead, state="do_not_call", next_at=0.0)
     if disposition.then == "retry" and len(lead.attempts) < campaign.max_attempts:

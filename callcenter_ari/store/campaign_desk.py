@@ -248,7 +248,7 @@ class CampaignDesk:
         def change(campaign: Campaign) -> Campaign:
             known = list(campaign.data_columns)
             known += [c for c in columns if c not in known][: MAX_DATA_COLUMNS - len(known)]
-            return msgspec.structs.replace(campaign, data_columns=tuple(known))
+            return msgspec.structs.replace(campaign, data_columns=known)
 
         await self.campaigns.change(campaign_id, change)
 

@@ -25,8 +25,8 @@ SPEC = CampaignSpec(
     queue="support",
     trunk="provider1",
     time_zone="Asia/Shanghai",
-    calling_hours=("08:00-11:00", "13:00-15:00"),
-    calling_days=("mon", "tue", "wed", "thu", "fri"),
+    calling_hours=["08:00-11:00", "13:00-15:00"],
+    calling_days=["mon", "tue", "wed", "thu", "fri"],
 )
 
 

@@ -73,7 +73,7 @@ class TestRows:
         assert lead is not None and lead.name == "张三" and lead.data == {"备注": "VIP"} and lead.line == 2
         assert lead.zone == "Asia/Shanghai" and lead.state == "new"
         assert record.columns == {"phone": "手机", "name": "姓名"} and record.data_columns == ["备注"]
-        assert (await desk.campaigns.require("loans")).data_columns == ("备注",)
+        assert (await desk.campaigns.require("loans")).data_columns == ["备注"]
 
     async def test_a_duplicate_names_the_line_it_repeats_and_a_second_file_is_checked_against_the_campaign(
         self, desk: CampaignDesk

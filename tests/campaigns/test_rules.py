@@ -58,14 +58,14 @@ class TestDialDecision:
         tried = msgspec.structs.replace(
             LEAD,
             state="scheduled",
-            attempts=(Attempt(at=at("2026-12-07 10:29"), ended_at=at("2026-12-07 10:30"), outcome="no_answer"),),
+            attempts=[Attempt(at=at("2026-12-07 10:29"), ended_at=at("2026-12-07 10:30"), outcome="no_answer")],
         )
         decision = dial_decision(CAMPAIGN, tried, at("2026-12-07 10:45"))
         assert (decision.reason, decision.next_at) == ("retry_wait", at("2026-12-07 13:00"))
         assert dial_decision(CAMPAIGN, tried, at("2026-12-07 13:00")).allowed
 
     def test_attempts_used_up_exhaust_the_lead(self) -> None:
-        tries = tuple(Attempt(at=NOW - 86400 * n, outcome="busy") for n in range(5, 0, -1))
+        tries = [Attempt(at=NOW - 86400 * n, outcome="busy") for n in range(5, 0, -1)]
         decision = dial_decision(CAMPAIGN, msgspec.structs.replace(LEAD, attempts=tries, state="scheduled"), NOW)
         assert (decision.reason, decision.final_state) == ("max_attempts", "exhausted")
 
@@ -82,11 +82,11 @@ class TestDialDecision:
 
 class TestHours:
     def test_weekends_and_holidays_are_skipped(self) -> None:
-        friday = msgspec.structs.replace(SPEC, holidays=("12-14",))
+        friday = msgspec.structs.replace(SPEC, holidays=["12-14"])
         assert next_open(friday, "Asia/Shanghai", at("2026-12-11 16:00")) == at("2026-12-15 08:00")
 
     def test_wall_clock_hours_hold_across_a_dst_change(self) -> None:
-        spec = msgspec.structs.replace(SPEC, calling_days=("sun", "mon"), calling_hours=("08:00-11:00",))
+        spec = msgspec.structs.replace(SPEC, calling_days=["sun", "mon"], calling_hours=["08:00-11:00"])
         berlin = ZoneInfo("Europe/Berlin")
         assert next_open(spec, "Europe/Berlin", at("2026-10-24 12:00", berlin)) == at("2026-10-25 08:00", berlin)
 
@@ -98,8 +98,8 @@ class TestChecks:
             queue="nope",
             trunk="nope",
             time_zone="Mars/Base",
-            calling_hours=("11:00-08:00", "08:00-12:00", "10:00-13:00"),
-            no_agent_message=("sound:../../etc/passwd",),
+            calling_hours=["11:00-08:00", "08:00-12:00", "10:00-13:00"],
+            no_agent_message=["sound:../../etc/passwd"],
             skills="billing>=",
         )
         fields = [path for path, _ in check_spec(bad, trunks=TRUNKS, queues={"support"})]
