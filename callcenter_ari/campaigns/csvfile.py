@@ -134,6 +134,8 @@ class TextFeed:
             return "utf-8"
         except UnicodeDecodeError:
             pass
+        if not final and b"\n" in sample:
+            sample = sample[: sample.rindex(b"\n") + 1]  # whole lines: a character cut in two reads as a wrong byte
         best = charset_normalizer.from_bytes(sample, cp_isolation=list(_DETECTED)).best()
         if best is None or best.encoding not in _DETECTED:
             raise FileProblem(

@@ -30,6 +30,13 @@ ROWS = [
 ]
 
 
+NAMES = {
+    "gbk": ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨秀英", "黄强", "赵敏", "吴磊", "周杰"],
+    "big5": ["張偉", "王芳", "李娜", "劉洋", "陳靜", "楊秀英", "黃強", "趙敏", "吳磊", "周傑"],
+    "cp1252": ["Müller", "Garçon", "Søren", "Zoë", "Françoise", "Jürgen", "Ángel", "Renée", "Björn", "Ñuñez"],
+}
+
+
 async def campaign(desk: CampaignDesk, campaign_id: str = "loans", spec: CampaignSpec = SPEC) -> str:
     await desk.create(campaign_id, spec, by="test")
     return campaign_id
@@ -96,6 +103,18 @@ class TestRows:
         assert record.loaded == 2, record
         lead = await desk.leads.by_number("loans", "+8613800138000")
         assert lead is not None and lead.name == "张三" and lead.data["备注"] == "北京市朝阳区"
+
+    @pytest.mark.parametrize("encoding", ["gbk", "big5", "cp1252"])
+    async def test_the_encoding_of_a_file_longer_than_the_sample_is_detected(
+        self, desk: CampaignDesk, encoding: str
+    ) -> None:
+        """The sample the encoding is told from ends wherever 64 KB ends, often inside a character."""
+        await campaign(desk)
+        names = NAMES[encoding]
+        text = csv_of([f"{names[n % len(names)]},1380013{n:04d},{n}" for n in range(6000)], header="name,phone,n")
+        data = text.encode(encoding)
+        record = await load(desk, "loans", data)
+        assert record.loaded == 6000 and record.encoding == {"gbk": "gb18030"}.get(encoding, encoding)
 
     async def test_a_stated_encoding_is_used(self, desk: CampaignDesk) -> None:
         await campaign(desk)
