@@ -14,7 +14,7 @@ import msgspec
 import structlog
 
 from callcenter_ari.campaigns.hours import local_day
-from callcenter_ari.campaigns.model import Attempt, Campaign, CampaignError, Lead, LeadState
+from callcenter_ari.campaigns.model import DAY, Attempt, Campaign, CampaignError, Lead, LeadState
 from callcenter_ari.campaigns.rules import DialDecision, after_attempt, claimed, dial_decision, released
 from callcenter_ari.store.campaigns import CampaignStore
 from callcenter_ari.store.keys import checked
@@ -54,6 +54,8 @@ class LeadDialing:
         out: list[Lead] = []
         for _ in range(_ROUNDS):
             calls_today = await self.leads.calls_on(day_key)
+            if campaign.max_calls_per_day and calls_today >= campaign.max_calls_per_day:
+                break
             wanted = limit - len(out)
             ids = await self.leads.due(campaign.id, now, wanted * 2 + 8)
             if not ids or wanted <= 0:
@@ -86,14 +88,16 @@ class LeadDialing:
             if decision.allowed:
                 chosen.append(lead)
             else:
-                await self._defer(campaign, lead, decision)
+                await self._defer(campaign, lead, decision, now)
         return chosen
 
-    async def _defer(self, campaign: Campaign, lead: Lead, decision: DialDecision) -> None:
+    async def _defer(self, campaign: Campaign, lead: Lead, decision: DialDecision, now: float) -> None:
         if decision.final_state is not None:
             await self._close(campaign, lead, decision.final_state)
-        elif decision.next_at is not None and decision.reason != "daily_limit":
-            await self.leads.swap(campaign.id, lead, msgspec.structs.replace(lead, next_at=decision.next_at))
+        elif decision.reason != "daily_limit":
+            # No opening within the horizon (every day a holiday): ask again tomorrow rather than at every claim.
+            later = decision.next_at if decision.next_at is not None else now + DAY
+            await self.leads.swap(campaign.id, lead, msgspec.structs.replace(lead, next_at=later))
 
     async def _close(self, campaign: Campaign, lead: Lead, state: LeadState) -> None:
         closed = msgspec.structs.replace(lead, state=state, holder="", lease_until=0.0, next_at=0.0)

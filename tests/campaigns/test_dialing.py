@@ -75,6 +75,16 @@ class TestClaims:
         clock.now = at("2026-12-07 13:00")
         assert [lead.number for lead in await desk.dialing.claim_due("loans", clock.now, 5, "d")] == ["+8613800138000"]
 
+    async def test_a_lead_whose_hours_never_open_is_asked_about_again_tomorrow(
+        self, desk: CampaignDesk, clock: ManualClock
+    ) -> None:
+        """Saturdays only, and the next nine are holidays: nothing opens within the horizon."""
+        saturdays = ["12-12", "12-19", "12-26", "01-02", "01-09", "01-16", "01-23", "01-30", "02-06"]
+        await running(desk, ["a,13800138000,"], calling_days=["sat"], holidays=saturdays)
+        assert await desk.dialing.claim_due("loans", clock.now, 1, "d") == []
+        lead = await desk.leads.by_number("loans", "+8613800138000")
+        assert lead is not None and lead.next_at == clock.now + 86400 and lead.state == "new"
+
     async def test_the_daily_limit_counts_across_claims(self, desk: CampaignDesk, clock: ManualClock) -> None:
         await running(desk, max_calls_per_day=20)
         first = await desk.dialing.claim_due("loans", clock.now, 15, "d")
