@@ -122,7 +122,9 @@ class CampaignDesk:
         campaign = await self.campaigns.require(campaign_id)
         if campaign.state != "draft":
             raise CampaignConflict(f"campaign {campaign_id} is {campaign.state}: only a draft can be deleted")
-        await self.campaigns.delete(campaign_id, self.leads.all_parts(campaign_id))
+        imports = await self.imports.recent(self.imports.index(campaign_id), self.now(), 10_000)
+        parts = [self.leads.keys.lead_import(i.id, part) for i in imports for part in ("", "rejects", "seen")]
+        await self.campaigns.delete(campaign_id, self.leads.all_parts(campaign_id) + parts)
         log.info("campaign.deleted", campaign=campaign_id, by=by)
 
     async def stats(self, campaign_id: str) -> CampaignStats:
@@ -240,7 +242,7 @@ class CampaignDesk:
         if not region and campaign is not None:
             trunk = self.trunks.get(campaign.trunk)
             region = trunk.region if trunk is not None else ""
-        if region and read_region_problem(region):
+        if region and _unknown_region(region):
             raise CampaignInvalid([("region", f"unknown region {region[:8]!r} (an ISO 3166 code such as CN)")])
         return region
 
@@ -305,7 +307,7 @@ class LeadNotFound(CampaignError):
     pass
 
 
-def read_region_problem(region: str) -> bool:
+def _unknown_region(region: str) -> bool:
     try:
         check_region(region)
     except InvalidNumber:

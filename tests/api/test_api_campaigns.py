@@ -75,7 +75,11 @@ async def test_a_campaign_is_created_changed_and_run_through_its_states(open_api
         assert (await http.delete(f"{BASE}/loans")).status_code == 409  # it ran: its results stay
         assert (await http.post(f"{BASE}/loans/state", json={"action": "stop"})).json()["state"] == "stopped"
         assert (await http.post(BASE, json={**CAMPAIGN, "id": "draft1"})).status_code == 201
+        await upload(http, LIST.encode(), path=f"{BASE}/draft1/imports")
         assert (await http.delete(f"{BASE}/draft1")).status_code == 204
+        base = api.app.store.keys.base
+        left = [k async for k in api.app.store.redis.scan_iter(match=f"{base}:*") if b"import" in k or b"draft1" in k]
+        assert left == [], left  # its leads, imports and rejected rows went with it
         assert (await http.get(f"{BASE}/draft1")).status_code == 404
         stats = (await http.get(f"{BASE}/loans/stats")).json()
         assert stats["state"] == "stopped" and stats["leads"] == 0 and stats["contact_rate"] is None

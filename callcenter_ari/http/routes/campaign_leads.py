@@ -86,7 +86,7 @@ async def visible_import(deps: ApiDeps, principal: Principal, campaign_id: str, 
     return record
 
 
-_UPLOAD: dict[str, Any] = {
+UPLOAD: dict[str, Any] = {
     "guards": [requires("campaigns.manage")],
     "responses": documented(409, 413, 415),
     "operation_class": CsvUpload,
@@ -99,7 +99,7 @@ class CampaignLeadController(Controller):
     path = "/campaigns/{campaign_id:str}"
     tags = ["campaigns"]
 
-    @post("/imports", **_UPLOAD)
+    @post("/imports", **UPLOAD)
     async def import_leads(
         self,
         deps: Deps,

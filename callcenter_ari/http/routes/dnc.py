@@ -18,7 +18,7 @@ from callcenter_ari.http.auth import requires
 from callcenter_ari.http.errors import NotFound, documented
 from callcenter_ari.http.params import Caller, Deps, Id
 from callcenter_ari.http.routes.campaign_leads import (
-    _UPLOAD,
+    UPLOAD,
     CsvEncoding,
     Header,
     Text,
@@ -93,7 +93,7 @@ class DncController(Controller):
         if not await deps.campaigns.dnc.remove(deps.campaigns.number_of(number, region)):
             raise NotFound(f"{number[:40]} is not on the do-not-call list")
 
-    @post("/imports", **{**_UPLOAD, "guards": [requires("dnc.manage")]})
+    @post("/imports", **{**UPLOAD, "guards": [requires("dnc.manage")]})
     async def import_dnc(
         self,
         deps: Deps,
