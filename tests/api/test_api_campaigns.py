@@ -302,6 +302,15 @@ CAMPAIGN_ROUTES = [
     ("GET", "/api/v1/dnc/+8613800138000", None),
     ("DELETE", "/api/v1/dnc/+8613800138000", None),
     ("POST", "/api/v1/dnc/imports", "upload"),
+    ("GET", f"{BASE}/loans/imports/i0000000000000000", None),
+    ("GET", f"{BASE}/loans/imports/i0000000000000000/rejects", None),
+    ("GET", "/api/v1/dnc/imports/i0000000000000000", None),
+    ("GET", "/api/v1/dnc/imports/i0000000000000000/rejects", None),
+]
+# An agent may read and dispose of the leads whose last call it took (404 for the others).
+LEAD_ROUTES = [
+    ("GET", f"{BASE}/loans/leads/l1", None),
+    ("POST", f"{BASE}/loans/leads/l1/disposition", {"code": "success"}),
 ]
 
 
@@ -316,7 +325,7 @@ async def test_roles_without_campaign_permissions_are_refused_everywhere(open_ap
     async with open_api(TRUNK) as api:
         await created(api)
         async with api.client(role) as http:
-            for method, path, body in CAMPAIGN_ROUTES:
+            for method, path, body in CAMPAIGN_ROUTES + (LEAD_ROUTES if role != "agent1" else []):
                 answer = await call(http, method, path, body)
                 assert answer.status_code == 403, (method, path, answer.text)
         assert await api.deps.campaigns.campaigns.get("loans") is not None
@@ -328,19 +337,24 @@ async def test_another_tenants_token_sees_no_campaign_and_changes_nothing(open_a
         async with api.client("admin") as admin:
             report = (await upload(admin, LIST.encode())).json()
             await admin.post("/api/v1/dnc", json={"numbers": ["+8613700137000"]})
+            dnc_report = (await upload(admin, b"phone\n+8613600136000\n", path="/api/v1/dnc/imports")).json()
         lead_id = (await api.deps.campaigns.leads.by_number("loans", "+8613800138000")).id  # type: ignore[union-attr]
         async with api.client("other_admin") as http:
             assert (await http.get(BASE)).json() == {"campaigns": []}
             assert (await http.get("/api/v1/dnc")).json() == {"entries": [], "cursor": None, "total": 0}
-            for method, path, body in CAMPAIGN_ROUTES[1:11] + CAMPAIGN_ROUTES[12:]:
+            for method, path, body in CAMPAIGN_ROUTES[1:11] + CAMPAIGN_ROUTES[12:16]:
                 answer = await call(http, method, path, body)
                 assert answer.status_code == 404, (method, path, answer.text)
             for path in (
                 f"{BASE}/loans/imports/{report['id']}",
                 f"{BASE}/loans/imports/{report['id']}/rejects",
                 f"{BASE}/loans/leads/{lead_id}",
+                f"/api/v1/dnc/imports/{dnc_report['id']}",
+                f"/api/v1/dnc/imports/{dnc_report['id']}/rejects",
             ):
                 assert (await http.get(path)).status_code == 404, path
+            disposed = await http.post(f"{BASE}/loans/leads/{lead_id}/disposition", json={"code": "success"})
+            assert disposed.status_code == 404
         async with api.client("other_agent1") as agent:
             assert (await agent.get(f"{BASE}/loans/leads/{lead_id}")).status_code == 404
         campaign = await api.deps.campaigns.campaigns.require("loans")
