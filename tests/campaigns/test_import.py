@@ -235,3 +235,15 @@ async def test_the_bom_of_gb18030_is_not_part_of_the_header(desk: CampaignDesk) 
     assert record.encoding == "gb18030" and record.columns["phone"] == "手机"
     assert codecs.BOM_UTF8 not in data
     _ = chunks
+
+
+async def test_an_import_whose_process_died_reads_as_interrupted_with_its_counts(desk: CampaignDesk) -> None:
+    """A running import's report is saved as it goes; not heard of for two minutes, it is shown as interrupted."""
+    await campaign(desk)
+    record = await load(desk, "loans", csv_of(["A,13800138000,"]))
+    record.status, record.updated_at = "running", 1000.0
+    await desk.imports.save(record, desk.imports.index("loans"))
+    stale = await desk.imports.get(record.id, 1000.0 + 121)
+    fresh = await desk.imports.get(record.id, 1000.0 + 60)
+    assert stale is not None and stale.status == "interrupted" and stale.loaded == 1
+    assert fresh is not None and fresh.status == "running"
