@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     surge.add_argument("--offer-callback", action="store_true")
     surge.set_defaults(func=_surge)
 
+    from callcenter_ari import campaign_cli
     from callcenter_ari.demo import cli as demo_cli
     from callcenter_ari.dialer import cli as dialer_cli
     from callcenter_ari.sim import cli as sim_cli
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim_cli.register(sub)
     dahdi_cli.register(sub)
     dialer_cli.register(sub)
+    campaign_cli.register(sub)
     return parser
 
 

@@ -22,6 +22,8 @@ import msgspec
 
 from callcenter_ari.acd.skills import RequirementSyntaxError
 from callcenter_ari.acd.skills import parse as parse_skills
+from callcenter_ari.campaigns.settings import CampaignSettings
+from callcenter_ari.campaigns.settings import validate as validate_campaigns
 from callcenter_ari.ivr import Destination, IvrConfig, QueueNode
 from callcenter_ari.ivr import validate as validate_ivr
 from callcenter_ari.recording.settings import RecordingPolicy, RecordingSection, validate_policy
@@ -233,6 +235,7 @@ class Config(_Section):
     webhooks: WebhookSettings = WebhookSettings()
     tickets: TicketsSection = TicketsSection()
     recording: RecordingSection = RecordingSection()
+    campaigns: CampaignSettings = CampaignSettings()
 
     def redacted(self) -> dict[str, Any]:
         """The configuration as plain data with secrets masked, fit to print or log."""
@@ -414,6 +417,7 @@ def problems(config: Config) -> list[str]:
         found.append("app.node: not a valid name (letters, digits, '_', '.', '-')")
     found += _check_ivr_references(config)
     found += validate_recording(config.recording)
+    found += validate_campaigns(config.campaigns)
     for name, token in config.api.tokens.items():
         if len(token.token) < 16:
             found.append(f"api.tokens.{name}.token: at least 16 characters")

@@ -25,6 +25,7 @@ from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.directory import Directory
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.surge import SurgeService
+from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
@@ -61,6 +62,7 @@ class ApiDeps:
     recording_settings: RecordingSection
     open_recording: Callable[[str], Awaitable[StoredFile]]  # a stored recording's audio, to stream
     delete_recording: Callable[[Recording, str], Awaitable[DeletionAudit]]  # retention-checked, audited
+    campaigns: CampaignDesk  # outbound campaigns, their leads and the do-not-call list
 
     @classmethod
     def from_application(cls, app: Application) -> ApiDeps:
@@ -107,4 +109,5 @@ class ApiDeps:
             recording_settings=config.recording,
             open_recording=app.ari.open_stored_file,
             delete_recording=lambda rec, by: app.recordings.delete(rec, by, "requested"),
+            campaigns=app.campaigns,
         )

@@ -48,6 +48,7 @@ from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.agents import AgentStore
+from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.recordings import RecordingStore
@@ -205,6 +206,14 @@ class Application:
             redis, self.store.keys, now=self.clock.now, emit=self.services.emit, roster=roster_from(config.tickets)
         )
         self.surge = SurgeService(redis, self.store.keys)
+        self.campaigns = CampaignDesk(
+            redis,
+            self.store.keys,
+            trunks=config.trunks,
+            queues=self.directory.queue_names,
+            settings=config.campaigns,
+            now=self.clock.now,
+        )
         self.services.surge = self.surge.current
         self.ticket_opener = TicketOpener(self.tickets)
         self.services.open_ticket = self.ticket_opener.open

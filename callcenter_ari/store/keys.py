@@ -208,3 +208,56 @@ class Keys:
     def qa_sample(self, period: str) -> str:
         """One period's QA sample (JSON)."""
         return f"{self.base}:qa:sample:{checked(period, 'period')}"
+
+    # ---- outbound campaigns ---------------------------------------------------------------------------------
+
+    def campaign(self, campaign_id: str) -> str:
+        """One campaign's spec and state (JSON)."""
+        return f"{self.base}:campaign:{checked(campaign_id, 'campaign id')}"
+
+    @property
+    def campaigns(self) -> str:
+        """Set of every campaign id."""
+        return f"{self.base}:campaigns"
+
+    def campaign_part(self, campaign_id: str, part: str) -> str:
+        """A campaign's lead data: ``leads`` (hash lead id -> lead JSON), ``numbers`` (hash E.164 -> lead id),
+        ``due`` (sorted set of new and scheduled lead ids by the time they may be tried), ``dialing`` (sorted set
+        of claimed lead ids by lease end), ``stats`` (hash of counters), ``imports`` (sorted set of import ids by
+        start time)."""
+        if part not in _CAMPAIGN_PARTS:
+            raise InvalidId(f"campaign part {part[:40]!r} is not a valid part")
+        return f"{self.base}:campaign:{checked(campaign_id, 'campaign id')}:{part}"
+
+    def campaign_calls(self, campaign_id: str, day: str) -> str:
+        """Counter of a campaign's calls on one day of its own zone (YYYY-MM-DD)."""
+        if not _DAY.fullmatch(day):
+            raise InvalidId(f"day {day[:40]!r} is not a date")
+        return f"{self.base}:campaign:{checked(campaign_id, 'campaign id')}:calls:{day}"
+
+    def lead_import(self, import_id: str, part: str = "") -> str:
+        """One import's record (JSON); with ``part``: ``rejects`` (list of rejected rows, JSON) or ``seen`` (a dry
+        run's numbers so far, hash E.164 -> lead id)."""
+        if part not in ("", "rejects", "seen"):
+            raise InvalidId(f"import part {part[:40]!r} is not a valid part")
+        key = f"{self.base}:import:{checked(import_id, 'import id')}"
+        return f"{key}:{part}" if part else key
+
+    @property
+    def do_not_call(self) -> str:
+        """Hash: E.164 number -> its do-not-call entry (JSON), for every campaign of the tenant."""
+        return f"{self.base}:dnc"
+
+    @property
+    def do_not_call_imports(self) -> str:
+        """Sorted set of the do-not-call list's import ids by start time."""
+        return f"{self.base}:dnc:imports"
+
+    @property
+    def abandoned_numbers(self) -> str:
+        """Sorted set: E.164 number -> when a campaign last abandoned a call to it (no redial for 72 hours)."""
+        return f"{self.base}:campaigns:abandoned"
+
+
+_CAMPAIGN_PARTS = frozenset({"leads", "numbers", "due", "dialing", "stats", "imports"})
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
