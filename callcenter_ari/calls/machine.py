@@ -398,7 +398,7 @@ class InboundCall:
         if isinstance(message, AgentFailed):
             reason = message.reason
         elif isinstance(message, AgentGone):
-            reason = _FAILURE_BY_CAUSE.get(message.cause or 0, "failed")
+            reason = _failure_reason(message)
         else:
             reason = "ring_no_answer"
         if call.legs:
@@ -752,7 +752,7 @@ class InboundCall:
         if not call.consult_channel or message.channel_id != call.consult_channel:
             return self._agent_left_consult(now)
         if call.consult_answered_at is None:
-            reason = _FAILURE_BY_CAUSE.get(message.cause or 0, "failed")
+            reason = _failure_reason(message)
             return self._consult_over(now, "call.consult_failed", reason, reason=reason)
         return self._consult_over(now, "call.consult_cancelled", "finished", by="target")
 
@@ -1066,6 +1066,19 @@ def _stale(message: Input, record: CallRecord) -> bool:
         return False
     return message.channel_id not in (record.agent_channel, record.consult_channel, *record.legs)
 
+
+def _failure_reason(message: AgentGone) -> str:
+    """Why a leg never came up, as the reason the ACD records for the agent: the dial status when Asterisk gave
+    one (a Local channel ends with cause 0 whatever happened), else the hang-up cause."""
+    return _FAILURE_BY_DIALSTATUS.get(message.dialstatus) or _FAILURE_BY_CAUSE.get(message.cause or 0, "failed")
+
+
+_FAILURE_BY_DIALSTATUS = {
+    "BUSY": "busy",
+    "CONGESTION": "unavailable",
+    "CHANUNAVAIL": "unavailable",
+    "NOANSWER": "ring_no_answer",
+}
 
 # Q.850 causes of an agent leg that never came up, as the reason the ACD records for the agent.
 _FAILURE_BY_CAUSE = {

@@ -93,11 +93,14 @@ class AgentGone(_Msg, frozen=True):
     """A leg the call dialled (an agent's, a transfer's) hung up or never came up.
 
     ``channel_id`` says which: an earlier leg's late hang-up (after a ring-no-answer, after a transfer) must not
-    be taken for the current one's. Empty when unknown.
+    be taken for the current one's. Empty when unknown. ``dialstatus`` is the outcome Asterisk's ``Dial`` event
+    gave for the leg (``BUSY``, ``CONGESTION``, ``NOANSWER``, ``CHANUNAVAIL``), when it gave one: a Local channel
+    that was busy ends with cause 0, and only the dial status says why.
     """
 
     cause: int | None = None
     channel_id: str = ""
+    dialstatus: str = ""
 
 
 class QueueRefused(_Msg, frozen=True):
