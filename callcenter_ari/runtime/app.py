@@ -44,6 +44,7 @@ from callcenter_ari.runtime.stats import StatsFeed
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.runtime.timers import Timers
+from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.recordings import RecordingStore
@@ -52,7 +53,6 @@ from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead
 from callcenter_ari.trunks import LineLedger, capacities
-from callcenter_ari.webhooks import WebhookService
 
 log = structlog.get_logger(__name__)
 

@@ -21,6 +21,10 @@ _KIND = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 _MAX_URL = 2048
 
 
+class WebhookNotFound(LookupError):
+    """No such subscription, delivery, dead letter or event."""
+
+
 class SubscriptionError(ValueError):
     """A subscription field that cannot be accepted; ``field`` names it for the API's error body."""
 
@@ -78,6 +82,22 @@ class DeliveryAttempt(msgspec.Struct, frozen=True, kw_only=True):
     error: str = ""
     duration_ms: float = 0.0
     next_attempt_at: float | None = None
+
+
+class StreamEntry(msgspec.Struct, frozen=True):
+    """An entry of the tenant's event stream as the outbox reads it; ``kind`` is empty for one trimmed away."""
+
+    id: str
+    kind: str
+    at: float
+    data: bytes  # the event's JSON, as written
+
+
+class OutboxStatus(msgspec.Struct, frozen=True):
+    unread: int  # stream entries the consumer group has not read yet
+    unacknowledged: int  # read but not yet turned into deliveries
+    scheduled: int  # deliveries waiting for an attempt (or in flight)
+    dead: int
 
 
 class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

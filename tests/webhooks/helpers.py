@@ -19,7 +19,8 @@ from typing import Any
 import anyio
 from aiohttp import web
 
-from callcenter_ari.webhooks import WebhookService, WebhookSettings
+from callcenter_ari.runtime.webhooks import WebhookService
+from callcenter_ari.webhooks import WebhookSettings
 from callcenter_ari.webhooks.signing import SignatureError, verify
 
 # Milliseconds instead of minutes; timeouts still long enough for a loaded CI machine.

@@ -11,9 +11,10 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
-from callcenter_ari.webhooks import DeliveryAttempt, SubscriptionError, WebhookNotFound, WebhookService
+from callcenter_ari.webhooks import DeliveryAttempt, SubscriptionError, WebhookNotFound
 from callcenter_ari.webhooks.policy import fan_out
 from tests.webhooks.helpers import FAST, Receiver, eventually, free_port, running, settled
 
