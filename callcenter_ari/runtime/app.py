@@ -35,6 +35,7 @@ from callcenter_ari.runtime.call import LEG_PHASES, CallTask
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
+from callcenter_ari.runtime.egress import Resolver, system_resolver
 from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.queue_log import QueueLog
@@ -144,9 +145,10 @@ class Application:
         clock: Clock | None = None,
         metrics: Metrics | None = None,
         serve_http: bool = True,
+        resolver: Resolver = system_resolver,
     ) -> None:
         """``serve_http``: serve the API itself when ``http.enabled`` (false in a platform, which serves one API for
-        all its tenants)."""
+        all its tenants). ``resolver``: how webhook host names become addresses for the egress policy."""
         self.config = config
         self.serve_http = serve_http
         self.clock = clock or Clock()
@@ -192,7 +194,9 @@ class Application:
         if self.queue_log is not None:
             self.services.observers.append(self.queue_log)
         # Webhook receivers check timestamps against their own clocks: the outbox runs on wall time.
-        self.webhooks = WebhookService(redis, self.store.keys, now=time.time, settings=config.webhooks)
+        self.webhooks = WebhookService(
+            redis, self.store.keys, now=time.time, settings=config.webhooks, resolver=resolver
+        )
         self.tickets = TicketDesk(
             redis, self.store.keys, now=self.clock.now, emit=self.services.emit, roster=roster_from(config.tickets)
         )

@@ -18,10 +18,10 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack
 from urllib.parse import urlsplit
 
 import anyio
+import httpcore
 import httpx
 import msgspec
 import structlog
@@ -29,6 +29,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from callcenter_ari.runtime.egress import Egress, EgressBackend, EgressRefused, Resolver, system_resolver
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.webhooks import WebhookStore
 from callcenter_ari.webhooks.model import (
@@ -53,8 +54,8 @@ log = structlog.get_logger(__name__)
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _USER_AGENT = "callcenter-ari-webhooks/1"
 _RETRY_PAUSE = 1.0  # after a Redis error, before trying again
-
-ClientSource = httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None
+# What a request that got no answer can end with (httpcore's errors have no common base of their own).
+_NO_ANSWER = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol)
 
 
 class WebhookService:
@@ -64,15 +65,16 @@ class WebhookService:
         keys: Keys,
         *,
         now: Callable[[], float] = time.time,
-        http: ClientSource = None,
         settings: WebhookSettings | None = None,
         rng: random.Random | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
+        """``resolver``: how host names become addresses, for the egress policy (tests pass a table)."""
         self.store = WebhookStore(redis, keys)
         self.settings = settings or WebhookSettings()
         self.outbox = Outbox(self.settings, rng)
+        self.egress = Egress(self.settings.egress(), resolver, timeout=self.settings.connect_timeout)
         self._now = now  # the one clock: wall time, which receivers check webhook-timestamp against
-        self._http = http
         self._wake = anyio.Event()
 
     # ---- running ----------------------------------------------------------------------------------------
@@ -80,24 +82,18 @@ class WebhookService:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Consume the event stream and deliver until cancelled."""
         await self.store.ensure_group(self.settings.start_at)
-        async with AsyncExitStack() as stack:
-            client = await self._client(stack)
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._consume)
-                tg.start_soon(self._dispatch, tg, client)
-                log.info("webhooks.started", consumer=self.settings.consumer)
-                task_status.started()
-
-    async def _client(self, stack: AsyncExitStack) -> httpx.AsyncClient:
-        if isinstance(self._http, httpx.AsyncClient):
-            return self._http  # the caller's: they close it
-        if self._http is not None:
-            return await stack.enter_async_context(self._http())
         s = self.settings
-        timeout = httpx.Timeout(s.read_timeout, connect=s.connect_timeout)
-        limits = httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency)
-        client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
-        return await stack.enter_async_context(client)
+        # Every connection is opened by the egress backend: to checked addresses only. Redirects are not followed.
+        pool = httpcore.AsyncConnectionPool(
+            max_connections=s.concurrency,
+            max_keepalive_connections=s.concurrency,
+            network_backend=EgressBackend(self.egress),
+        )
+        async with pool, anyio.create_task_group() as tg:
+            tg.start_soon(self._consume)
+            tg.start_soon(self._dispatch, tg, pool)
+            log.info("webhooks.started", consumer=s.consumer)
+            task_status.started()
 
     def wake(self) -> None:
         """Look for due deliveries now (new ones were created)."""
@@ -162,12 +158,12 @@ class WebhookService:
 
     # ---- the dispatcher ---------------------------------------------------------------------------------
 
-    async def _dispatch(self, tg: TaskGroup, client: httpx.AsyncClient) -> None:
+    async def _dispatch(self, tg: TaskGroup, pool: httpcore.AsyncConnectionPool) -> None:
         while True:
             # A fresh event before looking, so a wake-up that comes while we look is not lost.
             self._wake = wake = anyio.Event()
             try:
-                delay = await self._dispatch_once(tg, client)
+                delay = await self._dispatch_once(tg, pool)
             except (RedisError, OSError) as exc:
                 log.error("webhooks.dispatch_failed", error=repr(exc))
                 delay = _RETRY_PAUSE
@@ -178,7 +174,7 @@ class WebhookService:
                 with anyio.move_on_after(delay):
                     await wake.wait()
 
-    async def _dispatch_once(self, tg: TaskGroup, client: httpx.AsyncClient) -> float:
+    async def _dispatch_once(self, tg: TaskGroup, pool: httpcore.AsyncConnectionPool) -> float:
         """Start attempts for what is due and may be sent now; returns how long to wait before looking again."""
         outbox = self.outbox
         free = outbox.free()
@@ -190,13 +186,13 @@ class WebhookService:
         held = await self.store.claim(outbox.pick(due, free), now, outbox.lease_until(now))
         for delivery in held:
             outbox.started(delivery.subscription_id)
-            tg.start_soon(self._attempt, client, subs[delivery.subscription_id], delivery)
+            tg.start_soon(self._attempt, pool, subs[delivery.subscription_id], delivery)
         return outbox.next_look(soonest, now)
 
-    async def _attempt(self, client: httpx.AsyncClient, sub: Subscription, delivery: Delivery) -> None:
+    async def _attempt(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> None:
         s = self.settings
         try:
-            result = await self._post(client, sub, delivery)
+            result = await self._post(pool, sub, delivery)
             settled = self.outbox.settle(delivery, result, self._now())
             updated = settled.delivery
             # The request was made: record it even if we are being cancelled, or it is sent once more than needed.
@@ -225,24 +221,41 @@ class WebhookService:
             self.outbox.finished(sub.id)
             self.wake()
 
-    async def _post(self, client: httpx.AsyncClient, sub: Subscription, delivery: Delivery) -> AttemptResult:
+    async def _post(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> AttemptResult:
+        s = self.settings
         body = delivery.body.encode("utf-8")
         started = self._now()
         headers = signature_headers(delivery.id, int(started), body, sub.secret)
-        headers.update({"content-type": "application/json", "user-agent": _USER_AGENT})
         status: int | None = None
         error, retry_after = "", None
         try:
-            # The total bound: httpx's timeouts are per phase, and a receiver can trickle a response forever.
-            with anyio.fail_after(self.settings.attempt_timeout):
-                async with client.stream("POST", sub.url, content=body, headers=headers) as response:
-                    status = response.status_code
-                    retry_after = parse_retry_after(response.headers.get("retry-after"))
+            url = httpx.URL(sub.url)  # parsed as httpx does (IDNA names, IPv6 brackets, default ports)
+            target = httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
+            headers.update(
+                {
+                    "host": url.netloc.decode("ascii"),
+                    "content-type": "application/json",
+                    "content-length": str(len(body)),
+                    "user-agent": _USER_AGENT,
+                }
+            )
+            timeouts = {"connect": s.connect_timeout, "read": s.read_timeout, "write": s.read_timeout, "pool": None}
+            # The total bound: the pool's timeouts are per phase, and a receiver can trickle a response forever.
+            with anyio.fail_after(s.attempt_timeout):
+                async with pool.stream(
+                    "POST", target, headers=list(headers.items()), content=body, extensions={"timeout": timeouts}
+                ) as response:
+                    status = response.status
+                    retry_after = parse_retry_after(_header(response.headers, b"retry-after"))
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except TimeoutError:
             error = "timed out"
-        except httpx.HTTPError as exc:
+        except EgressRefused as refused:
+            error = str(refused)  # nothing was sent: there is no answer to tell
+        except httpx.InvalidURL:
+            error = "the URL cannot be requested"
+        except _NO_ANSWER as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return AttemptResult(status, error, retry_after, round(max(0.0, self._now() - started) * 1000, 1))
 
@@ -258,9 +271,10 @@ class WebhookService:
         description: str = "",
     ) -> Subscription:
         """Validate and store a subscription; a secret is generated unless one is given. Raises SubscriptionError."""
+        await self.egress.check_url(check_url(url))
         sub = Subscription(
             id=f"sub_{secrets.token_hex(8)}",
-            url=check_url(url),
+            url=url,
             secret=check_secret(secret) if secret is not None else generate_secret(),
             events=check_filters(tuple(events)),
             enabled=enabled,
@@ -287,7 +301,8 @@ class WebhookService:
         sub = await self._subscription(subscription_id)
         changes: dict[str, object] = {}
         if url is not None:
-            changes["url"] = check_url(url)
+            await self.egress.check_url(check_url(url))
+            changes["url"] = url
         if events is not None:
             changes["events"] = check_filters(tuple(events))
         if enabled is not None:
@@ -379,6 +394,13 @@ class WebhookService:
         subs = [sub.id for sub in await self.store.subscriptions()]
         scheduled = await self.store.pending_count(subs)
         return OutboxStatus(unread, unacked, scheduled, await self.store.dead_count())
+
+
+def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _log_malformed(decided: FanOut, entries: Sequence[StreamEntry]) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from callcenter_ari.webhooks.egress import EgressPolicy
 from callcenter_ari.webhooks.signing import secret_key
 
 DeliveryStatus = Literal["pending", "delivered", "dead"]
@@ -120,6 +121,8 @@ class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     delivered_ttl: float = 7 * 86400.0
     consumer: str = "outbox-1"
     start_at: Literal["$", "0"] = "$"  # where a new consumer group starts: new events only, or the whole stream
+    # Destinations reachable although internal (loopback, private, ...): networks and host names (egress.py).
+    egress_allow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.backoff or any(delay < 0 for delay in self.backoff):
@@ -130,6 +133,10 @@ class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
             raise ValueError("jitter: a fraction in [0, 1)")
         if self.lease_seconds <= self.attempt_timeout:
             raise ValueError("lease_seconds must exceed attempt_timeout, or a slow attempt is sent twice at once")
+        EgressPolicy.from_allow(self.egress_allow)  # raises ValueError naming a bad entry
+
+    def egress(self) -> EgressPolicy:
+        return EgressPolicy.from_allow(self.egress_allow)
 
 
 def matches(filters: tuple[str, ...], kind: str) -> bool:
