@@ -25,6 +25,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from callcenter_ari.http.auth import BearerAuth, Principal, requires
+from callcenter_ari.http.bodies import MAX_BYTES, BodyCheck
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import NotFound, documented, exception_handlers
 from callcenter_ari.http.params import Caller, Deps
@@ -104,6 +105,7 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
             QaController,
         ],
         security=[{"bearer": []}],
+        before_request=BodyCheck(),
     )
     openapi = OpenAPIConfig(
         title="callcenter-ari",
@@ -128,6 +130,7 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
         middleware=[DefineMiddleware(BearerAuth, tokens=tenants.tokens)],
         exception_handlers=exception_handlers(),
         openapi_config=openapi,
+        request_max_body_size=MAX_BYTES,
         debug=False,
     )
 

@@ -98,7 +98,8 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         return _answer(exc.status_code, "internal error")
     if exc.status_code == 401:
         return _answer(401, exc.detail, headers={"www-authenticate": 'Bearer realm="callcenter-ari"'})
-    return _answer(exc.status_code, exc.detail)
+    # A 405 carries the methods the path takes in ``Allow`` (RFC 9110): Litestar puts it in the exception's headers.
+    return _answer(exc.status_code, exc.detail, headers=dict(exc.headers or {}) or None)
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
