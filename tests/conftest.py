@@ -51,6 +51,19 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Fail the test if anything in it connects to, or looks up, a host outside 127.0.0.0/8 and ::1 (the test
     Redis aside): a refused destination must be refused before any connection, and names must be resolved through
     the resolver the test passes, never DNS. The attempt is refused as well, so nothing leaves the machine."""
+    outside = _keep_to_loopback(monkeypatch)
+    yield outside
+    assert outside == [], f"reached outside loopback: {outside}"
+
+
+@pytest.fixture
+def nothing_leaves(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Refuse, without failing the test, every connection and lookup beyond loopback: for runs where a generator
+    picks webhook URLs (a public address it made up is allowed by the policy, and must still not be called)."""
+    return _keep_to_loopback(monkeypatch)
+
+
+def _keep_to_loopback(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     outside: list[str] = []
     own = {"localhost", urlsplit(REDIS_URL).hostname or ""}
 
@@ -90,5 +103,4 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    yield outside
-    assert outside == [], f"reached outside loopback: {outside}"
+    return outside

@@ -19,6 +19,7 @@ AttemptOutcome = Literal["delivered", "retry", "dead"]
 
 # Event kinds are dotted lower-case words (``call.answered``); a filter is a kind, a prefix ``call.*`` or ``*``.
 _KIND = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+FILTER_PATTERN = r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$(?!\n)"  # the same rule, for the API's document
 _MAX_URL = 2048
 
 

@@ -3,9 +3,12 @@ says what is wrong, never a 500."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from callcenter_ari.http.bodies import MAX_DEPTH, nesting_depth
+from callcenter_ari.store.keys import ID_PATTERN
 from tests.api.conftest import OpenApi
 
 # Operations that take a body, with one that is otherwise fine, so that only the nesting is at fault.
@@ -66,18 +69,71 @@ class TestStrictTypes:
         assert answer.json()["recording"]["beep"] is True
 
 
-async def test_every_405_says_which_methods_the_path_takes(open_api: OpenApi) -> None:
-    """For every path of the document, a method it does not take: 405 with ``Allow`` naming the ones it does."""
+async def test_every_405_and_options_say_which_methods_the_path_takes(open_api: OpenApi) -> None:
+    """For every path of the document: a method it does not take is 405 with ``Allow`` naming the ones it does, and
+    OPTIONS names them too (also where two controllers share a path, as listing and creating agents do)."""
     async with open_api() as api, api.client("admin") as http:
         document = (await http.get("/api/openapi.json")).json()
         checked = 0
         for template, operations in document["paths"].items():
-            path = template.replace("{", "").replace("}", "")  # any value will do: routing comes first
+            path = re.sub(r"\{[^}]+\}", "1", template)  # any value of the right type will do: routing comes first
             taken = {method.upper() for method in operations if method in ("get", "post", "put", "patch", "delete")}
+            options = await http.options(path)
+            assert options.status_code == 204, (path, options.text)
+            assert {m.strip() for m in options.headers["allow"].split(",")} == taken | {"OPTIONS"}, path
             for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - taken):
                 answer = await http.request(method, path)
                 assert answer.status_code == 405, (method, path, answer.text)
                 allowed = {m.strip() for m in answer.headers["allow"].split(",")}
-                assert taken <= allowed <= taken | {"HEAD", "OPTIONS"}, (method, path, allowed)
+                assert allowed == taken | {"OPTIONS"}, (method, path, allowed)
                 checked += 1
     assert checked > 100
+
+
+async def test_the_document_is_as_strict_as_the_server(open_api: OpenApi) -> None:
+    """Closed request bodies, patterned path ids, the ticket search's exactly-one rule, links between operations."""
+    async with open_api() as api, api.client("qa") as http:
+        document = (await http.get("/api/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    operations = {
+        op["operationId"]: op for item in document["paths"].values() for op in item.values() if isinstance(op, dict)
+    }
+    bodies = [
+        op["requestBody"]["content"]["application/json"]["schema"] for op in operations.values() if "requestBody" in op
+    ]
+    assert len(bodies) == 17
+    for body in bodies:
+        schema = schemas[body["$ref"].rsplit("/", 1)[1]]
+        assert schema["additionalProperties"] is False, schema
+    assert schemas["RecordingPolicyInput"]["properties"]["beep"] == {"type": "boolean", "default": False}
+    assert schemas["NewSubscriptionInput"]["properties"]["events"]["items"]["pattern"]
+    ids = [
+        p for op in operations.values() for p in op.get("parameters", []) if p["in"] == "path" and p["name"] != "start"
+    ]
+    assert ids and all(p["schema"]["pattern"] == ID_PATTERN for p in ids)
+    [criterion] = [p for p in operations["search"]["parameters"] if p["name"] == "criterion"]
+    assert [list(one["required"]) for one in criterion["schema"]["oneOf"]] == [
+        ["caller_number"],
+        ["number"],
+        ["customer_name"],
+    ]
+    assert (criterion["style"], criterion["explode"], criterion["required"]) == ("form", True, True)
+    links = operations["create_subscription"]["responses"]["201"]["links"]
+    assert links["get_subscription"] == {
+        "operationId": "get_subscription",
+        "parameters": {"subscription_id": "$response.body#/id"},
+    }
+    assert operations["create_agent"]["responses"]["201"]["links"]["log_in"]["parameters"] == {
+        "agent_id": "$request.body#/id"
+    }
+
+
+async def test_the_ticket_search_takes_exactly_one_criterion(open_api: OpenApi) -> None:
+    async with open_api() as api, api.client("admin") as http:
+        none = await http.get("/api/v1/tickets")
+        two = await http.get("/api/v1/tickets", params={"number": "T-2026-000001", "customer_name": "Ann"})
+        empty = await http.get("/api/v1/tickets", params={"number": ""})
+        one = await http.get("/api/v1/tickets", params={"number": "T-2026-000001", "limit": 5})
+    assert none.status_code == two.status_code == empty.status_code == 400
+    assert {e["field"] for e in two.json()["errors"]} == {"caller_number", "number", "customer_name"}
+    assert (one.status_code, one.json()) == (200, {"tickets": []})
