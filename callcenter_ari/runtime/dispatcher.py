@@ -54,6 +54,7 @@ _NUMBER_CHARS = re.compile(r"[^0-9+*#]")
 _NAME_CHARS = re.compile(r"[\"<>\\\x00-\x1f]")
 # Dial outcomes that say why a leg never came up; a Local leg's own hang-up cause is 0 whatever happened.
 _FAILED_DIAL = frozenset({"BUSY", "CONGESTION", "NOANSWER", "CHANUNAVAIL"})
+_LOG_EVERY_DROP = 100
 
 
 def new_call_id() -> str:
@@ -70,6 +71,7 @@ class Dispatcher:
         self._event_counters: dict[str, object] = {}
         # What Asterisk's Dial events said about our legs that failed, until the leg's hang-up carries it to the call.
         self._dial_status: dict[str, str] = {}
+        self._dropped = 0  # digits dropped from full inboxes since the start
 
     def open(self) -> None:
         """Recovery is done: handle the events held meanwhile, in order, then each as it comes."""
@@ -144,7 +146,12 @@ class Dispatcher:
     def _deliver(self, task: CallTask, message: Input) -> None:
         if not task.deliver(message):
             self.services.metrics.dtmf_dropped.inc()
-            log.warning("call.inbox_full", call_id=task.call_id, dropped=type(message).__name__)
+            # A caller can press keys faster than anyone reads them: one line per hundred, not one per key.
+            self._dropped += 1
+            if self._dropped % _LOG_EVERY_DROP == 1:
+                log.warning(
+                    "call.inbox_full", call_id=task.call_id, dropped=type(message).__name__, total=self._dropped
+                )
 
     def _channel_gone(self, channel_id: str, cause: int | None) -> None:
         dialstatus = self._dial_status.pop(channel_id, "")
