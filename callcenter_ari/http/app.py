@@ -143,6 +143,10 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
         exception_handlers=exception_handlers(),
         openapi_config=openapi,
         request_max_body_size=MAX_BYTES,
+        # The process's logging is structlog's (logs.py). Litestar's default would put an INFO handler on the root
+        # logger, printing every library's records as plain text, httpx's request URLs among them: with the HTTP
+        # transport those carry the ARI password as ``api_key``.
+        logging_config=None,
         debug=False,
     )
 
