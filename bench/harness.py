@@ -28,10 +28,10 @@ from callcenter_ari.ari.events import (
     StasisStart,
 )
 from callcenter_ari.ari.transport import Response
+from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.config import Config
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.runtime.clock import Clock
-from callcenter_ari.store.records import CallRecord
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 QUEUE = "q"

@@ -69,9 +69,9 @@ from callcenter_ari.acd.decisions import (
 from callcenter_ari.acd.errors import InUse, InvalidTransition, UnknownAgent, UnknownQueue, WrapupLimitExceeded
 from callcenter_ari.acd.estimate import HandleTimes, estimate_wait
 from callcenter_ari.acd.indexes import Deadlines, Key
+from callcenter_ari.acd.records import AgentRecord, AgentState
 from callcenter_ari.acd.skills import Requirement, both, lower, widen
 from callcenter_ari.acd.specs import AgentSpec, QueueSpec, TeamSpec
-from callcenter_ari.store.records import AgentRecord, AgentState
 
 __all__ = ["AgentSpec", "Board", "InvalidTransition", "Offer", "QueueSpec", "TeamSpec"]
 

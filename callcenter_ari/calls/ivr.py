@@ -23,7 +23,7 @@ from callcenter_ari.calls.messages import (
     StopPlayback,
     Timeout,
 )
-from callcenter_ari.store.records import CallRecord
+from callcenter_ari.calls.records import CallRecord
 
 
 def to_ivr(message: Input) -> ivr.Input | None:

@@ -99,9 +99,9 @@ from callcenter_ari.calls.messages import (
     Unhold,
     Unmute,
 )
+from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.recording.recorder import Recorder, refusal
 from callcenter_ari.recording.settings import RecordingPolicy
-from callcenter_ari.store.records import CallRecord
 
 TRANSFER_RING_SECONDS = 30
 

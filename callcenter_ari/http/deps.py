@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.files import StoredFile
 from callcenter_ari.calls.messages import Input
+from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.config import ApiToken
 from callcenter_ari.recording.model import DeletionAudit, Recording
 from callcenter_ari.recording.settings import RecordingSection
@@ -25,7 +26,6 @@ from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.recordings import RecordingStore
-from callcenter_ari.store.records import CallRecord
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
 

@@ -33,13 +33,13 @@ from callcenter_ari.acd.decisions import (
     SupervisorAlert,
 )
 from callcenter_ari.acd.errors import InvalidTransition
+from callcenter_ari.acd.records import AgentRecord
 from callcenter_ari.acd.skills import Requirement
 from callcenter_ari.acd.skills import parse as parse_skills
 from callcenter_ari.acd.specs import AgentSpec, QueueSpec
 from callcenter_ari.calls import messages as call
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.timers import Timers
-from callcenter_ari.store.records import AgentRecord
 from callcenter_ari.store.redis import Store, queue_score
 
 log = structlog.get_logger(__name__)

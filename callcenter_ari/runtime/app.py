@@ -26,6 +26,7 @@ from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import Input, Resume
+from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint
 from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement
@@ -49,7 +50,6 @@ from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.recordings import RecordingStore
-from callcenter_ari.store.records import CallRecord
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead

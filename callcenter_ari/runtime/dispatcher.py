@@ -41,8 +41,8 @@ from callcenter_ari.calls.messages import (
     RecordingDone,
     Start,
 )
+from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.runtime.call import LEG_PHASES, CallTask
-from callcenter_ari.store.records import CallRecord
 
 if TYPE_CHECKING:
     from callcenter_ari.runtime.app import Services

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 import structlog
 
 from callcenter_ari.acd.errors import InvalidTransition
+from callcenter_ari.acd.records import AgentRecord
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError, ChannelGone, NotFound
 from callcenter_ari.ari.models import Bridge
 from callcenter_ari.calls.messages import AgentGone, Input
 from callcenter_ari.runtime.acd import Line
-from callcenter_ari.store.records import AgentRecord
 
 if TYPE_CHECKING:
     from callcenter_ari.runtime.app import Services

@@ -20,8 +20,9 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from callcenter_ari.acd.records import AgentRecord
+from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.store.keys import Keys, checked
-from callcenter_ari.store.records import AgentRecord, CallRecord
 
 log = structlog.get_logger(__name__)
 

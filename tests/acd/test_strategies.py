@@ -6,9 +6,9 @@ from collections import Counter
 
 from acd_helpers import agent, make_board, offered_to
 
+from callcenter_ari.acd.records import AgentRecord
 from callcenter_ari.acd.skills import parse
 from callcenter_ari.acd.specs import QueueSpec
-from callcenter_ari.store.records import AgentRecord
 
 
 def queue(strategy: str, **fields: object) -> tuple[QueueSpec, ...]:

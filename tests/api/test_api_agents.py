@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from callcenter_ari.store.records import AgentRecord
+from callcenter_ari.acd.records import AgentRecord
 from tests.api.conftest import OpenApi
 from tests.e2e.helpers import eventually
 

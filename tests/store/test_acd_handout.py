@@ -12,13 +12,13 @@ from redis.asyncio import Redis
 
 from callcenter_ari.acd.board import Board
 from callcenter_ari.acd.errors import InvalidTransition, UnknownAgent
+from callcenter_ari.acd.records import AgentRecord
 from callcenter_ari.acd.specs import AgentSpec, QueueSpec
 from callcenter_ari.calls.messages import Input, Offered, RingAll
 from callcenter_ari.runtime.acd import AcdService, Line, ReservedElsewhere
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.keys import Keys
-from callcenter_ari.store.records import AgentRecord
 from callcenter_ari.store.redis import Store
 
 

@@ -13,10 +13,10 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.demo.redis_server import redis_binary
 from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.store.keys import Keys
-from callcenter_ari.store.records import CallRecord
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.tickets import CallFacts, Contact, Roster

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari.acd.records import AgentRecord
+from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.store.keys import InvalidId, Keys
-from callcenter_ari.store.records import AgentRecord, CallRecord
 from callcenter_ari.store.redis import Store, queue_score
 
 

@@ -36,7 +36,7 @@ from callcenter_ari.calls.messages import (
     Timeout,
     TransferTo,
 )
-from callcenter_ari.store.records import CallRecord
+from callcenter_ari.calls.records import CallRecord
 
 SETTINGS = CallSettings(
     greeting="sound:hello",

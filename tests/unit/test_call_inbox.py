@@ -6,8 +6,8 @@ from typing import Any, cast
 
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import CallerGone, Digit, Timeout
+from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.runtime.call import INBOX_SIZE, CallTask
-from callcenter_ari.store.records import CallRecord
 
 
 def test_a_hang_up_after_a_dtmf_flood_is_still_delivered() -> None:

@@ -30,7 +30,7 @@ from callcenter_ari.calls.messages import (
     Start,
     StopPlayback,
 )
-from callcenter_ari.store.records import CallRecord
+from callcenter_ari.calls.records import CallRecord
 
 NODES: dict[str, Any] = {
     "menu": {

@@ -42,7 +42,7 @@ from callcenter_ari.calls.messages import (
     Unhold,
     Unmute,
 )
-from callcenter_ari.store.records import CallRecord
+from callcenter_ari.calls.records import CallRecord
 
 QUEUED = CallSettings(
     greeting="sound:hello",

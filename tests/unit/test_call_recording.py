@@ -28,8 +28,8 @@ from callcenter_ari.calls.messages import (
     TransferTo,
     TransferToAgent,
 )
+from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.recording.settings import RecordingPolicy
-from callcenter_ari.store.records import CallRecord
 
 RECORDED = CallSettings(
     greeting="sound:hello",

@@ -49,7 +49,7 @@ from callcenter_ari.calls.messages import (
     Unhold,
     Unmute,
 )
-from callcenter_ari.store.records import CallRecord
+from callcenter_ari.calls.records import CallRecord
 
 SETTINGS = CallSettings(
     greeting="sound:hello",

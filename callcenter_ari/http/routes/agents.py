@@ -10,13 +10,13 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from callcenter_ari.acd.records import AgentState
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import NotFound, documented
 from callcenter_ari.http.params import Caller, Deps, Id
 from callcenter_ari.http.routes.calls import CallView
 from callcenter_ari.http.routes.calls import view as call_view
-from callcenter_ari.store.records import AgentState
 
 log = structlog.get_logger(__name__)
 

@@ -24,12 +24,12 @@ from callcenter_ari.calls.messages import (
     TransferToAgent,
     Unhold,
 )
+from callcenter_ari.calls.records import CallPhase, CallRecord
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import Conflict, FieldProblem, NotFound, Unprocessable, documented
 from callcenter_ari.http.params import Caller, Deps, Id
 from callcenter_ari.runtime.monitor import MonitorError
-from callcenter_ari.store.records import CallPhase, CallRecord
 
 log = structlog.get_logger(__name__)
 

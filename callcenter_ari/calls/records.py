@@ -1,4 +1,4 @@
-"""What is kept in Redis about calls and agents, as msgspec Structs.
+"""What is kept in Redis about a call, as a msgspec Struct: the call machine's own state (calls/machine.py).
 
 New fields must get defaults, so that a record written by an older version still decodes after an upgrade.
 """
@@ -28,7 +28,6 @@ CallPhase = Literal[
     "leaving",
     "ended",
 ]
-AgentState = Literal["logged_out", "available", "reserved", "talking", "wrapup", "not_ready"]
 
 
 class CallRecord(msgspec.Struct, kw_only=True):
@@ -72,13 +71,3 @@ class CallRecord(msgspec.Struct, kw_only=True):
     consult_channel: str = ""
     consult_answered_at: float | None = None
     caller_left: bool = False
-
-
-class AgentRecord(msgspec.Struct, kw_only=True):
-    agent_id: str
-    state: AgentState = "logged_out"
-    since: float = 0.0
-    call_id: str = ""
-    reason: str = ""
-    calls: int = 0
-    talk_seconds: float = 0.0
