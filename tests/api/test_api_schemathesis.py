@@ -37,11 +37,11 @@ values = ["{subscription}"]
 "path.subscription_id" = {{ dictionary = "subscriptions", probability = 0.7 }}
 """
 
-# Examples per operation and phases, by role. Fuzzing is the costly phase (about half a minute at 30 examples): the
+# Examples per operation and phases, by role. Fuzzing is the costly phase (about half a minute at 25 examples): the
 # admin's run fuzzes; the other roles differ in what they may do and see, which coverage and the linked operations
 # reach.
 ROLES = {
-    "admin": (30, "coverage,fuzzing,stateful"),
+    "admin": (25, "coverage,fuzzing,stateful"),
     "supervisor": (20, "coverage,stateful"),
     "qa": (20, "coverage,stateful"),
     "crm": (20, "coverage,stateful"),
