@@ -15,11 +15,20 @@ import structlog
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
-def configure(level: str = "info", fmt: Literal["json", "console"] = "json", stream: TextIO | None = None) -> None:
-    out = stream or sys.stderr
+def configure(
+    level: str = "info", fmt: Literal["json", "console"] = "json", stream: TextIO | None = None, *, cache: bool = True
+) -> None:
+    """``cache``: each logger keeps the configuration it first logged with (fast; a process configures once).
+    Tests that configure logging pass False, so that no logger stays bound to one test's stream."""
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
+    # Whatever the process does with the standard library's logging, credentials stay out of it: httpx logs each
+    # request's URL at INFO (asyncari's carry the ARI password as ``api_key``), websockets the handshake's headers at
+    # DEBUG (the Basic credentials of the event WebSocket).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("websockets.client").setLevel(logging.INFO)
+    out = stream or sys.stderr
     stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
     structlog.configure(
         processors=[
@@ -31,7 +40,7 @@ def configure(level: str = "info", fmt: Literal["json", "console"] = "json", str
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         logger_factory=structlog.PrintLoggerFactory(out),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache,
     )
     handler = logging.StreamHandler(out)
     handler.setFormatter(

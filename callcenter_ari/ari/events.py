@@ -216,12 +216,19 @@ _wire_decoder = msgspec.json.Decoder(Event | RestResponse)  # type: ignore[arg-t
 _type_decoder = msgspec.json.Decoder(_TypeOnly)
 
 
+# msgspec raises RecursionError (cleanly, at Python's recursion limit) for JSON nested deeper than that; no event
+# nests more than a few levels, so such a frame is unknown like any other malformed one.
+_TOO_DEEP = "nested too deeply to be an event"
+
+
 def decode_event(data: bytes | str) -> Event | UnknownEvent:
     """Decode one event frame; never raises."""
     try:
         return _event_decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        return _unknown(data, exc)
+        return _unknown(data, str(exc))
+    except RecursionError:
+        return _unknown(data, _TOO_DEEP)
 
 
 def decode_wire(data: bytes | str) -> Event | RestResponse | UnknownEvent:
@@ -229,23 +236,29 @@ def decode_wire(data: bytes | str) -> Event | RestResponse | UnknownEvent:
     try:
         return _wire_decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        return _unknown(data, exc)
+        return _unknown(data, str(exc))
+    except RecursionError:
+        return _unknown(data, _TOO_DEEP)
 
 
 def event_from_builtins(message: dict[str, Any]) -> Event | UnknownEvent:
-    """Convert an already parsed JSON object (what asyncari hands over) into a typed event."""
+    """Convert an already parsed JSON object (what asyncari hands over) into a typed event; never raises."""
     try:
         return msgspec.convert(message, Event)  # type: ignore[arg-type,return-value]
     except msgspec.ValidationError as exc:
-        return UnknownEvent(type=str(message.get("type", "?")), reason=str(exc))
+        reason = str(exc)
+    except RecursionError:
+        reason = _TOO_DEEP
+    kind = message.get("type", "?") if isinstance(message, dict) else "?"
+    return UnknownEvent(type=str(kind)[:100], reason=reason)
 
 
-def _unknown(data: bytes | str, exc: Exception) -> UnknownEvent:
+def _unknown(data: bytes | str, reason: str) -> UnknownEvent:
     try:
         kind = _type_decoder.decode(data).type
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         kind = "?"
-    return UnknownEvent(type=kind, reason=str(exc))
+    return UnknownEvent(type=kind[:100], reason=reason)
 
 
 def channel_of(event: Event) -> Channel | None:

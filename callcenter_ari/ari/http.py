@@ -27,6 +27,7 @@ from callcenter_ari.ari.transport import Endpoint, EventSink, Response
 log = structlog.get_logger(__name__)
 
 _PATH_PARAM = re.compile(r"^\{(\w+)\}$")
+_API_KEY = re.compile(r"api_key=[^&\s'\"]*")
 
 
 class _Route:
@@ -81,7 +82,7 @@ class HttpTransport:
         except TypeError as exc:  # asyncswagger11's word for a parameter the operation does not declare
             raise BadRequest(str(exc)) from None
         except (httpx.TransportError, TimeoutError) as exc:
-            raise AriUnavailable(f"ARI HTTP request failed: {exc!r}") from None
+            raise AriUnavailable(f"ARI HTTP request failed: {_describe(exc)}") from None
         return Response(reply.status_code, reply.content)
 
     async def run(self, sink: EventSink, connected: Callable[[], None]) -> None:
@@ -102,12 +103,13 @@ class HttpTransport:
                 tg.start_soon(_watch_start, started, connected)
                 await client._run(started)
                 tg.cancel_scope.cancel()
-        except (httpx.HTTPError, OSError) as exc:
-            if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 401:
+        except Exception as exc:
+            cause = connection_failure(exc)
+            if isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code == 401:
                 refused = f"Asterisk refused the ARI login of user {endpoint.username!r} at {endpoint.url}"
                 raise LoginRefused(refused) from None
-            raise AriUnavailable(f"ARI over HTTP: {exc!r}") from None
-        except Exception as exc:
+            if cause is not None:
+                raise AriUnavailable(f"ARI over HTTP: {_describe(cause)}") from None
             # asyncari's reader failing inside its own dispatch must not take the process down: reconnect.
             log.exception("ari.asyncari_reader_failed")
             raise AriUnavailable(f"asyncari event reader failed: {exc!r}") from None
@@ -121,6 +123,36 @@ class HttpTransport:
     async def _pump(client: asyncari.Client, sink: EventSink) -> None:
         async for message in client:
             await sink(event_from_builtins(message._orig_msg))
+
+
+def connection_failure(exc: BaseException) -> BaseException | None:
+    """The network error behind ``exc`` when Asterisk could not be reached or answered with an error, else None.
+
+    It is rarely ``exc`` itself: the task group that runs asyncari wraps whatever fails in an exception group, and
+    asyncswagger11 answers a failed request by closing its httpx client and retrying on it, so what surfaces is
+    "the client has been closed" with the refused connection as its context.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, httpx.HTTPError | OSError):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    """What went wrong, for a log line: never the URL, which carries the password as ``api_key``."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"Asterisk answered HTTP {exc.response.status_code}"
+    text = _API_KEY.sub("api_key=***", str(exc))
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _forget_asyncari_objects() -> None:

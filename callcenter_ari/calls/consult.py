@@ -236,7 +236,7 @@ class Consultation:
         if not call.consult_channel or message.channel_id != call.consult_channel:
             return self._agent_left(now)
         if call.consult_answered_at is None:
-            reason = failure_reason(message.cause)
+            reason = failure_reason(message.cause, message.dialstatus)
             return self._over(now, "call.consult_failed", reason, reason=reason)
         return self._over(now, "call.consult_cancelled", "finished", by="target")
 

@@ -419,7 +419,7 @@ class InboundCall:
         if isinstance(message, AgentFailed):
             reason = message.reason
         elif isinstance(message, AgentGone):
-            reason = failure_reason(message.cause)
+            reason = failure_reason(message.cause, message.dialstatus)
         else:
             reason = "ring_no_answer"
         if call.legs:

@@ -92,11 +92,14 @@ class AgentGone(_Msg, frozen=True):
     """A leg the call dialled (an agent's, a transfer's) hung up or never came up.
 
     ``channel_id`` says which: an earlier leg's late hang-up (after a ring-no-answer, after a transfer) must not
-    be taken for the current one's. Empty when unknown.
+    be taken for the current one's. Empty when unknown. ``dialstatus`` is the outcome Asterisk's ``Dial`` event
+    gave for the leg (``BUSY``, ``CONGESTION``, ``NOANSWER``, ``CHANUNAVAIL``), when it gave one: a Local channel
+    that was busy ends with cause 0, and only the dial status says why.
     """
 
     cause: int | None = None
     channel_id: str = ""
+    dialstatus: str = ""
 
 
 # Q.850 causes of an agent leg that never came up, as the reason the ACD records for the agent.
@@ -113,9 +116,18 @@ _FAILURE_BY_CAUSE = {
 }
 
 
-def failure_reason(cause: int | None) -> str:
-    """Why a leg that hung up before answering failed, from its ``AgentGone`` cause."""
-    return _FAILURE_BY_CAUSE.get(cause or 0, "failed")
+def failure_reason(cause: int | None, dialstatus: str = "") -> str:
+    """Why a leg that hung up before answering failed: the dial status when Asterisk gave one (a Local channel ends
+    with cause 0 whatever happened), else the hang-up cause of its ``AgentGone``."""
+    return _FAILURE_BY_DIALSTATUS.get(dialstatus) or _FAILURE_BY_CAUSE.get(cause or 0, "failed")
+
+
+_FAILURE_BY_DIALSTATUS = {
+    "BUSY": "busy",
+    "CONGESTION": "unavailable",
+    "CHANUNAVAIL": "unavailable",
+    "NOANSWER": "ring_no_answer",
+}
 
 
 class QueueRefused(_Msg, frozen=True):

@@ -19,14 +19,16 @@ from litestar import Litestar, Request, Response, Router, get
 from litestar.di import NamedDependency, Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from callcenter_ari.http.auth import BearerAuth, Principal, requires
+from callcenter_ari.http.bodies import MAX_BYTES, BodyCheck
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import NotFound, documented, exception_handlers
+from callcenter_ari.http.openapi import StrictJsonRenderPlugin
 from callcenter_ari.http.params import Caller, Deps
 from callcenter_ari.http.routes.agents import AgentController
 from callcenter_ari.http.routes.calls import CallController
@@ -81,6 +83,16 @@ def _principal(request: Request[Principal, Any, Any]) -> Principal:
     return request.user
 
 
+def _fresh_options(router: Router) -> None:
+    """Rebuild each route of ``router`` around a new OPTIONS handler. Litestar makes one per route as it is created
+    and keeps it when a second controller adds methods to the same path (``/agents``: listed by one, created by
+    another), so its ``Allow`` would name only the first controller's methods."""
+    for index, route in enumerate(router.routes):
+        if isinstance(route, HTTPRoute):
+            handlers = [h for h in route.route_handlers if h.http_methods != {"OPTIONS"}]
+            router.routes[index] = HTTPRoute(path=route.path, route_handlers=handlers)
+
+
 def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
     """The HTTP application of one tenant, or of several (a platform), each request seeing its token's tenant."""
     tenants = Tenants([served] if isinstance(served, ApiDeps) else served)
@@ -110,13 +122,15 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
             DncController,
         ],
         security=[{"bearer": []}],
+        before_request=BodyCheck(),
     )
+    _fresh_options(api)
     openapi = OpenAPIConfig(
         title="callcenter-ari",
         version="1",
         description="The call center's REST API. Every operation needs `Authorization: Bearer <token>`.",
         path=OPENAPI_PATH,
-        render_plugins=[JsonRenderPlugin()],
+        render_plugins=[StrictJsonRenderPlugin()],
         openapi_router=Router(
             path=OPENAPI_PATH, route_handlers=[], guards=[requires("api.describe")], include_in_schema=False
         ),
@@ -134,7 +148,10 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
         middleware=[DefineMiddleware(BearerAuth, tokens=tenants.tokens)],
         exception_handlers=exception_handlers(),
         openapi_config=openapi,
-        # The process's logging (logs.configure) formats every line; Litestar must not install a format of its own.
+        request_max_body_size=MAX_BYTES,
+        # The process's logging is structlog's (logs.py). Litestar's default would put an INFO handler on the root
+        # logger, printing every library's records as plain text, httpx's request URLs among them: with the HTTP
+        # transport those carry the ARI password as ``api_key``.
         logging_config=None,
         debug=False,
     )

@@ -25,11 +25,11 @@ from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.directory import Directory
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.surge import SurgeService
+from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
-from callcenter_ari.webhooks import WebhookService
 
 if TYPE_CHECKING:
     from callcenter_ari.runtime.app import Application

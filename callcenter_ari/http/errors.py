@@ -28,8 +28,9 @@ from callcenter_ari.runtime.directory import InvalidEntry
 from callcenter_ari.store.campaign_desk import CampaignConflict, CampaignInvalid, LeadNotFound
 from callcenter_ari.store.campaigns import CampaignExists, CampaignNotFound
 from callcenter_ari.store.dialing import LeaseLost
+from callcenter_ari.store.errors import StoreUnavailable
 from callcenter_ari.store.keys import InvalidId
-from callcenter_ari.store.lead_imports import ImportFailed
+from callcenter_ari.store.lead_imports import ImportFailed, UploadBroken
 from callcenter_ari.store.tickets import TicketConflict
 from callcenter_ari.tickets import TicketAlreadyCompleted, TicketError, TicketNotFound, TicketValidationError
 from callcenter_ari.webhooks import SubscriptionError, WebhookNotFound
@@ -104,7 +105,8 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         return _answer(exc.status_code, "internal error")
     if exc.status_code == 401:
         return _answer(401, exc.detail, headers={"www-authenticate": 'Bearer realm="callcenter-ari"'})
-    return _answer(exc.status_code, exc.detail)
+    # A 405 carries the methods the path takes in ``Allow`` (RFC 9110): Litestar puts it in the exception's headers.
+    return _answer(exc.status_code, exc.detail, headers=dict(exc.headers or {}) or None)
 
 
 def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -175,13 +177,18 @@ def _import(_: Request[Any, Any, Any], exc: ImportFailed) -> Response[Any]:
     return _answer(status, str(exc)[:1000], [FieldProblem("file", exc.record.error[:300])])
 
 
+def _upload(_: Request[Any, Any, Any], exc: UploadBroken) -> Response[Any]:
+    """The upload failed before any row was read (a broken multipart body, one over the size limit)."""
+    return _answer(413 if exc.too_large else 400, str(exc)[:300], [FieldProblem("file", str(exc)[:300])])
+
+
 def _ari(_: Request[Any, Any, Any], exc: AriError) -> Response[Any]:
     if isinstance(exc, AriUnavailable):
         return _answer(503, "Asterisk is not connected; try again")
     return _answer(502, f"Asterisk refused the request: {exc.message[:200]}")
 
 
-def _redis(_: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
+def _redis(_: Request[Any, Any, Any], exc: RedisError | StoreUnavailable) -> Response[Any]:
     log.error("http.store_unavailable", error=type(exc).__name__)
     return _answer(503, "the state store (Redis) is not reachable; try again")
 
@@ -210,6 +217,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         WebhookNotFound: _simple(404),
         CampaignInvalid: _campaign,
         ImportFailed: _import,
+        UploadBroken: _upload,
         CampaignNotFound: _simple(404),
         LeadNotFound: _simple(404),
         CampaignExists: _simple(409),
@@ -220,6 +228,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         InvalidId: _simple(404),  # an id that cannot exist names nothing
         AriError: _ari,
         RedisError: _redis,
+        StoreUnavailable: _redis,
         Exception: _unexpected,
     }
 

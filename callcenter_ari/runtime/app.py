@@ -38,6 +38,7 @@ from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
+from callcenter_ari.runtime.egress import Resolver, system_resolver
 from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.queue_log import QueueLog
@@ -47,6 +48,7 @@ from callcenter_ari.runtime.stats import StatsFeed
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.runtime.timers import Timers
+from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.directory import DirectoryStore
@@ -56,7 +58,6 @@ from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead
 from callcenter_ari.trunks import LineLedger, capacities
-from callcenter_ari.webhooks import WebhookService
 
 log = structlog.get_logger(__name__)
 
@@ -148,9 +149,10 @@ class Application:
         clock: Clock | None = None,
         metrics: Metrics | None = None,
         serve_http: bool = True,
+        resolver: Resolver = system_resolver,
     ) -> None:
         """``serve_http``: serve the API itself when ``http.enabled`` (false in a platform, which serves one API for
-        all its tenants)."""
+        all its tenants). ``resolver``: how webhook host names become addresses for the egress policy."""
         self.config = config
         self.serve_http = serve_http
         self.clock = clock or Clock()
@@ -201,7 +203,9 @@ class Application:
         if self.queue_log is not None:
             self.services.observers.append(self.queue_log)
         # Webhook receivers check timestamps against their own clocks: the outbox runs on wall time.
-        self.webhooks = WebhookService(redis, self.store.keys, now=time.time, settings=config.webhooks)
+        self.webhooks = WebhookService(
+            redis, self.store.keys, now=time.time, settings=config.webhooks, resolver=resolver
+        )
         self.tickets = TicketDesk(
             redis, self.store.keys, now=self.clock.now, emit=self.services.emit, roster=roster_from(config.tickets)
         )

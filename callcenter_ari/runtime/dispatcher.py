@@ -22,6 +22,7 @@ from callcenter_ari.ari.events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
+    Dial,
     Event,
     PlaybackFinished,
     RecordingFailed,
@@ -52,6 +53,9 @@ log = structlog.get_logger(__name__)
 _TOKEN = re.compile(r"^[A-Za-z0-9_.+*#-]{1,64}$")
 _NUMBER_CHARS = re.compile(r"[^0-9+*#]")
 _NAME_CHARS = re.compile(r"[\"<>\\\x00-\x1f]")
+# Dial outcomes that say why a leg never came up; a Local leg's own hang-up cause is 0 whatever happened.
+_FAILED_DIAL = frozenset({"BUSY", "CONGESTION", "NOANSWER", "CHANUNAVAIL"})
+_LOG_EVERY_DROP = 100
 
 
 def new_call_id() -> str:
@@ -69,6 +73,9 @@ class Dispatcher:
         # New calls sent back to the dialplan while draining, not yet out of Stasis: the drain waits for them.
         self._refusing: set[str] = set()
         self._refused = anyio.Event()
+        # What Asterisk's Dial events said about our legs that failed, until the leg's hang-up carries it to the call.
+        self._dial_status: dict[str, str] = {}
+        self._dropped = 0  # digits dropped from full inboxes since the start
 
     def open(self) -> None:
         """Recovery is done: handle the events held meanwhile, in order, then each as it comes."""
@@ -119,6 +126,8 @@ class Dispatcher:
                 self._channel_gone(channel.id, cause)
             case StasisEnd(channel=channel):
                 self._channel_gone(channel.id, None)
+            case Dial(peer=peer, dialstatus=status) if status in _FAILED_DIAL and peer.id in services.channels:
+                self._dial_status[peer.id] = status
             case StasisStart():
                 self._stasis_start(message)
             case ChannelDtmfReceived(channel=channel, digit=digit):
@@ -141,9 +150,15 @@ class Dispatcher:
     def _deliver(self, task: CallTask, message: Input) -> None:
         if not task.deliver(message):
             self.services.metrics.dtmf_dropped.inc()
-            log.warning("call.inbox_full", call_id=task.call_id, dropped=type(message).__name__)
+            # A caller can press keys faster than anyone reads them: one line per hundred, not one per key.
+            self._dropped += 1
+            if self._dropped % _LOG_EVERY_DROP == 1:
+                log.warning(
+                    "call.inbox_full", call_id=task.call_id, dropped=type(message).__name__, total=self._dropped
+                )
 
     def _channel_gone(self, channel_id: str, cause: int | None) -> None:
+        dialstatus = self._dial_status.pop(channel_id, "")
         if self.services.standing.channel_gone(channel_id, cause):
             return  # a persistent agent's line: it tells the call the agent is on, if any
         task = self.services.channels.get(channel_id)
@@ -155,7 +170,7 @@ class Dispatcher:
         if channel_id == task.caller_channel:
             self._deliver(task, CallerGone(cause))
         else:
-            self._deliver(task, AgentGone(cause, channel_id))
+            self._deliver(task, AgentGone(cause, channel_id, dialstatus))
 
     def _stasis_start(self, event: StasisStart) -> None:
         args = event.args
@@ -216,6 +231,7 @@ class Dispatcher:
             log.error("ari.reconcile_failed", error=exc.message)
             return
         services.standing.reconcile(channels)
+        self._dial_status = {leg: status for leg, status in self._dial_status.items() if leg in channels}
         ended = 0
         for task in list(services.calls.values()):
             record = task.machine.record

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.;+-]{0,127}$")
+# An id (``$(?!\n)``: also as a search pattern, as JSON Schema and OpenAPI apply it, no trailing newline passes).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.;+-]{0,127}$(?!\n)"
+_SAFE = re.compile(ID_PATTERN)
 
 
 class InvalidId(ValueError):

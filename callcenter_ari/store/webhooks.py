@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from callcenter_ari.store.keys import Keys, checked
-from callcenter_ari.webhooks.model import Delivery, DeliveryAttempt, Subscription
+from callcenter_ari.webhooks.model import Delivery, DeliveryAttempt, StreamEntry, Subscription
 
 GROUP = "webhooks"
 
@@ -47,13 +47,6 @@ end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return blob
 """
-
-
-class StreamEntry(msgspec.Struct, frozen=True):
-    id: str
-    kind: str
-    at: float
-    data: bytes  # the event's JSON, as written
 
 
 class WebhookStore:

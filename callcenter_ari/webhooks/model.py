@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from callcenter_ari.webhooks.egress import EgressPolicy
 from callcenter_ari.webhooks.signing import secret_key
 
 DeliveryStatus = Literal["pending", "delivered", "dead"]
@@ -18,7 +19,12 @@ AttemptOutcome = Literal["delivered", "retry", "dead"]
 
 # Event kinds are dotted lower-case words (``call.answered``); a filter is a kind, a prefix ``call.*`` or ``*``.
 _KIND = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+FILTER_PATTERN = r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$(?!\n)"  # the same rule, for the API's document
 _MAX_URL = 2048
+
+
+class WebhookNotFound(LookupError):
+    """No such subscription, delivery, dead letter or event."""
 
 
 class SubscriptionError(ValueError):
@@ -80,6 +86,22 @@ class DeliveryAttempt(msgspec.Struct, frozen=True, kw_only=True):
     next_attempt_at: float | None = None
 
 
+class StreamEntry(msgspec.Struct, frozen=True):
+    """An entry of the tenant's event stream as the outbox reads it; ``kind`` is empty for one trimmed away."""
+
+    id: str
+    kind: str
+    at: float
+    data: bytes  # the event's JSON, as written
+
+
+class OutboxStatus(msgspec.Struct, frozen=True):
+    unread: int  # stream entries the consumer group has not read yet
+    unacknowledged: int  # read but not yet turned into deliveries
+    scheduled: int  # deliveries waiting for an attempt (or in flight)
+    dead: int
+
+
 class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     # Delay before attempt n+1 is backoff[n-1] (the last value repeats), capped, then spread by +/- jitter.
     backoff: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0)
@@ -100,6 +122,8 @@ class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     delivered_ttl: float = 7 * 86400.0
     consumer: str = "outbox-1"
     start_at: Literal["$", "0"] = "$"  # where a new consumer group starts: new events only, or the whole stream
+    # Destinations reachable although internal (loopback, private, ...): networks and host names (egress.py).
+    egress_allow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.backoff or any(delay < 0 for delay in self.backoff):
@@ -110,6 +134,10 @@ class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
             raise ValueError("jitter: a fraction in [0, 1)")
         if self.lease_seconds <= self.attempt_timeout:
             raise ValueError("lease_seconds must exceed attempt_timeout, or a slow attempt is sent twice at once")
+        EgressPolicy.from_allow(self.egress_allow)  # raises ValueError naming a bad entry
+
+    def egress(self) -> EgressPolicy:
+        return EgressPolicy.from_allow(self.egress_allow)
 
 
 def matches(filters: tuple[str, ...], kind: str) -> bool:

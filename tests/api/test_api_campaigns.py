@@ -200,6 +200,13 @@ async def test_an_upload_with_options_as_form_fields_or_bad_options_is_refused(o
             assert form.status_code == 400 and form.json()["errors"][0]["field"] == "dry_run"
             nofile = await http.post(f"{BASE}/loans/imports", files={"other": ("a.csv", b"13800138000\n")})
             assert nofile.status_code == 400
+            boundary = "646404f997147653737abf4dbd25e548"
+            broken = await http.post(  # a segment with no headers: the multipart parser gives up before any row
+                f"{BASE}/loans/imports",
+                content=f"--{boundary}\r\n1.25e+16--{boundary}--\r\n".encode(),
+                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            )
+            assert broken.status_code == 400 and broken.json()["errors"][0]["field"] == "file"
             bad = await upload(http, LIST.encode(), encoding="klingon")
             assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "encoding"
             region = await upload(http, LIST.encode(), region="XX")

@@ -8,12 +8,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
+import pytest
 from litestar import Litestar, Request, Response, post
 
 from callcenter_ari.http.app import serve
-from callcenter_ari.webhooks import verify
+from callcenter_ari.webhooks import Subscription, generate_secret, verify
 from tests.api.conftest import OpenApi, emit
 from tests.e2e.helpers import eventually
+
+# Nothing here reaches beyond loopback or looks a name up in DNS; refused destinations are refused before that.
+pytestmark = pytest.mark.usefixtures("loopback_only")
+STRICT = "[webhooks]\negress_allow = []\n"  # the default egress policy (the other tests allow their receivers)
 
 
 @dataclass
@@ -132,3 +137,49 @@ async def test_dead_letter_log_and_replays(open_api: OpenApi) -> None:
         bad_id = await http.post("/api/v1/webhooks/replay", json={"event_id": "yesterday"})
         assert missing.status_code == 404
         assert (bad_id.status_code, bad_id.json()["errors"][0]["field"]) == (422, "event_id")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:6379/",
+        "http://[::1]:8080/api/v1/agents",
+        "http://0.0.0.0/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://169.254.169.254/latest/meta-data/iam/",
+        "http://10.0.0.1/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://localhost:8088/ari/channels",
+    ],
+)
+async def test_an_internal_destination_is_422_naming_the_url(open_api: OpenApi, url: str) -> None:
+    async with open_api(STRICT) as api, api.client("crm") as http:
+        created = await http.post("/api/v1/webhooks/subscriptions", json={"url": url})
+        assert created.status_code == 422, created.text
+        assert created.json()["errors"] == [{"field": "url", "message": created.json()["errors"][0]["message"]}]
+        assert "egress" in created.json()["message"]
+        sub = (await http.post("/api/v1/webhooks/subscriptions", json={"url": "https://93.184.215.14/h"})).json()
+        moved = await http.patch(f"/api/v1/webhooks/subscriptions/{sub['id']}", json={"url": url})
+        assert (moved.status_code, moved.json()["errors"][0]["field"]) == (422, "url")
+
+
+async def test_the_delivery_log_never_tells_what_an_internal_service_answered(open_api: OpenApi) -> None:
+    """A subscription to an internal service made before the policy (or before the allow-list was narrowed): its
+    deliveries are refused before any connection, and the log a crm token reads says so and nothing more."""
+    async with receiver() as internal, open_api(STRICT) as api, api.client("crm") as http:
+        internal.status = 500  # what it would answer, had it been asked
+        sub = Subscription(id="sub_0123456789abcdef", url=internal.url, secret=generate_secret(), created_at=1.0)
+        await api.app.webhooks.store.save_subscription(sub)
+        emit(api.app, "call.started", call_id="c-internal")
+        await api.app.store.flush()
+
+        async def log() -> list[dict[str, object]]:
+            answer = await http.get(f"/api/v1/webhooks/subscriptions/{sub.id}/log")
+            return answer.json()["attempts"]  # type: ignore[no-any-return]
+
+        [line] = await eventually(log, what="the first attempt")
+        assert internal.received == []
+        assert (line["outcome"], line["status_code"]) == ("retry", None)
+        assert str(line["error"]).startswith("refused by the egress policy")
+        assert "500" not in str(line["error"]) and "127.0.0.1" not in str(line["error"])

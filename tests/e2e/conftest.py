@@ -17,6 +17,7 @@ from callcenter_ari.runtime.app import Application
 from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.sim import SimConfig, Simulator
 from tests.e2e.helpers import PASSWORD, USER, make_config
+from tests.webhooks.helpers import NO_DNS
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def start_app(sim: Simulator, redis: Redis, redis_url: str, key_prefix: str):
         config = make_config(sim, redis_url, key_prefix, extra, **ari)
         if http:
             config = msgspec.structs.replace(config, http=HttpSection(enabled=True, host="127.0.0.1", port=0))
-        app = Application(config, redis=redis, clock=Clock())
+        app = Application(config, redis=redis, clock=Clock(), resolver=NO_DNS)  # webhooks: no name resolves
         async with anyio.create_task_group() as tg:
             await tg.start(app.run)
             try:

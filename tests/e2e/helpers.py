@@ -29,6 +29,8 @@ reconnect_max_seconds = 0.2
 request_timeout_seconds = 5
 [http]
 enabled = false
+[webhooks]
+egress_allow = ["127.0.0.0/8"]  # the tests' receivers are on loopback
 [inbound]
 greeting = "sound:hello-world"
 [dids.5551000]

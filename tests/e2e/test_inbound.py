@@ -69,6 +69,25 @@ async def test_agent_endpoint_asterisk_refuses_puts_call_back_in_line(sim: Simul
         assert app.acd.board.waiting("support") == [app.services.channels[channel].call_id]
 
 
+@pytest.mark.parametrize("transport", ["websocket", "http"])
+@pytest.mark.parametrize(("context", "reason"), [("cc-busy", "busy"), ("cc-congestion", "unavailable")])
+async def test_an_agent_on_a_local_channel_who_is_busy_is_busy_not_failed(
+    sim: Simulator, start_app, transport: str, context: str, reason: str
+) -> None:
+    """A Local agent leg ends with cause 0 (only its other half carries 17 or 34): the Dial event's dial status,
+    BUSY or CONGESTION, is what says why, as Asterisk 22 does (originate_outcomes.json)."""
+    local = AGENT.replace("PJSIP/agent1", f"Local/1@{context}")
+    async with start_app(local, transport=transport) as app:
+        channel = await sim.inject_call(did="5552000", caller="+15550003334")
+        await through_greeting(app, sim, channel)
+        await eventually(lambda: app.acd.board.agents["a1"].state == "not_ready", what="agent not ready")
+        assert app.acd.board.agents["a1"].reason == reason
+        assert phase_of(app, channel) == "queued"
+        await app.store.flush()
+        failed = [fields for _, kind, fields in await app.store.events() if kind == "call.agent_failed"]
+        assert [f["reason"] for f in failed] == [reason]
+
+
 async def test_queue_statistics_match_the_calls_that_were_made(sim: Simulator, start_app) -> None:
     """One caller answered, one who gives up in the queue, one who gives up at once: the queue's figures say so."""
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0))

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 
 import anyio
 from aiohttp import web
+from structlog.testing import capture_logs
 
 from callcenter_ari.ivr import SurgeAnnouncement
+from callcenter_ari.ivr.session import MAX_KEY_EVENTS
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.e2e.helpers import advance_until, agent_leg_up_in_sim, ended_record, eventually, phase_of, playing
@@ -250,3 +252,27 @@ async def test_an_ended_call_leaves_no_channel_behind_in_the_routing_tables(sim:
         await sim.hangup(channel, cause=16)
         await eventually(lambda: ended_record(app, channel), what="ended")
         await eventually(lambda: not app.services.channels and not app.services.calls, what="tables empty")
+
+
+async def test_a_dtmf_flood_is_cut_short_without_flooding_the_logs_or_the_event_stream(
+    sim: Simulator, start_app
+) -> None:
+    """Three thousand keys at once over the WebSocket: the call goes on to its fallback queue, at most 100 keys
+    are reported, dropped keys are counted and logged now and then rather than one line each, and the next caller
+    is served as usual."""
+    async with start_app(FLOWS) as app:
+        channel = await sim.inject_call(did="5553000", caller="+15551230009")
+        await eventually(lambda: playing(sim, channel), what="menu prompt")
+        with capture_logs() as logs:
+            await sim.press(channel, "5" * 3000)  # not an option: invalid prompt, then the fallback
+            await eventually(lambda: phase_of(app, channel) == "queued", what="fallback queue")
+            await eventually(lambda: app.metrics.dtmf_dropped._value.get() > 0, what="keys dropped")
+        dropped = app.metrics.dtmf_dropped._value.get()
+        flood_lines = [line for line in logs if line["event"] == "call.inbox_full"]
+        assert 1 <= len(flood_lines) <= dropped // 100 + 1
+        await app.store.flush()
+        call_id = record_of(app, channel).call_id
+        keys = [f for _, kind, f in await app.store.events() if kind == "ivr.key" and f.get("call_id") == call_id]
+        assert len(keys) <= MAX_KEY_EVENTS
+        second = await sim.inject_call(did="5553000", caller="+15551230010")
+        await eventually(lambda: playing(sim, second), what="the next caller's menu")

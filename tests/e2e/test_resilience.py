@@ -247,7 +247,7 @@ async def test_unknown_event_is_logged_and_skipped(sim: Simulator, start_app) ->
 
 async def test_logs_are_json_with_the_call_id_bound(sim: Simulator, start_app) -> None:
     stream = io.StringIO()
-    logs.configure("info", "json", stream=stream)
+    logs.configure("info", "json", stream=stream, cache=False)
     try:
         sim.add_phone("PJSIP/agent1", PhoneBehaviour(kind="busy"))
         async with start_app(AGENT) as app:

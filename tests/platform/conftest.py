@@ -21,6 +21,7 @@ from callcenter_ari.runtime.platform import Platform
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.e2e.conftest import sim  # noqa: F401 - the fixture reused here
 from tests.e2e.helpers import agent_leg_up_in_sim, eventually, make_config, phase_of, through_greeting
+from tests.webhooks.helpers import NO_DNS
 
 SHARED = """
 [recording.default]
@@ -136,7 +137,7 @@ def start_platform(sim: Simulator, redis: Redis, redis_url: str, key_prefix: str
 
     @asynccontextmanager
     async def start() -> AsyncIterator[Running]:
-        platform = Platform(tenant_configs(sim, redis_url, key_prefix), redis=redis)
+        platform = Platform(tenant_configs(sim, redis_url, key_prefix), redis=redis, resolver=NO_DNS)
         async with anyio.create_task_group() as tg:
             await tg.start(platform.run)
             try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from callcenter_ari.calls.machine import CallSettings, InboundCall, QueueSettings
 from callcenter_ari.calls.messages import (
     AgentConnected,
@@ -153,6 +155,30 @@ class TestQueue:
         call = queued_call()
         call.handle(Offered("a1", "PJSIP/a1"), 5.0)
         assert ReleaseAgent("a1", "busy") in call.handle(AgentGone(17), 5.5)
+
+    @pytest.mark.parametrize(
+        ("dialstatus", "reason"),
+        [
+            ("BUSY", "busy"),
+            ("CONGESTION", "unavailable"),
+            ("CHANUNAVAIL", "unavailable"),
+            ("NOANSWER", "ring_no_answer"),
+        ],
+    )
+    def test_a_local_leg_ending_with_cause_0_is_released_for_its_dial_status(
+        self, dialstatus: str, reason: str
+    ) -> None:
+        """A Local channel's own cause is 0 whatever happened; the Dial event's status says busy or unavailable."""
+        call = queued_call()
+        call.handle(Offered("a1", "Local/1001@agents"), 5.0)
+        commands = call.handle(AgentGone(0, "c1-a1", dialstatus), 5.5)
+        assert ReleaseAgent("a1", reason) in commands
+        assert next(c for c in commands if isinstance(c, Emit)).fields["reason"] == reason
+
+    def test_a_leg_with_neither_a_dial_status_nor_a_known_cause_failed(self) -> None:
+        call = queued_call()
+        call.handle(Offered("a1", "Local/1001@agents"), 5.0)
+        assert ReleaseAgent("a1", "failed") in call.handle(AgentGone(0, "c1-a1"), 5.5)
 
     def test_ring_backstop_timer(self) -> None:
         call = queued_call()

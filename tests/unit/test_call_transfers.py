@@ -271,6 +271,10 @@ class TestConsultation:
         assert FreeAgent("a2", reason) in call.handle(AgentGone(cause, "c1-c2"), 22.0)
         assert call.record.phase == "talking"
 
+    def test_a_consult_leg_refused_as_busy_by_its_dial_status_frees_the_target_as_busy(self) -> None:
+        call = consulting(answered=False)
+        assert FreeAgent("a2", "busy") in call.handle(AgentGone(0, "c1-c2", "BUSY"), 22.0)
+
     def test_an_originate_refused_for_a_destination_releases_its_line(self) -> None:
         call = talking_call()
         call.handle(Consult("destination", "lawyer"), 20.0)

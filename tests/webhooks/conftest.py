@@ -14,6 +14,12 @@ from callcenter_ari.store.redis import Store
 from tests.webhooks.helpers import Receiver
 
 
+@pytest.fixture(autouse=True)
+def _loopback_only(loopback_only: list[str]) -> list[str]:
+    """No webhook test reaches beyond loopback, nor looks a name up in DNS."""
+    return loopback_only
+
+
 @pytest.fixture
 async def receivers() -> AsyncIterator[Callable[[], Awaitable[Receiver]]]:
     started: list[Receiver] = []

@@ -19,10 +19,12 @@ from typing import Any
 import anyio
 from aiohttp import web
 
-from callcenter_ari.webhooks import WebhookService, WebhookSettings
+from callcenter_ari.runtime.webhooks import WebhookService
+from callcenter_ari.webhooks import WebhookSettings
 from callcenter_ari.webhooks.signing import SignatureError, verify
 
-# Milliseconds instead of minutes; timeouts still long enough for a loaded CI machine.
+# Milliseconds instead of minutes; timeouts still long enough for a loaded CI machine. The receivers are on
+# loopback, which the egress policy refuses unless allowed.
 FAST = WebhookSettings(
     backoff=(0.05, 0.1),
     jitter=0.0,
@@ -33,7 +35,28 @@ FAST = WebhookSettings(
     lease_seconds=3.5,
     poll_interval=0.05,
     read_block=0.05,
+    egress_allow=("127.0.0.0/8",),
 )
+
+
+class Names:
+    """A resolver from a table, for the egress checks: no test looks a name up in DNS. A name given a list of
+    answers answers with the next one at each lookup (a rebinding name), the last one over and over; a name not in
+    the table does not resolve."""
+
+    def __init__(self, table: dict[str, list[list[str]]] | None = None) -> None:
+        self.table = dict(table or {})
+        self.lookups: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.lookups.append(host)
+        answers = self.table.get(host)
+        if not answers:
+            raise OSError(f"{host}: no such name")
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+
+NO_DNS = Names()
 
 
 def independent_signature_ok(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -51,6 +74,7 @@ class Received:
     payload: dict[str, Any]
     body: bytes
     at: float
+    host: str = ""  # the Host header: the URL's host and port, whatever address the connection went to
 
 
 @dataclass
@@ -78,7 +102,12 @@ class Receiver:
         if self.hold is not None:
             await self.hold.wait()
         received = Received(
-            headers["webhook-id"], int(headers["webhook-timestamp"]), json.loads(body), body, time.monotonic()
+            headers["webhook-id"],
+            int(headers["webhook-timestamp"]),
+            json.loads(body),
+            body,
+            time.monotonic(),
+            headers.get("host", ""),
         )
         status = self.statuses.pop(0) if self.statuses else 200
         self.requests.append(received)

@@ -12,11 +12,12 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
-from callcenter_ari.webhooks import DeliveryAttempt, SubscriptionError, WebhookNotFound, WebhookService
+from callcenter_ari.webhooks import DeliveryAttempt, SubscriptionError, WebhookNotFound
 from callcenter_ari.webhooks.policy import fan_out
-from tests.webhooks.helpers import FAST, Receiver, eventually, free_port, running, settled
+from tests.webhooks.helpers import FAST, NO_DNS, Receiver, eventually, free_port, running, settled
 
 Emit = Callable[..., Awaitable[None]]
 MakeReceiver = Callable[[], Awaitable[Receiver]]
@@ -32,7 +33,7 @@ async def test_an_event_is_delivered_signed_with_the_spec_payload(
     redis: Redis, keys: Keys, emit: Emit, receivers: MakeReceiver
 ) -> None:
     crm = await receivers()
-    service = WebhookService(redis, keys, settings=FAST)
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
     sub_id = await subscribe(service, crm)
     async with running(service):
         await emit("call.answered", call_id="c1", agent_id="a1", wait=4.5)
@@ -54,7 +55,7 @@ async def test_a_500_is_retried_with_the_same_webhook_id(
 ) -> None:
     crm = await receivers()
     crm.statuses = [500, 503]
-    service = WebhookService(redis, keys, settings=FAST)
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
     sub_id = await subscribe(service, crm)
     async with running(service):
         await emit("call.ended", call_id="c1", outcome="completed")
@@ -74,7 +75,7 @@ async def test_a_receiver_that_is_down_gets_the_event_once_it_is_up(
     redis: Redis, keys: Keys, emit: Emit, receivers: MakeReceiver
 ) -> None:
     port = free_port()
-    service = WebhookService(redis, keys, settings=FAST)
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
     sub = await service.create_subscription(f"http://127.0.0.1:{port}/hook")
     async with running(service):
         await emit("call.started", call_id="c1")
@@ -102,7 +103,7 @@ async def test_a_slow_receiver_does_not_delay_another_subscription(
 ) -> None:
     slow, fast = await receivers(), await receivers()
     slow.hold = asyncio.Event()  # never answers until released
-    service = WebhookService(redis, keys, settings=FAST)
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
     await subscribe(service, slow)
     await subscribe(service, fast)
     async with running(service):
@@ -120,7 +121,7 @@ async def test_filters_choose_what_each_subscription_receives(
     redis: Redis, keys: Keys, emit: Emit, receivers: MakeReceiver
 ) -> None:
     answered, calls, tickets, everything = [await receivers() for _ in range(4)]
-    service = WebhookService(redis, keys, settings=FAST)
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
     await subscribe(service, answered, "call.answered")
     await subscribe(service, calls, "call.*")
     await subscribe(service, tickets, "ticket.*", "survey.result")
@@ -140,7 +141,7 @@ async def test_dead_letter_after_the_last_attempt_then_replay(
 ) -> None:
     crm = await receivers()
     crm.statuses = [500] * FAST.max_attempts
-    service = WebhookService(redis, keys, settings=FAST)
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
     sub_id = await subscribe(service, crm)
     async with running(service):
         await emit("ticket.escalated", ticket="T-2026-000001")
@@ -178,7 +179,7 @@ async def test_nothing_is_lost_or_doubled_across_a_restart(
     Redis: every delivery id arrives, and the receiver, deduping on webhook-id, processes each exactly once."""
     crm = await receivers()
     settings = msgspec.structs.replace(FAST, per_subscription=2, attempt_timeout=0.3, lease_seconds=0.5)
-    first = WebhookService(redis, keys, settings=settings)
+    first = WebhookService(redis, keys, resolver=NO_DNS, settings=settings)
     await subscribe(first, crm)
     async with running(first):
         for n in range(30):
@@ -187,7 +188,7 @@ async def test_nothing_is_lost_or_doubled_across_a_restart(
     delivered_before = len(crm.unique)
     for n in range(30, 60):  # emitted while no service runs
         await emit("call.started", call_id=f"c{n}")
-    second = WebhookService(redis, keys, settings=settings)
+    second = WebhookService(redis, keys, resolver=NO_DNS, settings=settings)
     async with running(second):
         await eventually(lambda: len(crm.unique) == 60)
         await settled(second)
@@ -199,7 +200,7 @@ async def test_nothing_is_lost_or_doubled_across_a_restart(
 
 async def test_a_fan_out_repeated_after_a_crash_creates_no_duplicate(redis: Redis, keys: Keys) -> None:
     """The consumer died after creating deliveries but before acknowledging: reading the entry again is harmless."""
-    service = WebhookService(redis, keys, settings=FAST)
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
     await service.create_subscription("https://crm.example/hook")
     await service.store.ensure_group("0")
     store = Store(redis, keys, now=time.time)
@@ -220,7 +221,7 @@ async def test_a_disabled_subscription_is_paused_and_resumes_when_enabled(
     redis: Redis, keys: Keys, emit: Emit, receivers: MakeReceiver
 ) -> None:
     crm = await receivers()
-    service = WebhookService(redis, keys, settings=FAST)
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
     sub_id = await subscribe(service, crm)
     async with running(service):
         await service.update_subscription(sub_id, enabled=False)
@@ -237,7 +238,7 @@ async def test_410_gone_disables_the_subscription(
 ) -> None:
     crm = await receivers()
     crm.statuses = [410]
-    service = WebhookService(redis, keys, settings=FAST)
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
     sub_id = await subscribe(service, crm)
     async with running(service):
         await emit("call.started", call_id="c1")
@@ -256,7 +257,7 @@ async def test_410_gone_disables_the_subscription(
 
 class TestSubscriptions:
     async def test_create_list_update_rotate_delete(self, redis: Redis, keys: Keys) -> None:
-        service = WebhookService(redis, keys, now=lambda: 1000.0)
+        service = WebhookService(redis, keys, resolver=NO_DNS, now=lambda: 1000.0)
         sub = await service.create_subscription("https://crm.example/a", events=["call.*"], description="CRM")
         assert sub.secret.startswith("whsec_") and sub.created_at == 1000.0
         assert await service.subscriptions() == [sub]
@@ -271,7 +272,7 @@ class TestSubscriptions:
 
     async def test_delete_takes_the_pending_deliveries_with_it(self, redis: Redis, keys: Keys) -> None:
         """No delivery of a deleted subscription is left behind in Redis (they have no expiry while pending)."""
-        service = WebhookService(redis, keys, now=lambda: 1000.0)
+        service = WebhookService(redis, keys, resolver=NO_DNS, now=lambda: 1000.0)
         sub = await service.create_subscription("https://crm.example/a")
         [pending] = fan_out("1000-0", "call.started", 1000.0, b"{}", [sub], 1000.0)
         assert await service.store.create([pending]) == 1
@@ -281,7 +282,7 @@ class TestSubscriptions:
 
     async def test_an_attempt_ending_after_the_delete_brings_nothing_back(self, redis: Redis, keys: Keys) -> None:
         """The attempt was in flight when the subscription went: its retry is not written back."""
-        service = WebhookService(redis, keys, now=lambda: 1000.0)
+        service = WebhookService(redis, keys, resolver=NO_DNS, now=lambda: 1000.0)
         sub = await service.create_subscription("https://crm.example/a")
         [pending] = fan_out("1000-0", "call.started", 1000.0, b"{}", [sub], 1000.0)
         await service.store.create([pending])
@@ -296,7 +297,7 @@ class TestSubscriptions:
 
     async def test_a_given_secret_is_kept(self, redis: Redis, keys: Keys) -> None:
         secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-        service = WebhookService(redis, keys)
+        service = WebhookService(redis, keys, resolver=NO_DNS)
         assert (await service.create_subscription("https://crm.example/a", secret=secret)).secret == secret
 
     @pytest.mark.parametrize(
@@ -308,7 +309,7 @@ class TestSubscriptions:
         ],
     )
     async def test_invalid_fields_are_named(self, redis: Redis, keys: Keys, kwargs: dict, field: str) -> None:
-        service = WebhookService(redis, keys)
+        service = WebhookService(redis, keys, resolver=NO_DNS)
         with pytest.raises(SubscriptionError) as caught:
             await service.create_subscription(**kwargs)
         assert caught.value.field == field
@@ -319,7 +320,7 @@ async def test_the_consumer_recovers_when_the_stream_is_deleted_under_it(
     redis: Redis, keys: Keys, emit: Emit, receivers: MakeReceiver
 ) -> None:
     crm = await receivers()
-    service = WebhookService(redis, keys, settings=FAST)
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
     await subscribe(service, crm)
     async with running(service):
         await redis.delete(keys.events)  # an operator's mistake: the group goes with the stream

@@ -76,7 +76,7 @@ class TicketController(Controller):
     path = "/tickets"
     tags = ["tickets"]
 
-    @get("/", guards=[requires("tickets.read")], responses=documented())
+    @get("/", guards=[requires("tickets.read")], responses=documented(), opt={"exactly_one_of": _SEARCH_KEYS})
     async def search(
         self,
         deps: Deps,

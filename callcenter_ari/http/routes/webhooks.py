@@ -17,9 +17,11 @@ from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import NotFound, documented
 from callcenter_ari.http.params import Caller, Deps, Id
 from callcenter_ari.webhooks import Delivery, DeliveryAttempt, OutboxStatus, Subscription
+from callcenter_ari.webhooks.model import FILTER_PATTERN
 
-Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
-Filters = Annotated[list[Annotated[str, msgspec.Meta(max_length=100)]], msgspec.Meta(max_length=100)]
+Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://")]
+Filter = Annotated[str, msgspec.Meta(max_length=100, pattern=FILTER_PATTERN, description="call.answered, call.*, *")]
+Filters = Annotated[list[Filter], msgspec.Meta(max_length=100)]
 Description = Annotated[str, msgspec.Meta(max_length=500)]
 StreamId = Annotated[str, msgspec.Meta(pattern=r"^\d{1,19}-\d{1,19}$(?!\n)", description="an event's stream id")]
 Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]

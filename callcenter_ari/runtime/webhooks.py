@@ -1,10 +1,11 @@
-"""The webhook service: a consumer that turns stream events into deliveries, and a dispatcher that sends them.
+"""The webhook outbox's loop: a consumer that turns stream events into deliveries, and a dispatcher that sends them.
 
 Both run in their own tasks and only read Redis, so a slow or dead receiver can delay nothing but its own
 deliveries: the call path never waits on a webhook. The consumer reads the event stream through a Redis consumer
 group and acknowledges an entry in the same transaction that creates its deliveries, so after a crash it resumes
 with what it had not finished. The dispatcher claims due deliveries with a lease (a crashed worker's claims come
-due again), keeps at most ``per_subscription`` of one receiver's in flight, and records every attempt.
+due again), keeps at most ``per_subscription`` of one receiver's in flight, and records every attempt. What to do at
+each step is the decider's (``webhooks/outbox.py``); this module reads, writes and sends.
 
 Delivery is at least once: an attempt that reached the receiver but whose result was never recorded is sent again
 with the same ``webhook-id``, which receivers use to dedupe.
@@ -17,10 +18,10 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack
 from urllib.parse import urlsplit
 
 import anyio
+import httpcore
 import httpx
 import msgspec
 import structlog
@@ -28,19 +29,24 @@ from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from callcenter_ari.runtime.egress import Egress, EgressBackend, EgressRefused, Resolver, system_resolver
 from callcenter_ari.store.keys import Keys
-from callcenter_ari.store.webhooks import StreamEntry, WebhookStore
+from callcenter_ari.store.webhooks import WebhookStore
 from callcenter_ari.webhooks.model import (
     Delivery,
     DeliveryAttempt,
+    OutboxStatus,
+    StreamEntry,
     Subscription,
+    WebhookNotFound,
     WebhookSettings,
     check_description,
     check_filters,
     check_secret,
     check_url,
 )
-from callcenter_ari.webhooks.policy import after_attempt, delivery_id, fan_out, parse_retry_after
+from callcenter_ari.webhooks.outbox import AttemptResult, FanOut, Outbox
+from callcenter_ari.webhooks.policy import parse_retry_after
 from callcenter_ari.webhooks.signing import generate_secret, signature_headers
 
 log = structlog.get_logger(__name__)
@@ -48,26 +54,8 @@ log = structlog.get_logger(__name__)
 _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _USER_AGENT = "callcenter-ari-webhooks/1"
 _RETRY_PAUSE = 1.0  # after a Redis error, before trying again
-
-ClientSource = httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None
-
-
-class WebhookNotFound(LookupError):
-    """No such subscription, delivery, dead letter or event."""
-
-
-class OutboxStatus(msgspec.Struct, frozen=True):
-    unread: int  # stream entries the consumer group has not read yet
-    unacknowledged: int  # read but not yet turned into deliveries
-    scheduled: int  # deliveries waiting for an attempt (or in flight)
-    dead: int
-
-
-class _Result(msgspec.Struct, frozen=True):
-    status: int | None
-    error: str
-    retry_after: float | None
-    duration_ms: float
+# What a request that got no answer can end with (httpcore's errors have no common base of their own).
+_NO_ANSWER = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol)
 
 
 class WebhookService:
@@ -77,16 +65,16 @@ class WebhookService:
         keys: Keys,
         *,
         now: Callable[[], float] = time.time,
-        http: ClientSource = None,
         settings: WebhookSettings | None = None,
         rng: random.Random | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
+        """``resolver``: how host names become addresses, for the egress policy (tests pass a table)."""
         self.store = WebhookStore(redis, keys)
         self.settings = settings or WebhookSettings()
-        self._now = now
-        self._http = http
-        self._rng = rng or random.Random()
-        self._in_flight: dict[str, int] = {}
+        self.outbox = Outbox(self.settings, rng)
+        self.egress = Egress(self.settings.egress(), resolver, timeout=self.settings.connect_timeout)
+        self._now = now  # the one clock: wall time, which receivers check webhook-timestamp against
         self._wake = anyio.Event()
 
     # ---- running ----------------------------------------------------------------------------------------
@@ -94,24 +82,18 @@ class WebhookService:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Consume the event stream and deliver until cancelled."""
         await self.store.ensure_group(self.settings.start_at)
-        async with AsyncExitStack() as stack:
-            client = await self._client(stack)
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._consume)
-                tg.start_soon(self._dispatch, tg, client)
-                log.info("webhooks.started", consumer=self.settings.consumer)
-                task_status.started()
-
-    async def _client(self, stack: AsyncExitStack) -> httpx.AsyncClient:
-        if isinstance(self._http, httpx.AsyncClient):
-            return self._http  # the caller's: they close it
-        if self._http is not None:
-            return await stack.enter_async_context(self._http())
         s = self.settings
-        timeout = httpx.Timeout(s.read_timeout, connect=s.connect_timeout)
-        limits = httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency)
-        client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
-        return await stack.enter_async_context(client)
+        # Every connection is opened by the egress backend: to checked addresses only. Redirects are not followed.
+        pool = httpcore.AsyncConnectionPool(
+            max_connections=s.concurrency,
+            max_keepalive_connections=s.concurrency,
+            network_backend=EgressBackend(self.egress),
+        )
+        async with pool, anyio.create_task_group() as tg:
+            tg.start_soon(self._consume)
+            tg.start_soon(self._dispatch, tg, pool)
+            log.info("webhooks.started", consumer=s.consumer)
+            task_status.started()
 
     def wake(self) -> None:
         """Look for due deliveries now (new ones were created)."""
@@ -122,9 +104,9 @@ class WebhookService:
     async def _consume(self) -> None:
         s = self.settings
         # First what this consumer (a previous run of it) or a vanished one read and never finished.
-        await self._retrying(self._drain_abandoned)
+        if self.outbox.reclaim_due(self._now()):
+            await self._retrying(self._drain_abandoned)
         await self._retrying(self._drain_own_pending)
-        last_claim = time.monotonic()
         while True:
             try:
                 entries = await self.store.read_events(
@@ -132,8 +114,7 @@ class WebhookService:
                 )
                 if entries:
                     await self._fan_out(entries)
-                if time.monotonic() - last_claim > s.claim_idle:
-                    last_claim = time.monotonic()
+                if self.outbox.reclaim_due(self._now()):
                     await self._drain_abandoned()
             except ResponseError as exc:
                 log.error("webhooks.consume_failed", error=repr(exc))
@@ -169,25 +150,20 @@ class WebhookService:
             await self._fan_out(entries)
 
     async def _fan_out(self, entries: Sequence[StreamEntry]) -> None:
-        subscriptions = await self.store.subscriptions()
-        now = self._now()
-        deliveries: list[Delivery] = []
-        for entry in entries:
-            if not entry.kind:
-                continue  # trimmed from the stream before we got to it: nothing to send
-            deliveries.extend(fan_out(entry.id, entry.kind, entry.at, _valid_json(entry), subscriptions, now))
-        created = await self.store.create_and_ack(deliveries, [entry.id for entry in entries])
+        decided = self.outbox.fan_out(entries, await self.store.subscriptions(), self._now())
+        _log_malformed(decided, entries)
+        created = await self.store.create_and_ack(decided.deliveries, decided.acknowledge)
         if created:
             self.wake()
 
     # ---- the dispatcher ---------------------------------------------------------------------------------
 
-    async def _dispatch(self, tg: TaskGroup, client: httpx.AsyncClient) -> None:
+    async def _dispatch(self, tg: TaskGroup, pool: httpcore.AsyncConnectionPool) -> None:
         while True:
             # A fresh event before looking, so a wake-up that comes while we look is not lost.
             self._wake = wake = anyio.Event()
             try:
-                delay = await self._dispatch_once(tg, client)
+                delay = await self._dispatch_once(tg, pool)
             except (RedisError, OSError) as exc:
                 log.error("webhooks.dispatch_failed", error=repr(exc))
                 delay = _RETRY_PAUSE
@@ -198,60 +174,32 @@ class WebhookService:
                 with anyio.move_on_after(delay):
                     await wake.wait()
 
-    async def _dispatch_once(self, tg: TaskGroup, client: httpx.AsyncClient) -> float:
+    async def _dispatch_once(self, tg: TaskGroup, pool: httpcore.AsyncConnectionPool) -> float:
         """Start attempts for what is due and may be sent now; returns how long to wait before looking again."""
-        s = self.settings
-        free = s.concurrency - sum(self._in_flight.values())
+        outbox = self.outbox
+        free = outbox.free()
         if free <= 0:
-            return s.poll_interval  # an attempt ending wakes us
-        # Disabled subscriptions are paused: their deliveries wait, nothing new is created for them.
-        subs = {sub.id: sub for sub in await self.store.subscriptions() if sub.enabled}
-        limits = {
-            sub_id: s.per_subscription - self._in_flight.get(sub_id, 0)
-            for sub_id in subs
-            if self._in_flight.get(sub_id, 0) < s.per_subscription
-        }
+            return self.settings.poll_interval  # an attempt ending wakes us
+        subs = {sub.id: sub for sub in await self.store.subscriptions()}
         now = self._now()
-        due, soonest = await self.store.due(limits, now)
-        held = await self.store.claim(_round_robin(due, free), now, now + s.lease_seconds)
+        due, soonest = await self.store.due(outbox.limits(subs.values()), now)
+        held = await self.store.claim(outbox.pick(due, free), now, outbox.lease_until(now))
         for delivery in held:
-            self._in_flight[delivery.subscription_id] = self._in_flight.get(delivery.subscription_id, 0) + 1
-            tg.start_soon(self._attempt, client, subs[delivery.subscription_id], delivery)
-        if soonest is None:
-            return s.poll_interval
-        return min(s.poll_interval, max(0.0, soonest - now))
+            outbox.started(delivery.subscription_id)
+            tg.start_soon(self._attempt, pool, subs[delivery.subscription_id], delivery)
+        return outbox.next_look(soonest, now)
 
-    async def _attempt(self, client: httpx.AsyncClient, sub: Subscription, delivery: Delivery) -> None:
+    async def _attempt(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> None:
         s = self.settings
         try:
-            result = await self._post(client, sub, delivery)
-            now = self._now()
-            updated, outcome = after_attempt(
-                delivery,
-                now=now,
-                status_code=result.status,
-                error=result.error,
-                settings=s,
-                retry_after=result.retry_after,
-                rng=self._rng,
-            )
-            attempt = DeliveryAttempt(
-                delivery_id=delivery.id,
-                event_id=delivery.event_id,
-                type=delivery.type,
-                attempt=updated.attempts,
-                at=now,
-                outcome=outcome,
-                status_code=result.status,
-                error=updated.last_error,
-                duration_ms=result.duration_ms,
-                next_attempt_at=updated.next_attempt_at if outcome == "retry" else None,
-            )
+            result = await self._post(pool, sub, delivery)
+            settled = self.outbox.settle(delivery, result, self._now())
+            updated = settled.delivery
             # The request was made: record it even if we are being cancelled, or it is sent once more than needed.
             with anyio.CancelScope(shield=True), anyio.move_on_after(5) as scope:
-                await self.store.record(updated, attempt, log_size=s.log_size, ttl=s.delivered_ttl)
-                if result.status == 410:
-                    await self._disable(sub.id, "the receiver answered 410 Gone")
+                await self.store.record(updated, settled.line, log_size=s.log_size, ttl=s.delivered_ttl)
+                if settled.disable:
+                    await self._disable(sub.id, settled.disable)
             if scope.cancelled_caught:
                 log.error("webhooks.record_timed_out", delivery_id=delivery.id)  # the lease brings it back
             log.info(
@@ -260,7 +208,7 @@ class WebhookService:
                 subscription_id=sub.id,
                 type=delivery.type,
                 attempt=updated.attempts,
-                outcome=outcome,
+                outcome=settled.outcome,
                 status=result.status,
                 error=result.error or None,
             )
@@ -270,31 +218,46 @@ class WebhookService:
         except Exception:
             log.exception("webhooks.attempt_crashed", delivery_id=delivery.id)
         finally:
-            self._in_flight[sub.id] -= 1
-            if not self._in_flight[sub.id]:
-                del self._in_flight[sub.id]
+            self.outbox.finished(sub.id)
             self.wake()
 
-    async def _post(self, client: httpx.AsyncClient, sub: Subscription, delivery: Delivery) -> _Result:
+    async def _post(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> AttemptResult:
+        s = self.settings
         body = delivery.body.encode("utf-8")
-        headers = signature_headers(delivery.id, int(self._now()), body, sub.secret)
-        headers.update({"content-type": "application/json", "user-agent": _USER_AGENT})
-        started = time.monotonic()
+        started = self._now()
+        headers = signature_headers(delivery.id, int(started), body, sub.secret)
         status: int | None = None
         error, retry_after = "", None
         try:
-            # The total bound: httpx's timeouts are per phase, and a receiver can trickle a response forever.
-            with anyio.fail_after(self.settings.attempt_timeout):
-                async with client.stream("POST", sub.url, content=body, headers=headers) as response:
-                    status = response.status_code
-                    retry_after = parse_retry_after(response.headers.get("retry-after"))
+            url = httpx.URL(sub.url)  # parsed as httpx does (IDNA names, IPv6 brackets, default ports)
+            target = httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
+            headers.update(
+                {
+                    "host": url.netloc.decode("ascii"),
+                    "content-type": "application/json",
+                    "content-length": str(len(body)),
+                    "user-agent": _USER_AGENT,
+                }
+            )
+            timeouts = {"connect": s.connect_timeout, "read": s.read_timeout, "write": s.read_timeout, "pool": None}
+            # The total bound: the pool's timeouts are per phase, and a receiver can trickle a response forever.
+            with anyio.fail_after(s.attempt_timeout):
+                async with pool.stream(
+                    "POST", target, headers=list(headers.items()), content=body, extensions={"timeout": timeouts}
+                ) as response:
+                    status = response.status
+                    retry_after = parse_retry_after(_header(response.headers, b"retry-after"))
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except TimeoutError:
             error = "timed out"
-        except httpx.HTTPError as exc:
+        except EgressRefused as refused:
+            error = str(refused)  # nothing was sent: there is no answer to tell
+        except httpx.InvalidURL:
+            error = "the URL cannot be requested"
+        except _NO_ANSWER as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return _Result(status, error, retry_after, round((time.monotonic() - started) * 1000, 1))
+        return AttemptResult(status, error, retry_after, round(max(0.0, self._now() - started) * 1000, 1))
 
     # ---- subscriptions (for the API) ----------------------------------------------------------------------
 
@@ -308,9 +271,10 @@ class WebhookService:
         description: str = "",
     ) -> Subscription:
         """Validate and store a subscription; a secret is generated unless one is given. Raises SubscriptionError."""
+        await self.egress.check_url(check_url(url))
         sub = Subscription(
             id=f"sub_{secrets.token_hex(8)}",
-            url=check_url(url),
+            url=url,
             secret=check_secret(secret) if secret is not None else generate_secret(),
             events=check_filters(tuple(events)),
             enabled=enabled,
@@ -337,7 +301,8 @@ class WebhookService:
         sub = await self._subscription(subscription_id)
         changes: dict[str, object] = {}
         if url is not None:
-            changes["url"] = check_url(url)
+            await self.egress.check_url(check_url(url))
+            changes["url"] = url
         if events is not None:
             changes["events"] = check_filters(tuple(events))
         if enabled is not None:
@@ -396,9 +361,7 @@ class WebhookService:
         if delivery is None or not await self.store.is_dead(delivery_id):
             raise WebhookNotFound(f"no dead-lettered delivery {delivery_id!r}")
         await self._subscription(delivery.subscription_id)
-        fresh = msgspec.structs.replace(
-            delivery, status="pending", attempts=0, next_attempt_at=self._now(), last_status=None, last_error=""
-        )
+        fresh = self.outbox.requeued(delivery, self._now())
         await self.store.requeue(fresh)
         self.wake()
         log.info("webhooks.replayed_dead", delivery_id=delivery_id, subscription_id=delivery.subscription_id)
@@ -419,15 +382,12 @@ class WebhookService:
             targets = [msgspec.structs.replace(await self._subscription(subscription_id), events=(), enabled=True)]
         else:
             targets = await self.store.subscriptions()
-        token = secrets.token_hex(4)
-        deliveries = [
-            msgspec.structs.replace(d, id=delivery_id(event_id, d.subscription_id, token), replay_of=event_id)
-            for d in fan_out(entry.id, entry.kind, entry.at, _valid_json(entry), targets, self._now())
-        ]
-        await self.store.create(deliveries)
+        decided = self.outbox.replayed(entry, targets, self._now(), secrets.token_hex(4))
+        _log_malformed(decided, [entry])
+        await self.store.create(decided.deliveries)
         self.wake()
-        log.info("webhooks.replayed_event", event_id=event_id, deliveries=len(deliveries))
-        return deliveries
+        log.info("webhooks.replayed_event", event_id=event_id, deliveries=len(decided.deliveries))
+        return decided.deliveries
 
     async def status(self) -> OutboxStatus:
         unread, unacked = await self.store.group_lag()
@@ -436,25 +396,14 @@ class WebhookService:
         return OutboxStatus(unread, unacked, scheduled, await self.store.dead_count())
 
 
-def _round_robin(due: dict[str, list[str]], budget: int) -> list[tuple[str, str]]:
-    """Take due deliveries one subscription at a time, so a backlog on one does not use up the free slots."""
-    queues = {sub: list(ids) for sub, ids in due.items()}
-    picked: list[tuple[str, str]] = []
-    while queues and len(picked) < budget:
-        for sub in list(queues):
-            picked.append((sub, queues[sub].pop(0)))
-            if not queues[sub]:
-                del queues[sub]
-            if len(picked) >= budget:
-                break
-    return picked
+def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
 
 
-def _valid_json(entry: StreamEntry) -> bytes:
-    """The event's data, or ``{}`` if it is not JSON (never send a receiver a body it cannot parse)."""
-    try:
-        msgspec.json.decode(entry.data)
-    except msgspec.DecodeError:
-        log.error("webhooks.bad_event_data", event_id=entry.id, kind=entry.kind)
-        return b"{}"
-    return entry.data
+def _log_malformed(decided: FanOut, entries: Sequence[StreamEntry]) -> None:
+    kinds = {entry.id: entry.kind for entry in entries}
+    for event_id in decided.malformed:
+        log.error("webhooks.bad_event_data", event_id=event_id, kind=kinds.get(event_id, ""))
