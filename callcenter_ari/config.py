@@ -45,6 +45,9 @@ class AppSection(_Section):
     tenant: str = "default"
     shutdown_grace_seconds: float = 30.0
     seat_limit: int | None = None  # agents of this tenant logged in at once; none: no limit
+    # A seat is a lease in Redis that running processes renew: the seats of agents whose processes all died are free
+    # again this long after the last renewal.
+    seat_lease_seconds: float = 30.0
     # The Asterisk this process serves, as other processes of the tenant know it; empty: made from app_name and
     # ari.url. A standby serving the same Asterisk must use the same node.
     node: str = ""
@@ -413,6 +416,8 @@ def problems(config: Config) -> list[str]:
             found.append(f"supervisors.{supervisor_id}.endpoint: {_DEVICE_RULE}")
     if not _ID.fullmatch(config.app.tenant):
         found.append("app.tenant: not a valid name (letters, digits, '_', '.', '-')")
+    if not 3 <= config.app.seat_lease_seconds <= 3600:
+        found.append("app.seat_lease_seconds: from 3 to 3600")
     if config.app.node and not _ID.fullmatch(config.app.node):
         found.append("app.node: not a valid name (letters, digits, '_', '.', '-')")
     found += _check_ivr_references(config)

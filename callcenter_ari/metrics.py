@@ -32,3 +32,15 @@ class Metrics:
             "Events dropped because a call's inbox was full (DTMF floods)",
             registry=r,
         )
+        self.trunk_full = Counter(
+            "callcenter_trunk_full_total",
+            "Calls a trunk had no line left for (refused when arriving, or not placed), by trunk",
+            ["trunk"],
+            registry=r,
+        )
+        self.calls_shed = Counter(
+            "callcenter_calls_shed_total",
+            "New calls given the overload treatment instead of being served, by reason",
+            ["reason"],
+            registry=r,
+        )

@@ -188,6 +188,10 @@ class InboundCall:
 
     def _start(self, message: Start, now: float) -> list[Command]:
         call, settings = self.record, self.settings
+        if message.refused:
+            # Never answered: cause 34 (no circuit available) lets the carrier route the call elsewhere.
+            fields = self._fields(now, source=call.source, refused=message.refused)
+            return [Hangup(call.channel_id, 34), Emit("call.refused", fields), *self._end(message.refused, now)]
         call.answered_at = now
         commands: list[Command] = [
             Answer(call.channel_id),
@@ -633,7 +637,7 @@ class InboundCall:
                 Emit("ivr.flow_error", self._fields(now, detail=f"no destination {target}")),
                 *self._after_greeting(now),
             ]
-        call.phase, call.transfer_target = "transfer", target
+        call.phase, call.transfer_target, call.ringing_since = "transfer", target, now
         endpoint, trunk = route
         return [
             self._originate(endpoint, "t", ("transfer", call.call_id), TRANSFER_RING_SECONDS, trunk=trunk),
@@ -890,6 +894,9 @@ class InboundCall:
         if call.phase == "joining":  # the caller may or may not have got into the agent's bridge: start over
             return commands + self._join_failed(AgentFailed(reason="restart"), now)
         if call.phase == "transfer":
+            if call.ringing_since is not None and call.agent_channel in message.channels:
+                # Still ringing the destination: the transfer's timeout runs on from when it began.
+                return [*commands, self._set_timer("ring", call.ringing_since + TRANSFER_RING_SECONDS + 5.0)]
             return [*commands, Hangup(call.agent_channel), Hangup(call.channel_id), *self._end("transfer_failed", now)]
         if call.phase in ("survey", "voicemail"):
             outcome = "completed" if call.phase == "survey" else "voicemail"

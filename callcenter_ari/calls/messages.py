@@ -38,9 +38,11 @@ class _Msg(msgspec.Struct, frozen=True):
 
 
 class Start(_Msg, frozen=True):
-    """The caller's channel entered the application; ``surge`` is the tenant's announcement as it stands now."""
+    """The caller's channel entered the application; ``surge`` is the tenant's announcement as it stands now.
+    ``refused``: the call cannot be taken (``trunk_full``: the trunk it came in on has no line left for it)."""
 
     surge: SurgeAnnouncement | None = None
+    refused: str = ""
 
 
 class Resume(_Msg, frozen=True):

@@ -70,7 +70,6 @@ _DEADLINE = ("acd", "deadline")
 REQUEST_TIMEOUT = 10.0  # an API request waits this long for Redis before it is answered as unavailable
 RETRIES = 3  # a request refused because another process changed the agent is tried again this often
 WATCH_BLOCK_MS = 2_000
-RENEW_SECONDS = 10.0  # seat leases are renewed this often (they last store.agents.SEAT_LEASE_SECONDS)
 
 
 class SeatLimitReached(InvalidTransition):
@@ -762,7 +761,7 @@ class AcdService:
             for agent_id in refused:
                 log.warning("agent.seat_lost", agent=agent_id)
                 self._send(_FromCall("", lambda agent_id=agent_id: self._lose_seat(agent_id)))
-            await anyio.sleep(RENEW_SECONDS)
+            await anyio.sleep(self._agents.lease / 3)
 
     def _lose_seat(self, agent_id: str) -> None:
         now = self._clock.now()

@@ -56,8 +56,9 @@ from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
+from callcenter_ari.store.trunk_lines import TrunkLines
 from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead
-from callcenter_ari.trunks import LineLedger, capacities
+from callcenter_ari.trunks import capacities
 
 log = structlog.get_logger(__name__)
 
@@ -76,7 +77,7 @@ class Services:
         self.draining = False
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
-        self.lines: LineLedger  # busy lines per trunk: outgoing calls never exceed a trunk's capacity
+        self.lines: TrunkLines  # busy lines per trunk, in Redis: no call takes a line a trunk does not have
         self.http: httpx.AsyncClient  # outgoing HTTP (CRM lookups)
         self.surge: Callable[[], SurgeAnnouncement] = SurgeAnnouncement
         # Called with every event appended to the stream (the demo's live view; later the wallboard).
@@ -168,7 +169,9 @@ class Application:
         self.node = node_of(config)
         self.instance = f"{self.node}.{uuid.uuid4().hex[:8]}"  # this process, among the node's and the tenant's
         self.store = Store(redis, Keys(config.redis.prefix, config.app.tenant), now=self.clock.now, node=self.node)
-        self.agent_store = AgentStore(self.store, origin=self.instance, seat_limit=config.app.seat_limit)
+        self.agent_store = AgentStore(
+            self.store, origin=self.instance, seat_limit=config.app.seat_limit, lease=config.app.seat_lease_seconds
+        )
         self.timers = Timers(self.clock)
         self.services = Services(self.ari, self.store, self.clock, self.metrics, self.timers)
         board = build_board(config, self.clock.now(), node=self.node)
@@ -221,7 +224,7 @@ class Application:
         self.services.surge = self.surge.current
         self.ticket_opener = TicketOpener(self.tickets)
         self.services.open_ticket = self.ticket_opener.open
-        self.services.lines = LineLedger(capacities(config.trunks))
+        self.services.lines = TrunkLines(self.store, capacities(config.trunks))
         self.recordings = RecordingService(
             self.ari,
             RecordingStore(redis, self.store),
@@ -335,6 +338,7 @@ class Application:
             log.error("recovery.list_channels_failed", error=exc.message)
             channels = set()
         live = {record.call_id for record in records if record.channel_id in channels}
+        await services.lines.recover(channels)
         # Agents first, as Redis holds them (those of calls gone meanwhile freed): a resumed call's first step may
         # release or reserve them, and must find them as they are.
         agents = await self.acd.recover(live)

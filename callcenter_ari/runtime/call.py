@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 import httpx
+import msgspec
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -62,6 +63,7 @@ from callcenter_ari.calls.messages import (
     ReservationRefused,
     ReserveAgent,
     SetTimer,
+    Start,
     StartRecording,
     StopPlayback,
     Timeout,
@@ -112,6 +114,8 @@ class CallTask:
     async def run(self, first: Input) -> None:
         with structlog.contextvars.bound_contextvars(call_id=self.call_id):
             try:
+                if isinstance(first, Start):
+                    first = await self._take_line(first)
                 await self._step(first)
                 async with self._receive:
                     while not self.machine.ended:
@@ -125,8 +129,7 @@ class CallTask:
                 except Exception:  # one call's trouble must never take the process down
                     log.exception("call.fail_safe_failed")
             finally:
-                for leg in self._lines:  # the trunk lines of transfer and consult legs still held
-                    self.services.lines.release(leg)
+                self._release_lines()
                 self._log_outcome()
                 self._open_ticket()
                 self.inbox.close()
@@ -184,8 +187,9 @@ class CallTask:
                     services.acd.hold(agent_id, held, call_id=self.call_id)
                 case Originate(endpoint, channel_id, app_args, timeout, caller_id, trunk):
                     if trunk:
-                        if services.lines.acquire(channel_id, (trunk,)) is None:
-                            log.warning("call.no_free_line", trunk=trunk)
+                        if await services.lines.acquire(channel_id, (trunk,)) is None:
+                            log.warning("trunk.full", trunk=trunk, direction="outbound")
+                            services.metrics.trunk_full.labels(trunk).inc()
                             return AgentFailed("no_free_line")
                         self._lines.add(channel_id)
                     services.expect_leg(channel_id, self)
@@ -268,6 +272,28 @@ class CallTask:
             raise
         return None
 
+    def _release_lines(self) -> None:
+        """Every trunk line the call holds: the caller's, and its legs' (those it took, and those a process before a
+        restart took, which the lines service recovered): leg ids follow one scheme, releasing is idempotent."""
+        record = self.machine.record
+        legs = {self.caller_channel, *self._lines}
+        legs.update(f"{record.call_id}-{kind}{n}" for n in range(1, record.offers + 1) for kind in "atc")
+        for leg in legs:
+            self.services.lines.release(leg)
+
+    async def _take_line(self, start: Start) -> Start:
+        """A call that came in on a configured trunk holds one of its lines for as long as it lasts; one the trunk
+        has no line left for (more calls than the carrier contract or the card allows) is refused."""
+        source, lines = self.machine.record.source, self.services.lines
+        if not source or not lines.known(source):
+            return start
+        if await lines.acquire(self.caller_channel, (source,)) is None:
+            log.warning("trunk.full", trunk=source, direction="inbound")
+            self.services.metrics.trunk_full.labels(source).inc()
+            return msgspec.structs.replace(start, refused="trunk_full")
+        self._lines.add(self.caller_channel)
+        return start
+
     async def _reserve(self, agent_id: str, queue: str) -> Input:
         """The ACD's answer to a call asking for a named agent, as the call's next input."""
         try:
@@ -319,6 +345,7 @@ class CallTask:
     async def close(self, message: EndedWhileAway) -> None:
         """Close a call that is not run: recovery found its caller gone while the process was down."""
         await self._step(message)
+        self._release_lines()
 
     async def _fail_safe(self) -> None:
         """Carry out what the call makes of its failure, each command on its own, so that one failing (Asterisk or
