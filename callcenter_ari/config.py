@@ -26,6 +26,7 @@ from callcenter_ari.campaigns.settings import CampaignSettings
 from callcenter_ari.campaigns.settings import validate as validate_campaigns
 from callcenter_ari.ivr import Destination, IvrConfig, QueueNode
 from callcenter_ari.ivr import validate as validate_ivr
+from callcenter_ari.ivr.media import check_item
 from callcenter_ari.recording.settings import RecordingPolicy, RecordingSection, validate_policy
 from callcenter_ari.recording.settings import validate as validate_recording
 from callcenter_ari.trunks import InvalidNumber, TrunkConfig, dial_string, parse_number
@@ -51,6 +52,22 @@ class AppSection(_Section):
     # The Asterisk this process serves, as other processes of the tenant know it; empty: made from app_name and
     # ari.url. A standby serving the same Asterisk must use the same node.
     node: str = ""
+
+
+class OverloadSection(_Section):
+    """More calls than the process can serve well: new ones get ``treatment`` once, counted, instead of being taken
+    and then failing (an answer that times out, a caller handed back and sent in again)."""
+
+    max_calls: int = 3000  # calls in progress at once
+    max_pending_requests: int = 200  # ARI requests waiting for Asterisk's answer at once
+    # busy: hang up with cause 17; congestion: cause 34 (a carrier routes the call elsewhere); message: answer, play
+    # ``message``, hang up; continue: on in the dialplan at context/extension/priority (an overflow that must not
+    # send the call back to this application)
+    treatment: Literal["busy", "congestion", "message", "continue"] = "congestion"
+    message: str = "sound:all-circuits-busy-now"
+    context: str = ""
+    extension: str = "s"
+    priority: int = 1
 
 
 class AriSection(_Section):
@@ -226,6 +243,7 @@ class Config(_Section):
     http: HttpSection = HttpSection()
     log: LogSection = LogSection()
     inbound: InboundSection = InboundSection()
+    overload: OverloadSection = OverloadSection()
     dids: dict[str, DidRoute] = {}
     queues: dict[str, QueueConfig] = {}
     agents: dict[str, AgentConfig] = {}
@@ -416,6 +434,13 @@ def problems(config: Config) -> list[str]:
             found.append(f"supervisors.{supervisor_id}.endpoint: {_DEVICE_RULE}")
     if not _ID.fullmatch(config.app.tenant):
         found.append("app.tenant: not a valid name (letters, digits, '_', '.', '-')")
+    overload = config.overload
+    if overload.max_calls < 1 or overload.max_pending_requests < 1:
+        found.append("overload: max_calls and max_pending_requests must be at least 1")
+    if overload.treatment == "continue" and not _ID.fullmatch(overload.context):
+        found.append("overload.context: the dialplan context the calls go on to (treatment = continue)")
+    if overload.treatment == "message" and (problem := check_item(overload.message)) is not None:
+        found.append(f"overload.message: {problem}")
     if not 3 <= config.app.seat_lease_seconds <= 3600:
         found.append("app.seat_lease_seconds: from 3 to 3600")
     if config.app.node and not _ID.fullmatch(config.app.node):

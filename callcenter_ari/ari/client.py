@@ -105,6 +105,7 @@ class AriClient:
         self._backoff = (reconnect_initial, reconnect_max)
         self._transport: Transport | None = None
         self._up = anyio.Event()
+        self.pending = 0  # requests sent and not answered yet: how far behind Asterisk (or we) are
 
     @property
     def transport_name(self) -> str:
@@ -212,7 +213,11 @@ class AriClient:
         transport = self._transport
         if transport is None:
             raise AriUnavailable("not connected to Asterisk")
-        return await transport.request(method, path, query, body)
+        self.pending += 1
+        try:
+            return await transport.request(method, path, query, body)
+        finally:
+            self.pending -= 1
 
     async def _call(
         self,

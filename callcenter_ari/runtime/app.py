@@ -41,6 +41,7 @@ from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
 from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
+from callcenter_ari.runtime.overload import Admission
 from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.recording import RecordingService
 from callcenter_ari.runtime.standing import StandingLines
@@ -89,6 +90,7 @@ class Services:
         self.recordings: RecordingService
         self.standing: StandingLines
         self.tenant = ""
+        self.admission: Admission
         self._tg: TaskGroup
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
@@ -237,7 +239,9 @@ class Application:
         self.services.recordings = self.recordings
         self.services.tenant = config.app.tenant
         self._settings: dict[str, CallSettings] = {}
-        self.dispatcher = Dispatcher(self.services, self.settings_for)
+        self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic)
+        self.services.admission = self.admission
+        self.dispatcher = Dispatcher(self.services, self.settings_for, self.admission)
         self._stopping = anyio.Event()
         self._recovered = False
         self.http_port: int | None = None

@@ -171,6 +171,7 @@ class CallTask:
                 case Hangup(channel, cause):
                     await _hangup(ari, channel, cause)
                 case ContinueInDialplan(channel):
+                    services.admission.gave_up(channel)  # should the dialplan send it in again: not served twice
                     try:
                         await ari.continue_in_dialplan(channel)
                     except AriError:

@@ -44,6 +44,7 @@ from callcenter_ari.calls.messages import (
 )
 from callcenter_ari.calls.records import LEG_PHASES, CallRecord
 from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.overload import Admission
 
 if TYPE_CHECKING:
     from callcenter_ari.runtime.app import Services
@@ -63,9 +64,10 @@ def new_call_id() -> str:
 
 
 class Dispatcher:
-    def __init__(self, services: Services, settings_for: Callable[[str], CallSettings]) -> None:
+    def __init__(self, services: Services, settings_for: Callable[[str], CallSettings], admission: Admission) -> None:
         self.services = services
         self._settings_for = settings_for
+        self._admission = admission
         # Events that arrive before recovery is done, replayed in order by ``open``. The reader must not wait for
         # recovery: with REST over WebSocket, the replies to recovery's own requests come on the same socket.
         self._held: deque[Event] | None = deque()
@@ -120,7 +122,7 @@ class Dispatcher:
                 task = self.services.calls.get(playback.id.split("-", 1)[0])
                 if task is not None:
                     self._deliver(task, PlaybackDone(playback.id, playback.state == "failed"))
-                else:
+                elif not self._admission.playback_done(playback.id):
                     self.services.features.playback_done(playback.id)
             case ChannelHangupRequest(channel=channel, cause=cause) | ChannelDestroyed(channel=channel, cause=cause):
                 self._channel_gone(channel.id, cause)
@@ -204,6 +206,11 @@ class Dispatcher:
         if services.draining:
             self._refusing.add(channel.id)
             services.spawn(self._refuse, channel.id)
+            return
+        shed = self._admission.refusal(channel.id, len(services.calls))
+        if shed is not None:
+            self._admission.note(channel.id, shed)
+            services.spawn(self._admission.treat, channel.id, shed)
             return
         source = _token(event.args[1]) if len(event.args) > 1 else ""
         did = _token(event.args[2]) if len(event.args) > 2 else channel.dialplan.exten

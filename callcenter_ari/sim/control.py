@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
+from callcenter_ari.sim.faults import FaultKind, FaultRule
 from callcenter_ari.sim.phones import CallerScript, PhoneBehaviour
 from callcenter_ari.sim.traffic import TrafficSpec
 from callcenter_ari.sim.wire import AriError
@@ -47,6 +48,17 @@ class TrafficIn(msgspec.Struct, forbid_unknown_fields=True):
     mix: list[MixIn] = msgspec.field(default_factory=lambda: [MixIn()])
     trunk: str = "provider"
     tech: str = "PJSIP"
+
+
+class FaultIn(msgspec.Struct, forbid_unknown_fields=True):
+    operation: str
+    kind: FaultKind
+    probability: float
+    delay: float = 0.0
+
+
+class FaultsIn(msgspec.Struct, forbid_unknown_fields=True):
+    rules: list[FaultIn]
 
 
 def _reply(body: Any, status: int = 200) -> web.Response:
@@ -135,6 +147,18 @@ def add_control_routes(app: web.Application, sim: Simulator) -> None:
     async def stats(request: web.Request) -> web.Response:
         return _reply(sim.stats())
 
+    async def set_faults(request: web.Request) -> web.Response:
+        rules = await _decode(request, FaultsIn)
+        sim.api.faults.set([FaultRule(r.operation, r.kind, r.probability, r.delay) for r in rules.rules])
+        return _reply({"rules": len(rules.rules)})
+
+    async def get_faults(request: web.Request) -> web.Response:
+        return _reply({"struck": sim.api.faults.struck})
+
+    async def clear_faults(request: web.Request) -> web.Response:
+        sim.api.faults.clear()
+        return _reply({"ok": True})
+
     async def bridge_log(request: web.Request) -> web.Response:
         keys = ("at", "event", "bridge", "channel", "name")
         return _reply([dict(zip(keys, entry, strict=True)) for entry in sim.core.bridge_log])
@@ -152,4 +176,7 @@ def add_control_routes(app: web.Application, sim: Simulator) -> None:
     app.router.add_get("/sim/channels", channels)
     app.router.add_get("/sim/bridges", bridges)
     app.router.add_get("/sim/bridges/log", bridge_log)
+    app.router.add_post("/sim/faults", set_faults)
+    app.router.add_get("/sim/faults", get_faults)
+    app.router.add_delete("/sim/faults", clear_faults)
     app.router.add_get("/sim/stats", stats)

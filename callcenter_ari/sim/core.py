@@ -122,6 +122,7 @@ class Asterisk:
             "channels_created": 0,
             "channels_destroyed": 0,
             "stasis_start": 0,
+            "inbound_stasis_start": 0,
             "stasis_rejected": 0,
             "events": 0,
         }

@@ -159,6 +159,8 @@ def enter_inbound(core: Asterisk, ch: Channel, app: str, trunk: str, did: str) -
     core.dialplan_step(ch, "Stasis", ",".join([app, *args]), priority=INBOUND_STASIS_PRIORITY)
     if not core.enter_stasis(ch, app, args):
         core.hangup(ch, 16)
+        return
+    core.counters["inbound_stasis_start"] += 1  # a call handed back that came in again counts twice
 
 
 def inject_call(

@@ -6,6 +6,7 @@ when the channel's command queue makes the operation wait (answer or set variabl
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter_ari.sim.core import Asterisk
+from callcenter_ari.sim.faults import Faults
 from callcenter_ari.sim.local import originate_local
 from callcenter_ari.sim.model import Channel
 from callcenter_ari.sim.phones import PhoneBook, originate_phone
@@ -100,6 +102,7 @@ class AriApi:
         # Every originate that passed validation, in order (endpoint, channel id, appArgs): what tests assert on
         # when they need to know whether a phone was called, not only whether a channel is up now.
         self.originates: list[Json] = []
+        self.faults = Faults()
 
     async def dispatch(self, method: str, path: str, params: dict[str, str], body: Any) -> Result:
         path = "/" + path.strip("/")
@@ -117,6 +120,11 @@ class AriApi:
                 for key, value in body.items():
                     if key != "variables" and key not in params and not isinstance(value, (dict, list)):
                         params[key] = "true" if value is True else "false" if value is False else str(value)
+            fault = self.faults.draw(operation.nickname) if self.faults.rules else None
+            if fault is not None and fault.kind == "fail":
+                return 500, {"message": "Internal Server Error"}
+            if fault is not None:
+                await asyncio.sleep(fault.delay)
             try:
                 result = operation.handler(self, Req(match.groupdict(), params, body))
                 if inspect.isawaitable(result):
