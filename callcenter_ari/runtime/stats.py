@@ -19,10 +19,12 @@ from callcenter_ari.acd.stats import (
     CallJoined,
     Stats,
 )
+from callcenter_ari.store.redis import Store
 
 
 class StatsFeed:
-    """An event observer (``Services.observers``) that keeps ``stats`` up to date."""
+    """An event observer (``Services.observers``) that keeps ``stats`` up to date; after a restart, ``replay`` feeds
+    it the stream's events first, so that the figures are those the same calls gave without the restart."""
 
     def __init__(self, stats: Stats, now: Callable[[], float]) -> None:
         self.stats = stats
@@ -51,3 +53,17 @@ class StatsFeed:
             self.stats.feed(CallHungUp(at, call_id, queue))
         elif "wait" in fields:
             self.stats.feed(CallExited(at, call_id, queue, outcome))
+
+
+REPLAY_SECONDS = 24 * 3600.0  # how far back the figures are rebuilt from the stream on start
+
+
+async def replay(feed: StatsFeed, store: Store, since: float) -> int:
+    """Feed the stream's events from ``since`` (unix seconds) on, oldest first; returns how many were read."""
+    start, read = f"{max(0, int(since * 1000))}-0", 0
+    while rows := await store.stream(start):
+        for _, kind, at, data in rows:
+            feed(kind, {**data, "at": at})
+        read += len(rows)
+        start = f"({rows[-1][0]}"
+    return read

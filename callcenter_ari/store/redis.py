@@ -196,6 +196,14 @@ class Store:
             raw = await self.redis.zrange(self.keys.queue(queue), 0, -1, withscores=True)
         return [(member.decode(), score) for member, score in raw]
 
+    async def stream(self, start: str, count: int = 5000) -> list[tuple[str, str, float, dict[str, Any]]]:
+        """Events from stream id ``start`` on (``(id`` for after it), oldest first, as (id, kind, time, data)."""
+        with translated():
+            rows = await self.redis.xrange(self.keys.events, min=start, count=count)
+        return [
+            (ident.decode(), f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows
+        ]
+
     async def events(self, count: int = 1000, after: str = "-") -> list[tuple[str, str, dict[str, Any]]]:
         """Events as (stream id, kind, data), oldest first."""
         with translated():

@@ -208,3 +208,39 @@ async def test_a_ringing_agent_keeps_ringing_through_a_restart_until_the_origina
     assert record.reason == "ring_no_answer"
     # Asterisk's ring timeout, counted from the ring, not from the restart (or at the restart, if it rang out then)
     assert rung_at + 5.5 <= record.since <= max(rung_at + 7.5, back + 1.5)
+
+
+async def reports(app: AppProcess) -> dict[float, dict[str, Any]]:
+    """Every interval's report (a test may straddle a quarter hour)."""
+    async with app.api() as api:
+        starts = (await api.get("/reports/intervals/")).json()["starts"]
+        return {start: (await api.get(f"/reports/intervals/{start}")).json() for start in starts}
+
+
+def total(by_interval: dict[float, dict[str, Any]], figure: str) -> int:
+    return sum(int(body["queues"]["support"][figure]) for body in by_interval.values() if "support" in body["queues"])
+
+
+async def test_interval_reports_are_the_same_through_a_restart(cluster: Cluster) -> None:
+    """Two calls handled, kill -9, restart: the intervals' queue figures and each agent's calls are what they were
+    (rebuilt from the event stream), and a call after the restart adds to them."""
+    cluster.sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.1))
+    app = await start(cluster, agent_extra(wrapup=0.2))
+    for n in range(2):
+        channel = await cluster.sim.inject_call("5552000", f"+1555000200{n}", script=CallerScript(talk=0.3))
+        await until(lambda channel=channel: cluster.sim.channel(channel) is None, what="call over")
+    await until(lambda: _state_is(app, "available"), what="agent available after wrap-up")
+    before = await reports(app)
+    assert (total(before, "answered"), total(before, "handled")) == (2, 2)
+    await restart(app)
+    after = await reports(app)
+    assert {start: body["queues"] for start, body in after.items()} == {
+        start: body["queues"] for start, body in before.items()
+    }
+    calls = {start: body["agents"]["agent1"]["calls"] for start, body in before.items()}
+    assert {start: body["agents"]["agent1"]["calls"] for start, body in after.items()} == calls
+    channel = await cluster.sim.inject_call("5552000", "+15550002009", script=CallerScript(talk=0.3))
+    await until(lambda: cluster.sim.channel(channel) is None, what="third call over")
+    await until(lambda: _state_is(app, "available"), what="agent available again")
+    later = await reports(app)
+    assert (total(later, "entered"), total(later, "handled")) == (3, 3)
