@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from ipaddress import ip_address
@@ -14,6 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from callcenter_ari.store.keys import Keys
+from tests.private_redis import PrivateRedis
 
 REDIS_URL = os.environ.get("CALLCENTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -104,3 +106,13 @@ def _keep_to_loopback(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return outside
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    with tempfile.TemporaryDirectory() as workdir:
+        server = PrivateRedis(workdir)
+        server.start()
+        yield server
+        if server.process and server.process.poll() is None:
+            server.stop()

@@ -647,6 +647,20 @@ class AcdService:
         """Seats held in Redis now, by this process's agents and every other's."""
         return await self._agents.seats_taken()
 
+    async def write_back(self) -> None:
+        """Redis lost its data: every agent is written again over no version (another process that wrote one back
+        first wins, and is adopted), and every waiting call's place in line goes back."""
+
+        def apply() -> None:
+            for agent_id, record in self.board.agents.items():
+                record.version = 0
+                self.board.dirty.add(agent_id)
+            for call_id, waiting in self._waiting.items():
+                self._store.queue_add(waiting.queue, call_id, queue_score(waiting.priority, waiting.enqueued_at))
+            self._round_robin = {}
+
+        await self._ask("", apply)
+
     async def barrier(self) -> None:
         """Return once every message sent before this call is handled and its writes are in Redis."""
         await self._ask("", lambda: None)

@@ -42,6 +42,7 @@ from callcenter_ari.runtime.egress import Resolver, system_resolver
 from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.overload import Admission
+from callcenter_ari.runtime.presence import Presence
 from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.recording import RecordingService
 from callcenter_ari.runtime.standing import StandingLines
@@ -242,6 +243,12 @@ class Application:
         self.services.recordings = self.recordings
         self.services.tenant = config.app.tenant
         self._settings: dict[str, CallSettings] = {}
+        self.presence = Presence(
+            self.store,
+            self.instance,
+            write_back=self._write_back,
+            resume_tickets=lambda: self.tickets.store.open_numbering(),
+        )
         self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic)
         self.services.admission = self.admission
         self.dispatcher = Dispatcher(self.services, self.settings_for, self.admission)
@@ -314,6 +321,8 @@ class Application:
             await tg.start(self.ari.run, self.dispatcher)
             await tg.start(self.acd.watch, await self.agent_store.head())  # before recovery: no change is missed
             await self._recover()
+            await self.tickets.store.open_numbering(first=True)  # before this process counts among the running
+            await tg.start(self.presence.run)
             self._recovered = True
             tg.start_soon(self.acd.renew_seats)
             self.dispatcher.open()
@@ -338,6 +347,22 @@ class Application:
         # Last, with no wait after it before the task tree ends: a call that came in meanwhile is out of Stasis.
         with anyio.move_on_after(self.config.ari.request_timeout_seconds):
             await self.dispatcher.refusals_done()
+
+    async def _write_back(self) -> None:
+        """Redis lost its data (runtime/presence.py): what this process holds in memory goes back, so that its calls,
+        agents and callers' places survive it, and no ticket number it gave is given again."""
+        for task in self.services.calls.values():
+            self.store.save_call(task.machine.record, again=True)
+        self.standing.write_back()
+        self.services.lines.write_back()
+        await self.acd.write_back()
+        for step in (self.directory.write_back, self.surge.write_back, self.tickets.store.write_back_numbers):
+            try:
+                await step()
+            except Exception as exc:  # one part failing must not keep the others from going back
+                log.error("redis.write_back_failed", part=getattr(step, "__qualname__", "?"), error=repr(exc))
+        await self.store.flush()
+        log.info("redis.written_back", calls=len(self.services.calls), agents=len(self.acd.board.agents))
 
     async def _recover(self) -> None:
         services = self.services

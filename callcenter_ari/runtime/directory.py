@@ -105,6 +105,17 @@ class Directory:
         self._derive()
         return config
 
+    async def write_back(self) -> None:
+        """Redis lost its data: the entries set through the API (what differs from the file) go back."""
+        async with self._lock:
+            for kind in ("agents", "queues"):
+                current, file = getattr(self.config, kind), getattr(self._file, kind)
+                for entry_id, entry in current.items():
+                    if file.get(entry_id) != entry:
+                        await self._store.put(kind, entry_id, entry)
+                for entry_id in file.keys() - current.keys():
+                    await self._store.put(kind, entry_id, None)
+
     # ---- changes -----------------------------------------------------------------------------------------
 
     async def put_agent(self, agent_id: str, agent: AgentConfig, *, create: bool, by: str) -> None:

@@ -98,6 +98,11 @@ class StandingLines:
             return
         self._services.spawn(self._set_up, channel, agent_id, "")
 
+    def write_back(self) -> None:
+        """Redis lost its data: the lines up now are recorded again."""
+        for agent_id, line in self._lines.items():
+            self._services.store.save_line(agent_id, line.channel)
+
     def is_persistent(self, agent_id: str) -> bool:
         return agent_id in self._endpoints
 

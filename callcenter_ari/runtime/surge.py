@@ -66,7 +66,16 @@ class SurgeService:
 
     async def refresh(self) -> None:
         blob = await self._redis.get(self._key)
-        self._current = _decode(blob) if blob is not None else SurgeAnnouncement()
+        if blob is not None:
+            self._current = _decode(blob)
+        elif self._current != SurgeAnnouncement():
+            # Switching off keeps the key: gone, it was lost with Redis's data, and this process writes it back.
+            log.warning("ivr.surge_lost", active=self._current.active)
+
+    async def write_back(self) -> None:
+        """Redis lost its data: the announcement as this process knows it goes back."""
+        if self._current != SurgeAnnouncement():
+            await self.set(self._current)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         await self.refresh()

@@ -12,6 +12,7 @@ from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream
 from redis.exceptions import RedisError
 
+from callcenter_ari.store.errors import StoreUnavailable
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.tickets import CallFacts
 
@@ -46,6 +47,6 @@ class TicketOpener:
                     try:
                         await self._desk.open(facts)
                         break
-                    except (RedisError, OSError) as exc:
+                    except (RedisError, OSError, StoreUnavailable) as exc:
                         log.warning("ticket.open_retry", call_id=facts.call_id, error=repr(exc))
                         await anyio.sleep(RETRY_SECONDS)

@@ -54,9 +54,12 @@ class Store:
 
     # ---- staged writes (flushed in one pipeline) --------------------------------------------------------
 
-    def save_call(self, call: CallRecord) -> None:
+    def save_call(self, call: CallRecord, *, again: bool = False) -> None:
+        """Stage the call's record (and its place in the live set). ``again``: Redis lost its data, write it all."""
         call_id = checked(call.call_id, "call id")
         self._calls[call_id] = _encode(call)
+        if again:
+            self._live.discard(call_id)
         if call.phase == "ended":
             self._live.discard(call_id)
             self._stage("srem", self.keys.live_calls(self.node), call_id)

@@ -6,7 +6,10 @@ time; one lexicographic sorted set ``<casefolded name>\\0<number>`` for exact an
 of open tickets by the time they become overdue, which the overdue watcher drains.
 
 A number is allocated and bound to its call in one Lua step, so two processes opening tickets at once get distinct,
-increasing numbers, and opening the same call twice returns the first ticket.
+increasing numbers, and opening the same call twice returns the first ticket. Numbers are never given twice, even
+when Redis loses its data: each process remembers the highest number it gave in each year, the step never gives
+one at or below it, and no number is given while the guard key is missing (after a loss, until every running
+process has written back its highest: runtime/presence.py).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, WatchError
 
+from callcenter_ari.store.errors import StoreUnavailable, translated
 from callcenter_ari.store.keys import Keys, checked
+from callcenter_ari.store.scripts import Script
 from callcenter_ari.tickets import events
 from callcenter_ari.tickets.deadlines import overdue, overdue_at
 from callcenter_ari.tickets.escalation import Roster, escalate, escalation_target
@@ -48,14 +53,38 @@ log = structlog.get_logger(__name__)
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Ticket).decode
 
-# KEYS: by-call hash, the year's counter. ARGV: call id, year. Returns {created (0/1), number}.
-_ALLOCATE = """
+# KEYS: by-call hash, the year's counter, the guard. ARGV: call id, year, the highest number this process gave that
+# year. Returns {created (0/1), number}, or {2, ''} while the guard is missing (Redis lost its data).
+_ALLOCATE = Script("""
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if existing then return {0, existing} end
-local number = string.format('T-%04d-%06d', tonumber(ARGV[2]), redis.call('INCR', KEYS[2]))
+if redis.call('EXISTS', KEYS[3]) == 0 then return {2, ''} end
+local sequence = redis.call('INCR', KEYS[2])
+if sequence <= tonumber(ARGV[3]) then
+  sequence = tonumber(ARGV[3]) + 1
+  redis.call('SET', KEYS[2], sequence)
+end
+local number = string.format('T-%04d-%06d', tonumber(ARGV[2]), sequence)
 redis.call('HSET', KEYS[1], ARGV[1], number)
 return {1, number}
-"""
+""")
+
+# KEYS: the guard, the instances. Creates the guard unless another process is running (after a loss, it is theirs
+# to reopen numbering once they have written back). Returns 1 if numbering is open.
+_OPEN = Script("""
+if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+local t = redis.call('TIME')
+if redis.call('ZCOUNT', KEYS[2], tonumber(t[1]), '+inf') > 0 and ARGV[1] == 'first' then return 0 end
+redis.call('SET', KEYS[1], '1')
+return 1
+""")
+
+# KEYS: a year's counter. ARGV: a number given. Raises the counter to it, never lowers it.
+_RAISE = Script("""
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+""")
 
 _ATTEMPTS = 3  # optimistic writes retried this often before giving up
 _SEP = b"\x00"  # between name and number in the name index; names cannot contain it (validated)
@@ -70,13 +99,40 @@ class TicketStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
-        self._allocate = redis.register_script(_ALLOCATE)
+        self.given: dict[int, int] = {}  # year -> the highest sequence number this process gave
+        self._opened = False
 
     async def allocate(self, call_id: str, year: int) -> tuple[str, bool]:
-        """The call's ticket number, new (True) or the one it already has (False)."""
-        keys = [self.keys.tickets_by_call, self.keys.ticket_sequence(year)]
-        created, number = await self._allocate(keys=keys, args=[checked(call_id, "call id"), year])
-        return _text(number), bool(created)
+        """The call's ticket number, new (True) or the one it already has (False); ``StoreUnavailable`` while
+        numbering is paused after Redis lost its data."""
+        if not self._opened:
+            await self.open_numbering(first=True)
+        keys = [self.keys.tickets_by_call, self.keys.ticket_sequence(year), self.keys.tickets_guard]
+        args = [checked(call_id, "call id"), year, self.given.get(year, 0)]
+        with translated():
+            created, number = await _ALLOCATE.call(self.redis, keys, args)
+        if int(created) == 2:
+            raise StoreUnavailable("ticket numbers are paused: Redis lost its data, numbers given are written back")
+        number = _text(number)
+        sequence = int(number.rsplit("-", 1)[1])
+        self.given[year] = max(self.given.get(year, 0), sequence)
+        return number, bool(int(created))
+
+    async def open_numbering(self, *, first: bool = False) -> bool:
+        """Allow numbers to be given: on this process's first ticket (unless another process runs: then it is
+        open already, or it is theirs to open after Redis lost its data), and after a loss once every process wrote
+        back the numbers it gave (``first`` False). Returns whether numbering is open."""
+        with translated():
+            keys = [self.keys.tickets_guard, self.keys.instances]
+            opened = bool(await _OPEN.call(self.redis, keys, ["first" if first else "again"]))
+        self._opened = True  # the first look is done: from now on, only a loss and its write-back reopen it
+        return opened
+
+    async def write_back_numbers(self) -> None:
+        """Redis lost its data: the counters go back up to the highest numbers this process gave."""
+        with translated():
+            for year, sequence in self.given.items():
+                await _RAISE.call(self.redis, [self.keys.ticket_sequence(year)], [sequence])
 
     async def save(self, ticket: Ticket, previous: Ticket | None = None) -> None:
         """Write the ticket and bring its indexes up to date, in one transaction.

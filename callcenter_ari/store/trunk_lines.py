@@ -76,6 +76,11 @@ class TrunkLines:
             self._store.stage("hdel", self._keys.trunk_lines(trunk), lease)
         return trunk
 
+    def write_back(self) -> None:
+        """Redis lost its data: the lines this process holds are recorded again (staged)."""
+        for lease, trunk in self._held.items():
+            self._store.stage("hset", self._keys.trunk_lines(trunk), lease, self._store.node)
+
     async def busy(self, trunk: str) -> int:
         """Lines of ``trunk`` in use now, by every process."""
         with translated():

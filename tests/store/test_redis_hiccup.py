@@ -2,64 +2,19 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 
 import anyio
-import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from callcenter_ari.calls.records import CallRecord
-from callcenter_ari.demo.redis_server import redis_binary
 from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.tickets import CallFacts, Contact, Roster
-
-
-class PrivateRedis:
-    """A redis-server of the test's own, which it can stop and start again on the same port."""
-
-    def __init__(self, workdir: str) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", self.workdir],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    with tempfile.TemporaryDirectory() as workdir:
-        server = PrivateRedis(workdir)
-        server.start()
-        yield server
-        if server.process and server.process.poll() is None:
-            server.stop()
+from tests.private_redis import PrivateRedis
 
 
 async def test_writes_staged_during_an_outage_land_when_redis_is_back(private_redis: PrivateRedis) -> None:

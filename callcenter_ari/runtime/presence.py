@@ -1,0 +1,91 @@
+"""This process's presence in Redis, and what it does when Redis has lost its data.
+
+Every process renews a marker key of its own every ``BEAT`` seconds (and its entry in the tenant's instances).
+The marker lives for ``TTL``: if a renewal finds it gone, Redis lost what it held (restarted without persistence,
+flushed, failed over to an empty replica), or this process stalled for longer than the TTL. Either way the process
+writes back what it holds in memory (``write_back``: its live calls, agents, queue places, lines, the directory's
+entries, the surge announcement, the ticket numbers it gave), and ticket numbering, paused since the loss (its
+guard key is gone), resumes only once every other running process has had a beat to write back the numbers it
+gave, so that no number already sent to a CRM is given again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import anyio
+import structlog
+from anyio.abc import TaskStatus
+
+from callcenter_ari.store.errors import StoreUnavailable, translated
+from callcenter_ari.store.redis import Store
+from callcenter_ari.store.scripts import Script
+
+log = structlog.get_logger(__name__)
+
+BEAT = 2.0
+TTL = 10.0
+
+# KEYS: the marker, the instances. ARGV: instance id, TTL in milliseconds. Returns 1 if the marker was there.
+_BEAT = Script("""
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]) / 1000, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+return existed
+""")
+
+
+class Presence:
+    def __init__(
+        self,
+        store: Store,
+        instance: str,
+        *,
+        write_back: Callable[[], Awaitable[None]],
+        resume_tickets: Callable[[], Awaitable[None]],
+        beat: float = BEAT,
+        ttl: float = TTL,
+    ) -> None:
+        self._store = store
+        self._keys = [store.keys.instance(instance), store.keys.instances]
+        self._args = [instance, int(ttl * 1000)]
+        self._write_back = write_back
+        self._resume_tickets = resume_tickets
+        self._beat = beat
+        self._ttl = ttl
+        self.losses = 0  # times Redis was found to have lost its data
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        first = True
+        async with anyio.create_task_group() as tg:
+            task_status.started()
+            while True:
+                try:
+                    with translated():
+                        existed = await _BEAT.call(self._store.redis, self._keys, self._args)
+                except StoreUnavailable as exc:
+                    log.warning("presence.beat_failed", error=str(exc))
+                else:
+                    if not existed and not first:
+                        self.losses += 1
+                        log.error("redis.data_lost", action="writing back what this process holds")
+                        await self._write_back()
+                        tg.start_soon(self._reopen)
+                    first = False
+                await anyio.sleep(self._beat)
+
+    async def _reopen(self) -> None:
+        """Ticket numbers again, once every running process has renewed its marker since the loss (and so written
+        back the numbers it gave)."""
+        await anyio.sleep(self._ttl)
+        while True:
+            try:
+                await self._resume_tickets()
+                log.info("tickets.numbering_resumed")
+                return
+            except StoreUnavailable as exc:
+                log.warning("tickets.resume_failed", error=str(exc))
+                await anyio.sleep(self._beat)
