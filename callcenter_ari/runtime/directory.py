@@ -131,12 +131,6 @@ class Directory:
             await self._stored("agents", agent_id, agent, lambda: self._check_persistent(agent_id, agent))
             self._set(_merged(self.config, agents={agent_id: agent}))
             await self._acd.configure_agent(agent_spec(agent_id, agent))
-        if not exists and agent.logged_in and not agent.persistent:
-            # As for an agent of the file at first start: logged in, through the same seat count as any other way.
-            try:
-                await self._acd.log_in(agent_id)
-            except InvalidTransition as exc:
-                log.warning("directory.agent_login_refused", agent=agent_id, reason=str(exc))
         log.info("directory.agent_configured", agent=agent_id, created=not exists, by=by)
         self._emit("agent.configured", {"agent": agent_id, "created": not exists, "by": by})
 

@@ -73,9 +73,9 @@ async def seats_taken(redis: Redis, cluster: Cluster) -> int:
 
 
 async def test_every_way_in_counts_against_one_limit_across_two_processes(cluster: Cluster, redis: Redis) -> None:
-    """a1 and a2 logged in by each process's configuration take the two seats; then the API, a feature code, a
-    persistent agent's line and an agent created through the directory are all refused, in either process; a
-    log-out in one process frees a seat that a feature code in the other takes."""
+    """a1 and a2 logged in by each process's configuration take the two seats; then the API, a feature code and a
+    persistent agent's line are all refused, in either process, and an agent created through the directory comes in
+    logged out; a log-out in one process frees a seat that a feature code in the other takes."""
     persistent = {"agents.a4": {"endpoint": "PJSIP/a4", "queues": ["support"], "persistent": True, "logged_in": False}}
     first = cluster.add("cc1", agents=(), extra=seats({"a1": True, "a3": False, "a4": False}, persistent))
     second = cluster.add("cc2", agents=(), extra=seats({"a2": True, "a3": False, "a4": False}, persistent))
@@ -95,7 +95,9 @@ async def test_every_way_in_counts_against_one_limit_across_two_processes(cluste
             "/agents", json={"id": "a5", "endpoint": "PJSIP/a5", "queues": ["support"], "logged_in": True}
         )
         assert created.status_code == 201, created.text
-    assert await state(first, "a5") == "logged_out"  # created, but no seat for them
+    assert await state(first, "a5") == "logged_out"  # created through the directory: logged out, no seat taken
+    async with second.api() as api:
+        assert (await api.post("/agents/a5/login")).status_code in (404, 409)  # not cc2's agent, or no seat
     await feature_code(cluster, "cc2", "a3", "*41", "desk-1")
     await until(lambda: cluster.sim.channel("desk-1") is None, what="refused code hung up")
     assert await state(second, "a3") == "logged_out"
