@@ -98,6 +98,7 @@ def _surge(args: argparse.Namespace) -> int:
     from callcenter_ari.ivr import SurgeAnnouncement
     from callcenter_ari.runtime.surge import InvalidSurge, SurgeService
     from callcenter_ari.store.keys import Keys
+    from callcenter_ari.store.surge import SurgeStore
 
     loaded = load_config_or_exit(args.config)
 
@@ -105,7 +106,7 @@ def _surge(args: argparse.Namespace) -> int:
         # The same service and checks as the API's PUT and DELETE /api/v1/ivr/surge.
         redis = Redis.from_url(loaded.redis.url)
         try:
-            service = SurgeService(redis, Keys(loaded.redis.prefix, loaded.app.tenant))
+            service = SurgeService(SurgeStore(redis, Keys(loaded.redis.prefix, loaded.app.tenant)))
             if args.action == "on":
                 return await service.switch_on(
                     SurgeAnnouncement(

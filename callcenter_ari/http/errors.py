@@ -18,7 +18,6 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
-from redis.exceptions import RedisError
 
 from callcenter_ari.acd.errors import InvalidTransition, UnknownAgent, UnknownQueue
 from callcenter_ari.ari.errors import AriError, AriUnavailable
@@ -188,7 +187,7 @@ def _ari(_: Request[Any, Any, Any], exc: AriError) -> Response[Any]:
     return _answer(502, f"Asterisk refused the request: {exc.message[:200]}")
 
 
-def _redis(_: Request[Any, Any, Any], exc: RedisError | StoreUnavailable) -> Response[Any]:
+def _redis(_: Request[Any, Any, Any], exc: StoreUnavailable) -> Response[Any]:
     log.error("http.store_unavailable", error=type(exc).__name__)
     return _answer(503, "the state store (Redis) is not reachable; try again")
 
@@ -227,7 +226,6 @@ def exception_handlers() -> ExceptionHandlersMap:
         CampaignError: _simple(422),
         InvalidId: _simple(404),  # an id that cannot exist names nothing
         AriError: _ari,
-        RedisError: _redis,
         StoreUnavailable: _redis,
         Exception: _unexpected,
     }

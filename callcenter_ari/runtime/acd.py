@@ -707,7 +707,8 @@ class AcdService:
         on, a call of this node that is no longer live is freed (to wrap-up if they were talking: the work order
         is still theirs to write). Returns the records read."""
         records = await self._agents.read_all()
-        positions, handle_times = await self._read_figures()
+        windows = {queue: spec.handle_window for queue, spec in self.board.queues.items()}
+        positions, handle_times = await self._agents.read_figures(windows)
         node = self.board.node
 
         def apply() -> None:
@@ -730,20 +731,6 @@ class AcdService:
 
         await self._ask("", apply)
         return records
-
-    async def _read_figures(self) -> tuple[dict[str, int], dict[str, list[float]]]:
-        """The round-robin positions and handle-time windows a restart would otherwise forget."""
-        keys, redis = self._store.keys, self._store.redis
-        positions: dict[str, int] = {}
-        times: dict[str, list[float]] = {}
-        try:
-            for queue, position in (await redis.hgetall(keys.round_robin)).items():
-                positions[queue.decode()] = int(position)
-            for queue, spec in self.board.queues.items():
-                times[queue] = [float(s) for s in await redis.lrange(keys.handle_times(queue), -spec.handle_window, -1)]
-        except Exception as exc:  # figures, not state: a restart without them still serves calls
-            log.warning("recovery.figures_unavailable", error=repr(exc))
-        return positions, times
 
     async def watch(self, after: str, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Follow other processes' agent writes from stream id ``after`` (read before ``recover``, so that none

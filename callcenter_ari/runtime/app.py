@@ -48,7 +48,7 @@ from callcenter_ari.runtime.recording import RecordingService
 from callcenter_ari.runtime.standing import StandingLines
 from callcenter_ari.runtime.stats import REPLAY_SECONDS, StatsFeed, replay
 from callcenter_ari.runtime.surge import SurgeService
-from callcenter_ari.runtime.tickets import TicketOpener
+from callcenter_ari.runtime.tickets import TicketOpener, watch_overdue
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.agents import AgentStore
@@ -57,6 +57,7 @@ from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
+from callcenter_ari.store.surge import SurgeStore
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.store.trunk_lines import TrunkLines
 from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead
@@ -218,7 +219,7 @@ class Application:
         self.tickets = TicketDesk(
             redis, self.store.keys, now=self.clock.now, emit=self.services.emit, roster=roster_from(config.tickets)
         )
-        self.surge = SurgeService(redis, self.store.keys)
+        self.surge = SurgeService(SurgeStore(redis, self.store.keys))
         self.campaigns = CampaignDesk(
             redis,
             self.store.keys,
@@ -310,7 +311,7 @@ class Application:
             await tg.start(self.acd.run)
             await tg.start(self.surge.run)
             await tg.start(self.webhooks.run)  # before recovery, so the events recovery writes are delivered
-            await tg.start(self.tickets.run)
+            await tg.start(watch_overdue, self.tickets)
             await tg.start(self.ticket_opener.run)
             await tg.start(self.recordings.run)
             if self.queue_log is not None:

@@ -17,25 +17,14 @@ import anyio
 import structlog
 from anyio.abc import TaskStatus
 
-from callcenter_ari.store.errors import StoreUnavailable, translated
+from callcenter_ari.store.errors import StoreUnavailable
+from callcenter_ari.store.instances import Instances
 from callcenter_ari.store.redis import Store
-from callcenter_ari.store.scripts import Script
 
 log = structlog.get_logger(__name__)
 
 BEAT = 2.0
 TTL = 10.0
-
-# KEYS: the marker, the instances. ARGV: instance id, TTL in milliseconds. Returns 1 if the marker was there.
-_BEAT = Script("""
-local existed = redis.call('EXISTS', KEYS[1])
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]) / 1000, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-return existed
-""")
 
 
 class Presence:
@@ -49,9 +38,8 @@ class Presence:
         beat: float = BEAT,
         ttl: float = TTL,
     ) -> None:
-        self._store = store
-        self._keys = [store.keys.instance(instance), store.keys.instances]
-        self._args = [instance, int(ttl * 1000)]
+        self._instances = Instances(store)
+        self._instance = instance
         self._write_back = write_back
         self._resume_tickets = resume_tickets
         self._beat = beat
@@ -64,8 +52,7 @@ class Presence:
             task_status.started()
             while True:
                 try:
-                    with translated():
-                        existed = await _BEAT.call(self._store.redis, self._keys, self._args)
+                    existed = await self._instances.renew(self._instance, self._ttl)
                 except StoreUnavailable as exc:
                     log.warning("presence.beat_failed", error=str(exc))
                 else:

@@ -16,7 +16,6 @@ from typing import Any, Literal
 import anyio
 import structlog
 from anyio.abc import TaskStatus
-from redis.exceptions import RedisError
 
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError, NotFound
@@ -28,6 +27,7 @@ from callcenter_ari.recording.recorder import ControlRecording, StartRecording
 from callcenter_ari.recording.retention import RetentionRefused, check_delete, delete, expired
 from callcenter_ari.recording.settings import RetentionSettings
 from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.store.errors import StoreUnavailable
 from callcenter_ari.store.recordings import RecordingStore
 
 log = structlog.get_logger(__name__)
@@ -215,7 +215,7 @@ class RecordingService:
         while True:
             try:
                 await self.sweep()
-            except (RedisError, OSError, AriError) as exc:
+            except (StoreUnavailable, AriError) as exc:
                 log.error("recording.sweep_failed", error=repr(exc))
             await anyio.sleep(self.sweep_interval)
 

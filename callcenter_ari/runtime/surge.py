@@ -1,8 +1,8 @@
 """The tenant's surge announcement: set by a supervisor, read by every new call's IVR.
 
-Redis holds it (several processes serve one tenant); each process keeps a mirror refreshed every second, so a
-new call never waits on Redis for it and a change reaches every process within a second. Switching it off
-affects the next caller, never one already listening.
+Redis holds it (store/surge.py; several processes serve one tenant); each process keeps a mirror refreshed every
+second, so a new call never waits on Redis for it and a change reaches every process within a second. Switching it
+off affects the next caller, never one already listening.
 """
 
 from __future__ import annotations
@@ -11,17 +11,13 @@ import anyio
 import msgspec
 import structlog
 from anyio.abc import TaskStatus
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.ivr.checks import surge_problems
-from callcenter_ari.store.keys import Keys
+from callcenter_ari.store.errors import StoreUnavailable
+from callcenter_ari.store.surge import SurgeStore
 
 log = structlog.get_logger(__name__)
-
-_decode = msgspec.json.Decoder(SurgeAnnouncement).decode
-_encode = msgspec.json.Encoder().encode
 
 REFRESH_SECONDS = 1.0
 
@@ -35,16 +31,15 @@ class InvalidSurge(ValueError):
 
 
 class SurgeService:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self._redis = redis
-        self._key = keys.surge
+    def __init__(self, store: SurgeStore) -> None:
+        self._store = store
         self._current = SurgeAnnouncement()
 
     def current(self) -> SurgeAnnouncement:
         return self._current
 
     async def set(self, announcement: SurgeAnnouncement) -> None:
-        await self._redis.set(self._key, _encode(announcement))
+        await self._store.set(announcement)
         self._current = announcement
         log.info("ivr.surge_changed", active=announcement.active, areas=list(announcement.areas))
 
@@ -65,9 +60,9 @@ class SurgeService:
         return surge
 
     async def refresh(self) -> None:
-        blob = await self._redis.get(self._key)
-        if blob is not None:
-            self._current = _decode(blob)
+        stored = await self._store.get()
+        if stored is not None:
+            self._current = stored
         elif self._current != SurgeAnnouncement():
             # Switching off keeps the key: gone, it was lost with Redis's data, and this process writes it back.
             log.warning("ivr.surge_lost", active=self._current.active)
@@ -84,5 +79,5 @@ class SurgeService:
             await anyio.sleep(REFRESH_SECONDS)
             try:
                 await self.refresh()
-            except (RedisError, OSError, msgspec.DecodeError) as exc:
-                log.warning("ivr.surge_refresh_failed", error=repr(exc))
+            except StoreUnavailable as exc:
+                log.warning("ivr.surge_refresh_failed", error=str(exc))

@@ -1,7 +1,9 @@
-"""Opening a work order for every handled call, off the call's path and at a bounded pace.
+"""Work orders off the call's path: opening one for every handled call, at a bounded pace, and watching for overdue
+ones.
 
 A burst of calls ending together must not open a Redis connection per ticket, nor lose a ticket to a Redis
 hiccup: ended calls queue their facts here, and a few workers open the tickets, retrying until Redis answers.
+The watcher asks the desk for overdue tickets every ``check_interval`` seconds.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import anyio
 import structlog
 from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream
-from redis.exceptions import RedisError
 
 from callcenter_ari.store.errors import StoreUnavailable
 from callcenter_ari.store.tickets import TicketDesk
@@ -47,6 +48,17 @@ class TicketOpener:
                     try:
                         await self._desk.open(facts)
                         break
-                    except (RedisError, OSError, StoreUnavailable) as exc:
+                    except StoreUnavailable as exc:
                         log.warning("ticket.open_retry", call_id=facts.call_id, error=repr(exc))
                         await anyio.sleep(RETRY_SECONDS)
+
+
+async def watch_overdue(desk: TicketDesk, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Mark overdue tickets (and escalate them) every ``desk.check_interval`` seconds until cancelled."""
+    task_status.started()
+    while True:
+        try:
+            await desk.check_overdue()
+        except StoreUnavailable as exc:
+            log.error("ticket.overdue_check_failed", error=str(exc))
+        await anyio.sleep(desk.check_interval)

@@ -27,9 +27,9 @@ import msgspec
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
 
 from callcenter_ari.runtime.egress import Egress, EgressBackend, EgressRefused, Resolver, system_resolver
+from callcenter_ari.store.errors import NoConsumerGroup, StoreUnavailable
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.webhooks import WebhookStore
 from callcenter_ari.webhooks.model import (
@@ -116,13 +116,12 @@ class WebhookService:
                     await self._fan_out(entries)
                 if self.outbox.reclaim_due(self._now()):
                     await self._drain_abandoned()
-            except ResponseError as exc:
-                log.error("webhooks.consume_failed", error=repr(exc))
+            except NoConsumerGroup as exc:  # the stream or the group was deleted under us: start again at its end
+                log.error("webhooks.consume_failed", error=str(exc))
                 await anyio.sleep(_RETRY_PAUSE)
-                if "NOGROUP" in str(exc):  # the stream or the group was deleted under us: start again at its end
-                    await self._retrying(lambda: self.store.ensure_group(s.start_at))
-            except (RedisError, OSError) as exc:
-                log.error("webhooks.consume_failed", error=repr(exc))
+                await self._retrying(lambda: self.store.ensure_group(s.start_at))
+            except StoreUnavailable as exc:
+                log.error("webhooks.consume_failed", error=str(exc))
                 await anyio.sleep(_RETRY_PAUSE)
             except Exception:
                 # A bug here must not take the call center down with it: log it loudly and keep consuming.
@@ -134,8 +133,8 @@ class WebhookService:
             try:
                 await step()
                 return
-            except (RedisError, OSError) as exc:
-                log.error("webhooks.consume_failed", error=repr(exc))
+            except StoreUnavailable as exc:
+                log.error("webhooks.consume_failed", error=str(exc))
                 await anyio.sleep(_RETRY_PAUSE)
 
     async def _drain_own_pending(self) -> None:
@@ -164,8 +163,8 @@ class WebhookService:
             self._wake = wake = anyio.Event()
             try:
                 delay = await self._dispatch_once(tg, pool)
-            except (RedisError, OSError) as exc:
-                log.error("webhooks.dispatch_failed", error=repr(exc))
+            except StoreUnavailable as exc:
+                log.error("webhooks.dispatch_failed", error=str(exc))
                 delay = _RETRY_PAUSE
             except Exception:
                 log.exception("webhooks.dispatch_crashed")  # as in the consumer: never take the process down
@@ -212,9 +211,9 @@ class WebhookService:
                 status=result.status,
                 error=result.error or None,
             )
-        except (RedisError, OSError) as exc:
+        except StoreUnavailable as exc:
             # Not recorded: the lease runs out and the delivery is tried again.
-            log.error("webhooks.record_failed", delivery_id=delivery.id, error=repr(exc))
+            log.error("webhooks.record_failed", delivery_id=delivery.id, error=str(exc))
         except Exception:
             log.exception("webhooks.attempt_crashed", delivery_id=delivery.id)
         finally:

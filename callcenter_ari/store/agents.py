@@ -20,7 +20,7 @@ import msgspec
 from redis.asyncio.client import Pipeline
 
 from callcenter_ari.acd.records import AgentRecord
-from callcenter_ari.store.errors import translated
+from callcenter_ari.store.errors import translated, translating
 from callcenter_ari.store.keys import checked
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.scripts import Script
@@ -105,6 +105,7 @@ class Change(msgspec.Struct, frozen=True):
     record: AgentRecord
 
 
+@translating
 class AgentStore:
     def __init__(self, store: Store, *, origin: str, seat_limit: int | None, lease: float = SEAT_LEASE_SECONDS) -> None:
         """``origin``: this process's instance id, written with each change so it can skip its own."""
@@ -171,6 +172,13 @@ class AgentStore:
                 pipe.hget(self._keys.agent(agent_id.decode()), "record")
             blobs = await pipe.execute()
         return [_decode(blob) for blob in blobs if blob is not None]
+
+    async def read_figures(self, windows: dict[str, int]) -> tuple[dict[str, int], dict[str, list[float]]]:
+        """The round-robin positions per queue, and each queue's latest handle times (``windows``: how many)."""
+        redis, keys = self._store.redis, self._keys
+        positions = {queue.decode(): int(at) for queue, at in (await redis.hgetall(keys.round_robin)).items()}
+        times = {q: [float(s) for s in await redis.lrange(keys.handle_times(q), -n, -1)] for q, n in windows.items()}
+        return positions, times
 
     async def head(self) -> str:
         """The id of the newest change: read changes after it to miss none from now on."""

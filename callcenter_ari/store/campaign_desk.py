@@ -24,6 +24,7 @@ from callcenter_ari.campaigns.states import EDITABLE, TAKES_LEADS, Action, trans
 from callcenter_ari.store.campaigns import CampaignStore
 from callcenter_ari.store.dialing import LeadDialing
 from callcenter_ari.store.dnc import DncEntry, DoNotCallList
+from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys, checked
 from callcenter_ari.store.lead_imports import ImportRecord, ImportRun, ImportStore, dnc_sink, lead_sink, new_import_id
 from callcenter_ari.store.leads import LeadStore, state_counts
@@ -62,6 +63,7 @@ class CampaignStats(msgspec.Struct, frozen=True, kw_only=True):
     calls_today: int  # in the campaign's own day
 
 
+@translating
 class CampaignDesk:
     def __init__(
         self,

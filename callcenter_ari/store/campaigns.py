@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from callcenter_ari.campaigns.model import Campaign, CampaignError
+from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys, checked
 
 _encode = msgspec.json.Encoder().encode
@@ -29,6 +30,7 @@ class CampaignExists(CampaignError):
     pass
 
 
+@translating
 class CampaignStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis

@@ -17,6 +17,7 @@ from callcenter_ari.campaigns.hours import local_day
 from callcenter_ari.campaigns.model import DAY, Attempt, Campaign, CampaignError, Lead, LeadState
 from callcenter_ari.campaigns.rules import DialDecision, after_attempt, claimed, dial_decision, released
 from callcenter_ari.store.campaigns import CampaignStore
+from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import checked
 from callcenter_ari.store.leads import LeadStore
 
@@ -36,6 +37,7 @@ class DialCheck(msgspec.Struct, frozen=True):
     reason: str  # "ok", "do_not_call", "lease_lost"
 
 
+@translating
 class LeadDialing:
     def __init__(self, campaigns: CampaignStore, leads: LeadStore) -> None:
         self.campaigns = campaigns

@@ -13,6 +13,7 @@ import structlog
 from redis.asyncio import Redis
 
 from callcenter_ari.config import AgentConfig, QueueConfig
+from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys, checked
 
 log = structlog.get_logger(__name__)
@@ -22,6 +23,7 @@ Entry = TypeVar("Entry", AgentConfig, QueueConfig)
 _encode = msgspec.json.Encoder().encode
 
 
+@translating
 class DirectoryStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
+from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys
 
 _encode = msgspec.json.Encoder().encode
@@ -27,6 +28,7 @@ class DncEntry(msgspec.Struct, frozen=True, kw_only=True):
 _decode = msgspec.json.Decoder(DncEntry).decode
 
 
+@translating
 class DoNotCallList:
     def __init__(self, redis: Redis, keys: Keys, key: str = "") -> None:
         """``key``: another hash of the same shape (a dry run's scratch list)."""

@@ -3,14 +3,25 @@ error). Translated here, once, from redis-py's and the socket's exceptions, as A
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 class StoreUnavailable(Exception):
     """Redis did not do what was asked: it is down, unreachable, or refused the command."""
+
+
+class NoConsumerGroup(StoreUnavailable):
+    """A stream's consumer group is gone (the stream was deleted, or Redis lost its data): make it again."""
 
 
 @contextmanager
@@ -18,5 +29,26 @@ def translated() -> Iterator[None]:
     """Raise ``StoreUnavailable`` for whatever Redis or the network raises inside."""
     try:
         yield
+    except ResponseError as exc:
+        kind = NoConsumerGroup if str(exc).startswith("NOGROUP") else StoreUnavailable
+        raise kind(repr(exc)) from exc
     except (RedisError, OSError) as exc:
         raise StoreUnavailable(repr(exc)) from exc
+
+
+def translating(cls: type[T]) -> type[T]:
+    """A store class whose public coroutines raise ``StoreUnavailable`` for whatever Redis or the network raises:
+    the one place the store's failures are translated, for every store."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(member):
+            setattr(cls, name, _translating(member))
+    return cls
+
+
+def _translating(method: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    @functools.wraps(method)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        with translated():
+            return await method(*args, **kwargs)
+
+    return call

@@ -23,6 +23,7 @@ from callcenter_ari.campaigns.csvfile import FileProblem
 from callcenter_ari.campaigns.model import CampaignError, Lead
 from callcenter_ari.campaigns.reader import Candidate, LeadReader, ReadOptions, Rejected, Row
 from callcenter_ari.store.dnc import DncEntry, DoNotCallList
+from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.leads import LeadStore
 
@@ -93,6 +94,7 @@ class UploadBroken(Exception):
         self.too_large = too_large
 
 
+@translating
 class ImportStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
@@ -145,6 +147,7 @@ def new_import_id() -> str:
     return "i" + uuid.uuid4().hex[:16]
 
 
+@translating
 class ImportRun:
     """One import, from the first byte to its record's last word."""
 

@@ -18,6 +18,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from callcenter_ari.campaigns.model import Lead, LeadState
+from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys
 
 _encode = msgspec.json.Encoder().encode
@@ -112,6 +113,7 @@ return out
 """
 
 
+@translating
 class LeadStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from callcenter_ari.recording.model import DeletionAudit, Recording, Score
+from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys, checked
 from callcenter_ari.store.redis import Store
 
@@ -41,6 +42,7 @@ class Sample(msgspec.Struct, frozen=True, kw_only=True):
 _sample = msgspec.json.Decoder(Sample).decode
 
 
+@translating
 class RecordingStore:
     def __init__(self, redis: Redis, store: Store) -> None:
         self.redis = redis

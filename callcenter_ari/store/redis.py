@@ -21,7 +21,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from callcenter_ari.calls.records import CallRecord
-from callcenter_ari.store.errors import StoreUnavailable, translated
+from callcenter_ari.store.errors import StoreUnavailable, translated, translating
 from callcenter_ari.store.keys import Keys, checked
 
 log = structlog.get_logger(__name__)
@@ -33,6 +33,7 @@ EVENT_STREAM_MAXLEN = 1_000_000
 FINAL_FLUSH_SECONDS = 10.0
 
 
+@translating
 class Store:
     def __init__(self, redis: Redis, keys: Keys, *, now: Callable[[], float], node: str = "local") -> None:
         """``node``: the Asterisk this process serves (see docs/ARCHITECTURE.md, "Nodes"): its live calls are kept

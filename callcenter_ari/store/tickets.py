@@ -17,14 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import anyio
 import msgspec
 import structlog
-from anyio.abc import TaskStatus
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import WatchError
 
-from callcenter_ari.store.errors import StoreUnavailable, translated
+from callcenter_ari.store.errors import StoreUnavailable, translated, translating
 from callcenter_ari.store.keys import Keys, checked
 from callcenter_ari.store.scripts import Script
 from callcenter_ari.tickets import events
@@ -95,6 +93,7 @@ class TicketConflict(TicketError):
     """The ticket changed between reading and writing it; read it again."""
 
 
+@translating
 class TicketStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
@@ -210,6 +209,7 @@ class TicketStore:
         return bool(await self.redis.zrem(self.keys.tickets_due, number))
 
 
+@translating
 class TicketDesk:
     """Tickets for the runtime (open at call end, complete at wrap-up) and the API (read, search)."""
 
@@ -354,16 +354,6 @@ class TicketDesk:
             except TicketConflict:
                 continue
         return None
-
-    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Check for overdue tickets every ``check_interval`` seconds until cancelled."""
-        task_status.started()
-        while True:
-            try:
-                await self.check_overdue()
-            except (RedisError, OSError) as exc:
-                log.error("ticket.overdue_check_failed", error=repr(exc))
-            await anyio.sleep(self.check_interval)
 
     async def _get(self, number: str) -> Ticket:
         ticket = await self.get(number)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import structlog
 from redis.asyncio.client import Pipeline
 
-from callcenter_ari.store.errors import translated
+from callcenter_ari.store.errors import translated, translating
 from callcenter_ari.store.keys import checked
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.scripts import Script
@@ -38,6 +38,7 @@ return 0
 """)
 
 
+@translating
 class TrunkLines:
     def __init__(self, store: Store, capacities: Mapping[str, int]) -> None:
         self._store = store

@@ -16,6 +16,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys, checked
 from callcenter_ari.webhooks.model import Delivery, DeliveryAttempt, StreamEntry, Subscription
 
@@ -49,6 +50,7 @@ return blob
 """
 
 
+@translating
 class WebhookStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from callcenter_ari.runtime.surge import SurgeService
+from callcenter_ari.store.surge import SurgeStore
 from tests.api.conftest import OpenApi, emit
 
 STORM = {
@@ -15,7 +16,7 @@ STORM = {
 async def test_supervisor_switches_the_surge_announcement_on_and_off(open_api: OpenApi) -> None:
     """On: every process sees it (Redis); off: inactive for the next caller, the message kept for reading."""
     async with open_api() as api:
-        other_process = SurgeService(api.app.store.redis, api.app.store.keys)
+        other_process = SurgeService(SurgeStore(api.app.store.redis, api.app.store.keys))
         async with api.client("supervisor") as http:
             assert (await http.get("/api/v1/ivr/surge")).json()["active"] is False
             on = await http.put("/api/v1/ivr/surge", json=STORM)

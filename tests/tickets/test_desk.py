@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari.runtime.tickets import watch_overdue
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
@@ -138,7 +139,7 @@ class TestOverdue:
         d.desk.check_interval = 0.01
         await d.desk.open(facts("c1"))
         async with anyio.create_task_group() as tg:
-            await tg.start(d.desk.run)
+            await tg.start(watch_overdue, d.desk)
             with anyio.fail_after(5):
                 while "ticket.overdue" not in d.kinds():
                     await anyio.sleep(0.01)
