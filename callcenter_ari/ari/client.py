@@ -2,7 +2,8 @@
 
 ``AriClient.run`` keeps a connection up for the life of the process: it picks the transport (probing ARI's REST
 over WebSocket when asked to choose), delivers events and connection changes to one sink, and reconnects with
-exponential backoff. After a reconnect the runtime reconciles with ``list_channels`` and ``list_bridges``.
+exponential backoff. After a reconnect the runtime reconciles with ``list_channels`` and ``list_bridges``. Every
+error answer becomes an exception in one place, ``_call`` (see errors.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import msgspec
 import structlog
 from anyio.abc import TaskStatus
 
-from callcenter_ari.ari.errors import AriError, AriUnavailable, BadRequest, ChannelGone, NotFound, error_for
+from callcenter_ari.ari.errors import AriError, AriUnavailable, NotFound, VariableUnset, error_for
 from callcenter_ari.ari.events import Event, UnknownEvent
 from callcenter_ari.ari.files import StoredFile, open_stored_file
 from callcenter_ari.ari.http import HttpTransport
@@ -197,14 +198,14 @@ class AriClient:
         body: bytes | None = None,
         *,
         channel: str | None = None,
+        listed: Sequence[str] = (),
     ) -> bytes:
+        """The body of a successful answer, else its error (``channel``: the channel named in ``path``; ``listed``:
+        the channels named in ``query``, see ``error_for``)."""
         reply = await self.request(method, path, query, body)
         if reply.status < 300:
             return reply.body
-        message = _error_message(reply.body)
-        if reply.status == 404 and channel is not None and "hannel" in message:
-            raise ChannelGone(channel, message)
-        raise error_for(reply.status, message)
+        raise error_for(reply.status, _error_message(reply.body), channel=channel, listed=listed)
 
     # ---- channels --------------------------------------------------------------------------------------
 
@@ -303,9 +304,7 @@ class AriClient:
     async def get_variable(self, channel: str, name: str) -> str | None:
         try:
             body = await self._call("GET", f"channels/{_q(channel)}/variable", {"variable": name}, channel=channel)
-        except NotFound as exc:
-            if isinstance(exc, ChannelGone):
-                raise
+        except VariableUnset:
             return None
         return _decode(body, Variable).value
 
@@ -352,16 +351,12 @@ class AriClient:
             pass  # already gone: what we wanted
 
     async def add_to_bridge(self, bridge: str, channels: Sequence[str], *, role: str = "") -> None:
-        """Raises ChannelGone (with no channel id: Asterisk does not say which) when one of them hung up."""
+        """Raises ChannelGone when one of them hung up (with no channel id when there were several: Asterisk does not
+        say which), NotFound when the bridge is gone."""
         query = {"channel": ",".join(channels)}
         if role:
             query["role"] = role
-        try:
-            await self._call("POST", f"bridges/{_q(bridge)}/addChannel", query)
-        except BadRequest as exc:
-            if exc.message == "Channel not found":
-                raise ChannelGone("", exc.message) from None
-            raise
+        await self._call("POST", f"bridges/{_q(bridge)}/addChannel", query, listed=channels)
 
     async def remove_from_bridge(self, bridge: str, channels: Sequence[str]) -> None:
         await self._call("POST", f"bridges/{_q(bridge)}/removeChannel", {"channel": ",".join(channels)})

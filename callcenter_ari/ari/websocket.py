@@ -17,7 +17,7 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from callcenter_ari.ari.errors import AriUnavailable
+from callcenter_ari.ari.errors import AriUnavailable, ExceptionMapping, map_exceptions
 from callcenter_ari.ari.events import RestResponse, decode_wire
 from callcenter_ari.ari.transport import Endpoint, EventSink, Response
 
@@ -37,6 +37,16 @@ class _RestRequest(msgspec.Struct, frozen=True, omit_defaults=True, tag_field="t
 
 
 _encoder = msgspec.json.Encoder()
+
+_CONNECT_ERRORS: ExceptionMapping = {
+    InvalidStatus: lambda exc: AriUnavailable(f"ARI WebSocket refused: HTTP {_refused_status(exc)}"),
+    OSError: lambda exc: AriUnavailable(f"ARI WebSocket: {exc}"),
+    ConnectionClosed: lambda exc: AriUnavailable(f"ARI WebSocket: {exc}"),
+}
+
+
+def _refused_status(exc: BaseException) -> int:
+    return exc.response.status_code if isinstance(exc, InvalidStatus) else 0
 
 
 class WebSocketTransport:
@@ -66,14 +76,15 @@ class WebSocketTransport:
         )
         future: asyncio.Future[RestResponse] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
+        errors: ExceptionMapping = {
+            ConnectionClosed: lambda _: AriUnavailable("the ARI WebSocket closed during a request"),
+            TimeoutError: lambda _: AriUnavailable(f"no RESTResponse to {method} {path} within {self._timeout} s"),
+        }
         try:
-            await ws.send(_encoder.encode(message).decode())
-            async with asyncio.timeout(self._timeout):
-                reply = await future
-        except ConnectionClosed:
-            raise AriUnavailable("the ARI WebSocket closed during a request") from None
-        except TimeoutError:
-            raise AriUnavailable(f"no RESTResponse to {method} {path} within {self._timeout} s") from None
+            with map_exceptions(errors):
+                await ws.send(_encoder.encode(message).decode())
+                async with asyncio.timeout(self._timeout):
+                    reply = await future
         finally:
             self._pending.pop(request_id, None)
         return Response(reply.status_code, reply.message_body.encode())
@@ -83,23 +94,20 @@ class WebSocketTransport:
         credentials = base64.b64encode(f"{endpoint.username}:{endpoint.password}".encode()).decode()
         url = f"{endpoint.ws_url}/ari/events?" + urlencode({"app": endpoint.app, "subscribeAll": "false"})
         try:
-            async with connect(
-                url,
-                additional_headers={"Authorization": f"Basic {credentials}"},
-                compression=None,
-                max_size=None,
-                # A busy loop answers pings late; dropping a healthy connection under load would turn a surge
-                # into a reconnect storm. A dead peer is still found, just a little later.
-                ping_interval=30,
-                ping_timeout=120,
-            ) as ws:
-                self._ws = ws
-                connected()
-                await self._read(ws, sink)
-        except InvalidStatus as exc:
-            raise AriUnavailable(f"ARI WebSocket refused: HTTP {exc.response.status_code}") from None
-        except (OSError, ConnectionClosed) as exc:
-            raise AriUnavailable(f"ARI WebSocket: {exc}") from None
+            with map_exceptions(_CONNECT_ERRORS):
+                async with connect(
+                    url,
+                    additional_headers={"Authorization": f"Basic {credentials}"},
+                    compression=None,
+                    max_size=None,
+                    # A busy loop answers pings late; dropping a healthy connection under load would turn a surge
+                    # into a reconnect storm. A dead peer is still found, just a little later.
+                    ping_interval=30,
+                    ping_timeout=120,
+                ) as ws:
+                    self._ws = ws
+                    connected()
+                    await self._read(ws, sink)
         finally:
             self._ws = None
             self._fail_pending()
