@@ -51,6 +51,7 @@ from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead
+from callcenter_ari.tls import client_context
 from callcenter_ari.trunks import LineLedger, capacities
 from callcenter_ari.webhooks import WebhookService
 
@@ -257,7 +258,7 @@ class Application:
         await self.store.redis.ping()
         self.acd.board = build_board(await self.directory.load(), self.clock.now())
         async with (
-            httpx.AsyncClient(timeout=self.config.inbound.crm_timeout_seconds) as http,
+            httpx.AsyncClient(timeout=self.config.inbound.crm_timeout_seconds, verify=client_context()) as http,
             anyio.create_task_group() as tg,
         ):
             self.services._tg = tg

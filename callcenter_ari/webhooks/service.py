@@ -30,6 +30,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.webhooks import StreamEntry, WebhookStore
+from callcenter_ari.tls import client_context
 from callcenter_ari.webhooks.model import (
     Delivery,
     DeliveryAttempt,
@@ -110,7 +111,7 @@ class WebhookService:
         s = self.settings
         timeout = httpx.Timeout(s.read_timeout, connect=s.connect_timeout)
         limits = httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency)
-        client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
+        client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, verify=client_context())
         return await stack.enter_async_context(client)
 
     def wake(self) -> None:
