@@ -48,6 +48,7 @@ DEFAULT_SOUNDS: dict[str, float] = {
     "queue-minutes": 0.8,
     "agent-loggedoff": 1.0,
     "invalid": 1.3,
+    "option-is-invalid": 1.6,  # the IVR's default invalid-key prompt; its length is a guess (no recording has it)
     "vm-goodbye": 0.9,
     "vm-intro": 3.2,
     "agent-loginok": 1.1,
@@ -280,12 +281,16 @@ class Asterisk:
 
     def continue_unknown(self, ch: Channel, context: str, exten: str, priority: int) -> None:
         """Continuing to a context that does not exist: the PBX ends the call with cause 0."""
-        ch.hangup_cause = 0
+        self.hang_up_in_dialplan(ch, context, exten, priority, ch.dialplan_app, 0)
+
+    def hang_up_in_dialplan(self, ch: Channel, context: str, exten: str, priority: int, app: str, cause: int) -> None:
+        """The channel, back from Stasis, reaches the end of its dialplan (or Hangup()) there."""
+        ch.hangup_cause = cause
         if ch.subscribed:
             self.set_var(ch, "STASISSTATUS", "SUCCESS")
-        self.set_dialplan(ch, context, exten, priority, ch.dialplan_app, ch.dialplan_data)
+        self.set_dialplan(ch, context, exten, priority, app, ch.dialplan_data if app == ch.dialplan_app else "")
         ch.driver.hanging_up(ch)
-        self.destroy(ch, 0)
+        self.destroy(ch, cause)
 
     # ------------------------------------------------------------------ the channel command queue
     def run_command(self, ch: Channel, action: Any) -> asyncio.Future[None] | None:

@@ -279,6 +279,8 @@ def channels_continue(api: AriApi, r: Req) -> Result:
     context = r.get("context") or ch.context
     exten = r.get("extension") or ch.exten
     priority = r.int("priority", 1)
+    if not any(r.get(name) for name in ("context", "extension", "priority", "label")):
+        priority = ch.priority + 1  # nothing named: on past Stasis() to the next priority (resource_channels.c)
     core.leave_stasis(ch)
     ch.driver.continue_in_dialplan(core, ch, context, exten, priority)
     return NO_CONTENT

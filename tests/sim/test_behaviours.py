@@ -48,6 +48,23 @@ class TestTrunkCalls:
         assert sim.channel(channel_id) is None
         assert "StasisStart" not in [e["type"] for e in await client.drain()]
 
+    async def test_sent_back_to_the_dialplan_a_trunk_call_goes_on_past_stasis_and_is_hung_up(
+        self, sim: Simulator, client: Client
+    ) -> None:
+        """continue with nothing named: the next priority after Stasis(), whose Hangup() ends the call (cause 16)."""
+        channel_id = await sim.inject_call(did="5551000", caller="+1555")
+        assert await client.call("POST", f"/ari/channels/{channel_id}/continue") == (204, None)
+        assert sim.channel(channel_id) is None
+        assert [e["type"] for e in await client.drain()] == ["StasisStart", "StasisEnd"]
+
+    async def test_continued_at_the_top_of_the_inbound_route_a_trunk_call_enters_stasis_again(
+        self, sim: Simulator, client: Client
+    ) -> None:
+        channel_id = await sim.inject_call(did="5551000", caller="+1555")
+        status, _ = await client.call("POST", f"/ari/channels/{channel_id}/continue", context="from-trunk")
+        assert status == 204
+        assert [e["type"] for e in await client.drain()] == ["StasisStart", "StasisEnd", "StasisStart"]
+
     async def test_dahdi_call_is_named_after_its_span(self, sim: Simulator, client: Client) -> None:
         """tech=DAHDI gives DAHDI/i<span>/<number>-<hex>."""
         await sim.inject_call(did="200", caller="5551234", trunk="1", tech="DAHDI")
