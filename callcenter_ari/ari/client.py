@@ -1,9 +1,10 @@
 """The ARI client the application uses: typed operations over a transport, reconnecting when it drops.
 
 ``AriClient.run`` keeps a connection up for the life of the process: it picks the transport (probing ARI's REST
-over WebSocket when asked to choose), delivers events and connection changes to one sink, and reconnects with
-exponential backoff. After a reconnect the runtime reconciles with ``list_channels`` and ``list_bridges``. Every
-error answer becomes an exception in one place, ``_call`` (see errors.py).
+over WebSocket when asked to choose, or using the one it is given: the simulator's in-process transport in tests),
+delivers events and connection changes to one sink, and reconnects with exponential backoff. After a reconnect the
+runtime reconciles with ``list_channels`` and ``list_bridges``. Every error answer becomes an exception in one
+place, ``_call`` (see errors.py).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from callcenter_ari.ari.models import (
     StoredRecording,
     Variable,
 )
-from callcenter_ari.ari.transport import Endpoint, Response, Transport
+from callcenter_ari.ari.transport import Endpoint, Response, Transport, TransportFactory
 from callcenter_ari.ari.websocket import WebSocketTransport
 
 log = structlog.get_logger(__name__)
@@ -87,7 +88,7 @@ class AriClient:
         self,
         endpoint: Endpoint,
         *,
-        transport: TransportChoice = "auto",
+        transport: TransportChoice | TransportFactory = "auto",
         request_timeout: float = 10.0,
         reconnect_initial: float = 0.5,
         reconnect_max: float = 30.0,
@@ -112,11 +113,7 @@ class AriClient:
         choice = self._choice
         reconnect = False
         while True:
-            transport: Transport = (
-                HttpTransport(self.endpoint, self._timeout)
-                if choice == "http"
-                else WebSocketTransport(self.endpoint, self._timeout)
-            )
+            transport = self._open(choice)
             reason, went_up = await self._session(transport, sink, choice, reconnect, task_status)
             self._up = anyio.Event()
             self._transport = None
@@ -133,8 +130,20 @@ class AriClient:
             await anyio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, max_delay)
 
+    def _open(self, choice: TransportChoice | TransportFactory) -> Transport:
+        if callable(choice):
+            return choice(self.endpoint)
+        if choice == "http":
+            return HttpTransport(self.endpoint, self._timeout)
+        return WebSocketTransport(self.endpoint, self._timeout)
+
     async def _session(
-        self, transport: Transport, sink: Sink, choice: TransportChoice, reconnect: bool, task_status: TaskStatus[None]
+        self,
+        transport: Transport,
+        sink: Sink,
+        choice: TransportChoice | TransportFactory,
+        reconnect: bool,
+        task_status: TaskStatus[None],
     ) -> tuple[str, bool]:
         """One connection, from connect to drop. Returns why it ended and whether it was ever up."""
         ended: list[str] = []

@@ -23,17 +23,17 @@ from callcenter_ari.acd.specs import TeamSpec
 from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
-from callcenter_ari.ari.transport import Endpoint
+from callcenter_ari.ari.transport import Endpoint, TransportFactory
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import Input, Resume
 from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.clock import Clock, WallClock
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint
 from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import LEG_PHASES, CallTask
-from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.features import FeatureCodes
@@ -145,17 +145,19 @@ class Application:
         clock: Clock | None = None,
         metrics: Metrics | None = None,
         serve_http: bool = True,
+        ari_transport: TransportFactory | None = None,
     ) -> None:
         """``serve_http``: serve the API itself when ``http.enabled`` (false in a platform, which serves one API for
-        all its tenants)."""
+        all its tenants). ``ari_transport``: how to reach Asterisk instead of ``ari.transport`` (the simulator's
+        in-process transport in tests)."""
         self.config = config
         self.serve_http = serve_http
-        self.clock = clock or Clock()
+        self.clock = clock or WallClock()
         self.metrics = metrics or Metrics()
         ari = config.ari
         self.ari = AriClient(
             Endpoint(ari.url, config.app.app_name, ari.username, ari.password),
-            transport=ari.transport,
+            transport=ari_transport or ari.transport,
             request_timeout=ari.request_timeout_seconds,
             reconnect_initial=ari.reconnect_initial_seconds,
             reconnect_max=ari.reconnect_max_seconds,

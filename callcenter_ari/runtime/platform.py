@@ -16,23 +16,34 @@ import structlog
 from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 
+from callcenter_ari.ari.transport import TransportFactory
+from callcenter_ari.clock import Clock
 from callcenter_ari.config import Config
 from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.runtime.app import Application
-from callcenter_ari.runtime.clock import Clock
 
 log = structlog.get_logger(__name__)
 
 
 class Platform:
-    def __init__(self, configs: Sequence[Config], *, redis: Redis, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        configs: Sequence[Config],
+        *,
+        redis: Redis,
+        clock: Clock | None = None,
+        ari_transport: TransportFactory | None = None,
+    ) -> None:
         """``configs``: checked together beforehand (``platform_config.check_platform``); the first one's
-        ``[http]`` is everyone's."""
+        ``[http]`` is everyone's. ``clock`` and ``ari_transport`` go to every tenant (see ``Application``)."""
         if not configs:
             raise ValueError("a platform needs at least one tenant")
         self.http = configs[0].http
         self.tenants = {
-            config.app.tenant: Application(config, redis=redis, clock=clock, serve_http=False) for config in configs
+            config.app.tenant: Application(
+                config, redis=redis, clock=clock, serve_http=False, ari_transport=ari_transport
+            )
+            for config in configs
         }
         self.http_port: int | None = None
         self._stopping = anyio.Event()

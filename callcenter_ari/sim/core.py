@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from callcenter_ari.sim.clock import Clock
+from callcenter_ari.clock import Clock
 from callcenter_ari.sim.model import (
     Bridge,
     Channel,

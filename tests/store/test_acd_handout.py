@@ -15,8 +15,8 @@ from callcenter_ari.acd.errors import InvalidTransition, UnknownAgent
 from callcenter_ari.acd.records import AgentRecord
 from callcenter_ari.acd.specs import AgentSpec, QueueSpec
 from callcenter_ari.calls.messages import Input, Offered, RingAll
+from callcenter_ari.clock import WallClock
 from callcenter_ari.runtime.acd import AcdService, Line, ReservedElsewhere
-from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
@@ -44,7 +44,7 @@ def service(
     persistent: tuple[str, ...] = (),
     events: list | None = None,  # type: ignore[type-arg]
 ) -> tuple:
-    clock = Clock()
+    clock = WallClock()
     board = Board(
         [AgentSpec(a, f"PJSIP/{a}", ("q",)) for a in agents]
         + [AgentSpec(a, f"PJSIP/{a}", ("q",), persistent=True) for a in persistent],
@@ -223,7 +223,7 @@ async def test_an_agent_another_process_reserved_first_is_busy_here_and_the_call
 ) -> None:
     """Two processes share agent a1; the other one reserved a1 first. Here the offer is withdrawn, the change is
     told to the event stream, Redis keeps the other process's reservation, and c1 keeps its place in line."""
-    clock = Clock()
+    clock = WallClock()
     store = Store(redis, keys)
     board = Board([AgentSpec("a1", "PJSIP/a1", ("q",))], queues=[QueueSpec(name="q")], rng=random.Random(7))
     events: list[tuple[str, dict]] = []  # type: ignore[type-arg]
