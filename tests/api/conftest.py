@@ -21,6 +21,7 @@ from callcenter_ari.http.app import build_app, serve
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import PhoneBehaviour, Simulator
+from callcenter_ari.tls import client_context
 from tests.e2e.conftest import sim, start_app  # noqa: F401 - fixtures reused here
 from tests.e2e.helpers import agent_leg_up_in_sim, greeted_over_wire, phase_of, through_greeting, until
 
@@ -102,7 +103,7 @@ class Api:
         """A client with the named configured token (or a raw ``token``; neither: no Authorization header)."""
         secret = token if token is not None else TOKENS[name] if name else None
         headers = {"authorization": f"Bearer {secret}"} if secret is not None else {}
-        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10)
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10, verify=client_context())
 
 
 OpenApi = Callable[..., AbstractAsyncContextManager[Api]]

@@ -21,6 +21,7 @@ from callcenter_ari.platform_config import TenantFile, check_platform
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.runtime.platform import Platform
 from callcenter_ari.sim import PhoneBehaviour, Simulator
+from callcenter_ari.tls import client_context
 from tests.e2e.conftest import sim, waiting_for_redis  # noqa: F401 - the fixture reused here
 from tests.e2e.helpers import agent_leg_up_in_sim, make_config, phase_of, through_greeting
 
@@ -115,7 +116,8 @@ class Running:
         return self.platform.tenants[tenant.id]
 
     def client(self, token: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.base_url, headers={"authorization": f"Bearer {token}"}, timeout=10)
+        headers = {"authorization": f"Bearer {token}"}
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10, verify=client_context())
 
 
 StartPlatform = Callable[[], AbstractAsyncContextManager[Running]]
