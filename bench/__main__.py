@@ -1,5 +1,5 @@
-"""`python -m bench [surge|memory|routing|ari ...] [--quick] [--profile] [--json PATH]`: run the benchmarks,
-print one table per benchmark and a verdict per target of issue 7."""
+"""`python -m bench [surge|memory|routing|ari|import ...] [--quick] [--profile] [--json PATH]`: run the benchmarks,
+print one table per benchmark and a verdict per target of issue 7 (and the import's of issue 16)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from rich.console import Console
 
 from bench import report
 from bench.ari_path import run_ari_path
+from bench.lead_import import run_import
 from bench.memory import run_memory
 from bench.routing import log_growth, run_routing
 from bench.surge import SurgeSpec, run_surge
 
-BENCHMARKS = ("routing", "ari", "memory", "surge")
+BENCHMARKS = ("routing", "ari", "memory", "surge", "import")
 ASTERISK_CPU_MS_PER_CALL = (1.1, 1.8)
 
 
@@ -147,6 +148,22 @@ def ari(quick: bool, console: Console, out: dict[str, Any]) -> list[str]:
     return [_verdict("transport CPU per request <= 0.2 ms", ws <= 200, f"{ws:.0f} µs (REST over WebSocket)")]
 
 
+def lead_import(quick: bool, console: Console, out: dict[str, Any]) -> list[str]:
+    results = run_import(quick)
+    rows = [r.row() for r in results]
+    report.table(console, "Lead-list import: CSV file to Redis (the API's and the command line's import)", rows)
+    out["import"] = rows
+    worst = max(r.traced_peak_mb for r in results)
+    growth = max(r.rss_growth_mb for r in results)
+    return [
+        _verdict(
+            "import memory bounded (tracemalloc peak < 32 MB, RSS growth < 64 MB)",
+            worst < 32 and growth < 64,
+            f"peak {worst:.1f} MB traced, RSS +{growth:.0f} MB over {results[0].rows:,} rows",
+        )
+    ]
+
+
 def _verdict(target: str, met: bool, detail: str) -> str:
     return f"{'MET ' if met else 'NOT MET'}  {target}: {detail}"
 
@@ -173,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         "ari": lambda: ari(args.quick, console, out),
         "memory": lambda: memory(args.quick, console, out),
         "surge": lambda: surge(args.quick, args.profile, console, out),
+        "import": lambda: lead_import(args.quick, console, out),
     }
     for name in BENCHMARKS:
         if name in chosen:

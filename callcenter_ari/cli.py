@@ -44,12 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     surge.add_argument("--offer-callback", action="store_true")
     surge.set_defaults(func=_surge)
 
+    from callcenter_ari import campaign_cli
     from callcenter_ari.demo import cli as demo_cli
+    from callcenter_ari.dialer import cli as dialer_cli
     from callcenter_ari.sim import cli as sim_cli
 
     demo_cli.register(sub)
     sim_cli.register(sub)
     dahdi_cli.register(sub)
+    dialer_cli.register(sub)
+    campaign_cli.register(sub)
     return parser
 
 
@@ -92,24 +96,19 @@ def _surge(args: argparse.Namespace) -> int:
     from redis.asyncio import Redis
 
     from callcenter_ari.ivr import SurgeAnnouncement
-    from callcenter_ari.runtime.surge import SurgeService
+    from callcenter_ari.runtime.surge import InvalidSurge, SurgeService
     from callcenter_ari.store.keys import Keys
 
     loaded = load_config_or_exit(args.config)
-    if args.action == "on" and not args.prompt:
-        print("surge on: give at least one --prompt (e.g. --prompt sound:outage-in-your-area)", file=sys.stderr)
-        return 2
 
     async def apply() -> SurgeAnnouncement:
+        # The same service and checks as the API's PUT and DELETE /api/v1/ivr/surge.
         redis = Redis.from_url(loaded.redis.url)
         try:
             service = SurgeService(redis, Keys(loaded.redis.prefix, loaded.app.tenant))
-            if args.action == "show":
-                await service.refresh()
-            else:
-                await service.set(
+            if args.action == "on":
+                return await service.switch_on(
                     SurgeAnnouncement(
-                        active=args.action == "on",
                         prompt=tuple(args.prompt),
                         area_variable=args.area_variable,
                         areas=tuple(args.area),
@@ -117,11 +116,18 @@ def _surge(args: argparse.Namespace) -> int:
                         offer_callback=args.offer_callback,
                     )
                 )
+            if args.action == "off":
+                return await service.switch_off()
+            await service.refresh()
             return service.current()
         finally:
             await redis.aclose()
 
-    current = anyio.run(apply)
+    try:
+        current = anyio.run(apply)
+    except InvalidSurge as exc:
+        print(f"surge {args.action}: refused: {exc}", file=sys.stderr)
+        return 2
     state = "on" if current.active else "off"
     areas = f" for areas {', '.join(current.areas)}" if current.areas else ""
     print(f"surge announcement {state}{areas}: {' '.join(current.prompt) or '-'}")

@@ -1,8 +1,9 @@
 """The configuration: one TOML file decoded into frozen msgspec Structs.
 
 Strings may refer to the environment as ``${VAR}`` or ``${VAR:-default}`` so that secrets (the ARI password, the
-Redis URL) stay out of the file. Every error names the key path: ``queues.support.sla_seconds: expected int,
-got str``.
+Redis URL) stay out of the file; every variable that is not set is reported at once. The IVR's own variables are
+written ``{{name}}`` (``ivr/media.py``), which this loader leaves alone. Every error names the key path:
+``queues.support.sla_seconds: expected int, got str``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
 from callcenter_ari.acd.skills import RequirementSyntaxError
 from callcenter_ari.acd.skills import parse as parse_skills
+from callcenter_ari.campaigns.settings import CampaignSettings
+from callcenter_ari.campaigns.settings import validate as validate_campaigns
 from callcenter_ari.ivr import Destination, IvrConfig, QueueNode
 from callcenter_ari.ivr import validate as validate_ivr
 from callcenter_ari.recording.settings import RecordingPolicy, RecordingSection, validate_policy
@@ -41,6 +45,9 @@ class AppSection(_Section):
     tenant: str = "default"
     shutdown_grace_seconds: float = 30.0
     seat_limit: int | None = None  # agents of this tenant logged in at once; none: no limit
+    # The Asterisk this process serves, as other processes of the tenant know it; empty: made from app_name and
+    # ari.url. A standby serving the same Asterisk must use the same node.
+    node: str = ""
 
 
 class AriSection(_Section):
@@ -228,6 +235,7 @@ class Config(_Section):
     webhooks: WebhookSettings = WebhookSettings()
     tickets: TicketsSection = TicketsSection()
     recording: RecordingSection = RecordingSection()
+    campaigns: CampaignSettings = CampaignSettings()
 
     def redacted(self) -> dict[str, Any]:
         """The configuration as plain data with secrets masked, fit to print or log."""
@@ -263,13 +271,17 @@ def loads(text: str, environ: Mapping[str, str] | None = None) -> Config:
 
 def from_mapping(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
     """Validate configuration data already parsed from TOML (or built in code)."""
-    expanded = _expand(dict(raw), os.environ if environ is None else environ, "")
+    missing: list[str] = []
+    expanded = _expand(dict(raw), os.environ if environ is None else environ, "", missing)
+    if missing:  # all of them at once: an admin sets them in one go, not one per run
+        raise ConfigError("\n".join(missing))
     config = _convert(expanded, Config, "")
     _check_references(config)
     return config
 
 
-def _expand(value: Any, environ: Mapping[str, str], path: str) -> Any:
+def _expand(value: Any, environ: Mapping[str, str], path: str, missing: list[str]) -> Any:
+    """``${VAR}`` and ``${VAR:-default}`` from the environment; each variable not set is added to ``missing``."""
     if isinstance(value, str):
 
         def substitute(match: re.Match[str]) -> str:
@@ -278,13 +290,15 @@ def _expand(value: Any, environ: Mapping[str, str], path: str) -> Any:
                 return environ[name]
             if default is not None:
                 return default
-            raise ConfigError(f"{path}: environment variable {name} is not set")
+            hint = f" (an IVR variable is written {{{{{name}}}}})" if path.startswith("ivr.") else ""
+            missing.append(f"{path}: environment variable {name} is not set{hint}")
+            return ""
 
         return _ENV_REF.sub(substitute, value)
     if isinstance(value, dict):
-        return {k: _expand(v, environ, _join(path, k)) for k, v in value.items()}
+        return {k: _expand(v, environ, _join(path, k), missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [_expand(v, environ, f"{path}[{i}]", missing) for i, v in enumerate(value)]
     return value
 
 
@@ -300,31 +314,60 @@ def _convert(data: Any, cls: type, path: str) -> Any:
         raise ConfigError(_locate(exc, data, cls, path)) from None
 
 
-def _locate(exc: msgspec.ValidationError, data: Any, cls: type, path: str) -> str:
+def _locate(exc: msgspec.ValidationError, data: Any, cls: Any, path: str) -> str:
     message, _, where = str(exc).partition(" - at `$")
-    where = where.rstrip("`")
-    if "[...]" in where and isinstance(data, dict):
-        field = where.lstrip(".").split("[", 1)[0].split(".", 1)[0]
-        value_type = _mapping_value_type(cls, field)
-        entries = data.get(field)
-        if value_type is not None and isinstance(entries, dict):
-            for key, entry in entries.items():
-                try:
-                    msgspec.convert(entry, value_type, strict=True)
-                except msgspec.ValidationError as inner:
-                    return _locate(inner, entry, value_type, _join(_join(path, field), key))
-    where = where.lstrip(".")
+    segments = _SEGMENT.findall(where.rstrip("`"))
+    # Walk the data and its type along msgspec's path; at a mapping it could not name (``[...]``) find the failing
+    # entry and go on inside it, so that tables of tables keep their names: ``ivr.flows.main.nodes.menu1.x``.
+    rest: list[str] = []
+    for n, segment in enumerate(segments):
+        if segment == "[...]":
+            value_type = typing.get_args(cls)[1] if typing.get_origin(cls) is dict else None
+            if value_type is not None and isinstance(data, dict):
+                for key, entry in data.items():
+                    try:
+                        msgspec.convert(entry, value_type, strict=True)
+                    except msgspec.ValidationError as inner:
+                        return _locate(inner, entry, value_type, _join(path, key))
+            rest = segments[n:]
+            break
+        if segment.startswith("["):
+            index = int(segment[1:-1])
+            if not isinstance(data, list | tuple) or index >= len(data):
+                rest = segments[n:]
+                break
+            args = typing.get_args(cls)
+            data, cls, path = data[index], (args[0] if args else Any), f"{path}{segment}"
+            continue
+        struct, name = _struct_of(cls, data), segment[1:]
+        hints = typing.get_type_hints(struct) if struct is not None else {}
+        if not isinstance(data, dict) or name not in hints or name not in data:
+            rest = segments[n:]  # a type we cannot follow: name the rest as msgspec did
+            break
+        data, cls, path = data[name], hints[name], _join(path, name)
+    tail = "".join(rest)
+    path = f"{path}{tail}" if tail.startswith("[") else _join(path, tail.lstrip("."))
     unknown = re.match(r"Object contains unknown field `(.+)`", message)
     if unknown:
-        return f"{_join(_join(path, where), unknown.group(1))}: unknown key"
-    return f"{_join(path, where) or '(top level)'}: {_humanize(message)}"
+        return f"{_join(path, unknown.group(1))}: unknown key"
+    return f"{path or '(top level)'}: {_humanize(message)}"
 
 
-def _mapping_value_type(cls: type, field: str) -> type | None:
-    hints = typing.get_type_hints(cls)
-    hint = hints.get(field)
-    if typing.get_origin(hint) is dict:
-        return typing.get_args(hint)[1]  # type: ignore[no-any-return]
+_SEGMENT = re.compile(r"\.[^.\[]+|\[[^\]]*\]")
+
+
+def _struct_of(cls: Any, data: Any) -> type | None:
+    """The Struct type behind a field's annotation: itself, ``Policy | None``, or the member of a tagged union
+    (IVR nodes, by ``kind``) that the data names."""
+    if isinstance(cls, type) and issubclass(cls, msgspec.Struct):
+        return cls
+    structs = [a for a in typing.get_args(cls) if isinstance(a, type) and issubclass(a, msgspec.Struct)]
+    if len(structs) == 1:
+        return structs[0]
+    for struct in structs:
+        config = struct.__struct_config__
+        if isinstance(data, dict) and config.tag_field and data.get(config.tag_field) == config.tag:
+            return struct
     return None
 
 
@@ -358,7 +401,8 @@ def problems(config: Config) -> list[str]:
         if route.queue and route.queue not in config.queues:
             found.append(f"dids.{did}.queue: unknown queue {route.queue!r}")
     for agent_id, agent in config.agents.items():
-        found += [f"agents.{agent_id}.{path}: {message}" for path, message in check_agent(agent, config.queues)]
+        others = {a: other for a, other in config.agents.items() if a != agent_id}
+        found += [f"agents.{agent_id}.{path}: {message}" for path, message in check_agent(agent, config.queues, others)]
     for queue_id, queue in config.queues.items():
         found += [
             f"queues.{queue_id}.{path}: {message}"
@@ -369,8 +413,11 @@ def problems(config: Config) -> list[str]:
             found.append(f"supervisors.{supervisor_id}.endpoint: {_DEVICE_RULE}")
     if not _ID.fullmatch(config.app.tenant):
         found.append("app.tenant: not a valid name (letters, digits, '_', '.', '-')")
+    if config.app.node and not _ID.fullmatch(config.app.node):
+        found.append("app.node: not a valid name (letters, digits, '_', '.', '-')")
     found += _check_ivr_references(config)
     found += validate_recording(config.recording)
+    found += validate_campaigns(config.campaigns)
     for name, token in config.api.tokens.items():
         if len(token.token) < 16:
             found.append(f"api.tokens.{name}.token: at least 16 characters")
@@ -391,11 +438,18 @@ def valid_id(value: str) -> bool:
     return _ID.fullmatch(value) is not None
 
 
-def check_agent(agent: AgentConfig, queues: Collection[str]) -> list[Problem]:
-    """An agent's own checks, against the queues that exist: one function for the TOML and for the API."""
+def check_agent(
+    agent: AgentConfig, queues: Collection[str], others: Mapping[str, AgentConfig] | None = None
+) -> list[Problem]:
+    """An agent's own checks, against the queues that exist and the other agents (by id): one function for the
+    TOML and for the API."""
     found: list[Problem] = []
     if not valid_device(agent.endpoint):
         found.append(("endpoint", _DEVICE_RULE))
+    # The phone identifies its agent (feature codes, persistent lines): two agents on one phone cannot both be.
+    sharing = sorted(a for a, other in (others or {}).items() if other.endpoint == agent.endpoint)
+    if sharing:
+        found.append(("endpoint", f"{agent.endpoint} is already the phone of agent {', '.join(sharing)}"))
     for n, queue in enumerate(agent.queues):
         if queue not in queues:
             found.append((f"queues[{n}]", f"unknown queue {queue!r}"))
@@ -523,3 +577,13 @@ def destination_endpoint(destination: Destination, trunks: Mapping[str, TrunkCon
 
 def _mask_url_password(url: str) -> str:
     return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def node_of(config: Config) -> str:
+    """The node this configuration serves: ``app.node``, or one made from the Stasis application and the address of
+    Asterisk (two processes on one Asterisk with different applications are different nodes; a standby with the
+    same configuration is the same node)."""
+    if config.app.node:
+        return config.app.node
+    address = urlsplit(config.ari.url).netloc or config.ari.url
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{config.app.app_name}.{address}")[:64]

@@ -28,8 +28,10 @@ decision that makes no offer ("summary", the default, counts them from the bucke
 is a flag of talking) -> wrapup -> available; not_ready with a reason from anywhere but a call. The allowed
 "from" states of each request are the table ``_ALLOWED``; anything else raises ``InvalidTransition`` (or
 ``UnknownAgent``/``UnknownQueue``) before changing anything. ``AgentRecord`` in ``self.agents`` is what the
-runtime persists; the board's own bookkeeping per agent is ``_Agent``. If the runtime changes a record's state
-behind the board's back, the board notices on the next request for that agent and re-indexes it.
+runtime persists, with everything a restart or another process needs (deadlines, hold, a pending order); the
+board's own indexes per agent are ``_Agent``. Redis is the authority: when it refuses a write because another
+process changed the agent first, the runtime hands the board what Redis holds (``adopt``), and the board
+re-indexes the agent and, if they are now available, offers them a waiting call.
 
 *Time.* Relaxation steps, announcements, queue max wait, the end of wrap-up, break overruns and leave-when-empty
 sweeps are deadlines; ``next_deadline()`` says when to call ``advance(now)``, which returns the decisions due.
@@ -98,35 +100,30 @@ AuditMode = Literal["off", "summary", "full"]
 
 
 class _Agent:
-    __slots__ = (
-        "buckets",
-        "counting",
-        "held",
-        "order",
-        "pending",
-        "queue",
-        "ring_call",
-        "shadow",
-        "spec",
-        "talk_ended",
-        "talk_started",
-        "wrapup_started",
-    )
+    __slots__ = ("buckets", "order", "ring_call", "shadow", "spec")
 
     def __init__(self, spec: AgentSpec, order: int) -> None:
         self.spec = spec
         self.order = order
         self.buckets: list[Bucket] = []
-        self.shadow: AgentState = "logged_out"
-        self.queue = ""
-        self.ring_call = ""
-        self.held = False
-        # True from a connection to the end of its wrap-up: that span is one handle time for the EWT estimator.
-        self.counting = False
-        self.talk_started = 0.0
-        self.talk_ended = 0.0
-        self.wrapup_started = 0.0
-        self.pending: tuple[ForcedState, str] | None = None
+        self.shadow: AgentState = "logged_out"  # the state the indexes hold the agent in
+        self.ring_call = ""  # the call whose ``_ringing`` set holds the agent
+
+
+class ChangeSet(set[str]):
+    """The agents whose records changed since the runtime last wrote them, and the order of the changes: ``log``
+    lets the runtime tell which agents one message changed (``since(mark)``), even one changed twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+
+    def add(self, agent_id: str) -> None:
+        super().add(agent_id)
+        self.log.append(agent_id)
+
+    def since(self, mark: int) -> set[str]:
+        return set(self.log[mark:])
 
 
 def _category(state: str) -> int:
@@ -146,9 +143,11 @@ class Board:
         audit: AuditMode = "summary",
         audit_top: int = 5,
         audit_log_size: int = 10_000,
+        node: str = "",
     ) -> None:
         """``queues`` None: any queue name is accepted with default settings (the board before skills);
-        given: an unknown queue raises ``UnknownQueue``."""
+        given: an unknown queue raises ``UnknownQueue``. ``node``: written into the record of an agent reserved
+        here, so that whoever reads it knows which node's call holds them."""
         self.specs: dict[str, AgentSpec] = {}
         self.agents: dict[str, AgentRecord] = {}
         self._a: dict[str, _Agent] = {}
@@ -187,8 +186,11 @@ class Board:
         self._queue_len: dict[str, int] = {}
         self._ringing: dict[str, set[str]] = {}
         self._actions_done: dict[str, int] = {}
-        self._rr_last: dict[str, int] = {}
+        self.round_robin: dict[str, int] = {}  # queue -> member order of the agent offered last (round_robin)
         self._handle: dict[str, HandleTimes] = {}
+        self.handle_log: list[tuple[str, float]] = []  # (queue, seconds) measured since the last drain
+        self.dirty = ChangeSet()  # agents whose records changed since the runtime last wrote them
+        self.node = node
         self._deadlines = Deadlines()
         self._logged_in = 0
         self._orders = itertools.count(len(self._a))
@@ -365,6 +367,7 @@ class Board:
             return BreakDecision(agent_id, reason, granted=True)
         strictest = min(policing, key=lambda t: t.break_minutes)
         deadline = now + strictest.break_minutes * 60.0
+        self.agents[agent_id].until = deadline
         self._deadlines.set("break", agent_id, deadline)
         return BreakDecision(agent_id, reason, granted=True, deadline=deadline, team=strictest.name, alert=alert)
 
@@ -372,10 +375,9 @@ class Board:
         """A reservation ended without a conversation. Ring-no-answer and other failures of the agent's side make
         them not ready; any other reason (caller gone, answered elsewhere) makes them available again."""
         self._require(agent_id, "release")
-        agent = self._a[agent_id]
-        if agent.spec.persistent and reason == "ring_no_answer":
+        if self._a[agent_id].spec.persistent and reason == "ring_no_answer":
             raise InvalidTransition(f"agent {agent_id} is persistent: calls are joined, never rung")
-        if agent.pending is not None:
+        if self.agents[agent_id].pending:
             return self._apply_pending(agent_id, now)
         if reason in NOT_READY_ON_RELEASE:
             self._set(agent_id, "not_ready", now, reason=reason)
@@ -394,13 +396,11 @@ class Board:
         """The agent answered (or was joined). Other agents rung for the same call (ring-all) are released and
         may take other calls: the offers they get are returned."""
         self._require(agent_id, "connected")
-        agent, record = self._a[agent_id], self.agents[agent_id]
+        record = self.agents[agent_id]
         call_id = record.call_id
         others = sorted(self._ringing.pop(call_id, set()) - {agent_id})
         self._set(agent_id, "talking", now, call_id=call_id)
-        agent.talk_started = now
-        agent.counting = True
-        agent.held = False
+        record.handle_started = now
         self._actions_done.pop(call_id, None)
         offers: list[Offer] = []
         for other in others:
@@ -410,33 +410,36 @@ class Board:
 
     def hold(self, agent_id: str, now: float) -> None:
         self._require(agent_id, "hold")
-        if self._a[agent_id].held:
+        if self.agents[agent_id].held:
             raise InvalidTransition(f"agent {agent_id} is already on hold")
-        self._a[agent_id].held = True
+        self.agents[agent_id].held = True
+        self.dirty.add(agent_id)
 
     def unhold(self, agent_id: str, now: float) -> None:
         self._require(agent_id, "hold")
-        if not self._a[agent_id].held:
+        if not self.agents[agent_id].held:
             raise InvalidTransition(f"agent {agent_id} is not on hold")
-        self._a[agent_id].held = False
+        self.agents[agent_id].held = False
+        self.dirty.add(agent_id)
 
     def transfer(self, agent_id: str, call_id: str, now: float) -> None:
         """The agent moved to another call (a transfer): still talking, with the new call id."""
         self._require(agent_id, "transfer")
         self.agents[agent_id].call_id = call_id
-        self._a[agent_id].held = False
+        self.agents[agent_id].held = False
+        self.dirty.add(agent_id)
 
     def finished(self, agent_id: str, now: float) -> None:
         """The conversation ended; the agent is in wrap-up until ``ready``/``end_wrapup`` or the queue's wrap-up
         time runs out (a deadline that ``advance`` acts on)."""
         self._require(agent_id, "finished")
-        agent, record = self._a[agent_id], self.agents[agent_id]
+        record = self.agents[agent_id]
         record.calls += 1
         record.talk_seconds += now - record.since
-        agent.held = False
-        agent.talk_ended = agent.wrapup_started = now
+        record.held = False
         self._set(agent_id, "wrapup", now, call_id=record.call_id)
-        self._deadlines.set("wrapup", agent_id, now + self._queue_spec(agent.queue).wrapup_seconds)
+        record.until = now + self._queue_spec(record.queue).wrapup_seconds
+        self._deadlines.set("wrapup", agent_id, record.until)
 
     def end_wrapup(self, agent_id: str, now: float) -> list[Offer]:
         self._require(agent_id, "wrapup")
@@ -446,17 +449,17 @@ class Board:
         """Add ``seconds`` of wrap-up; refused (``WrapupLimitExceeded``) past the queue's limit. Returns the new
         end of wrap-up."""
         self._require(agent_id, "wrapup")
-        agent = self._a[agent_id]
+        record = self.agents[agent_id]
         if seconds <= 0:
             raise InvalidTransition("a wrap-up extension must be positive")
-        current = self._deadlines.get("wrapup", agent_id)
-        until = (now if current is None else current) + seconds
-        limit = self._queue_spec(agent.queue).wrapup_max_seconds
-        if until - agent.wrapup_started > limit:
+        until = (now if record.until is None else record.until) + seconds
+        limit = self._queue_spec(record.queue).wrapup_max_seconds
+        if until - record.since > limit:
             raise WrapupLimitExceeded(
-                f"agent {agent_id}: wrap-up would last {until - agent.wrapup_started:g} s, "
-                f"more than the {limit:g} s allowed"
+                f"agent {agent_id}: wrap-up would last {until - record.since:g} s, more than the {limit:g} s allowed"
             )
+        record.until = until
+        self.dirty.add(agent_id)
         self._deadlines.set("wrapup", agent_id, until)
         return until
 
@@ -464,10 +467,12 @@ class Board:
         """A supervisor sets an agent's state. On a call (reserved, talking), logged_out/not_ready wait until the
         call's wrap-up ends (``pending``); available cancels such a pending order."""
         self._require(agent_id, None)
-        agent, current = self._a[agent_id], self.agents[agent_id].state
+        record = self.agents[agent_id]
+        current = record.state
         if current in _ON_CALL:
-            agent.pending = None if state == "available" else (state, reason)
-            return Forced(agent_id, state, pending=agent.pending is not None)
+            record.pending, record.pending_reason = ("", "") if state == "available" else (state, reason)
+            self.dirty.add(agent_id)
+            return Forced(agent_id, state, pending=bool(record.pending))
         if state == "logged_out":
             if current != "logged_out":
                 self._set(agent_id, "logged_out", now)
@@ -486,22 +491,48 @@ class Board:
     def state(self, agent_id: str) -> str:
         """The agent's state as a supervisor sees it: the record's, with ``on_hold`` for a held call."""
         self._require(agent_id, None)
-        state = self.agents[agent_id].state
-        return "on_hold" if state == "talking" and self._a[agent_id].held else state
+        record = self.agents[agent_id]
+        return "on_hold" if record.state == "talking" and record.held else record.state
 
     def restore(self, record: AgentRecord) -> None:
-        """Take an agent's state from Redis after a restart (only agents still in the configuration)."""
-        if record.agent_id not in self.specs:
-            return
-        self.agents[record.agent_id] = record
-        agent = self._a[record.agent_id]
-        self._sync(record.agent_id)
+        """Take an agent's state from Redis after a restart (only agents still in the configuration), with its
+        deadlines: the end of wrap-up (extensions included) and a break's overrun."""
+        self.adopt(record, record.since)
+
+    def adopt(self, record: AgentRecord, now: float) -> list[Offer]:
+        """Take what Redis holds for an agent (another process changed them, or a write of ours was refused):
+        the record replaces ours, the indexes and deadlines follow, and an agent now available is offered the best
+        waiting call, as after any change. An agent unknown here (not in the configuration) is ignored."""
+        agent_id = record.agent_id
+        if agent_id not in self.specs:
+            return []
+        self.agents[agent_id] = record
+        self.dirty.discard(agent_id)
+        agent = self._a[agent_id]
+        if agent.ring_call and (record.state != "reserved" or record.call_id != agent.ring_call):
+            ringing = self._ringing.get(agent.ring_call)
+            if ringing is not None:
+                ringing.discard(agent_id)
+                if not ringing:
+                    del self._ringing[agent.ring_call]
+            agent.ring_call = ""
+        self._deadlines.cancel("wrapup", agent_id)
+        self._deadlines.cancel("break", agent_id)
+        old = agent.shadow
+        self._reindex(agent_id, old, record.state, now)
         if record.state == "reserved" and record.call_id:
             agent.ring_call = record.call_id
-            self._ringing.setdefault(record.call_id, set()).add(record.agent_id)
+            self._ringing.setdefault(record.call_id, set()).add(agent_id)
         if record.state == "wrapup":
-            queue = self._queue_spec(record.reason or (agent.spec.queues or ("",))[0])
-            self._deadlines.set("wrapup", record.agent_id, record.since + queue.wrapup_seconds)
+            until = record.until
+            if until is None:  # written by a version that did not keep it
+                until = record.since + self._queue_spec(record.queue).wrapup_seconds
+            self._deadlines.set("wrapup", agent_id, until)
+        elif record.state == "not_ready" and record.until is not None:
+            self._deadlines.set("break", agent_id, record.until)
+        if record.state == "available" and old != "available":
+            return self._take_front_or_wait(agent_id, now)
+        return []
 
     # ---- the directory: agents and queues changed at run time ---------------------------------------------
 
@@ -518,6 +549,7 @@ class Board:
         if agent is None:
             agent = self._a[agent_id] = _Agent(spec, next(self._orders))
             self.agents[agent_id] = AgentRecord(agent_id=agent_id, since=now)
+            self.dirty.add(agent_id)
         else:
             self._sync(agent_id)
             self._detach(agent_id, now)
@@ -582,7 +614,7 @@ class Board:
             raise InUse(f"queue {name} is in use", tuple(users))
         self._drop_buckets(name)
         del self.queues[name]
-        for table in (self._handle, self._rr_last, self._members, self._queue_len):
+        for table in (self._handle, self.round_robin, self._members, self._queue_len):
             table.pop(name, None)
         self._deadlines.cancel("empty", name)
 
@@ -655,6 +687,16 @@ class Board:
 
     # ---- audit -------------------------------------------------------------------------------------------
 
+    def drain_dirty(self) -> set[str]:
+        """The agents whose records changed since the last drain: what the runtime must write."""
+        dirty, self.dirty = self.dirty, ChangeSet()
+        return set(dirty)
+
+    def drain_handle_times(self) -> list[tuple[str, float]]:
+        """Handle times measured since the last drain, as (queue, seconds)."""
+        log, self.handle_log = self.handle_log, []
+        return log
+
     def drain_audit(self) -> list[RoutingAudit]:
         """The routing audit records since the last drain, oldest first (the log keeps the newest
         ``audit_log_size`` if nobody drains it)."""
@@ -691,9 +733,9 @@ class Board:
             winners = pool.all()
             rule = "ring_all: every available eligible agent"
         elif strategy == "round_robin":
-            last = self._rr_last.get(bucket.queue, -1)
+            last = self.round_robin.get(bucket.queue, -1)
             winners = [pool.first_after((last + 1,)) or pool.first() or ""]
-            self._rr_last[bucket.queue] = self._a[winners[0]].order
+            self.round_robin[bucket.queue] = self._a[winners[0]].order
             rule = f"round_robin: first in member order after position {last}, wrapping"
         else:
             winners = [pool.first() or ""]
@@ -717,8 +759,7 @@ class Board:
         return [self._reserve(agent_id, call.call_id, call.queue, now) for agent_id in winners]
 
     def _make_available(self, agent_id: str, now: float) -> list[Offer]:
-        agent = self._a[agent_id]
-        if agent.pending is not None:
+        if self.agents[agent_id].pending:
             return self._apply_pending(agent_id, now)
         self._set(agent_id, "available", now)
         return self._take_front_or_wait(agent_id, now)
@@ -762,17 +803,17 @@ class Board:
     def _reserve(self, agent_id: str, call_id: str, queue: str, now: float) -> Offer:
         agent = self._a[agent_id]
         self._set(agent_id, "reserved", now, call_id=call_id)
-        agent.queue = queue
+        record = self.agents[agent_id]
+        record.queue, record.node = queue, self.node
         agent.ring_call = call_id
         self._ringing.setdefault(call_id, set()).add(agent_id)
         spec = agent.spec
         return Offer(call_id, agent_id, spec.endpoint, queue, spec.persistent)
 
     def _apply_pending(self, agent_id: str, now: float) -> list[Offer]:
-        agent = self._a[agent_id]
-        assert agent.pending is not None
-        state, reason = agent.pending
-        agent.pending = None
+        record = self.agents[agent_id]
+        state, reason = record.pending, record.pending_reason
+        record.pending, record.pending_reason = "", ""
         if state == "logged_out":
             self._set(agent_id, "logged_out", now)
         else:
@@ -1011,18 +1052,22 @@ class Board:
     # ---- state changes -----------------------------------------------------------------------------------
 
     def _set(self, agent_id: str, state: AgentState, now: float, *, call_id: str = "", reason: str = "") -> None:
-        agent = self._a[agent_id]
+        agent, record = self._a[agent_id], self.agents[agent_id]
         old = agent.shadow
         if old == "wrapup" and state != "wrapup":
-            if agent.counting:
-                self._handle_times(agent.queue).add(now - agent.talk_started)
-                agent.counting = False
+            if record.handle_started is not None:
+                seconds = now - record.handle_started
+                self._handle_times(record.queue).add(seconds)
+                self.handle_log.append((record.queue, seconds))
             self._deadlines.cancel("wrapup", agent_id)
         if old == "not_ready":
             self._deadlines.cancel("break", agent_id)
         self._reindex(agent_id, old, state, now)
-        record = self.agents[agent_id]
         record.state, record.since, record.call_id, record.reason = state, now, call_id, reason
+        record.until = None
+        self.dirty.add(agent_id)
+        if state not in ("reserved", "talking", "wrapup"):
+            record.queue, record.node, record.handle_started, record.held = "", "", None, False
 
     def _reindex(self, agent_id: str, old: AgentState, new: AgentState, now: float) -> None:
         """Move the agent between the indexes for a change of state from ``old`` to ``new``."""

@@ -46,6 +46,15 @@ class CallExited(msgspec.Struct, frozen=True, tag=True):
     reason: str
 
 
+class CallHungUp(msgspec.Struct, frozen=True, tag=True):
+    """A supervisor hung up a waiting caller (spam, a duplicate, a caller in the wrong queue): neither the
+    caller's abandon nor the queue's doing, so it is counted apart and kept out of the service level."""
+
+    at: float
+    call_id: str
+    queue: str
+
+
 class CallEnded(msgspec.Struct, frozen=True, tag=True):
     """The conversation of an answered call ended (the agent goes to wrap-up)."""
 
@@ -63,7 +72,7 @@ class AgentStateChanged(msgspec.Struct, frozen=True, tag=True):
     reason: str = ""
 
 
-StatsEvent = CallJoined | CallAnswered | CallAbandoned | CallExited | CallEnded | AgentStateChanged
+StatsEvent = CallJoined | CallAnswered | CallAbandoned | CallExited | CallHungUp | CallEnded | AgentStateChanged
 
 # ---- figures -----------------------------------------------------------------------------------------------
 
@@ -71,7 +80,8 @@ StatsEvent = CallJoined | CallAnswered | CallAbandoned | CallExited | CallEnded 
 class QueueFigures(msgspec.Struct, kw_only=True):
     """Calls are counted in the interval in which their wait ended (answered, abandoned or exited).
 
-    handled_in_queue N = answered + abandoned + exited (short abandons are not in ``abandoned``)
+    handled_in_queue N = answered + abandoned + exited (short abandons are not in ``abandoned``, callers hung up by
+                         a supervisor are in ``hung_up_by_supervisor``: neither is in N)
     service_level  = answered_in_sl / N            (answered within ``sla_seconds`` of joining)
     abandon_rate   = abandoned / N
     asa            = wait_seconds / answered
@@ -84,6 +94,7 @@ class QueueFigures(msgspec.Struct, kw_only=True):
     abandoned: int = 0
     short_abandoned: int = 0
     exited: int = 0
+    hung_up_by_supervisor: int = 0
     wait_seconds: float = 0.0
     longest_wait: float = 0.0
     handled: int = 0
@@ -212,6 +223,10 @@ class Stats:
                 self._end_wait(call_id, queue, at)
                 for q in self._queue(at, queue):
                     q.exited += 1
+            case CallHungUp(at, call_id, queue):
+                self._end_wait(call_id, queue, at)
+                for q in self._queue(at, queue):
+                    q.hung_up_by_supervisor += 1
             case CallEnded(at, call_id, agent_id):
                 handling = self._handling.get(call_id)
                 if handling is not None:

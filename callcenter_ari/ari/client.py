@@ -19,7 +19,7 @@ import msgspec
 import structlog
 from anyio.abc import TaskStatus
 
-from callcenter_ari.ari.errors import AriError, AriUnavailable, NotFound, VariableUnset, error_for
+from callcenter_ari.ari.errors import AriError, AriUnavailable, LoginRefused, NotFound, VariableUnset, error_for
 from callcenter_ari.ari.events import Event, UnknownEvent
 from callcenter_ari.ari.files import StoredFile, open_stored_file
 from callcenter_ari.ari.http import HttpTransport
@@ -117,6 +117,20 @@ class AriClient:
             reason, went_up = await self._session(transport, sink, choice, reconnect, task_status)
             self._up = anyio.Event()
             self._transport = None
+            if isinstance(reason, LoginRefused):
+                # Not a network blip: say what is wrong and where to fix it, at error level, on every retry.
+                log.error(
+                    "ari.login_refused",
+                    user=self.endpoint.username,
+                    url=self.endpoint.url,
+                    error=reason.message,
+                    fix="set [ari] username and password in the configuration (the example reads the password "
+                    "from ARI_PASSWORD) to a user of Asterisk's ari.conf, or of `callcenter-ari sim`",
+                    retry_in=round(delay, 2),
+                )
+                await anyio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, max_delay)
+                continue
             if reason == _NO_REST_OVER_WS:
                 log.info("ari.transport.fallback", reason="Asterisk does not answer REST over WebSocket")
                 choice = "http"
@@ -144,15 +158,18 @@ class AriClient:
         choice: TransportChoice | TransportFactory,
         reconnect: bool,
         task_status: TaskStatus[None],
-    ) -> tuple[str, bool]:
-        """One connection, from connect to drop. Returns why it ended and whether it was ever up."""
-        ended: list[str] = []
+    ) -> tuple[str | LoginRefused, bool]:
+        """One connection, from connect to drop. Returns why it ended (a refused login as such) and whether it was
+        ever up."""
+        ended: list[str | LoginRefused] = []
         async with anyio.create_task_group() as tg:
             up = anyio.Event()
 
             async def reader() -> None:
                 try:
                     await transport.run(sink, up.set)
+                except LoginRefused as exc:
+                    ended.append(exc)
                 except AriUnavailable as exc:
                     ended.append(exc.message)
                 else:

@@ -68,6 +68,12 @@ class AriUnavailable(AriError):
     status = 503
 
 
+class LoginRefused(AriUnavailable):
+    """Asterisk answered 401: the ARI user or password is wrong. Retrying will not help until someone fixes it."""
+
+    status = 401
+
+
 # Asterisk's words for the cases in which the status alone does not say what is missing (res/ari/
 # resource_channels.c and resource_bridges.c); the whole message is compared, never a part of it.
 _NO_SUCH_OPERATION = "Resource not found"  # 404 for a path Asterisk has no operation for: nothing is gone

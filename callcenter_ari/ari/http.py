@@ -20,7 +20,7 @@ import structlog
 from asyncari.model import CLASS_MAP
 from asyncswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
-from callcenter_ari.ari.errors import AriUnavailable, ExceptionMapping, map_exceptions
+from callcenter_ari.ari.errors import AriUnavailable, ExceptionMapping, LoginRefused, map_exceptions
 from callcenter_ari.ari.events import event_from_builtins
 from callcenter_ari.ari.transport import Endpoint, EventSink, Response
 
@@ -106,6 +106,9 @@ class HttpTransport:
                 await client._run(started)
                 tg.cancel_scope.cancel()
         except (httpx.HTTPError, OSError) as exc:
+            if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 401:
+                refused = f"Asterisk refused the ARI login of user {endpoint.username!r} at {endpoint.url}"
+                raise LoginRefused(refused) from None
             raise AriUnavailable(f"ARI over HTTP: {exc!r}") from None
         except Exception as exc:
             # asyncari's reader failing inside its own dispatch must not take the process down: reconnect.

@@ -17,7 +17,7 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from callcenter_ari.ari.errors import AriUnavailable, ExceptionMapping, map_exceptions
+from callcenter_ari.ari.errors import AriError, AriUnavailable, ExceptionMapping, LoginRefused, map_exceptions
 from callcenter_ari.ari.events import RestResponse, decode_wire
 from callcenter_ari.ari.transport import Endpoint, EventSink, Response
 
@@ -38,15 +38,19 @@ class _RestRequest(msgspec.Struct, frozen=True, omit_defaults=True, tag_field="t
 
 _encoder = msgspec.json.Encoder()
 
-_CONNECT_ERRORS: ExceptionMapping = {
-    InvalidStatus: lambda exc: AriUnavailable(f"ARI WebSocket refused: HTTP {_refused_status(exc)}"),
-    OSError: lambda exc: AriUnavailable(f"ARI WebSocket: {exc}"),
-    ConnectionClosed: lambda exc: AriUnavailable(f"ARI WebSocket: {exc}"),
-}
 
+def _connect_errors(endpoint: Endpoint) -> ExceptionMapping:
+    def refused(exc: BaseException) -> AriError:
+        status = exc.response.status_code if isinstance(exc, InvalidStatus) else 0
+        if status == 401:
+            return LoginRefused(f"Asterisk refused the ARI login of user {endpoint.username!r} at {endpoint.url}")
+        return AriUnavailable(f"ARI WebSocket refused: HTTP {status}")
 
-def _refused_status(exc: BaseException) -> int:
-    return exc.response.status_code if isinstance(exc, InvalidStatus) else 0
+    return {
+        InvalidStatus: refused,
+        OSError: lambda exc: AriUnavailable(f"ARI WebSocket: {exc}"),
+        ConnectionClosed: lambda exc: AriUnavailable(f"ARI WebSocket: {exc}"),
+    }
 
 
 class WebSocketTransport:
@@ -94,7 +98,7 @@ class WebSocketTransport:
         credentials = base64.b64encode(f"{endpoint.username}:{endpoint.password}".encode()).decode()
         url = f"{endpoint.ws_url}/ari/events?" + urlencode({"app": endpoint.app, "subscribeAll": "false"})
         try:
-            with map_exceptions(_CONNECT_ERRORS):
+            with map_exceptions(_connect_errors(endpoint)):
                 async with connect(
                     url,
                     additional_headers={"Authorization": f"Basic {credentials}"},

@@ -18,16 +18,21 @@ up. A persistent agent is not rung: the caller is joined into the bridge the age
 and when the conversation ends the agent stays there. When the agent hangs up and the queue has a survey, the
 caller stays for it (``survey``).
 
-While connected, the agent can hand the caller on. ``handover`` rings a named agent the ACD reserved (a blind
-transfer); if they do not answer, the caller is back in line at their original place. ``consulting`` holds the
-caller while the agent talks to a named agent or a configured destination on a leg of its own (``consult_*``
-fields of the record); it ends with the caller back with the agent (cancelled, failed), with the consulted party
-(completed), or in a ``conference`` of the three, which goes back to ``talking`` when one of them leaves.
+While connected, the agent can hold the caller and hand them on. ``handover`` rings a named agent the ACD reserved
+(a blind transfer); if they do not answer, the caller is back in line at their original place. ``consulting`` and
+``conference`` are an attended transfer, driven by an embedded sub-machine (calls/consult.py): the call holds the
+caller, the consultation dials and bridges the consulted party, and the way it ends (cancelled, completed, handed
+over, a conference) tells the call what comes next. The call's recording is another embedded sub-machine
+(recording/recorder.py).
 
 ``handle(input, now)`` looks the (phase, input type) pair up in ``_TRANSITIONS`` and returns the commands to carry
 out; the record it holds is what the runtime persists after every step. Inputs that do not apply to the current
-phase (a late PlaybackFinished, a second hang-up) are ignored: they come from the network, where such races are
-normal, and ignoring them changes nothing.
+phase (a late PlaybackDone, a second hang-up) are ignored: they come from the network, where such races are
+normal, and ignoring them changes nothing. What people ask through the API (``Request``: hold, transfer, consult,
+recording...) is ignored the same way, and ``refusal(request)`` says why, from the same table, so that the API
+answers 409 with the reason instead of accepting what the call would drop. ``snapshot()`` is what the call shows
+to the outside. ``Failed`` (a step broke) and ``EndedWhileAway`` (the caller left while the process was down) are
+inputs too: the call decides what ending then means.
 
 Time is an input: timeouts are ``SetTimer`` commands answered later by ``Timeout`` inputs, so a test of a
 ten-minute wait runs in microseconds.
@@ -35,13 +40,15 @@ ten-minute wait runs in microseconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
-import msgspec
+from collections.abc import Callable
+from typing import get_args
 
 from callcenter_ari import ivr
-from callcenter_ari.calls import ivr as glue
+from callcenter_ari.calls.consult import Cancelled, Completed, Conferenced, Consultation, Dissolved, HandedOver, Outcome
+from callcenter_ari.calls.consult import Party as ConsultedParty
+from callcenter_ari.calls.ivr import from_session
 from callcenter_ari.calls.messages import (
+    REQUESTS,
     AgentConnected,
     AgentFailed,
     AgentFinished,
@@ -59,19 +66,20 @@ from callcenter_ari.calls.messages import (
     CompleteTransfer,
     Connect,
     Consult,
+    ContinueInDialplan,
     Dequeue,
     DestroyBridge,
     Digit,
     Emit,
+    EndedWhileAway,
     Enqueue,
-    FreeAgent,
+    Failed,
     Hangup,
     Hold,
     Input,
     JoinAgent,
-    JoinBridge,
     LeaveBridge,
-    LookupDone,
+    LookupResult,
     MohStart,
     MohStop,
     Mute,
@@ -84,7 +92,9 @@ from callcenter_ari.calls.messages import (
     RecordingControl,
     RecordingDone,
     ReleaseAgent,
+    ReleaseCall,
     ReleaseLine,
+    Request,
     ReservationRefused,
     ReserveAgent,
     Resume,
@@ -93,46 +103,22 @@ from callcenter_ari.calls.messages import (
     Start,
     StartConference,
     StopPlayback,
+    SupervisorHangup,
     Timeout,
     TransferTo,
     TransferToAgent,
     Unhold,
     Unmute,
+    failure_reason,
 )
-from callcenter_ari.calls.records import CallRecord
-from callcenter_ari.recording.recorder import Recorder, refusal
-from callcenter_ari.recording.settings import RecordingPolicy
+from callcenter_ari.calls.records import LEG_PHASES, CallPhase, CallRecord
+from callcenter_ari.calls.settings import TRANSFER_RING_SECONDS, CallSettings, QueueSettings
+from callcenter_ari.calls.view import CallSnapshot, snapshot
+from callcenter_ari.recording.recorder import Recorder
+from callcenter_ari.recording.recorder import refusal as recording_refusal
 
-TRANSFER_RING_SECONDS = 30
-
-
-class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
-    moh_class: str = ""
-    ring_timeout: float = 15.0
-    max_wait: float = 600.0
-    survey_name: str = ""
-    survey: ivr.Flow | None = None
-    hold_alert: float = 30.0  # seconds on hold before a supervisor is alerted
-    recording: RecordingPolicy = RecordingPolicy(mode="none")
-
-
-class CallSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """How this call is treated, resolved from the configuration by its DID."""
-
-    greeting: str = ""
-    queue: str = ""  # without a flow: where the greeting leads; with one: where a broken flow falls back to
-    priority: int = 0
-    goodbye: str = ""
-    flow_name: str = ""
-    flow: ivr.Flow | None = None
-    schedules: Mapping[str, ivr.Schedule] = {}
-    # Transfer target name -> (validated dial string, trunk whose lines it takes, or "" for an internal extension).
-    destinations: Mapping[str, tuple[str, str]] = {}
-    queues: Mapping[str, QueueSettings] = {}
-    recording_salt: str = ""  # see recording.recorder.Recorder
-
-    def queue_settings(self, queue: str) -> QueueSettings:
-        return self.queues.get(queue) or QueueSettings()
+# The machine, and what it is configured with (calls/settings.py).
+__all__ = ["CallSettings", "InboundCall", "QueueSettings"]
 
 
 class InboundCall:
@@ -143,6 +129,7 @@ class InboundCall:
         self._session: ivr.IvrSession | None = None
         self._announcing = ""  # the position announcement playing now, if any
         self._recorder = Recorder(record.recording, record.call_id, settings.recording_salt)
+        self._consultation = Consultation(record, settings)
 
     @property
     def ended(self) -> bool:
@@ -165,7 +152,37 @@ class InboundCall:
         step = _TRANSITIONS.get((self.record.phase, type(message)))
         if step is None or _stale(message, self.record):
             return []
+        if isinstance(message, REQUESTS) and self.refusal(message) is not None:
+            return []  # the API asked first; a race (the call moved on meanwhile) changes nothing
         return step(self, message, now)
+
+    def refusal(self, request: Request) -> str | None:
+        """Why a person's request would be ignored now, or None when it would be acted on. The API answers 409
+        with the reason; ``handle`` asks the same question, so what is refused here is exactly what it ignores."""
+        call = self.record
+        if (call.phase, type(request)) not in _TRANSITIONS:
+            return _not_now(request, call.phase)
+        match request:
+            case Hold():
+                return "the call is on hold already" if call.held_since is not None else None
+            case Unhold():
+                return "the call is not on hold" if call.held_since is None else None
+            case TransferTo(kind=kind, target=target):
+                known = self.settings.queues if kind == "queue" else self.settings.destinations
+                return None if target in known else f"no {kind} {target!r}"
+            case TransferToAgent(agent_id=agent_id):
+                return self._handover_refusal(agent_id)
+            case RecordingControl(action=action):
+                reason = recording_refusal(call.recording, action, bridged=bool(_recorded_bridge(call)))
+                return f"cannot {action} the recording: {reason.replace('_', ' ')}" if reason else None
+            case SupervisorHangup():
+                return None  # only a mark: the hang-up itself goes to Asterisk
+            case _:
+                return self._consultation.refusal(request)
+
+    def snapshot(self) -> CallSnapshot:
+        """The call as it stands, frozen: what the API and the agent's screen pop show."""
+        return snapshot(self.record)
 
     # ---- arrival: IVR or greeting -----------------------------------------------------------------------
 
@@ -191,6 +208,7 @@ class InboundCall:
         call.phase = "survey" if call.phase == "talking" else "ivr"
         context = ivr.IvrContext(
             call_id=ids,
+            channel=call.channel_id,
             caller=call.caller,
             did=call.did,
             language=call.language,
@@ -200,14 +218,15 @@ class InboundCall:
         self._session = ivr.IvrSession(flow, context, now, flow_name=name, schedules=self.settings.schedules)
         return self._from_ivr(self._session.start(now), now)
 
-    def _ivr_input(self, message: Input, now: float) -> list[Command]:
-        translated = glue.to_ivr(message)
-        if self._session is None or translated is None:
+    def _ivr_input(
+        self, message: PlaybackDone | Digit | Timeout | LookupResult | CallerGone, now: float
+    ) -> list[Command]:
+        if self._session is None:
             return []
-        return self._from_ivr(self._session.handle(translated, now), now)
+        return self._from_ivr(self._session.handle(message, now), now)
 
     def _from_ivr(self, commands: list[ivr.Command], now: float) -> list[Command]:
-        out, result = glue.to_call(commands, self.record)
+        out, result = from_session(commands, self.record)
         if result is not None:
             out += self._ivr_finished(result, now)
         return out
@@ -272,6 +291,7 @@ class InboundCall:
         call = self.record
         call.phase = "ringing"
         call.agent_id = message.agent_id
+        call.ringing_since = now
         ring = self.settings.queue_settings(call.queue).ring_timeout
         return [
             self._originate(message.endpoint, "a", ("agent", message.agent_id, call.call_id), ring),
@@ -284,6 +304,7 @@ class InboundCall:
         """Every agent the ACD reserved is rung at once, one leg each; one call.offered per leg."""
         call = self.record
         call.phase = "ringing"
+        call.ringing_since = now
         ring = self.settings.queue_settings(call.queue).ring_timeout
         commands: list[Command] = []
         legs: dict[str, str] = {}
@@ -342,7 +363,7 @@ class InboundCall:
         """The caller hung up before they were in the agent's bridge: the agent, who never heard them, is free."""
         call = self.record
         call.hangup_cause = message.cause
-        return [ReleaseAgent(call.agent_id, "caller_abandoned"), *self._end("abandoned", now)]
+        return [ReleaseAgent(call.agent_id, "caller_abandoned"), *self._abandoned(now)]
 
     def _offer_event(self, agent_id: str, now: float, **extra: object) -> Emit:
         call = self.record
@@ -398,7 +419,7 @@ class InboundCall:
         if isinstance(message, AgentFailed):
             reason = message.reason
         elif isinstance(message, AgentGone):
-            reason = _FAILURE_BY_CAUSE.get(message.cause or 0, "failed")
+            reason = failure_reason(message.cause)
         else:
             reason = "ring_no_answer"
         if call.legs:
@@ -449,7 +470,16 @@ class InboundCall:
             call.legs = {}
             for channel, agent in rung.items():
                 commands += [Hangup(channel), ReleaseAgent(agent, "caller_abandoned")]
-        return commands + self._end("abandoned", now)
+        return commands + self._abandoned(now)
+
+    def _abandoned(self, now: float) -> list[Command]:
+        """The caller left while waiting for an agent: their abandon, unless a supervisor hung them up."""
+        by = self.record.hung_up_by
+        return self._end("hung_up_by_supervisor", now, by=by) if by else self._end("abandoned", now)
+
+    def _supervisor_hangup(self, message: SupervisorHangup, now: float) -> list[Command]:
+        self.record.hung_up_by = message.by
+        return []
 
     def _max_wait(self, message: Timeout, now: float) -> list[Command]:
         call = self.record
@@ -503,11 +533,13 @@ class InboundCall:
             return []
         return [MohStart(self.record.channel_id, self.settings.queue_settings(self.record.queue).moh_class)]
 
+    # ---- hold ---------------------------------------------------------------------------------------------
+
     def _hold(self, _: Hold, now: float) -> list[Command]:
         call = self.record
         if call.held_since is not None:
             return []
-        call.held_since = now
+        call.held_since, call.hold_alerted = now, False
         commands: list[Command] = [
             MohStart(call.channel_id, self.settings.queue_settings(call.queue).moh_class),
             Mute(call.channel_id),
@@ -535,12 +567,44 @@ class InboundCall:
             commands.insert(2, AgentOnHold(call.agent_id, False))
         return commands
 
+    def _hold_alert(self, message: Timeout, now: float) -> list[Command]:
+        call = self.record
+        if message.name != "hold_alert" or call.held_since is None:
+            return []
+        held = round(now - call.held_since, 3)
+        call.hold_alerted = True
+        return [Emit("call.hold_alert", self._fields(now, agent=call.agent_id, queue=call.queue, held=held))]
+
+    def _off_hold(self, now: float) -> list[Command]:
+        """The caller stops being held by this agent (unmuted, no hold alert, the time on hold counted); the music
+        goes on, for a caller who now waits for someone else."""
+        call = self.record
+        if call.held_since is None:
+            return []
+        call.hold_seconds += now - call.held_since
+        call.held_since = None
+        return [Unmute(call.channel_id), self._cancel_timer("hold_alert")]
+
+    # ---- recording ----------------------------------------------------------------------------------------
+
+    def _record_control(self, message: RecordingControl, now: float) -> list[Command]:
+        call = self.record
+        bridge = _recorded_bridge(call)
+        name = call.recording.live
+        policy = self.settings.queue_settings(call.queue).recording
+        commands: list[Command] = [*self._recorder.act(message.action, bridge, policy)]
+        fields = self._fields(now, action=message.action, agent=call.agent_id, recording=name or call.recording.live)
+        return [*commands, Emit("recording.control", fields)]
+
+    def _recording_ended(self, message: RecordingDone, now: float) -> list[Command]:
+        self._recorder.lost(message.name)
+        return []
+
+    # ---- blind transfer: to a queue, a destination, a named agent ---------------------------------------
+
     def _transfer_away(self, message: TransferTo, now: float) -> list[Command]:
         """The agent hands the caller on: the agent's leg ends (wrap-up), the caller waits again or is dialled on."""
-        call, settings = self.record, self.settings
-        known = settings.queues if message.kind == "queue" else settings.destinations
-        if message.target not in known:
-            return []
+        call = self.record
         commands: list[Command] = [*self._recorder.unbridged()]
         commands += (
             [LeaveBridge(call.agent_bridge, call.channel_id)]  # a persistent agent stays where they are
@@ -560,30 +624,6 @@ class InboundCall:
         if message.kind == "queue":
             return commands + self._enqueue(message.target, call.priority, now)
         return commands + self._transfer(message.target, now)
-
-    def _hold_alert(self, message: Timeout, now: float) -> list[Command]:
-        call = self.record
-        if message.name != "hold_alert" or call.held_since is None:
-            return []
-        held = round(now - call.held_since, 3)
-        return [Emit("call.hold_alert", self._fields(now, agent=call.agent_id, queue=call.queue, held=held))]
-
-    def _record_control(self, message: RecordingControl, now: float) -> list[Command]:
-        call = self.record
-        bridge = recorded_bridge(call)
-        if refusal(call.recording, message.action, bridged=bool(bridge)):
-            return []  # the API refused it already; a race (the call moved on meanwhile) changes nothing
-        name = call.recording.live
-        policy = self.settings.queue_settings(call.queue).recording
-        commands: list[Command] = [*self._recorder.act(message.action, bridge, policy)]
-        fields = self._fields(now, action=message.action, agent=call.agent_id, recording=name or call.recording.live)
-        return [*commands, Emit("recording.control", fields)]
-
-    def _recording_ended(self, message: RecordingDone, now: float) -> list[Command]:
-        self._recorder.lost(message.name)
-        return []
-
-    # ---- transfer, voicemail ----------------------------------------------------------------------------
 
     def _transfer(self, target: str, now: float) -> list[Command]:
         call = self.record
@@ -606,31 +646,20 @@ class InboundCall:
             return []
         return [Hangup(call.agent_channel), Hangup(call.channel_id), *self._end("transfer_failed", now)]
 
-    def _left_on_resume(self, _: Resume, now: float) -> list[Command]:
-        return [Hangup(self.record.channel_id), *self._end(self.record.outcome or "left_queue", now)]
-
-    def _gone_early(self, message: CallerGone, now: float) -> list[Command]:
-        self.record.hangup_cause = message.cause
-        return self._end("hung_up_in_ivr", now)
-
-    def _caller_gone_transferring(self, message: CallerGone, now: float) -> list[Command]:
-        self.record.hangup_cause = message.cause
-        return [Hangup(self.record.agent_channel), *self._end("abandoned", now)]
-
-    def _message_recorded(self, message: RecordingDone | CallerGone, now: float) -> list[Command]:
-        call = self.record
-        commands: list[Command] = [] if isinstance(message, CallerGone) else [Hangup(call.channel_id)]
-        return commands + self._end("voicemail", now)
-
-    # ---- transfer to a named agent ----------------------------------------------------------------------
-
     def _transfer_to_agent(self, message: TransferToAgent, now: float) -> list[Command]:
         """Blind transfer to a named agent. The target is reserved first (the answer comes back within this step);
         the current agent leaves only once that has succeeded."""
+        return [ReserveAgent(message.agent_id, self.record.queue)]
+
+    def _handover_refusal(self, agent_id: str) -> str | None:
         call = self.record
-        if not call.agent_id or call.agent_bridge or message.agent_id == call.agent_id:
-            return []
-        return [ReserveAgent(message.agent_id, call.queue)]
+        if not call.agent_id:
+            return "the call has no agent on it to hand it over"
+        if call.agent_bridge:
+            return "a persistent agent's call goes on to a queue or a destination, not to a named agent"
+        if agent_id == call.agent_id:
+            return f"agent {agent_id} is the agent on this call"
+        return None
 
     def _hand_over(self, message: AgentReserved, now: float) -> list[Command]:
         call, settings = self.record, self.settings.queue_settings(self.record.queue)
@@ -676,123 +705,65 @@ class InboundCall:
         call = self.record
         call.hangup_cause = message.cause
         commands: list[Command] = [Hangup(call.agent_channel), ReleaseAgent(call.agent_id, "caller_abandoned")]
-        return commands + self._end("abandoned", now)
+        return commands + self._abandoned(now)
 
     def _resume_handover(self, _: Resume, now: float) -> list[Command]:
         resumed = Emit("call.resumed", self._fields(now, phase=self.record.phase))
         return [resumed, *self._agent_failed(AgentFailed(reason="restart"), now)]
 
-    # ---- consultation (attended transfer) -----------------------------------------------------------------
+    # ---- consultation and conference: calls/consult.py drives them, the call acts on how they end ---------
 
     def _consult(self, message: Consult, now: float) -> list[Command]:
-        """The caller goes on hold (music, muted) and a consult leg is dialled; a named agent is reserved first."""
+        """The caller goes on hold (music, muted) and the consultation starts."""
+        self.record.phase = "consulting"
+        return [*self._hold(Hold(), now), *self._track(self._consultation.start(message, now))]
+
+    def _consultation_step(self, message: Input, now: float) -> list[Command]:
+        commands, outcome = self._consultation.handle(message, now)
+        return self._after_consultation(self._track(commands), outcome, now)
+
+    def _after_consultation(self, commands: list[Command], outcome: Outcome | None, now: float) -> list[Command]:
         call = self.record
-        route = self.settings.destinations.get(message.target) if message.kind == "destination" else None
-        unknown = message.kind == "destination" and not route
-        # A persistent agent's line stays in their own bridge: their calls are handed on, not consulted for.
-        if not call.agent_id or call.agent_bridge or message.target == call.agent_id or unknown:
-            return []
-        call.phase, call.consult_target = "consulting", message.target
-        call.consult_agent = message.target if message.kind == "agent" else ""
-        fields = self._fields(now, agent=call.agent_id, to=message.kind, target=message.target)
-        commands = [*self._hold(Hold(), now), Emit("call.consult_started", fields)]
-        if route is None:
-            return [*commands, ReserveAgent(message.target, call.queue)]
-        endpoint, trunk = route
-        return commands + self._dial_consult(endpoint, ("transfer", call.call_id), TRANSFER_RING_SECONDS, now, trunk)
-
-    def _dial_consult(
-        self, endpoint: str, args: tuple[str, ...], ring: float, now: float, trunk: str = ""
-    ) -> list[Command]:
-        call = self.record
-        call.offers += 1
-        call.consult_channel = f"{call.call_id}-c{call.offers}"
-        timeout = max(1, round(ring))
-        originate = Originate(endpoint, call.consult_channel, args, timeout, caller_id=self._caller_id, trunk=trunk)
-        return [originate, self._set_timer("consult_ring", now + ring + 5.0)]
-
-    def _consult_reserved(self, message: AgentReserved, now: float) -> list[Command]:
-        call = self.record
-        if message.agent_id != call.consult_agent or call.consult_channel:
-            return [FreeAgent(message.agent_id, "not_needed")]
-        ring = self.settings.queue_settings(call.queue).ring_timeout
-        return self._dial_consult(message.endpoint, ("agent", message.agent_id, call.call_id), ring, now)
-
-    def _consult_refused(self, message: ReservationRefused, now: float) -> list[Command]:
-        self.record.consult_agent = ""  # never reserved: nothing to free
-        return self._consult_over(now, "call.consult_failed", "", reason=message.reason)
-
-    def _consult_up(self, message: AgentUp, now: float) -> list[Command]:
-        call = self.record
-        if message.channel_id != call.consult_channel or call.consult_answered_at is not None:
-            return []
-        call.consult_answered_at = now
-        # The agent moves out of the caller's bridge into the consult bridge; the caller stays, on hold.
-        commands: list[Command] = [
-            self._cancel_timer("consult_ring"),
-            Connect(self._consult_bridge, (call.agent_channel, call.consult_channel)),
-        ]
-        if call.consult_agent:
-            commands.append(AgentConnected(call.consult_agent))
-        fields = self._fields(now, agent=call.agent_id, target=call.consult_target, leg=call.consult_channel)
-        return [*commands, Emit("call.consult_answered", fields)]
-
-    def _consult_failed(self, message: AgentFailed, now: float) -> list[Command]:
-        return self._consult_over(now, "call.consult_failed", message.reason, reason=message.reason)
-
-    def _consult_timeout(self, message: Timeout, now: float) -> list[Command]:
-        if message.name == "hold_alert":
-            return self._hold_alert(message, now)
-        if message.name == "consult_ring" and self.record.consult_answered_at is None:
-            return self._consult_over(now, "call.consult_failed", "ring_no_answer", reason="ring_no_answer")
-        return []
-
-    def _consult_leg_gone(self, message: AgentGone, now: float) -> list[Command]:
-        call = self.record
-        if not call.consult_channel or message.channel_id != call.consult_channel:
-            return self._agent_left_consult(now)
-        if call.consult_answered_at is None:
-            reason = _FAILURE_BY_CAUSE.get(message.cause or 0, "failed")
-            return self._consult_over(now, "call.consult_failed", reason, reason=reason)
-        return self._consult_over(now, "call.consult_cancelled", "finished", by="target")
-
-    def _cancel_consult(self, _: CancelConsult, now: float) -> list[Command]:
-        return self._consult_over(now, "call.consult_cancelled", "consult_cancelled", by="agent")
-
-    def _consult_over(self, now: float, event: str, free: str, **extra: object) -> list[Command]:
-        """The consultation ends without a transfer: its leg is hung up, the consulted agent freed (``free`` is the
-        release reason if they never answered), and the agent is back with the caller, off hold."""
-        call = self.record
-        commands: list[Command] = [self._cancel_timer("consult_ring")]
-        if call.consult_channel:
-            commands += [Hangup(call.consult_channel), ReleaseLine(call.consult_channel)]
-        if call.consult_answered_at is not None:
-            commands += [DestroyBridge(self._consult_bridge), JoinBridge(call.bridge_id, (call.agent_channel,))]
-        if call.consult_agent:
-            commands.append(FreeAgent(call.consult_agent, free))
-        commands += self._unhold(Unhold(), now)
-        commands.append(Emit(event, self._fields(now, agent=call.agent_id, target=call.consult_target, **extra)))
-        self._forget_consult()
-        call.phase = "talking"
+        match outcome:
+            case Cancelled(event=event):  # the agent is back in the call's bridge
+                call.phase = "talking"
+                return [*commands, *self._unhold(Unhold(), now), event]
+            case Completed(party=party):  # the caller joins the consulted party, who takes the agent's place
+                unheld = self._unhold(Unhold(), now)
+                self._take_over(party)
+                return [*unheld, *commands, *self._next_segment()]
+            case HandedOver(party=party):
+                return commands + self._hand_to_ringing(party, now)
+            case Conferenced():
+                call.phase = "conference"
+                return [*self._unhold(Unhold(), now), *commands]
+            case Dissolved():  # the consulted party left the conference: caller and agent talk on
+                call.phase = "talking"
         return commands
 
-    def _complete_transfer(self, _: CompleteTransfer, now: float) -> list[Command]:
-        """The caller joins the consulted party in the call's bridge; the agent's leg ends (wrap-up)."""
+    def _hand_to_ringing(self, party: ConsultedParty, now: float) -> list[Command]:
+        """The agent hung up while the consulted party rang: the call rings them on alone, as a blind transfer."""
         call = self.record
-        if call.consult_answered_at is None:
-            return []
-        left, kind = call.agent_id, "agent" if call.consult_agent else "destination"
-        commands: list[Command] = [
-            *self._unhold(Unhold(), now),
-            Hangup(call.agent_channel),
-            JoinBridge(call.bridge_id, (call.consult_channel,)),
-            DestroyBridge(self._consult_bridge),
-            AgentFinished(left),
-        ]
-        fields = self._fields(now, agent=call.consult_agent, from_agent=left, to=kind, target=call.consult_target)
-        commands.append(Emit("call.transferred", {**fields, "attended": True, "leg": call.consult_channel}))
-        self._take_over_from_agent()
-        return commands + self._next_segment()
+        commands: list[Command] = [*self._recorder.unbridged(), DestroyBridge(call.bridge_id), *self._off_hold(now)]
+        commands.append(AgentFinished(call.agent_id))
+        commands.append(Emit("call.party_left", self._fields(now, party="agent", agent=call.agent_id)))
+        ring = self.settings.queue_settings(call.queue)
+        if party.agent_id:
+            commands.append(self._set_timer("ring", now + ring.ring_timeout + 5.0))
+            commands.append(self._set_timer("max_wait", now + ring.ring_timeout + ring.max_wait))
+        else:
+            commands.append(self._set_timer("ring", now + TRANSFER_RING_SECONDS + 5.0))
+        self._take_over(party)
+        call.phase = "handover" if call.agent_id else "transfer"
+        return commands
+
+    def _take_over(self, party: ConsultedParty) -> None:
+        """The consulted party takes the agent's place on the call (a destination: the call has no agent now)."""
+        call = self.record
+        call.agent_id, call.agent_channel = party.agent_id, party.channel
+        if not party.agent_id:
+            call.transfer_target = party.target
+        call.phase = "talking"
 
     def _next_segment(self) -> list[Command]:
         """Another agent took the call over in the same bridge: their part is a segment of its own (so that each
@@ -803,33 +774,10 @@ class InboundCall:
             commands += self._recorder.bridged(call.bridge_id, self.settings.queue_settings(call.queue).recording)
         return commands
 
-    def _agent_left_consult(self, now: float) -> list[Command]:
-        """The agent hung up during the consultation: the caller goes to the consulted party, at once if they
-        answered, otherwise as a blind transfer to the leg still ringing."""
-        call = self.record
-        if call.consult_answered_at is not None:
-            return self._complete_transfer(CompleteTransfer(), now)
-        commands: list[Command] = [self._cancel_timer("consult_ring"), *self._recorder.unbridged()]
-        commands += [DestroyBridge(call.bridge_id), *self._off_hold(now), AgentFinished(call.agent_id)]
-        commands.append(Emit("call.party_left", self._fields(now, party="agent", agent=call.agent_id)))
-        ring = self.settings.queue_settings(call.queue)
-        if call.consult_agent:
-            commands.append(self._set_timer("ring", now + ring.ring_timeout + 5.0))
-            commands.append(self._set_timer("max_wait", now + ring.ring_timeout + ring.max_wait))
-        else:
-            commands.append(self._set_timer("ring", now + TRANSFER_RING_SECONDS + 5.0))
-        self._take_over_from_agent()
-        call.phase = "handover" if call.agent_id else "transfer"
-        return commands
-
-    def _take_over_from_agent(self) -> None:
-        """The consulted party takes the agent's place on the call (a destination: the call has no agent now)."""
-        call = self.record
-        call.agent_id, call.agent_channel = call.consult_agent, call.consult_channel
-        if not call.consult_agent:
-            call.transfer_target = call.consult_target
-        self._forget_consult()
-        call.phase = "talking"
+    def _consulting_timeout(self, message: Timeout, now: float) -> list[Command]:
+        if message.name == "hold_alert":  # the caller is on hold all through a consultation
+            return self._hold_alert(message, now)
+        return self._consultation_step(message, now)
 
     def _caller_gone_consulting(self, message: CallerGone, now: float) -> list[Command]:
         """The caller hung up during the consultation: the call ends; its agent, leg and bridges with it."""
@@ -837,37 +785,15 @@ class InboundCall:
         call.hangup_cause, call.disconnected_at = message.cause, now
         commands: list[Command] = [Hangup(call.agent_channel), *self._recorder.unbridged()]
         commands.append(DestroyBridge(call.bridge_id))
-        if call.consult_channel:
-            commands += [Hangup(call.consult_channel), ReleaseLine(call.consult_channel)]
-        if call.consult_answered_at is not None:
-            commands.append(DestroyBridge(self._consult_bridge))
-        if call.consult_agent:
-            commands.append(FreeAgent(call.consult_agent, "caller_abandoned"))
+        commands += self._consultation.abandon("caller_abandoned")
         commands.append(AgentFinished(call.agent_id))
-        self._forget_consult()
         return commands + self._end("completed", now, released_by="caller")
 
-    def _resume_consulting(self, _: Resume, now: float) -> list[Command]:
+    def _resume_consulting(self, message: Resume, now: float) -> list[Command]:
         resumed = Emit("call.resumed", self._fields(now, phase=self.record.phase))
-        over = self._consult_over(now, "call.consult_cancelled", "restart", by="restart")
+        over = self._consultation_step(message, now)
         # The board's on-hold flag does not survive a restart: there is nothing to take off hold there.
         return [resumed, *(command for command in over if not isinstance(command, AgentOnHold))]
-
-    # ---- conference ---------------------------------------------------------------------------------------
-
-    def _conference(self, _: StartConference, now: float) -> list[Command]:
-        """Caller, agent and consulted party in the call's bridge, which mixes them all."""
-        call = self.record
-        if call.consult_answered_at is None:
-            return []
-        call.phase = "conference"
-        fields = self._fields(now, agent=call.agent_id, target=call.consult_target, leg=call.consult_channel)
-        return [
-            *self._unhold(Unhold(), now),
-            JoinBridge(call.bridge_id, (call.agent_channel, call.consult_channel)),
-            DestroyBridge(self._consult_bridge),
-            Emit("call.conference_started", fields),
-        ]
 
     def _conference_caller_gone(self, message: CallerGone, now: float) -> list[Command]:
         call = self.record
@@ -877,51 +803,21 @@ class InboundCall:
         return [Emit("call.party_left", self._fields(now, party="caller", agent=call.agent_id))]
 
     def _conference_leg_gone(self, message: AgentGone, now: float) -> list[Command]:
-        """One of the three left: the other two talk on (the call is ``talking`` again), unless the caller had left
-        already, in which case the last one is hung up and the call is over."""
+        """One of the three left: the other two talk on, unless the caller had left already, in which case the last
+        one is hung up and the call is over."""
         call = self.record
-        target_left = bool(call.consult_channel) and message.channel_id == call.consult_channel
-        if call.caller_left:
-            staying = call.agent_channel if target_left else call.consult_channel
-            commands: list[Command] = [Hangup(staying), *self._recorder.unbridged(), DestroyBridge(call.bridge_id)]
-            commands += [ReleaseLine(call.consult_channel), AgentFinished(call.agent_id)]
-            if call.consult_agent:
-                commands.append(AgentFinished(call.consult_agent))
-            return commands + self._end("completed", now, released_by="caller")
-        party, agent = ("target", call.consult_agent) if target_left else ("agent", call.agent_id)
-        commands = [Emit("call.party_left", self._fields(now, party=party, agent=agent))]
-        if agent:
-            commands.append(AgentFinished(agent))
-        if target_left:
-            commands.append(ReleaseLine(call.consult_channel))
-            self._forget_consult()
-            call.phase = "talking"
-        else:
-            self._take_over_from_agent()
-            commands += self._next_segment()
-        return commands
+        if not call.caller_left:
+            return self._consultation_step(message, now)
+        party = self._consultation.party
+        staying = call.agent_channel if party.channel and message.channel_id == party.channel else party.channel
+        commands: list[Command] = [Hangup(staying), *self._recorder.unbridged(), DestroyBridge(call.bridge_id)]
+        commands += [ReleaseLine(party.channel), AgentFinished(call.agent_id)]
+        if party.agent_id:
+            commands.append(AgentFinished(party.agent_id))
+        return commands + self._end("completed", now, released_by="caller")
 
     def _resume_conference(self, _: Resume, now: float) -> list[Command]:
         return [Emit("call.resumed", self._fields(now, phase=self.record.phase))]  # bridged in Asterisk: wait
-
-    def _off_hold(self, now: float) -> list[Command]:
-        """The caller stops being held by this agent (unmuted, no hold alert, the time on hold counted); the music
-        goes on, for a caller who now waits for someone else."""
-        call = self.record
-        if call.held_since is None:
-            return []
-        call.hold_seconds += now - call.held_since
-        call.held_since = None
-        return [Unmute(call.channel_id), self._cancel_timer("hold_alert")]
-
-    def _forget_consult(self) -> None:
-        call = self.record
-        call.consult_agent = call.consult_target = call.consult_channel = ""
-        call.consult_answered_at = None
-
-    @property
-    def _consult_bridge(self) -> str:
-        return f"{self.record.consult_channel}-b"
 
     # ---- conversation over ------------------------------------------------------------------------------
 
@@ -963,7 +859,7 @@ class InboundCall:
             ]
         return [*stop_recording, Hangup(call.channel_id), finished, *self._end("completed", now, released_by="agent")]
 
-    def _resume(self, _: Resume, now: float) -> list[Command]:
+    def _resume(self, message: Resume, now: float) -> list[Command]:
         call = self.record
         commands: list[Command] = [Emit("call.resumed", self._fields(now, phase=call.phase))]
         if call.phase == "ivr" and self.settings.flow is not None:
@@ -982,7 +878,15 @@ class InboundCall:
                 self._set_timer("max_wait", enqueued_at + self.settings.queue_settings(call.queue).max_wait),
             ]
         if call.phase == "ringing":
-            return commands + self._agent_failed(AgentFailed(reason="restart"), now)
+            legs = set(call.legs) or {call.agent_channel}
+            if call.ringing_since is not None and legs & message.channels:
+                # Still ringing in Asterisk: the ring timeout runs on from when the ringing began.
+                ring = self._ring_timeout()
+                call.legs = {leg: agent for leg, agent in call.legs.items() if leg in message.channels}
+                return [*commands, self._set_timer("ring", call.ringing_since + ring + 5.0)]
+            # The leg ended while we were away: past the ring timeout, the agent did not answer.
+            rang_out = call.ringing_since is not None and now >= call.ringing_since + self._ring_timeout()
+            return commands + self._agent_failed(AgentFailed(reason="ring_no_answer" if rang_out else "restart"), now)
         if call.phase == "joining":  # the caller may or may not have got into the agent's bridge: start over
             return commands + self._join_failed(AgentFailed(reason="restart"), now)
         if call.phase == "transfer":
@@ -990,27 +894,77 @@ class InboundCall:
         if call.phase in ("survey", "voicemail"):
             outcome = "completed" if call.phase == "survey" else "voicemail"
             return [*commands, Hangup(call.channel_id), *self._end(outcome, now)]
+        if call.phase == "talking" and call.held_since is not None and not call.hold_alerted:
+            # On hold through the restart: the supervisor is still alerted when the hold has lasted too long.
+            alert_at = call.held_since + self.settings.queue_settings(call.queue).hold_alert
+            commands.append(self._set_timer("hold_alert", alert_at))
         return commands  # talking: both legs are still bridged in Asterisk; wait for a hang-up
+
+    def _left_on_resume(self, _: Resume, now: float) -> list[Command]:
+        return [Hangup(self.record.channel_id), *self._end(self.record.outcome or "left_queue", now)]
+
+    def _gone_early(self, message: CallerGone, now: float) -> list[Command]:
+        self.record.hangup_cause = message.cause
+        return self._end("hung_up_in_ivr", now)
+
+    def _caller_gone_transferring(self, message: CallerGone, now: float) -> list[Command]:
+        self.record.hangup_cause = message.cause
+        return [Hangup(self.record.agent_channel), *self._abandoned(now)]
+
+    def _message_recorded(self, message: RecordingDone | CallerGone, now: float) -> list[Command]:
+        call = self.record
+        commands: list[Command] = [] if isinstance(message, CallerGone) else [Hangup(call.channel_id)]
+        return commands + self._end("voicemail", now)
+
+    # ---- failure and recovery -----------------------------------------------------------------------------
+
+    def _failed(self, _: Failed, now: float) -> list[Command]:
+        """A step broke: the caller goes back to the dialplan (whose next step decides: hang up, voicemail,
+        overflow), every leg the call dialled is hung up, and the ACD takes the call out of line and frees any agent
+        still tied to it, since nothing else will once this call is gone. In any phase, an ended one too: the step
+        that broke may have ended the call first."""
+        call = self.record
+        commands: list[Command] = [ContinueInDialplan(call.channel_id)]
+        commands += [Hangup(leg) for leg in call.dialled_legs()]
+        commands.append(ReleaseCall(call.queue))
+        if call.phase != "ended":
+            call.phase, call.outcome, call.ended_at = "ended", "failed", now
+            commands.append(Emit("call.ended", {"at": now, "call_id": call.call_id, "outcome": "failed"}))
+        return commands
+
+    def _ended_while_away(self, message: EndedWhileAway, now: float) -> list[Command]:
+        """The caller hung up while the process was down, and nobody ended what the call had dialled: an agent left
+        in the call's bridge would hear silence until they hang up. Those legs and the bridges are ended; a
+        persistent agent's line and bridge are theirs, not the call's, and stay. The ACD frees the call's agents
+        as it restores them (their call is not live), and the recording service closes its recording."""
+        call = self.record
+        commands: list[Command] = []
+        if call.phase in LEG_PHASES:
+            commands += [Hangup(leg) for leg in call.dialled_legs() if leg in message.channels]
+            bridges = [] if call.agent_bridge else [call.bridge_id]
+            if call.consult_channel:
+                bridges.append(self._consultation.bridge)
+            commands += [DestroyBridge(bridge) for bridge in bridges if bridge]
+        call.phase, call.ended_at = "ended", now
+        call.outcome = call.outcome or "ended_while_down"
+        return [*commands, Emit("call.ended", {"at": now, "call_id": call.call_id, "outcome": call.outcome})]
 
     # ---- helpers -----------------------------------------------------------------------------------------
 
+    def _ring_timeout(self) -> float:
+        return self.settings.queue_settings(self.record.queue).ring_timeout
+
     def _originate(self, endpoint: str, kind: str, args: tuple[str, ...], ring: float, *, trunk: str = "") -> Originate:
         call = self.record
-        call.offers += 1
-        call.agent_channel = f"{call.call_id}-{kind}{call.offers}"
+        call.agent_channel = call.next_leg(kind)
         return Originate(
             endpoint,
             call.agent_channel,
             args,
             timeout=max(1, round(ring)),
-            caller_id=self._caller_id,
+            caller_id=call.caller_id,
             trunk=trunk,
         )
-
-    @property
-    def _caller_id(self) -> str:
-        call = self.record
-        return f'"{call.caller_name}" <{call.caller}>' if call.caller_name else call.caller
 
     def _end(self, outcome: str, now: float, **extra: object) -> list[Command]:
         call = self.record
@@ -1036,9 +990,17 @@ class InboundCall:
         self._timers.discard(name)
         return CancelTimer(name)
 
+    def _track(self, commands: list[Command]) -> list[Command]:
+        """Count the timers a sub-machine sets and cancels among the call's own, which ``_end`` cancels."""
+        for command in commands:
+            if isinstance(command, SetTimer):
+                self._timers.add(command.name)
+            elif isinstance(command, CancelTimer):
+                self._timers.discard(command.name)
+        return commands
+
     def _fields(self, now: float, **extra: object) -> dict[str, object]:
-        call = self.record
-        return {"at": now, "call_id": call.call_id, "caller": call.caller, "did": call.did, **extra}
+        return self.record.fields(now, **extra)
 
     @property
     def _leave_id(self) -> str:
@@ -1053,7 +1015,7 @@ class InboundCall:
 RECORDING_PHASES = ("queued", "ringing", "talking", "handover", "consulting", "conference")
 
 
-def recorded_bridge(record: CallRecord) -> str:
+def _recorded_bridge(record: CallRecord) -> str:
     """The bridge a recording of the call is of now: "" unless caller and an agent are bridged."""
     if record.phase not in ("talking", "consulting", "conference") or not record.agent_id:
         return ""
@@ -1067,23 +1029,38 @@ def _stale(message: Input, record: CallRecord) -> bool:
     return message.channel_id not in (record.agent_channel, record.consult_channel, *record.legs)
 
 
-# Q.850 causes of an agent leg that never came up, as the reason the ACD records for the agent.
-_FAILURE_BY_CAUSE = {
-    1: "unavailable",
-    3: "unavailable",
-    17: "busy",
-    18: "ring_no_answer",
-    19: "ring_no_answer",
-    20: "unavailable",
-    21: "rejected",
-    34: "unavailable",
-    38: "unavailable",
-}
+def _not_now(request: Request, phase: str) -> str:
+    """Why a request does not apply in this phase at all."""
+    match request:
+        case Hold() | Unhold():
+            return f"the call is {phase}: only a call with an agent can be put on hold"
+        case TransferTo() | TransferToAgent():
+            return f"the call is {phase}: only a connected call can be transferred"
+        case Consult() if phase == "consulting":
+            return "a consultation is in progress already: complete or cancel it first"
+        case Consult():
+            return f"the call is {phase}: only a connected call can consult"
+        case CompleteTransfer() | CancelConsult() | StartConference():
+            return f"the call is {phase}: no consultation in progress"
+    return f"the call is {phase}: its recording cannot be changed now"
+
 
 # Each step takes the machine, one specific input type and the time; the table guarantees the type matches.
 _Step = Callable[..., list[Command]]
 
-_IVR_INPUTS = (PlaybackDone, Digit, Timeout, LookupDone, CallerGone)
+_IVR_INPUTS = (PlaybackDone, Digit, Timeout, LookupResult, CallerGone)
+# Handed to the consultation as they are; its timer, the caller's hang-up and a restart are the call's first.
+_CONSULTATION_INPUTS = (
+    AgentReserved,
+    ReservationRefused,
+    AgentUp,
+    AgentFailed,
+    AgentGone,
+    CancelConsult,
+    CompleteTransfer,
+    StartConference,
+)
+_PHASES: tuple[CallPhase, ...] = get_args(CallPhase)
 
 _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("new", Start): InboundCall._start,
@@ -1144,16 +1121,9 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("handover", CallerGone): InboundCall._caller_gone_handover,
     ("handover", Resume): InboundCall._resume_handover,
     ("talking", Consult): InboundCall._consult,
-    ("consulting", AgentReserved): InboundCall._consult_reserved,
-    ("consulting", ReservationRefused): InboundCall._consult_refused,
-    ("consulting", AgentUp): InboundCall._consult_up,
-    ("consulting", AgentFailed): InboundCall._consult_failed,
-    ("consulting", AgentGone): InboundCall._consult_leg_gone,
-    ("consulting", Timeout): InboundCall._consult_timeout,
+    **{("consulting", kind): InboundCall._consultation_step for kind in _CONSULTATION_INPUTS},
+    ("consulting", Timeout): InboundCall._consulting_timeout,
     ("consulting", CallerGone): InboundCall._caller_gone_consulting,
-    ("consulting", CancelConsult): InboundCall._cancel_consult,
-    ("consulting", CompleteTransfer): InboundCall._complete_transfer,
-    ("consulting", StartConference): InboundCall._conference,
     ("consulting", Resume): InboundCall._resume_consulting,
     ("conference", CallerGone): InboundCall._conference_caller_gone,
     ("conference", AgentGone): InboundCall._conference_leg_gone,
@@ -1163,4 +1133,7 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("voicemail", RecordingDone): InboundCall._message_recorded,
     ("voicemail", CallerGone): InboundCall._message_recorded,
     ("voicemail", Resume): InboundCall._resume,
+    **{(phase, Failed): InboundCall._failed for phase in _PHASES},
+    **{(phase, EndedWhileAway): InboundCall._ended_while_away for phase in _PHASES},
+    **{(phase, SupervisorHangup): InboundCall._supervisor_hangup for phase in _PHASES},
 }

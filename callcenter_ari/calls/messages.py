@@ -1,12 +1,31 @@
-"""What the call machine hears (inputs) and what it asks for (commands). Pure data, no I/O."""
+"""What the call machine hears (inputs) and what it asks for (commands). Pure data, no I/O.
+
+Prompts, keys, timers, CRM lookups and events are the vocabulary the call shares with its IVR sessions
+(callcenter_ari/messages.py, re-exported here so that the call's whole vocabulary is importable from one place);
+what is below is the call's own: its legs, bridges, queue and agents, and what people ask of it (``Request``).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal, get_args
 
 import msgspec
 
-from callcenter_ari.ivr import LookupResult, SurgeAnnouncement
+from callcenter_ari.ivr import SurgeAnnouncement
+
+# Re-exported: the call hears and says these too, and its users import its vocabulary from here.
+from callcenter_ari.messages import CallerGone as CallerGone
+from callcenter_ari.messages import CancelTimer as CancelTimer
+from callcenter_ari.messages import Digit as Digit
+from callcenter_ari.messages import Emit as Emit
+from callcenter_ari.messages import Lookup as Lookup
+from callcenter_ari.messages import LookupResult as LookupResult
+from callcenter_ari.messages import Play as Play
+from callcenter_ari.messages import PlaybackDone as PlaybackDone
+from callcenter_ari.messages import RecordMessage as RecordMessage
+from callcenter_ari.messages import SetTimer as SetTimer
+from callcenter_ari.messages import StopPlayback as StopPlayback
+from callcenter_ari.messages import Timeout as Timeout
 from callcenter_ari.recording.recorder import Action as RecordingAction
 from callcenter_ari.recording.recorder import ControlRecording, StartRecording
 
@@ -25,34 +44,14 @@ class Start(_Msg, frozen=True):
 
 
 class Resume(_Msg, frozen=True):
-    """The process restarted while this call was up; pick it up where its record says it was."""
+    """The process restarted while this call was up; pick it up where its record says it was. ``channels``: the
+    channels Asterisk listed at the restart (an agent leg still ringing among them keeps ringing)."""
 
-
-class PlaybackDone(_Msg, frozen=True):
-    playback_id: str
-    failed: bool = False
-
-
-class Digit(_Msg, frozen=True):
-    """A DTMF key from the caller."""
-
-    digit: str
-
-
-class LookupDone(_Msg, frozen=True):
-    """The CRM answered (or failed to) a lookup the IVR asked for."""
-
-    result: LookupResult
+    channels: frozenset[str] = frozenset()
 
 
 class RecordingDone(_Msg, frozen=True):
     name: str
-
-
-class CallerGone(_Msg, frozen=True):
-    """The caller's channel hung up or vanished (a 404 on it counts too)."""
-
-    cause: int | None = None
 
 
 class Offered(_Msg, frozen=True):
@@ -100,6 +99,25 @@ class AgentGone(_Msg, frozen=True):
     channel_id: str = ""
 
 
+# Q.850 causes of an agent leg that never came up, as the reason the ACD records for the agent.
+_FAILURE_BY_CAUSE = {
+    1: "unavailable",
+    3: "unavailable",
+    17: "busy",
+    18: "ring_no_answer",
+    19: "ring_no_answer",
+    20: "unavailable",
+    21: "rejected",
+    34: "unavailable",
+    38: "unavailable",
+}
+
+
+def failure_reason(cause: int | None) -> str:
+    """Why a leg that hung up before answering failed, from its ``AgentGone`` cause."""
+    return _FAILURE_BY_CAUSE.get(cause or 0, "failed")
+
+
 class QueueRefused(_Msg, frozen=True):
     """The queue would not take the call (full, or nobody who could serve it is logged in)."""
 
@@ -126,6 +144,13 @@ class Hold(_Msg, frozen=True):
 
 class Unhold(_Msg, frozen=True):
     pass
+
+
+class SupervisorHangup(_Msg, frozen=True):
+    """A supervisor is hanging the caller up (the API asks Asterisk next): the caller's leaving that follows is
+    theirs, not an abandon. ``by`` empty: the hang-up failed, the mark is withdrawn."""
+
+    by: str
 
 
 class TransferTo(_Msg, frozen=True):
@@ -180,16 +205,38 @@ class ReservationRefused(_Msg, frozen=True):
     reason: str
 
 
-class Timeout(_Msg, frozen=True):
-    name: str
+class Failed(_Msg, frozen=True):
+    """Something unexpected broke the call's step: end it safe (the caller back to the dialplan), in any phase."""
 
+
+class EndedWhileAway(_Msg, frozen=True):
+    """The caller's channel was gone when the process started again: close the call. ``channels`` are the ones
+    Asterisk still has, among which the legs the call left behind."""
+
+    channels: frozenset[str]
+
+
+# What people ask of a live call through the API; the machine says why it would refuse one (``refusal``).
+Request = (
+    SupervisorHangup
+    | Hold
+    | Unhold
+    | TransferTo
+    | TransferToAgent
+    | Consult
+    | CompleteTransfer
+    | CancelConsult
+    | StartConference
+    | RecordingControl
+)
+REQUESTS: tuple[type[Request], ...] = get_args(Request)
 
 Input = (
     Start
     | Resume
     | PlaybackDone
     | Digit
-    | LookupDone
+    | LookupResult
     | RecordingDone
     | CallerGone
     | Offered
@@ -204,6 +251,7 @@ Input = (
     | Announce
     | Hold
     | Unhold
+    | SupervisorHangup
     | TransferTo
     | RecordingControl
     | TransferToAgent
@@ -213,6 +261,8 @@ Input = (
     | StartConference
     | AgentReserved
     | ReservationRefused
+    | Failed
+    | EndedWhileAway
 )
 
 
@@ -221,13 +271,6 @@ Input = (
 
 class Answer(_Msg, frozen=True):
     channel: str
-
-
-class Play(_Msg, frozen=True):
-    channel: str
-    media: tuple[str, ...]
-    playback_id: str
-    lang: str = ""
 
 
 class Mute(_Msg, frozen=True):
@@ -245,32 +288,16 @@ class AgentOnHold(_Msg, frozen=True):
     held: bool
 
 
-class StopPlayback(_Msg, frozen=True):
-    playback_id: str
-
-
-class CrmLookup(_Msg, frozen=True):
-    """POST ``payload`` to the CRM; the answer comes back as ``LookupDone`` without holding up the call."""
-
-    request_id: str
-    url: str
-    payload: dict[str, Any]
-    timeout: float
-
-
-class RecordMessage(_Msg, frozen=True):
-    """Record the caller's message (voicemail-style) under ``name``."""
-
-    channel: str
-    name: str
-    max_seconds: int
-    beep: bool
-    terminate_on: str
-
-
 class Hangup(_Msg, frozen=True):
     channel: str
     cause: int = 16
+
+
+class ContinueInDialplan(_Msg, frozen=True):
+    """Give the channel back to the dialplan, whose next step decides (hang up, voicemail, overflow); if Asterisk
+    will not, hang it up."""
+
+    channel: str
 
 
 class MohStart(_Msg, frozen=True):
@@ -364,6 +391,13 @@ class FreeAgent(_Msg, frozen=True):
     reason: str
 
 
+class ReleaseCall(_Msg, frozen=True):
+    """The call failed: the ACD takes it out of ``queue`` and frees every agent still tied to it (reserved or
+    talking), whether or not the record still names them."""
+
+    queue: str
+
+
 class ReleaseLine(_Msg, frozen=True):
     """The trunk line a leg took (if it took one) is free again."""
 
@@ -380,22 +414,6 @@ class AgentFinished(_Msg, frozen=True):
     agent_id: str
 
 
-class SetTimer(_Msg, frozen=True):
-    name: str
-    at: float
-
-
-class CancelTimer(_Msg, frozen=True):
-    name: str
-
-
-class Emit(_Msg, frozen=True):
-    """Append to the event stream."""
-
-    kind: str
-    fields: dict[str, Any] = {}
-
-
 Command = (
     Answer
     | Play
@@ -403,9 +421,10 @@ Command = (
     | Mute
     | Unmute
     | AgentOnHold
-    | CrmLookup
+    | Lookup
     | RecordMessage
     | Hangup
+    | ContinueInDialplan
     | MohStart
     | MohStop
     | Originate
@@ -419,6 +438,7 @@ Command = (
     | ReleaseAgent
     | ReserveAgent
     | FreeAgent
+    | ReleaseCall
     | ReleaseLine
     | AgentConnected
     | AgentFinished

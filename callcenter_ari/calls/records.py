@@ -1,4 +1,5 @@
-"""What is kept in Redis about a call, as a msgspec Struct: the call machine's own state (calls/machine.py).
+"""What is kept in Redis about a call, as a msgspec Struct: the call machine's own state (calls/machine.py), with
+the consultation's (calls/consult.py) and the recorder's (recording/recorder.py) embedded in it.
 
 New fields must get defaults, so that a record written by an older version still decodes after an upgrade.
 """
@@ -29,6 +30,9 @@ CallPhase = Literal[
     "ended",
 ]
 
+# The phases in which the record's ``agent_channel`` is a live leg (an agent's or a transfer's).
+LEG_PHASES: tuple[CallPhase, ...] = ("ringing", "transfer", "handover", "talking", "consulting", "conference")
+
 
 class CallRecord(msgspec.Struct, kw_only=True):
     call_id: str
@@ -51,10 +55,13 @@ class CallRecord(msgspec.Struct, kw_only=True):
     connected_at: float | None = None
     disconnected_at: float | None = None
     held_since: float | None = None  # on hold now, since then
+    hold_alerted: bool = False  # the supervisor was alerted to this hold already
+    ringing_since: float | None = None  # the agent leg (or ring_all legs) rung since then
     hold_seconds: float = 0.0  # on hold before, in all
     ended_at: float | None = None
     outcome: str = ""
     hangup_cause: int | None = None
+    hung_up_by: str = ""  # a supervisor who hung the caller up through the API: not the caller's abandon
     offers: int = 0
     # What the IVR learned, for the agent's screen pop and the CRM: language, collected variables, path taken.
     language: str = ""
@@ -64,10 +71,34 @@ class CallRecord(msgspec.Struct, kw_only=True):
     transfer_target: str = ""
     survey: dict[str, str] = {}
     recording: RecorderState = msgspec.field(default_factory=RecorderState)
-    # A consultation (attended transfer, conference): the agent consulted ("" for a destination), the agent id or
-    # destination name, the consult leg once dialled and when it answered; in a conference, whether the caller left.
+    # A consultation (attended transfer, conference), written only by calls/consult.py: the agent consulted ("" for
+    # a destination), the agent id or destination name, the consult leg once dialled and when it answered.
     consult_agent: str = ""
     consult_target: str = ""
     consult_channel: str = ""
     consult_answered_at: float | None = None
-    caller_left: bool = False
+    caller_left: bool = False  # in a conference: the caller hung up and the two others talk on
+
+    def fields(self, now: float, **extra: object) -> dict[str, object]:
+        """What every event of the call starts with."""
+        return {"at": now, "call_id": self.call_id, "caller": self.caller, "did": self.did, **extra}
+
+    def dialled_legs(self) -> list[str]:
+        """The legs the call dialled that may be up now: the agent's or a transfer's (not a persistent agent's line,
+        which is theirs), a consultation's, and ring-all legs still ringing."""
+        legs = [self.agent_channel] if self.agent_channel and not self.agent_bridge and self.phase in LEG_PHASES else []
+        if self.consult_channel:
+            legs.append(self.consult_channel)
+        return list(dict.fromkeys([*legs, *self.legs]))  # a ring-all call's agent leg is one of its legs too
+
+    def next_leg(self, kind: str) -> str:
+        """The channel id of a new leg: ``<call>-a<n>`` for an agent, ``-t<n>`` for a transfer, ``-c<n>`` for a
+        consultation. ``n`` counts every leg the call dialled, so a late event of an earlier leg is never taken for
+        this one's."""
+        self.offers += 1
+        return f"{self.call_id}-{kind}{self.offers}"
+
+    @property
+    def caller_id(self) -> str:
+        """The caller as the phones the call rings show them."""
+        return f'"{self.caller_name}" <{self.caller}>' if self.caller_name else self.caller

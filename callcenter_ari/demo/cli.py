@@ -13,9 +13,11 @@ import os
 import random
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from importlib import resources
+from pathlib import Path
 
 import anyio
 import msgspec
@@ -28,15 +30,34 @@ from callcenter_ari import logs
 from callcenter_ari.config import Config
 from callcenter_ari.demo.redis_server import private_redis
 from callcenter_ari.demo.view import Tally, render, summary
+from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator
+
+RATE = 2.5  # calls per simulated minute: about half of the six agents' capacity, a healthy service level
+SURGE_FACTOR = 3.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = subparsers.add_parser("demo", help="run the whole call center against the built-in Asterisk simulator")
     demo.add_argument("--calls", type=int, default=0, help="stop after this many calls (0: until Ctrl-C)")
     demo.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: no limit)")
-    demo.add_argument("--rate", type=float, default=6.0, help="new calls per simulated minute (default 6)")
+    demo.add_argument(
+        "--rate",
+        type=float,
+        default=RATE,
+        help=f"new calls per simulated minute (default {RATE:g}: the six agents keep up)",
+    )
+    demo.add_argument(
+        "--surge",
+        type=float,
+        nargs="?",
+        const=0.0,
+        default=None,
+        metavar="AFTER",
+        help="a storm: after AFTER seconds (default at once) calls come three times as fast and callers hear the "
+        "surge announcement",
+    )
     demo.add_argument("--speed", type=float, default=5.0, help="simulated seconds per real second (default 5)")
     demo.add_argument("--seed", type=int, default=1, help="random seed for callers and agents")
     demo.add_argument(
@@ -46,15 +67,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    if args.speed <= 0 or args.rate <= 0 or args.calls < 0 or args.duration < 0:
-        print("demo: --speed and --rate must be positive; --calls and --duration not negative", file=sys.stderr)
+    if args.speed <= 0 or args.rate <= 0 or args.calls < 0 or args.duration < 0 or (args.surge or 0) < 0:
+        print("demo: --speed and --rate must be positive; --calls, --duration, --surge not negative", file=sys.stderr)
         return 2
     console = Console()
-    with _redis(args.redis_url) as redis_url:
+    # The application's log goes to a file: warnings (an overdue work order) would tear the live view apart.
+    log_file = Path(tempfile.gettempdir()) / f"callcenter-demo-{os.getpid()}.log"
+    with log_file.open("a", encoding="utf-8") as log_stream, _redis(args.redis_url) as redis_url:
+        logs.configure("info", "json", stream=log_stream)
         try:
-            anyio.run(_demo, args, redis_url, console)
+            anyio.run(_demo, args, redis_url, console, str(log_file))
         except KeyboardInterrupt:
-            pass
+            console.print("demo: interrupted before its summary")
     return 0
 
 
@@ -78,7 +102,14 @@ def demo_config(ari_url: str, redis_url: str) -> Config:
 
 
 # The demo's prompts and how long each plays, in simulated seconds.
-DEMO_SOUNDS = {"demo/welcome": 3.0, "demo/main-menu": 5.0, "demo/invalid": 1.5, "demo/enter-account": 3.0}
+DEMO_SOUNDS = {
+    "demo/welcome": 3.0,
+    "demo/main-menu": 5.0,
+    "demo/invalid": 1.5,
+    "demo/enter-account": 3.0,
+    "demo/you-entered": 1.0,
+    "demo/surge": 4.0,
+}
 
 
 def caller_mix(rng: random.Random) -> tuple[tuple[CallerScript, float], ...]:
@@ -88,7 +119,7 @@ def caller_mix(rng: random.Random) -> tuple[tuple[CallerScript, float], ...]:
 
     def caller(keys: tuple[tuple[float, str], ...], patience: float | None = None) -> CallerScript:
         # Callers hang up when they are done, unless the agent ends the call first (a persistent agent never does).
-        return CallerScript(dtmf=keys, patience=patience, talk=rng.uniform(40, 120))
+        return CallerScript(dtmf=keys, patience=patience, talk=rng.uniform(30, 90))
 
     return (
         (caller(((menu, "1"),)), 4.0),  # report an outage
@@ -101,9 +132,8 @@ def caller_mix(rng: random.Random) -> tuple[tuple[CallerScript, float], ...]:
     )
 
 
-async def _demo(args: argparse.Namespace, redis_url: str, console: Console) -> None:
+async def _demo(args: argparse.Namespace, redis_url: str, console: Console, log_file: str) -> None:
     rng = random.Random(args.seed)
-    logs.configure("warning", "console")
     password = os.environ.get("DEMO_ARI_PASSWORD", "demo-secret")
     sim = Simulator(
         SimConfig(username="callcenter", password=password, seed=args.seed, speed=args.speed, sounds=DEMO_SOUNDS)
@@ -112,38 +142,60 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console) -> N
         config = demo_config(server.base_url, redis_url)
         for agent in config.agents.values():
             # A persistent agent's phone stays up in their bridge between callers: it never hangs up on its own.
-            talk = None if agent.persistent else rng.uniform(20, 100)
+            talk = None if agent.persistent else rng.uniform(20, 80)
             sim.add_phone(agent.endpoint, PhoneBehaviour(answer_after=rng.uniform(1, 4), talk=talk))
         redis = Redis.from_url(redis_url)
         app = Application(config, redis=redis, clock=sim.clock)  # one clock, at the demo's speed, for both
         tally = Tally()
         app.services.observers.append(tally)
+        traffic = Traffic(args.rate)
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(app.run)
                 callers = anyio.CancelScope()
-                tg.start_soon(_call_in, sim, rng, args, callers)
-                await _watch(app, tally, args, console)
+                tg.start_soon(_call_in, sim, rng, args, traffic, callers)
+                if args.surge is not None:
+                    tg.start_soon(_surge, app, traffic, args.surge, callers)
+                await _watch(app, tally, traffic, args, console)
                 callers.cancel()
                 app.stop()
             stored_calls = len(await redis.keys(f"{config.redis.prefix}:*:call:*"))
             stored_events = await redis.xlen(app.store.keys.events)
-            console.print(summary(tally, stored_calls, stored_events))
+            console.print(summary(tally, stored_calls, stored_events, log_file))
             if args.redis_url:
                 console.print(f"  the demo's keys stay in {args.redis_url} under {config.redis.prefix}:")
         finally:
             await redis.aclose()
 
 
-async def _call_in(sim: Simulator, rng: random.Random, args: argparse.Namespace, scope: anyio.CancelScope) -> None:
-    """Callers arrive as a Poisson process at ``--rate`` per simulated minute, until ``--calls`` or cancelled."""
+class Traffic:
+    """How fast callers arrive now (per simulated minute), and whether a surge is on."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.surge = False
+
+
+async def _surge(app: Application, traffic: Traffic, after: float, scope: anyio.CancelScope) -> None:
+    """A storm: calls come faster, and a supervisor switches the surge announcement on (the IVR's surge node)."""
+    with scope:
+        await anyio.sleep(after)
+        await app.surge.switch_on(SurgeAnnouncement(prompt=("sound:demo/surge",)))
+        traffic.rate, traffic.surge = traffic.rate * SURGE_FACTOR, True
+
+
+async def _call_in(
+    sim: Simulator, rng: random.Random, args: argparse.Namespace, traffic: Traffic, scope: anyio.CancelScope
+) -> None:
+    """Callers arrive as a Poisson process at ``traffic.rate`` per simulated minute, until ``--calls`` or
+    cancelled."""
     mix = caller_mix(rng)
     scripts, weights = [script for script, _ in mix], [weight for _, weight in mix]
     dids = ("5551000", "5551000", "5551001", "5551002")
     placed = 0
     with scope:
         while not args.calls or placed < args.calls:
-            await anyio.sleep(rng.expovariate(args.rate / 60.0) / args.speed)
+            await anyio.sleep(rng.expovariate(traffic.rate / 60.0) / args.speed)
             caller = f"+1555{rng.randrange(10**7):07d}"
             sim.place_call(
                 rng.choice(dids), caller, f"Caller {caller[-4:]}", "provider1", rng.choices(scripts, weights)[0]
@@ -151,7 +203,7 @@ async def _call_in(sim: Simulator, rng: random.Random, args: argparse.Namespace,
             placed += 1
 
 
-async def _watch(app: Application, tally: Tally, args: argparse.Namespace, console: Console) -> None:
+async def _watch(app: Application, tally: Tally, traffic: Traffic, args: argparse.Namespace, console: Console) -> None:
     """Show the live view until Ctrl-C, the duration, or the last of ``--calls`` calls has ended."""
     started = time.monotonic()
     interactive = console.is_terminal
@@ -171,13 +223,13 @@ async def _watch(app: Application, tally: Tally, args: argparse.Namespace, conso
                 while not stop.is_set():
                     elapsed = time.monotonic() - started
                     if live is not None:
-                        live.update(render(app, tally, elapsed, args.speed), refresh=True)
+                        live.update(render(app, tally, elapsed, args.speed, surge=traffic.surge), refresh=True)
                     elif elapsed - last_line >= 5.0:
                         last_line = elapsed
-                        console.print(render(app, tally, elapsed, args.speed))
+                        console.print(render(app, tally, elapsed, args.speed, surge=traffic.surge))
                     if args.duration and elapsed >= args.duration:
                         break
-                    if args.calls and tally.offered >= args.calls and tally.ended >= args.calls:
+                    if args.calls and tally.started >= args.calls and tally.ended >= args.calls:
                         break
                     with anyio.move_on_after(0.25):
                         await stop.wait()

@@ -47,6 +47,9 @@ def private_redis() -> Iterator[str]:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own session and process group: the Ctrl-C a person presses in the terminal goes to the demo's
+            # process group, and the demo stops the application (which still writes to Redis) before Redis.
+            start_new_session=True,
         )
         try:
             deadline = time.monotonic() + 10

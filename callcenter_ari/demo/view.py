@@ -1,13 +1,61 @@
-"""The demo's live view: what a supervisor's wallboard would show, rendered in the terminal with rich."""
+"""The demo's live view: what a supervisor's wallboard would show, rendered in the terminal with rich.
+
+The call rows are computed by one pure function (``call_rows``) from two counts: the live calls by phase and the
+ended calls by outcome. "offered" is their sum, so the rows add up at every refresh by construction: every call
+is in exactly one row, whatever phase or outcome it has (ones the view does not name go to "other").
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from rich.table import Table
 
 from callcenter_ari.runtime.app import Application
+
+# Live phases (calls/records.py: CallPhase) by row, in the order a call goes through them.
+LIVE_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("in the IVR", ("new", "greeting", "ivr")),
+    ("waiting", ("queued",)),
+    ("ringing an agent", ("ringing", "joining", "transfer", "handover")),
+    ("talking", ("talking", "consulting", "conference")),
+    ("survey or message", ("survey", "voicemail", "leaving")),
+)
+# Outcomes (calls/machine.py) by row. The IVR's own endings: the caller hung up in it, or it ended the call
+# (a hang-up node, a voicemail).
+ENDED_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("completed", ("completed",)),
+    ("abandoned", ("abandoned",)),
+    ("ended in the IVR", ("hung_up_in_ivr", "ivr_hangup", "voicemail")),
+    ("hung up by supervisor", ("hung_up_by_supervisor",)),
+)
+AGENT_ROWS = (
+    ("available", "available"),
+    ("ringing (reserved)", "reserved"),
+    ("talking", "talking"),
+    ("wrap-up", "wrapup"),
+    ("not ready", "not_ready"),
+)
+
+
+def call_rows(phases: Mapping[str, int], outcomes: Mapping[str, int]) -> list[tuple[str, int]]:
+    """("offered", total) and then one row per live stage and per ending; the rows after the first add up to it.
+
+    ``phases``: live calls by phase ("ended" is skipped: such a call is in ``outcomes`` or about to be);
+    ``outcomes``: ended calls by outcome."""
+    live = {phase: n for phase, n in phases.items() if phase != "ended"}
+    rows = _grouped(live, LIVE_ROWS, "other (live)") + _grouped(outcomes, ENDED_ROWS, "other endings")
+    return [("offered", sum(n for _, n in rows)), *rows]
+
+
+def _grouped(
+    counts: Mapping[str, int], groups: tuple[tuple[str, tuple[str, ...]], ...], rest: str
+) -> list[tuple[str, int]]:
+    named = {key for _, keys in groups for key in keys}
+    rows = [(label, sum(counts.get(key, 0) for key in keys)) for label, keys in groups]
+    return [*rows, (rest, sum(n for key, n in counts.items() if key not in named))]
 
 
 class Tally:
@@ -15,7 +63,7 @@ class Tally:
 
     def __init__(self, sla_seconds: float = 20.0) -> None:
         self.sla = sla_seconds
-        self.offered = 0
+        self.started = 0
         self.answered = 0
         self.answered_in_sla = 0
         self.wait_total = 0.0
@@ -25,7 +73,7 @@ class Tally:
 
     def __call__(self, kind: str, fields: dict[str, Any]) -> None:
         if kind == "call.started":
-            self.offered += 1
+            self.started += 1
         elif kind == "call.answered":
             wait = float(fields.get("wait", 0.0))
             self.answered += 1
@@ -56,44 +104,49 @@ def live_counts(app: Application) -> Counter[str]:
 
 
 def agent_counts(app: Application) -> Counter[str]:
-    return Counter(agent.state for agent in app.acd.board.agents.values())
+    return Counter(agent.state for agent in app.acd.confirmed.values())
 
 
-def render(app: Application, tally: Tally, elapsed: float, speed: float) -> Table:
-    phases, agents = live_counts(app), agent_counts(app)
-    table = Table(title=f"callcenter-ari demo  ·  {elapsed:6.1f} s  ·  simulator at {speed:g}x", min_width=60)
+def render(app: Application, tally: Tally, elapsed: float, speed: float, *, surge: bool = False) -> Table:
+    calls = call_rows(live_counts(app), tally.outcomes)
+    agents = agent_counts(app)
+    sl, asa = tally.service_level, tally.asa
+    figures = [
+        *((label, agents[state]) for label, state in AGENT_ROWS),
+        ("", ""),
+        (f"service level (in {tally.sla:g} s)", f"{sl:.0%}" if sl is not None else "-"),
+        ("avg speed of answer", f"{asa:.1f} s" if asa is not None else "-"),
+        ("answered by agents", tally.answered),
+        ("recordings finished", tally.recordings),
+    ]
+    title = f"callcenter-ari demo  ·  {elapsed:6.1f} s  ·  simulator at {speed:g}x" + ("  ·  SURGE" if surge else "")
+    table = Table(title=title, min_width=60)
     table.add_column("calls", justify="left")
     table.add_column("", justify="right")
     table.add_column("agents", justify="left")
     table.add_column("", justify="right")
-    sl, asa = tally.service_level, tally.asa
-    rows = [
-        ("in the IVR", phases["new"] + phases["greeting"] + phases["ivr"], "available", agents["available"]),
-        ("waiting", phases["queued"], "ringing (reserved)", agents["reserved"]),
-        ("ringing an agent", phases["ringing"], "talking", agents["talking"]),
-        ("talking", phases["talking"], "wrap-up", agents["wrapup"]),
-        ("completed", tally.outcomes["completed"], "not ready", agents["not_ready"]),
-        ("abandoned", tally.outcomes["abandoned"], "recordings", tally.recordings),
-        ("offered", tally.offered, "service level", f"{sl:.0%}" if sl is not None else "-"),
-        ("answered", tally.answered, "avg speed of answer", f"{asa:.1f} s" if asa is not None else "-"),
-    ]
-    for row in rows:
-        table.add_row(*(str(cell) for cell in row))
+    for n in range(max(len(calls), len(figures))):
+        left = calls[n] if n < len(calls) else ("", "")
+        right = figures[n] if n < len(figures) else ("", "")
+        table.add_row(*(str(cell) for cell in (*left, *right)), end_section=n == 0)
     return table
 
 
-def summary(tally: Tally, stored_calls: int, stored_events: int) -> str:
+def summary(tally: Tally, stored_calls: int, stored_events: int, log_file: str = "") -> str:
+    """What happened, once the demo has stopped: every call offered is in one of the lines under it."""
     sl, asa = tally.service_level, tally.asa
+    endings = [(label, n) for label, n in call_rows({}, tally.outcomes)[1:] if n]
+    still_up = tally.started - tally.ended  # cut off by the stop (they resume if the records are kept)
     lines = [
         "demo summary",
-        f"  calls offered      {tally.offered}",
-        f"  answered by agents {tally.answered}",
-        f"  completed          {tally.outcomes['completed']}",
-        f"  abandoned in queue {tally.outcomes['abandoned']}",
-        f"  other endings      {tally.ended - tally.outcomes['completed'] - tally.outcomes['abandoned']}",
-        f"  service level      {f'{sl:.0%} answered within {tally.sla:g} s' if sl is not None else '-'}",
-        f"  avg speed answer   {f'{asa:.1f} s' if asa is not None else '-'}",
-        f"  recordings         {tally.recordings} finished",
-        f"  in Redis           {stored_calls} call records, {stored_events} events",
+        f"  calls offered            {tally.started}",
+        *(f"    {label:<22} {n}" for label, n in [*endings, ("still up at the stop", still_up)] if n),
+        f"  answered by agents       {tally.answered}",
+        f"  service level            {f'{sl:.0%} answered within {tally.sla:g} s' if sl is not None else '-'}",
+        f"  avg speed of answer      {f'{asa:.1f} s' if asa is not None else '-'}",
+        f"  recordings               {tally.recordings} finished",
+        f"  in Redis                 {stored_calls} call records, {stored_events} events",
     ]
+    if log_file:
+        lines.append(f"  the application's log    {log_file}")
     return "\n".join(lines)

@@ -30,7 +30,10 @@ from callcenter_ari.http.errors import NotFound, documented, exception_handlers
 from callcenter_ari.http.params import Caller, Deps
 from callcenter_ari.http.routes.agents import AgentController
 from callcenter_ari.http.routes.calls import CallController
+from callcenter_ari.http.routes.campaign_leads import CampaignLeadController
+from callcenter_ari.http.routes.campaigns import CampaignController
 from callcenter_ari.http.routes.directory import AgentConfigController, QueueConfigController
+from callcenter_ari.http.routes.dnc import DncController
 from callcenter_ari.http.routes.events import EventController
 from callcenter_ari.http.routes.qa import QaController, ScoreController
 from callcenter_ari.http.routes.queues import QueueController
@@ -102,6 +105,9 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
             CallRecordingController,
             ScoreController,
             QaController,
+            CampaignController,
+            CampaignLeadController,
+            DncController,
         ],
         security=[{"bearer": []}],
     )
@@ -128,6 +134,8 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
         middleware=[DefineMiddleware(BearerAuth, tokens=tenants.tokens)],
         exception_handlers=exception_handlers(),
         openapi_config=openapi,
+        # The process's logging (logs.configure) formats every line; Litestar must not install a format of its own.
+        logging_config=None,
         debug=False,
     )
 

@@ -51,6 +51,12 @@ Permission = Literal[
     "qa.score",
     "qa.sample",
     "routing.read",
+    "campaigns.read",
+    "campaigns.manage",
+    "campaigns.leads",
+    "campaigns.disposition",
+    "dnc.read",
+    "dnc.manage",
 ]
 
 # The roles matrix (docs/API.md shows the same table). "agent" is further limited to the token's own agent.
@@ -83,6 +89,13 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     "qa.score": frozenset({"admin", "supervisor", "qa"}),
     "qa.sample": frozenset({"admin", "supervisor", "qa"}),
     "routing.read": frozenset({"admin", "supervisor", "qa"}),
+    # Campaign managers are the floor's supervisors; an agent sees and disposes of the leads they talked to.
+    "campaigns.read": frozenset({"admin", "supervisor"}),
+    "campaigns.manage": frozenset({"admin", "supervisor"}),
+    "campaigns.leads": frozenset({"admin", "supervisor", "agent"}),
+    "campaigns.disposition": frozenset({"admin", "supervisor", "agent"}),
+    "dnc.read": frozenset({"admin", "supervisor"}),
+    "dnc.manage": frozenset({"admin", "supervisor"}),
 }
 
 

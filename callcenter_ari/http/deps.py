@@ -1,7 +1,8 @@
 """What the HTTP layer needs from the running application, in one frozen value.
 
 ``build_app`` takes an ``ApiDeps`` rather than the ``Application``, so the routes see services and records, never
-the task tree, and tests can hand them a started application's parts.
+the task tree, and tests can hand them a started application's parts. Of a live call they see a frozen snapshot,
+never the machine's own record, and they ask the machine whether it would take a request before handing it over.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from prometheus_client import CollectorRegistry
 
 from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.files import StoredFile
-from callcenter_ari.calls.messages import Input
-from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.calls.messages import Request
+from callcenter_ari.calls.view import CallSnapshot
 from callcenter_ari.clock import Clock
 from callcenter_ari.config import ApiToken
 from callcenter_ari.recording.model import DeletionAudit, Recording
@@ -24,6 +25,7 @@ from callcenter_ari.runtime.acd import AcdService
 from callcenter_ari.runtime.directory import Directory
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.surge import SurgeService
+from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
 class ApiDeps:
     tenant: str
     tokens: Mapping[str, ApiToken]
-    seat_limit: int | None  # agents logged in at once; None: no limit
     registry: CollectorRegistry
     is_ready: Callable[[], bool]
     clock: Clock
@@ -48,9 +49,10 @@ class ApiDeps:
     surge: SurgeService
     stats: Stats
     monitor: MonitorService
-    live_calls: Callable[[], list[CallRecord]]  # the records of the calls up now
-    live_call: Callable[[str], CallRecord | None]  # one of them by call id
-    deliver: Callable[[str, Input], None]  # an input to a live call, as if its own events brought it
+    live_calls: Callable[[], list[CallSnapshot]]  # the calls up now, as they stand
+    live_call: Callable[[str], CallSnapshot | None]  # one of them by call id
+    refusal: Callable[[str, Request], str | None]  # why the call would not take this request now; None: it would
+    deliver: Callable[[str, Request], None]  # a request to a live call, as if its own events brought it
     hangup: Callable[[str], Awaitable[None]]  # ARI hang-up of a channel; the call's own events end the call
     directory: Directory  # agents and queues changed through the API
     agent_names: Mapping[str, str]  # every agent in force (a view the directory keeps up to date)
@@ -60,18 +62,23 @@ class ApiDeps:
     recording_settings: RecordingSection
     open_recording: Callable[[str], Awaitable[StoredFile]]  # a stored recording's audio, to stream
     delete_recording: Callable[[Recording, str], Awaitable[DeletionAudit]]  # retention-checked, audited
+    campaigns: CampaignDesk  # outbound campaigns, their leads and the do-not-call list
 
     @classmethod
     def from_application(cls, app: Application) -> ApiDeps:
         config = app.config
         calls = app.services.calls
 
-        def live_calls() -> list[CallRecord]:
-            return [task.machine.record for task in calls.values()]
+        def live_calls() -> list[CallSnapshot]:
+            return [task.machine.snapshot() for task in calls.values()]
 
-        def live_call(call_id: str) -> CallRecord | None:
+        def live_call(call_id: str) -> CallSnapshot | None:
             task = calls.get(call_id)
-            return task.machine.record if task is not None else None
+            return task.machine.snapshot() if task is not None else None
+
+        def refusal(call_id: str, request: Request) -> str | None:
+            task = calls.get(call_id)
+            return task.machine.refusal(request) if task is not None else "the call has ended"
 
         async def hangup(channel_id: str) -> None:
             await app.ari.hangup(channel_id)
@@ -79,7 +86,6 @@ class ApiDeps:
         return cls(
             tenant=config.app.tenant,
             tokens=config.api.tokens,
-            seat_limit=config.app.seat_limit,
             registry=app.metrics.registry,
             is_ready=lambda: app.ready,
             clock=app.clock,
@@ -92,6 +98,7 @@ class ApiDeps:
             monitor=app.monitor,
             live_calls=live_calls,
             live_call=live_call,
+            refusal=refusal,
             deliver=app.deliver,
             hangup=hangup,
             directory=app.directory,
@@ -102,4 +109,5 @@ class ApiDeps:
             recording_settings=config.recording,
             open_recording=app.ari.open_stored_file,
             delete_recording=lambda rec, by: app.recordings.delete(rec, by, "requested"),
+            campaigns=app.campaigns,
         )

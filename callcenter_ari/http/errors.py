@@ -22,8 +22,14 @@ from redis.exceptions import RedisError
 
 from callcenter_ari.acd.errors import InvalidTransition, UnknownAgent, UnknownQueue
 from callcenter_ari.ari.errors import AriError, AriUnavailable
+from callcenter_ari.campaigns import CampaignError
+from callcenter_ari.campaigns import InvalidTransition as CampaignTransition
 from callcenter_ari.runtime.directory import InvalidEntry
+from callcenter_ari.store.campaign_desk import CampaignConflict, CampaignInvalid, LeadNotFound
+from callcenter_ari.store.campaigns import CampaignExists, CampaignNotFound
+from callcenter_ari.store.dialing import LeaseLost
 from callcenter_ari.store.keys import InvalidId
+from callcenter_ari.store.lead_imports import ImportFailed
 from callcenter_ari.store.tickets import TicketConflict
 from callcenter_ari.tickets import TicketAlreadyCompleted, TicketError, TicketNotFound, TicketValidationError
 from callcenter_ari.webhooks import SubscriptionError, WebhookNotFound
@@ -159,6 +165,16 @@ def _entry(_: Request[Any, Any, Any], exc: InvalidEntry) -> Response[Any]:
     return _answer(422, str(exc)[:1000], problems)
 
 
+def _campaign(_: Request[Any, Any, Any], exc: CampaignInvalid) -> Response[Any]:
+    return _answer(422, str(exc)[:1000], [FieldProblem(path, message) for path, message in exc.problems])
+
+
+def _import(_: Request[Any, Any, Any], exc: ImportFailed) -> Response[Any]:
+    """The file could not be read to its end: what was loaded stays, the message says how far it got."""
+    status = 413 if exc.too_large else 422
+    return _answer(status, str(exc)[:1000], [FieldProblem("file", exc.record.error[:300])])
+
+
 def _ari(_: Request[Any, Any, Any], exc: AriError) -> Response[Any]:
     if isinstance(exc, AriUnavailable):
         return _answer(503, "Asterisk is not connected; try again")
@@ -192,6 +208,15 @@ def exception_handlers() -> ExceptionHandlersMap:
         SubscriptionError: _subscription,
         InvalidEntry: _entry,
         WebhookNotFound: _simple(404),
+        CampaignInvalid: _campaign,
+        ImportFailed: _import,
+        CampaignNotFound: _simple(404),
+        LeadNotFound: _simple(404),
+        CampaignExists: _simple(409),
+        CampaignConflict: _simple(409),
+        CampaignTransition: _simple(409),
+        LeaseLost: _simple(409),
+        CampaignError: _simple(422),
         InvalidId: _simple(404),  # an id that cannot exist names nothing
         AriError: _ari,
         RedisError: _redis,
@@ -205,6 +230,8 @@ _DESCRIPTIONS = {
     403: "The token's role may not do this",
     404: "No such object, or not visible to this token (another tenant, another agent)",
     409: "The object is not in a state for this; the message says why",
+    413: "The upload is larger than allowed (campaigns.max_upload_mb); nothing past the limit was loaded",
+    415: "The body is not of a type this operation takes",
     422: "The body does not fit; `errors` names every field at fault",
     502: "Asterisk refused or failed the request",
     503: "Asterisk or Redis is not reachable right now",

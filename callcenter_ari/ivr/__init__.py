@@ -1,8 +1,9 @@
 """The IVR: flows of menus, digit collection, prompts, schedules and CRM lookups, walked by a sans-IO session.
 
 ``config`` holds the TOML shape, ``validate`` the check-config rules, ``session`` the machine (inputs and commands
-in ``messages``), ``schedule`` opening hours, ``media`` prompts to ARI media, ``survey`` the post-call survey.
-Nothing here does I/O: the runtime plays, times, and posts to the CRM on the session's behalf.
+in ``messages``, most of them shared with the call: callcenter_ari/messages.py), ``schedule`` opening hours,
+``media`` prompts to ARI media, ``survey`` the post-call survey. Nothing here does I/O: the runtime plays, times,
+and posts to the CRM on the session's behalf.
 """
 
 from callcenter_ari.ivr.config import (
@@ -29,29 +30,17 @@ from callcenter_ari.ivr.config import (
 )
 from callcenter_ari.ivr.messages import (
     Abandoned,
-    CallerHungUp,
-    CancelTimer,
     Command,
-    Digit,
-    Emit,
     Finished,
     FlowError,
     Hangup,
     Input,
     IvrContext,
-    Lookup,
-    LookupResult,
     OfferCallback,
-    Play,
-    PromptFinished,
     Queue,
-    Record,
     Result,
-    StartTimer,
-    StopPrompt,
     SurgeAnnouncement,
     SurveyResult,
-    TimerFired,
     Transfer,
     Voicemail,
 )
@@ -59,11 +48,25 @@ from callcenter_ari.ivr.schedule import route
 from callcenter_ari.ivr.session import IvrSession
 from callcenter_ari.ivr.survey import survey_flow
 from callcenter_ari.ivr.validate import validate
+from callcenter_ari.messages import (
+    CallerGone,
+    CancelTimer,
+    Digit,
+    Emit,
+    Lookup,
+    LookupResult,
+    Play,
+    PlaybackDone,
+    RecordMessage,
+    SetTimer,
+    StopPlayback,
+    Timeout,
+)
 
 __all__ = [
     "Abandoned",
     "CallbackNode",
-    "CallerHungUp",
+    "CallerGone",
     "CancelTimer",
     "CollectNode",
     "Command",
@@ -87,23 +90,23 @@ __all__ = [
     "OfferCallback",
     "Play",
     "PlayNode",
-    "PromptFinished",
+    "PlaybackDone",
     "Queue",
     "QueueNode",
-    "Record",
+    "RecordMessage",
     "Result",
     "SayNode",
     "Schedule",
     "ScheduleNode",
     "SetNode",
-    "StartTimer",
-    "StopPrompt",
+    "SetTimer",
+    "StopPlayback",
     "SurgeAnnouncement",
     "SurgeNode",
     "Survey",
     "SurveyEndNode",
     "SurveyResult",
-    "TimerFired",
+    "Timeout",
     "Transfer",
     "TransferNode",
     "Voicemail",

@@ -9,6 +9,7 @@ import msgspec
 
 from callcenter_ari.ivr.config import CollectNode
 from callcenter_ari.ivr.media import NAME, check_item, reference
+from callcenter_ari.ivr.messages import SurgeAnnouncement
 
 MAX_VARIABLES = 64
 MAX_VALUE = 256
@@ -77,3 +78,14 @@ def as_text(value: str | int | float | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def surge_problems(surge: SurgeAnnouncement) -> list[tuple[str, str]]:
+    """What is wrong with a surge announcement a supervisor switches on, as (field, message); empty: usable.
+    One check for the API and the command line."""
+    found = [(f"prompt[{i}]", why) for i, item in enumerate(surge.prompt) if (why := check_item(item)) is not None]
+    if surge.active and not surge.prompt:
+        found.append(("prompt", "give at least one media item, e.g. sound:outage-in-your-area"))
+    if not NAME.fullmatch(surge.area_variable):
+        found.append(("area_variable", "a variable name: a letter or '_', then letters, digits, '_' or '.'"))
+    return found

@@ -2,7 +2,7 @@
 
 Every node names the nodes it leads to by their key in the same flow, so the whole graph can be checked before a
 call ever runs it (see ``validate``). Prompts are tuples of media items (see ``media``): ``"sound:welcome"`` (or
-just ``"welcome"``), ``"digits:${account}"``, ``"number:42"``, ``"duration:${wait}"``.
+just ``"welcome"``), ``"digits:{{account}}"``, ``"number:42"``, ``"duration:{{wait}}"``.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class PlayNode(_Node, frozen=True, tag="play"):
 
 
 class SayNode(_Node, frozen=True, tag="say"):
-    """Say a value (a literal or ``${variable}``) as digits, a number or a duration, between two prompts."""
+    """Say a value (a literal or ``{{variable}}``) as digits, a number or a duration, between two prompts."""
 
     value: str
     say_as: Literal["digits", "number", "duration"]

@@ -1,6 +1,7 @@
 """Prompts to ARI media URIs: ``sound:``, ``digits:``, ``number:``, and durations said as numbers and words.
 
-A prompt item may refer to a session variable as ``${name}``; the value is checked against what the item says
+A prompt item may refer to a session variable as ``{{name}}`` (not ``${...}``, which the configuration loader
+expands from the environment before the IVR ever sees the file); the value is checked against what the item says
 (digits, a number) before it becomes part of a media URI, and an item whose value does not fit is left out
 rather than sent to Asterisk. Sound names are plain path words, so nothing a caller or the CRM says can reach
 outside the sound folder.
@@ -15,7 +16,7 @@ SOUND = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*(?:/[A-Za-z0-9_][A-Za-z0-9_-]*)*
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,63}$")
 _DIGITS = re.compile(r"^[0-9*#]{1,64}$")
 _NUMBER = re.compile(r"^-?[0-9]{1,12}$")
-_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_.]{0,63})\}$")
+_REF = re.compile(r"^\{\{ *([A-Za-z_][A-Za-z0-9_.]{0,63}) *\}\}$")
 KINDS = ("sound", "digits", "number", "duration")
 
 # Words said between the numbers of a duration, singular and plural (Asterisk core sounds).
@@ -35,7 +36,7 @@ def split(item: str) -> tuple[str, str]:
 
 
 def reference(value: str) -> str | None:
-    """The variable name of "${name}", or None for a literal."""
+    """The variable name of "{{name}}", or None for a literal."""
     match = _REF.fullmatch(value)
     return match.group(1) if match else None
 

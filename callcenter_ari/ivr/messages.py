@@ -1,10 +1,27 @@
-"""What an IVR session hears (inputs), asks for (commands) and ends with (results). Pure data, no I/O."""
+"""What an IVR session hears (inputs), asks for (commands) and ends with (results). Pure data, no I/O.
+
+Inputs and commands are the vocabulary it shares with the call (callcenter_ari/messages.py); its own are what it
+starts with (the context), its results, and ``Finished``, which carries the result to the call.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
+
+from callcenter_ari.messages import (
+    CallerGone,
+    CancelTimer,
+    Digit,
+    Emit,
+    Lookup,
+    LookupResult,
+    Play,
+    PlaybackDone,
+    RecordMessage,
+    SetTimer,
+    StopPlayback,
+    Timeout,
+)
 
 
 class _Msg(msgspec.Struct, frozen=True):
@@ -26,7 +43,8 @@ class SurgeAnnouncement(_Msg, frozen=True, kw_only=True):
 
 
 class IvrContext(_Msg, frozen=True, kw_only=True):
-    call_id: str
+    call_id: str  # also the prefix of the session's prompt, timer and recording ids, so their events route back
+    channel: str = ""  # the caller's: where prompts play and messages are recorded
     caller: str = ""
     did: str = ""
     language: str = ""  # empty: the flow's language
@@ -36,37 +54,7 @@ class IvrContext(_Msg, frozen=True, kw_only=True):
 
 # ---- inputs -----------------------------------------------------------------------------------------------------
 
-
-class PromptFinished(_Msg, frozen=True):
-    """A Play ended: played to the end, stopped, or failed (a missing sound must not leave the caller stuck)."""
-
-    prompt_id: str
-    failed: bool = False
-
-
-class Digit(_Msg, frozen=True):
-    digit: str
-
-
-class TimerFired(_Msg, frozen=True):
-    name: str
-
-
-class LookupResult(_Msg, frozen=True, kw_only=True):
-    """The CRM's answer. ``ok`` is False for a transport failure or timeout; ``data`` is the parsed JSON body."""
-
-    request_id: str
-    ok: bool
-    status: int = 0
-    data: Any = None
-    error: str = ""
-
-
-class CallerHungUp(_Msg, frozen=True):
-    pass
-
-
-Input = PromptFinished | Digit | TimerFired | LookupResult | CallerHungUp
+Input = PlaybackDone | Digit | Timeout | LookupResult | CallerGone
 
 
 # ---- results ----------------------------------------------------------------------------------------------------
@@ -136,53 +124,10 @@ Result = Queue | OfferCallback | Transfer | Voicemail | Hangup | SurveyResult | 
 # ---- commands ---------------------------------------------------------------------------------------------------
 
 
-class Play(_Msg, frozen=True):
-    """Play media in order (one ARI play with several media); ``lang`` picks the sound folder."""
-
-    prompt_id: str
-    media: tuple[str, ...]
-    lang: str
-    interruptible: bool
-
-
-class StopPrompt(_Msg, frozen=True):
-    prompt_id: str
-
-
-class StartTimer(_Msg, frozen=True):
-    name: str
-    at: float
-
-
-class CancelTimer(_Msg, frozen=True):
-    name: str
-
-
-class Lookup(_Msg, frozen=True):
-    """HTTP POST ``payload`` as JSON to ``url``; answer with a LookupResult carrying ``request_id``."""
-
-    request_id: str
-    url: str
-    payload: dict[str, Any]
-    timeout: float
-
-
-class Record(_Msg, frozen=True, kw_only=True):
-    """Record the caller (after a beep if asked) until ``terminate_on``, silence or ``max_seconds``, then hang up."""
-
-    recording_id: str
-    max_seconds: int
-    beep: bool
-    terminate_on: str = "#"
-
-
-class Emit(_Msg, frozen=True):
-    kind: str
-    fields: dict[str, Any] = {}
-
-
 class Finished(_Msg, frozen=True):
+    """The session is over with ``result``: for the call to act on, never for the runtime to carry out."""
+
     result: Result
 
 
-Command = Play | StopPrompt | StartTimer | CancelTimer | Lookup | Record | Emit | Finished
+Command = Play | StopPlayback | SetTimer | CancelTimer | Lookup | RecordMessage | Emit | Finished

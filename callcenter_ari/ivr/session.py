@@ -12,7 +12,7 @@ The session is always at one node of the flow and in one state that says what it
     done                                            Finished was returned; every input is ignored
 
 ``handle(input, now)`` looks (state, input type) up in ``_TRANSITIONS`` and returns the commands to carry out.
-Inputs that do not apply (a PromptFinished for an older prompt, a timer that was cancelled, a late CRM answer, a
+Inputs that do not apply (a PlaybackDone for an older prompt, a timer that was cancelled, a late CRM answer, a
 key during a prompt that cannot be interrupted) are ignored: they are network races and change nothing. Nodes
 that do not wait (set, schedule, and the routing part of every other node) are passed through inside one call.
 
@@ -57,32 +57,34 @@ from callcenter_ari.ivr.config import (
 from callcenter_ari.ivr.media import render
 from callcenter_ari.ivr.messages import (
     Abandoned,
-    CallerHungUp,
-    CancelTimer,
     Command,
-    Digit,
-    Emit,
     Finished,
     FlowError,
     Hangup,
     Input,
     IvrContext,
-    Lookup,
-    LookupResult,
     OfferCallback,
-    Play,
-    PromptFinished,
     Queue,
-    Record,
     Result,
-    StartTimer,
-    StopPrompt,
     SurveyResult,
-    TimerFired,
     Transfer,
     Voicemail,
 )
 from callcenter_ari.ivr.schedule import route
+from callcenter_ari.messages import (
+    CallerGone,
+    CancelTimer,
+    Digit,
+    Emit,
+    Lookup,
+    LookupResult,
+    Play,
+    PlaybackDone,
+    RecordMessage,
+    SetTimer,
+    StopPlayback,
+    Timeout,
+)
 
 DTMF = frozenset("0123456789*#ABCD")
 # Pass-through nodes followed within one input before the flow is declared looping (validate() rejects such
@@ -163,11 +165,11 @@ class IvrSession:
         self._hops = 0
         commands: list[Command] = []
         match message:
-            case PromptFinished(prompt_id=prompt_id):
-                if prompt_id != self._prompt:
+            case PlaybackDone(playback_id=playback_id):
+                if playback_id != self._prompt:
                     return []
                 self._prompt = None
-            case TimerFired(name=name):
+            case Timeout(name=name):
                 if name != self._timer:
                     return []
                 self._timer = None
@@ -208,7 +210,7 @@ class IvrSession:
         """Stop the prompt and cancel the timer, whatever they were."""
         commands: list[Command] = []
         if self._prompt is not None:
-            commands.append(StopPrompt(self._prompt))
+            commands.append(StopPlayback(self._prompt))
             self._prompt = None
         if self._timer is not None:
             commands.append(CancelTimer(self._timer))
@@ -221,19 +223,19 @@ class IvrSession:
         self.state = state
         media = render(prompt, self.variables)
         if not media:
-            return commands + _TRANSITIONS[(state, PromptFinished)](self, None, now)
+            return commands + _TRANSITIONS[(state, PlaybackDone)](self, None, now)
         self._prompt = self._next_id("prompt")
         self._interruptible = interruptible
-        return [*commands, Play(self._prompt, media, self.language, interruptible)]
+        return [*commands, Play(self.context.channel, media, self._prompt, self.language, interruptible)]
 
     def _wait(self, state: str, seconds: float, now: float) -> list[Command]:
         commands = self._quiet()
         self.state = state
         self._timer = self._next_id("ivr.timer")
-        return [*commands, StartTimer(self._timer, now + seconds)]
+        return [*commands, SetTimer(self._timer, now + seconds)]
 
     def _barge(self) -> list[Command] | None:
-        """The StopPrompt for a key pressed during the prompt, or None if the prompt cannot be interrupted."""
+        """The StopPlayback for a key pressed during the prompt, or None if the prompt cannot be interrupted."""
         if self._prompt is not None and not self._interruptible:
             return None
         return self._quiet()
@@ -264,7 +266,7 @@ class IvrSession:
             return self._goto(target, now, via=f"key {digit}")
         return self._retry("invalid", self.node.invalid_prompt, now)
 
-    def _menu_timeout(self, _: TimerFired, now: float) -> list[Command]:
+    def _menu_timeout(self, _: Timeout, now: float) -> list[Command]:
         assert isinstance(self.node, MenuNode)
         return self._retry("timeout", self.node.timeout_prompt, now)
 
@@ -314,7 +316,7 @@ class IvrSession:
             return self._collected(now)
         return self._wait("collect.input", node.inter_digit_timeout, now)
 
-    def _collect_timeout(self, _: TimerFired, now: float) -> list[Command]:
+    def _collect_timeout(self, _: Timeout, now: float) -> list[Command]:
         node = self.node
         assert isinstance(node, CollectNode)
         if not self._buffer:
@@ -362,7 +364,7 @@ class IvrSession:
             return self._retry("reenter", (), now)
         return self._retry("invalid", node.invalid_prompt, now)
 
-    def _confirm_timeout(self, _: TimerFired, now: float) -> list[Command]:
+    def _confirm_timeout(self, _: Timeout, now: float) -> list[Command]:
         assert isinstance(self.node, CollectNode)
         return self._retry("timeout", self.node.timeout_prompt, now)
 
@@ -451,7 +453,7 @@ class IvrSession:
         if media:
             self._prompt = self._next_id("prompt")
             self._interruptible = False
-            commands.append(Play(self._prompt, media, self.language, False))
+            commands.append(Play(self.context.channel, media, self._prompt, self.language))
         return commands
 
     def _lookup_answered(self, message: LookupResult, now: float) -> list[Command]:
@@ -473,7 +475,7 @@ class IvrSession:
             return commands + self._say("play", answer.say, False, now)
         return commands + self._goto(target, now, via="lookup")
 
-    def _lookup_timeout(self, _: TimerFired, now: float) -> list[Command]:
+    def _lookup_timeout(self, _: Timeout, now: float) -> list[Command]:
         self._lookup_id = ""
         return self._lookup_failed("timeout", now)
 
@@ -506,7 +508,7 @@ class IvrSession:
             case VoicemailNode():
                 recording_id = f"{self.context.call_id}-vm"
                 result = Voicemail(mailbox=node.mailbox, recording_id=recording_id, variables=variables)
-                after = (Record(recording_id=recording_id, max_seconds=node.max_seconds, beep=node.beep),)
+                after = (RecordMessage(self.context.channel, recording_id, node.max_seconds, node.beep),)
             case HangupNode():
                 result = Hangup(reason=node.reason, variables=variables)
             case SurveyEndNode():
@@ -529,7 +531,7 @@ class IvrSession:
 
     # ---- the end -------------------------------------------------------------------------------------------
 
-    def _hung_up(self, _: CallerHungUp, now: float) -> list[Command]:
+    def _hung_up(self, _: CallerGone, now: float) -> list[Command]:
         result: Result
         if self._survey_end is not None:
             result = self._survey_result(self._survey_end, complete=False)
@@ -596,28 +598,28 @@ _ENTER: dict[type, _Step] = {
     **{kind: IvrSession._enter_terminal for kind in _TERMINAL},
 }
 
-# (state, input type) -> step. Missing pairs are ignored; PromptFinished steps are also called with None when a
+# (state, input type) -> step. Missing pairs are ignored; PlaybackDone steps are also called with None when a
 # prompt turns out to have nothing to play.
 _LIVE_STATES = """new starting menu.prompt menu.input collect.prompt collect.input confirm.prompt confirm.input
 play lookup closing"""
 
 _TRANSITIONS: dict[tuple[str, type], _Step] = {
-    ("menu.prompt", PromptFinished): IvrSession._menu_listen,
+    ("menu.prompt", PlaybackDone): IvrSession._menu_listen,
     ("menu.prompt", Digit): IvrSession._menu_barge,
     ("menu.input", Digit): IvrSession._menu_key,
-    ("menu.input", TimerFired): IvrSession._menu_timeout,
-    ("collect.prompt", PromptFinished): IvrSession._collect_listen,
+    ("menu.input", Timeout): IvrSession._menu_timeout,
+    ("collect.prompt", PlaybackDone): IvrSession._collect_listen,
     ("collect.prompt", Digit): IvrSession._collect_barge,
     ("collect.input", Digit): IvrSession._collect_key,
-    ("collect.input", TimerFired): IvrSession._collect_timeout,
-    ("confirm.prompt", PromptFinished): IvrSession._confirm_listen,
+    ("collect.input", Timeout): IvrSession._collect_timeout,
+    ("confirm.prompt", PlaybackDone): IvrSession._confirm_listen,
     ("confirm.prompt", Digit): IvrSession._confirm_barge,
     ("confirm.input", Digit): IvrSession._confirm_key,
-    ("confirm.input", TimerFired): IvrSession._confirm_timeout,
-    ("play", PromptFinished): IvrSession._played,
+    ("confirm.input", Timeout): IvrSession._confirm_timeout,
+    ("play", PlaybackDone): IvrSession._played,
     ("play", Digit): IvrSession._play_barge,
     ("lookup", LookupResult): IvrSession._lookup_answered,
-    ("lookup", TimerFired): IvrSession._lookup_timeout,
-    ("closing", PromptFinished): IvrSession._closed,
-    **{(state, CallerHungUp): IvrSession._hung_up for state in _LIVE_STATES.split()},
+    ("lookup", Timeout): IvrSession._lookup_timeout,
+    ("closing", PlaybackDone): IvrSession._closed,
+    **{(state, CallerGone): IvrSession._hung_up for state in _LIVE_STATES.split()},
 }

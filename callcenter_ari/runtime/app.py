@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,21 +20,22 @@ from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
 
 from callcenter_ari.acd.board import Board
+from callcenter_ari.acd.errors import InvalidTransition
 from callcenter_ari.acd.specs import TeamSpec
 from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint, TransportFactory
 from callcenter_ari.calls.machine import CallSettings, InboundCall
-from callcenter_ari.calls.messages import Input, Resume
-from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.calls.messages import EndedWhileAway, Input, Resume
+from callcenter_ari.calls.records import LEG_PHASES
 from callcenter_ari.clock import Clock, WallClock
-from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint
+from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint, node_of
 from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
-from callcenter_ari.runtime.call import LEG_PHASES, CallTask
+from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.features import FeatureCodes
@@ -45,6 +47,8 @@ from callcenter_ari.runtime.stats import StatsFeed
 from callcenter_ari.runtime.surge import SurgeService
 from callcenter_ari.runtime.tickets import TicketOpener
 from callcenter_ari.runtime.timers import Timers
+from callcenter_ari.store.agents import AgentStore
+from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.recordings import RecordingStore
@@ -162,11 +166,16 @@ class Application:
             reconnect_initial=ari.reconnect_initial_seconds,
             reconnect_max=ari.reconnect_max_seconds,
         )
-        self.store = Store(redis, Keys(config.redis.prefix, config.app.tenant))
+        self.node = node_of(config)
+        self.instance = f"{self.node}.{uuid.uuid4().hex[:8]}"  # this process, among the node's and the tenant's
+        self.store = Store(redis, Keys(config.redis.prefix, config.app.tenant), now=self.clock.now, node=self.node)
+        self.agent_store = AgentStore(self.store, origin=self.instance, seat_limit=config.app.seat_limit)
         self.timers = Timers(self.clock)
         self.services = Services(self.ari, self.store, self.clock, self.metrics, self.timers)
-        board = build_board(config, self.clock.now())
-        self.acd = AcdService(board, self.store, self.timers, self.clock, deliver=self.deliver, emit=self.services.emit)
+        board = build_board(config, self.clock.now(), node=self.node)
+        self.acd = AcdService(
+            board, self.store, self.agent_store, self.timers, self.clock, deliver=self.deliver, emit=self.services.emit
+        )
         self.services.acd = self.acd
         self.metrics.registry.register(BoardCollector(self.acd))
         self.stats = Stats()  # thresholds and members from the directory
@@ -200,6 +209,14 @@ class Application:
             redis, self.store.keys, now=self.clock.now, emit=self.services.emit, roster=roster_from(config.tickets)
         )
         self.surge = SurgeService(redis, self.store.keys)
+        self.campaigns = CampaignDesk(
+            redis,
+            self.store.keys,
+            trunks=config.trunks,
+            queues=self.directory.queue_names,
+            settings=config.campaigns,
+            now=self.clock.now,
+        )
         self.services.surge = self.surge.current
         self.ticket_opener = TicketOpener(self.tickets)
         self.services.open_ticket = self.ticket_opener.open
@@ -218,6 +235,7 @@ class Application:
         self._settings: dict[str, CallSettings] = {}
         self.dispatcher = Dispatcher(self.services, self.settings_for)
         self._stopping = anyio.Event()
+        self._recovered = False
         self.http_port: int | None = None
 
     def settings_for(self, did: str) -> CallSettings:
@@ -253,21 +271,22 @@ class Application:
 
     @property
     def ready(self) -> bool:
-        return self.services.ari_up and not self.services.draining
+        """Serving calls: connected to ARI, recovered, not draining."""
+        return self.services.ari_up and self._recovered and not self.services.draining
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve calls until ``stop()``."""
         await self.store.redis.ping()
-        self.acd.board = build_board(await self.directory.load(), self.clock.now())
+        self.acd.use_board(build_board(await self.directory.load(), self.clock.now(), node=self.node))
         async with (
             httpx.AsyncClient(timeout=self.config.inbound.crm_timeout_seconds, verify=client_context()) as http,
             anyio.create_task_group() as tg,
         ):
             self.services._tg = tg
             self.services.http = http
-            self.acd.bind(tg.start_soon)
             await tg.start(self.store.run_flusher)
             await tg.start(self.timers.run)
+            await tg.start(self.acd.run)
             await tg.start(self.surge.run)
             await tg.start(self.webhooks.run)  # before recovery, so the events recovery writes are delivered
             await tg.start(self.tickets.run)
@@ -279,7 +298,10 @@ class Application:
                 web = build_app(ApiDeps.from_application(self))
                 self.http_port = await tg.start(serve, web, self.config.http.host, self.config.http.port)
             await tg.start(self.ari.run, self.dispatcher)
+            await tg.start(self.acd.watch, await self.agent_store.head())  # before recovery: no change is missed
             await self._recover()
+            self._recovered = True
+            tg.start_soon(self.acd.renew_seats)
             self.dispatcher.open()
             log.info("app.started", transport=self.ari.transport_name, tenant=self.config.app.tenant)
             task_status.started()
@@ -299,6 +321,9 @@ class Application:
         if self.services.calls:
             log.warning("app.stopped_with_live_calls", live_calls=len(self.services.calls))
         await self.store.flush()
+        # Last, with no wait after it before the task tree ends: a call that came in meanwhile is out of Stasis.
+        with anyio.move_on_after(self.config.ari.request_timeout_seconds):
+            await self.dispatcher.refusals_done()
 
     async def _recover(self) -> None:
         services = self.services
@@ -308,24 +333,21 @@ class Application:
         except AriError as exc:
             log.error("recovery.list_channels_failed", error=exc.message)
             channels = set()
-        live: set[str] = set()
-        now = self.clock.now()
+        live = {record.call_id for record in records if record.channel_id in channels}
+        # Agents first, as Redis holds them (those of calls gone meanwhile freed): a resumed call's first step may
+        # release or reserve them, and must find them as they are.
+        agents = await self.acd.recover(live)
         for record in records:
-            if record.channel_id in channels:
-                live.add(record.call_id)
-                services.adopt(CallTask(InboundCall(record, self.settings_for(record.did)), services), Resume())
+            task = CallTask(InboundCall(record, self.settings_for(record.did)), services)
+            if record.call_id in live:
+                services.adopt(task, Resume(frozenset(channels)))
                 continue
-            await self._tidy_after(record, channels)
-            record.phase, record.ended_at = "ended", now
-            record.outcome = record.outcome or "ended_while_down"
-            self.store.save_call(record)
-            services.emit("call.ended", {"at": now, "call_id": record.call_id, "outcome": record.outcome})
+            log.info("recovery.call_closed", call_id=record.call_id, phase=record.phase)
+            await task.close(EndedWhileAway(frozenset(channels)))
         try:
             await self.recordings.recover(records)
         except AriError as exc:
             log.error("recovery.recordings_failed", error=exc.message)
-        agents = await self.store.agents()
-        self.acd.restore(agents, live)
         try:
             bridges = await self.ari.list_bridges()
         except AriError as exc:
@@ -335,35 +357,12 @@ class Application:
         known = {agent.agent_id for agent in agents}
         for agent_id, agent in self.directory.config.agents.items():
             if agent.logged_in and agent_id not in known:
-                await self.acd.log_in(agent_id)
+                try:
+                    await self.acd.log_in(agent_id)  # through the same seat count as every other way in
+                except InvalidTransition as exc:
+                    log.warning("agent.initial_login_refused", agent=agent_id, reason=str(exc))
         await self.store.flush()
         log.info("recovery.done", resumed=len(live), closed=len(records) - len(live), agents=len(known))
-
-    async def _tidy_after(self, record: CallRecord, channels: set[str]) -> None:
-        """The caller hung up while the process was down: nobody ended what the call had dialled. An agent left in
-        the call's bridge would hear silence (and its recording run) until they hang up; end their leg and the
-        bridge. A persistent agent's line is theirs, not the call's, and stays."""
-        if record.phase not in LEG_PHASES:
-            return
-        legs = [record.consult_channel, *record.legs]
-        if not record.agent_bridge:
-            legs.append(record.agent_channel)
-        for leg in legs:
-            if leg and leg in channels:
-                try:
-                    await self.ari.hangup(leg)
-                except AriError:
-                    pass  # gone meanwhile: what we wanted
-        bridges = [] if record.agent_bridge else [record.bridge_id]
-        if record.consult_channel:
-            bridges.append(f"{record.consult_channel}-b")  # the consultation's own bridge (calls/machine.py)
-        for bridge in bridges:
-            if bridge:
-                try:
-                    await self.ari.destroy_bridge(bridge)
-                except AriError:
-                    pass  # never created, or destroyed already
-        log.info("recovery.call_tidied", call_id=record.call_id, phase=record.phase)
 
 
 def roster_from(tickets: TicketsSection) -> Roster:
@@ -384,7 +383,7 @@ def roster_from(tickets: TicketsSection) -> Roster:
     )
 
 
-def build_board(config: Config, now: float) -> Board:
+def build_board(config: Config, now: float, *, node: str = "") -> Board:
     """The ACD board from the configuration: agents with their skills, queues with strategy and steps, teams."""
     agents = [agent_spec(agent_id, agent) for agent_id, agent in config.agents.items()]
     queues = [queue_spec(queue_id, queue) for queue_id, queue in config.queues.items()]
@@ -398,4 +397,4 @@ def build_board(config: Config, now: float) -> Board:
         )
         for name, team in config.teams.items()
     ]
-    return Board(agents, now=now, queues=queues, teams=teams, rng=random.Random(), audit=config.acd.audit)
+    return Board(agents, now=now, queues=queues, teams=teams, rng=random.Random(), audit=config.acd.audit, node=node)

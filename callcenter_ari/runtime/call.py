@@ -33,20 +33,23 @@ from callcenter_ari.calls.messages import (
     CancelTimer,
     Command,
     Connect,
+    ContinueInDialplan,
     ControlRecording,
-    CrmLookup,
     Dequeue,
     DestroyBridge,
     Digit,
     Emit,
+    EndedWhileAway,
     Enqueue,
+    Failed,
     FreeAgent,
     Hangup,
     Input,
     JoinAgent,
     JoinBridge,
     LeaveBridge,
-    LookupDone,
+    Lookup,
+    LookupResult,
     MohStart,
     MohStop,
     Mute,
@@ -54,6 +57,7 @@ from callcenter_ari.calls.messages import (
     Play,
     RecordMessage,
     ReleaseAgent,
+    ReleaseCall,
     ReleaseLine,
     ReservationRefused,
     ReserveAgent,
@@ -64,7 +68,6 @@ from callcenter_ari.calls.messages import (
     Unmute,
 )
 from callcenter_ari.clock import Clock
-from callcenter_ari.ivr import LookupResult
 from callcenter_ari.runtime.acd import Line, ReservedElsewhere
 from callcenter_ari.runtime.standing import LineGone, join
 from callcenter_ari.tickets import CallFacts
@@ -78,8 +81,8 @@ log = structlog.get_logger(__name__)
 # further digits are dropped; every other input (a hang-up, a timeout, an offer) is always queued.
 INBOX_SIZE = 32
 
-# The phases in which the record's ``agent_channel`` is a live leg (an agent's or a transfer's).
-LEG_PHASES = ("ringing", "transfer", "handover", "talking", "consulting", "conference")
+# How long a failed call's cleanup may wait on Asterisk: the caller must not be left in the application.
+FAIL_SAFE_SECONDS = 5.0
 
 
 class CallTask:
@@ -152,7 +155,7 @@ class CallTask:
                     await ari.play(f"channel:{channel}", media, playback_id=playback_id, lang=lang)
                 case StopPlayback(playback_id):
                     await ari.stop_playback(playback_id)
-                case CrmLookup():
+                case Lookup():
                     services.spawn(self._lookup, command)
                 case RecordMessage(channel, name, max_seconds, beep, terminate_on):
                     await ari.record(
@@ -165,6 +168,11 @@ class CallTask:
                     )
                 case Hangup(channel, cause):
                     await _hangup(ari, channel, cause)
+                case ContinueInDialplan(channel):
+                    try:
+                        await ari.continue_in_dialplan(channel)
+                    except AriError:
+                        await _hangup(ari, channel, 41)
                 case MohStart(channel, moh_class):
                     await ari.moh_start(channel, moh_class)
                 case MohStop(channel):
@@ -174,7 +182,7 @@ class CallTask:
                 case Unmute(channel):
                     await ari.unmute(channel, "in")
                 case AgentOnHold(agent_id, held):
-                    services.acd.hold(agent_id, held)
+                    services.acd.hold(agent_id, held, call_id=self.call_id)
                 case Originate(endpoint, channel_id, app_args, timeout, caller_id, trunk):
                     if trunk:
                         if services.lines.acquire(channel_id, (trunk,)) is None:
@@ -221,25 +229,27 @@ class CallTask:
                 case LeaveBridge(bridge_id, channel):
                     await ari.remove_from_bridge(bridge_id, (channel,))
                 case Enqueue(queue, priority, enqueued_at, first, language, skills):
-                    await services.acd.enqueue(
+                    services.acd.enqueue(
                         self.call_id, queue, priority, enqueued_at, first=first, language=language, skills=skills
                     )
                 case Dequeue(queue):
                     services.acd.remove(self.call_id, queue)
                 case ReleaseAgent(agent_id, reason):
-                    await services.acd.release(agent_id, reason, call_id=self.call_id)
+                    services.acd.release(agent_id, reason, call_id=self.call_id)
                 case ReserveAgent(agent_id, queue):
                     return await self._reserve(agent_id, queue)
                 case FreeAgent(agent_id, reason):
-                    await services.acd.free(agent_id, self.call_id, reason)
+                    services.acd.free(agent_id, self.call_id, reason)
+                case ReleaseCall(queue):
+                    services.acd.call_failed(self.call_id, queue)
                 case ReleaseLine(channel):
                     if channel in self._lines:
                         self._lines.discard(channel)
                         services.lines.release(channel)
                 case AgentConnected(agent_id):
-                    await services.acd.connected(agent_id)
+                    services.acd.connected(agent_id, call_id=self.call_id)
                 case AgentFinished(agent_id):
-                    services.acd.finished(agent_id)
+                    services.acd.finished(agent_id, call_id=self.call_id)
                 case SetTimer(name, at):
                     services.timers.set((self.call_id, name), at, lambda: self.deliver(Timeout(name)))
                 case CancelTimer(name):
@@ -271,9 +281,9 @@ class CallTask:
             return ReservationRefused(agent_id, "not_available")
         return AgentReserved(agent_id, endpoint)
 
-    async def _lookup(self, lookup: CrmLookup) -> None:
+    async def _lookup(self, lookup: Lookup) -> None:
         """POST to the CRM in a task of its own, so a slow CRM never holds up this call's other events."""
-        self.deliver(LookupDone(await crm_lookup(self.services.http, lookup, self.services.clock)))
+        self.deliver(await crm_lookup(self.services.http, lookup, self.services.clock))
 
     def _open_ticket(self) -> None:
         """Every call an agent handled gets a work order, which the agent completes at wrap-up."""
@@ -307,31 +317,25 @@ class CallTask:
             duration=round((record.ended_at or self.services.clock.now()) - record.started_at, 3),
         )
 
+    async def close(self, message: EndedWhileAway) -> None:
+        """Close a call that is not run: recovery found its caller gone while the process was down."""
+        await self._step(message)
+
     async def _fail_safe(self) -> None:
-        """Give the caller back to the dialplan (whose next step decides: hang up, voicemail, overflow)."""
-        record, services = self.machine.record, self.services
-        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+        """Carry out what the call makes of its failure, each command on its own, so that one failing (Asterisk or
+        Redis gone) does not keep the others from running. Asterisk's part is shielded and bounded in time."""
+        services = self.services
+        deadline = anyio.current_time() + FAIL_SAFE_SECONDS
+        for command in self.machine.handle(Failed(), services.clock.now()):
             try:
-                await services.ari.continue_in_dialplan(record.channel_id)
-            except AriError:
-                await _hangup(services.ari, record.channel_id, 41)
-            # A persistent agent's line is theirs, not the call's: the caller leaving the dialplan leaves their bridge.
-            if record.agent_channel and not record.agent_bridge and record.phase in LEG_PHASES:
-                await _hangup(services.ari, record.agent_channel, 16)
-            if record.consult_channel:
-                await _hangup(services.ari, record.consult_channel, 16)
-            for leg in record.legs:  # ring_all legs still ringing
-                await _hangup(services.ari, leg, 16)
-        try:
-            # Out of line, and any agent it held (reserved or talking) freed: nobody else will do it for this call.
-            await services.acd.call_failed(record.call_id, record.queue)
-        except Exception:
-            log.exception("call.fail_safe_acd_failed")
-        if record.phase != "ended":
-            now = services.clock.now()
-            record.phase, record.outcome, record.ended_at = "ended", "failed", now
-            services.emit("call.ended", {"at": now, "call_id": record.call_id, "outcome": "failed"})
-        services.store.save_call(record)
+                if isinstance(command, ContinueInDialplan | Hangup):
+                    with anyio.CancelScope(deadline=deadline, shield=True):
+                        await self._execute(command)
+                else:
+                    await self._execute(command)
+            except Exception:
+                log.exception("call.fail_safe_step_failed", command=type(command).__name__)
+        services.store.save_call(self.machine.record)
 
 
 async def _hangup(ari: AriClient, channel: str, cause: int) -> None:
@@ -343,7 +347,7 @@ async def _hangup(ari: AriClient, channel: str, cause: int) -> None:
         log.warning("call.hangup_failed", channel=channel, error=exc.message)
 
 
-async def crm_lookup(http: httpx.AsyncClient, lookup: CrmLookup, clock: Clock) -> LookupResult:
+async def crm_lookup(http: httpx.AsyncClient, lookup: Lookup, clock: Clock) -> LookupResult:
     """The CRM's answer as the IVR wants it: a transport failure, a timeout (on the clock) or bad JSON is
     ``ok=False``."""
     request_id = lookup.request_id

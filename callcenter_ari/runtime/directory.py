@@ -10,7 +10,7 @@ names the API shows). Changes are made one at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -111,7 +111,8 @@ class Directory:
         """Create (``create``: 409 if the id is taken) or replace an agent's configuration."""
         async with self._lock:
             exists = self._expect("agents", agent_id, create=create)
-            found = _id_problems(agent_id) + check_agent(agent, self.config.queues)
+            others = {a: other for a, other in self.config.agents.items() if a != agent_id}
+            found = _id_problems(agent_id) + check_agent(agent, self.config.queues, others)
             if found:
                 raise InvalidEntry(found)
             self._check_persistent(agent_id, agent)
@@ -188,12 +189,18 @@ class Directory:
             raise InvalidTransition(f"agent {agent_id} is {state}: log them out to change persistent")
 
     async def _stored(
-        self, kind: Kind, entry_id: str, entry: AgentConfig | QueueConfig | None, then: Callable[[], None]
+        self,
+        kind: Kind,
+        entry_id: str,
+        entry: AgentConfig | QueueConfig | None,
+        then: Callable[[], Awaitable[None] | None],
     ) -> None:
         """Store a change, then ``then`` (a check or a board change); if that refuses, the store is put back."""
         previous = await self._store.put(kind, entry_id, entry)
         try:
-            then()
+            done = then()
+            if done is not None:
+                await done
         except InvalidTransition:
             await self._store.restore(kind, entry_id, previous)
             raise

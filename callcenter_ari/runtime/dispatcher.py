@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import anyio
 import structlog
 
 from callcenter_ari.ari.client import Connected, Disconnected, Incoming
@@ -40,8 +41,8 @@ from callcenter_ari.calls.messages import (
     RecordingDone,
     Start,
 )
-from callcenter_ari.calls.records import CallRecord
-from callcenter_ari.runtime.call import LEG_PHASES, CallTask
+from callcenter_ari.calls.records import LEG_PHASES, CallRecord
+from callcenter_ari.runtime.call import CallTask
 
 if TYPE_CHECKING:
     from callcenter_ari.runtime.app import Services
@@ -65,6 +66,9 @@ class Dispatcher:
         # recovery: with REST over WebSocket, the replies to recovery's own requests come on the same socket.
         self._held: deque[Event] | None = deque()
         self._event_counters: dict[str, object] = {}
+        # New calls sent back to the dialplan while draining, not yet out of Stasis: the drain waits for them.
+        self._refusing: set[str] = set()
+        self._refused = anyio.Event()
 
     def open(self) -> None:
         """Recovery is done: handle the events held meanwhile, in order, then each as it comes."""
@@ -183,7 +187,8 @@ class Dispatcher:
     def _new_call(self, event: StasisStart) -> None:
         services, channel = self.services, event.channel
         if services.draining:
-            services.spawn(self._back_to_dialplan, channel.id)
+            self._refusing.add(channel.id)
+            services.spawn(self._refuse, channel.id)
             return
         source = _token(event.args[1]) if len(event.args) > 1 else ""
         did = _token(event.args[2]) if len(event.args) > 2 else channel.dialplan.exten
@@ -233,6 +238,20 @@ class Dispatcher:
             self._deliver(task, PlaybackDone(playback_id))
         except AriError as exc:
             log.warning("ari.reconcile_playback_failed", error=exc.message)
+
+    async def _refuse(self, channel_id: str) -> None:
+        try:
+            await self._back_to_dialplan(channel_id)
+        finally:
+            self._refusing.discard(channel_id)
+            if not self._refusing:
+                self._refused.set()
+                self._refused = anyio.Event()
+
+    async def refusals_done(self) -> None:
+        """Until every call that arrived during the drain has left Stasis: none may be left in it after exit."""
+        while self._refusing:
+            await self._refused.wait()
 
     async def _back_to_dialplan(self, channel_id: str) -> None:
         try:

@@ -85,13 +85,13 @@ class FeatureCodes:
             case "login":
                 await acd.log_in(agent_id)
             case "logout":
-                acd.log_out(agent_id)
+                await acd.log_out(agent_id)
             case "ready":
                 await acd.ready(agent_id)
             case "not_ready":
-                acd.not_ready(agent_id, "not_ready", policed=False)
+                await acd.not_ready(agent_id, "not_ready", policed=False)
             case "break":
-                acd.not_ready(agent_id, "break", policed=True)  # the team's break policy applies
+                await acd.not_ready(agent_id, "break", policed=True)  # the team's break policy applies
 
     async def _confirm(self, channel_id: str, media: str) -> None:
         ari = self._services.ari

@@ -59,11 +59,18 @@ class Platform:
                 # First, so that /health answers and /ready says "not ready" while the tenants connect.
                 web = build_app([ApiDeps.from_application(app) for app in self.tenants.values()])
                 self.http_port = await tg.start(serve, web, self.http.host, self.http.port)
+            # A stop while a tenant still connects (Asterisk unreachable: its first connect never succeeds) ends the
+            # start: nothing is live yet, so there is nothing to drain.
+            starting = anyio.CancelScope()
+            tg.start_soon(_cancel_when_set, self._stopping, starting)
             async with anyio.create_task_group() as tenants:
-                for app in self.tenants.values():
-                    await tenants.start(_run_tenant, app)
-                log.info("platform.started", tenants=sorted(self.tenants))
-                task_status.started()
+                with starting:
+                    for app in self.tenants.values():
+                        await tenants.start(_run_tenant, app)
+                    log.info("platform.started", tenants=sorted(self.tenants))
+                    task_status.started()
+                if starting.cancelled_caught:
+                    log.info("platform.stopped_while_starting")
                 await self._stopping.wait()
                 for app in self.tenants.values():
                     app.stop()
@@ -84,3 +91,8 @@ class Platform:
 async def _run_tenant(app: Application, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
     with structlog.contextvars.bound_contextvars(tenant=app.config.app.tenant):
         await app.run(task_status=task_status)
+
+
+async def _cancel_when_set(event: anyio.Event, scope: anyio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()

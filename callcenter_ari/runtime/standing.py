@@ -107,8 +107,8 @@ class StandingLines:
         acd = self._services.acd
         if agent_id in self._lines or acd.board.state(agent_id) != "logged_out":
             return False
-        if self._seat_limit is not None and acd.logged_in() >= self._seat_limit:
-            return False
+        if self._seat_limit is not None and await acd.seats_taken() >= self._seat_limit:
+            return False  # refused before anything is set up; the log-in's write decides in the end
         self._connecting[channel] = agent_id
         self._changed(agent_id, "connecting", channel)
         await self._set_up(channel, agent_id, CONFIRMATION)
@@ -202,7 +202,7 @@ class StandingLines:
         self._services.store.save_line(agent_id, channel)
         self._changed(agent_id, "up", channel)
         try:
-            await self._services.acd.log_in(agent_id, seat_limit=self._seat_limit)
+            await self._services.acd.log_in(agent_id)
         except InvalidTransition as exc:  # the seat limit filled up meanwhile
             log.info("agent.line_refused", agent=agent_id, reason=str(exc))
             await self._hang_up(channel)

@@ -15,6 +15,7 @@ from callcenter_ari.acd.stats import (
     CallAnswered,
     CallEnded,
     CallExited,
+    CallHungUp,
     CallJoined,
     Stats,
 )
@@ -46,5 +47,7 @@ class StatsFeed:
             self.stats.feed(CallEnded(at, call_id, fields["agent"]))
         elif outcome == "abandoned":
             self.stats.feed(CallAbandoned(at, call_id, queue))
+        elif outcome == "hung_up_by_supervisor":
+            self.stats.feed(CallHungUp(at, call_id, queue))
         elif "wait" in fields:
             self.stats.feed(CallExited(at, call_id, queue, outcome))

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from callcenter_ari.ivr import SurgeAnnouncement
+from callcenter_ari.ivr.checks import surge_problems
 from callcenter_ari.store.keys import Keys
 
 log = structlog.get_logger(__name__)
@@ -23,6 +24,14 @@ _decode = msgspec.json.Decoder(SurgeAnnouncement).decode
 _encode = msgspec.json.Encoder().encode
 
 REFRESH_SECONDS = 1.0
+
+
+class InvalidSurge(ValueError):
+    """An announcement that cannot be played; ``problems`` are (field, message)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in problems))
+        self.problems = problems
 
 
 class SurgeService:
@@ -38,6 +47,22 @@ class SurgeService:
         await self._redis.set(self._key, _encode(announcement))
         self._current = announcement
         log.info("ivr.surge_changed", active=announcement.active, areas=list(announcement.areas))
+
+    async def switch_on(self, announcement: SurgeAnnouncement) -> SurgeAnnouncement:
+        """Play this announcement to every new caller (it replaces the current one); refused if unplayable."""
+        surge = msgspec.structs.replace(announcement, active=True)
+        problems = surge_problems(surge)
+        if problems:
+            raise InvalidSurge(problems)
+        await self.set(surge)
+        return surge
+
+    async def switch_off(self) -> SurgeAnnouncement:
+        """Stop playing it; the message is kept (inactive) so that it can be read back and switched on again."""
+        await self.refresh()  # another process (the API, the command line) may have changed it a moment ago
+        surge = msgspec.structs.replace(self._current, active=False)
+        await self.set(surge)
+        return surge
 
     async def refresh(self) -> None:
         blob = await self._redis.get(self._key)

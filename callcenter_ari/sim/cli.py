@@ -17,15 +17,19 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     parser.add_argument("--clock", choices=("real", "manual"), default="real")
     parser.add_argument("--app", default="callcenter")
-    parser.add_argument("--username", default="asterisk")
-    parser.add_argument("--password", default=None, help="default: $SIM_ARI_PASSWORD, else 'asterisk'")
+    # The same ARI user as the example configuration's [ari], and the password `run` reads, so that `run` with
+    # the example file and the same environment connects to the simulator as it would to Asterisk.
+    parser.add_argument("--username", default="callcenter", help="ARI user (default: callcenter, as ari.conf)")
+    parser.add_argument(
+        "--password", default=None, help="default: $SIM_ARI_PASSWORD, else $ARI_PASSWORD, else 'asterisk'"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from callcenter_ari.sim import SimConfig, Simulator
 
-    password = args.password or os.environ.get("SIM_ARI_PASSWORD") or "asterisk"
+    password = args.password or os.environ.get("SIM_ARI_PASSWORD") or os.environ.get("ARI_PASSWORD") or "asterisk"
     config = SimConfig(
         app=args.app, username=args.username, password=password, seed=args.seed, clock=args.clock, speed=args.speed
     )
@@ -39,5 +43,6 @@ async def _serve(sim: Any, host: str, port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with sim.serve(host, port) as server:
-        print(f"ARI simulator listening on {server.base_url}/ari (app {sim.config.app})", flush=True)
+        app, user = sim.config.app, sim.config.username
+        print(f"ARI simulator listening on {server.base_url}/ari (app {app}, user {user})", flush=True)
         await stop.wait()

@@ -135,6 +135,10 @@ def add_control_routes(app: web.Application, sim: Simulator) -> None:
     async def stats(request: web.Request) -> web.Response:
         return _reply(sim.stats())
 
+    async def bridge_log(request: web.Request) -> web.Response:
+        keys = ("at", "event", "bridge", "channel", "name")
+        return _reply([dict(zip(keys, entry, strict=True)) for entry in sim.core.bridge_log])
+
     app.router.add_post("/sim/calls", post_call)
     app.router.add_post("/sim/channels/{id}/dtmf", press)
     app.router.add_post("/sim/channels/{id}/hangup", hangup)
@@ -147,4 +151,5 @@ def add_control_routes(app: web.Application, sim: Simulator) -> None:
     app.router.add_post("/sim/websockets/drop", drop)
     app.router.add_get("/sim/channels", channels)
     app.router.add_get("/sim/bridges", bridges)
+    app.router.add_get("/sim/bridges/log", bridge_log)
     app.router.add_get("/sim/stats", stats)

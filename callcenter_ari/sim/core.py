@@ -116,6 +116,9 @@ class Asterisk:
         self._channel_seq = itertools.count()
         self.local_seq = itertools.count()  # shared by Local pairs and Recorder channels, as in Asterisk
         self._snoop_seq = itertools.count()
+        # Every channel entering and leaving a bridge: (time, "enter"/"leave", bridge id, channel id, channel name).
+        # What a test checks "no agent was ever in two conversations" against, from the media side.
+        self.bridge_log: list[tuple[float, str, str, str, str]] = []
         self.counters: dict[str, int] = {
             "channels_created": 0,
             "channels_destroyed": 0,
@@ -281,16 +284,12 @@ class Asterisk:
 
     def continue_unknown(self, ch: Channel, context: str, exten: str, priority: int) -> None:
         """Continuing to a context that does not exist: the PBX ends the call with cause 0."""
-        self.hang_up_in_dialplan(ch, context, exten, priority, ch.dialplan_app, 0)
-
-    def hang_up_in_dialplan(self, ch: Channel, context: str, exten: str, priority: int, app: str, cause: int) -> None:
-        """The channel, back from Stasis, reaches the end of its dialplan (or Hangup()) there."""
-        ch.hangup_cause = cause
+        ch.hangup_cause = 0
         if ch.subscribed:
             self.set_var(ch, "STASISSTATUS", "SUCCESS")
-        self.set_dialplan(ch, context, exten, priority, app, ch.dialplan_data if app == ch.dialplan_app else "")
+        self.set_dialplan(ch, context, exten, priority, ch.dialplan_app, ch.dialplan_data)
         ch.driver.hanging_up(ch)
-        self.destroy(ch, cause)
+        self.destroy(ch, 0)
 
     # ------------------------------------------------------------------ the channel command queue
     def run_command(self, ch: Channel, action: Any) -> asyncio.Future[None] | None:
@@ -539,6 +538,7 @@ class Asterisk:
                 self.leave_bridge(ch, unsubscribe=True)
             ch.bridge = bridge
             bridge.channels.append(ch)
+            self.bridge_log.append((self.clock.now(), "enter", bridge.id, ch.id, ch.name))
             if ch.stasis_app is not None:
                 bridge.apps.add(ch.stasis_app)
             self._bridge_channel_event(ch, bridge, "ChannelEnteredBridge")
@@ -557,6 +557,7 @@ class Asterisk:
             self.set_var(ch, "BRIDGEPEER", "")
         bridge.channels.remove(ch)
         ch.bridge = None
+        self.bridge_log.append((self.clock.now(), "leave", bridge.id, ch.id, ch.name))
         self._bridge_channel_event(ch, bridge, "ChannelLeftBridge")
         if unsubscribe and ch.stasis_app is not None:
             bridge.apps.discard(ch.stasis_app)

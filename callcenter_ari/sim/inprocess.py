@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 import anyio
 
-from callcenter_ari.ari.errors import AriUnavailable
+from callcenter_ari.ari.errors import AriUnavailable, LoginRefused
 from callcenter_ari.ari.events import decode_wire
 from callcenter_ari.ari.transport import Endpoint, EventSink, Response
 from callcenter_ari.sim.server import message_body, rest_answer
@@ -100,7 +100,7 @@ class InProcessTransport:
     async def run(self, sink: EventSink, connected: Callable[[], None]) -> None:
         sim, endpoint = self._sim, self._endpoint
         if (endpoint.username, endpoint.password) != (sim.config.username, sim.config.password):
-            raise AriUnavailable("ARI WebSocket refused: HTTP 401")
+            raise LoginRefused(f"Asterisk refused the ARI login of user {endpoint.username!r} at {endpoint.url}")
         stream = self._stream = _Stream([endpoint.app])
         sim.core.apps.add(endpoint.app)
         sim.hub.attach(stream)

@@ -18,8 +18,6 @@ from callcenter_ari.sim.local import AMD_HUMAN, AMD_MACHINE, run_amd
 from callcenter_ari.sim.model import Channel, Origin
 from callcenter_ari.sim.wire import AriError, Json
 
-_INBOUND_STASIS = 2  # from-trunk: NoOp at priority 1, Stasis() at 2
-
 PhoneKind = Literal["answer", "noanswer", "busy", "congestion", "unavailable", "machine"]
 
 
@@ -72,6 +70,10 @@ class _Scripted(Driver):
         return AMD_HUMAN
 
 
+# The inbound route: 1 NoOp, 2 Stasis(app,inbound,...), 3 on: after Stasis() returns (a hang-up).
+INBOUND_STASIS_PRIORITY = 2
+
+
 class TrunkCaller(_Scripted):
     def __init__(self, core: Asterisk, script: CallerScript, trunk: str, did: str, app: str) -> None:
         super().__init__(core)
@@ -100,12 +102,12 @@ class TrunkCaller(_Scripted):
         return AMD_HUMAN if self.script.human else AMD_MACHINE
 
     def continue_in_dialplan(self, core: Asterisk, ch: Channel, context: str, exten: str, priority: int) -> None:
-        if context == "from-trunk" and priority <= _INBOUND_STASIS:
-            # The inbound route from its start sends every DID back into the app.
+        if context == "from-trunk" and priority <= INBOUND_STASIS_PRIORITY:
+            # The inbound route sends every DID back into the app.
             enter_inbound(core, ch, self.app, self.trunk, exten or self.did)
         elif context == "from-trunk":
-            # Past Stasis(): Goto(cc-after-stasis,s,1), whose Hangup() ends the call (asterisk/etc/extensions.conf).
-            core.hang_up_in_dialplan(ch, "cc-after-stasis", "s", 2, "Hangup", 16)
+            # After Stasis() returns, the route hangs up (asterisk/etc/extensions.conf: cc-after-stasis).
+            core.hangup(ch, 16)
         else:
             super().continue_in_dialplan(core, ch, context, exten, priority)
 
@@ -154,7 +156,7 @@ def _tech_name(tech: str, trunk: str, number: str) -> str:
 def enter_inbound(core: Asterisk, ch: Channel, app: str, trunk: str, did: str) -> None:
     args = ["inbound", trunk, did]
     core.set_dialplan(ch, "from-trunk", did, 1, "NoOp", "")
-    core.dialplan_step(ch, "Stasis", ",".join([app, *args]), priority=_INBOUND_STASIS)
+    core.dialplan_step(ch, "Stasis", ",".join([app, *args]), priority=INBOUND_STASIS_PRIORITY)
     if not core.enter_stasis(ch, app, args):
         core.hangup(ch, 16)
 

@@ -278,9 +278,10 @@ def channels_continue(api: AriApi, r: Req) -> Result:
     ch = core.control(r.path["channelId"])
     context = r.get("context") or ch.context
     exten = r.get("extension") or ch.exten
-    priority = r.int("priority", 1)
-    if not any(r.get(name) for name in ("context", "extension", "priority", "label")):
-        priority = ch.priority + 1  # nothing named: on past Stasis() to the next priority (resource_channels.c)
+    if r.get("context") or r.get("extension") or r.get("priority"):
+        priority = r.int("priority", 1)
+    else:
+        priority = ch.priority + 1  # nothing given: the priority after Stasis(), as Asterisk's resource_channels.c
     core.leave_stasis(ch)
     ch.driver.continue_in_dialplan(core, ch, context, exten, priority)
     return NO_CONTENT

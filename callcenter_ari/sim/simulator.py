@@ -34,7 +34,7 @@ from callcenter_ari.sim.wire import AriError, Json
 @dataclass(frozen=True)
 class SimConfig:
     app: str = "callcenter"
-    username: str = "asterisk"
+    username: str = "callcenter"  # the ARI user of asterisk/etc and of the example configuration
     password: str = "asterisk"
     seed: int = 1
     clock: Literal["manual", "real"] = "real"

@@ -32,17 +32,56 @@ class Keys:
     def call(self, call_id: str) -> str:
         return f"{self.base}:call:{checked(call_id, 'call id')}"
 
+    def live_calls(self, node: str) -> str:
+        """Set of the ids of one node's calls not yet ended (a node serves one Asterisk: its recovery compares
+        exactly these with what that Asterisk lists)."""
+        return f"{self.base}:calls:live:{checked(node, 'node')}"
+
     @property
-    def live_calls(self) -> str:
-        """Set of the ids of calls not yet ended."""
+    def legacy_live_calls(self) -> str:
+        """The live set as versions before nodes kept it (one per tenant); adopted on start."""
         return f"{self.base}:calls:live"
 
     def agent(self, agent_id: str) -> str:
+        """Hash: ``state``, ``call_id``, ``version`` and ``record`` (the agent's JSON). Redis is the authority."""
         return f"{self.base}:agent:{checked(agent_id, 'agent id')}"
 
     @property
     def agents(self) -> str:
         return f"{self.base}:agents"
+
+    @property
+    def agent_changes(self) -> str:
+        """Stream of every agent write (agent, version, record, origin), capped: how each process's board learns
+        what the others changed."""
+        return f"{self.base}:agents:changes"
+
+    @property
+    def seats(self) -> str:
+        """Sorted set of logged-in agents scored by their seat lease's expiry (Redis time, seconds)."""
+        return f"{self.base}:agents:seats"
+
+    @property
+    def instances(self) -> str:
+        """Sorted set of running processes (instance ids) scored by their lease's expiry (Redis time)."""
+        return f"{self.base}:instances"
+
+    def instance(self, instance_id: str) -> str:
+        """A running process's marker: it vanishing before its lease ran out means Redis lost its data."""
+        return f"{self.base}:instance:{checked(instance_id, 'instance id')}"
+
+    def trunk_lines(self, trunk: str) -> str:
+        """Hash: channel id -> node, for every channel using one of the trunk's lines (inbound and outbound)."""
+        return f"{self.base}:trunk:{checked(trunk, 'trunk')}:lines"
+
+    @property
+    def round_robin(self) -> str:
+        """Hash: queue id -> the member order of the agent its round-robin strategy offered last."""
+        return f"{self.base}:acd:round-robin"
+
+    def handle_times(self, queue_id: str) -> str:
+        """List of a queue's latest handle times (seconds), newest last, trimmed to its estimation window."""
+        return f"{self.base}:acd:handle:{checked(queue_id, 'queue id')}"
 
     @property
     def lines(self) -> str:
@@ -102,6 +141,12 @@ class Keys:
 
     def ticket(self, number: str) -> str:
         return f"{self.base}:ticket:{checked(number, 'ticket number')}"
+
+    @property
+    def tickets_guard(self) -> str:
+        """Present while ticket numbers may be issued; gone after Redis lost its data, until every running process
+        has written back the highest number it issued."""
+        return f"{self.base}:tickets:guard"
 
     def ticket_sequence(self, year: int) -> str:
         """Counter behind the ticket numbers of one year (T-<year>-<n>)."""
@@ -163,3 +208,56 @@ class Keys:
     def qa_sample(self, period: str) -> str:
         """One period's QA sample (JSON)."""
         return f"{self.base}:qa:sample:{checked(period, 'period')}"
+
+    # ---- outbound campaigns ---------------------------------------------------------------------------------
+
+    def campaign(self, campaign_id: str) -> str:
+        """One campaign's spec and state (JSON)."""
+        return f"{self.base}:campaign:{checked(campaign_id, 'campaign id')}"
+
+    @property
+    def campaigns(self) -> str:
+        """Set of every campaign id."""
+        return f"{self.base}:campaigns"
+
+    def campaign_part(self, campaign_id: str, part: str) -> str:
+        """A campaign's lead data: ``leads`` (hash lead id -> lead JSON), ``numbers`` (hash E.164 -> lead id),
+        ``due`` (sorted set of new and scheduled lead ids by the time they may be tried), ``dialing`` (sorted set
+        of claimed lead ids by lease end), ``stats`` (hash of counters), ``imports`` (sorted set of import ids by
+        start time)."""
+        if part not in _CAMPAIGN_PARTS:
+            raise InvalidId(f"campaign part {part[:40]!r} is not a valid part")
+        return f"{self.base}:campaign:{checked(campaign_id, 'campaign id')}:{part}"
+
+    def campaign_calls(self, campaign_id: str, day: str) -> str:
+        """Counter of a campaign's calls on one day of its own zone (YYYY-MM-DD)."""
+        if not _DAY.fullmatch(day):
+            raise InvalidId(f"day {day[:40]!r} is not a date")
+        return f"{self.base}:campaign:{checked(campaign_id, 'campaign id')}:calls:{day}"
+
+    def lead_import(self, import_id: str, part: str = "") -> str:
+        """One import's record (JSON); with ``part``: ``rejects`` (list of rejected rows, JSON) or ``seen`` (a dry
+        run's numbers so far, hash E.164 -> lead id)."""
+        if part not in ("", "rejects", "seen"):
+            raise InvalidId(f"import part {part[:40]!r} is not a valid part")
+        key = f"{self.base}:import:{checked(import_id, 'import id')}"
+        return f"{key}:{part}" if part else key
+
+    @property
+    def do_not_call(self) -> str:
+        """Hash: E.164 number -> its do-not-call entry (JSON), for every campaign of the tenant."""
+        return f"{self.base}:dnc"
+
+    @property
+    def do_not_call_imports(self) -> str:
+        """Sorted set of the do-not-call list's import ids by start time."""
+        return f"{self.base}:dnc:imports"
+
+    @property
+    def abandoned_numbers(self) -> str:
+        """Sorted set: E.164 number -> when a campaign last abandoned a call to it (no redial for 72 hours)."""
+        return f"{self.base}:campaigns:abandoned"
+
+
+_CAMPAIGN_PARTS = frozenset({"leads", "numbers", "due", "dialing", "stats", "imports"})
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -16,7 +16,7 @@ import phonenumbers
 
 # Longest E.164 number is 15 digits; allow room for separators and a national trunk prefix.
 _RAW = re.compile(r"\+?[0-9(][0-9 ().\-]{1,30}")
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 NumberFormat = Literal["e164", "national"]
 
@@ -33,7 +33,7 @@ class PhoneNumber(msgspec.Struct, frozen=True):
     def digits_for(self, fmt: NumberFormat, region: str) -> str:
         """The number as a trunk in `region` wants it: '+<E.164>', or as dialled from inside `region`
         (national format for domestic numbers, international prefix for the rest)."""
-        if not _E164.fullmatch(self.e164):
+        if not E164.fullmatch(self.e164):
             raise InvalidNumber(f"{self.e164!r} was not built by parse_number")
         if fmt == "e164":
             return self.e164
@@ -66,6 +66,6 @@ def parse_number(raw: str, default_region: str) -> PhoneNumber:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidNumber(f"{raw!r} is not a valid number in {default_region} or abroad")
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if not _E164.fullmatch(e164):
+    if not E164.fullmatch(e164):
         raise InvalidNumber(f"{raw!r} has no E.164 form")
     return PhoneNumber(e164)

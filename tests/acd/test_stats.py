@@ -10,6 +10,7 @@ from callcenter_ari.acd.stats import (
     CallAnswered,
     CallEnded,
     CallExited,
+    CallHungUp,
     CallJoined,
     Stats,
     StatsEvent,
@@ -96,6 +97,19 @@ def test_open_states_count_up_to_now(stats: Stats) -> None:
     a2 = stats.interval(0.0, now=500.0).agents["a2"]
     assert a2.talk == 200.0 and a2.wrapup == 10.0 and a2.available == 35.0 + 255.0
     assert stats.live(1100.0).agents["a2"].available == 35.0 + 855.0
+
+
+def test_a_caller_hung_up_by_a_supervisor_is_counted_apart_from_abandons() -> None:
+    """Neither the caller's abandon nor the queue's doing: its own count, outside N (service level, abandon rate),
+    in the interval and in the live figures alike; the caller no longer waits."""
+    s = Stats(sla_seconds=20.0, short_abandon_seconds=5.0)
+    for event in (CallJoined(0, "c1", "q"), CallAnswered(10, "c1", "q", "a"), CallJoined(0, "c2", "q"),
+                  CallHungUp(60, "c2", "q"), CallJoined(70, "c3", "q")):  # fmt: skip
+        s.feed(event)
+    for q in (s.interval(0.0).queues["q"], s.live(80.0).queues["q"].today):
+        assert (q.answered, q.abandoned, q.short_abandoned, q.exited, q.hung_up_by_supervisor) == (1, 0, 0, 0, 1)
+        assert (q.service_level, q.abandon_rate) == (1.0, 0.0)
+    assert s.live(80.0).queues["q"].waiting == 1
 
 
 def test_sla_and_short_abandon_thresholds_can_differ_per_queue() -> None:

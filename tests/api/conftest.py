@@ -118,7 +118,7 @@ async def call_with_agent(app: Application, simulator: Simulator, caller: str, a
     """A caller on 5552000 (queue support) answered by ``agent`` (the others are logged out); returns the channel."""
     for other in ("a1", "a2"):
         if other != agent and app.acd.board.agents[other].state != "logged_out":
-            app.acd.log_out(other)
+            await app.acd.log_out(other)
     simulator.add_phone(app.config.agents[agent].endpoint, PhoneBehaviour(answer_after=0.5, kind="answer"))
     channel = await simulator.inject_call(did="5552000", caller=caller, caller_name="Anna Miller")
     if isinstance(app.clock, ManualClock):
@@ -138,8 +138,9 @@ def open_api(start_app: Any) -> OpenApi:  # noqa: F811 - the fixture imported ab
         extra: str = "", *, seat_limit: int | None = None, clock: Clock | None = None, **ari: Any
     ) -> AsyncIterator[Api]:
         """``clock``: the API's own clock (a later one shows tickets overdue without waiting 15 minutes)."""
-        async with start_app(API_CONFIG + extra, **ari) as app:
-            deps = dataclasses.replace(ApiDeps.from_application(app), seat_limit=seat_limit, clock=clock or app.clock)
+        seats = "" if seat_limit is None else f"\n[app]\nseat_limit = {seat_limit}\n"
+        async with start_app(API_CONFIG + extra + seats, **ari) as app:
+            deps = dataclasses.replace(ApiDeps.from_application(app), clock=clock or app.clock)
             async with anyio.create_task_group() as tg:
                 port = await tg.start(serve, build_app(deps), "127.0.0.1", 0)
                 try:

@@ -73,6 +73,27 @@ async def test_supervisor_hangs_up_a_live_call_and_it_ends(sim: Simulator, open_
             assert (await http.get("/api/v1/calls")).json() == {"calls": []}
 
 
+async def test_a_waiting_caller_hung_up_by_a_supervisor_is_not_an_abandon(sim: Simulator, open_api: OpenApi) -> None:
+    """The call ends as hung_up_by_supervisor with who did it; the queue's figures, live and in the interval
+    report, count it apart from the callers' own abandons."""
+    async with open_api() as api:
+        channel = await _queued_call(api, sim, "+15550707070")
+        call_id = api.app.services.channels[channel].call_id
+        async with api.client("supervisor") as http:
+            assert (await http.post(f"/api/v1/calls/{call_id}/hangup")).status_code == 202
+            await sim.settle()
+            record = await ended_call(api.app, channel)
+            assert (record.outcome, record.hung_up_by) == ("hung_up_by_supervisor", "supervisor")
+            today = (await http.get("/api/v1/queues/support")).json()["today"]
+            (start,) = (await http.get("/api/v1/reports/intervals")).json()["starts"]
+            report = (await http.get(f"/api/v1/reports/intervals/{start}")).json()["queues"]["support"]
+        for figures in (today, report):
+            assert (figures["abandoned"], figures["short_abandoned"], figures["hung_up_by_supervisor"]) == (0, 0, 1)
+        await api.app.store.flush()
+        [ended] = [fields for _, kind, fields in await api.app.store.events() if kind == "call.ended"]
+        assert (ended["outcome"], ended["by"]) == ("hung_up_by_supervisor", "supervisor")
+
+
 async def test_hangup_while_asterisk_is_unreachable_is_503(sim: Simulator, open_api: OpenApi) -> None:
     """The ARI connection is down and not back within the request timeout: 503 with a message, no stack trace."""
     async with open_api(reconnect_initial_seconds=30, reconnect_max_seconds=30, request_timeout_seconds=0.5) as api:

@@ -114,6 +114,7 @@ async def test_a_queue_created_then_removed(open_api: OpenApi) -> None:
         ("/api/v1/agents", {**NEW_AGENT, "id": "a 9"}, "id"),
         ("/api/v1/agents", {**NEW_AGENT, "languages": ["French!"]}, "languages[0]"),
         ("/api/v1/agents", {**NEW_AGENT, "colour": "red"}, "colour"),
+        ("/api/v1/agents", {**NEW_AGENT, "endpoint": "PJSIP/agent1"}, "endpoint"),  # agent a1's phone
         ("/api/v1/queues", {"id": "q2", "skills": "billing >="}, "skills"),
         ("/api/v1/queues", {"id": "q2", "steps": [{"after": 5, "action": "overflow", "queue": "x"}]}, "steps[0].queue"),
         ("/api/v1/queues", {"id": "q2", "strategy": "loudest"}, "strategy"),

@@ -29,5 +29,39 @@ async def test_agent_holds_and_resumes_and_a_long_hold_alerts(sim: Simulator, op
             assert (await http.post(f"/api/v1/calls/{call_id}/hold")).status_code == 404
 
 
+async def test_a_hold_the_call_would_not_take_is_409_with_the_reason(sim: Simulator, open_api: OpenApi) -> None:
+    """A hold on a call already on hold, or an unhold of one that is not, is refused, not accepted and dropped."""
+    async with open_api() as api:
+        channel = await call_with_agent(api.app, sim, "+15550101011")
+        call_id = api.app.services.channels[channel].call_id
+        async with api.client("agent1") as http:
+            not_held = await http.post(f"/api/v1/calls/{call_id}/unhold")
+            assert not_held.status_code == 409 and not_held.json()["message"] == "the call is not on hold"
+            assert (await http.post(f"/api/v1/calls/{call_id}/hold")).status_code == 202
+            await sim.settle()
+            assert api.app.acd.board.state("a1") == "on_hold", "agent on hold"
+            again = await http.post(f"/api/v1/calls/{call_id}/hold")
+            assert again.status_code == 409 and again.json()["message"] == "the call is on hold already"
+
+
+async def test_the_agent_and_the_call_on_hold_show_it(sim: Simulator, open_api: OpenApi) -> None:
+    """docs/API.md: on hold, the agent's state reads on_hold; the call says so too."""
+    async with open_api() as api:
+        channel = await call_with_agent(api.app, sim, "+15550101012")
+        call_id = api.app.services.channels[channel].call_id
+        async with api.client("supervisor") as http:
+            assert (await http.get("/api/v1/agents/a1")).json()["state"] == "talking"
+            assert (await http.post(f"/api/v1/calls/{call_id}/hold")).status_code == 202
+            await sim.settle()
+            assert api.app.services.channels[channel].machine.snapshot().on_hold, "held"
+            agent = (await http.get("/api/v1/agents/a1")).json()
+            assert agent["state"] == "on_hold" and agent["call"]["on_hold"] is True
+            assert (await http.get(f"/api/v1/calls/{call_id}")).json()["on_hold"] is True
+            assert (await http.post(f"/api/v1/calls/{call_id}/unhold")).status_code == 202
+            await sim.settle()
+            assert not api.app.services.channels[channel].machine.snapshot().on_hold, "back"
+            assert (await http.get("/api/v1/agents/a1")).json()["state"] == "talking"
+
+
 async def _events(api, kind: str) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
     return [fields for _, k, fields in await api.app.store.events() if k == kind]

@@ -13,7 +13,7 @@ import pytest
 from callcenter_ari.recording import Recording, RetentionRefused
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.api.conftest import Api, OpenApi, call_with_agent
-from tests.e2e.helpers import ended_record, phase_of, until
+from tests.e2e.helpers import agent_leg_up_in_sim, ended_record, phase_of, until
 
 RECORD_ALL = """
 [recording.default]
@@ -138,6 +138,7 @@ async def test_transfer_records_each_agent_in_a_segment_of_its_own(sim: Simulato
         assert reply.status_code == 202
         await sim.settle()
         assert f"{call_id}-r1" not in live_recordings(sim), "first segment stopped"
+        assert agent_leg_up_in_sim(api.app, sim, channel), "a2 ringing"
         await sim.advance(1.0)
         assert phase_of(api.app, channel) == "talking", "talking to a2"
         assert f"{call_id}-r2" in live_recordings(sim), "second segment"

@@ -2,7 +2,7 @@
 
 Bounded: a few examples per operation and a fixed seed, in well under a minute. Known ids (agents, queues, a
 webhook subscription made beforehand) are offered to the generator part of the time, so that requests reach the
-services and not only the 404 of an unknown id.
+services and not only the 404 of an unknown id (a campaign with an import, too).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import anyio
 
 from tests.api.conftest import TOKENS, OpenApi
+from tests.api.test_api_campaigns import CAMPAIGN, TRUNK
 
 ST = Path(sys.executable).with_name("st")
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"
@@ -26,10 +27,16 @@ values = ["a1", "a2", "a3"]
 values = ["support", "billing"]
 [dictionaries.subscriptions]
 values = ["{subscription}"]
+[dictionaries.campaigns]
+values = ["loans"]
+[dictionaries.imports]
+values = ["{lead_import}"]
 [parameters]
 "path.agent_id" = {{ dictionary = "agents", probability = 0.7 }}
 "path.queue_id" = {{ dictionary = "queues", probability = 0.7 }}
 "path.subscription_id" = {{ dictionary = "subscriptions", probability = 0.7 }}
+"path.campaign_id" = {{ dictionary = "campaigns", probability = 0.7 }}
+"path.import_id" = {{ dictionary = "imports", probability = 0.7 }}
 """
 
 
@@ -37,11 +44,14 @@ async def test_generated_requests_get_no_server_error_and_answers_fit_the_schema
     open_api: OpenApi, tmp_path: Path
 ) -> None:
     """A schemathesis run with an admin token over real HTTP finds no 5xx and no answer outside the schema."""
-    async with open_api() as api:
+    async with open_api(TRUNK) as api:
         async with api.client("admin") as http:
             created = await http.post("/api/v1/webhooks/subscriptions", json={"url": "http://127.0.0.1:9/hook"})
+            await http.post("/api/v1/campaigns", json=CAMPAIGN)
+            csv = "姓名,手机\n张三,13800138000\n".encode()
+            lead_import = await http.post("/api/v1/campaigns/loans/imports", files={"file": ("a.csv", csv)})
         config = tmp_path / "schemathesis.toml"
-        config.write_text(CONFIG.format(subscription=created.json()["id"]))
+        config.write_text(CONFIG.format(subscription=created.json()["id"], lead_import=lead_import.json()["id"]))
         command = [
             str(ST), "--config-file", str(config), "run", f"{api.base_url}/api/openapi.json",
             "--url", api.base_url,
@@ -54,7 +64,7 @@ async def test_generated_requests_get_no_server_error_and_answers_fit_the_schema
             "--request-timeout", "10",
             "--max-failures", "20",
         ]  # fmt: skip
-        with anyio.fail_after(90):
+        with anyio.fail_after(100):
             result = await anyio.run_process(command, check=False, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
     output = result.stdout.decode() + result.stderr.decode()
     assert result.returncode == 0, output[-8000:]

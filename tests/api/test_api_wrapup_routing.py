@@ -35,8 +35,8 @@ async def test_agent_extends_wrapup_within_the_queues_limit(sim: Simulator, open
 
 async def test_supervisor_sees_why_a_waiting_call_is_not_offered(sim: Simulator, open_api: OpenApi) -> None:
     async with open_api() as api, api.client("supervisor") as supervisor:
-        api.app.acd.not_ready("a1", "lunch", policed=False)
-        api.app.acd.log_out("a2")
+        await api.app.acd.not_ready("a1", "lunch", policed=False)
+        await api.app.acd.log_out("a2")
         channel = await sim.inject_call(did="5552000", caller="+15550601002")
         await through_greeting(sim, channel)
         assert phase_of(api.app, channel) == "queued"

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -118,11 +119,72 @@ def test_run_serves_calls_and_stops_gracefully_on_sigterm(tmp_path: Path, sim_pr
         for key in store.scan_iter(match=f"{key_prefix}:*"):
             store.delete(key)
         store.close()
-    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in log.splitlines() if line.strip()]  # every line is JSON
     assert {"app.started", "app.stopping"} <= {line["event"] for line in lines}
+    # The HTTP server's own start-up lines too, with the logger that wrote them.
+    assert any(line.get("logger", "").startswith("uvicorn") and "running on" in line["event"] for line in lines)
     [ended] = [line for line in lines if line["event"] == "call.ended"]
     assert ended["call_id"].startswith("c") and ended["outcome"] == "completed" and ended["did"] == "5551000"
     assert "cli-secret" not in log
+
+
+def test_run_ends_on_sigterm_while_asterisk_is_unreachable(tmp_path: Path, key_prefix: str) -> None:
+    """Nothing answers at the ARI URL, so the first connect never succeeds: SIGTERM still ends the process at
+    once (there is nothing to drain), with status 0, well within the grace period."""
+    config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}", key_prefix, free_port())
+    with app_process("run", "--config", str(config), key_prefix=key_prefix) as (app, _):
+        first_log_line(app, "ari.disconnected")  # retrying the connect: the process is past its start-up
+        app.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        assert app.wait(timeout=15) == 0
+        assert time.monotonic() - started < 10  # the file's grace period
+        assert "platform.stopped_while_starting" in (app.stderr.read() if app.stderr else "")
+
+
+def first_log_line(app: subprocess.Popen[str], event: str) -> dict[str, Any]:
+    """Read the process's JSON log lines until one with this event."""
+    assert app.stderr is not None
+    for line in app.stderr:
+        parsed: dict[str, Any] = json.loads(line)
+        if parsed["event"] == event:
+            return parsed
+    raise AssertionError(f"the process ended without logging {event}")
+
+
+def test_a_refused_ari_login_is_an_error_naming_the_user_and_the_url(
+    tmp_path: Path, sim_process: str, key_prefix: str
+) -> None:
+    """A wrong ARI password is not a network blip: an error says which user, which URL and where to fix it, and
+    never shows the password."""
+    config = write_config(tmp_path, sim_process, key_prefix, free_port())
+    command = ("run", "--config", str(config))
+    with app_process(*command, key_prefix=key_prefix, ARI_PASSWORD="not-the-password") as (app, _):
+        refused = first_log_line(app, "ari.login_refused")
+        log = stop_gracefully(app)
+    assert refused["level"] == "error"
+    assert (refused["user"], refused["url"]) == ("callcenter", sim_process)
+    assert "ari.conf" in refused["fix"] and "ARI_PASSWORD" in refused["fix"]
+    assert "not-the-password" not in json.dumps(refused) + log
+
+
+def test_run_connects_to_sim_started_with_its_defaults(tmp_path: Path, key_prefix: str) -> None:
+    """The quick start: `sim` with no options takes the example's ARI user and $ARI_PASSWORD, so `run` with the
+    same environment connects to it and is ready."""
+    port, http_port = free_port(), free_port()
+    env = {**os.environ, "ARI_PASSWORD": "quick-start-secret"}
+    env.pop("SIM_ARI_PASSWORD", None)
+    sim = subprocess.Popen([*CLI, "sim", "--port", str(port)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert sim.stdout is not None
+        assert "(app callcenter, user callcenter)" in sim.stdout.readline()
+        config = write_config(tmp_path, f"http://127.0.0.1:{port}", key_prefix, http_port)
+        command = ("run", "--config", str(config))
+        with app_process(*command, key_prefix=key_prefix, ARI_PASSWORD="quick-start-secret") as (app, _):
+            wait_for(lambda: httpx.get(f"http://127.0.0.1:{http_port}/ready").status_code == 200, what="app ready")
+            stop_gracefully(app)
+    finally:
+        sim.send_signal(signal.SIGTERM)
+        sim.wait(timeout=10)
 
 
 def test_check_config_reports_the_key_path(tmp_path: Path) -> None:
@@ -141,40 +203,11 @@ def test_check_config_accepts_the_example(tmp_path: Path) -> None:
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "CRM_API_TOKEN": "crm-token-0123456789",
         "SUPERVISOR_API_TOKEN": "supervisor-token-0123456789",
+        "ADMIN_API_TOKEN": "admin-token-0123456789",
     }
     result = subprocess.run([*CLI, "check-config", str(example)], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
-
-
-def test_demo_finishes_by_itself_with_a_summary() -> None:
-    """`demo --calls N` runs the whole call center on a private Redis and prints a summary."""
-    result = subprocess.run(
-        [*CLI, "demo", "--calls", "6", "--rate", "60", "--speed", "20"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={k: v for k, v in os.environ.items() if k != "REDIS_URL"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert "demo summary" in result.stdout
-    assert "calls offered      6" in result.stdout
-
-
-def test_demo_stops_cleanly_on_ctrl_c() -> None:
-    """Ctrl-C (SIGINT) ends the demo with a summary and exit status 0, leaving no private Redis behind."""
-    process = subprocess.Popen(
-        [*CLI, "demo", "--rate", "60", "--speed", "10"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "REDIS_URL"},
-    )
-    time.sleep(4)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
-    assert "demo summary" in out
 
 
 def test_surge_command_switches_the_announcement(tmp_path: Path, key_prefix: str) -> None:
@@ -196,8 +229,17 @@ def test_surge_command_switches_the_announcement(tmp_path: Path, key_prefix: str
         )
         assert "surge announcement on for areas north: sound:outage" in shown.stdout
         off = subprocess.run([*CLI, "surge", "off", "--config", str(config)], capture_output=True, text=True, env=env)
-        assert "surge announcement off" in off.stdout
-        assert json.loads(store.get(f"{key_prefix}:cli:ivr:surge"))["active"] is False
+        # As the API's DELETE: off, with the message kept so that it can be read back.
+        assert "surge announcement off for areas north: sound:outage" in off.stdout
+        stored = json.loads(store.get(f"{key_prefix}:cli:ivr:surge"))
+        assert (stored["active"], stored["prompt"], stored["areas"]) == (False, ["sound:outage"], ["north"])
+        # As the API's PUT: a prompt Asterisk could not play is refused, and nothing changes.
+        for bad in (["--prompt", "bogus:thing"], ["--prompt", "sound:../../etc/passwd"], []):
+            refused = subprocess.run(
+                [*CLI, "surge", "on", "--config", str(config), *bad], capture_output=True, text=True, env=env
+            )
+            assert refused.returncode == 2 and "surge on: refused: prompt" in refused.stderr, refused.stderr
+        assert json.loads(store.get(f"{key_prefix}:cli:ivr:surge")) == stored
     finally:
         for key in store.scan_iter(match=f"{key_prefix}:*"):
             store.delete(key)
@@ -205,10 +247,10 @@ def test_surge_command_switches_the_announcement(tmp_path: Path, key_prefix: str
 
 
 @contextlib.contextmanager
-def app_process(*args: str, key_prefix: str) -> Iterator[tuple[subprocess.Popen[str], redis.Redis]]:
-    """`callcenter-ari <args>` as a process of its own, with the test's Redis; afterwards it is killed if still up and
-    the test's keys are deleted."""
-    env = {**os.environ, "ARI_PASSWORD": "cli-secret", "REDIS_URL": REDIS_URL}
+def app_process(*args: str, key_prefix: str, **environ: str) -> Iterator[tuple[subprocess.Popen[str], redis.Redis]]:
+    """`callcenter-ari <args>` as a process of its own, with the test's Redis (and ``environ`` over the defaults);
+    afterwards it is killed if still up and the test's keys are deleted."""
+    env = {**os.environ, "ARI_PASSWORD": "cli-secret", "REDIS_URL": REDIS_URL, **environ}
     app = subprocess.Popen([*CLI, *args], env=env, stderr=subprocess.PIPE, text=True)
     store = redis.Redis.from_url(REDIS_URL)
     try:

@@ -43,7 +43,7 @@ async def test_a_code_changes_the_agent_state_and_the_phone_is_hung_up(
 ) -> None:
     async with start_app(AGENT) as app:
         if before == "not_ready":
-            app.acd.not_ready("a1", "lunch", policed=False)
+            await app.acd.not_ready("a1", "lunch", policed=False)
         assert app.acd.board.agents["a1"].state == before
         await dial(sim, "PJSIP/agent1", code, "desk-1")
         await sim.advance(0.1)  # the phone answers: the code is taken

@@ -80,7 +80,7 @@ async def test_logging_out_hangs_up_the_agents_line_and_their_bridge_goes(sim: S
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0))
     async with start_app(PERSISTENT) as app:
         line = await line_up(app, sim)
-        app.acd.log_out("p1")
+        await app.acd.log_out("p1")
         await sim.settle()
         assert sim.channel(line) is None, "line hung up"
         assert sim.bridges() == [], "bridge destroyed"
@@ -174,7 +174,7 @@ async def test_ring_all_rings_three_agents_and_the_others_are_released_when_one_
         assert {a: r.state for a, r in agents.items()} == states, "the others freed"
         assert {c["id"] for c in sim.channels()} == {channel, winner}, "losing legs hung up"
         await app.store.flush()
-        assert {a.agent_id: a.state for a in await app.store.agents()} == states
+        assert {a.agent_id: a.state for a in await app.agent_store.read_all()} == states
         await sim.hangup(channel, cause=16)
         record = await ended_call(app, channel)
         offered = [e["agent"] for e in await events_of(app, "call.offered") if e["call_id"] == record.call_id]

@@ -9,6 +9,7 @@ import json
 import anyio
 import pytest
 import structlog
+from redis.asyncio import Redis
 
 from callcenter_ari import logs
 from callcenter_ari.ari.client import AriClient
@@ -24,7 +25,10 @@ from callcenter_ari.ari.events import (
 )
 from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.calls.messages import Announce
+from callcenter_ari.clock import ManualClock
+from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import PhoneBehaviour, Simulator
+from tests.e2e.conftest import waiting_for_redis
 from tests.e2e.helpers import (
     AGENT,
     PASSWORD,
@@ -34,6 +38,7 @@ from tests.e2e.helpers import (
     ended_record,
     eventually,
     greeted_over_wire,
+    make_config,
     phase_of,
     playing,
     through_greeting,
@@ -197,14 +202,20 @@ async def test_a_monitor_session_on_a_call_that_ended_before_it_ran_is_forgotten
         assert sim.channel(f"{task.call_id}-m1-sup") is None
 
 
+async def talking_call(app: Application, sim: Simulator, caller: str) -> str:
+    """A caller on the support DID, answered by agent1 (whose phone answers after half a second)."""
+    channel = await sim.inject_call(did="5552000", caller=caller)
+    await through_greeting(sim, channel)
+    assert agent_leg_up_in_sim(app, sim, channel), "ringing"
+    await sim.advance(1.0)
+    assert phase_of(app, channel) == "talking"
+    return channel
+
+
 async def test_shutdown_lets_live_calls_finish_and_sends_new_ones_back(sim: Simulator, start_app) -> None:
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
     async with start_app(AGENT) as app:
-        live = await sim.inject_call(did="5552000", caller="+15550000006")
-        await through_greeting(sim, live)
-        assert agent_leg_up_in_sim(app, sim, live), "ringing"
-        await sim.advance(1.0)
-        assert phase_of(app, live) == "talking"
+        live = await talking_call(app, sim, "+15550000006")
         app.stop()
         await sim.settle()
         assert app.services.draining
@@ -213,6 +224,28 @@ async def test_shutdown_lets_live_calls_finish_and_sends_new_ones_back(sim: Simu
         assert phase_of(app, live) == "talking"  # not cut off
         await sim.hangup(live, cause=16)
         assert not app.services.calls, "live call finished"
+
+
+async def test_a_call_arriving_during_the_drain_is_out_of_stasis_when_the_process_ends(
+    sim: Simulator, redis: Redis, redis_url: str, key_prefix: str
+) -> None:
+    """The drain sends it back to the dialplan (which hangs up) and waits for that before the task tree ends:
+    nothing is left inside Stasis, where no process would ever answer it."""
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
+    assert isinstance(sim.clock, ManualClock)
+    config = make_config(sim, redis_url, key_prefix, AGENT)
+    app = Application(config, redis=redis, clock=sim.clock, ari_transport=sim.transport)
+    with anyio.fail_after(30), waiting_for_redis(sim.clock, redis):
+        async with anyio.create_task_group() as tg:
+            await tg.start(app.run)
+            live = await talking_call(app, sim, "+15550000016")
+            app.stop()
+            await sim.settle()
+            assert app.services.draining
+            late = await sim.inject_call(did="5552000", caller="+15550000017")
+            await sim.hangup(live, cause=16)  # the drain ends: app.run returns by itself
+    assert sim.channel(late) is None
+    assert [c.id for c in sim.core.channels.values() if c.stasis_app] == []
 
 
 async def test_unknown_event_is_logged_and_skipped(sim: Simulator, start_app) -> None:

@@ -36,7 +36,7 @@ trunk = "provider1"
 async def connected_to_a1(app: Application, sim: Simulator, caller: str) -> CallTask:
     """A caller on the support line answered by a1, while a2 is available and idle."""
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5))
-    app.acd.log_out("a2")
+    await app.acd.log_out("a2")
     channel = await sim.inject_call(did="5552000", caller=caller)
     await through_greeting(sim, channel)
     assert agent_leg_up_in_sim(app, sim, channel), "a1 ringing"

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from callcenter_ari.ivr import (
-    CallerHungUp,
+    CallerGone,
     CancelTimer,
     Command,
     Digit,
@@ -21,17 +21,17 @@ from callcenter_ari.ivr import (
     Lookup,
     LookupResult,
     Play,
-    PromptFinished,
-    Record,
+    PlaybackDone,
+    RecordMessage,
     Result,
     Schedule,
-    StartTimer,
-    StopPrompt,
+    SetTimer,
+    StopPlayback,
     SurgeAnnouncement,
-    TimerFired,
+    Timeout,
 )
 
-COMMAND_TYPES = (Play, StopPrompt, StartTimer, CancelTimer, Lookup, Record, Emit, Finished)
+COMMAND_TYPES = (Play, StopPlayback, SetTimer, CancelTimer, Lookup, RecordMessage, Emit, Finished)
 
 
 def flow(start: str, **nodes: dict[str, Any]) -> Flow:
@@ -78,9 +78,9 @@ class Runtime:
 
     def send(self, message: Input) -> list[Command]:
         # What the runtime sees happen: a prompt that finished no longer plays, a timer that fired no longer runs.
-        if isinstance(message, PromptFinished):
-            self.playing.pop(message.prompt_id, None)
-        if isinstance(message, TimerFired):
+        if isinstance(message, PlaybackDone):
+            self.playing.pop(message.playback_id, None)
+        if isinstance(message, Timeout):
             self.timers.pop(message.name, None)
         return self._apply(self.session.handle(message, self.now))
 
@@ -92,7 +92,7 @@ class Runtime:
 
     def finish_prompt(self) -> list[Command]:
         (prompt_id,) = self.playing
-        return self.send(PromptFinished(prompt_id))
+        return self.send(PlaybackDone(prompt_id))
 
     def finish_prompts(self) -> None:
         """Let prompts play to their end until the session waits on something else."""
@@ -104,7 +104,7 @@ class Runtime:
     def fire_timer(self) -> list[Command]:
         ((name, at),) = self.timers.items()
         self.now = max(self.now, at)
-        return self.send(TimerFired(name))
+        return self.send(Timeout(name))
 
     def answer_lookup(self, **fields: Any) -> list[Command]:
         ((request_id, _),) = self.lookups.items()
@@ -112,7 +112,7 @@ class Runtime:
         return self.send(LookupResult(request_id=request_id, **fields))
 
     def hang_up(self) -> list[Command]:
-        return self.send(CallerHungUp())
+        return self.send(CallerGone())
 
     # ---- what happened -------------------------------------------------------------------------------------
 
@@ -140,11 +140,11 @@ class Runtime:
                 case Play():
                     assert not self.playing, f"{command} while {self.playing} plays"
                     assert command.media
-                    self.playing[command.prompt_id] = command
-                case StopPrompt():
-                    assert command.prompt_id in self.playing, f"stop of a prompt not playing: {command}"
-                    del self.playing[command.prompt_id]
-                case StartTimer():
+                    self.playing[command.playback_id] = command
+                case StopPlayback():
+                    assert command.playback_id in self.playing, f"stop of a prompt not playing: {command}"
+                    del self.playing[command.playback_id]
+                case SetTimer():
                     assert not self.timers, f"{command} while {self.timers} runs"
                     assert command.at > self.now
                     self.timers[command.name] = command.at

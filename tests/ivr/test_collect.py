@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from callcenter_ari.ivr import Queue, StartTimer
+from callcenter_ari.ivr import Queue, SetTimer
 from tests.ivr.helpers import Runtime, flow, queue
 
 
@@ -60,9 +60,9 @@ def test_barge_in_keeps_the_first_digit() -> None:
 def test_first_digit_and_inter_digit_timeouts_are_separate() -> None:
     rt = collect()
     out = rt.finish_prompt()
-    assert next(c for c in out if isinstance(c, StartTimer)).at == 1_008.0
+    assert next(c for c in out if isinstance(c, SetTimer)).at == 1_008.0
     out = rt.press("1")
-    assert next(c for c in out if isinstance(c, StartTimer)).at == 1_003.0
+    assert next(c for c in out if isinstance(c, SetTimer)).at == 1_003.0
 
 
 def test_inter_digit_timeout_with_enough_digits_completes_the_entry() -> None:

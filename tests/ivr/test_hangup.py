@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from callcenter_ari.ivr import Abandoned, CancelTimer, Digit, Finished, StopPrompt, SurgeAnnouncement
+from callcenter_ari.ivr import Abandoned, CancelTimer, Digit, Finished, StopPlayback, SurgeAnnouncement
 from tests.ivr.helpers import Runtime, flow, queue
 
 FLOW = flow(
@@ -79,7 +79,7 @@ def test_hang_up_leaves_no_prompt_and_no_timer(steps: list[Step]) -> None:
     assert rt.result is None
     playing, timers = set(rt.playing), set(rt.timers)
     out = rt.hang_up()
-    assert {c.prompt_id for c in out if isinstance(c, StopPrompt)} == playing
+    assert {c.playback_id for c in out if isinstance(c, StopPlayback)} == playing
     assert {c.name for c in out if isinstance(c, CancelTimer)} == timers
     assert isinstance(out[-1], Finished) and isinstance(out[-1].result, Abandoned)
     assert not rt.playing and not rt.timers

@@ -88,7 +88,7 @@ BAD_ANSWERS: dict[str, dict[str, Any]] = {
     "sound with a newline": {"ok": True, "status": 200, "data": {"say": ["sound:outage\n"]}},
     "huge value": {"ok": True, "status": 200, "data": {"variables": {"a": "x" * 10_000}}},
     "sound path escape": {"ok": True, "status": 200, "data": {"say": ["sound:../../../etc/passwd"]}},
-    "say from a variable": {"ok": True, "status": 200, "data": {"say": ["digits:${account}"]}},
+    "say from a variable": {"ok": True, "status": 200, "data": {"say": ["digits:{{account}}"]}},
     "unknown media kind": {"ok": True, "status": 200, "data": {"say": ["recording:secret"]}},
 }
 

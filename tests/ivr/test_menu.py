@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callcenter_ari.ivr import Digit, Finished, Play, PromptFinished, Queue, StartTimer, StopPrompt
+from callcenter_ari.ivr import Digit, Finished, Play, PlaybackDone, Queue, SetTimer, StopPlayback
 from tests.ivr.helpers import Runtime, flow, hangup, queue
 
 MENU = flow(
@@ -32,7 +32,7 @@ def test_menu_plays_its_prompt_then_waits_for_a_key() -> None:
     assert play.interruptible
     assert not rt.timers
     out = rt.finish_prompt()
-    assert [c for c in out if isinstance(c, StartTimer)] == [StartTimer(next(iter(rt.timers)), 1_005.0)]
+    assert [c for c in out if isinstance(c, SetTimer)] == [SetTimer(next(iter(rt.timers)), 1_005.0)]
 
 
 def test_a_key_routes_to_its_option() -> None:
@@ -46,12 +46,12 @@ def test_a_key_routes_to_its_option() -> None:
 
 
 def test_barge_in_stops_the_prompt_and_counts_as_the_choice() -> None:
-    """A key during the prompt stops it (StopPrompt) and selects the option at once."""
+    """A key during the prompt stops it (StopPlayback) and selects the option at once."""
     rt = Runtime(MENU)
     rt.start()
     (prompt_id,) = rt.playing
     out = rt.press("2")
-    assert StopPrompt(prompt_id) in out
+    assert StopPlayback(prompt_id) in out
     assert isinstance(rt.result, Queue) and rt.result.queue == "sales"
 
 
@@ -61,7 +61,7 @@ def test_an_interrupted_prompts_late_finish_is_ignored() -> None:
     rt.start()
     (old,) = rt.playing
     rt.press("5")  # invalid: the prompt is stopped and replayed
-    assert rt.session.handle(PromptFinished(old), rt.now) == []
+    assert rt.session.handle(PlaybackDone(old), rt.now) == []
 
 
 def test_invalid_key_plays_the_invalid_prompt_then_the_menu_again() -> None:
@@ -133,7 +133,7 @@ def test_a_non_interruptible_menu_prompt_ignores_keys_until_it_ends() -> None:
     rt = Runtime(f)
     rt.start()
     out = rt.press("1")
-    assert [c for c in out if isinstance(c, Play | StopPrompt | Finished)] == []
+    assert [c for c in out if isinstance(c, Play | StopPlayback | Finished)] == []
     assert rt.events("ivr.key") == [{**rt.events("ivr.key")[0], "digit": "1"}]
     rt.finish_prompt()
     rt.press("1")

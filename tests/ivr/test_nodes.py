@@ -13,7 +13,7 @@ from callcenter_ari.ivr import (
     OfferCallback,
     Play,
     Queue,
-    Record,
+    RecordMessage,
     Schedule,
     Transfer,
     Voicemail,
@@ -52,9 +52,9 @@ def test_interruptible_play_passes_the_key_to_the_next_menu() -> None:
 def test_say_digits_number_and_duration() -> None:
     f = flow(
         "d",
-        d={"kind": "say", "value": "${account}", "say_as": "digits", "before": ["your-account"], "next": "n"},
+        d={"kind": "say", "value": "{{account}}", "say_as": "digits", "before": ["your-account"], "next": "n"},
         n={"kind": "say", "value": "42", "say_as": "number", "next": "t"},
-        t={"kind": "say", "value": "${wait}", "say_as": "duration", "after": ["approx"], "next": "q"},
+        t={"kind": "say", "value": "{{wait}}", "say_as": "duration", "after": ["approx"], "next": "q"},
         q=queue(),
     )
     rt = Runtime(f, variables={"account": "0815", "wait": "3725"})
@@ -69,7 +69,7 @@ def test_say_digits_number_and_duration() -> None:
 
 def test_say_skips_a_value_that_is_not_what_it_claims() -> None:
     """A variable that is not digits is left out of the media, never sent to Asterisk as it is."""
-    f = flow("d", d={"kind": "say", "value": "${x}", "say_as": "digits", "before": ["b"], "next": "q"}, q=queue())
+    f = flow("d", d={"kind": "say", "value": "{{x}}", "say_as": "digits", "before": ["b"], "next": "q"}, q=queue())
     rt = Runtime(f, variables={"x": "12,sound:../../etc/passwd"})
     rt.start()
     assert rt.media == ("sound:b",)
@@ -77,14 +77,14 @@ def test_say_skips_a_value_that_is_not_what_it_claims() -> None:
 
 def test_say_skips_digits_with_a_trailing_newline() -> None:
     """Python's ``$`` matches before a final newline: values are checked whole, so "12\\n" is not digits."""
-    f = flow("d", d={"kind": "say", "value": "${x}", "say_as": "digits", "before": ["b"], "next": "q"}, q=queue())
+    f = flow("d", d={"kind": "say", "value": "{{x}}", "say_as": "digits", "before": ["b"], "next": "q"}, q=queue())
     rt = Runtime(f, variables={"x": "12\n"})
     rt.start()
     assert rt.media == ("sound:b",)
 
 
 def test_a_prompt_with_nothing_to_play_moves_on_at_once() -> None:
-    f = flow("d", d={"kind": "say", "value": "${missing}", "say_as": "number", "next": "q"}, q=queue())
+    f = flow("d", d={"kind": "say", "value": "{{missing}}", "say_as": "number", "next": "q"}, q=queue())
     rt = Runtime(f)
     rt.start()
     assert isinstance(rt.result, Queue)
@@ -167,8 +167,8 @@ def test_voicemail_plays_the_intro_then_records_and_finishes() -> None:
     rt.start()
     assert rt.media == ("sound:vm-intro",)
     out = rt.finish_prompt()
-    record = next(c for c in out if isinstance(c, Record))
-    assert record == Record(recording_id="c1-vm", max_seconds=60, beep=True, terminate_on="#")
+    record = next(c for c in out if isinstance(c, RecordMessage))
+    assert record == RecordMessage(channel="", name="c1-vm", max_seconds=60, beep=True, terminate_on="#")
     assert rt.result == Voicemail(mailbox="hotline", recording_id="c1-vm", variables={})
 
 

@@ -122,7 +122,7 @@ REJECTED: dict[str, tuple[Edit, str]] = {
     "collect bad variable": (_set("acct", variable="a b"), f"{P}.nodes.acct.variable: 'a b' is not a variable"),
     "undeclared sound": (_set("bye", prompt=["goodbyee"]), f"{P}.nodes.bye.prompt: undeclared sound 'goodbyee'"),
     "bad media kind": (_set("bye", prompt=["tts:hello"]), f"{P}.nodes.bye.prompt[0]: 'tts:hello': unknown media kind"),
-    "sound from a variable": (_set("bye", prompt=["sound:${x}"]), "a sound name cannot come from a variable"),
+    "sound from a variable": (_set("bye", prompt=["sound:{{x}}"]), "a sound name cannot come from a variable"),
     "bad number": (_set("bye", prompt=["number:lots"]), f"{P}.nodes.bye.prompt[0]: 'number:lots': not a valid number"),
     "unknown schedule": (_set("hours", schedule="ofice"), f"{P}.nodes.hours.schedule: unknown schedule 'ofice'"),
     "overlapping hours": (

@@ -3,6 +3,8 @@ all over real HTTP/WebSocket against the manual clock."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from callcenter_ari.sim import CallerScript, PhoneBehaviour, Simulator, TrafficSpec
 from tests.sim.conftest import Client
 
@@ -48,22 +50,23 @@ class TestTrunkCalls:
         assert sim.channel(channel_id) is None
         assert "StasisStart" not in [e["type"] for e in await client.drain()]
 
-    async def test_sent_back_to_the_dialplan_a_trunk_call_goes_on_past_stasis_and_is_hung_up(
+    async def test_continue_without_a_place_goes_on_after_stasis_and_the_route_hangs_up(
         self, sim: Simulator, client: Client
     ) -> None:
-        """continue with nothing named: the next priority after Stasis(), whose Hangup() ends the call (cause 16)."""
-        channel_id = await sim.inject_call(did="5551000", caller="+1555")
-        assert await client.call("POST", f"/ari/channels/{channel_id}/continue") == (204, None)
-        assert sim.channel(channel_id) is None
-        assert [e["type"] for e in await client.drain()] == ["StasisStart", "StasisEnd"]
+        """As Asterisk: no priority continues after Stasis() (the inbound route then hangs up); priority 1 of
+        from-trunk starts the route again, back into the application."""
 
-    async def test_continued_at_the_top_of_the_inbound_route_a_trunk_call_enters_stasis_again(
-        self, sim: Simulator, client: Client
-    ) -> None:
+        async def after(request: Any) -> list[str]:
+            seen = len(await client.drain(timeout=0.5))
+            await request
+            return [e["type"] for e in (await client.drain(timeout=0.5))[seen:]]
+
         channel_id = await sim.inject_call(did="5551000", caller="+1555")
-        status, _ = await client.call("POST", f"/ari/channels/{channel_id}/continue", context="from-trunk")
-        assert status == 204
-        assert [e["type"] for e in await client.drain()] == ["StasisStart", "StasisEnd", "StasisStart"]
+        assert await after(client.call("POST", f"/ari/channels/{channel_id}/continue")) == ["StasisEnd"]
+        assert sim.channel(channel_id) is None
+        again = await sim.inject_call(did="5551000", caller="+1556")
+        restart = client.call("POST", f"/ari/channels/{again}/continue", context="from-trunk", priority="1")
+        assert await after(restart) == ["StasisEnd", "StasisStart"]
 
     async def test_dahdi_call_is_named_after_its_span(self, sim: Simulator, client: Client) -> None:
         """tech=DAHDI gives DAHDI/i<span>/<number>-<hex>."""

@@ -64,7 +64,7 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 async def test_writes_staged_during_an_outage_land_when_redis_is_back(private_redis: PrivateRedis) -> None:
     client = Redis(host="127.0.0.1", port=private_redis.port, socket_timeout=1, socket_connect_timeout=1)
-    store = Store(client, Keys("hiccup", "t1"))
+    store = Store(client, Keys("hiccup", "t1"), now=time.time)
     store.save_call(CallRecord(call_id="c1", channel_id="ch1", started_at=1.0))
     await store.flush()
     private_redis.stop()

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
-from callcenter_ari.acd.records import AgentRecord
 from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.store.keys import InvalidId, Keys
 from callcenter_ari.store.redis import Store, queue_score
 
 
 async def test_call_records_read_back_and_leave_the_live_set_when_ended(redis: Redis, keys: Keys) -> None:
-    store = Store(redis, keys)
+    store = Store(redis, keys, now=lambda: 0.0)
     call = CallRecord(call_id="c1", channel_id="1700000000.1", caller="+15551234567", started_at=10.0, phase="queued")
     store.save_call(call)
     await store.flush()
@@ -26,7 +25,7 @@ async def test_call_records_read_back_and_leave_the_live_set_when_ended(redis: R
 
 
 async def test_a_burst_of_writes_is_one_round_trip(redis: Redis, keys: Keys) -> None:
-    store = Store(redis, keys)
+    store = Store(redis, keys, now=lambda: 0.0)
     for n in range(200):
         store.save_call(CallRecord(call_id=f"c{n}", channel_id=f"ch{n}", started_at=float(n)))
         store.emit("call.started", {"at": float(n), "call_id": f"c{n}"})
@@ -36,7 +35,7 @@ async def test_a_burst_of_writes_is_one_round_trip(redis: Redis, keys: Keys) -> 
 
 
 async def test_event_stream_is_append_only_and_ordered(redis: Redis, keys: Keys) -> None:
-    store = Store(redis, keys)
+    store = Store(redis, keys, now=lambda: 0.0)
     store.emit("call.started", {"at": 1.0, "call_id": "c1"})
     store.emit("call.ended", {"at": 2.0, "call_id": "c1", "outcome": "completed"})
     await store.flush()
@@ -45,26 +44,32 @@ async def test_event_stream_is_append_only_and_ordered(redis: Redis, keys: Keys)
     assert events[1][2] == {"call_id": "c1", "outcome": "completed"}
 
 
-async def test_agents_and_queue_entries_read_back(redis: Redis, keys: Keys) -> None:
-    store = Store(redis, keys)
-    store.save_agent(AgentRecord(agent_id="a1", state="available", since=5.0))
+async def test_queue_entries_read_back_in_the_order_they_are_served(redis: Redis, keys: Keys) -> None:
+    store = Store(redis, keys, now=lambda: 0.0)
     store.queue_add("support", "c2", queue_score(0, 20.0))
     store.queue_add("support", "c1", queue_score(0, 10.0))
     store.queue_add("support", "vip", queue_score(5, 30.0))
     await store.flush()
-    assert await store.agents() == [AgentRecord(agent_id="a1", state="available", since=5.0)]
     assert [c for c, _ in await store.queue_entries("support")] == ["vip", "c1", "c2"]
 
 
-async def test_reserving_an_agent_is_atomic_across_two_stores(redis: Redis, keys: Keys) -> None:
-    """Two processes on one Redis: only one of them gets the agent."""
-    first, second = Store(redis, keys), Store(redis, keys)
-    first.save_agent(AgentRecord(agent_id="a1", state="available"))
-    await first.flush()
-    assert await first.reserve_agent(AgentRecord(agent_id="a1", state="reserved", call_id="c1"))
-    assert not await second.reserve_agent(AgentRecord(agent_id="a1", state="reserved", call_id="c2"))
-    [agent] = await second.agents()
-    assert agent.call_id == "c1" and agent.state == "reserved"
+async def test_each_node_recovers_its_own_live_calls(redis: Redis, keys: Keys) -> None:
+    """Two processes of one tenant serving two Asterisks: each sees only the calls of its own node."""
+    east, west = Store(redis, keys, now=lambda: 0.0, node="east"), Store(redis, keys, now=lambda: 0.0, node="west")
+    east.save_call(CallRecord(call_id="c1", channel_id="e.1", started_at=1.0, phase="queued"))
+    west.save_call(CallRecord(call_id="c2", channel_id="w.1", started_at=2.0, phase="queued"))
+    await east.flush()
+    await west.flush()
+    assert [c.call_id for c in await east.live_calls()] == ["c1"]
+    assert [c.call_id for c in await west.live_calls()] == ["c2"]
+
+
+async def test_an_event_without_a_time_is_stamped_by_the_stores_clock(redis: Redis, keys: Keys) -> None:
+    store = Store(redis, keys, now=lambda: 1234.5)
+    store.emit("call.started", {"call_id": "c1"})
+    await store.flush()
+    raw = await redis.xrange(keys.events)
+    assert raw[0][1][b"at"] == b"1234.500"
 
 
 @pytest.mark.parametrize("bad", ["", "a b", "x:y", "*", "../etc", "a\nb", "abc\n", "é", "x" * 200])
@@ -78,10 +83,10 @@ def test_ids_from_outside_never_become_keys_unvalidated(bad: str) -> None:
 
 def test_keys_live_under_one_tenant_prefix() -> None:
     keys = Keys("cc", "acme")
-    assert {keys.call("c1"), keys.agent("a1"), keys.queue("q"), keys.events, keys.live_calls} == {
+    assert {keys.call("c1"), keys.agent("a1"), keys.queue("q"), keys.events, keys.live_calls("n1")} == {
         "cc:acme:call:c1",
         "cc:acme:agent:a1",
         "cc:acme:queue:q",
         "cc:acme:events",
-        "cc:acme:calls:live",
+        "cc:acme:calls:live:n1",
     }

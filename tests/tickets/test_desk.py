@@ -3,6 +3,7 @@ controlled clock, the three searches, and numbers from two writers at once."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import anyio
@@ -211,7 +212,7 @@ async def test_numbers_are_unique_and_increasing_with_two_writers(redis: Redis, 
 
 
 async def test_ticket_events_reach_the_stream_in_the_runtimes_format(redis: Redis, keys: Keys) -> None:
-    store = Store(redis, keys)
+    store = Store(redis, keys, now=time.time)
     desk = TicketDesk(redis, keys, now=lambda: ENDED + 5, emit=store.emit, roster=ROSTER)
     ticket = await desk.open(facts("c1"))
     await desk.complete(ticket.number, form(category="request_for_help"))

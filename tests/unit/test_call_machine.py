@@ -35,6 +35,7 @@ from callcenter_ari.calls.messages import (
     SetTimer,
     Start,
     StopPlayback,
+    SupervisorHangup,
     Timeout,
     TransferTo,
     Unhold,
@@ -186,6 +187,25 @@ class TestQueue:
         commands = call.handle(CallerGone(16), 6.0)
         assert Hangup("c1-a1") in commands
         assert ReleaseAgent("a1", "caller_abandoned") in commands
+        assert call.record.outcome == "abandoned"
+
+    def test_a_supervisor_hanging_up_a_waiting_caller_is_not_an_abandon(self) -> None:
+        """The API marks the call before Asterisk hangs the caller up: the caller's leaving then ends it as
+        hung_up_by_supervisor, naming who; an agent being rung is freed as for an abandon."""
+        call = queued_call()
+        call.handle(Offered("a1", "PJSIP/a1"), 5.0)
+        assert call.handle(SupervisorHangup("floor"), 6.0) == []
+        commands = call.handle(CallerGone(16), 6.1)
+        assert Dequeue("support") in commands and ReleaseAgent("a1", "caller_abandoned") in commands
+        assert call.record.outcome == "hung_up_by_supervisor"
+        ended = next(c for c in commands if isinstance(c, Emit) and c.kind == "call.ended")
+        assert (ended.fields["outcome"], ended.fields["by"]) == ("hung_up_by_supervisor", "floor")
+
+    def test_a_supervisor_hang_up_that_failed_leaves_a_later_abandon_the_callers(self) -> None:
+        call = queued_call()
+        call.handle(SupervisorHangup("floor"), 6.0)
+        call.handle(SupervisorHangup(""), 6.5)  # Asterisk could not be asked: the mark is withdrawn
+        call.handle(CallerGone(16), 30.0)
         assert call.record.outcome == "abandoned"
 
     def test_max_wait_ends_the_call(self) -> None:

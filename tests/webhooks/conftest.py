@@ -32,7 +32,7 @@ async def receivers() -> AsyncIterator[Callable[[], Awaitable[Receiver]]]:
 @pytest.fixture
 def emit(redis: Redis, keys: Keys) -> Callable[..., Awaitable[None]]:
     """Append events to the stream through the runtime's own Store."""
-    store = Store(redis, keys)
+    store = Store(redis, keys, now=time.time)
 
     async def emit_(kind: str, **fields: Any) -> None:
         store.emit(kind, {"at": time.time(), **fields})

@@ -4,6 +4,7 @@ signed, retried, dead-lettered, replayed, and never lost or doubled across a res
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -201,7 +202,7 @@ async def test_a_fan_out_repeated_after_a_crash_creates_no_duplicate(redis: Redi
     service = WebhookService(redis, keys, settings=FAST)
     await service.create_subscription("https://crm.example/hook")
     await service.store.ensure_group("0")
-    store = Store(redis, keys)
+    store = Store(redis, keys, now=time.time)
     store.emit("call.started", {"at": 1.0, "call_id": "c1"})
     await store.flush()
     [entry] = await service.store.read_events("w1", pending=False, count=10, block_ms=10)

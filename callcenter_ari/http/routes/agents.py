@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import structlog
@@ -25,15 +25,20 @@ ReasonCode = Annotated[
 ]
 
 
+# The board's states, and ``on_hold``: talking, with the caller on hold (the call says so, not the board).
+ShownState = AgentState | Literal["on_hold"]
+
+
 class AgentView(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
-    state: AgentState
+    state: ShownState
     since: float  # unix seconds
     reason: str  # why not ready (or why the last reservation ended)
     call_id: str  # the call they are reserved for, talking on or wrapping up
     calls: int  # calls answered since the agent record began
     talk_seconds: float
+    until: float | None  # unix seconds: when wrap-up ends, or a break becomes overdue
     queues: list[str]
     call: CallView | None  # the live call they are reserved for or talking on, with its screen pop
 
@@ -56,25 +61,30 @@ class WrapupExtended(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def view(deps: ApiDeps, agent_id: str) -> AgentView:
-    record = deps.acd.board.agents[agent_id]
+    record = deps.acd.confirmed[agent_id]
     spec = deps.acd.board.specs.get(agent_id)
+    call = deps.live_call(record.call_id) if record.call_id else None
+    state: ShownState = record.state
+    if state == "talking" and call is not None and call.agent_id == agent_id and call.on_hold:
+        state = "on_hold"
     return AgentView(
         id=agent_id,
         name=deps.agent_names.get(agent_id, ""),
-        state=record.state,
+        state=state,
         since=record.since,
         reason=record.reason,
         call_id=record.call_id,
         calls=record.calls,
         talk_seconds=record.talk_seconds,
+        until=record.until,
         queues=list(spec.queues) if spec else [],
-        call=call_view(live) if record.call_id and (live := deps.live_call(record.call_id)) else None,
+        call=call_view(call) if call is not None else None,
     )
 
 
 def visible(deps: ApiDeps, principal: Principal, agent_id: str) -> str:
     """The agent's id if the caller may see it; otherwise 404, exactly as for an agent that does not exist."""
-    if agent_id not in deps.acd.board.agents or not principal.sees_agent(agent_id):
+    if agent_id not in deps.acd.confirmed or not principal.sees_agent(agent_id):
         raise NotFound(f"no agent {agent_id[:64]!r}")
     return agent_id
 
@@ -94,7 +104,7 @@ class AgentController(Controller):
     @get("/", guards=[requires("agents.read")], responses=documented(), sync_to_thread=False)
     def list_agents(self, deps: Deps, principal: Caller) -> AgentList:
         """Every agent the token may see, with state, since, calls and queues."""
-        ids = [a for a in sorted(deps.acd.board.agents) if principal.sees_agent(a)]
+        ids = [a for a in sorted(deps.acd.confirmed) if principal.sees_agent(a)]
         return AgentList([view(deps, agent_id) for agent_id in ids])
 
     @get("/{agent_id:str}", guards=[requires("agents.read")], responses=documented(), sync_to_thread=False)
@@ -105,13 +115,13 @@ class AgentController(Controller):
     async def log_in(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
         """Log in (available at once); refused with 409 when the seat limit is reached. A persistent agent's phone
         is called first: they are logged in once it is up in their bridge (``agent.line`` events)."""
-        await deps.acd.log_in(visible(deps, principal, agent_id), seat_limit=deps.seat_limit)
+        await deps.acd.log_in(visible(deps, principal, agent_id))
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/logout", **_CHANGE)
     async def log_out(self, deps: Deps, principal: Caller, agent_id: Id) -> AgentView:
         """Log out (from available, not ready or wrap-up; not during a call); a persistent agent's line is hung up."""
-        deps.acd.log_out(visible(deps, principal, agent_id))
+        await deps.acd.log_out(visible(deps, principal, agent_id))
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/ready", **_CHANGE)
@@ -125,7 +135,7 @@ class AgentController(Controller):
         """Not ready with a reason. An agent asking for themself is subject to their team's break limit."""
         visible(deps, principal, agent_id)
         policed = principal.role == "agent"
-        deps.acd.not_ready(agent_id, data.reason, policed=policed)
+        await deps.acd.not_ready(agent_id, data.reason, policed=policed)
         return _changed(deps, principal, agent_id)
 
     @post("/{agent_id:str}/wrapup/extend", **_CHANGE)
@@ -134,7 +144,7 @@ class AgentController(Controller):
     ) -> WrapupExtended:
         """More wrap-up time, within the queue's ``wrapup_max_seconds`` (409 beyond it, or when not in wrap-up).
         ``ready`` ends wrap-up early."""
-        until = deps.acd.extend_wrapup(visible(deps, principal, agent_id), data.seconds)
+        until = await deps.acd.extend_wrapup(visible(deps, principal, agent_id), data.seconds)
         return WrapupExtended(agent=_changed(deps, principal, agent_id), wrapup_until=until)
 
 

@@ -1,7 +1,15 @@
-"""Live calls: what is up now (caller, DID, phase, queue, agent, times), and hanging one up."""
+"""Live calls: what is up now (caller, DID, phase, queue, agent, times), and what people do with them: hang up,
+hold, transfer, consult, monitor.
+
+A route never holds a call's live state: it reads the snapshot the call gives (calls/view.py), and before it hands
+a request over it asks the call machine whether it would take it (``refusal``), answering 409 with the machine's
+reason when not. What the API checks itself is only what the request names: configured queues, destinations and
+agents (422), and whether a named agent is free (the ACD's board).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated, Literal
 
 import msgspec
@@ -12,19 +20,21 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from callcenter_ari.acd.decisions import RoutingAudit
 from callcenter_ari.acd.errors import InvalidTransition
-from callcenter_ari.ari.errors import ChannelGone
+from callcenter_ari.ari.errors import AriError, ChannelGone
 from callcenter_ari.calls.messages import (
     CancelConsult,
     CompleteTransfer,
     Consult,
     Hold,
-    Input,
+    Request,
     StartConference,
+    SupervisorHangup,
     TransferTo,
     TransferToAgent,
     Unhold,
 )
-from callcenter_ari.calls.records import CallPhase, CallRecord
+from callcenter_ari.calls.records import CallPhase
+from callcenter_ari.calls.view import CallSnapshot
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import Conflict, FieldProblem, NotFound, Unprocessable, documented
@@ -56,6 +66,7 @@ class CallView(msgspec.Struct, frozen=True, kw_only=True):
     answered_at: float | None
     enqueued_at: float | None
     connected_at: float | None  # when the agent answered
+    on_hold: bool  # the caller hears music and is not heard: held by the agent, or during a consultation
     # The screen pop: what the IVR learned about the caller.
     language: str
     skills: list[str]
@@ -102,40 +113,45 @@ class HangupAccepted(msgspec.Struct, frozen=True):
     status: str = "hanging_up"  # the call's own hang-up events end it (and its record) a moment later
 
 
-def view(record: CallRecord) -> CallView:
+def view(call: CallSnapshot) -> CallView:
+    consult = call.consult
     return CallView(
-        id=record.call_id,
-        caller=record.caller,
-        caller_name=record.caller_name,
-        did=record.did,
-        source=record.source,
-        phase=record.phase,
-        queue=record.queue,
-        priority=record.priority,
-        agent_id=record.agent_id,
-        started_at=record.started_at,
-        answered_at=record.answered_at,
-        enqueued_at=record.enqueued_at,
-        connected_at=record.connected_at,
-        language=record.language,
-        skills=list(record.skills),
-        ivr_path=list(record.ivr_path),
-        variables=dict(record.variables),
-        consult=ConsultView(
-            agent_id=record.consult_agent,
-            destination="" if record.consult_agent else record.consult_target,
-            answered=record.consult_answered_at is not None,
-        )
-        if record.consult_target
+        id=call.call_id,
+        caller=call.caller,
+        caller_name=call.caller_name,
+        did=call.did,
+        source=call.source,
+        phase=call.phase,
+        queue=call.queue,
+        priority=call.priority,
+        agent_id=call.agent_id,
+        started_at=call.started_at,
+        answered_at=call.answered_at,
+        enqueued_at=call.enqueued_at,
+        connected_at=call.connected_at,
+        on_hold=call.on_hold,
+        language=call.language,
+        skills=list(call.skills),
+        ivr_path=list(call.ivr_path),
+        variables=dict(call.variables),
+        consult=ConsultView(agent_id=consult.agent_id, destination=consult.destination, answered=consult.answered)
+        if consult is not None
         else None,
     )
 
 
-def find(deps: ApiDeps, principal: Principal, call_id: str) -> CallRecord:
-    for record in deps.live_calls():
-        if record.call_id == call_id and principal.sees_call(record.agent_id):
-            return record
-    raise NotFound(f"no live call {call_id[:64]!r}")
+def find(deps: ApiDeps, principal: Principal, call_id: str) -> CallSnapshot:
+    call = deps.live_call(call_id)
+    if call is None or not principal.sees_call(call.agent_id):
+        raise NotFound(f"no live call {call_id[:64]!r}")
+    return call
+
+
+def asked(deps: ApiDeps, call: CallSnapshot, request: Request) -> None:
+    """409 with the call machine's reason if it would not take the request now."""
+    reason = deps.refusal(call.call_id, request)
+    if reason is not None:
+        raise Conflict(reason)
 
 
 def _consult_step(step: str) -> post:
@@ -156,8 +172,8 @@ class CallController(Controller):
     @get("/", guards=[requires("calls.read")], responses=documented(), sync_to_thread=False)
     def list_calls(self, deps: Deps, principal: Caller) -> CallList:
         """The calls up now, oldest first (an agent token: the calls with that agent)."""
-        records = sorted(deps.live_calls(), key=lambda r: (r.started_at, r.call_id))
-        return CallList([view(r) for r in records if principal.sees_call(r.agent_id)])
+        calls = sorted(deps.live_calls(), key=lambda c: (c.started_at, c.call_id))
+        return CallList([view(c) for c in calls if principal.sees_call(c.agent_id)])
 
     @get("/{call_id:str}", guards=[requires("calls.read")], responses=documented(), sync_to_thread=False)
     def get_call(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
@@ -167,11 +183,11 @@ class CallController(Controller):
     def routing(self, deps: Deps, principal: Caller, call_id: Id) -> RoutingAudit:
         """Why a waiting call has not been offered yet: every logged-in agent and the reason (busy, not ready, not
         eligible by skill or language). Decisions already taken are on the event stream as ``acd.routed``."""
-        record = find(deps, principal, call_id)
+        call = find(deps, principal, call_id)
         try:
-            return deps.acd.board.explain(record.call_id, deps.clock.now())
+            return deps.acd.board.explain(call.call_id, deps.clock.now())
         except InvalidTransition:
-            raise Conflict(f"the call is {record.phase}: only a waiting call is explained") from None
+            raise Conflict(f"the call is {call.phase}: only a waiting call is explained") from None
 
     @post(
         "/{call_id:str}/hangup",
@@ -180,13 +196,19 @@ class CallController(Controller):
         responses=documented(502),
     )
     async def hang_up(self, deps: Deps, principal: Caller, call_id: Id) -> HangupAccepted:
-        """Hang up the caller's channel; the call ends through its own events, as if the caller had hung up."""
-        record = find(deps, principal, call_id)
+        """Hang up the caller's channel; the call ends through its own events. A caller waiting for an agent ends
+        as ``hung_up_by_supervisor``, counted apart from the callers' own abandons."""
+        call = find(deps, principal, call_id)
         log.info("api.call_hangup", call_id=call_id, by=principal.name)
+        # Marked first: the call's inbox keeps order, so the mark is there before the caller's hang-up event.
+        deps.deliver(call.call_id, SupervisorHangup(principal.name or "api"))
         try:
-            await deps.hangup(record.channel_id)
+            await deps.hangup(call.channel_id)
         except ChannelGone:
             pass  # already hanging up: the call is ending either way
+        except AriError:
+            deps.deliver(call.call_id, SupervisorHangup(""))  # not hung up: a later leaving is the caller's
+            raise
         return HangupAccepted(call_id)
 
     @post(
@@ -221,24 +243,14 @@ class CallController(Controller):
     def transfer(self, deps: Deps, principal: Caller, call_id: Id, data: JSONBody[TransferRequest]) -> CallView:
         """Blind transfer: the agent's leg ends (wrap-up) and the caller waits in the queue, is dialled on, or
         rings the named agent (reserved for the call; if they do not answer, the caller is back in line)."""
-        record = find(deps, principal, call_id)
-        given = {"queue": data.queue, "destination": data.destination, "agent": data.agent}
-        kind, name = _one_of(given)
-        if kind == "queue" and name not in deps.queue_names:
-            raise Unprocessable(f"no queue {name!r}", [FieldProblem("queue", "not a configured queue")])
-        if kind == "destination":
-            _check_destination(deps, name)
-        if record.phase != "talking":
-            raise Conflict(f"the call is {record.phase}: only a connected call can be transferred")
-        target: Input
+        call = find(deps, principal, call_id)
+        kind, name = _named(deps, {"queue": data.queue, "destination": data.destination, "agent": data.agent})
         if kind == "agent":
-            _check_agent(deps, record, name)
-            target = TransferToAgent(name)
+            _hand_on(deps, call, TransferToAgent(name), agent=name)
         else:
-            target = TransferTo("queue" if kind == "queue" else "destination", name)
-        deps.deliver(record.call_id, target)
+            _hand_on(deps, call, TransferTo("queue" if kind == "queue" else "destination", name))
         log.info("api.call_transfer", call_id=call_id, to=kind, target=name, by=principal.name)
-        return view(record)
+        return view(call)
 
     @post(
         "/{call_id:str}/consult",
@@ -250,23 +262,14 @@ class CallController(Controller):
     def consult(self, deps: Deps, principal: Caller, call_id: Id, data: JSONBody[ConsultRequest]) -> CallView:
         """Attended transfer, first step: the caller is held (music) and the agent is connected to the named agent
         (reserved for the call) or the configured destination; then complete, cancel or conference."""
-        record = find(deps, principal, call_id)
-        kind, name = _one_of({"agent": data.agent, "destination": data.destination})
-        if kind == "destination":
-            _check_destination(deps, name)
-        if record.phase == "consulting":
-            raise Conflict("a consultation is in progress already: complete or cancel it first")
-        if record.phase != "talking":
-            raise Conflict(f"the call is {record.phase}: only a connected call can consult")
-        if record.agent_bridge:
-            raise Conflict("a persistent agent's call cannot consult: transfer it to a queue or a destination")
+        call = find(deps, principal, call_id)
+        kind, name = _named(deps, {"agent": data.agent, "destination": data.destination})
         if kind == "agent":
-            _check_agent(deps, record, name)
-        elif not record.agent_id:
-            raise Conflict("the call has no agent on it to consult for")
-        deps.deliver(record.call_id, Consult("agent" if kind == "agent" else "destination", name))
+            _hand_on(deps, call, Consult("agent", name), agent=name)
+        else:
+            _hand_on(deps, call, Consult("destination", name))
         log.info("api.call_consult", call_id=call_id, to=kind, target=name, by=principal.name)
-        return view(record)
+        return view(call)
 
     @_consult_step("complete")
     def complete_consult(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
@@ -292,9 +295,9 @@ class CallController(Controller):
     )
     def monitor(self, deps: Deps, principal: Caller, call_id: Id, data: JSONBody[MonitorRequest]) -> MonitorAccepted:
         """Ring a configured supervisor's phone and let them listen to, whisper into, or barge into the call."""
-        record = find(deps, principal, call_id)
+        call = find(deps, principal, call_id)
         try:
-            session = deps.monitor.start(record.call_id, data.supervisor, data.mode)
+            session = deps.monitor.start(call.call_id, data.supervisor, data.mode)
         except MonitorError as exc:
             raise Conflict(str(exc)) from None
         log.info("api.call_monitor", call_id=call_id, by=principal.name, mode=data.mode)
@@ -302,53 +305,45 @@ class CallController(Controller):
 
 
 def _hold(deps: ApiDeps, principal: Principal, call_id: str, *, held: bool) -> CallView:
-    record = find(deps, principal, call_id)
-    if record.phase != "talking":
-        raise Conflict(f"the call is {record.phase}: only a call with an agent can be put on hold")
-    deps.deliver(record.call_id, Hold() if held else Unhold())
+    call = find(deps, principal, call_id)
+    request = Hold() if held else Unhold()
+    asked(deps, call, request)
+    deps.deliver(call.call_id, request)
     log.info("api.call_hold", call_id=call_id, held=held, by=principal.name)
-    return view(record)
+    return view(call)
 
 
-def _one_of(given: dict[str, str | None]) -> tuple[str, str]:
-    """The one target a request names (422 naming the fields when it names none or several)."""
+def _named(deps: ApiDeps, given: dict[str, str | None]) -> tuple[str, str]:
+    """The one target a request names, configured (422 naming the fields when it names none, several, or one that
+    is not configured)."""
     named = [(field, value) for field, value in given.items() if value is not None]
     if len(named) != 1:
         fields = " | ".join(given)
         problems = [FieldProblem(field, f"give exactly one of {fields}") for field in given]
         raise Unprocessable(f"give exactly one of {fields}", problems)
-    return named[0]
+    kind, name = named[0]
+    configured: Collection[str] = {"queue": deps.queue_names, "destination": deps.destinations}.get(
+        kind, deps.agent_names
+    )
+    if name not in configured:
+        raise Unprocessable(f"no {kind} {name!r}", [FieldProblem(kind, f"not a configured {kind}")])
+    return kind, name
 
 
-def _check_destination(deps: ApiDeps, name: str) -> None:
-    if name not in deps.destinations:
-        problem = FieldProblem("destination", "not a configured destination")
-        raise Unprocessable(f"no destination {name!r}", [problem])
-
-
-def _check_agent(deps: ApiDeps, record: CallRecord, agent_id: str) -> None:
-    """A named target agent must be configured (422), not the call's own agent, and available now (409). The ACD
-    reserves them atomically when the call acts on the request; should someone else take them first, the call
-    says so on the event stream."""
-    if agent_id not in deps.agent_names:
-        raise Unprocessable(f"no agent {agent_id!r}", [FieldProblem("agent", "not a configured agent")])
-    if not record.agent_id:
-        raise Conflict("the call has no agent on it to hand it over")
-    if record.agent_bridge:
-        raise Conflict("a persistent agent's call goes on to a queue or a destination, not to a named agent")
-    if agent_id == record.agent_id:
-        raise Conflict(f"agent {agent_id} is the agent on this call")
-    state = deps.acd.board.state(agent_id)
+def _hand_on(deps: ApiDeps, call: CallSnapshot, request: Request, *, agent: str = "") -> None:
+    """Hand the call a request that names a target, once the call would take it and a named agent is free (409
+    otherwise). The ACD reserves the agent atomically when the call acts on it; should someone else take them
+    first, the call says so on the event stream."""
+    asked(deps, call, request)
+    state = deps.acd.board.state(agent) if agent else "available"
     if state != "available":
-        raise Conflict(f"agent {agent_id} is {state}: not available")
+        raise Conflict(f"agent {agent} is {state}: not available")
+    deps.deliver(call.call_id, request)
 
 
-def _end_consult(deps: ApiDeps, principal: Principal, call_id: str, how: Input) -> CallView:
-    record = find(deps, principal, call_id)
-    if record.phase != "consulting":
-        raise Conflict(f"the call is {record.phase}: no consultation in progress")
-    if not isinstance(how, CancelConsult) and record.consult_answered_at is None:
-        raise Conflict("the consulted party has not answered yet: wait, or cancel")
-    deps.deliver(record.call_id, how)
+def _end_consult(deps: ApiDeps, principal: Principal, call_id: str, how: Request) -> CallView:
+    call = find(deps, principal, call_id)
+    asked(deps, call, how)
+    deps.deliver(call.call_id, how)
     log.info("api.call_consult_end", call_id=call_id, how=type(how).__name__, by=principal.name)
-    return view(record)
+    return view(call)

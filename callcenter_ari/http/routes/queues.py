@@ -39,6 +39,7 @@ class QueueToday(msgspec.Struct, frozen=True, kw_only=True):
     abandoned: int  # after the short-abandon threshold
     short_abandoned: int  # before it: counted apart, as call centers do
     exited: int  # left without an agent for another reason (maximum wait, queue full, ...)
+    hung_up_by_supervisor: int  # waiting callers a supervisor hung up: neither abandons nor in the service level
     service_level: float | None  # answered within the SLA / (answered + abandoned)
     abandon_rate: float | None
     asa_seconds: float | None  # average speed of answer
@@ -54,11 +55,11 @@ def view(deps: ApiDeps, queue_id: str, now: float) -> QueueView:
     waiting = set(board.waiting(queue_id))
     enqueued = [
         r.enqueued_at for r in deps.live_calls() if r.call_id in waiting and r.enqueued_at is not None
-    ]  # from the live call records: the board keeps waiting calls' times to itself
+    ]  # from the live calls: the board keeps waiting calls' times to itself
     counts: dict[str, int] = {}
     for agent_id, spec in board.specs.items():
         if queue_id in spec.queues:
-            state = board.agents[agent_id].state
+            state = deps.acd.confirmed[agent_id].state
             counts[state] = counts.get(state, 0) + 1
     figures = deps.stats.live(now).queues.get(queue_id)
     today = figures.today if figures is not None else QueueFigures()
@@ -75,6 +76,7 @@ def view(deps: ApiDeps, queue_id: str, now: float) -> QueueView:
             abandoned=today.abandoned,
             short_abandoned=today.short_abandoned,
             exited=today.exited,
+            hung_up_by_supervisor=today.hung_up_by_supervisor,
             service_level=today.service_level,
             abandon_rate=today.abandon_rate,
             asa_seconds=today.asa,

@@ -18,17 +18,16 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from callcenter_ari.ari.errors import NotFound as AriNotFound
-from callcenter_ari.calls.machine import RECORDING_PHASES, recorded_bridge
 from callcenter_ari.calls.messages import RecordingControl
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import BadRequest, Conflict, FieldProblem, NotFound, documented
 from callcenter_ari.http.params import Caller, Deps, Id
-from callcenter_ari.http.routes.calls import CallView, find, view
+from callcenter_ari.http.routes.calls import CallView, asked, find, view
 from callcenter_ari.recording.access import Viewer, can_delete, can_read
 from callcenter_ari.recording.model import DeletionAudit, Recording
 from callcenter_ari.recording.qa import ReviewItem, day_review
-from callcenter_ari.recording.recorder import Action, refusal
+from callcenter_ari.recording.recorder import Action
 from callcenter_ari.recording.retention import RetentionRefused
 
 log = structlog.get_logger(__name__)
@@ -235,12 +234,9 @@ class CallRecordingController(Controller):
         sync_to_thread=False,
     )
     def control(self, deps: Deps, principal: Caller, call_id: Id, data: JSONBody[RecordingRequest]) -> CallView:
-        record = find(deps, principal, call_id)
-        if record.phase not in RECORDING_PHASES:
-            raise Conflict(f"the call is {record.phase}: its recording cannot be changed now")
-        reason = refusal(record.recording, data.action, bridged=bool(recorded_bridge(record)))
-        if reason:
-            raise Conflict(f"cannot {data.action} the recording: {reason.replace('_', ' ')}")
-        deps.deliver(record.call_id, RecordingControl(data.action))
+        call = find(deps, principal, call_id)
+        request = RecordingControl(data.action)
+        asked(deps, call, request)  # 409 when the call is not where its recording can change, or it does not apply
+        deps.deliver(call.call_id, request)
         log.info("api.recording_control", call_id=call_id, action=data.action, by=principal.name)
-        return view(record)
+        return view(call)

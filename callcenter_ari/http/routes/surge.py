@@ -17,7 +17,8 @@ from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.errors import ApiError, FieldProblem, NotFound, documented
 from callcenter_ari.http.params import Caller, Deps
 from callcenter_ari.ivr import SurgeAnnouncement
-from callcenter_ari.ivr.media import NAME, check_item
+from callcenter_ari.ivr.media import NAME
+from callcenter_ari.runtime.surge import InvalidSurge, SurgeService
 
 log = structlog.get_logger(__name__)
 
@@ -36,20 +37,20 @@ class InvalidPrompt(ApiError):
     status, code = 422, "invalid"
 
 
-def announcement(data: SurgeOn) -> SurgeAnnouncement:
-    problems = [
-        FieldProblem(f"prompt[{i}]", why) for i, item in enumerate(data.prompt) if (why := check_item(item)) is not None
-    ]
-    if problems:
-        raise InvalidPrompt("; ".join(f"{p.field}: {p.message}" for p in problems), problems)
-    return SurgeAnnouncement(
-        active=True,
-        prompt=tuple(data.prompt),
-        area_variable=data.area_variable,
-        areas=tuple(data.areas),
-        offer_self_service=data.offer_self_service,
-        offer_callback=data.offer_callback,
-    )
+async def switch_on(service: SurgeService, data: SurgeOn) -> SurgeAnnouncement:
+    try:
+        return await service.switch_on(
+            SurgeAnnouncement(
+                prompt=tuple(data.prompt),
+                area_variable=data.area_variable,
+                areas=tuple(data.areas),
+                offer_self_service=data.offer_self_service,
+                offer_callback=data.offer_callback,
+            )
+        )
+    except InvalidSurge as exc:
+        problems = [FieldProblem(field, message) for field, message in exc.problems]
+        raise InvalidPrompt(str(exc), problems) from None
 
 
 def _home(principal: Principal) -> None:
@@ -70,8 +71,7 @@ class SurgeController(Controller):
     async def switch_on(self, deps: Deps, principal: Caller, data: JSONBody[SurgeOn]) -> SurgeAnnouncement:
         """Switch the announcement on with this message (it replaces any current one)."""
         _home(principal)
-        surge = announcement(data)
-        await deps.surge.set(surge)
+        surge = await switch_on(deps.surge, data)
         log.info("api.surge_on", by=principal.name)
         return surge
 
@@ -79,7 +79,6 @@ class SurgeController(Controller):
     async def switch_off(self, deps: Deps, principal: Caller) -> SurgeAnnouncement:
         """Switch it off; the message is kept (inactive) so that it can be read back."""
         _home(principal)
-        surge = msgspec.structs.replace(deps.surge.current(), active=False)
-        await deps.surge.set(surge)
+        surge = await deps.surge.switch_off()
         log.info("api.surge_off", by=principal.name)
         return surge
