@@ -1,6 +1,6 @@
 """The ARI path against the baseline: event dispatch, and REST requests over each transport.
 
-Events: the same recorded Asterisk 22 event stream (every event of /work/shared/asterisk-transcripts, repeated)
+Events: the same recorded Asterisk 22 event stream (every event of tests/sim/transcripts, repeated)
 through asyncari's stock dispatch (json.loads + Client.process_ws, which builds an EventMessage and model objects)
 and through the project's path (events.decode_wire + the dispatcher's match). REST: the same requests over HTTP
 (asyncari through HttpTransport; plain httpx and aiohttp clients as references) and over REST-over-WebSocket
@@ -40,7 +40,7 @@ from callcenter_ari.ari.http import HttpTransport
 from callcenter_ari.ari.transport import Endpoint, Response
 from callcenter_ari.ari.websocket import WebSocketTransport
 
-TRANSCRIPTS = Path("/work/shared/asterisk-transcripts")
+TRANSCRIPTS = Path(__file__).resolve().parents[1] / "tests" / "sim" / "transcripts"
 
 
 @dataclass

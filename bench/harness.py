@@ -29,9 +29,9 @@ from callcenter_ari.ari.events import (
 )
 from callcenter_ari.ari.transport import Response
 from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.clock import WallClock
 from callcenter_ari.config import Config
 from callcenter_ari.runtime.app import Application
-from callcenter_ari.runtime.clock import Clock
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 QUEUE = "q"
@@ -78,7 +78,7 @@ def quiet_logs() -> None:
 
 
 def build_app(config: Config) -> Application:
-    return Application(config, redis=Redis.from_url(REDIS_URL), clock=Clock())
+    return Application(config, redis=Redis.from_url(REDIS_URL), clock=WallClock())
 
 
 _TRACKED = (StasisStart, PlaybackFinished, ChannelHangupRequest, ChannelDestroyed, StasisEnd)

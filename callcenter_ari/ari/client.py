@@ -1,8 +1,10 @@
 """The ARI client the application uses: typed operations over a transport, reconnecting when it drops.
 
 ``AriClient.run`` keeps a connection up for the life of the process: it picks the transport (probing ARI's REST
-over WebSocket when asked to choose), delivers events and connection changes to one sink, and reconnects with
-exponential backoff. After a reconnect the runtime reconciles with ``list_channels`` and ``list_bridges``.
+over WebSocket when asked to choose, or using the one it is given: the simulator's in-process transport in tests),
+delivers events and connection changes to one sink, and reconnects with exponential backoff. After a reconnect the
+runtime reconciles with ``list_channels`` and ``list_bridges``. Every error answer becomes an exception in one
+place, ``_call`` (see errors.py).
 """
 
 from __future__ import annotations
@@ -17,15 +19,7 @@ import msgspec
 import structlog
 from anyio.abc import TaskStatus
 
-from callcenter_ari.ari.errors import (
-    AriError,
-    AriUnavailable,
-    BadRequest,
-    ChannelGone,
-    LoginRefused,
-    NotFound,
-    error_for,
-)
+from callcenter_ari.ari.errors import AriError, AriUnavailable, LoginRefused, NotFound, VariableUnset, error_for
 from callcenter_ari.ari.events import Event, UnknownEvent
 from callcenter_ari.ari.files import StoredFile, open_stored_file
 from callcenter_ari.ari.http import HttpTransport
@@ -39,7 +33,7 @@ from callcenter_ari.ari.models import (
     StoredRecording,
     Variable,
 )
-from callcenter_ari.ari.transport import Endpoint, Response, Transport
+from callcenter_ari.ari.transport import Endpoint, Response, Transport, TransportFactory
 from callcenter_ari.ari.websocket import WebSocketTransport
 
 log = structlog.get_logger(__name__)
@@ -94,7 +88,7 @@ class AriClient:
         self,
         endpoint: Endpoint,
         *,
-        transport: TransportChoice = "auto",
+        transport: TransportChoice | TransportFactory = "auto",
         request_timeout: float = 10.0,
         reconnect_initial: float = 0.5,
         reconnect_max: float = 30.0,
@@ -120,11 +114,7 @@ class AriClient:
         choice = self._choice
         reconnect = False
         while True:
-            transport: Transport = (
-                HttpTransport(self.endpoint, self._timeout)
-                if choice == "http"
-                else WebSocketTransport(self.endpoint, self._timeout)
-            )
+            transport = self._open(choice)
             reason, went_up = await self._session(transport, sink, choice, reconnect, task_status)
             self._up = anyio.Event()
             self._transport = None
@@ -155,8 +145,20 @@ class AriClient:
             await anyio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, max_delay)
 
+    def _open(self, choice: TransportChoice | TransportFactory) -> Transport:
+        if callable(choice):
+            return choice(self.endpoint)
+        if choice == "http":
+            return HttpTransport(self.endpoint, self._timeout)
+        return WebSocketTransport(self.endpoint, self._timeout)
+
     async def _session(
-        self, transport: Transport, sink: Sink, choice: TransportChoice, reconnect: bool, task_status: TaskStatus[None]
+        self,
+        transport: Transport,
+        sink: Sink,
+        choice: TransportChoice | TransportFactory,
+        reconnect: bool,
+        task_status: TaskStatus[None],
     ) -> tuple[str | LoginRefused, bool]:
         """One connection, from connect to drop. Returns why it ended (a refused login as such) and whether it was
         ever up."""
@@ -227,14 +229,14 @@ class AriClient:
         body: bytes | None = None,
         *,
         channel: str | None = None,
+        listed: Sequence[str] = (),
     ) -> bytes:
+        """The body of a successful answer, else its error (``channel``: the channel named in ``path``; ``listed``:
+        the channels named in ``query``, see ``error_for``)."""
         reply = await self.request(method, path, query, body)
         if reply.status < 300:
             return reply.body
-        message = _error_message(reply.body)
-        if reply.status == 404 and channel is not None and "hannel" in message:
-            raise ChannelGone(channel, message)
-        raise error_for(reply.status, message)
+        raise error_for(reply.status, _error_message(reply.body), channel=channel, listed=listed)
 
     # ---- channels --------------------------------------------------------------------------------------
 
@@ -333,9 +335,7 @@ class AriClient:
     async def get_variable(self, channel: str, name: str) -> str | None:
         try:
             body = await self._call("GET", f"channels/{_q(channel)}/variable", {"variable": name}, channel=channel)
-        except NotFound as exc:
-            if isinstance(exc, ChannelGone):
-                raise
+        except VariableUnset:
             return None
         return _decode(body, Variable).value
 
@@ -382,16 +382,12 @@ class AriClient:
             pass  # already gone: what we wanted
 
     async def add_to_bridge(self, bridge: str, channels: Sequence[str], *, role: str = "") -> None:
-        """Raises ChannelGone (with no channel id: Asterisk does not say which) when one of them hung up."""
+        """Raises ChannelGone when one of them hung up (with no channel id when there were several: Asterisk does not
+        say which), NotFound when the bridge is gone."""
         query = {"channel": ",".join(channels)}
         if role:
             query["role"] = role
-        try:
-            await self._call("POST", f"bridges/{_q(bridge)}/addChannel", query)
-        except BadRequest as exc:
-            if exc.message == "Channel not found":
-                raise ChannelGone("", exc.message) from None
-            raise
+        await self._call("POST", f"bridges/{_q(bridge)}/addChannel", query, listed=channels)
 
     async def remove_from_bridge(self, bridge: str, channels: Sequence[str]) -> None:
         await self._call("POST", f"bridges/{_q(bridge)}/removeChannel", {"channel": ",".join(channels)})

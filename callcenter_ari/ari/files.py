@@ -13,6 +13,7 @@ import httpx
 
 from callcenter_ari.ari.errors import AriUnavailable, error_for
 from callcenter_ari.ari.transport import Endpoint
+from callcenter_ari.tls import client_context
 
 
 class StoredFile:
@@ -39,7 +40,9 @@ class StoredFile:
 
 async def open_stored_file(endpoint: Endpoint, name: str, request_timeout: float) -> StoredFile:
     """Start downloading ``name``; NotFound when Asterisk has no such recording."""
-    client = httpx.AsyncClient(auth=(endpoint.username, endpoint.password), timeout=request_timeout)
+    client = httpx.AsyncClient(
+        auth=(endpoint.username, endpoint.password), timeout=request_timeout, verify=client_context()
+    )
     url = f"{endpoint.url.rstrip('/')}/ari/recordings/stored/{quote(name, safe='')}/file"
     try:
         response = await client.send(client.build_request("GET", url), stream=True)

@@ -20,7 +20,7 @@ import structlog
 from asyncari.model import CLASS_MAP
 from asyncswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
-from callcenter_ari.ari.errors import AriUnavailable, BadRequest, LoginRefused, NotFound
+from callcenter_ari.ari.errors import AriUnavailable, ExceptionMapping, LoginRefused, map_exceptions
 from callcenter_ari.ari.events import event_from_builtins
 from callcenter_ari.ari.transport import Endpoint, EventSink, Response
 
@@ -28,6 +28,11 @@ log = structlog.get_logger(__name__)
 
 _PATH_PARAM = re.compile(r"^\{(\w+)\}$")
 _API_KEY = re.compile(r"api_key=[^&\s'\"]*")
+_NO_SUCH_OPERATION = Response(404, b'{"message":"Resource not found"}')  # what Asterisk answers for such a path
+_REQUEST_FAILED: ExceptionMapping = {
+    httpx.TransportError: lambda exc: AriUnavailable(f"ARI HTTP request failed: {_describe(exc)}"),
+    TimeoutError: lambda exc: AriUnavailable(f"ARI HTTP request failed: {_describe(exc)}"),
+}
 
 
 class _Route:
@@ -70,19 +75,17 @@ class HttpTransport:
             if params is not None:
                 break
         else:
-            raise NotFound("Resource not found")
+            return _NO_SUCH_OPERATION
         kwargs: dict[str, Any] = {**params, **(query or {})}
         if body:
             kwargs.update(msgspec.json.decode(body))
         try:
-            with anyio.fail_after(self._timeout):
+            with map_exceptions(_REQUEST_FAILED), anyio.fail_after(self._timeout):
                 reply = await route.operation(**kwargs)
         except httpx.HTTPStatusError as exc:
             return Response(exc.response.status_code, exc.response.content)
         except TypeError as exc:  # asyncswagger11's word for a parameter the operation does not declare
-            raise BadRequest(str(exc)) from None
-        except (httpx.TransportError, TimeoutError) as exc:
-            raise AriUnavailable(f"ARI HTTP request failed: {_describe(exc)}") from None
+            return Response(400, msgspec.json.encode({"message": str(exc)}))
         return Response(reply.status_code, reply.content)
 
     async def run(self, sink: EventSink, connected: Callable[[], None]) -> None:

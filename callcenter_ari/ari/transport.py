@@ -2,7 +2,9 @@
 
 Two implementations: ``HttpTransport`` (asyncari: HTTP requests plus the event WebSocket, works with every
 Asterisk that has ARI) and ``WebSocketTransport`` (REST requests carried over the event WebSocket as RESTRequest
-messages, Asterisk 22 and later; an order of magnitude less CPU per request, see BENCHMARKS.md).
+messages, Asterisk 22 and later; an order of magnitude less CPU per request, see BENCHMARKS.md). The simulator
+offers a third for tests, with no socket (``sim/inprocess.py``). A transport returns every answer Asterisk gives,
+errors included, and raises only ``AriUnavailable``: the client classifies answers (errors.py).
 """
 
 from __future__ import annotations
@@ -46,9 +48,14 @@ class Transport(Protocol):
     async def request(
         self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
     ) -> Response:
-        """Send one ARI request (``path`` relative to /ari, no leading slash) and return its response."""
+        """Send one ARI request (``path`` relative to /ari, no leading slash) and return its response, whatever its
+        status; raise ``AriUnavailable`` when it cannot be sent or answered."""
         ...
 
     async def run(self, sink: EventSink, connected: Callable[[], None]) -> None:
         """Deliver events to ``sink`` until the connection ends; call ``connected`` once it is up."""
         ...
+
+
+# A new transport for each connection (``AriClient`` asks again after every drop).
+TransportFactory = Callable[[Endpoint], Transport]

@@ -17,7 +17,7 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from callcenter_ari.ari.errors import AriUnavailable, LoginRefused
+from callcenter_ari.ari.errors import AriError, AriUnavailable, ExceptionMapping, LoginRefused, map_exceptions
 from callcenter_ari.ari.events import RestResponse, decode_wire
 from callcenter_ari.ari.transport import Endpoint, EventSink, Response
 
@@ -37,6 +37,20 @@ class _RestRequest(msgspec.Struct, frozen=True, omit_defaults=True, tag_field="t
 
 
 _encoder = msgspec.json.Encoder()
+
+
+def _connect_errors(endpoint: Endpoint) -> ExceptionMapping:
+    def refused(exc: BaseException) -> AriError:
+        status = exc.response.status_code if isinstance(exc, InvalidStatus) else 0
+        if status == 401:
+            return LoginRefused(f"Asterisk refused the ARI login of user {endpoint.username!r} at {endpoint.url}")
+        return AriUnavailable(f"ARI WebSocket refused: HTTP {status}")
+
+    return {
+        InvalidStatus: refused,
+        OSError: lambda exc: AriUnavailable(f"ARI WebSocket: {exc}"),
+        ConnectionClosed: lambda exc: AriUnavailable(f"ARI WebSocket: {exc}"),
+    }
 
 
 class WebSocketTransport:
@@ -66,14 +80,15 @@ class WebSocketTransport:
         )
         future: asyncio.Future[RestResponse] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
+        errors: ExceptionMapping = {
+            ConnectionClosed: lambda _: AriUnavailable("the ARI WebSocket closed during a request"),
+            TimeoutError: lambda _: AriUnavailable(f"no RESTResponse to {method} {path} within {self._timeout} s"),
+        }
         try:
-            await ws.send(_encoder.encode(message).decode())
-            async with asyncio.timeout(self._timeout):
-                reply = await future
-        except ConnectionClosed:
-            raise AriUnavailable("the ARI WebSocket closed during a request") from None
-        except TimeoutError:
-            raise AriUnavailable(f"no RESTResponse to {method} {path} within {self._timeout} s") from None
+            with map_exceptions(errors):
+                await ws.send(_encoder.encode(message).decode())
+                async with asyncio.timeout(self._timeout):
+                    reply = await future
         finally:
             self._pending.pop(request_id, None)
         return Response(reply.status_code, reply.message_body.encode())
@@ -83,26 +98,20 @@ class WebSocketTransport:
         credentials = base64.b64encode(f"{endpoint.username}:{endpoint.password}".encode()).decode()
         url = f"{endpoint.ws_url}/ari/events?" + urlencode({"app": endpoint.app, "subscribeAll": "false"})
         try:
-            async with connect(
-                url,
-                additional_headers={"Authorization": f"Basic {credentials}"},
-                compression=None,
-                max_size=None,
-                # A busy loop answers pings late; dropping a healthy connection under load would turn a surge
-                # into a reconnect storm. A dead peer is still found, just a little later.
-                ping_interval=30,
-                ping_timeout=120,
-            ) as ws:
-                self._ws = ws
-                connected()
-                await self._read(ws, sink)
-        except InvalidStatus as exc:
-            if exc.response.status_code == 401:
-                refused = f"Asterisk refused the ARI login of user {endpoint.username!r} at {endpoint.url}"
-                raise LoginRefused(refused) from None
-            raise AriUnavailable(f"ARI WebSocket refused: HTTP {exc.response.status_code}") from None
-        except (OSError, ConnectionClosed) as exc:
-            raise AriUnavailable(f"ARI WebSocket: {exc}") from None
+            with map_exceptions(_connect_errors(endpoint)):
+                async with connect(
+                    url,
+                    additional_headers={"Authorization": f"Basic {credentials}"},
+                    compression=None,
+                    max_size=None,
+                    # A busy loop answers pings late; dropping a healthy connection under load would turn a surge
+                    # into a reconnect storm. A dead peer is still found, just a little later.
+                    ping_interval=30,
+                    ping_timeout=120,
+                ) as ws:
+                    self._ws = ws
+                    connected()
+                    await self._read(ws, sink)
         finally:
             self._ws = None
             self._fail_pending()

@@ -32,7 +32,6 @@ from callcenter_ari.demo.redis_server import private_redis
 from callcenter_ari.demo.view import Tally, render, summary
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.runtime.app import Application
-from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator
 
 RATE = 2.5  # calls per simulated minute: about half of the six agents' capacity, a healthy service level
@@ -146,7 +145,7 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console, log_
             talk = None if agent.persistent else rng.uniform(20, 80)
             sim.add_phone(agent.endpoint, PhoneBehaviour(answer_after=rng.uniform(1, 4), talk=talk))
         redis = Redis.from_url(redis_url)
-        app = Application(config, redis=redis, clock=Clock(args.speed))
+        app = Application(config, redis=redis, clock=sim.clock)  # one clock, at the demo's speed, for both
         tally = Tally()
         app.services.observers.append(tally)
         traffic = Traffic(args.rate)

@@ -17,11 +17,11 @@ from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.files import StoredFile
 from callcenter_ari.calls.messages import Request
 from callcenter_ari.calls.view import CallSnapshot
+from callcenter_ari.clock import Clock
 from callcenter_ari.config import ApiToken
 from callcenter_ari.recording.model import DeletionAudit, Recording
 from callcenter_ari.recording.settings import RecordingSection
 from callcenter_ari.runtime.acd import AcdService
-from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.directory import Directory
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.surge import SurgeService

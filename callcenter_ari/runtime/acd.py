@@ -56,7 +56,7 @@ from callcenter_ari.acd.skills import Requirement
 from callcenter_ari.acd.skills import parse as parse_skills
 from callcenter_ari.acd.specs import AgentSpec, QueueSpec
 from callcenter_ari.calls import messages as call
-from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.clock import Clock
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.agents import AgentStore, Refused, Written
 from callcenter_ari.store.errors import StoreUnavailable

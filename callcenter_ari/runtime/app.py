@@ -25,17 +25,17 @@ from callcenter_ari.acd.specs import TeamSpec
 from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
-from callcenter_ari.ari.transport import Endpoint
+from callcenter_ari.ari.transport import Endpoint, TransportFactory
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import EndedWhileAway, Input, Resume
 from callcenter_ari.calls.records import LEG_PHASES
+from callcenter_ari.clock import Clock, WallClock
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint, node_of
 from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
-from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
@@ -61,6 +61,7 @@ from callcenter_ari.store.surge import SurgeStore
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.store.trunk_lines import TrunkLines
 from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead
+from callcenter_ari.tls import client_context
 from callcenter_ari.trunks import capacities
 
 log = structlog.get_logger(__name__)
@@ -157,17 +158,20 @@ class Application:
         metrics: Metrics | None = None,
         serve_http: bool = True,
         resolver: Resolver = system_resolver,
+        ari_transport: TransportFactory | None = None,
     ) -> None:
         """``serve_http``: serve the API itself when ``http.enabled`` (false in a platform, which serves one API for
-        all its tenants). ``resolver``: how webhook host names become addresses for the egress policy."""
+        all its tenants). ``resolver``: how webhook host names become addresses for the egress policy.
+        ``ari_transport``: how to reach Asterisk instead of ``ari.transport`` (the simulator's in-process transport
+        in tests)."""
         self.config = config
         self.serve_http = serve_http
-        self.clock = clock or Clock()
+        self.clock = clock or WallClock()
         self.metrics = metrics or Metrics()
         ari = config.ari
         self.ari = AriClient(
             Endpoint(ari.url, config.app.app_name, ari.username, ari.password),
-            transport=ari.transport,
+            transport=ari_transport or ari.transport,
             request_timeout=ari.request_timeout_seconds,
             reconnect_initial=ari.reconnect_initial_seconds,
             reconnect_max=ari.reconnect_max_seconds,
@@ -301,7 +305,7 @@ class Application:
         replayed = await replay(self.stats_feed, self.store, self.clock.now() - REPLAY_SECONDS)
         log.info("stats.replayed", events=replayed)
         async with (
-            httpx.AsyncClient(timeout=self.config.inbound.crm_timeout_seconds) as http,
+            httpx.AsyncClient(timeout=self.config.inbound.crm_timeout_seconds, verify=client_context()) as http,
             anyio.create_task_group() as tg,
         ):
             self.services._tg = tg

@@ -69,6 +69,7 @@ from callcenter_ari.calls.messages import (
     Timeout,
     Unmute,
 )
+from callcenter_ari.clock import Clock
 from callcenter_ari.runtime.acd import Line, ReservedElsewhere
 from callcenter_ari.runtime.standing import LineGone, join
 from callcenter_ari.tickets import CallFacts
@@ -309,7 +310,7 @@ class CallTask:
 
     async def _lookup(self, lookup: Lookup) -> None:
         """POST to the CRM in a task of its own, so a slow CRM never holds up this call's other events."""
-        self.deliver(await crm_lookup(self.services.http, lookup))
+        self.deliver(await crm_lookup(self.services.http, lookup, self.services.clock))
 
     def _open_ticket(self) -> None:
         """Every call an agent handled gets a work order, which the agent completes at wrap-up."""
@@ -374,14 +375,17 @@ async def _hangup(ari: AriClient, channel: str, cause: int) -> None:
         log.warning("call.hangup_failed", channel=channel, error=exc.message)
 
 
-async def crm_lookup(http: httpx.AsyncClient, lookup: Lookup) -> LookupResult:
-    """The CRM's answer as the IVR wants it: a transport failure, a timeout or bad JSON is ``ok=False``."""
+async def crm_lookup(http: httpx.AsyncClient, lookup: Lookup, clock: Clock) -> LookupResult:
+    """The CRM's answer as the IVR wants it: a transport failure, a timeout (on the clock) or bad JSON is
+    ``ok=False``."""
     request_id = lookup.request_id
     try:
-        with anyio.fail_after(lookup.timeout):
+        with clock.move_on_at(clock.now() + lookup.timeout) as waited:
             reply = await http.post(lookup.url, json=lookup.payload)
-    except (httpx.HTTPError, TimeoutError) as exc:
+    except httpx.HTTPError as exc:
         return LookupResult(request_id=request_id, ok=False, error=type(exc).__name__)
+    if waited.cancelled_caught:
+        return LookupResult(request_id=request_id, ok=False, error="TimeoutError")
     try:
         data = reply.json() if reply.content else None
     except ValueError:

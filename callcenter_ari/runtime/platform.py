@@ -16,10 +16,11 @@ import structlog
 from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 
+from callcenter_ari.ari.transport import TransportFactory
+from callcenter_ari.clock import Clock
 from callcenter_ari.config import Config
 from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.runtime.app import Application
-from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.egress import Resolver, system_resolver
 
 log = structlog.get_logger(__name__)
@@ -33,14 +34,18 @@ class Platform:
         redis: Redis,
         clock: Clock | None = None,
         resolver: Resolver = system_resolver,
+        ari_transport: TransportFactory | None = None,
     ) -> None:
         """``configs``: checked together beforehand (``platform_config.check_platform``); the first one's
-        ``[http]`` is everyone's. ``resolver``: for the webhooks' egress policy."""
+        ``[http]`` is everyone's. ``clock`` and ``ari_transport`` go to every tenant (see ``Application``);
+        ``resolver``: for the webhooks' egress policy."""
         if not configs:
             raise ValueError("a platform needs at least one tenant")
         self.http = configs[0].http
         self.tenants = {
-            config.app.tenant: Application(config, redis=redis, clock=clock, serve_http=False, resolver=resolver)
+            config.app.tenant: Application(
+                config, redis=redis, clock=clock, serve_http=False, resolver=resolver, ari_transport=ari_transport
+            )
             for config in configs
         }
         self.http_port: int | None = None

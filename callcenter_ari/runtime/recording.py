@@ -22,11 +22,11 @@ from callcenter_ari.ari.errors import AriError, NotFound
 from callcenter_ari.ari.models import LiveRecording
 from callcenter_ari.calls.messages import Input, RecordingDone
 from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.clock import Clock
 from callcenter_ari.recording.model import DeletionAudit, Recording
 from callcenter_ari.recording.recorder import ControlRecording, StartRecording
 from callcenter_ari.recording.retention import RetentionRefused, check_delete, delete, expired
 from callcenter_ari.recording.settings import RetentionSettings
-from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.store.errors import StoreUnavailable
 from callcenter_ari.store.recordings import RecordingStore
 

@@ -2,7 +2,8 @@
 
 A timer per call as a sleeping task would cost a task and a cancel scope each; with 10,000 calls waiting, a heap
 costs one entry each. Cancelling drops the live entry and leaves the heap entry to be skipped (lazy deletion);
-timers are indexed by owner so that ending a call cancels its timers without scanning anyone else's.
+timers are indexed by owner so that ending a call cancels its timers without scanning anyone else's. The task
+sleeps on the clock until the earliest deadline; a new earlier one cuts that sleep short.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import anyio
 import structlog
 from anyio.abc import TaskStatus
 
-from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.clock import Clock
 
 log = structlog.get_logger(__name__)
 
@@ -29,15 +30,15 @@ class Timers:
         self._live: dict[TimerKey, tuple[int, Callable[[], None]]] = {}
         self._by_owner: dict[str, set[str]] = {}
         self._seq = itertools.count()
-        self._changed = anyio.Event()
+        self._sleep: anyio.CancelScope | None = None  # the run loop's sleep, cut short by an earlier deadline
 
     def set(self, key: TimerKey, at: float, callback: Callable[[], None]) -> None:
         seq = next(self._seq)
         self._live[key] = (seq, callback)
         self._by_owner.setdefault(key[0], set()).add(key[1])
         heapq.heappush(self._heap, (at, seq, key))
-        if self._heap[0][1] == seq:
-            self._changed.set()
+        if self._heap[0][1] == seq and self._sleep is not None:
+            self._sleep.cancel()
 
     def cancel(self, key: TimerKey) -> None:
         if self._live.pop(key, None) is not None:
@@ -54,12 +55,11 @@ class Timers:
         task_status.started()
         while True:
             self._fire_due()
-            self._changed = anyio.Event()
-            if self._heap:
-                with anyio.move_on_after((self._heap[0][0] - self._clock.now()) / self._clock.speed):
-                    await self._changed.wait()
-            else:
-                await self._changed.wait()
+            with anyio.CancelScope() as self._sleep:
+                if self._heap:
+                    await self._clock.sleep_until(self._heap[0][0])
+                else:
+                    await anyio.sleep_forever()
 
     def _fire_due(self) -> None:
         now = self._clock.now()

@@ -130,7 +130,7 @@ def add_control_routes(app: web.Application, sim: Simulator) -> None:
     async def advance(request: web.Request) -> web.Response:
         body = msgspec.json.decode(await request.read() or b"{}")
         try:
-            await sim.advance(float(body.get("seconds", 0.0)), body.get("step"))
+            await sim.advance(float(body.get("seconds", 0.0)))
         except RuntimeError as exc:
             return _reply({"message": str(exc)}, 409)
         return _reply({"clock": sim.clock.now()})

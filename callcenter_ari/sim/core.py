@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from callcenter_ari.sim.clock import Clock
+from callcenter_ari.clock import Clock
 from callcenter_ari.sim.model import (
     Bridge,
     Channel,
@@ -48,6 +48,7 @@ DEFAULT_SOUNDS: dict[str, float] = {
     "queue-minutes": 0.8,
     "agent-loggedoff": 1.0,
     "invalid": 1.3,
+    "option-is-invalid": 1.6,  # the IVR's default invalid-key prompt; its length is a guess (no recording has it)
     "vm-goodbye": 0.9,
     "vm-intro": 3.2,
     "agent-loginok": 1.1,

@@ -3,13 +3,15 @@
 The model calls `deliver()` synchronously for every event; this only encodes and appends to the socket's queue,
 so the per-event cost is one msgspec encode. A writer task per socket drains the queue. An app's events go to its
 newest socket (a second socket for the same app sends ApplicationReplaced to the older one, which then hears
-nothing more); with no socket connected they are dropped, as Asterisk drops them.
+nothing more); with no socket connected they are dropped, as Asterisk drops them. A subscriber is anything with
+the shape of ``Subscriber``: the WebSocket ``Connection`` here, or the in-process transport's stream (inprocess.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import Protocol
 
 import msgspec
 from aiohttp import WSMsgType, web
@@ -17,7 +19,25 @@ from aiohttp import WSMsgType, web
 from callcenter_ari.sim.wire import ASTERISK_ID, Json, format_timestamp
 
 
+class Subscriber(Protocol):
+    apps: list[str]
+
+    def send(self, data: bytes) -> None:
+        """Queue one encoded event (or reply) for the application; never blocks."""
+        ...
+
+    def close(self) -> None:
+        """Send nothing more."""
+        ...
+
+    async def drop(self) -> None:
+        """End the connection from the server's side, as a network drop looks to the application."""
+        ...
+
+
 class Connection:
+    """An event WebSocket: frames queued by ``send`` and written by ``run_writer``."""
+
     def __init__(self, ws: web.WebSocketResponse, apps: list[str]) -> None:
         self.ws = ws
         self.apps = apps
@@ -44,12 +64,15 @@ class Connection:
         self.closed = True
         self._wake.set()
 
+    async def drop(self) -> None:
+        await self.ws.close(code=1001, message=b"simulated drop")
+
 
 class Hub:
     def __init__(self, clock_now: object) -> None:
         self._now = clock_now
-        self.active: dict[str, Connection] = {}
-        self.connections: set[Connection] = set()
+        self.active: dict[str, Subscriber] = {}
+        self.connections: set[Subscriber] = set()
         self.encoder = msgspec.json.Encoder()
         self.sent = 0
 
@@ -62,7 +85,7 @@ class Hub:
     def is_connected(self, app: str) -> bool:
         return app in self.active
 
-    def attach(self, conn: Connection) -> None:
+    def attach(self, conn: Subscriber) -> None:
         self.connections.add(conn)
         for app in conn.apps:
             old = self.active.get(app)
@@ -76,7 +99,7 @@ class Hub:
                 old.send(self.encoder.encode(replaced))
             self.active[app] = conn
 
-    def detach(self, conn: Connection) -> None:
+    def detach(self, conn: Subscriber) -> None:
         conn.close()
         self.connections.discard(conn)
         for app in conn.apps:
@@ -84,9 +107,9 @@ class Hub:
                 del self.active[app]
 
     async def drop_all(self) -> int:
-        """Close every event WebSocket from the server side (a network drop, as the app sees it)."""
+        """Close every event connection from the server side (a network drop, as the app sees it)."""
         conns = list(self.connections)
         for conn in conns:
             self.detach(conn)
-            await conn.ws.close(code=1001, message=b"simulated drop")
+            await conn.drop()
         return len(conns)

@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from callcenter_ari.sim.clock import Timer
+from callcenter_ari.clock import Timer
 from callcenter_ari.sim.wire import Json, format_timestamp
 
 

@@ -59,6 +59,27 @@ def wav_bytes(rec: StoredRecording) -> bytes:
     return buf.getvalue()
 
 
+def message_body(raw: str | bytes) -> Any:
+    """A RESTRequest's ``message_body``: its JSON, or None when there is none (or it is not JSON: ignored)."""
+    if not raw:
+        return None
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+
+
+async def rest_answer(sim: Simulator, method: str, uri: str, params: dict[str, str], body: Any) -> tuple[int, bytes]:
+    """One ARI request answered as REST over WebSocket answers it: the status and the JSON body (empty when there
+    is none). The WebSocket endpoint and the in-process transport both answer through here."""
+    status, result = await sim.api.dispatch(method.upper(), uri, params, body)
+    if isinstance(result, StoredRecording):
+        result = result.to_json()
+    if result is None or status == 204:
+        return status, b""
+    return status, _json.encode(result)
+
+
 def build_app(sim: Simulator) -> web.Application:
     from callcenter_ari.sim.control import add_control_routes
 
@@ -121,15 +142,8 @@ def build_app(sim: Simulator) -> web.Application:
         params = dict(parse_qsl(query, keep_blank_values=True))
         for item in message.get("query_strings") or []:
             params[str(item.get("name"))] = str(item.get("value"))
-        body = None
-        if message.get("message_body"):
-            try:
-                body = msgspec.json.decode(message["message_body"])
-            except msgspec.DecodeError:
-                body = None
-        status, result = await sim.api.dispatch(str(message.get("method", "GET")).upper(), uri, params, body)
-        if isinstance(result, StoredRecording):
-            result = result.to_json()
+        body = message_body(message.get("message_body") or "")
+        status, answer = await rest_answer(sim, str(message.get("method", "GET")), uri, params, body)
         reply: dict[str, Any] = {
             "type": "RESTResponse",
             "transaction_id": message.get("transaction_id") or "",
@@ -138,9 +152,9 @@ def build_app(sim: Simulator) -> web.Application:
             "reason_phrase": HTTPStatus(status).phrase,
             "uri": uri,
         }
-        if result is not None and status != 204:
+        if answer:
             reply["content_type"] = "application/json"
-            reply["message_body"] = _json.encode(result).decode()
+            reply["message_body"] = answer.decode()
         reply["application"] = conn.apps[0]
         reply["timestamp"] = format_timestamp(sim.clock.now())
         reply["asterisk_id"] = ASTERISK_ID

@@ -1,4 +1,9 @@
-"""The Simulator facade: one object that owns the clock, the model, the event hub and the HTTP server."""
+"""The Simulator facade: one object that owns the clock, the model, the event hub and the HTTP server.
+
+With the manual clock, every action of the outside world (a call arriving, a key pressed, a hang-up, time moving)
+returns once everything it set off has run (``settle``): an application on the same clock, connected through
+the in-process transport (``transport``), has reacted by then, so a test asserts instead of polling.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,11 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from callcenter_ari.sim.clock import ManualClock, RealClock
+from callcenter_ari.ari.transport import Endpoint
+from callcenter_ari.clock import ManualClock, WallClock
 from callcenter_ari.sim.core import Asterisk
 from callcenter_ari.sim.hub import Hub
+from callcenter_ari.sim.inprocess import InProcessTransport
 from callcenter_ari.sim.phones import CallerScript, PhoneBehaviour, PhoneBook
 from callcenter_ari.sim.phones import inject_call as place_call
 from callcenter_ari.sim.routes import AriApi
@@ -49,8 +56,8 @@ class Simulator:
         self.config = config = config or SimConfig()
         self.rng = random.Random(config.seed)
         start = config.start_time if config.start_time is not None else float(int(time.time()))
-        self.clock: ManualClock | RealClock = (
-            ManualClock(start) if config.clock == "manual" else RealClock(start, config.speed)
+        self.clock: ManualClock | WallClock = (
+            ManualClock(start) if config.clock == "manual" else WallClock(config.speed, start=start)
         )
         self.hub = Hub(self.clock.now)
         self.core = Asterisk(self.clock, self.hub, self.rng, config.sounds)
@@ -73,6 +80,18 @@ class Simulator:
                 handle.stop()
             await self.hub.drop_all()
             await runner.cleanup()
+
+    def transport(self, endpoint: Endpoint) -> InProcessTransport:
+        """A transport of the production ARI client that reaches this simulator with no socket (one per connection,
+        as ``AriClient`` asks for a new one on every reconnect): ``Application(..., ari_transport=sim.transport)``."""
+        return InProcessTransport(self, endpoint)
+
+    async def settle(self) -> None:
+        """Manual clock: wait until everything runnable has run (``ManualClock.idle``); real clock: one turn."""
+        if isinstance(self.clock, ManualClock):
+            await self.clock.idle()
+        else:
+            await asyncio.sleep(0)
 
     # ------------------------------------------------------------------ the outside world
     def place_call(
@@ -114,7 +133,7 @@ class Simulator:
         that application hears the call, as in Asterisk, where each tenant's DIDs go to its own application.
         """
         channel_id = self.place_call(did, caller, caller_name, trunk, script, tech, app)
-        await asyncio.sleep(0)
+        await self.settle()
         return channel_id
 
     def add_phone(self, endpoint: str, behaviour: PhoneBehaviour) -> None:
@@ -129,31 +148,25 @@ class Simulator:
                 self.core.dtmf_received(ch, digit, 100)
             else:
                 self.core.later(ch, i * gap, lambda d=digit: self.core.dtmf_received(ch, d, 100))
-        await asyncio.sleep(0)
+        await self.settle()
 
     async def hangup(self, channel_id: str, cause: int = 16) -> None:
         """The far end hangs up."""
         self.core.hangup(self.core.get_channel(channel_id), cause)
-        await asyncio.sleep(0)
+        await self.settle()
 
-    async def advance(self, seconds: float, step: float | None = None) -> None:
-        """Manual clock: move time forward and fire what falls due. With `step`, yield to the event loop between
-        steps so that a connected app can react to events before later timers fire."""
+    async def advance(self, seconds: float) -> None:
+        """Manual clock: move time forward, stopping at each instant something falls due (``ManualClock.advance``),
+        so that a connected application reacts to each event before later timers fire."""
         if not isinstance(self.clock, ManualClock):
             raise RuntimeError("advance() needs the manual clock")
-        remaining = seconds
-        increment = step if step and step > 0 else seconds
-        while True:
-            chunk = min(increment, remaining)
-            self.clock.advance(chunk)
-            remaining -= chunk
-            for _ in range(3):
-                await asyncio.sleep(0)
-            if remaining <= 1e-12:
-                break
+        await self.clock.advance(seconds)
 
     async def drop_websockets(self) -> int:
-        return await self.hub.drop_all()
+        """Drop every application's event connection, WebSocket or in-process (a network drop, as the app sees it)."""
+        dropped = await self.hub.drop_all()
+        await self.settle()
+        return dropped
 
     def start_traffic(self, spec: TrafficSpec) -> TrafficHandle:
         handle = start_traffic(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from callcenter_ari.sim.clock import Clock, Timer
+from callcenter_ari.clock import Clock, Timer
 from callcenter_ari.sim.phones import CallerScript
 
 

@@ -1,4 +1,5 @@
-"""API fixtures: the real Application on the simulator and a real Redis, with the API served over real HTTP.
+"""API fixtures: the real Application on the simulator (in process, on the manual clock, see tests/e2e/conftest.py)
+and a real Redis, with the API served over real HTTP.
 
 ``open_api`` starts the application (``start_app`` from the end-to-end fixtures), builds the Litestar app from
 its ``ApiDeps`` and serves it on a free port; ``api.client(name)`` is an httpx client holding that token.
@@ -15,13 +16,14 @@ import anyio
 import httpx
 import pytest
 
+from callcenter_ari.clock import Clock, ManualClock
 from callcenter_ari.http.app import build_app, serve
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.runtime.app import Application
-from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.sim import PhoneBehaviour, Simulator
+from callcenter_ari.tls import client_context
 from tests.e2e.conftest import sim, start_app  # noqa: F401 - fixtures reused here
-from tests.e2e.helpers import agent_leg_up_in_sim, eventually, phase_of, through_greeting
+from tests.e2e.helpers import agent_leg_up_in_sim, greeted_over_wire, phase_of, through_greeting, until
 
 TOKENS = {
     "admin": "admin-token-0123456789",
@@ -101,7 +103,7 @@ class Api:
         """A client with the named configured token (or a raw ``token``; neither: no Authorization header)."""
         secret = token if token is not None else TOKENS[name] if name else None
         headers = {"authorization": f"Bearer {secret}"} if secret is not None else {}
-        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10)
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10, verify=client_context())
 
 
 OpenApi = Callable[..., AbstractAsyncContextManager[Api]]
@@ -119,10 +121,13 @@ async def call_with_agent(app: Application, simulator: Simulator, caller: str, a
             await app.acd.log_out(other)
     simulator.add_phone(app.config.agents[agent].endpoint, PhoneBehaviour(answer_after=0.5, kind="answer"))
     channel = await simulator.inject_call(did="5552000", caller=caller, caller_name="Anna Miller")
-    await through_greeting(app, simulator, channel)
-    await eventually(lambda: agent_leg_up_in_sim(app, simulator, channel), what="agent ringing")
+    if isinstance(app.clock, ManualClock):
+        await through_greeting(simulator, channel)
+    else:  # a test marked wire: the greeting's Play request crosses a socket first
+        await greeted_over_wire(simulator, channel)
+    await until(app, lambda: agent_leg_up_in_sim(app, simulator, channel), "agent ringing")
     await simulator.advance(1.0)
-    await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+    await until(app, lambda: phase_of(app, channel) == "talking", "talking")
     return channel
 
 

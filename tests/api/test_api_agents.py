@@ -6,7 +6,6 @@ import msgspec
 
 from callcenter_ari.acd.records import AgentRecord
 from tests.api.conftest import OpenApi
-from tests.e2e.helpers import eventually
 
 
 async def test_list_shows_state_since_calls_and_queues(open_api: OpenApi) -> None:
@@ -32,7 +31,8 @@ async def test_state_changes_follow_the_agent_lifecycle_and_are_saved(open_api: 
             blob = await api.app.store.redis.hget(api.app.store.keys.agent("a1"), "record")
             return blob is not None and msgspec.json.decode(blob, type=AgentRecord).state == "available"
 
-        await eventually(saved_available, what="agent saved")
+        await api.app.store.flush()
+        assert await saved_available(), "agent saved"
 
 
 async def test_invalid_transitions_are_409_with_the_reason(open_api: OpenApi) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from callcenter_ari.sim import Simulator
 from tests.api.conftest import OpenApi, call_with_agent
-from tests.e2e.helpers import ended_record, eventually, phase_of, through_greeting
+from tests.e2e.helpers import ended_call, phase_of, through_greeting
 
 
 async def _queued_call(api, sim: Simulator, caller: str) -> str:  # type: ignore[no-untyped-def]
@@ -13,8 +13,8 @@ async def _queued_call(api, sim: Simulator, caller: str) -> str:  # type: ignore
         for agent in ("a1", "a2"):
             assert (await http.post(f"/api/v1/agents/{agent}/logout")).status_code == 200
     channel = await sim.inject_call(did="5552000", caller=caller, caller_name="Carla")
-    await through_greeting(api.app, sim, channel)
-    await eventually(lambda: phase_of(api.app, channel) == "queued", what="queued")
+    await through_greeting(sim, channel)
+    assert phase_of(api.app, channel) == "queued"
     return channel
 
 
@@ -64,7 +64,8 @@ async def test_supervisor_hangs_up_a_live_call_and_it_ends(sim: Simulator, open_
             answer = await http.post(f"/api/v1/calls/{call_id}/hangup")
             assert answer.status_code == 202
             assert answer.json() == {"call_id": call_id, "status": "hanging_up"}
-            record = await eventually(lambda: ended_record(api.app, channel), what="call ended")
+            await sim.settle()
+            record = await ended_call(api.app, channel)
             assert record.agent_id == "a1"
             assert sim.channel(channel) is None
             assert (await http.get(f"/api/v1/calls/{call_id}")).status_code == 404
@@ -80,7 +81,8 @@ async def test_a_waiting_caller_hung_up_by_a_supervisor_is_not_an_abandon(sim: S
         call_id = api.app.services.channels[channel].call_id
         async with api.client("supervisor") as http:
             assert (await http.post(f"/api/v1/calls/{call_id}/hangup")).status_code == 202
-            record = await eventually(lambda: ended_record(api.app, channel), what="call ended")
+            await sim.settle()
+            record = await ended_call(api.app, channel)
             assert (record.outcome, record.hung_up_by) == ("hung_up_by_supervisor", "supervisor")
             today = (await http.get("/api/v1/queues/support")).json()["today"]
             (start,) = (await http.get("/api/v1/reports/intervals")).json()["starts"]
@@ -98,7 +100,7 @@ async def test_hangup_while_asterisk_is_unreachable_is_503(sim: Simulator, open_
         channel = await _queued_call(api, sim, "+15550606060")
         call_id = api.app.services.channels[channel].call_id
         await sim.drop_websockets()
-        await eventually(lambda: not api.app.services.ari_up, what="ARI down")
+        assert not api.app.services.ari_up, "ARI down"
         async with api.client("admin") as http:
             answer = await http.post(f"/api/v1/calls/{call_id}/hangup")
         assert answer.status_code == 503

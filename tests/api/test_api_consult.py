@@ -8,7 +8,6 @@ import httpx
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.api.conftest import OpenApi, call_with_agent
-from tests.e2e.helpers import advance_until, eventually
 
 CONFIG = """
 [queues.support]
@@ -22,6 +21,7 @@ async def connected(app: Application, sim: Simulator, caller: str) -> str:
     """A call answered by a1, with a2 available and idle; returns the call id."""
     channel = await call_with_agent(app, sim, caller)
     await app.acd.log_in("a2")
+    await sim.settle()
     return app.services.channels[channel].call_id
 
 
@@ -37,9 +37,11 @@ async def test_blind_transfer_to_a_named_agent(sim: Simulator, open_api: OpenApi
             answer = await http.post(f"/api/v1/calls/{call_id}/transfer", json={"agent": "a2"})
             assert answer.status_code == 202, answer.text
         task = api.app.services.calls[call_id]
-        await advance_until(sim, lambda: task.machine.record.agent_id == "a2", what="handed to a2")
-        await advance_until(sim, lambda: task.machine.record.phase == "talking", what="a2 answered")
-        await eventually(lambda: api.app.acd.board.agents["a1"].state == "wrapup", what="a1 in wrap-up")
+        await sim.settle()
+        assert task.machine.record.agent_id == "a2", "handed to a2"
+        await sim.advance(0.5)
+        assert task.machine.record.phase == "talking", "a2 answered"
+        assert api.app.acd.board.agents["a1"].state == "wrapup", "a1 in wrap-up"
 
 
 async def test_transfer_to_an_agent_is_validated(sim: Simulator, open_api: OpenApi) -> None:
@@ -75,10 +77,12 @@ async def test_attended_transfer_through_the_api(sim: Simulator, open_api: OpenA
         async with api.client("agent1") as http:
             answer = await http.post(f"/api/v1/calls/{call_id}/consult", json={"agent": "a2"})
             assert answer.status_code == 202, answer.text
-            await eventually(lambda: task.machine.record.consult_channel, what="consult dialled")
+            await sim.settle()
+            assert task.machine.record.consult_channel, "consult dialled"
             early = await http.post(f"/api/v1/calls/{call_id}/consult/complete")
             assert early.status_code == 409 and "not answered" in early.json()["message"]
-            await advance_until(sim, lambda: task.machine.record.consult_answered_at, what="a2 answered")
+            await sim.advance(0.5)
+            assert task.machine.record.consult_answered_at, "a2 answered"
             view = (await http.get(f"/api/v1/calls/{call_id}")).json()
             assert view["phase"] == "consulting"
             assert view["consult"] == {"agent_id": "a2", "destination": "", "answered": True}
@@ -86,9 +90,10 @@ async def test_attended_transfer_through_the_api(sim: Simulator, open_api: OpenA
             assert again.status_code == 409 and "in progress" in again.json()["message"]
             done = await http.post(f"/api/v1/calls/{call_id}/consult/complete")
             assert done.status_code == 202, done.text
-        await eventually(lambda: task.machine.record.agent_id == "a2", what="caller with a2")
+        await sim.settle()
+        assert task.machine.record.agent_id == "a2", "caller with a2"
         assert task.machine.record.consult_target == "" and task.machine.record.phase == "talking"
-        await eventually(lambda: api.app.acd.board.agents["a1"].state == "wrapup", what="a1 in wrap-up")
+        assert api.app.acd.board.agents["a1"].state == "wrapup", "a1 in wrap-up"
 
 
 async def test_consultation_requests_are_validated(sim: Simulator, open_api: OpenApi) -> None:
@@ -128,14 +133,20 @@ async def test_cancel_and_conference_through_the_api(sim: Simulator, open_api: O
         url = f"/api/v1/calls/{call_id}/consult"
         async with api.client("supervisor") as http:
             assert (await http.post(url, json={"destination": "head_office"})).status_code == 202
-            await advance_until(sim, lambda: task.machine.record.consult_answered_at, what="head office answered")
+            await sim.settle()
+            await sim.advance(0.5)
+            assert task.machine.record.consult_answered_at, "head office answered"
             view = (await http.get(f"/api/v1/calls/{call_id}")).json()
             assert view["consult"] == {"agent_id": "", "destination": "head_office", "answered": True}
             assert (await http.post(f"{url}/cancel")).status_code == 202
-            await eventually(lambda: task.machine.record.phase == "talking", what="back with a1")
+            await sim.settle()
+            assert task.machine.record.phase == "talking", "back with a1"
             assert (await http.post(url, json={"destination": "head_office"})).status_code == 202
-            await advance_until(sim, lambda: task.machine.record.consult_answered_at, what="answered again")
+            await sim.settle()
+            await sim.advance(0.5)
+            assert task.machine.record.consult_answered_at, "answered again"
             assert (await http.post(f"{url}/conference")).status_code == 202
-            await eventually(lambda: task.machine.record.phase == "conference", what="conference")
+            await sim.settle()
+            assert task.machine.record.phase == "conference"
             again = await http.post(f"{url}/cancel")
             assert again.status_code == 409

@@ -9,7 +9,7 @@ import pytest
 
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.api.conftest import OpenApi, call_with_agent
-from tests.e2e.helpers import agent_leg_up_in_sim, eventually, phase_of, through_greeting
+from tests.e2e.helpers import agent_leg_up_in_sim, phase_of, through_greeting
 
 NEW_AGENT = {"id": "a9", "endpoint": "PJSIP/agent9", "name": "Nia", "queues": ["support"], "skills": {"billing": 7}}
 SKILLED_SUPPORT = {"name": "Support", "strategy": "best_skill", "skills": "billing>=5", "wrapup_seconds": 0}
@@ -33,13 +33,14 @@ async def test_a_new_agent_takes_a_call_the_changed_queue_kept_for_them(open_api
         changed = await admin.put("/api/v1/queues/support", json=SKILLED_SUPPORT)
         assert changed.status_code == 200 and changed.json()["strategy"] == "best_skill"
         channel = await sim.inject_call(did="5552000", caller="+15550007001")
-        await through_greeting(api.app, sim, channel)
-        await eventually(lambda: phase_of(api.app, channel) == "queued", what="queued")
+        await through_greeting(sim, channel)
+        assert phase_of(api.app, channel) == "queued"
         created = await admin.post("/api/v1/agents", json=NEW_AGENT)
         assert created.status_code == 201 and created.json()["skills"] == {"billing": 7}
         assert (await admin.get("/api/v1/agents/a9")).json()["state"] == "logged_out"
         assert (await admin.post("/api/v1/agents/a9/login")).status_code == 200
-        await eventually(lambda: agent_leg_up_in_sim(api.app, sim, channel), what="new agent rung")
+        await sim.settle()
+        assert agent_leg_up_in_sim(api.app, sim, channel), "new agent rung"
         assert agent_of(api, channel) == "a9"
         assert [e["agent"] for e in await events_of(api, "agent.configured")] == ["a9"]
         assert [e["queue"] for e in await events_of(api, "queue.configured")] == ["support"]
@@ -60,11 +61,12 @@ async def test_relaxing_a_queue_offers_its_waiting_caller_to_an_available_agent(
         await supervisor.post("/api/v1/agents/a2/logout")
         assert (await supervisor.put("/api/v1/queues/support", json=SKILLED_SUPPORT)).status_code == 200
         channel = await sim.inject_call(did="5552000", caller="+15550007002")
-        await through_greeting(api.app, sim, channel)
-        await eventually(lambda: phase_of(api.app, channel) == "queued", what="queued")
+        await through_greeting(sim, channel)
+        assert phase_of(api.app, channel) == "queued"
         relaxed = {**SKILLED_SUPPORT, "skills": ""}
         assert (await supervisor.put("/api/v1/queues/support", json=relaxed)).status_code == 200
-        await eventually(lambda: agent_leg_up_in_sim(api.app, sim, channel), what="agent rung")
+        await sim.settle()
+        assert agent_leg_up_in_sim(api.app, sim, channel), "agent rung"
         assert agent_of(api, channel) == "a1"
 
 

@@ -6,7 +6,6 @@ import pytest
 
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.api.conftest import OpenApi, call_with_agent
-from tests.e2e.helpers import advance_until, eventually
 
 SUPERVISOR = '\n[supervisors.sv1]\nendpoint = "PJSIP/sup1"\nname = "Sam"\n'
 
@@ -27,11 +26,14 @@ async def test_supervisor_hears_the_call_through_a_snoop(sim: Simulator, open_ap
             assert answer.status_code == 202, answer.text
             session = answer.json()["session_id"]
         supervisor_leg = f"{session}-sup"
-        snoop = await advance_until(sim, lambda: bridge_with(sim, supervisor_leg), what="supervisor bridged")
+        await sim.settle()
+        await sim.advance(0.5)  # the supervisor's phone answers
+        snoop = bridge_with(sim, supervisor_leg)
+        assert snoop is not None, "supervisor bridged"
         assert set(snoop["channels"]) == {supervisor_leg, f"{session}-snoop"}  # not the call's own bridge
         assert sim.channel(f"{session}-snoop")["name"].startswith(f"Snoop/{agent_leg}")
         await sim.hangup(supervisor_leg, cause=16)  # the supervisor is done
-        await eventually(lambda: sim.channel(f"{session}-snoop") is None, what="snoop cleaned up")
+        assert sim.channel(f"{session}-snoop") is None, "snoop cleaned up"
         assert api.app.services.channels[channel].machine.record.phase == "talking"  # the call goes on
 
 
@@ -46,10 +48,13 @@ async def test_barge_joins_the_call_and_ends_with_it(sim: Simulator, open_api: O
             )
             session = answer.json()["session_id"]
         supervisor_leg = f"{session}-sup"
-        bridge = await advance_until(sim, lambda: bridge_with(sim, supervisor_leg), what="supervisor in the call")
+        await sim.settle()
+        await sim.advance(0.5)  # the supervisor's phone answers
+        bridge = bridge_with(sim, supervisor_leg)
+        assert bridge is not None, "supervisor in the call"
         assert bridge["id"] == record.bridge_id and {channel, record.agent_channel} <= set(bridge["channels"])
         await sim.hangup(channel, cause=16)  # the caller hangs up: the call ends, and the supervisor with it
-        await eventually(lambda: sim.channel(supervisor_leg) is None, what="supervisor hung up")
+        assert sim.channel(supervisor_leg) is None, "supervisor hung up"
         assert not api.app.monitor.sessions
 
 

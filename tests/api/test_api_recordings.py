@@ -1,5 +1,7 @@
 """Recordings end to end: bridged calls recorded in the simulator, metadata in Redis, files and control through the
-API, access by role and tenant, retention on a shifted clock, and a month's QA sample drawn from a seed and scored."""
+API, access by role and tenant, retention on a clock months ahead, and a month's QA sample drawn from a seed and
+scored. The tests that download a file need the simulator's HTTP server (``wire``): a file never travels REST over
+WebSocket (ari/files.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 from callcenter_ari.recording import Recording, RetentionRefused
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.api.conftest import Api, OpenApi, call_with_agent
-from tests.e2e.helpers import agent_leg_up_in_sim, ended_record, eventually, phase_of
+from tests.e2e.helpers import agent_leg_up_in_sim, ended_record, phase_of, until
 
 RECORD_ALL = """
 [recording.default]
@@ -37,10 +39,10 @@ async def talk_and_hang_up(api: Api, sim: Simulator, caller: str, agent: str, se
         await api.app.acd.log_in(agent)
     channel = await call_with_agent(api.app, sim, caller, agent)
     call_id = api.app.services.channels[channel].call_id
-    await eventually(lambda: f"{call_id}-r1" in live_recordings(sim), what="recording started")
+    await until(api.app, lambda: f"{call_id}-r1" in live_recordings(sim), "recording started")
     await sim.advance(seconds)
     await sim.hangup(channel)
-    await eventually(lambda: ended_record(api.app, channel), what="call ended")
+    await until(api.app, lambda: ended_record(api.app, channel), "call ended")
     return call_id, f"{call_id}-r1"
 
 
@@ -50,27 +52,28 @@ async def finished(api: Api, name: str) -> dict:  # type: ignore[type-arg]
         rec = await api.app.recordings.recordings.get(name)
         return rec if rec is not None and rec.state == "done" else None
 
-    await eventually(done, what=f"{name} finished")
+    await until(api.app, done, f"{name} finished")
     async with api.client("admin") as admin:
         return (await admin.get(f"/api/v1/recordings/{name}")).json()  # type: ignore[no-any-return]
 
 
+@pytest.mark.wire
 async def test_bridged_call_is_recorded_paused_and_fetched(sim: Simulator, open_api: OpenApi) -> None:
     """The recording starts with the bridge; a pause keeps the card number out; the file comes back as audio."""
     async with open_api(RECORD_ALL) as api, api.client("agent1") as agent:
         channel = await call_with_agent(api.app, sim, "+15550001001", "a1")
         call_id = api.app.services.channels[channel].call_id
         name = f"{call_id}-r1"
-        await eventually(lambda: live_recordings(sim).get(name) == "recording", what="recording")
+        await until(api.app, lambda: live_recordings(sim).get(name) == "recording", "recording")
         await sim.advance(20)
         reply = await agent.post(f"/api/v1/calls/{call_id}/recording", json={"action": "pause"})
         assert reply.status_code == 202, reply.text
-        await eventually(lambda: live_recordings(sim).get(name) == "paused", what="paused in Asterisk")
+        await until(api.app, lambda: live_recordings(sim).get(name) == "paused", "paused in Asterisk")
         await sim.advance(8)
         again = await agent.post(f"/api/v1/calls/{call_id}/recording", json={"action": "pause"})
         assert again.status_code == 409 and "already paused" in again.json()["message"]
         assert (await agent.post(f"/api/v1/calls/{call_id}/recording", json={"action": "resume"})).status_code == 202
-        await eventually(lambda: live_recordings(sim).get(name) == "recording", what="recording again")
+        await until(api.app, lambda: live_recordings(sim).get(name) == "recording", "recording again")
         await sim.advance(10)
         await sim.hangup(channel)
         view = await finished(api, name)
@@ -92,6 +95,7 @@ async def test_bridged_call_is_recorded_paused_and_fetched(sim: Simulator, open_
         assert [(r["name"], r["played"]) for r in review["recordings"]] == [(name, True)]
 
 
+@pytest.mark.wire
 async def test_who_sees_a_recording_by_role_and_tenant(sim: Simulator, open_api: OpenApi) -> None:
     """Agents their own, supervisors, QA and the CRM their tenant's, nobody another tenant's."""
     async with open_api(RECORD_ALL) as api:
@@ -126,17 +130,18 @@ async def test_transfer_records_each_agent_in_a_segment_of_its_own(sim: Simulato
     async with open_api(RECORD_ALL) as api, api.client("supervisor") as supervisor:
         channel = await call_with_agent(api.app, sim, "+15550001003", "a1")
         call_id = api.app.services.channels[channel].call_id
-        await eventually(lambda: f"{call_id}-r1" in live_recordings(sim), what="first segment")
+        assert f"{call_id}-r1" in live_recordings(sim), "first segment"
         await sim.advance(5)
         sim.add_phone("PJSIP/agent2", PhoneBehaviour(answer_after=0.5, kind="answer"))
         await api.app.acd.log_in("a2")
         reply = await supervisor.post(f"/api/v1/calls/{call_id}/transfer", json={"queue": "billing"})
         assert reply.status_code == 202
-        await eventually(lambda: f"{call_id}-r1" not in live_recordings(sim), what="first segment stopped")
-        await eventually(lambda: agent_leg_up_in_sim(api.app, sim, channel), what="a2 ringing")
+        await sim.settle()
+        assert f"{call_id}-r1" not in live_recordings(sim), "first segment stopped"
+        assert agent_leg_up_in_sim(api.app, sim, channel), "a2 ringing"
         await sim.advance(1.0)
-        await eventually(lambda: phase_of(api.app, channel) == "talking", what="talking to a2")
-        await eventually(lambda: f"{call_id}-r2" in live_recordings(sim), what="second segment")
+        assert phase_of(api.app, channel) == "talking", "talking to a2"
+        assert f"{call_id}-r2" in live_recordings(sim), "second segment"
         await sim.advance(7)
         await sim.hangup(channel)
         first, second = await finished(api, f"{call_id}-r1"), await finished(api, f"{call_id}-r2")
@@ -158,13 +163,14 @@ async def test_queue_that_does_not_record_can_be_recorded_on_demand(sim: Simulat
         bad = await agent.post(f"/api/v1/calls/{call_id}/recording", json={"action": "rewind"})
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "action"
         assert (await agent.post(f"/api/v1/calls/{call_id}/recording", json={"action": "start"})).status_code == 202
-        await eventually(lambda: f"{call_id}-r1" in live_recordings(sim), what="recording on demand")
+        await sim.settle()
+        assert f"{call_id}-r1" in live_recordings(sim), "recording on demand"
         await sim.advance(4)
         assert (await agent.post(f"/api/v1/calls/{call_id}/recording", json={"action": "stop"})).status_code == 202
         view = await finished(api, f"{call_id}-r1")
         assert (view["reason"], view["duration"]) == ("on_demand", 4)
         await sim.hangup(channel)
-        await eventually(lambda: ended_record(api.app, channel), what="call ended")
+        assert await ended_record(api.app, channel), "call ended"
         assert f"{call_id}-r2" not in live_recordings(sim)
 
 
@@ -178,7 +184,7 @@ async def test_retention_refuses_early_deletion_and_sweeps_expired_ones(sim: Sim
         early = await admin.delete(f"/api/v1/recordings/{kept}")
         assert early.status_code == 409 and early.json()["errors"] == [{"field": "name", "message": "too_young"}]
         assert await api.app.recordings.sweep() == 0
-        api.app.clock.shift(31 * DAY)
+        await sim.advance(31 * DAY)
         stale = await api.app.recordings.recordings.get(kept)  # as a second deleter read it, a moment earlier
         deleted = await admin.delete(f"/api/v1/recordings/{kept}")
         assert deleted.status_code == 200, deleted.text
@@ -188,7 +194,7 @@ async def test_retention_refuses_early_deletion_and_sweeps_expired_ones(sim: Sim
         assert kept not in sim.core.stored_recordings
         assert (await admin.get(f"/api/v1/recordings/{kept}")).json()["state"] == "deleted"
         assert (await admin.get(f"/api/v1/recordings/{kept}/file")).status_code == 409
-        api.app.clock.shift(60 * DAY)
+        await sim.advance(60 * DAY)
         assert await api.app.recordings.sweep() == 1
         assert swept not in sim.core.stored_recordings
         audit = (await admin.get("/api/v1/recordings/audit")).json()["deletions"]
@@ -245,14 +251,15 @@ async def test_a_restart_keeps_the_live_segment_under_control(sim: Simulator, op
         channel = await call_with_agent(api.app, sim, "+15550001007", "a1")
         call_id = api.app.services.channels[channel].call_id
         name = f"{call_id}-r1"
-        await eventually(lambda: name in live_recordings(sim), what="recording")
+        assert name in live_recordings(sim), "recording"
         await sim.advance(6)
         await api.app.store.flush()
     async with open_api(RECORD_ALL) as api, api.client("supervisor") as supervisor:
-        await eventually(lambda: phase_of(api.app, channel) == "talking", what="call resumed")
+        assert phase_of(api.app, channel) == "talking", "call resumed"
         reply = await supervisor.post(f"/api/v1/calls/{call_id}/recording", json={"action": "pause"})
         assert reply.status_code == 202, reply.text
-        await eventually(lambda: live_recordings(sim).get(name) == "paused", what="paused after the restart")
+        await sim.settle()
+        assert live_recordings(sim).get(name) == "paused", "paused after the restart"
         await sim.hangup(channel)
         view = await finished(api, name)
         assert view["duration"] == 6 and view["paused_seconds"] >= 0

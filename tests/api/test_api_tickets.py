@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from callcenter_ari.runtime.clock import Clock
+from callcenter_ari.clock import WallClock
 from callcenter_ari.sim import Simulator
 from tests.api.conftest import Api, OpenApi, call_with_agent
-from tests.e2e.helpers import eventually
 
 FORM: dict[str, Any] = {
     "category": "complaint",
@@ -31,7 +30,8 @@ async def handled_call_ticket(api: Api, sim: Simulator, caller: str) -> str:
     channel = await call_with_agent(api.app, sim, caller)
     call_id = api.app.services.channels[channel].call_id
     await sim.hangup(channel)
-    ticket = await eventually(lambda: api.app.tickets.for_call(call_id), what="ticket opened")
+    ticket = await api.app.tickets.for_call(call_id)
+    assert ticket is not None, "ticket opened"
     assert (ticket.agent_id, ticket.caller_number, ticket.status) == ("a1", caller, "open")
     return ticket.number
 
@@ -120,7 +120,7 @@ async def test_search_takes_exactly_one_criterion(open_api: OpenApi) -> None:
 
 async def test_overdue_lists_open_tickets_past_their_deadline(sim: Simulator, open_api: OpenApi) -> None:
     """The API's clock 16 minutes ahead: the open ticket is overdue; once completed it is not."""
-    async with open_api(clock=Clock(start=time.time() + 16 * 60)) as api:
+    async with open_api(clock=WallClock(start=time.time() + 16 * 60)) as api:
         number = await handled_call_ticket(api, sim, "+15551111111")
         async with api.client("supervisor") as http:
             assert [t["number"] for t in (await http.get("/api/v1/tickets/overdue")).json()["tickets"]] == [number]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.api.conftest import OpenApi, call_with_agent
-from tests.e2e.helpers import advance_until, eventually
 
 
 async def test_agent_transfers_the_caller_to_another_queue(sim: Simulator, open_api: OpenApi) -> None:
@@ -13,16 +12,18 @@ async def test_agent_transfers_the_caller_to_another_queue(sim: Simulator, open_
     async with open_api() as api:
         channel = await call_with_agent(api.app, sim, "+15550111111")
         await api.app.acd.log_in("a3")  # a billing agent
+        await sim.settle()
         task = api.app.services.channels[channel]
         first_leg = task.machine.record.agent_channel
         async with api.client("agent1") as http:
             answer = await http.post(f"/api/v1/calls/{task.call_id}/transfer", json={"queue": "billing"})
             assert answer.status_code == 202, answer.text
-        await eventually(lambda: sim.channel(first_leg) is None, what="first agent's leg hung up")
-        await eventually(lambda: api.app.acd.board.agents["a1"].state in ("wrapup", "available"), what="a1 freed")
-        record = await advance_until(
-            sim, lambda: task.machine.record if task.machine.record.phase == "talking" else None, what="answered again"
-        )
+        await sim.settle()
+        assert sim.channel(first_leg) is None, "first agent's leg hung up"
+        assert api.app.acd.board.agents["a1"].state in ("wrapup", "available"), "a1 freed"
+        await sim.advance(0.5)
+        record = task.machine.record
+        assert record.phase == "talking", "answered again"
         assert (record.queue, record.agent_id) == ("billing", "a3")
         kinds = [kind for _, kind, f in await api.app.store.events() if f.get("call_id") == task.call_id]
         assert "call.transfer_requested" in kinds

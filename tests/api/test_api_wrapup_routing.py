@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from callcenter_ari.sim import Simulator
 from tests.api.conftest import OpenApi, call_with_agent
-from tests.e2e.helpers import eventually, phase_of, through_greeting
+from tests.e2e.helpers import phase_of, through_greeting
 
 WRAPUP = "\n[queues.support]\nwrapup_seconds = 30\nwrapup_max_seconds = 90\n"
 
@@ -15,7 +15,7 @@ async def test_agent_extends_wrapup_within_the_queues_limit(sim: Simulator, open
         assert refused.status_code == 409  # not in wrap-up
         channel = await call_with_agent(api.app, sim, "+15550601001", "a1")
         await sim.hangup(channel)
-        await eventually(lambda: api.app.acd.board.state("a1") == "wrapup", what="wrap-up")
+        assert api.app.acd.board.state("a1") == "wrapup"
         extended = await agent.post("/api/v1/agents/a1/wrapup/extend", json={"seconds": 30})
         assert extended.status_code == 200, extended.text
         body = extended.json()
@@ -38,8 +38,8 @@ async def test_supervisor_sees_why_a_waiting_call_is_not_offered(sim: Simulator,
         await api.app.acd.not_ready("a1", "lunch", policed=False)
         await api.app.acd.log_out("a2")
         channel = await sim.inject_call(did="5552000", caller="+15550601002")
-        await through_greeting(api.app, sim, channel)
-        await eventually(lambda: phase_of(api.app, channel) == "queued", what="queued")
+        await through_greeting(sim, channel)
+        assert phase_of(api.app, channel) == "queued"
         call_id = api.app.services.channels[channel].call_id
         reply = await supervisor.get(f"/api/v1/calls/{call_id}/routing")
         assert reply.status_code == 200, reply.text
@@ -51,7 +51,7 @@ async def test_supervisor_sees_why_a_waiting_call_is_not_offered(sim: Simulator,
         async with api.client("other_supervisor") as other:
             assert (await other.get(f"/api/v1/calls/{call_id}/routing")).status_code == 404
         await sim.hangup(channel)
-        await eventually(lambda: call_id not in api.app.services.calls, what="call gone")
+        assert call_id not in api.app.services.calls, "call gone"
         assert (await supervisor.get(f"/api/v1/calls/{call_id}/routing")).status_code == 404
 
 

@@ -1,4 +1,7 @@
-"""Helpers shared by the end-to-end tests."""
+"""Helpers shared by the end-to-end tests.
+
+On the in-process transport (the default, see conftest.py) every simulator action returns settled, so tests assert
+directly; ``eventually`` is for what really travels a network: tests marked ``wire``, a CRM, a webhook receiver."""
 
 from __future__ import annotations
 
@@ -11,11 +14,15 @@ import anyio
 import msgspec
 
 from callcenter_ari import config as configuration
+from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.clock import ManualClock
 from callcenter_ari.config import Config
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import Simulator
 
 USER, PASSWORD = "callcenter", "sim-secret"
+GREETING_SECONDS = 1.4  # sound:hello-world, the configured greeting
+IN_PROCESS_URL = "http://in-process.invalid"  # the configured ARI URL when the in-process transport carries ARI
 
 BASE_CONFIG = """
 [app]
@@ -45,7 +52,7 @@ max_wait_seconds = 600
 
 
 async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    """Poll until ``predicate()`` is truthy (it may return an awaitable)."""
+    """Poll until ``predicate()`` is truthy (it may return an awaitable): for outcomes that cross a real network."""
     try:
         with anyio.fail_after(timeout):
             while True:
@@ -57,6 +64,19 @@ async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: s
                 await anyio.sleep(0.02)
     except TimeoutError:
         raise AssertionError(f"timed out waiting for {what}") from None
+
+
+async def until(app: Application, predicate: Callable[[], Any], what: str) -> Any:
+    """``predicate()``'s value once what was set off has run, for helpers shared by both kinds of test: on the
+    in-process transport the manual clock's idle wait has run it all (no waiting); over the wire, polled."""
+    if not isinstance(app.clock, ManualClock):
+        return await eventually(predicate, what=what)
+    await app.clock.idle()
+    value = predicate()
+    if inspect.isawaitable(value):
+        value = await value
+    assert value, what
+    return value
 
 
 def make_config(sim: Simulator, redis_url: str, key_prefix: str, extra: str = "", **ari: Any) -> Config:
@@ -91,13 +111,20 @@ def phase_of(app: Application, channel_id: str) -> str | None:
     return task.machine.record.phase if task else None
 
 
-async def ended_record(app: Application, channel_id: str):  # type: ignore[no-untyped-def]
+async def ended_record(app: Application, channel_id: str) -> CallRecord | None:
     """The stored record of the call on this channel, once it has ended."""
     for call_id in [fields["call_id"] for _, kind, fields in await app.store.events() if kind == "call.ended"]:
         record = await app.store.call(call_id)
         if record is not None and record.channel_id == channel_id:
             return record
     return None
+
+
+async def ended_call(app: Application, channel_id: str) -> CallRecord:
+    """The stored record of the call on this channel, which has ended."""
+    record = await ended_record(app, channel_id)
+    assert record is not None, f"the call on {channel_id} has not ended"
+    return record
 
 
 def playing(sim: Simulator, channel_id: str) -> bool:
@@ -114,22 +141,15 @@ def agent_leg_up_in_sim(app: Application, sim: Simulator, channel_id: str) -> bo
     return sim.channel(task.machine.record.agent_channel) is not None
 
 
-async def through_greeting(app: Application, sim: Simulator, *channels: str) -> None:
-    """Let the greeting of each call start, then play it out on the simulator clock."""
+async def through_greeting(sim: Simulator, *channels: str) -> None:
+    """The greeting of each call is playing: play it out on the clock, to the instant it ends."""
+    for channel in channels:
+        assert playing(sim, channel), f"no greeting playing on {channel}"
+    await sim.advance(GREETING_SECONDS)
+
+
+async def greeted_over_wire(sim: Simulator, *channels: str) -> None:
+    """``through_greeting`` for tests marked ``wire``: the greeting's Play request crosses a socket first."""
     for channel in channels:
         await eventually(lambda channel=channel: playing(sim, channel), what=f"greeting on {channel}")
-    await sim.advance(2.0)
-
-
-async def advance_until(sim: Simulator, predicate: Callable[[], Any], what: str, step: float = 0.5) -> Any:
-    """Step the simulator's clock (giving the app time to react between steps) until ``predicate`` holds."""
-    with anyio.fail_after(10):
-        while True:
-            value = predicate()
-            if inspect.isawaitable(value):
-                value = await value
-            if value:
-                return value
-            await sim.advance(step)
-            await anyio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")  # pragma: no cover - fail_after raises first
+    await sim.advance(GREETING_SECONDS)

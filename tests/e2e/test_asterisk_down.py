@@ -17,6 +17,9 @@ from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.sim import SimConfig, Simulator
 from tests.e2e.helpers import PASSWORD, USER, eventually
 
+# Asterisk unreachable, refusing a login: these need the real sockets.
+pytestmark = pytest.mark.wire
+
 
 @pytest.mark.parametrize("transport", ["websocket", "http"])
 async def test_reconnecting_while_asterisk_is_down_is_a_warning_with_its_real_cause(transport: str) -> None:

@@ -1,13 +1,15 @@
-"""Health, readiness and Prometheus metrics over real HTTP."""
+"""Health, readiness and Prometheus metrics over real HTTP, with Asterisk over real sockets too."""
 
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from callcenter_ari.sim import Simulator
-from tests.e2e.helpers import ended_record, eventually, through_greeting
+from tests.e2e.helpers import ended_record, eventually, greeted_over_wire
 
 
+@pytest.mark.wire
 async def test_health_ready_and_metrics(sim: Simulator, start_app) -> None:
     tokens = '[api.tokens.ops]\ntoken = "ops-token-0123456789"\nrole = "supervisor"\n'
     async with start_app(tokens, http=True) as app:
@@ -17,7 +19,7 @@ async def test_health_ready_and_metrics(sim: Simulator, start_app) -> None:
             assert (await http.get("/health")).json() == {"status": "ok"}
             assert (await http.get("/ready")).status_code == 200
             channel = await sim.inject_call(did="5551000", caller="+15551234567")
-            await through_greeting(app, sim, channel)
+            await greeted_over_wire(sim, channel)
             await eventually(lambda: ended_record(app, channel), what="call ended")
             metrics = (await http.get("/metrics")).text
             assert "callcenter_calls_started_total 1.0" in metrics

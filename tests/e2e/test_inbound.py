@@ -1,21 +1,37 @@
-"""The first inbound flow end to end: simulator over real HTTP/WebSocket, the production ARI client, real Redis."""
+"""The first inbound flow end to end: the production ARI client on the simulator, real Redis; one call over each
+transport, the real ones included."""
 
 from __future__ import annotations
 
 import pytest
 
 from callcenter_ari.sim import PhoneBehaviour, Simulator
-from tests.e2e.helpers import AGENT, agent_leg_up_in_sim, ended_record, eventually, phase_of, through_greeting
+from tests.e2e.helpers import (
+    AGENT,
+    GREETING_SECONDS,
+    agent_leg_up_in_sim,
+    ended_call,
+    ended_record,
+    phase_of,
+    playing,
+    through_greeting,
+    until,
+)
+
+WIRE = pytest.mark.wire
 
 
-@pytest.mark.parametrize("transport", ["websocket", "http"])
+@pytest.mark.parametrize(
+    "transport", [pytest.param("websocket", marks=WIRE), pytest.param("http", marks=WIRE), "inprocess"]
+)
 async def test_call_is_answered_greeted_hung_up_and_recorded(sim: Simulator, start_app, transport: str) -> None:
-    """StasisStart -> answer -> greeting -> hang-up, over either transport; the record and events are in Redis."""
-    async with start_app(transport=transport) as app:
+    """StasisStart -> answer -> greeting -> hang-up, over each transport; the record and events are in Redis."""
+    async with start_app(**({} if transport == "inprocess" else {"transport": transport})) as app:
         assert app.ari.transport_name == transport
         channel = await sim.inject_call(did="5551000", caller="+15551234567", caller_name="Alice", trunk="provider1")
-        await through_greeting(app, sim, channel)  # hello-world lasts 1.4 s
-        record = await eventually(lambda: ended_record(app, channel), what="call ended")
+        await until(app, lambda: playing(sim, channel), "greeting")
+        await sim.advance(GREETING_SECONDS)
+        record = await until(app, lambda: ended_record(app, channel), "call ended")
         assert record.outcome == "completed"
         assert record.caller == "+15551234567" and record.did == "5551000" and record.source == "provider1"
         assert record.answered_at is not None
@@ -24,6 +40,7 @@ async def test_call_is_answered_greeted_hung_up_and_recorded(sim: Simulator, sta
         assert channel not in {c["id"] for c in sim.channels()}
 
 
+@WIRE
 async def test_auto_transport_prefers_rest_over_websocket(sim: Simulator, start_app) -> None:
     async with start_app(transport="auto") as app:
         assert app.ari.transport_name == "websocket"
@@ -33,9 +50,9 @@ async def test_caller_hanging_up_in_the_greeting_is_handled_quietly(sim: Simulat
     """The hang-up race: the caller leaves while we play; no error escapes, the call ends as hung up in IVR."""
     async with start_app() as app:
         channel = await sim.inject_call(did="5551000", caller="+15550001111")
-        await eventually(lambda: phase_of(app, channel) == "greeting", what="greeting")
+        assert phase_of(app, channel) == "greeting"
         await sim.hangup(channel, cause=16)
-        record = await eventually(lambda: ended_record(app, channel), what="call ended")
+        record = await ended_call(app, channel)
         assert record.outcome == "hung_up_in_ivr" and record.hangup_cause == 16
 
 
@@ -43,16 +60,16 @@ async def test_queued_call_reaches_an_agent_and_both_hang_up_cleanly(sim: Simula
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0, kind="answer"))
     async with start_app(AGENT) as app:
         channel = await sim.inject_call(did="5552000", caller="+15550002222")
-        await through_greeting(app, sim, channel)
-        await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="agent ringing")
+        await through_greeting(sim, channel)
+        assert agent_leg_up_in_sim(app, sim, channel), "agent ringing"
         await sim.advance(1.5)
-        await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+        assert phase_of(app, channel) == "talking"
         assert app.acd.board.agents["a1"].state == "talking"
         await sim.advance(30.0)
         await sim.hangup(channel, cause=16)
-        record = await eventually(lambda: ended_record(app, channel), what="call ended")
+        record = await ended_call(app, channel)
         assert record.outcome == "completed" and record.agent_id == "a1"
-        await eventually(lambda: app.acd.board.agents["a1"].state == "available", what="agent available again")
+        assert app.acd.board.agents["a1"].state == "available"
         assert sim.bridges() == []  # the call's bridge was destroyed
         assert all(c["id"] != record.agent_channel for c in sim.channels())
 
@@ -62,8 +79,8 @@ async def test_agent_endpoint_asterisk_refuses_puts_call_back_in_line(sim: Simul
     broken = AGENT.replace("PJSIP/agent1", "SIP/nothing")  # Asterisk 22 has no chan_sip: the channel cannot be made
     async with start_app(broken) as app:
         channel = await sim.inject_call(did="5552000", caller="+15550003333")
-        await through_greeting(app, sim, channel)
-        await eventually(lambda: app.acd.board.agents["a1"].state == "not_ready", what="agent not ready")
+        await through_greeting(sim, channel)
+        assert app.acd.board.agents["a1"].state == "not_ready"
         assert app.acd.board.agents["a1"].reason == "unavailable"
         assert phase_of(app, channel) == "queued"
         assert app.acd.board.waiting("support") == [app.services.channels[channel].call_id]
@@ -79,8 +96,8 @@ async def test_an_agent_on_a_local_channel_who_is_busy_is_busy_not_failed(
     local = AGENT.replace("PJSIP/agent1", f"Local/1@{context}")
     async with start_app(local, transport=transport) as app:
         channel = await sim.inject_call(did="5552000", caller="+15550003334")
-        await through_greeting(app, sim, channel)
-        await eventually(lambda: app.acd.board.agents["a1"].state == "not_ready", what="agent not ready")
+        await through_greeting(sim, channel)
+        await until(app, lambda: app.acd.board.agents["a1"].state == "not_ready", what="agent not ready")
         assert app.acd.board.agents["a1"].reason == reason
         assert phase_of(app, channel) == "queued"
         await app.store.flush()
@@ -93,18 +110,18 @@ async def test_queue_statistics_match_the_calls_that_were_made(sim: Simulator, s
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0))
     async with start_app(AGENT) as app:
         answered = await sim.inject_call(did="5552000", caller="+15550001001")
-        await through_greeting(app, sim, answered)
-        await eventually(lambda: agent_leg_up_in_sim(app, sim, answered), what="agent ringing")
+        await through_greeting(sim, answered)
+        assert agent_leg_up_in_sim(app, sim, answered), "agent ringing"
         await sim.advance(1.5)
-        await eventually(lambda: phase_of(app, answered) == "talking", what="talking")
+        assert phase_of(app, answered) == "talking"
         waits_long = await sim.inject_call(did="5552000", caller="+15550001002")
         waits_short = await sim.inject_call(did="5552000", caller="+15550001003")
-        await through_greeting(app, sim, waits_long, waits_short)
-        await eventually(lambda: phase_of(app, waits_short) == "queued", what="queued")
-        await sim.hangup(waits_short, cause=16)  # within the short-abandon threshold (5 s of real time)
-        await eventually(lambda: ended_record(app, waits_short), what="short abandon")
+        await through_greeting(sim, waits_long, waits_short)
+        assert phase_of(app, waits_short) == "queued"
+        await sim.hangup(waits_short, cause=16)  # within the short-abandon threshold (5 s)
+        await ended_call(app, waits_short)
         await sim.advance(1.0)
-        await eventually(lambda: phase_of(app, waits_long) == "queued", what="still waiting")
+        assert phase_of(app, waits_long) == "queued"
         figures = app.stats.live(app.clock.now()).queues["support"].today
         assert (figures.entered, figures.answered, figures.short_abandoned, figures.abandoned) == (3, 1, 1, 0)
         # The answered call was answered within 20 s; a short abandon does not count against the service level.
@@ -117,12 +134,12 @@ async def test_queue_log_is_written_for_report_tools(sim: Simulator, start_app, 
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0))
     async with start_app(AGENT + f'\n[acd]\nqueue_log = "{path}"\n') as app:
         channel = await sim.inject_call(did="5552000", caller="+15550002002")
-        await through_greeting(app, sim, channel)
-        await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="agent ringing")
+        await through_greeting(sim, channel)
+        assert agent_leg_up_in_sim(app, sim, channel), "agent ringing"
         await sim.advance(1.5)
-        await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+        assert phase_of(app, channel) == "talking"
         await sim.hangup(channel, cause=16)
-        record = await eventually(lambda: ended_record(app, channel), what="ended")
+        record = await ended_call(app, channel)
         await app.queue_log.flush()
     lines = [line.split("|") for line in path.read_text().splitlines()]
     events = [(fields[1], fields[2], fields[3], fields[4]) for fields in lines]

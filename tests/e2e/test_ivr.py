@@ -1,4 +1,5 @@
-"""The IVR inside real calls: keys pressed on the simulator, a real local CRM over HTTP, the survey, the surge."""
+"""The IVR inside real calls: keys pressed on the simulator, a real local CRM over HTTP (waited for with
+``eventually``: it crosses a socket), the survey, the surge."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.ivr.session import MAX_KEY_EVENTS
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import PhoneBehaviour, Simulator
-from tests.e2e.helpers import advance_until, agent_leg_up_in_sim, ended_record, eventually, phase_of, playing
+from tests.e2e.helpers import agent_leg_up_in_sim, ended_call, eventually, phase_of, playing
 
 FLOWS = """
 [dids.5553000]
@@ -70,14 +71,17 @@ queues = ["support"]
 
 
 @asynccontextmanager
-async def crm_server(delay: float = 0.0) -> AsyncIterator[tuple[str, list[dict]]]:  # type: ignore[type-arg]
-    """A CRM that answers callers from the north with an outage route, after ``delay`` seconds."""
+async def crm_server(*, answers: bool = True) -> AsyncIterator[tuple[str, list[dict]]]:  # type: ignore[type-arg]
+    """A CRM that answers callers from the north with an outage route (or, ``answers=False``, not before the test
+    is over)."""
     received: list[dict] = []  # type: ignore[type-arg]
+    over = anyio.Event()
 
     async def lookup(request: web.Request) -> web.Response:
         payload = await request.json()
         received.append(payload)
-        await anyio.sleep(delay)
+        if not answers:
+            await over.wait()
         return web.json_response({"variables": {"area": "north"}, "next": "q_outages"})
 
     app = web.Application()
@@ -89,6 +93,7 @@ async def crm_server(delay: float = 0.0) -> AsyncIterator[tuple[str, list[dict]]
     try:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}/lookup", received
     finally:
+        over.set()
         await runner.cleanup()
 
 
@@ -99,9 +104,9 @@ def record_of(app: Application, channel: str):  # type: ignore[no-untyped-def]
 async def test_keys_take_the_caller_to_the_right_queue_with_skills_and_language(sim: Simulator, start_app) -> None:
     async with start_app(FLOWS) as app:
         channel = await sim.inject_call(did="5553000", caller="+15551230001")
-        await eventually(lambda: playing(sim, channel), what="menu prompt")
+        assert playing(sim, channel), "menu prompt"
         await sim.press(channel, "9")  # barge-in: stops the prompt, counts as the choice
-        await eventually(lambda: phase_of(app, channel) == "queued", what="queued")
+        assert phase_of(app, channel) == "queued"
         record = record_of(app, channel)
         assert (record.queue, record.skills, record.language, record.priority) == ("billing", ("billing",), "de", 3)
         assert record.ivr_path == ["welcome", "german", "q_billing"]
@@ -114,11 +119,11 @@ async def test_keys_take_the_caller_to_the_right_queue_with_skills_and_language(
 async def test_garbage_keys_get_the_invalid_prompt_and_then_the_fallback(sim: Simulator, start_app) -> None:
     async with start_app(FLOWS) as app:
         channel = await sim.inject_call(did="5553000", caller="+15551230002")
-        await eventually(lambda: playing(sim, channel), what="menu prompt")
+        assert playing(sim, channel), "menu prompt"
         await sim.press(channel, "7")  # not an option
-        await eventually(lambda: playing(sim, channel), what="invalid-input prompt")
+        assert playing(sim, channel), "invalid-input prompt"
         await sim.press(channel, "#")  # not an option either: retries are used up
-        await eventually(lambda: phase_of(app, channel) == "queued", what="fallback queue")
+        assert phase_of(app, channel) == "queued", "fallback queue"
         assert record_of(app, channel).queue == "support"
 
 
@@ -126,7 +131,7 @@ async def test_crm_lookup_routes_and_sets_variables(sim: Simulator, start_app) -
     async with crm_server() as (url, received):
         async with start_app(FLOWS.replace("http://127.0.0.1:9/unused", url)) as app:
             channel = await sim.inject_call(did="5553000", caller="+15551230003")
-            await eventually(lambda: playing(sim, channel), what="menu prompt")
+            assert playing(sim, channel), "menu prompt"
             await sim.press(channel, "2")
             await eventually(lambda: phase_of(app, channel) == "queued", what="queued after the CRM")
             record = record_of(app, channel)
@@ -135,12 +140,14 @@ async def test_crm_lookup_routes_and_sets_variables(sim: Simulator, start_app) -
 
 
 async def test_crm_timeout_takes_the_fallback(sim: Simulator, start_app) -> None:
-    async with crm_server(delay=3.0) as (url, _):
+    async with crm_server(answers=False) as (url, received):
         async with start_app(FLOWS.replace("http://127.0.0.1:9/unused", url)) as app:
             channel = await sim.inject_call(did="5553000", caller="+15551230004")
-            await eventually(lambda: playing(sim, channel), what="menu prompt")
+            assert playing(sim, channel), "menu prompt"
             await sim.press(channel, "2")
-            await eventually(lambda: phase_of(app, channel) == "queued", timeout=5, what="fallback after timeout")
+            await eventually(lambda: received, what="the CRM asked")
+            await sim.advance(1.0)  # the lookup's timeout
+            assert phase_of(app, channel) == "queued", "fallback after timeout"
             assert record_of(app, channel).queue == "support"
 
 
@@ -157,7 +164,7 @@ async def test_crm_that_answers_500_or_garbage_takes_the_fallback(sim: Simulator
     try:
         async with start_app(FLOWS.replace("http://127.0.0.1:9/unused", url)) as app:
             channel = await sim.inject_call(did="5553000", caller="+15551230005")
-            await eventually(lambda: playing(sim, channel), what="menu prompt")
+            assert playing(sim, channel), "menu prompt"
             await sim.press(channel, "2")
             await eventually(lambda: phase_of(app, channel) == "queued", what="fallback")
             assert record_of(app, channel).queue == "support"
@@ -169,19 +176,19 @@ async def test_survey_score_is_stored_after_the_agent_hangs_up(sim: Simulator, s
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5))
     async with start_app(FLOWS + AGENTS) as app:
         channel = await sim.inject_call(did="5553000", caller="+15551230006")
-        await eventually(lambda: playing(sim, channel), what="menu prompt")
+        assert playing(sim, channel), "menu prompt"
         await sim.press(channel, "0")  # not an option, then no key: retries used up -> fallback support
-        await eventually(lambda: playing(sim, channel), what="invalid prompt")
+        assert playing(sim, channel), "invalid prompt"
         await sim.press(channel, "0")
-        await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="agent ringing")
+        assert agent_leg_up_in_sim(app, sim, channel), "agent ringing"
         await sim.advance(1.0)
-        await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+        assert phase_of(app, channel) == "talking"
         await sim.hangup(record_of(app, channel).agent_channel, cause=16)  # the agent hangs up
-        await eventually(lambda: phase_of(app, channel) == "survey", what="survey")
-        await eventually(lambda: playing(sim, channel), what="survey question")
+        assert phase_of(app, channel) == "survey"
+        assert playing(sim, channel), "survey question"
         await sim.press(channel, "4")
-        # The thank-you prompt plays out, then the caller is hung up.
-        record = await advance_until(sim, lambda: ended_record(app, channel), what="call ended")
+        await sim.advance(1.0)  # the thank-you prompt (a beep) plays out, then the caller is hung up
+        record = await ended_call(app, channel)
         assert record.outcome == "completed" and record.survey.get("score") == "4"
         results = [f for _, kind, f in await app.store.events() if kind == "survey.result"]
         assert results[0]["answers"] == {"score": "4"} and results[0]["agent"] == "a1"
@@ -191,10 +198,10 @@ async def test_surge_announcement_switches_on_and_off_for_the_next_caller(sim: S
     async with start_app(FLOWS) as app:
         await app.surge.set(SurgeAnnouncement(active=True, prompt=("sound:beep",)))
         first = await sim.inject_call(did="5553000", caller="+15551230007")
-        await eventually(lambda: playing(sim, first), what="first prompt")
+        assert playing(sim, first), "first prompt"
         await app.surge.set(SurgeAnnouncement(active=False))
         second = await sim.inject_call(did="5553000", caller="+15551230008")
-        await eventually(lambda: playing(sim, second), what="second prompt")
+        assert playing(sim, second), "second prompt"
         media = {
             channel: [p.media for p in sim.core.playbacks.values() if p.target_uri == f"channel:{channel}"]
             for channel in (first, second)
@@ -227,19 +234,16 @@ async def test_transfers_out_of_a_trunk_never_exceed_its_lines(sim: Simulator, s
     sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=0.5))
     async with start_app(TRUNK_TRANSFER) as app:
         first = await sim.inject_call(did="5554000", caller="+15551230009")
-        await eventually(
-            lambda: agent_leg_up_in_sim(app, sim, first) or phase_of(app, first) == "transfer",
-            what="first transfer dialling",
-        )
+        assert agent_leg_up_in_sim(app, sim, first) or phase_of(app, first) == "transfer", "first transfer dialling"
         second = await sim.inject_call(did="5554000", caller="+15551230010")
-        record = await eventually(lambda: ended_record(app, second), what="second refused")
+        record = await ended_call(app, second)  # refused
         assert record.outcome == "transfer_failed"
         leg = record_of(app, first).agent_channel
         assert sim.channel(leg)["name"].startswith("PJSIP/")  # dialled as PJSIP/<number>@provider1
         await sim.hangup(first, cause=16)
-        await eventually(lambda: ended_record(app, first), what="first ended")
+        await ended_call(app, first)
         third = await sim.inject_call(did="5554000", caller="+15551230011")
-        await eventually(lambda: phase_of(app, third) == "transfer", what="third dialling on the freed line")
+        assert phase_of(app, third) == "transfer", "third dialling on the freed line"
 
 
 async def test_an_ended_call_leaves_no_channel_behind_in_the_routing_tables(sim: Simulator, start_app) -> None:
@@ -247,11 +251,12 @@ async def test_an_ended_call_leaves_no_channel_behind_in_the_routing_tables(sim:
     sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=0.5))
     async with start_app(TRUNK_TRANSFER) as app:
         channel = await sim.inject_call(did="5554000", caller="+15551230012")
-        await eventually(lambda: phase_of(app, channel) == "transfer", what="dialling out")
-        await advance_until(sim, lambda: phase_of(app, channel) == "talking", what="bridged")
+        assert phase_of(app, channel) == "transfer", "dialling out"
+        await sim.advance(0.5)  # the destination answers
+        assert phase_of(app, channel) == "talking", "bridged"
         await sim.hangup(channel, cause=16)
-        await eventually(lambda: ended_record(app, channel), what="ended")
-        await eventually(lambda: not app.services.channels and not app.services.calls, what="tables empty")
+        await ended_call(app, channel)
+        assert not app.services.channels and not app.services.calls, "tables empty"
 
 
 async def test_a_dtmf_flood_is_cut_short_without_flooding_the_logs_or_the_event_stream(

@@ -1,4 +1,4 @@
-"""Every ARI operation the client offers, against the simulator, over both transports.
+"""Every ARI operation the client offers, against the simulator, over both real transports and the in-process one.
 
 The simulator answers as Asterisk 22 does (it is checked against recorded transcripts), so a wrong path, method
 or parameter name here fails the way it would fail against a real Asterisk.
@@ -6,7 +6,7 @@ or parameter name here fails the way it would fail against a real Asterisk.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -30,8 +30,10 @@ from tests.e2e.helpers import PASSWORD, USER, eventually
 
 
 class Recorder:
-    def __init__(self) -> None:
+    def __init__(self, sim: Simulator, transport: str) -> None:
         self.events: list[object] = []
+        self._sim = sim
+        self._wire = transport != "inprocess"
 
     async def __call__(self, message: object) -> None:
         self.events.append(message)
@@ -39,23 +41,35 @@ class Recorder:
     def of(self, kind: type) -> list:  # type: ignore[type-arg]
         return [e for e in self.events if isinstance(e, kind)]
 
+    async def saw(self, predicate: Callable[[], object], what: str) -> None:
+        """Over a socket, wait for the event; in process it has arrived by the time the simulator is settled."""
+        if self._wire:
+            await eventually(predicate, what=what)
+        else:
+            await self._sim.settle()
+            assert predicate(), what
+
 
 @asynccontextmanager
 async def connected(sim: Simulator, transport: str) -> AsyncIterator[tuple[AriClient, Recorder]]:
-    ari = AriClient(Endpoint(sim.base_url, "callcenter", USER, PASSWORD), transport=transport)  # type: ignore[arg-type]
-    recorder = Recorder()
+    endpoint = Endpoint(sim.base_url, "callcenter", USER, PASSWORD)
+    ari = AriClient(endpoint, transport=sim.transport if transport == "inprocess" else transport)  # type: ignore[arg-type]
+    recorder = Recorder(sim, transport)
     async with anyio.create_task_group() as tg:
         await tg.start(ari.run, recorder)
         yield ari, recorder
         tg.cancel_scope.cancel()
 
 
-TRANSPORTS = pytest.mark.parametrize("transport", ["websocket", "http"])
+TRANSPORTS = pytest.mark.parametrize(
+    "transport",
+    [pytest.param("websocket", marks=pytest.mark.wire), pytest.param("http", marks=pytest.mark.wire), "inprocess"],
+)
 
 
 async def inbound(sim: Simulator, recorder: Recorder) -> str:
     channel = await sim.inject_call(did="5551000", caller="+15551234567")
-    await eventually(lambda: any(e.channel.id == channel for e in recorder.of(StasisStart)), what="StasisStart")
+    await recorder.saw(lambda: any(e.channel.id == channel for e in recorder.of(StasisStart)), "StasisStart")
     return channel
 
 
@@ -73,7 +87,7 @@ async def test_channel_operations(sim: Simulator, transport: str) -> None:
         await ari.hold(channel)
         await ari.unhold(channel)
         await ari.set_variable(channel, "CC_QUEUE", "support")
-        await eventually(lambda: recorder.of(ChannelVarset), what="ChannelVarset")
+        await recorder.saw(lambda: recorder.of(ChannelVarset), "ChannelVarset")
         assert await ari.get_variable(channel, "CC_QUEUE") == "support"
         assert await ari.get_variable(channel, "NEVER_SET") is None
         assert await ari.get_variable(channel, "CALLERID(num)") == "+15551234567"
@@ -81,7 +95,7 @@ async def test_channel_operations(sim: Simulator, transport: str) -> None:
         assert (await ari.get_channel(channel)).state == "Up"
         assert channel in {c.id for c in await ari.list_channels()}
         await sim.press(channel, "5")
-        await eventually(lambda: recorder.of(ChannelDtmfReceived), what="DTMF")
+        await recorder.saw(lambda: recorder.of(ChannelDtmfReceived), "DTMF")
         assert recorder.of(ChannelDtmfReceived)[0].digit == "5"
         await ari.hangup(channel, cause=17)
         with pytest.raises(ChannelGone):
@@ -97,7 +111,7 @@ async def test_play_and_stop_each_media_kind(sim: Simulator, transport: str, med
         playback = await ari.play(f"channel:{channel}", media, playback_id=f"pb-{channel}")
         assert playback.id == f"pb-{channel}" and playback.media_uri == media
         await ari.stop_playback(playback.id)
-        await eventually(lambda: recorder.of(PlaybackFinished), what="PlaybackFinished")
+        await recorder.saw(lambda: recorder.of(PlaybackFinished), "PlaybackFinished")
         await ari.stop_playback(playback.id)  # already gone: not an error
 
 
@@ -124,22 +138,22 @@ async def test_bridges_originate_snoop_and_recordings(sim: Simulator, transport:
         )
         assert agent.id == "c1-a1"
         await sim.advance(1.0)
-        await eventually(lambda: any(e.channel.id == "c1-a1" for e in recorder.of(StasisStart)), what="agent up")
+        await recorder.saw(lambda: any(e.channel.id == "c1-a1" for e in recorder.of(StasisStart)), "agent up")
         mixing = await ari.create_bridge("mixing", bridge_id="c1-b")
         await ari.add_to_bridge(mixing.id, [caller, "c1-a1"])  # moves the caller out of the holding bridge
-        await eventually(lambda: len(recorder.of(ChannelEnteredBridge)) >= 3, what="entered bridges")
+        await recorder.saw(lambda: len(recorder.of(ChannelEnteredBridge)) >= 3, "entered bridges")
         assert {b.id for b in await ari.list_bridges()} == {holding.id, mixing.id}
 
         snoop = await ari.snoop("c1-a1", spy="both", whisper="out", app_args=("snoop", "whisper"), snoop_id="c1-s")
         assert snoop.id == "c1-s"
-        await eventually(lambda: any(e.channel.id == "c1-s" for e in recorder.of(StasisStart)), what="snoop up")
+        await recorder.saw(lambda: any(e.channel.id == "c1-s" for e in recorder.of(StasisStart)), "snoop up")
 
         live = await ari.record(f"bridge:{mixing.id}", "c1-rec", format="wav", max_duration=3600)
         assert live.name == "c1-rec"
-        await eventually(lambda: recorder.of(RecordingStarted), what="RecordingStarted")
+        await recorder.saw(lambda: recorder.of(RecordingStarted), "RecordingStarted")
         for action in ("pause", "unpause", "mute", "unmute", "stop"):
             await ari.recording_control("c1-rec", action)  # type: ignore[arg-type]
-        await eventually(lambda: recorder.of(RecordingFinished), what="RecordingFinished")
+        await recorder.saw(lambda: recorder.of(RecordingFinished), "RecordingFinished")
         assert "c1-rec" in {r.name for r in await ari.stored_recordings()}
 
         await ari.remove_from_bridge(mixing.id, ["c1-a1"])
@@ -159,4 +173,4 @@ async def test_continue_subscribe_and_system(sim: Simulator, transport: str) -> 
         assert (await ari.application()).name == "callcenter"
         assert (await ari.asterisk_info()).system.entity_id
         await ari.continue_in_dialplan(channel)
-        await eventually(lambda: any(e.channel.id == channel for e in recorder.of(StasisEnd)), what="left Stasis")
+        await recorder.saw(lambda: any(e.channel.id == channel for e in recorder.of(StasisEnd)), "left Stasis")

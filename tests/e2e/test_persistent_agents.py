@@ -6,7 +6,7 @@ import pytest
 
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import PhoneBehaviour, Simulator
-from tests.e2e.helpers import advance_until, ended_record, eventually, phase_of, through_greeting
+from tests.e2e.helpers import ended_call, phase_of, through_greeting
 from tests.e2e.test_feature_codes import dial
 
 PERSISTENT = """
@@ -28,19 +28,19 @@ def in_bridge(sim: Simulator, *channels: str) -> str | None:
 
 
 async def line_up(app: Application, sim: Simulator) -> str:
-    """Let the agent's phone answer the application's call; returns the line's channel id."""
-    await advance_until(sim, lambda: app.standing.line("p1") is not None, what="the agent's line up")
-    await eventually(lambda: app.acd.board.agents["p1"].state == "available", what="p1 available")
+    """Let the agent's phone answer the application's call (after 1 s); returns the line's channel id."""
+    await sim.advance(1.0)
     line = app.standing.line("p1")
-    assert line is not None
+    assert line is not None, "the agent's line up"
+    assert app.acd.board.agents["p1"].state == "available"
     return line.channel
 
 
 async def joined_call(app: Application, sim: Simulator, line: str, caller: str) -> str:
     channel = await sim.inject_call(did="5552000", caller=caller)
-    await through_greeting(app, sim, channel)
-    await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
-    await eventually(lambda: in_bridge(sim, line, channel), what="caller in the agent's bridge")
+    await through_greeting(sim, channel)
+    assert phase_of(app, channel) == "talking"
+    assert in_bridge(sim, line, channel), "caller in the agent's bridge"
     return channel
 
 
@@ -56,16 +56,17 @@ async def test_a_persistent_agent_takes_two_calls_in_a_row_without_being_rung(si
         line = await line_up(app, sim)
         bridge = in_bridge(sim, line)
         assert bridge is not None
-        for n, caller in enumerate(("+15550007001", "+15550007002")):
+        for caller in ("+15550007001", "+15550007002"):
             channel = await joined_call(app, sim, line, caller)
             assert app.acd.board.agents["p1"].state == "talking"
             await sim.advance(20.0)
             await sim.hangup(channel, cause=16)
-            record = await eventually(lambda channel=channel: ended_record(app, channel), what=f"call {n} ended")
+            record = await ended_call(app, channel)
             assert (record.outcome, record.agent_id) == ("completed", "p1")
             assert app.acd.board.agents["p1"].state == "wrapup"
             assert in_bridge(sim, line) == bridge  # the agent waits where they were
-            await eventually(lambda: app.acd.board.agents["p1"].state == "available", what="wrap-up over")
+            await sim.advance(0.3)
+            assert app.acd.board.agents["p1"].state == "available", "wrap-up over"
         assert [o["app_args"] for o in sim.originates("PJSIP/agent1")] == [["persistent", "p1"]]
         answered = await events_of(app, "call.answered")
         assert [(e["agent"], e["ring"]) for e in answered] == [("p1", 0.0), ("p1", 0.0)]
@@ -80,8 +81,9 @@ async def test_logging_out_hangs_up_the_agents_line_and_their_bridge_goes(sim: S
     async with start_app(PERSISTENT) as app:
         line = await line_up(app, sim)
         await app.acd.log_out("p1")
-        await eventually(lambda: sim.channel(line) is None, what="line hung up")
-        await eventually(lambda: sim.bridges() == [], what="bridge destroyed")
+        await sim.settle()
+        assert sim.channel(line) is None, "line hung up"
+        assert sim.bridges() == [], "bridge destroyed"
         assert app.acd.board.agents["p1"].state == "logged_out"
         assert app.standing.line("p1") is None
         await app.store.flush()
@@ -95,12 +97,12 @@ async def test_the_agent_hanging_up_mid_call_ends_it_and_logs_them_out(sim: Simu
         line = await line_up(app, sim)
         channel = await joined_call(app, sim, line, "+15550007003")
         await sim.hangup(line, cause=16)
-        record = await eventually(lambda: ended_record(app, channel), what="call ended")
+        record = await ended_call(app, channel)
         assert record.outcome == "completed"
         [ended] = [e for e in await events_of(app, "call.ended") if e["call_id"] == record.call_id]
         assert ended["released_by"] == "agent"
-        await eventually(lambda: app.acd.board.agents["p1"].state == "logged_out", what="p1 logged out")
-        await eventually(lambda: sim.channels() == [] and sim.bridges() == [], what="nothing left up")
+        assert app.acd.board.agents["p1"].state == "logged_out"
+        assert sim.channels() == [] and sim.bridges() == [], "nothing left up"
         assert [e["line"] for e in await events_of(app, "agent.line")] == ["connecting", "up", "down"]
 
 
@@ -109,7 +111,8 @@ async def test_the_log_in_code_keeps_the_agents_call_as_their_line(sim: Simulato
     async with start_app(PERSISTENT.replace("persistent = true", "persistent = true\nlogged_in = false")) as app:
         assert app.acd.board.agents["p1"].state == "logged_out"
         await dial(sim, "PJSIP/agent1", "*41", "desk-1")
-        await advance_until(sim, lambda: app.acd.board.agents["p1"].state == "available", what="p1 logged in")
+        await sim.advance(0.1)  # the phone answers
+        assert app.acd.board.agents["p1"].state == "available", "p1 logged in"
         await sim.advance(5.0)  # the confirmation plays out; the call stays up
         assert sim.channel("desk-1") is not None
         await joined_call(app, sim, "desk-1", "+15550007004")
@@ -130,8 +133,8 @@ async def test_a_restart_keeps_the_agent_logged_in_on_the_line_still_up(sim: Sim
         await app.store.flush()
     await sim.hangup(line, cause=16)
     async with start_app(PERSISTENT) as app:
-        await eventually(lambda: app.acd.board.agents["p1"].state == "logged_out", what="p1 logged out")
-        await eventually(lambda: sim.channels() == [], what="the caller, whose agent left, hung up")
+        assert app.acd.board.agents["p1"].state == "logged_out"
+        assert sim.channels() == [], "the caller, whose agent left, hung up"
 
 
 RING_ALL = """
@@ -160,19 +163,20 @@ async def test_ring_all_rings_three_agents_and_the_others_are_released_when_one_
     sim.add_phone("PJSIP/agent3", PhoneBehaviour(kind="noanswer"))
     async with start_app(RING_ALL) as app:
         channel = await sim.inject_call(did="5552000", caller="+15550008001")
-        await through_greeting(app, sim, channel)
-        await eventually(lambda: len(sim.originates()) == 3, what="three agents rung")
-        await advance_until(sim, lambda: phase_of(app, channel) == "talking", what="talking")
+        await through_greeting(sim, channel)
+        assert len(sim.originates()) == 3, "three agents rung"
+        await sim.advance(1.0)  # a2 answers (and a1 too, when it answers after 1 s)
+        assert phase_of(app, channel) == "talking"
         agents = app.acd.board.agents
         task = app.services.channels[channel]
         winner, agent = task.machine.record.agent_channel, task.machine.record.agent_id
         states = {"a1": "available", "a2": "available", "a3": "available", agent: "talking"}
-        await eventually(lambda: {a: r.state for a, r in agents.items()} == states, what="the others freed")
-        await eventually(lambda: {c["id"] for c in sim.channels()} == {channel, winner}, what="losing legs hung up")
+        assert {a: r.state for a, r in agents.items()} == states, "the others freed"
+        assert {c["id"] for c in sim.channels()} == {channel, winner}, "losing legs hung up"
         await app.store.flush()
         assert {a.agent_id: a.state for a in await app.agent_store.read_all()} == states
         await sim.hangup(channel, cause=16)
-        record = await eventually(lambda: ended_record(app, channel), what="ended")
+        record = await ended_call(app, channel)
         offered = [e["agent"] for e in await events_of(app, "call.offered") if e["call_id"] == record.call_id]
         assert sorted(offered) == ["a1", "a2", "a3"]
         assert [e["agent"] for e in await events_of(app, "call.answered")] == [agent]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from callcenter_ari.calls.messages import CompleteTransfer, StartConference
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import Simulator
-from tests.e2e.helpers import ended_record, eventually
+from tests.e2e.helpers import ended_call
 from tests.e2e.test_transfers import AGENTS, connected_to_a1, consult_answered, nothing_left
 
 RECORDED = AGENTS + '\n[recording.default]\nmode = "all"\n'
@@ -25,23 +25,24 @@ async def test_a_conference_keeps_recording_and_the_agent_who_stays_gets_the_nex
     async with start_app(RECORDED) as app:
         task = await connected_to_a1(app, sim, "+15550401001")
         caller, first_leg, call_id = task.caller_channel, task.machine.record.agent_channel, task.call_id
-        await eventually(lambda: f"{call_id}-r1" in sim.core.live_recordings, what="first segment")
+        assert f"{call_id}-r1" in sim.core.live_recordings, "first segment"
         leg = await consult_answered(app, sim, task)
         app.deliver(call_id, StartConference())
-        await eventually(lambda: task.machine.record.phase == "conference", what="conference")
+        await sim.settle()
+        assert task.machine.record.phase == "conference", "conference"
         await sim.advance(10)
         assert set(sim.core.live_recordings) == {f"{call_id}-r1"}  # the conference is in the first segment
         await sim.hangup(first_leg, cause=16)
-        await eventually(lambda: f"{call_id}-r2" in sim.core.live_recordings, what="a2's segment")
+        assert f"{call_id}-r2" in sim.core.live_recordings, "a2's segment"
         await sim.advance(5)
         await sim.hangup(caller, cause=16)
-        await eventually(lambda: ended_record(app, caller), what="call ended")
+        await ended_call(app, caller)
 
         async def both_done() -> bool:
             found = await segments(app, call_id)
             return len(found) == 2 and all(state == "done" for _, state, _ in found.values())
 
-        await eventually(both_done, what="both segments finished")
+        assert await both_done(), "both segments finished"
         found = await segments(app, call_id)
         assert found[f"{call_id}-r1"][0] == "a1" and found[f"{call_id}-r2"] == ("a2", "done", 5.0)
         assert sim.core.live_recordings == {}
@@ -52,14 +53,15 @@ async def test_an_attended_transfer_gives_the_target_a_segment_of_their_own(sim:
     async with start_app(RECORDED) as app:
         task = await connected_to_a1(app, sim, "+15550401002")
         caller, call_id = task.caller_channel, task.call_id
-        await eventually(lambda: f"{call_id}-r1" in sim.core.live_recordings, what="first segment")
+        assert f"{call_id}-r1" in sim.core.live_recordings, "first segment"
         await consult_answered(app, sim, task)
         app.deliver(call_id, CompleteTransfer())
-        await eventually(lambda: f"{call_id}-r2" in sim.core.live_recordings, what="a2's segment")
+        await sim.settle()
+        assert f"{call_id}-r2" in sim.core.live_recordings, "a2's segment"
         assert f"{call_id}-r1" not in sim.core.live_recordings
         await sim.advance(3)
         await sim.hangup(caller, cause=16)
-        await eventually(lambda: ended_record(app, caller), what="call ended")
-        await eventually(lambda: not sim.core.live_recordings, what="recordings finished")
+        await ended_call(app, caller)
+        assert not sim.core.live_recordings, "recordings finished"
         found = await segments(app, call_id)
         assert {name: agent for name, (agent, _, _) in found.items()} == {f"{call_id}-r1": "a1", f"{call_id}-r2": "a2"}

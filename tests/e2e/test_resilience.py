@@ -1,4 +1,5 @@
-"""Dropped WebSockets, restarts, shutdown, unknown events: nothing lost, nothing left dangling."""
+"""Dropped WebSockets, restarts, shutdown, unknown events: nothing lost, nothing left dangling. Drops and
+reconnects run over real sockets (``wire``); the rest on the in-process transport."""
 
 from __future__ import annotations
 
@@ -24,16 +25,19 @@ from callcenter_ari.ari.events import (
 )
 from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.calls.messages import Announce
+from callcenter_ari.clock import ManualClock
 from callcenter_ari.runtime.app import Application
-from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.sim import PhoneBehaviour, Simulator
+from tests.e2e.conftest import waiting_for_redis
 from tests.e2e.helpers import (
     AGENT,
     PASSWORD,
     USER,
     agent_leg_up_in_sim,
+    ended_call,
     ended_record,
     eventually,
+    greeted_over_wire,
     make_config,
     phase_of,
     playing,
@@ -43,6 +47,7 @@ from tests.e2e.helpers import (
 NO_AGENTS_LOGGED_IN = AGENT + "logged_in = false\n"
 
 
+@pytest.mark.wire
 async def test_call_lifecycle_decodes_into_typed_events(sim: Simulator) -> None:
     """Through the production client (REST over WebSocket): every event arrives typed, in Asterisk's order."""
     client = AriClient(Endpoint(sim.base_url, "callcenter", USER, PASSWORD), transport="websocket")
@@ -76,8 +81,10 @@ async def test_call_lifecycle_decodes_into_typed_events(sim: Simulator) -> None:
     assert events[4].soft is True  # type: ignore[attr-defined]
 
 
-async def test_a_404_on_a_vanished_channel_is_channel_gone(sim: Simulator) -> None:
-    client = AriClient(Endpoint(sim.base_url, "callcenter", USER, PASSWORD), transport="http")
+@pytest.mark.parametrize("transport", [pytest.param("http", marks=pytest.mark.wire), "inprocess"])
+async def test_a_404_on_a_vanished_channel_is_channel_gone(sim: Simulator, transport: str) -> None:
+    endpoint = Endpoint(sim.base_url, "callcenter", USER, PASSWORD)
+    client = AriClient(endpoint, transport=sim.transport if transport == "inprocess" else "http")
 
     async def sink(message: object) -> None:
         pass
@@ -95,6 +102,7 @@ async def test_a_404_on_a_vanished_channel_is_channel_gone(sim: Simulator) -> No
         tg.cancel_scope.cancel()
 
 
+@pytest.mark.wire
 @pytest.mark.parametrize("transport", ["websocket", "http"])
 async def test_dropped_websocket_reconnects_and_no_call_is_lost(sim: Simulator, start_app, transport: str) -> None:
     """Drop the event WebSocket while one call talks and another waits: after the reconnect both carry on,
@@ -103,7 +111,7 @@ async def test_dropped_websocket_reconnects_and_no_call_is_lost(sim: Simulator, 
     async with start_app(AGENT, transport=transport) as app:
         first = await sim.inject_call(did="5552000", caller="+15550000001")
         second = await sim.inject_call(did="5552000", caller="+15550000002")
-        await through_greeting(app, sim, first, second)
+        await greeted_over_wire(sim, first, second)
         await eventually(lambda: agent_leg_up_in_sim(app, sim, first), what="first ringing")
         await sim.advance(1.0)
         await eventually(lambda: phase_of(app, first) == "talking", what="first talking")
@@ -119,6 +127,7 @@ async def test_dropped_websocket_reconnects_and_no_call_is_lost(sim: Simulator, 
         await eventually(lambda: phase_of(app, second) == "talking", what="second talking")
 
 
+@pytest.mark.wire
 async def test_greeting_that_finished_during_a_disconnect_is_not_stuck(sim: Simulator, start_app) -> None:
     async with start_app() as app:
         channel = await sim.inject_call(did="5551000", caller="+15550000003")
@@ -134,17 +143,17 @@ async def test_state_is_read_back_after_a_restart(sim: Simulator, start_app) -> 
     async with start_app(NO_AGENTS_LOGGED_IN) as app:
         stays = await sim.inject_call(did="5552000", caller="+15550000004")
         leaves = await sim.inject_call(did="5552000", caller="+15550000005")
-        await through_greeting(app, sim, stays, leaves)
-        await eventually(lambda: phase_of(app, stays) == "queued" and phase_of(app, leaves) == "queued", what="queued")
+        await through_greeting(sim, stays, leaves)
+        assert phase_of(app, stays) == "queued" and phase_of(app, leaves) == "queued"
         before = app.services.channels[stays].machine.record
         await app.store.flush()
     await sim.hangup(leaves, cause=16)  # while the process is down
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
     async with start_app(AGENT) as app:  # now an agent logs in for the queue
-        await eventually(lambda: phase_of(app, stays) == "ringing", what="resumed call offered")
+        assert phase_of(app, stays) == "ringing"  # the resumed call is offered
         after = app.services.channels[stays].machine.record
         assert after.call_id == before.call_id and after.enqueued_at == before.enqueued_at
-        gone = await eventually(lambda: ended_record(app, leaves), what="closed while down")
+        gone = await ended_call(app, leaves)  # closed while down
         assert gone.outcome == "ended_while_down"
         kinds = [kind for _, kind, f in await app.store.events() if f.get("call_id") == before.call_id]
         assert "call.resumed" in kinds
@@ -158,8 +167,8 @@ async def test_a_call_that_fails_frees_its_agent_and_hangs_up_the_agent_leg(
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0, kind="answer"))
     async with start_app(AGENT) as app:
         channel = await sim.inject_call(did="5552000", caller="+15550000010")
-        await through_greeting(app, sim, channel)
-        await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="agent ringing")
+        await through_greeting(sim, channel)
+        assert agent_leg_up_in_sim(app, sim, channel), "agent ringing"
         task = app.services.channels[channel]
         leg = task.machine.record.agent_channel
 
@@ -168,9 +177,9 @@ async def test_a_call_that_fails_frees_its_agent_and_hangs_up_the_agent_leg(
 
         monkeypatch.setattr(app.ari, "moh_stop", broken)
         await sim.advance(1.5)
-        record = await eventually(lambda: ended_record(app, channel), what="call failed safe")
+        record = await ended_call(app, channel)  # failed safe
         assert record.outcome == "failed"
-        await eventually(lambda: app.acd.board.agents["a1"].state == "available", what="agent freed")
+        assert app.acd.board.agents["a1"].state == "available"  # freed
         assert sim.channel(leg) is None
         assert task.call_id not in app.services.calls and leg not in app.services.channels
 
@@ -181,24 +190,25 @@ async def test_a_monitor_session_on_a_call_that_ended_before_it_ran_is_forgotten
     supervisor = '\n[supervisors.sv1]\nendpoint = "PJSIP/sup1"\n'
     async with start_app(AGENT + supervisor) as app:
         channel = await sim.inject_call(did="5552000", caller="+15550000011")
-        await through_greeting(app, sim, channel)
-        await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="ringing")
+        await through_greeting(sim, channel)
+        assert agent_leg_up_in_sim(app, sim, channel), "ringing"
         await sim.advance(1.0)
-        await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+        assert phase_of(app, channel) == "talking"
         task = app.services.channels[channel]
         app.monitor.start(task.call_id, "sv1", "listen")
         app.services.forget(task)  # the call's task ends before the session's task first runs
-        await eventually(lambda: not app.monitor.sessions, what="session forgotten")
+        await sim.settle()
+        assert not app.monitor.sessions, "session forgotten"
         assert sim.channel(f"{task.call_id}-m1-sup") is None
 
 
 async def talking_call(app: Application, sim: Simulator, caller: str) -> str:
     """A caller on the support DID, answered by agent1 (whose phone answers after half a second)."""
     channel = await sim.inject_call(did="5552000", caller=caller)
-    await through_greeting(app, sim, channel)
-    await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="ringing")
+    await through_greeting(sim, channel)
+    assert agent_leg_up_in_sim(app, sim, channel), "ringing"
     await sim.advance(1.0)
-    await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+    assert phase_of(app, channel) == "talking"
     return channel
 
 
@@ -207,13 +217,13 @@ async def test_shutdown_lets_live_calls_finish_and_sends_new_ones_back(sim: Simu
     async with start_app(AGENT) as app:
         live = await talking_call(app, sim, "+15550000006")
         app.stop()
-        await eventually(lambda: app.services.draining, what="draining")
+        await sim.settle()
+        assert app.services.draining
         late = await sim.inject_call(did="5552000", caller="+15550000007")
-        await anyio.sleep(0.2)
         assert phase_of(app, late) is None  # not taken: back to the dialplan
         assert phase_of(app, live) == "talking"  # not cut off
         await sim.hangup(live, cause=16)
-        await eventually(lambda: not app.services.calls, what="live call finished")
+        assert not app.services.calls, "live call finished"
 
 
 async def test_a_call_arriving_during_the_drain_is_out_of_stasis_when_the_process_ends(
@@ -222,13 +232,16 @@ async def test_a_call_arriving_during_the_drain_is_out_of_stasis_when_the_proces
     """The drain sends it back to the dialplan (which hangs up) and waits for that before the task tree ends:
     nothing is left inside Stasis, where no process would ever answer it."""
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
-    app = Application(make_config(sim, redis_url, key_prefix, AGENT), redis=redis, clock=Clock())
-    with anyio.fail_after(30):
+    assert isinstance(sim.clock, ManualClock)
+    config = make_config(sim, redis_url, key_prefix, AGENT)
+    app = Application(config, redis=redis, clock=sim.clock, ari_transport=sim.transport)
+    with anyio.fail_after(30), waiting_for_redis(sim.clock, redis):
         async with anyio.create_task_group() as tg:
             await tg.start(app.run)
             live = await talking_call(app, sim, "+15550000016")
             app.stop()
-            await eventually(lambda: app.services.draining, what="draining")
+            await sim.settle()
+            assert app.services.draining
             late = await sim.inject_call(did="5552000", caller="+15550000017")
             await sim.hangup(live, cause=16)  # the drain ends: app.run returns by itself
     assert sim.channel(late) is None
@@ -242,7 +255,7 @@ async def test_unknown_event_is_logged_and_skipped(sim: Simulator, start_app) ->
         assert app.metrics.ari_unknown_events._value.get() == 1
         assert captured[0]["event"] == "ari.event_skipped" and captured[0]["event_type"] == "ChannelFlyingAway"
         channel = await sim.inject_call(did="5551000", caller="+15550000008")  # the loop goes on
-        await eventually(lambda: phase_of(app, channel) == "greeting", what="next call handled")
+        assert phase_of(app, channel) == "greeting", "next call handled"
 
 
 async def test_logs_are_json_with_the_call_id_bound(sim: Simulator, start_app) -> None:
@@ -252,8 +265,8 @@ async def test_logs_are_json_with_the_call_id_bound(sim: Simulator, start_app) -
         sim.add_phone("PJSIP/agent1", PhoneBehaviour(kind="busy"))
         async with start_app(AGENT) as app:
             channel = await sim.inject_call(did="5552000", caller="+15550000009")
-            await through_greeting(app, sim, channel)
-            await eventually(lambda: app.acd.board.agents["a1"].state == "not_ready", what="busy agent")
+            await through_greeting(sim, channel)
+            assert app.acd.board.agents["a1"].state == "not_ready", "busy agent"
             call_id = app.services.channels[channel].call_id
     finally:
         structlog.reset_defaults()
@@ -262,13 +275,14 @@ async def test_logs_are_json_with_the_call_id_bound(sim: Simulator, start_app) -
     assert released and released[0]["call_id"] == call_id and released[0]["reason"] == "busy"
 
 
+@pytest.mark.wire
 async def test_a_position_announcement_that_ended_during_a_disconnect_brings_the_music_back(
     sim: Simulator, start_app
 ) -> None:
     """Its PlaybackFinished went to nobody; after the reconnect the call learns it finished and resumes music."""
     async with start_app(NO_AGENTS_LOGGED_IN) as app:
         channel = await sim.inject_call(did="5552000", caller="+15550000031")
-        await through_greeting(app, sim, channel)
+        await greeted_over_wire(sim, channel)
         await eventually(lambda: phase_of(app, channel) == "queued", what="queued")
         task = app.services.channels[channel]
         task.deliver(Announce(3))
@@ -287,25 +301,20 @@ async def test_a_call_whose_caller_left_while_down_frees_its_agent_leg_and_bridg
     recorded = AGENT + '\n[recording.default]\nmode = "all"\n'
     async with start_app(recorded) as app:
         caller = await sim.inject_call(did="5552000", caller="+15550000012")
-        await through_greeting(app, sim, caller)
-        await eventually(lambda: agent_leg_up_in_sim(app, sim, caller), what="ringing")
+        await through_greeting(sim, caller)
+        assert agent_leg_up_in_sim(app, sim, caller), "ringing"
         await sim.advance(1.0)
-        await eventually(lambda: phase_of(app, caller) == "talking", what="talking")
+        assert phase_of(app, caller) == "talking"
         record = app.services.channels[caller].machine.record
-        await eventually(lambda: sim.core.live_recordings, what="recording")
+        assert sim.core.live_recordings, "recording"
         await app.store.flush()
     await sim.hangup(caller, cause=16)  # while the process is down: the agent stays in the bridge
     assert sim.channel(record.agent_channel) is not None and sim.bridges()
     async with start_app(recorded) as app:
-        gone = await eventually(lambda: ended_record(app, caller), what="closed while down")
+        gone = await ended_call(app, caller)  # closed while down
         assert gone.outcome == "ended_while_down"
         assert sim.channel(record.agent_channel) is None
         assert sim.bridges() == [] and sim.core.live_recordings == {}
-        await eventually(lambda: app.acd.board.state("a1") == "available", what="agent available")
-
-        async def closed() -> bool:
-            await app.store.flush()
-            rec = await app.recordings.recordings.get(f"{record.call_id}-r1")
-            return rec is not None and rec.state == "done"
-
-        await eventually(closed, what="recording closed")
+        assert app.acd.board.state("a1") == "available"
+        rec = await app.recordings.recordings.get(f"{record.call_id}-r1")
+        assert rec is not None and rec.state == "done", "recording closed"

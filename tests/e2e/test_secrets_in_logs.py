@@ -36,7 +36,7 @@ from callcenter_ari.platform_config import load_platform
 from callcenter_ari.runtime.platform import Platform
 from callcenter_ari.sim import PhoneBehaviour, SimConfig, Simulator
 from callcenter_ari.webhooks import generate_secret
-from tests.e2e.helpers import agent_leg_up_in_sim, eventually, through_greeting
+from tests.e2e.helpers import agent_leg_up_in_sim, eventually, greeted_over_wire
 from tests.webhooks.helpers import NO_DNS
 
 ARI_USER = "callcenter"
@@ -236,7 +236,7 @@ async def a_call(platform: Platform, sim: Simulator, base: str, agent_token: str
     """A caller answered by the agent, who hangs up; the agent files the ticket."""
     app = platform.tenants["acme"]
     channel = await sim.inject_call(did="5552000", caller="+15550009999", caller_name="Ann")
-    await through_greeting(app, sim, channel)
+    await greeted_over_wire(sim, channel)
     await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="agent rung")
     await sim.advance(1.0)
     await eventually(lambda: app.acd.board.agents["a1"].state == "talking", what="talking")

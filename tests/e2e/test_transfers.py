@@ -1,5 +1,5 @@
-"""Transfers to a named agent, attended transfers and conferences, end to end: the simulator over real
-HTTP/WebSocket, the production ARI client, real Redis. The requests go in as the API hands them to a call
+"""Transfers to a named agent, attended transfers and conferences, end to end: the simulator through the
+production ARI client, real Redis. The requests go in as the API hands them to a call
 (``Application.deliver``); tests/api covers the HTTP side. After every scenario nothing is left behind: no agent
 reserved, no leg up, no bridge, no trunk line."""
 
@@ -11,7 +11,7 @@ from callcenter_ari.calls.messages import CancelConsult, CompleteTransfer, Consu
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.sim import PhoneBehaviour, Simulator
-from tests.e2e.helpers import agent_leg_up_in_sim, ended_record, eventually, phase_of, through_greeting
+from tests.e2e.helpers import agent_leg_up_in_sim, ended_call, phase_of, through_greeting, until
 
 AGENTS = """
 [queues.support]
@@ -38,11 +38,12 @@ async def connected_to_a1(app: Application, sim: Simulator, caller: str) -> Call
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5))
     await app.acd.log_out("a2")
     channel = await sim.inject_call(did="5552000", caller=caller)
-    await through_greeting(app, sim, channel)
-    await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="a1 ringing")
+    await through_greeting(sim, channel)
+    assert agent_leg_up_in_sim(app, sim, channel), "a1 ringing"
     await sim.advance(1.0)
-    await eventually(lambda: phase_of(app, channel) == "talking", what="talking with a1")
+    assert phase_of(app, channel) == "talking", "talking with a1"
     await app.acd.log_in("a2")
+    await sim.settle()
     return app.services.channels[channel]
 
 
@@ -50,9 +51,8 @@ def state(app: Application, agent: str) -> str:
     return app.acd.board.agents[agent].state
 
 
-async def states(app: Application, **expected: str) -> None:
-    """Wait for the agents' states (a call's step runs its commands one after another)."""
-    await eventually(lambda: all(state(app, a) == s for a, s in expected.items()), what=f"agents {expected}")
+def assert_states(app: Application, **expected: str) -> None:
+    assert {a: state(app, a) for a in expected} == expected, "agents' states"
 
 
 def members(sim: Simulator) -> dict[str, set[str]]:
@@ -68,20 +68,21 @@ async def consult_answered(app: Application, sim: Simulator, task: CallTask, **p
     """a1 consults a2, whose phone answers; returns the consult leg."""
     sim.add_phone("PJSIP/agent2", PhoneBehaviour(answer_after=0.5, **phone))
     app.deliver(task.call_id, Consult("agent", "a2"))
-    await eventually(lambda: task.machine.record.consult_channel, what="consult leg dialled")
+    await sim.settle()
     leg = task.machine.record.consult_channel
-    await eventually(lambda: sim.channel(leg) is not None, what="consult leg in Asterisk")  # before the clock moves
+    assert leg, "consult leg dialled"
+    assert sim.channel(leg) is not None, "consult leg in Asterisk"
     await sim.advance(1.0)
-    await eventually(lambda: task.machine.record.consult_answered_at is not None, what="consult answered")
+    assert task.machine.record.consult_answered_at is not None, "consult answered"
     return leg
 
 
 async def nothing_left(app: Application, sim: Simulator, *channels: str) -> None:
-    await eventually(lambda: not app.services.calls and not app.services.channels, what="call tables empty")
+    assert not app.services.calls and not app.services.channels, "call tables empty"
     assert sim.bridges() == []
     assert not {c["id"] for c in sim.channels()} & set(channels)
     assert all(record.state not in ("reserved", "talking") for record in app.acd.board.agents.values())
-    await eventually(lambda: lines_busy(app, 0), what="the trunk's lines free")
+    await until(app, lambda: lines_busy(app, 0), what="the trunk's lines free")
 
 
 async def lines_busy(app: Application, count: int) -> bool:
@@ -96,20 +97,21 @@ async def test_blind_transfer_to_a_named_agent_whose_phone_answers(sim: Simulato
         first_leg, caller = task.machine.record.agent_channel, task.caller_channel
         sim.add_phone("PJSIP/agent2", PhoneBehaviour(answer_after=0.5))
         app.deliver(task.call_id, TransferToAgent("a2"))
-        await eventually(lambda: task.machine.record.phase == "handover", what="ringing a2")
-        await states(app, a1="wrapup", a2="reserved")
-        await eventually(lambda: sim.channel(first_leg) is None, what="a1's leg hung up")
-        await eventually(lambda: sim.channel(task.machine.record.agent_channel) is not None, what="a2's leg up")
+        await sim.settle()
+        assert task.machine.record.phase == "handover", "ringing a2"
+        assert_states(app, a1="wrapup", a2="reserved")
+        assert sim.channel(first_leg) is None, "a1's leg hung up"
+        assert sim.channel(task.machine.record.agent_channel) is not None, "a2's leg up"
         await sim.advance(1.0)
-        await eventually(lambda: task.machine.record.phase == "talking", what="talking with a2")
+        assert task.machine.record.phase == "talking", "talking with a2"
         record = task.machine.record
         assert record.agent_id == "a2"
-        await states(app, a2="talking")
-        await eventually(lambda: {caller, record.agent_channel} in members(sim).values(), what="bridged with a2")
+        assert_states(app, a2="talking")
+        assert {caller, record.agent_channel} in members(sim).values(), "bridged with a2"
         await sim.hangup(caller, cause=16)
-        ended = await eventually(lambda: ended_record(app, caller), what="call ended")
+        ended = await ended_call(app, caller)
         assert ended.outcome == "completed" and ended.agent_id == "a2"
-        await states(app, a2="wrapup")
+        assert_states(app, a2="wrapup")
         assert "call.transferred" in await kinds(app, task.call_id)
         await nothing_left(app, sim, first_leg, record.agent_channel)
 
@@ -122,12 +124,13 @@ async def test_blind_transfer_to_an_agent_who_does_not_answer_puts_the_caller_ba
         enqueued_at = task.machine.record.enqueued_at
         sim.add_phone("PJSIP/agent2", PhoneBehaviour(kind="noanswer"))
         app.deliver(task.call_id, TransferToAgent("a2"))
-        await eventually(lambda: task.machine.record.phase == "handover", what="ringing a2")
+        await sim.settle()
+        assert task.machine.record.phase == "handover", "ringing a2"
         # The ring timeout runs on the simulator's clock from the originate: let it reach Asterisk first.
-        await eventually(lambda: sim.channel(task.machine.record.agent_channel) is not None, what="a2's leg up")
+        assert sim.channel(task.machine.record.agent_channel) is not None, "a2's leg up"
         await sim.advance(11.0)  # the queue's ring timeout is 10 s
-        await eventually(lambda: task.machine.record.phase == "queued", what="back in line")
-        await states(app, a2="not_ready")
+        assert task.machine.record.phase == "queued", "back in line"
+        assert_states(app, a2="not_ready")
         assert app.acd.board.agents["a2"].reason == "ring_no_answer"
         assert task.machine.record.enqueued_at == enqueued_at  # at its original place
         await sim.hangup(task.caller_channel, cause=16)
@@ -140,19 +143,20 @@ async def test_attended_transfer_completed(sim: Simulator, start_app) -> None:
         task = await connected_to_a1(app, sim, "+15550301003")
         caller, first_leg = task.caller_channel, task.machine.record.agent_channel
         leg = await consult_answered(app, sim, task)
-        await eventually(lambda: {first_leg, leg} in members(sim).values(), what="a1 and a2 in the consult bridge")
+        assert {first_leg, leg} in members(sim).values(), "a1 and a2 in the consult bridge"
         assert {caller} in members(sim).values() and sim.core.channels[caller].moh is not None  # holding, music
-        await states(app, a1="talking", a2="talking")
+        assert_states(app, a1="talking", a2="talking")
         app.deliver(task.call_id, CompleteTransfer())
-        await eventually(lambda: members(sim) == {f"{task.call_id}-b": {caller, leg}}, what="caller with a2")
-        await eventually(lambda: sim.channel(first_leg) is None, what="a1's leg hung up")
+        await sim.settle()
+        assert members(sim) == {f"{task.call_id}-b": {caller, leg}}, "caller with a2"
+        assert sim.channel(first_leg) is None, "a1's leg hung up"
         assert sim.core.channels[caller].moh is None
         assert task.machine.record.agent_id == "a2"
-        await states(app, a1="wrapup", a2="talking")
+        assert_states(app, a1="wrapup", a2="talking")
         await sim.hangup(leg, cause=16)  # a2 ends the call
-        ended = await eventually(lambda: ended_record(app, caller), what="call ended")
+        ended = await ended_call(app, caller)
         assert ended.outcome == "completed"
-        await states(app, a2="wrapup")
+        assert_states(app, a2="wrapup")
         events = await kinds(app, task.call_id)
         for kind in ("call.consult_started", "call.consult_answered", "call.transferred", "call.ended"):
             assert kind in events
@@ -166,15 +170,16 @@ async def test_attended_transfer_cancelled(sim: Simulator, start_app) -> None:
         caller, first_leg = task.caller_channel, task.machine.record.agent_channel
         leg = await consult_answered(app, sim, task)
         app.deliver(task.call_id, CancelConsult())
-        await eventually(lambda: members(sim) == {f"{task.call_id}-b": {caller, first_leg}}, what="back with a1")
-        await eventually(lambda: sim.channel(leg) is None, what="consult leg hung up")
+        await sim.settle()
+        assert members(sim) == {f"{task.call_id}-b": {caller, first_leg}}, "back with a1"
+        assert sim.channel(leg) is None, "consult leg hung up"
         record = task.machine.record
         assert (record.phase, record.agent_id, record.held_since) == ("talking", "a1", None)
         assert sim.core.channels[caller].moh is None
-        await states(app, a1="talking", a2="wrapup")  # a2 had talked: wrap-up
+        assert_states(app, a1="talking", a2="wrapup")  # a2 had talked: wrap-up
         assert "call.consult_cancelled" in await kinds(app, task.call_id)
         await sim.hangup(caller, cause=16)
-        await eventually(lambda: ended_record(app, caller), what="call ended")
+        await ended_call(app, caller)
         await nothing_left(app, sim, first_leg, leg)
 
 
@@ -183,12 +188,13 @@ async def test_consulting_a_destination_that_does_not_answer_frees_its_trunk_lin
     async with start_app(AGENTS) as app:
         task = await connected_to_a1(app, sim, "+15550301005")
         app.deliver(task.call_id, Consult("destination", "lawyer"))
-        await eventually(lambda: task.machine.record.consult_channel, what="dialling out")
-        await eventually(lambda: lines_busy(app, 1), what="line taken")
-        await eventually(lambda: sim.channel(task.machine.record.consult_channel) is not None, what="leg in Asterisk")
+        await sim.settle()
+        assert task.machine.record.consult_channel, "dialling out"
+        assert await lines_busy(app, 1), "line taken"
+        assert sim.channel(task.machine.record.consult_channel) is not None, "leg in Asterisk"
         await sim.advance(31.0)
-        await eventually(lambda: task.machine.record.phase == "talking", what="back with a1")
-        await eventually(lambda: lines_busy(app, 0), what="line free")
+        assert task.machine.record.phase == "talking", "back with a1"
+        assert await lines_busy(app, 0), "line free"
         assert "call.consult_failed" in await kinds(app, task.call_id)
         await sim.hangup(task.caller_channel, cause=16)
         await nothing_left(app, sim)
@@ -200,10 +206,10 @@ async def test_the_caller_hanging_up_during_a_consultation_ends_everything(sim: 
         caller, first_leg = task.caller_channel, task.machine.record.agent_channel
         leg = await consult_answered(app, sim, task)
         await sim.hangup(caller, cause=16)
-        ended = await eventually(lambda: ended_record(app, caller), what="call ended")
+        ended = await ended_call(app, caller)
         assert ended.outcome == "completed"
         await nothing_left(app, sim, first_leg, leg)
-        await states(app, a1="wrapup", a2="wrapup")
+        assert_states(app, a1="wrapup", a2="wrapup")
 
 
 async def test_conference_where_the_first_agent_leaves(sim: Simulator, start_app) -> None:
@@ -213,18 +219,19 @@ async def test_conference_where_the_first_agent_leaves(sim: Simulator, start_app
         caller, first_leg = task.caller_channel, task.machine.record.agent_channel
         leg = await consult_answered(app, sim, task)
         app.deliver(task.call_id, StartConference())
+        await sim.settle()
         bridge = f"{task.call_id}-b"
-        await eventually(lambda: members(sim) == {bridge: {caller, first_leg, leg}}, what="three in one bridge")
+        assert members(sim) == {bridge: {caller, first_leg, leg}}, "three in one bridge"
         assert task.machine.record.phase == "conference" and sim.core.channels[caller].moh is None
         await sim.hangup(first_leg, cause=16)  # a1 leaves
-        await eventually(lambda: task.machine.record.phase == "talking", what="caller and a2 talk on")
+        assert task.machine.record.phase == "talking", "caller and a2 talk on"
         assert members(sim) == {bridge: {caller, leg}}
         assert task.machine.record.agent_id == "a2"
-        await states(app, a1="wrapup")
+        assert_states(app, a1="wrapup")
         await sim.hangup(caller, cause=16)
-        ended = await eventually(lambda: ended_record(app, caller), what="call ended")
+        ended = await ended_call(app, caller)
         assert ended.outcome == "completed"
-        await states(app, a1="wrapup", a2="wrapup")
+        assert_states(app, a1="wrapup", a2="wrapup")
         events = await kinds(app, task.call_id)
         assert "call.conference_started" in events and "call.party_left" in events
         await nothing_left(app, sim, first_leg, leg)

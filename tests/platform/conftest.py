@@ -1,6 +1,7 @@
-"""Platform fixtures: two tenants (acme and globex) in one process, on one simulated Asterisk, one Redis and one HTTP
-server. Each tenant has its own Stasis application, DID, agents, tokens and seat limit; both have a queue named
-``support``, so that the same id in two tenants is shown to be two objects."""
+"""Platform fixtures: two tenants (acme and globex) in one process, on one simulated Asterisk (in process, on the
+manual clock, see tests/e2e/conftest.py), one Redis and one HTTP server. Each tenant has its own Stasis
+application, DID, agents, tokens and seat limit; both have a queue named ``support``, so that the same id in two
+tenants is shown to be two objects."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari.clock import ManualClock
 from callcenter_ari.config import Config, HttpSection
 from callcenter_ari.platform_config import TenantFile, check_platform
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.runtime.platform import Platform
 from callcenter_ari.sim import PhoneBehaviour, Simulator
-from tests.e2e.conftest import sim  # noqa: F401 - the fixture reused here
-from tests.e2e.helpers import agent_leg_up_in_sim, eventually, make_config, phase_of, through_greeting
+from callcenter_ari.tls import client_context
+from tests.e2e.conftest import sim, waiting_for_redis  # noqa: F401 - the fixture reused here
+from tests.e2e.helpers import agent_leg_up_in_sim, make_config, phase_of, through_greeting
 from tests.webhooks.helpers import NO_DNS
 
 SHARED = """
@@ -114,7 +117,8 @@ class Running:
         return self.platform.tenants[tenant.id]
 
     def client(self, token: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.base_url, headers={"authorization": f"Bearer {token}"}, timeout=10)
+        headers = {"authorization": f"Bearer {token}"}
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10, verify=client_context())
 
 
 StartPlatform = Callable[[], AbstractAsyncContextManager[Running]]
@@ -137,13 +141,17 @@ def start_platform(sim: Simulator, redis: Redis, redis_url: str, key_prefix: str
 
     @asynccontextmanager
     async def start() -> AsyncIterator[Running]:
-        platform = Platform(tenant_configs(sim, redis_url, key_prefix), redis=redis, resolver=NO_DNS)
-        async with anyio.create_task_group() as tg:
-            await tg.start(platform.run)
-            try:
-                yield Running(platform, f"http://127.0.0.1:{platform.http_port}")
-            finally:
-                platform.stop()
+        assert isinstance(sim.clock, ManualClock)
+        configs = tenant_configs(sim, redis_url, key_prefix)
+        platform = Platform(configs, redis=redis, clock=sim.clock, ari_transport=sim.transport, resolver=NO_DNS)
+        with waiting_for_redis(sim.clock, redis):
+            async with anyio.create_task_group() as tg:
+                await tg.start(platform.run)
+                try:
+                    await sim.settle()
+                    yield Running(platform, f"http://127.0.0.1:{platform.http_port}")
+                finally:
+                    platform.stop()
 
     return start
 
@@ -154,8 +162,8 @@ async def answered_call(running: Running, sim: Simulator, tenant: Tenant, caller
     app = running.app(tenant)
     sim.add_phone(app.config.agents[tenant.agent].endpoint, PhoneBehaviour(answer_after=0.5, kind="answer"))
     channel = await sim.inject_call(did=tenant.did, caller=caller, caller_name="Anna Miller", app=tenant.id)
-    await through_greeting(app, sim, channel)
-    await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="agent ringing")
+    await through_greeting(sim, channel)
+    assert agent_leg_up_in_sim(app, sim, channel), "agent ringing"
     await sim.advance(1.0)
-    await eventually(lambda: phase_of(app, channel) == "talking", what="talking")
+    assert phase_of(app, channel) == "talking"
     return channel

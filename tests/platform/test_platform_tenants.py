@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from callcenter_ari.sim import Simulator
-from tests.e2e.helpers import ended_record, eventually, through_greeting
+from tests.e2e.helpers import ended_call, eventually, through_greeting
 from tests.platform.conftest import ACME, GLOBEX, STRANGER, Running, StartPlatform, Tenant, answered_call
 from tests.webhooks.helpers import Receiver
 
@@ -20,7 +20,7 @@ async def finished_call(running: Running, sim: Simulator, tenant: Tenant, caller
     call_id = app.services.channels[channel].call_id
     await sim.advance(10)
     await sim.hangup(channel)
-    await eventually(lambda: ended_record(app, channel), what="call ended")
+    await ended_call(app, channel)
     return call_id, f"{call_id}-r1"
 
 
@@ -49,12 +49,10 @@ async def test_a_call_to_a_tenants_did_reaches_its_agent_and_shows_in_its_api_on
 
         await sim.advance(10)
         await sim.hangup(channel)
-        await eventually(lambda: ended_record(running.app(home), channel), what="call ended")
+        await ended_call(running.app(home), channel)
         name = f"{call_id}-r1"
-        [ticket] = await eventually(
-            lambda: _tickets(mine, caller), what="ticket opened for the handled call", timeout=10
-        )
-        assert [r["name"] for r in await eventually(lambda: _recordings(mine), what="recording listed")] == [name]
+        [ticket] = await _tickets(mine, caller)  # opened for the handled call
+        assert [r["name"] for r in await _recordings(mine)] == [name]
         assert await _tickets(theirs, caller) == []
         assert await _recordings(theirs) == []
         for path in (
@@ -120,7 +118,7 @@ async def test_restarting_the_platform_keeps_each_tenants_state(sim: Simulator, 
     """Agents' states, subscriptions and tickets survive a restart, each in its own tenant."""
     async with start_platform() as running, running.client(ACME.admin) as acme, running.client(GLOBEX.admin) as globex:
         await finished_call(running, sim, ACME, "+15550303030")
-        [ticket] = await eventually(lambda: _tickets(acme, "+15550303030"), what="ticket", timeout=10)
+        [ticket] = await _tickets(acme, "+15550303030")
         assert (await acme.post("/api/v1/agents/ann/not-ready", json={"reason": "lunch"})).status_code == 200
         assert (await globex.post("/api/v1/agents/gus/login")).status_code == 200
         sub = (await globex.post("/api/v1/webhooks/subscriptions", json={"url": "https://crm.globex.example/h"})).json()
@@ -143,8 +141,8 @@ async def test_ready_needs_every_tenant_and_metrics_are_the_tokens_tenants(
     async with start_platform() as running, running.client(ACME.admin) as acme, running.client(GLOBEX.admin) as globex:
         assert (await acme.get("/ready")).status_code == 200
         channel = await sim.inject_call(did="5551000", caller="+15550404040", app=ACME.id)
-        await through_greeting(running.app(ACME), sim, channel)
-        await eventually(lambda: ended_record(running.app(ACME), channel), what="call ended")
+        await through_greeting(sim, channel)
+        await ended_call(running.app(ACME), channel)
         assert "callcenter_calls_started_total 1.0" in (await acme.get("/metrics")).text
         assert "callcenter_calls_started_total 0.0" in (await globex.get("/metrics")).text
         running.app(GLOBEX).services.ari_up = False

@@ -19,8 +19,8 @@ from callcenter_ari.acd.errors import InvalidTransition, UnknownAgent
 from callcenter_ari.acd.records import AgentRecord
 from callcenter_ari.acd.specs import AgentSpec, QueueSpec
 from callcenter_ari.calls.messages import Input, Offered, RingAll
+from callcenter_ari.clock import WallClock
 from callcenter_ari.runtime.acd import AcdService, Line, ReservedElsewhere
-from callcenter_ari.runtime.clock import Clock
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.agents import AgentStore, Outcome
 from callcenter_ari.store.keys import Keys
@@ -44,7 +44,7 @@ class GatedAgents(AgentStore):
 
 class Harness:
     def __init__(self, redis: Redis, keys: Keys, board: Board, *, origin: str = "p1") -> None:
-        clock = Clock()
+        clock = WallClock()
         self.store = Store(redis, keys, now=clock.now)
         self.agents = GatedAgents(self.store, origin)
         self.delivered: list[tuple[str, Input]] = []
@@ -95,7 +95,7 @@ async def running(
 
 async def other_process_writes(redis: Redis, keys: Keys, **fields: object) -> AgentRecord:
     """What another process does to agent a1: read it from Redis and write it changed, over its version."""
-    store = Store(redis, keys, now=Clock().now)
+    store = Store(redis, keys, now=WallClock().now)
     agents = AgentStore(store, origin="p2", seat_limit=None)
     [current] = [a for a in await agents.read_all() if a.agent_id == "a1"]
     changed = msgspec.structs.replace(current, **fields)  # type: ignore[arg-type]
@@ -160,7 +160,7 @@ async def test_ring_all_rings_those_whose_reservation_held(redis: Redis, keys: K
             await h.acd.log_in(agent_id)
         await h.acd.barrier()
         h.agents.gate = anyio.Event()  # hold this process's writes while the other one reserves a2
-        store = Store(redis, keys, now=Clock().now)
+        store = Store(redis, keys, now=WallClock().now)
         other = AgentStore(store, origin="p2", seat_limit=None)
         [a2] = [a for a in await other.read_all() if a.agent_id == "a2"]
         await other.write([msgspec.structs.replace(a2, state="reserved", call_id="c9")])

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari.clock import ManualClock
 from callcenter_ari.runtime.tickets import watch_overdue
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
@@ -30,19 +31,11 @@ LEAD = ShiftLead(contact=Contact(id="lead-day", name="Dana"), shifts=(Shift(ENDE
 ROSTER = Roster(fallback=Contact(id="duty-phone", name="Duty phone"), leads=(LEAD,))
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.t = now
-
-    def now(self) -> float:
-        return self.t
-
-
 class Desk:
     """A desk with a controlled clock and the events it emitted."""
 
-    def __init__(self, redis: Redis, keys: Keys, clock: Clock | None = None) -> None:
-        self.clock = clock or Clock(ENDED + 5)
+    def __init__(self, redis: Redis, keys: Keys, clock: ManualClock | None = None) -> None:
+        self.clock = clock or ManualClock(ENDED + 5)
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.desk = TicketDesk(
             redis, keys, now=self.clock.now, emit=lambda kind, fields: self.events.append((kind, fields)), roster=ROSTER
@@ -82,7 +75,7 @@ async def test_a_complaint_is_escalated_to_the_lead_on_duty(redis: Redis, keys: 
 
 
 async def test_an_urgent_ticket_with_no_lead_on_duty_goes_to_the_fallback(redis: Redis, keys: Keys) -> None:
-    d = Desk(redis, keys, Clock(ENDED + 7200))  # the lead's shift is over
+    d = Desk(redis, keys, ManualClock(ENDED + 7200))  # the lead's shift is over
     ticket = await d.desk.open(facts("c1"))
     done = await d.desk.complete(ticket.number, form(urgent=True))
     assert (done.escalated_to, done.escalated_role) == ("duty-phone", "fallback")
@@ -108,34 +101,34 @@ class TestOverdue:
         late = await d.desk.open(facts("c1"))
         on_time = await d.desk.open(facts("c2"))
         await d.desk.complete(on_time.number, form())
-        d.clock.t = ENDED + 899
+        await d.clock.advance(ENDED + 899 - d.clock.now())
         assert await d.desk.check_overdue() == []
-        d.clock.t = ENDED + 900
+        await d.clock.advance(ENDED + 900 - d.clock.now())
         [reported] = await d.desk.check_overdue()
         assert reported.number == late.number and reported.overdue_notified_at == ENDED + 900
-        d.clock.t = ENDED + 5000
+        await d.clock.advance(ENDED + 5000 - d.clock.now())
         assert await d.desk.check_overdue() == []
         overdue_events = [fields for kind, fields in d.events if kind == "ticket.overdue"]
         assert [(e["ticket"], e["overdue_at"]) for e in overdue_events] == [(late.number, ENDED + 900)]
 
     async def test_two_processes_report_an_overdue_ticket_once(self, redis: Redis, keys: Keys) -> None:
-        clock = Clock(ENDED + 5)
+        clock = ManualClock(ENDED + 5)
         first, second = Desk(redis, keys, clock), Desk(redis, keys, clock)
         await first.desk.open(facts("c1"))
-        clock.t = ENDED + 1000
+        await clock.advance(ENDED + 1000 - clock.now())
         reports = [await first.desk.check_overdue(), await second.desk.check_overdue()]
         assert sorted(len(r) for r in reports) == [0, 1]
 
     async def test_a_late_wrap_up_still_completes_an_overdue_ticket(self, redis: Redis, keys: Keys) -> None:
         d = Desk(redis, keys)
         ticket = await d.desk.open(facts("c1"))
-        d.clock.t = ENDED + 1000
+        await d.clock.advance(ENDED + 1000 - d.clock.now())
         await d.desk.check_overdue()
         done = await d.desk.complete(ticket.number, form())
         assert done.status == "completed" and done.overdue_notified_at == ENDED + 1000
 
     async def test_the_watcher_runs_as_a_service(self, redis: Redis, keys: Keys) -> None:
-        d = Desk(redis, keys, Clock(ENDED + 1000))
+        d = Desk(redis, keys, ManualClock(ENDED + 1000))
         d.desk.check_interval = 0.01
         await d.desk.open(facts("c1"))
         async with anyio.create_task_group() as tg:
@@ -149,7 +142,7 @@ class TestOverdue:
 class TestSearch:
     @pytest.fixture
     async def desk(self, redis: Redis, keys: Keys) -> TicketDesk:
-        d = Desk(redis, keys)
+        d = Desk(redis, keys, ManualClock(ENDED))
         people = [
             ("c1", "Anna Müller", "+1 555 123 4567"),
             ("c2", "anna mueller", "+15551234567"),
@@ -158,7 +151,7 @@ class TestSearch:
             ("c5", "Ann", "0170 8888"),
         ]
         for n, (call_id, name, number) in enumerate(people):
-            d.clock.t = ENDED + n
+            await d.clock.advance(ENDED + n - d.clock.now())  # one a second, oldest first
             await d.desk.open(facts(call_id, customer_name=name, caller_number=number))
         return d.desk
 
