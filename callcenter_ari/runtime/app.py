@@ -287,6 +287,7 @@ class Application:
             destinations={name: destination_endpoint(d, config.trunks) for name, d in config.ivr.destinations.items()},
             queues=self.directory.queue_settings,  # kept up to date in place: queues change at run time
             recording_salt=config.recording.sampling_salt,
+            callback=config.callback,
         )
 
     def deliver(self, call_id: str, message: Input) -> None:
