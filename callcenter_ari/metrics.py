@@ -44,6 +44,18 @@ class Metrics:
             ["event"],
             registry=r,
         )
+        self.callbacks = Counter(
+            "callcenter_callbacks_total",
+            "Callback events by queue: requested, attempted, connected, failed, expired, cancelled",
+            ["queue", "event"],
+            registry=r,
+        )
+        self.callbacks_live = Gauge(
+            "callcenter_callbacks_live",
+            "Callbacks not ended, by state, as this process last saw them",
+            ["state"],
+            registry=r,
+        )
         self.calls_shed = Counter(
             "callcenter_calls_shed_total",
             "New calls given the overload treatment instead of being served, by reason",

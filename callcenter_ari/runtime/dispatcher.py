@@ -169,6 +169,8 @@ class Dispatcher:
         if task is None:
             if self.services.outbound.channel_gone(channel_id, cause):
                 return  # a leg placed to a number outside: its owner hears of it
+            if self.services.callbacks.channel_gone(channel_id, cause):
+                return  # an agent's leg of a callback
             # Not a call's: perhaps a supervisor's session, or an agent phone dialling a feature code.
             if not self.services.monitor.channel_gone(channel_id):
                 self.services.features.channel_gone(channel_id)
@@ -191,6 +193,10 @@ class Dispatcher:
                 self.services.spawn(self._hang_up, event.channel.id)
             else:
                 self._deliver(task, AgentUp(event.channel.id))
+        elif kind == "callback":
+            if not self.services.callbacks.agent_up(event.channel.id):
+                log.info("callback.orphan_leg", channel=event.channel.id)
+                self.services.spawn(self._hang_up, event.channel.id)
         elif kind == "outbound":
             if not self.services.outbound.entered(event.channel.id):
                 log.info("outbound.orphan_leg", channel=event.channel.id)
