@@ -56,7 +56,7 @@ class Rules(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     mode: Mode = "agent_first"
     max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
     retry_seconds: Annotated[float, msgspec.Meta(ge=10, le=86_400)] = 300.0
-    # A callback not connected this long after it was requested expires (a ticket's deadline may come sooner).
+    # A callback not connected this long after it may first be placed expires (a ticket's deadline may come sooner).
     expire_after_seconds: Annotated[float, msgspec.Meta(ge=60, le=30 * 86_400)] = 86_400.0
     # An agent-only callback falls back to anyone in the queue after this.
     anyone_after_seconds: Annotated[float, msgspec.Meta(ge=0, le=7 * 86_400)] = 1800.0
@@ -131,10 +131,10 @@ def request(
 ) -> Step:
     """A new callback. Virtual hold gives ``place`` (the caller's arrival) and goes in line at once if the window
     is open; a scheduled one gives ``at``; a ticket's ``deadline`` bounds it."""
-    expires_at = now + rules.expire_after_seconds
+    start = now if at is None else max(at, now)
+    expires_at = start + rules.expire_after_seconds  # counted from when it may first be placed
     if deadline is not None:
         expires_at = min(expires_at, deadline)
-    start = now if at is None else max(at, now)
     entry = Entry(
         id=callback_id,
         queue=queue,

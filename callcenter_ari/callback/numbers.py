@@ -1,22 +1,19 @@
 """The number a callback is placed to, as the caller confirms it or keys it in: checked against the number plan.
 
-A keyed-in number is digits only (DTMF gives nothing else), read as a national number of the plan's region, or as
-an international one when it starts with the region's international prefix. It must be valid and belong to one of
-the plan's regions, and must not be a premium-rate, shared-cost or unknown kind of number: a caller cannot make
-the call center ring a paid line. Only then does it become a ``PhoneNumber``, the only thing a dial string is
-built from.
+A number keyed in (digits) or sent through the API (digits, a leading '+', the usual separators) is screened and
+parsed by ``trunks.parse_number``: read as a national number of the plan's region, or as an international one.
+It must be valid and belong to one of the plan's regions, and must not be a premium-rate, shared-cost or unknown
+kind of number: a caller cannot make the call center ring a paid line. Only then does it become a
+``PhoneNumber``, the only thing a dial string is built from.
 """
 
 from __future__ import annotations
-
-import re
 
 import msgspec
 import phonenumbers
 
 from callcenter_ari.trunks.phone import InvalidNumber, PhoneNumber, check_region, parse_number
 
-_KEYED = re.compile(r"[0-9]{3,20}")
 _REFUSED_TYPES = frozenset(
     {
         phonenumbers.PhoneNumberType.PREMIUM_RATE,
@@ -45,10 +42,7 @@ class NumberPlan(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
 def callback_number(text: str, plan: NumberPlan) -> PhoneNumber:
     """``text`` (digits keyed in, or the caller's own number as the trunk gave it) as a number a callback may go
     to; raises InvalidNumber saying why not."""
-    raw = text.strip()
-    if not raw.startswith("+") and not _KEYED.fullmatch(raw):
-        raise InvalidNumber("a number is 3 to 20 digits")
-    number = parse_number(raw, plan.region)
+    number = parse_number(text.strip(), plan.region)
     parsed = phonenumbers.parse(number.e164, None)
     region = phonenumbers.region_code_for_number(parsed)
     if region not in plan.allowed:

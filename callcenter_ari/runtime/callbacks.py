@@ -105,6 +105,7 @@ class CallbackService:
     ) -> None:
         self._services = services
         self._store = store
+        self.store = store  # read by the API
         self.settings = settings
         self._queues = queues
         self._trunks = settings.trunks or trunks
