@@ -406,6 +406,7 @@ class CallbackService:
             return
         if claimed is None or claimed.entry.state != "dialing":
             # Claimed elsewhere first, or outside the window now: the agent is someone else's to offer.
+            log.info("callback.not_claimed", callback_id=callback_id, agent=agent_id)
             services.acd.release(agent_id, _NOT_OURS, call_id=callback_id)
             return
         attempt = _Attempt(claimed, agent_id, endpoint, next(self._seq))
