@@ -132,3 +132,148 @@ async def test_a_second_request_from_the_same_number_is_refused_and_the_caller_t
         declined = [f for kind, f in await events(app, "call.callback_declined")]
         assert [f["reason"] for f in declined] == ["pending"]
         assert len(await app.callbacks._store.live()) == 1
+
+
+SURGE_FLOW = """
+[dids.5553000]
+flow = "main"
+[ivr.flows.main]
+start = "surge"
+[ivr.flows.main.nodes.surge]
+kind = "surge"
+next = "q"
+callback = "cb"
+callback_key = "2"
+[ivr.flows.main.nodes.q]
+kind = "queue"
+queue = "support"
+[ivr.flows.main.nodes.cb]
+kind = "callback"
+queue = "support"
+"""
+
+
+async def test_the_surge_announcements_callback_key_saves_a_callback(sim: Simulator, start_app) -> None:
+    """``offer_callback`` (API and ``callcenter-ari surge --offer-callback``): the caller presses the flow's key."""
+    from callcenter_ari.ivr import SurgeAnnouncement
+
+    async with start_app(CONFIG + SURGE_FLOW) as app:
+        await app.surge.set(SurgeAnnouncement(active=True, prompt=("sound:beep",), offer_callback=True))
+        channel = await sim.inject_call(did="5553000", caller=CALLERS[0])
+        await sim.press(channel, "2")
+        assert phase_of(app, channel) == "callback"
+        await sim.advance(1.0)
+        await sim.press(channel, "1")  # the calling number
+        await sim.advance(ACCEPTED)
+        record = await ended_call(app, channel)
+        assert record.outcome == "callback_requested"
+        [stored] = await app.callbacks._store.live()
+        assert stored.entry.number == CALLERS[0] and stored.entry.state == "due"
+
+
+RELAXATION = """
+[[queues.support.steps]]
+after = 15
+action = "callback"
+"""
+
+
+async def test_a_relaxation_step_with_action_callback_offers_it(sim: Simulator, start_app) -> None:
+    config = CONFIG.replace("offer_after_seconds = 20\n", "") + RELAXATION
+    async with start_app(config) as app:
+        channel = await sim.inject_call(did="5552000", caller=CALLERS[1])
+        await through_greeting(sim, channel)
+        await sim.advance(14.0)
+        assert not app.services.channels[channel].machine.record.callback_offered
+        await sim.advance(1.0)
+        offers = [p for p in sim.core.playbacks.values() if "sound:custom/callback-offer" in p.media]
+        assert offers, "the caller hears the offer"
+        await takes_the_offer(sim, channel)
+        await sim.advance(ACCEPTED)
+        assert (await ended_call(app, channel)).outcome == "callback_requested"
+
+
+async def test_no_answer_is_retried_after_the_interval_then_connected(sim: Simulator, start_app) -> None:
+    config = CONFIG.replace('mode = "agent_first"', 'mode = "customer_first"\nretry_seconds = 60')
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0))
+    sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(kind="noanswer"))
+    async with start_app(config) as app:
+        entry = await app.callbacks.schedule(queue="support", number=CALLERS[0])
+        await app.acd.log_in("a1")
+        await sim.settle()
+        customer = f"PJSIP/{CALLERS[0]}@provider1"
+        assert [o["channel_id"] for o in sim.originates(customer)] == [f"{entry.id}-k1"]
+        assert sim.originates("PJSIP/agent1") == [], "customer first: the agent is not rung yet"
+        await sim.advance(31.0)  # rings out
+        failed = [f for kind, f in await events(app, "callback.failed")]
+        assert [(f["outcome"], f["retry"]) for f in failed] == [("no_answer", True)]
+        assert app.acd.board.agents["a1"].state == "available", "the reserved agent is free again"
+        sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=1.0, talk=10.0))
+        await sim.advance(59.0)
+        assert len(sim.originates(customer)) == 2
+        await sim.advance(1.0)  # the customer answers: the agent is rung
+        await sim.advance(1.0)  # the agent answers: bridged
+        kinds = [kind for kind, f in await events(app, "callback.") if f["callback_id"] == entry.id]
+        assert kinds == [
+            "callback.requested",
+            "callback.attempted",
+            "callback.failed",
+            "callback.attempted",
+            "callback.connected",
+        ]
+
+
+async def test_after_the_last_attempt_the_callback_expires_with_an_event(sim: Simulator, start_app) -> None:
+    config = CONFIG.replace('mode = "agent_first"', 'mode = "customer_first"\nretry_seconds = 60\nmax_attempts = 2')
+    sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(kind="busy"))
+    async with start_app(config) as app:
+        entry = await app.callbacks.schedule(queue="support", number=CALLERS[0])
+        await app.acd.log_in("a1")
+        await sim.settle()
+        await sim.advance(61.0)
+        kinds = [(kind, f.get("reason")) for kind, f in await events(app, "callback.") if f["callback_id"] == entry.id]
+        assert kinds[-2:] == [("callback.failed", None), ("callback.expired", "attempts")]
+        assert len(sim.originates(f"PJSIP/{CALLERS[0]}@provider1")) == 2
+        assert app.callbacks.queue_figures("support").expired == 1
+        assert await app.callbacks._store.live() == []
+
+
+TWO_AGENTS = """
+[agents.a2]
+endpoint = "PJSIP/agent2"
+queues = ["support"]
+[queues.support.callback.window]
+zone = "UTC"
+calling_hours = ["00:00-24:00"]
+calling_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+"""
+
+
+async def test_a_callback_for_one_agent_waits_for_them_then_falls_back_to_anyone(sim: Simulator, start_app) -> None:
+    config = CONFIG.replace('mode = "agent_first"', 'mode = "agent_first"\nanyone_after_seconds = 120') + TWO_AGENTS
+    sim.add_phone("PJSIP/agent2", PhoneBehaviour(answer_after=1.0))
+    sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=1.0, talk=10.0))
+    async with start_app(config) as app:
+        assert app.acd.board.agents["a2"].state == "available" and app.acd.board.agents["a1"].state == "logged_out"
+        entry = await app.callbacks.schedule(queue="support", number=CALLERS[0], agent="a1")
+        await sim.advance(119.0)
+        assert sim.originates("PJSIP/agent2") == [], "a2 is free, but the callback is a1's"
+        assert entry.id not in app.acd.board.waiting("support")
+        await sim.advance(1.0)  # a1 never came: anyone may take it
+        assert [o["channel_id"] for o in sim.originates("PJSIP/agent2")] == [f"{entry.id}-a1"]
+        await sim.advance(1.0)
+        await sim.advance(1.0)
+        assert (await app.callbacks._store.get(entry.id)).entry.state == "connected"  # type: ignore[union-attr]
+
+
+async def test_a_callback_for_one_agent_goes_to_them_when_they_are_free(sim: Simulator, start_app) -> None:
+    config = CONFIG.replace('mode = "agent_first"', 'mode = "agent_first"\nanyone_after_seconds = 600') + TWO_AGENTS
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0))
+    sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=1.0, talk=10.0))
+    async with start_app(config) as app:
+        entry = await app.callbacks.schedule(queue="support", number=CALLERS[0], agent="a1")
+        await sim.advance(30.0)
+        await app.acd.log_in("a1")
+        await sim.advance(15.0)  # the next look for a1
+        assert [o["channel_id"] for o in sim.originates("PJSIP/agent1")] == [f"{entry.id}-a1"]
+        assert sim.originates("PJSIP/agent2") == []
