@@ -31,6 +31,7 @@ from callcenter_ari.ari.events import (
     StasisStart,
     UnknownEvent,
 )
+from callcenter_ari.calls.legs import call_of
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import (
     AgentGone,
@@ -112,14 +113,14 @@ class Dispatcher:
 
     def _handle(self, message: Event) -> None:
         services = self.services
-        counter = self._event_counters.get(message.__struct_config__.tag)  # type: ignore[union-attr]
+        counter = self._event_counters.get(str(message.__struct_config__.tag))
         if counter is None:
-            tag = str(message.__struct_config__.tag)  # type: ignore[union-attr]
+            tag = str(message.__struct_config__.tag)
             counter = self._event_counters[tag] = services.metrics.ari_events.labels(tag)
         counter.inc()  # type: ignore[attr-defined]
         match message:
             case PlaybackFinished(playback=playback):
-                task = self.services.calls.get(playback.id.split("-", 1)[0])
+                task = self.services.calls.get(call_of(playback.id))
                 if task is not None:
                     self._deliver(task, PlaybackDone(playback.id, playback.state == "failed"))
                 elif not self._admission.playback_done(playback.id):
@@ -138,7 +139,7 @@ class Dispatcher:
                     self._deliver(task, Digit(digit))
             case RecordingFinished(recording=recording) | RecordingFailed(recording=recording):
                 services.recordings.finished(recording, failed=isinstance(message, RecordingFailed))
-                self._to_call(recording.name.split("-", 1)[0], RecordingDone(recording.name))
+                self._to_call(call_of(recording.name), RecordingDone(recording.name))
             case _:
                 pass
 

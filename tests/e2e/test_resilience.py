@@ -11,7 +11,7 @@ import pytest
 import structlog
 from redis.asyncio import Redis
 
-from callcenter_ari import logs
+from callcenter_ari import logs, wiring
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import ChannelGone
 from callcenter_ari.ari.events import (
@@ -234,7 +234,7 @@ async def test_a_call_arriving_during_the_drain_is_out_of_stasis_when_the_proces
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
     assert isinstance(sim.clock, ManualClock)
     config = make_config(sim, redis_url, key_prefix, AGENT)
-    app = Application(config, redis=redis, clock=sim.clock, ari_transport=sim.transport)
+    app = wiring.application(config, redis=redis, clock=sim.clock, ari_transport=sim.transport)
     with anyio.fail_after(30), waiting_for_redis(sim.clock, redis):
         async with anyio.create_task_group() as tg:
             await tg.start(app.run)
