@@ -153,7 +153,7 @@ class Probe:
                 if call_id not in services.calls:
                     return
             else:
-                task = services.channels.get(message.channel.id)
+                task = services.channels.call(message.channel.id)
                 if task is None:
                     return
                 call_id = task.call_id

@@ -36,6 +36,7 @@ from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.channels import Channels
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
@@ -81,7 +82,7 @@ class Services:
         self.metrics = metrics
         self.timers = timers
         self.calls: dict[str, CallTask] = {}
-        self.channels: dict[str, CallTask] = {}
+        self.channels = Channels()  # who owns each channel: a call, a line, a session, a feature code
         self.draining = False
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
@@ -106,24 +107,23 @@ class Services:
 
     def adopt(self, task: CallTask, first: Input) -> None:
         self.calls[task.call_id] = task
-        self.channels[task.caller_channel] = task
+        self.channels.own(task.caller_channel, task)
         record = task.machine.record
         # A persistent agent's line is not the call's: the lines service tells the call when it goes down.
         if record.agent_channel and not record.agent_bridge and record.phase in LEG_PHASES:
-            self.channels[record.agent_channel] = task
+            self.channels.own(record.agent_channel, task)
         if record.consult_channel:
-            self.channels[record.consult_channel] = task
+            self.channels.own(record.consult_channel, task)
         self.metrics.calls_live.set(len(self.calls))
         self._tg.start_soon(task.run, first)
 
     def expect_leg(self, channel_id: str, task: CallTask) -> None:
-        self.channels[channel_id] = task
+        self.channels.own(channel_id, task)
 
     def forget(self, task: CallTask) -> None:
         self.calls.pop(task.call_id, None)
-        self.channels.pop(task.caller_channel, None)
-        for leg in every_leg(task.call_id, task.machine.record.offers):
-            self.channels.pop(leg, None)
+        for channel in (task.caller_channel, *every_leg(task.call_id, task.machine.record.offers)):
+            self.channels.disown(channel, task)
         self.metrics.calls_live.set(len(self.calls))
         if not self.calls:
             self.idle.set()

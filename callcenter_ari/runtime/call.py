@@ -102,6 +102,13 @@ class CallTask:
     def caller_channel(self) -> str:
         return self.machine.record.channel_id
 
+    def channel_gone(self, channel_id: str, cause: int | None, dialstatus: str) -> None:
+        """The caller hung up, or one of the legs the call dialled (an agent's, a transfer's, a consultation's)."""
+        if channel_id == self.caller_channel:
+            self.deliver(CallerGone(cause))
+        else:
+            self.deliver(AgentGone(cause, channel_id, dialstatus))
+
     def _time_out(self, name: str) -> None:
         self.deliver(Timeout(name))
 

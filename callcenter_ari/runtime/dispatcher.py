@@ -134,7 +134,7 @@ class Dispatcher:
             case StasisStart():
                 self._stasis_start(message)
             case ChannelDtmfReceived(channel=channel, digit=digit):
-                task = self.services.channels.get(channel.id)
+                task = self.services.channels.call(channel.id)
                 if task is not None and channel.id == task.caller_channel:
                     self._deliver(task, Digit(digit))
             case RecordingFinished(recording=recording) | RecordingFailed(recording=recording):
@@ -162,18 +162,7 @@ class Dispatcher:
 
     def _channel_gone(self, channel_id: str, cause: int | None) -> None:
         dialstatus = self._dial_status.pop(channel_id, "")
-        if self.services.standing.channel_gone(channel_id, cause):
-            return  # a persistent agent's line: it tells the call the agent is on, if any
-        task = self.services.channels.get(channel_id)
-        if task is None:
-            # Not a call's: perhaps a supervisor's session, or an agent phone dialling a feature code.
-            if not self.services.monitor.channel_gone(channel_id):
-                self.services.features.channel_gone(channel_id)
-            return
-        if channel_id == task.caller_channel:
-            self._deliver(task, CallerGone(cause))
-        else:
-            self._deliver(task, AgentGone(cause, channel_id, dialstatus))
+        self.services.channels.gone(channel_id, cause, dialstatus)  # nobody's: another application's, or moot
 
     def _stasis_start(self, event: StasisStart) -> None:
         args = event.args
@@ -181,7 +170,7 @@ class Dispatcher:
         if kind == "inbound":
             self._new_call(event)
         elif kind in ("agent", "transfer"):
-            task = self.services.channels.get(event.channel.id)
+            task = self.services.channels.call(event.channel.id)
             if task is None:
                 # The call this leg was for is gone: do not leave an agent listening to silence.
                 log.info("agent.orphan_leg", channel=event.channel.id)
