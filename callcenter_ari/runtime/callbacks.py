@@ -63,6 +63,10 @@ _OWNER = "callbacks"
 _NOT_OURS = "call_gone"
 
 
+def customer_leg(callback_id: str, attempt: int) -> str:
+    return f"{callback_id}-k{attempt}"
+
+
 def new_callback_id() -> str:
     return "k" + uuid.uuid4().hex[:20]
 
@@ -85,7 +89,9 @@ class _Attempt:
         self.endpoint = endpoint
         base = stored.entry.id
         self.agent_leg = f"{base}-a{seq}"
-        self.customer_leg = f"{base}-k{seq}"
+        # The customer's leg is named by its attempt: a second originate of one attempt is refused by Asterisk
+        # (the channel id exists), and a process settling an orphan knows which leg to end.
+        self.customer_leg = customer_leg(base, stored.entry.attempts + 1)
         self.bridge = f"{base}-b{seq}"
         self.connection = legs.Connection(stored.entry.mode, agent_id)
         self.agent_leg_placed = False
@@ -430,6 +436,7 @@ class CallbackService:
         match command:
             case legs.RingAgent():
                 self._legs[attempt.agent_leg] = attempt
+                services.channels.own(attempt.agent_leg, self)
                 attempt.agent_leg_placed = True
                 await ari.originate(
                     attempt.endpoint,
@@ -530,6 +537,7 @@ class CallbackService:
         callback_id = attempt.stored.entry.id
         self._attempts.pop(callback_id, None)
         self._legs.pop(attempt.agent_leg, None)
+        self._services.channels.disown(attempt.agent_leg, self)
         try:
             await self._services.ari.destroy_bridge(attempt.bridge)
         except AriError:
@@ -548,7 +556,8 @@ class CallbackService:
         now = self._services.clock.now()
         step = life.not_reached(entry, self.rules(entry.queue), now, "interrupted")
         log.warning("callback.interrupted", callback_id=entry.id, owner=stored.owner, attempts=entry.attempts)
-        await self._write(stored, step)
+        if await self._write(stored, step) is not None and entry.attempts:
+            await self._services.outbound.abandon(customer_leg(entry.id, entry.attempts))
 
     # ---- from the dispatcher: the agent's leg ---------------------------------------------------------------
 
@@ -559,17 +568,20 @@ class CallbackService:
         self._services.spawn(self._carry_out, attempt, attempt.connection.agent_answered())
         return True
 
-    def channel_gone(self, channel_id: str, cause: int | None) -> bool:
+    def channel_gone(self, channel_id: str, cause: int | None, dialstatus: str = "") -> None:
+        """The agent's leg ended (from the channel registry)."""
+        self._services.channels.disown(channel_id, self)
         attempt = self._legs.pop(channel_id, None)
         if attempt is None:
-            return False
+            return
         connection = attempt.connection
         if connection.phase == "ringing_agent" or connection.phase == "ringing_agent_for_customer":
-            reason = "ring_no_answer" if cause in (None, 19, 18, 0) else "busy" if cause == 17 else "unavailable"
+            busy = dialstatus == "BUSY" or (not dialstatus and cause == 17)
+            failed = dialstatus in ("CONGESTION", "CHANUNAVAIL")
+            reason = "busy" if busy else "unavailable" if failed else "ring_no_answer"
         else:
             reason = "agent_hung_up"
         self._services.spawn(self._carry_out, attempt, connection.agent_failed(reason))
-        return True
 
     # ---- events --------------------------------------------------------------------------------------------
 

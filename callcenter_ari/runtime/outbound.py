@@ -3,13 +3,15 @@ back when the channel is gone.
 
 The line is taken first, from ``store/trunk_lines.py`` (across every process, inbound calls included), with the
 leg's id as the lease and as the channel id, so that the hang-up that frees the channel frees the line, once. The
-originate carries ``("outbound", <leg id>, *owner's args)``; the dispatcher hands this service the leg's
-StasisStart (answered), its Dial statuses and its end. The owner is a plain function called with each
+originate carries ``("outbound", <leg id>, *owner's args)``; the leg's channel is this service's in the channel
+registry (``runtime/channels.py``), which hands it the leg's end with Asterisk's Dial status; the dispatcher hands
+it the leg's StasisStart (answered). The owner is a plain function called with each
 ``LegEvent`` (``calls/outbound.py``): ``Answered``, then ``Ended``; or one of ``NoAnswer``, ``Busy``, ``Failed``. It
 runs on the dispatcher's path, so it must not block: an owner with I/O to do spawns it.
 
-After a restart the legs are not known any more: a leg that ends then is only a line to free (``TrunkLines``
-recovered it), and a leg that answers then has no owner and is hung up by the dispatcher.
+After a restart the legs are not known any more: a leg that answers then has no owner, and is hung up and its
+line (recovered by ``TrunkLines``) given back; its owner frees the line of one that may still ring
+(``abandon``).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class OutboundLegs:
             return self._refused(request, owner, "not dialable on the trunk")
         leg = OutboundLeg(request, trunk)
         self._legs[request.leg_id] = (leg, owner)
+        services.channels.own(request.leg_id, self)
         try:
             await services.ari.originate(
                 endpoint,
@@ -79,6 +82,7 @@ class OutboundLegs:
             )
         except AriError as exc:
             self._legs.pop(request.leg_id, None)
+            services.channels.disown(request.leg_id, self)
             self._give_back(request.leg_id)
             log.warning("outbound.originate_failed", leg_id=request.leg_id, trunk=trunk, error=exc.message)
             event = leg.refused("refused")
@@ -100,10 +104,17 @@ class OutboundLegs:
 
     # ---- from the dispatcher -------------------------------------------------------------------------------
 
+    async def abandon(self, leg_id: str) -> None:
+        """A leg placed before a restart, by an owner that is gone: hung up if it is still up, its line given back."""
+        await self.hang_up(leg_id)
+        self._give_back(leg_id)
+
     def entered(self, channel_id: str) -> bool:
-        """The leg's StasisStart: it answered. False if no owner waits for it (to be hung up)."""
+        """The leg's StasisStart: it answered. False if no owner waits for it: then it is hung up and its line (if
+        this process holds it, recovered after a restart) given back."""
         found = self._legs.get(channel_id)
         if found is None:
+            self._services.spawn(self.abandon, channel_id)
             return False
         leg, owner = found
         event = leg.up()
@@ -111,23 +122,18 @@ class OutboundLegs:
             self._tell(owner, event)
         return True
 
-    def dial_status(self, channel_id: str, status: str) -> None:
-        found = self._legs.get(channel_id)
-        if found is not None:
-            found[0].dial_status(status)
-
-    def channel_gone(self, channel_id: str, cause: int | None) -> bool:
-        """A channel ended; True if it was one of ours (its line is given back, its owner told)."""
+    def channel_gone(self, channel_id: str, cause: int | None, dialstatus: str) -> None:
+        """A leg ended (from the channel registry): its line is given back, its owner told."""
         found = self._legs.pop(channel_id, None)
+        self._services.channels.disown(channel_id, self)
         if found is None:
-            # A leg placed before a restart: its line, recovered, goes back; nobody else listens for it.
-            return self._services.lines.release(channel_id) is not None
+            return
         leg, owner = found
         self._give_back(channel_id)
+        leg.dial_status(dialstatus)
         event = leg.gone(cause)
         if event is not None:
             self._tell(owner, event)
-        return True
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
@@ -140,7 +146,7 @@ class OutboundLegs:
         return False
 
     def _tell(self, owner: Owner, event: LegEvent) -> None:
-        self._services.metrics.outbound_legs.labels(type(event).__struct_config__.tag).inc()  # type: ignore[attr-defined]
+        self._services.metrics.outbound_legs.labels(str(type(event).__struct_config__.tag)).inc()
         try:
             owner(event)
         except Exception:

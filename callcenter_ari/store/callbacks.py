@@ -13,12 +13,14 @@ Ended entries stay readable for ``KEEP_DAYS`` (listed through ``callbacks_done``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import msgspec
 import structlog
 
 from callcenter_ari.callback.entry import FINAL, Entry
+from callcenter_ari.store.codec import members, text
 from callcenter_ari.store.errors import translating
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.scripts import Script
@@ -109,8 +111,8 @@ class CallbackStore:
     async def create(self, entry: Entry) -> Stored:
         """Raises Duplicate when the number has a live callback for the queue."""
         keys = [self._keys.callbacks_pending(entry.queue), self._keys.callback(entry.id), self._keys.callbacks_live]
-        existing = await _CREATE.call(self._store.redis, keys, [entry.number, entry.id, _encode(entry), entry.place])
-        existing = existing.decode() if isinstance(existing, bytes) else str(existing)
+        reply = await _CREATE.call(self._store.redis, keys, [entry.number, entry.id, _encode(entry), entry.place])
+        existing = text(reply)
         if existing:
             raise Duplicate(existing)
         return Stored(entry, 1)
@@ -144,17 +146,16 @@ class CallbackStore:
         return Stored(entry, int(result), owner)
 
     async def get(self, callback_id: str) -> Stored | None:
-        fields = await self._store.redis.hgetall(self._keys.callback(callback_id))
-        return _stored(fields)
+        return _stored(await self._store.redis.hgetall(self._keys.callback(callback_id)))
 
     async def live(self) -> list[Stored]:
         """Every callback not ended, in order of their places."""
-        ids = [i.decode() for i in await self._store.redis.zrange(self._keys.callbacks_live, 0, -1)]
+        ids = members(await self._store.redis.zrange(self._keys.callbacks_live, 0, -1))
         return await self._many(ids)
 
     async def ended(self, limit: int = 200) -> list[Stored]:
         """The latest ended callbacks, newest first."""
-        ids = [i.decode() for i in await self._store.redis.zrevrange(self._keys.callbacks_done, 0, limit - 1)]
+        ids = members(await self._store.redis.zrevrange(self._keys.callbacks_done, 0, limit - 1))
         return await self._many(ids)
 
     async def gone_owners(self, owners: Iterable[str]) -> set[str]:
@@ -162,8 +163,7 @@ class CallbackStore:
         wanted = sorted(set(owners))
         if not wanted:
             return set()
-        gone = await _GONE.call(self._store.redis, [self._keys.instances], wanted)
-        return {g.decode() if isinstance(g, bytes) else str(g) for g in gone}
+        return set(members(await _GONE.call(self._store.redis, [self._keys.instances], wanted)))
 
     async def _many(self, ids: list[str]) -> list[Stored]:
         if not ids:
@@ -175,12 +175,13 @@ class CallbackStore:
         return [stored for stored in map(_stored, rows) if stored is not None]
 
 
-def _stored(fields: dict[bytes, bytes]) -> Stored | None:
-    if not fields or b"entry" not in fields:
+def _stored(reply: Mapping[Any, Any]) -> Stored | None:
+    fields = {text(key): value for key, value in reply.items()}
+    if "entry" not in fields:
         return None
     try:
-        entry = _decode(fields[b"entry"])
+        entry = _decode(fields["entry"])
     except msgspec.DecodeError as exc:  # written by another version: skipped, never fatal
         log.error("callback.unreadable", error=str(exc))
         return None
-    return Stored(entry, int(fields.get(b"version", b"0")), fields.get(b"owner", b"").decode())
+    return Stored(entry, int(fields.get("version", b"0")), text(fields.get("owner", b"")))

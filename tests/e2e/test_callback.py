@@ -62,8 +62,8 @@ async def test_caller_at_position_3_is_called_back_in_their_place(sim: Simulator
     async with start_app(CONFIG) as app:
         first, second, third = await three_waiting(app, sim)
         await sim.advance(20.0)  # every waiting caller hears the offer
-        assert app.acd.board.position(app.services.channels[third].call_id) == 3
-        third_call = app.services.channels[third].call_id
+        assert app.acd.board.position(app.services.channels.call(third).call_id) == 3
+        third_call = app.services.channels.call(third).call_id
         await takes_the_offer(sim, third)
         await sim.advance(ACCEPTED)
         record = await ended_call(app, third)
@@ -75,7 +75,11 @@ async def test_caller_at_position_3_is_called_back_in_their_place(sim: Simulator
         assert stored.entry.state == "due" and stored.entry.number == CALLERS[2]
         assert stored.entry.place == record.enqueued_at, "its place is the caller's arrival"
         waiting = app.acd.board.waiting("support")
-        assert waiting == [app.services.channels[first].call_id, app.services.channels[second].call_id, callback_id]
+        assert waiting == [
+            app.services.channels.call(first).call_id,
+            app.services.channels.call(second).call_id,
+            callback_id,
+        ]
         assert third_call not in waiting
 
         await app.acd.log_in("a1")  # the two callers before it are served first
@@ -127,7 +131,7 @@ async def test_a_second_request_from_the_same_number_is_refused_and_the_caller_t
         assert phase_of(app, again) == "callback"
         await sim.advance(PENDING)
         assert phase_of(app, again) == "queued", "told, and back in line"
-        task = app.services.channels[again]
+        task = app.services.channels.call(again)
         assert app.acd.board.position(task.call_id) == 2, "behind the callback, which came first"
         declined = [f for kind, f in await events(app, "call.callback_declined")]
         assert [f["reason"] for f in declined] == ["pending"]
@@ -184,7 +188,7 @@ async def test_a_relaxation_step_with_action_callback_offers_it(sim: Simulator, 
         channel = await sim.inject_call(did="5552000", caller=CALLERS[1])
         await through_greeting(sim, channel)
         await sim.advance(14.0)
-        assert not app.services.channels[channel].machine.record.callback_offered
+        assert not app.services.channels.call(channel).machine.record.callback_offered
         await sim.advance(1.0)
         offers = [p for p in sim.core.playbacks.values() if "sound:custom/callback-offer" in p.media]
         assert offers, "the caller hears the offer"
