@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 *Mirror.* Every process keeps the tenant's live callbacks (``store/callbacks.py``) in memory, loaded on start and
-refreshed every ``SYNC_SECONDS`` (callbacks made or ended by another process). A due entry is in line in this
+compared with Redis every ``SYNC_SECONDS`` of wall time (callbacks made or ended by another process). A due entry is in line in this
 process's ACD under its own id, at its place (``-priority, place``): a virtual hold's place is the caller's arrival,
 so it waits behind exactly the callers who were there before. A waiting entry (scheduled, a retry, the window
 closed) has a timer at its next time; an agent-only entry tries to reserve its agent at every ``AGENT_POLL_SECONDS``
@@ -130,7 +130,9 @@ class CallbackService:
         await self.sync()
         task_status.started()
         while True:
-            await self._services.clock.sleep_until(self._services.clock.now() + SYNC_SECONDS)
+            # Wall time, as the webhook outbox: a comparison with Redis, not a deadline of the call center's, so a
+            # manual clock moved on by days does not stop at every five seconds of them.
+            await anyio.sleep(SYNC_SECONDS)
             try:
                 await self.sync()
             except StoreUnavailable as exc:
