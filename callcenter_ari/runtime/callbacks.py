@@ -3,11 +3,11 @@
 Theory of operation
 -------------------
 *Mirror.* Every process keeps the tenant's live callbacks (``store/callbacks.py``) in memory, loaded on start and
-compared with Redis every ``SYNC_SECONDS`` of wall time (callbacks made or ended by another process). A due entry is in line in this
-process's ACD under its own id, at its place (``-priority, place``): a virtual hold's place is the caller's arrival,
-so it waits behind exactly the callers who were there before. A waiting entry (scheduled, a retry, the window
-closed) has a timer at its next time; an agent-only entry tries to reserve its agent at every ``AGENT_POLL_SECONDS``
-until it falls back to anyone, then joins the line.
+compared with Redis every ``SYNC_SECONDS`` of wall time (callbacks made or ended by another process). A due entry
+is in line in this process's ACD under its own id, at its place (``-priority, place``): a virtual hold's place is
+the caller's arrival, so it waits behind exactly the callers who were there before. A waiting entry (scheduled, a
+retry, the window closed) has a timer at its next time; an agent-only entry tries to reserve its agent every
+``AGENT_POLL_SECONDS`` until it falls back to anyone, then joins the line.
 
 *Its turn.* When the ACD reserves an agent for the entry (``Offered``), the process claims it in Redis: due to
 dialing, over the version it read. Another process may have seen the same turn and claimed it first: the claim

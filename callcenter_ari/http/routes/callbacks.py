@@ -7,7 +7,8 @@ anyone or for itself, and schedules callbacks for itself unless it names no agen
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal
 
 import msgspec
 import structlog
@@ -17,6 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from callcenter_ari.callback.entry import Entry, State
 from callcenter_ari.http.auth import Principal, requires
+from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import Conflict, FieldProblem, NotFound, Unprocessable, documented
 from callcenter_ari.http.params import Caller, Deps, Id
 from callcenter_ari.runtime.callbacks import CallbackError
@@ -105,6 +107,13 @@ def _refused(exc: CallbackError) -> Exception:
     return NotFound(str(exc))
 
 
+_CHANGE: dict[str, Any] = {
+    "guards": [requires("callbacks.manage")],
+    "status_code": HTTP_200_OK,
+    "responses": documented(409),
+}
+
+
 class CallbackController(Controller):
     path = "/callbacks"
     tags = ["callbacks"]
@@ -169,41 +178,33 @@ class CallbackController(Controller):
         log.info("api.callback_scheduled", by=principal.name, callback_id=entry.id, queue=entry.queue)
         return view(entry)
 
-    @post(
-        "/{callback_id:str}/cancel",
-        guards=[requires("callbacks.manage")],
-        status_code=HTTP_200_OK,
-        responses=documented(409),
-    )
+    @post("/{callback_id:str}/cancel", **_CHANGE)
     async def cancel(self, deps: Deps, principal: Caller, callback_id: Id) -> CallbackView:
         """Cancel a callback not being dialled now (409 while it is, or once it ended)."""
-        await self._visible(deps, principal, callback_id)
-        try:
-            entry = await deps.callbacks.cancel(callback_id, principal.name)
-        except CallbackError as exc:
-            raise _refused(exc) from None
-        log.info("api.callback_cancelled", by=principal.name, callback_id=callback_id)
-        return view(entry)
+        return await _change(
+            deps, principal, callback_id, "cancelled", lambda: deps.callbacks.cancel(callback_id, principal.name)
+        )
 
-    @post(
-        "/{callback_id:str}/reschedule",
-        guards=[requires("callbacks.manage")],
-        status_code=HTTP_200_OK,
-        responses=documented(409),
-    )
+    @post("/{callback_id:str}/reschedule", **_CHANGE)
     async def reschedule(
         self, deps: Deps, principal: Caller, callback_id: Id, data: JSONBody[Reschedule]
     ) -> CallbackView:
         """Move a callback to a new time (its place in line becomes that time)."""
-        await self._visible(deps, principal, callback_id)
-        try:
-            entry = await deps.callbacks.reschedule(callback_id, data.at)
-        except CallbackError as exc:
-            raise _refused(exc) from None
-        log.info("api.callback_rescheduled", by=principal.name, callback_id=callback_id)
-        return view(entry)
+        return await _change(
+            deps, principal, callback_id, "rescheduled", lambda: deps.callbacks.reschedule(callback_id, data.at)
+        )
 
-    async def _visible(self, deps: Deps, principal: Principal, callback_id: str) -> None:
-        stored = await deps.callbacks.store.get(callback_id) if principal.home else None
-        if stored is None or not _sees(principal, stored.entry):
-            raise NotFound(f"no callback {callback_id[:64]!r}")
+
+async def _change(
+    deps: ApiDeps, principal: Principal, callback_id: str, done: str, change: Callable[[], Awaitable[Entry]]
+) -> CallbackView:
+    """A change to a callback the token sees: 404 for one it does not, 409/422 as the service refuses."""
+    stored = await deps.callbacks.store.get(callback_id) if principal.home else None
+    if stored is None or not _sees(principal, stored.entry):
+        raise NotFound(f"no callback {callback_id[:64]!r}")
+    try:
+        entry = await change()
+    except CallbackError as exc:
+        raise _refused(exc) from None
+    log.info(f"api.callback_{done}", by=principal.name, callback_id=callback_id)
+    return view(entry)
