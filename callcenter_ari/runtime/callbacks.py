@@ -30,13 +30,14 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import anyio
 import structlog
 from anyio.abc import TaskStatus
 
 from callcenter_ari.acd.errors import InvalidTransition
+from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.callback import connection as legs
 from callcenter_ari.callback import entry as life
@@ -46,12 +47,16 @@ from callcenter_ari.callback.numbers import callback_number
 from callcenter_ari.callback.settings import CallbackSettings, QueueCallback
 from callcenter_ari.calls import messages as call
 from callcenter_ari.calls.outbound import Answered, Busy, Ended, Failed, LegEvent, NoAnswer, OutboundRequest
+from callcenter_ari.clock import Clock
+from callcenter_ari.metrics import Metrics
+from callcenter_ari.runtime.acd import AcdService
+from callcenter_ari.runtime.channels import Channels
+from callcenter_ari.runtime.outbound import OutboundLegs
+from callcenter_ari.runtime.shared import Emit, Spawn
+from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.callbacks import CallbackStore, Conflict, Duplicate, Stored
 from callcenter_ari.store.errors import StoreUnavailable
 from callcenter_ari.trunks.phone import PhoneNumber
-
-if TYPE_CHECKING:
-    from callcenter_ari.runtime.app import Services
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +74,21 @@ def customer_leg(callback_id: str, attempt: int) -> str:
 
 def new_callback_id() -> str:
     return "k" + uuid.uuid4().hex[:20]
+
+
+@dataclass(frozen=True)
+class CallbackServices:
+    """What the callback service uses of the application."""
+
+    ari: AriClient
+    acd: AcdService
+    outbound: OutboundLegs
+    channels: Channels
+    timers: Timers
+    clock: Clock
+    metrics: Metrics
+    spawn: Spawn
+    emit: Emit
 
 
 class CallbackError(Exception):
@@ -101,7 +121,7 @@ class _Attempt:
 class CallbackService:
     def __init__(
         self,
-        services: Services,
+        services: CallbackServices,
         store: CallbackStore,
         settings: CallbackSettings,
         queues: Callable[[str], QueueCallback | None],

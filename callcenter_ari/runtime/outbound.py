@@ -17,26 +17,39 @@ line (recovered by ``TrunkLines``) given back; its owner frees the line of one t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import structlog
 
+from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.calls.outbound import Failed, LegEvent, OutboundLeg, OutboundRequest
+from callcenter_ari.metrics import Metrics
+from callcenter_ari.runtime.channels import Channels
+from callcenter_ari.runtime.shared import Spawn
 from callcenter_ari.store.errors import StoreUnavailable
+from callcenter_ari.store.trunk_lines import TrunkLines
 from callcenter_ari.trunks import TrunkConfig, dial_string
 from callcenter_ari.trunks.phone import InvalidNumber
-
-if TYPE_CHECKING:
-    from callcenter_ari.runtime.app import Services
 
 log = structlog.get_logger(__name__)
 
 Owner = Callable[[LegEvent], None]
 
 
+@dataclass(frozen=True)
+class LegServices:
+    """What outbound legs use of the application."""
+
+    ari: AriClient
+    lines: TrunkLines
+    channels: Channels
+    metrics: Metrics
+    spawn: Spawn
+
+
 class OutboundLegs:
-    def __init__(self, services: Services, trunks: Mapping[str, TrunkConfig]) -> None:
+    def __init__(self, services: LegServices, trunks: Mapping[str, TrunkConfig]) -> None:
         self._services = services
         self._trunks = dict(trunks)
         self._legs: dict[str, tuple[OutboundLeg, Owner]] = {}
