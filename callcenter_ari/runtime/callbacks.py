@@ -179,11 +179,11 @@ class CallbackService:
         for stored in current.values():
             if stored.entry.id in self._attempts:
                 continue
-            known = self.entries.get(stored.entry.id)
-            if known is not None and known.version == stored.version:
-                continue
             if stored.entry.state == "dialing" and stored.owner in gone:
                 await self._settle_orphan(stored)
+                continue
+            known = self.entries.get(stored.entry.id)
+            if known is not None and known.version == stored.version:
                 continue
             self._adopt(stored)
         self._update_gauges()
@@ -578,8 +578,19 @@ class CallbackService:
         now = self._services.clock.now()
         step = life.not_reached(entry, self.rules(entry.queue), now, "interrupted")
         log.warning("callback.interrupted", callback_id=entry.id, owner=stored.owner, attempts=entry.attempts)
-        if await self._write(stored, step) is not None and entry.attempts:
-            await self._services.outbound.abandon(customer_leg(entry.id, entry.attempts))
+        if await self._write(stored, step) is None:
+            return  # another process settled it first
+        # Its legs may still be up in Asterisk (an agent listening to nothing, a customer's phone ringing).
+        try:
+            channels = [channel.id for channel in await self._services.ari.list_channels()]
+        except AriError as exc:
+            log.warning("callback.orphan_legs_unknown", callback_id=entry.id, error=exc.message)
+            return
+        for channel_id in channels:
+            if channel_id.startswith(f"{entry.id}-k"):
+                await self._services.outbound.abandon(channel_id)
+            elif channel_id.startswith(f"{entry.id}-a"):
+                await self._hang_up(channel_id)
 
     # ---- from the dispatcher: the agent's leg ---------------------------------------------------------------
 

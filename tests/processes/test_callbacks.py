@@ -115,3 +115,40 @@ async def test_two_processes_on_one_redis_never_dial_the_same_callback(cluster: 
         if line.get("event") == "callback.claimed"
     ]
     assert sorted(claims) == sorted(ids), "each callback claimed once, by one of the two"
+
+
+async def test_a_callback_being_dialled_when_its_process_dies_is_never_dialled_twice_at_once(
+    cluster: Cluster,
+) -> None:
+    """Killed while the customer's phone rings: after the restart and the dead process's lease, the callback is
+    settled as interrupted, its legs are hung up, and it is retried by its rules; the two attempts never overlap."""
+    cluster.sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.1))
+    cluster.sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=120.0))  # rings until hung up
+    tables = extra()
+    tables["queues.support.callback"] = {"mode": "agent_first", "retry_seconds": 10}
+    tables["callback"] = {"trunks": ["provider1"], "caller_id": "+12025550100", "ring_seconds": 120}
+    app = cluster.add("cc1", agents=("agent1",), extra=tables)
+    app.start()
+    await app.ready()
+    [callback_id] = await schedule(app, NUMBERS[:1])
+    customer = f"{callback_id}-k1"
+    with anyio.fail_after(20):
+        while cluster.sim.channel(customer) is None:
+            await anyio.sleep(0.05)
+    app.kill()
+    assert cluster.sim.channel(customer) is not None, "still ringing when the process died"
+    app.start()
+    await app.ready()
+    with anyio.fail_after(60):
+        while cluster.sim.channel(customer) is not None:  # the orphan's leg is ended
+            await anyio.sleep(0.1)
+    assert [o["channel_id"] for o in cluster.sim.originates() if o["endpoint"].endswith("@provider1")] == [customer]
+    assert not [c for c in cluster.sim.channels() if c["id"].startswith(f"{callback_id}-a1")], "agent leg ended"
+    async with app.api() as api:
+        seen = (await api.get(f"/callbacks/{callback_id}")).json()
+    assert seen["state"] == "retry" and seen["last_outcome"] == "interrupted" and seen["attempts"] == 1
+    with anyio.fail_after(40):  # the retry: a second attempt, once the first is over
+        while len([o for o in cluster.sim.originates() if o["endpoint"].endswith("@provider1")]) < 2:
+            await anyio.sleep(0.1)
+    dials = [o["channel_id"] for o in cluster.sim.originates() if o["endpoint"].endswith("@provider1")]
+    assert dials == [customer, f"{callback_id}-k2"]
