@@ -208,6 +208,24 @@ class Store:
             (ident.decode(), f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows
         ]
 
+    async def last_event_id(self) -> str:
+        """The id of the newest event of the stream ("0-0" when it is empty): where a follower starts."""
+        with translated():
+            rows = await self.redis.xrevrange(self.keys.events, count=1)
+        return rows[0][0].decode() if rows else "0-0"
+
+    async def follow(
+        self, after: str, block_seconds: float, count: int = 500
+    ) -> list[tuple[str, str, float, dict[str, Any]]]:
+        """Events strictly after stream id ``after``, oldest first, as (id, kind, time, data); waits up to
+        ``block_seconds`` for the first when there is none yet (an empty list then)."""
+        with translated():
+            found = await self.redis.xread({self.keys.events: after}, count=count, block=int(block_seconds * 1000))
+        rows = found[0][1] if found else []
+        return [
+            (ident.decode(), f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows
+        ]
+
     async def events(self, count: int = 1000, after: str = "-") -> list[tuple[str, str, dict[str, Any]]]:
         """Events as (stream id, kind, data), oldest first."""
         with translated():
