@@ -235,7 +235,7 @@ class Application:
         self.services.surge = self.surge.current
         self.ticket_opener = TicketOpener(self.tickets)
         self.services.open_ticket = self.ticket_opener.open
-        self.services.lines = TrunkLines(self.store, capacities(config.trunks))
+        self.services.lines = TrunkLines(self.store, capacities(config.trunks), emit=self.services.emit)
         self.recordings = RecordingService(
             self.ari,
             RecordingStore(redis, self.store),
@@ -254,7 +254,9 @@ class Application:
             write_back=self._write_back,
             resume_tickets=lambda: self.tickets.store.open_numbering(),
         )
-        self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic)
+        self.admission = Admission(
+            config.overload, self.ari, self.metrics, now=time.monotonic, emit=self.services.emit
+        )
         self.services.admission = self.admission
         self.dispatcher = Dispatcher(self.services, self.settings_for, self.admission)
         self._stopping = anyio.Event()
