@@ -1,6 +1,7 @@
 // The agent desktop: the agent's own state, the call offered or taken with its screen pop, the call controls, the
 // work order of the last call with its 15-minute countdown, and the day's own recordings to replay. The agent's
-// record is read every second (GET /agents/{id}: the token's own agent only).
+// record is read every second (GET /agents/{id}: the token's own agent only), with the server's time (GET /session)
+// that times in state and the countdown are measured by.
 import { ApiError, api, duration, el, frame, t } from "./common.js";
 
 const who = frame("nav_agent");
@@ -98,8 +99,10 @@ function tickCountdown() {
 }
 
 async function refresh() {
-  agent = await api(agentPath);
-  offset = 0;
+  const asked = Date.now() / 1000;
+  const [found, server] = await Promise.all([api(agentPath), api("/session")]);
+  agent = found;
+  offset = server.now - (asked + Date.now() / 1000) / 2;
   byId("me-name").textContent = agent.name || agent.id;
   const state = byId("me-state");
   state.textContent = t(`state.${agent.state}`);

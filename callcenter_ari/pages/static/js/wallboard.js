@@ -91,7 +91,8 @@ function alertItems() {
   return standing.map((alert) =>
     el("li", { class: `alert alert-${alert.kind}`, dataset: { kind: alert.kind, subject: alert.subject } },
       el("strong", { text: t(`alert.${alert.kind}`) }), " ", alert.subject, alert.detail ? ` · ${alert.detail}` : "",
-      " ", el("span", { class: "tick", dataset: { since: alert.since }, text: duration(now() - alert.since) })),
+      alert.kind === "service_level" ? null
+        : el("span", { class: "tick", dataset: { since: alert.since }, text: ` ${duration(now() - alert.since)}` })),
   );
 }
 
@@ -116,7 +117,9 @@ phone.addEventListener("change", () => sessionStorage.setItem("callcenter.phone"
 setInterval(() => {
   if (!board) return;
   for (const node of document.querySelectorAll(".tick[data-since]")) {
-    if (node.dataset.since !== "") node.textContent = duration(now() - Number(node.dataset.since));
+    if (node.dataset.since === "") continue;
+    const shown = duration(now() - Number(node.dataset.since));
+    node.textContent = node.closest("li.alert") ? ` ${shown}` : shown;
   }
   const due = board.alerts.filter((alert) => alert.since <= now()).length;
   if (due !== document.querySelectorAll("#alerts li.alert").length) {
