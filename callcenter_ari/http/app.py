@@ -44,8 +44,8 @@ from callcenter_ari.http.routes.reports import PeriodController, ReportControlle
 from callcenter_ari.http.routes.session import SessionController
 from callcenter_ari.http.routes.surge import SurgeController
 from callcenter_ari.http.routes.tickets import TicketController
-from callcenter_ari.http.routes.webhooks import WebhookController
 from callcenter_ari.http.routes.wallboard import WallboardController
+from callcenter_ari.http.routes.webhooks import WebhookController
 from callcenter_ari.http.tenants import Tenants
 from callcenter_ari.pages import pages_router, secured
 

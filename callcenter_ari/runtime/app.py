@@ -254,9 +254,7 @@ class Application:
             write_back=self._write_back,
             resume_tickets=lambda: self.tickets.store.open_numbering(),
         )
-        self.admission = Admission(
-            config.overload, self.ari, self.metrics, now=time.monotonic, emit=self.services.emit
-        )
+        self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic, emit=self.services.emit)
         self.services.admission = self.admission
         self.dispatcher = Dispatcher(self.services, self.settings_for, self.admission)
         self._stopping = anyio.Event()

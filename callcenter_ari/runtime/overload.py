@@ -6,8 +6,8 @@ the calls in progress and the ARI requests waiting for Asterisk are under their 
 them it gets the configured treatment once (busy, congestion, a message, or an overflow place in the dialplan that
 does not lead back here), is counted in ``callcenter_calls_shed_total`` and told to the log and the event stream
 (``overload.shedding``, once a second at most while shedding goes on; ``overload.ended`` when a call is taken
-again: the wallboard's overload alert). A channel the process gave up on (shed, or failed safe) is remembered for a while:
-if the dialplan sends it in again it is hung up, not served a second time.
+again: the wallboard's overload alert). A channel the process gave up on (shed, or failed safe) is remembered for
+a while: if the dialplan sends it in again it is hung up, not served a second time.
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ async def test_agent_logs_in_takes_the_offered_call_and_files_the_work_order(
         await eventually(lambda: agent_leg_up_in_sim(app, sim, channel), what="agent ringing after the CRM")
         await expect(page.locator("#me-state")).to_have_text("Ringing")  # offered: the screen pop is up
         await expect(page.locator("#call-caller")).to_have_text("+15550101010")
-        await expect(page.locator("#call-ivr")).to_have_text("crm › q_support")
+        await expect(page.locator("#call-ivr")).to_have_text("crm \u203a q_support")
         # The CRM's answer and the caller's name, both untrusted, show as text; no javascript: link is made.
         await expect(page.locator("#call-data td")).to_have_text([HOSTILE, "javascript:window.pwned=3"])
         await expect(page.locator("#call-name")).to_contain_text("script")

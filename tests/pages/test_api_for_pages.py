@@ -70,10 +70,15 @@ async def test_a_supervisor_forces_a_state_and_an_agent_on_a_call_changes_after_
         assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "state")
         assert unknown.status_code == 404
         await sim.hangup(channel)  # the call ends; wrap-up is 0 s in these queues
-        assert (api.app.acd.board.agents["a1"].state, api.app.acd.board.agents["a1"].reason) == ("not_ready", "coaching")
+        assert (api.app.acd.board.agents["a1"].state, api.app.acd.board.agents["a1"].reason) == (
+            "not_ready",
+            "coaching",
+        )
         await api.app.store.flush()
         forced = [f for _, kind, f in await api.app.store.events() if kind == "agent.forced"]
-        assert forced == [{"agent": "a1", "state": "not_ready", "reason": "coaching", "pending": True, "by": "supervisor"}]
+        assert forced == [
+            {"agent": "a1", "state": "not_ready", "reason": "coaching", "pending": True, "by": "supervisor"}
+        ]
 
 
 async def test_session_tells_the_token_who_it_is(open_api: OpenApi) -> None:

@@ -14,7 +14,7 @@ SUPERVISOR = '\n[supervisors.sv1]\nendpoint = "PJSIP/sup1"\nname = "Sam"\n'
 
 
 def percent(rate: float | None) -> str:
-    return "–" if rate is None else f"{round(rate * 100)}%"
+    return "\u2013" if rate is None else f"{round(rate * 100)}%"
 
 
 async def tile(page: Page, queue: str, field: str) -> str:
@@ -48,7 +48,10 @@ async def test_the_wallboard_shows_the_apis_figures_of_the_same_moment(
             assert await tile(page, queue_id, "service_level") == sla
             assert await tile(page, queue_id, "abandon_rate") == percent(today["abandon_rate"])
             assert await tile(page, queue_id, "callbacks_pending") == str(queue.get("callbacks", {}).get("pending", 0))
-        assert queues["support"]["today"]["answered"] == 1 and await tile(page, "support", "service_level") == "100% / 20 s"
+        assert (
+            queues["support"]["today"]["answered"] == 1
+            and await tile(page, "support", "service_level") == "100% / 20 s"
+        )
         assert page.problems == []  # type: ignore[attr-defined]
 
 
@@ -77,7 +80,9 @@ async def test_a_supervisor_barges_and_forces_a_state_from_the_wallboard(
         assert api.app.acd.board.agents["a2"].state == "available"
         await api.app.store.flush()
         forced = [f for _, kind, f in await api.app.store.events() if kind == "agent.forced"]
-        assert forced == [{"agent": "a2", "state": "available", "reason": "supervisor", "pending": False, "by": "supervisor"}]
+        assert forced == [
+            {"agent": "a2", "state": "available", "reason": "supervisor", "pending": False, "by": "supervisor"}
+        ]
         assert page.problems == []  # type: ignore[attr-defined]
 
 

@@ -52,7 +52,9 @@ class PeriodController(Controller):
         principal: Caller,
         start: Annotated[float, QueryParameter(ge=0, le=1e11, description="unix seconds")],
         end: Annotated[float, QueryParameter(ge=0, le=1e11, description="unix seconds, excluded")],
-        length: Annotated[Literal[900, 1800, 86400], QueryParameter(description="15 or 30 minutes, or a day (UTC)")] = 900,
+        length: Annotated[
+            Literal[900, 1800, 86400], QueryParameter(description="15 or 30 minutes, or a day (UTC)")
+        ] = 900,
     ) -> PeriodReport:
         """The 15-minute intervals' figures of ``[start, end)``, added up per 15 or 30 minutes or per UTC day:
         the same figures as ``/reports/intervals`` for the same period."""
