@@ -220,7 +220,9 @@ class Store:
         """Events strictly after stream id ``after``, oldest first, as (id, kind, time, data); waits up to
         ``block_seconds`` for the first when there is none yet (an empty list then)."""
         with translated():
-            found = await self.redis.xread({self.keys.events: after}, count=count, block=int(block_seconds * 1000))
+            # BLOCK 0 would wait for ever: the shortest wait is a millisecond.
+            block = max(1, int(block_seconds * 1000))
+            found = await self.redis.xread({self.keys.events: after}, count=count, block=block)
         rows = found[0][1] if found else []
         return [
             (ident.decode(), f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows

@@ -1,16 +1,18 @@
 """The wallboard: the tenant's queues, agents and alerts, as a snapshot and as a live stream of server-sent events.
 
 The stream starts from a snapshot (the API's own views of queues and agents, the overdue tickets) and then follows
-the tenant's event stream in Redis (a blocking read, never a poll of the whole state): each read's events go
-through the pure reduction (``callcenter_ari.wallboard``), the API's fresh views are laid over the result, and the
-board goes to the browser as one ``board`` event. A quiet stream sends a comment every ``KEEPALIVE_SECONDS`` so that
-proxies keep it open. A token of a tenant not served here gets an empty board and the stream ends.
+the tenant's event stream in Redis (a blocking read, never a poll of the whole state): the events go through the
+pure reduction (``callcenter_ari.wallboard``) as they come, and at most every ``PUSH_EVERY_SECONDS`` the API's
+fresh views are laid over the result and the board goes to the browser as one ``board`` event. A quiet stream sends
+a comment every ``KEEPALIVE_SECONDS`` so that proxies keep it open. A token of a tenant not served here gets an
+empty board and the stream ends.
 
 The browser reads the stream with ``fetch`` (the token in the Authorization header, never in the URL).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -33,6 +35,7 @@ from callcenter_ari.wallboard.board import with_figures
 log = structlog.get_logger(__name__)
 
 KEEPALIVE_SECONDS = 15.0
+PUSH_EVERY_SECONDS = 0.25  # a busy stream's events are gathered: at most four boards a second per page
 
 
 class Allowed(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,18 +123,25 @@ async def _follow(deps: ApiDeps, principal: Principal) -> AsyncGenerator[ServerS
     after = await deps.store.last_event_id()
     board = await snapshot(deps)
     yield _message(shown(deps, principal, board))
+    pushed, pending = time.monotonic(), False
     try:
         while True:
-            rows = await deps.store.follow(after, KEEPALIVE_SECONDS)
+            wait = pushed + PUSH_EVERY_SECONDS - time.monotonic() if pending else KEEPALIVE_SECONDS
+            if pending and wait <= 0:
+                now = deps.clock.now()
+                board = with_figures(board, queue_views(deps, now), agent_views(deps), now)
+                yield _message(shown(deps, principal, board))
+                pushed, pending = time.monotonic(), False
+                continue
+            rows = await deps.store.follow(after, wait)
             if not rows:
-                yield ServerSentEventMessage(comment="keepalive")
+                if not pending:
+                    yield ServerSentEventMessage(comment="keepalive")
                 continue
             for ident, kind, at, data in rows:
                 after = ident
                 board = apply(board, kind, data if isinstance(data, dict) else {}, at)
-            now = deps.clock.now()
-            board = with_figures(board, queue_views(deps, now), agent_views(deps), now)
-            yield _message(shown(deps, principal, board))
+            pending = True
     except StoreUnavailable as exc:
         log.warning("wallboard.stream_ended", error=str(exc), by=principal.name)  # the page reconnects
 
