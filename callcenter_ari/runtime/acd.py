@@ -28,6 +28,7 @@ joining that agent at once (the others are released without being rung).
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -275,7 +276,7 @@ class AcdService:
                 self._adopt(record)
             case _Tick():
                 self._advance()
-            case _FromCall(call_id=call_id, apply=apply):  # type: ignore[misc]
+            case _FromCall(call_id=call_id, apply=apply):
                 mark = len(self.board.dirty.log)
                 with structlog.contextvars.bound_contextvars(call_id=call_id):
                     try:
@@ -412,6 +413,10 @@ class AcdService:
         """The agent's confirmed state as a supervisor sees it: ``on_hold`` for a held call."""
         record = self.confirmed[agent_id]
         return "on_hold" if record.state == "talking" and record.held else record.state
+
+    def use_lines(self, lines: Lines) -> None:
+        """Persistent agents' lines (runtime/standing.py), which need this service as much as it needs them."""
+        self.lines = lines
 
     def use_board(self, board: Board) -> None:
         """Serve this board (built from the configuration and the directory at start), before anything runs."""
@@ -761,7 +766,7 @@ class AcdService:
                 refused = []
             for agent_id in refused:
                 log.warning("agent.seat_lost", agent=agent_id)
-                self._send(_FromCall("", lambda agent_id=agent_id: self._lose_seat(agent_id)))
+                self._send(_FromCall("", functools.partial(self._lose_seat, agent_id)))
             await anyio.sleep(self._agents.lease / 3)
 
     def _lose_seat(self, agent_id: str) -> None:

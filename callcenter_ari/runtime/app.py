@@ -10,13 +10,13 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
 import httpx
 import structlog
-from anyio.abc import TaskGroup, TaskStatus
+from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 
 from callcenter_ari.acd.board import Board
@@ -26,16 +26,17 @@ from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint, TransportFactory
+from callcenter_ari.calls.legs import every_leg
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import EndedWhileAway, Input, Resume
 from callcenter_ari.calls.records import LEG_PHASES
 from callcenter_ari.clock import Clock, WallClock
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint, node_of
-from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.channels import Channels
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
@@ -45,6 +46,7 @@ from callcenter_ari.runtime.overload import Admission
 from callcenter_ari.runtime.presence import Presence
 from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.recording import RecordingService
+from callcenter_ari.runtime.shared import Emit, Events, Spawner
 from callcenter_ari.runtime.standing import StandingLines
 from callcenter_ari.runtime.stats import REPLAY_SECONDS, StatsFeed, replay
 from callcenter_ari.runtime.surge import SurgeService
@@ -64,88 +66,92 @@ from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead
 from callcenter_ari.tls import client_context
 from callcenter_ari.trunks import capacities
 
+# Serves the HTTP API of these applications on (host, port) until cancelled, reporting the bound port: given by the
+# composition root (``callcenter_ari.wiring``), so that the runtime does not import the API that drives it.
+ServeApi = Callable[..., Coroutine[Any, Any, None]]
+
 log = structlog.get_logger(__name__)
 
 
 class Services:
-    """What a call task needs, in one place; built once by ``Application``."""
+    """What a call task and the dispatcher use, in one place; built once, complete, by ``Application``."""
 
-    def __init__(self, ari: AriClient, store: Store, clock: Clock, metrics: Metrics, timers: Timers) -> None:
-        self.ari = ari
-        self.store = store
-        self.clock = clock
-        self.metrics = metrics
-        self.timers = timers
-        self.calls: dict[str, CallTask] = {}
-        self.channels: dict[str, CallTask] = {}
+    def __init__(
+        self,
+        *,
+        ari: AriClient,
+        store: Store,
+        clock: Clock,
+        metrics: Metrics,
+        timers: Timers,
+        calls: dict[str, CallTask],
+        channels: Channels,
+        events: Events,
+        spawner: Spawner,
+        tenant: str,
+        http: httpx.AsyncClient,
+        lines: TrunkLines,
+        surge: Callable[[], SurgeAnnouncement],
+        acd: AcdService,
+        open_ticket: Callable[[CallFacts], None],
+        monitor: MonitorService,
+        features: FeatureCodes,
+        recordings: RecordingService,
+        standing: StandingLines,
+        admission: Admission,
+    ) -> None:
+        self.ari, self.store, self.clock, self.metrics, self.timers = ari, store, clock, metrics, timers
+        self.calls = calls  # live calls by call id
+        self.channels = channels  # who owns each channel: a call, a line, a session, a feature code
+        self.events = events
+        self.spawn = spawner.spawn
+        self._start = spawner.start
+        self.emit = events.emit
+        self.tenant = tenant
+        self.http = http  # outgoing HTTP (CRM lookups)
+        self.lines = lines  # busy lines per trunk, in Redis: no call takes a line a trunk does not have
+        self.surge = surge
+        self.acd = acd
+        self.open_ticket = open_ticket
+        self.monitor = monitor
+        self.features = features
+        self.recordings = recordings
+        self.standing = standing
+        self.admission = admission
         self.draining = False
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
-        self.lines: TrunkLines  # busy lines per trunk, in Redis: no call takes a line a trunk does not have
-        self.http: httpx.AsyncClient  # outgoing HTTP (CRM lookups)
-        self.surge: Callable[[], SurgeAnnouncement] = SurgeAnnouncement
-        # Called with every event appended to the stream (the demo's live view; later the wallboard).
-        self.observers: list[Callable[[str, dict[str, Any]], None]] = []
-        self.acd: AcdService
-        self.open_ticket: Callable[[CallFacts], None]
-        self.monitor: MonitorService
-        self.features: FeatureCodes
-        self.recordings: RecordingService
-        self.standing: StandingLines
-        self.tenant = ""
-        self.admission: Admission
-        self._tg: TaskGroup
 
-    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        """Run a side task of a call (a CRM lookup, a hand-out); its failure is logged, never fatal to the rest."""
-        self._tg.start_soon(_guarded, fn, args)
+    @property
+    def observers(self) -> list[Emit]:
+        """Called with every event appended to the stream (the demo's live view, statistics, ...)."""
+        return self.events.observers
 
     def adopt(self, task: CallTask, first: Input) -> None:
         self.calls[task.call_id] = task
-        self.channels[task.caller_channel] = task
+        self.channels.own(task.caller_channel, task)
         record = task.machine.record
         # A persistent agent's line is not the call's: the lines service tells the call when it goes down.
         if record.agent_channel and not record.agent_bridge and record.phase in LEG_PHASES:
-            self.channels[record.agent_channel] = task
+            self.channels.own(record.agent_channel, task)
         if record.consult_channel:
-            self.channels[record.consult_channel] = task
+            self.channels.own(record.consult_channel, task)
         self.metrics.calls_live.set(len(self.calls))
-        self._tg.start_soon(task.run, first)
+        self._start(task.run, first)
 
     def expect_leg(self, channel_id: str, task: CallTask) -> None:
-        self.channels[channel_id] = task
+        self.channels.own(channel_id, task)
 
     def forget(self, task: CallTask) -> None:
         self.calls.pop(task.call_id, None)
-        self.channels.pop(task.caller_channel, None)
-        for offer in range(1, task.machine.record.offers + 1):  # every leg it dialled: agents and transfers
-            self.channels.pop(f"{task.call_id}-a{offer}", None)
-            self.channels.pop(f"{task.call_id}-t{offer}", None)
-            self.channels.pop(f"{task.call_id}-c{offer}", None)
+        for channel in (task.caller_channel, *every_leg(task.call_id, task.machine.record.offers)):
+            self.channels.disown(channel, task)
         self.metrics.calls_live.set(len(self.calls))
         if not self.calls:
             self.idle.set()
             self.idle = anyio.Event()
         outcome = task.machine.record.outcome or "unknown"
         self.metrics.calls_ended.labels(outcome).inc()
-
-    def emit(self, kind: str, fields: dict[str, Any]) -> None:
-        # One time, to the millisecond the stream keeps: the figures fed now and those replayed after a restart agree.
-        fields["at"] = round(float(fields.get("at") or self.clock.now()), 3)  # type: ignore[arg-type]
-        self.store.emit(kind, dict(fields))
-        for observer in self.observers:
-            observer(kind, fields)
-        if kind == "call.answered" and "wait" in fields:
-            self.metrics.wait_seconds.observe(float(fields["wait"]))  # type: ignore[arg-type]
-
-
-async def _guarded(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
-    try:
-        await fn(*args)
-    except anyio.get_cancelled_exc_class():
-        raise
-    except Exception:
-        log.exception("task.failed", task=getattr(fn, "__qualname__", repr(fn)))
 
 
 class Application:
@@ -156,16 +162,16 @@ class Application:
         redis: Redis,
         clock: Clock | None = None,
         metrics: Metrics | None = None,
-        serve_http: bool = True,
+        api: ServeApi | None = None,
         resolver: Resolver = system_resolver,
         ari_transport: TransportFactory | None = None,
     ) -> None:
-        """``serve_http``: serve the API itself when ``http.enabled`` (false in a platform, which serves one API for
-        all its tenants). ``resolver``: how webhook host names become addresses for the egress policy.
-        ``ari_transport``: how to reach Asterisk instead of ``ari.transport`` (the simulator's in-process transport
-        in tests)."""
+        """``api``: serves the HTTP API, called with this application when ``http.enabled`` (none in a platform,
+        which serves one API for all its tenants; see ``wiring``). ``resolver``: how webhook host names become
+        addresses for the egress policy. ``ari_transport``: how to reach Asterisk instead of ``ari.transport`` (the
+        simulator's in-process transport in tests)."""
         self.config = config
-        self.serve_http = serve_http
+        self._api = api
         self.clock = clock or WallClock()
         self.metrics = metrics or Metrics()
         ari = config.ari
@@ -183,12 +189,16 @@ class Application:
             self.store, origin=self.instance, seat_limit=config.app.seat_limit, lease=config.app.seat_lease_seconds
         )
         self.timers = Timers(self.clock)
-        self.services = Services(self.ari, self.store, self.clock, self.metrics, self.timers)
+        # What the services share, first; then each service with what it uses; then the services of calls.
+        calls: dict[str, CallTask] = {}
+        channels = Channels()
+        self.events = Events(self.store, self.clock, self.metrics)
+        self.spawner = Spawner()
+        emit, spawn = self.events.emit, self.spawner.spawn
         board = build_board(config, self.clock.now(), node=self.node)
         self.acd = AcdService(
-            board, self.store, self.agent_store, self.timers, self.clock, deliver=self.deliver, emit=self.services.emit
+            board, self.store, self.agent_store, self.timers, self.clock, deliver=self.deliver, emit=emit
         )
-        self.services.acd = self.acd
         self.metrics.registry.register(BoardCollector(self.acd))
         self.stats = Stats()  # thresholds and members from the directory
         self.directory = Directory(
@@ -196,32 +206,45 @@ class Application:
             DirectoryStore(redis, self.store.keys),
             self.acd,
             self.stats,
-            emit=self.services.emit,
-            live_queues=lambda: {task.machine.record.queue for task in self.services.calls.values()},
+            emit=emit,
+            live_queues=lambda: {task.machine.record.queue for task in calls.values()},
         )
         self.stats_feed = StatsFeed(self.stats, self.clock.now)
-        self.services.observers.append(self.stats_feed)
-        self.monitor = MonitorService(self.services, {s: sup.endpoint for s, sup in config.supervisors.items()})
-        self.services.monitor = self.monitor
-        self.services.observers.append(self.monitor)
-        self.features = FeatureCodes(self.services, self.directory.phones, config.acd.feature_codes)
-        self.services.features = self.features
+        self.events.observers.append(self.stats_feed)
+        supervisors = {s: sup.endpoint for s, sup in config.supervisors.items()}
+        self.monitor = MonitorService(self.ari, calls, channels, spawn=spawn, emit=emit, supervisors=supervisors)
+        self.events.observers.append(self.monitor)
         self.standing = StandingLines(
-            self.services,
-            self.directory.persistent,
+            self.ari,
+            self.store,
+            self.acd,
+            channels,
+            self.clock,
+            endpoints=self.directory.persistent,
+            spawn=spawn,
+            emit=emit,
             deliver=self.deliver,
             seat_limit=config.app.seat_limit,
         )
-        self.services.standing = self.acd.lines = self.standing
+        self.acd.use_lines(self.standing)  # each needs the other: a line logs its agent in, a log-in sets it up
+        self.features = FeatureCodes(
+            self.ari,
+            self.acd,
+            self.standing,
+            channels,
+            spawn=spawn,
+            agents=self.directory.phones,
+            codes=config.acd.feature_codes,
+        )
         self.queue_log = QueueLog(config.acd.queue_log, self.clock.now) if config.acd.queue_log else None
         if self.queue_log is not None:
-            self.services.observers.append(self.queue_log)
+            self.events.observers.append(self.queue_log)
         # Webhook receivers check timestamps against their own clocks: the outbox runs on wall time.
         self.webhooks = WebhookService(
             redis, self.store.keys, now=time.time, settings=config.webhooks, resolver=resolver
         )
         self.tickets = TicketDesk(
-            redis, self.store.keys, now=self.clock.now, emit=self.services.emit, roster=roster_from(config.tickets)
+            redis, self.store.keys, now=self.clock.now, emit=emit, roster=roster_from(config.tickets)
         )
         self.surge = SurgeService(SurgeStore(redis, self.store.keys))
         self.campaigns = CampaignDesk(
@@ -232,30 +255,47 @@ class Application:
             settings=config.campaigns,
             now=self.clock.now,
         )
-        self.services.surge = self.surge.current
         self.ticket_opener = TicketOpener(self.tickets)
-        self.services.open_ticket = self.ticket_opener.open
-        self.services.lines = TrunkLines(self.store, capacities(config.trunks), emit=self.services.emit)
         self.recordings = RecordingService(
             self.ari,
             RecordingStore(redis, self.store),
             self.clock,
             tenant=config.app.tenant,
             retention=config.recording.retention,
-            emit=self.services.emit,
-            spawn=self.services.spawn,
+            emit=emit,
+            spawn=spawn,
         )
-        self.services.recordings = self.recordings
-        self.services.tenant = config.app.tenant
         self._settings: dict[str, CallSettings] = {}
         self.presence = Presence(
             self.store,
             self.instance,
             write_back=self._write_back,
-            resume_tickets=lambda: self.tickets.store.open_numbering(),
+            resume_tickets=self._resume_ticket_numbering,
         )
-        self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic, emit=self.services.emit)
-        self.services.admission = self.admission
+        self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic, emit=emit)
+        self.http = httpx.AsyncClient(timeout=config.inbound.crm_timeout_seconds, verify=client_context())
+        self.services = Services(
+            ari=self.ari,
+            store=self.store,
+            clock=self.clock,
+            metrics=self.metrics,
+            timers=self.timers,
+            calls=calls,
+            channels=channels,
+            events=self.events,
+            spawner=self.spawner,
+            tenant=config.app.tenant,
+            http=self.http,
+            lines=TrunkLines(self.store, capacities(config.trunks), emit=emit),
+            surge=self.surge.current,
+            acd=self.acd,
+            open_ticket=self.ticket_opener.open,
+            monitor=self.monitor,
+            features=self.features,
+            recordings=self.recordings,
+            standing=self.standing,
+            admission=self.admission,
+        )
         self.dispatcher = Dispatcher(self.services, self.settings_for, self.admission)
         self._stopping = anyio.Event()
         self._recovered = False
@@ -304,12 +344,8 @@ class Application:
         # The figures are the stream's: rebuilt from it, a restart changes no report.
         replayed = await replay(self.stats_feed, self.store, self.clock.now() - REPLAY_SECONDS)
         log.info("stats.replayed", events=replayed)
-        async with (
-            httpx.AsyncClient(timeout=self.config.inbound.crm_timeout_seconds, verify=client_context()) as http,
-            anyio.create_task_group() as tg,
-        ):
-            self.services._tg = tg
-            self.services.http = http
+        async with self.http, anyio.create_task_group() as tg:
+            self.spawner.bind(tg)
             await tg.start(self.store.run_flusher)
             await tg.start(self.timers.run)
             await tg.start(self.acd.run)
@@ -320,9 +356,9 @@ class Application:
             await tg.start(self.recordings.run)
             if self.queue_log is not None:
                 await tg.start(self.queue_log.run)
-            if self.config.http.enabled and self.serve_http:
-                web = build_app(ApiDeps.from_application(self))
-                self.http_port = await tg.start(serve, web, self.config.http.host, self.config.http.port)
+            if self.config.http.enabled and self._api is not None:
+                web = self.config.http
+                self.http_port = await tg.start(self._api, [self], web.host, web.port)
             await tg.start(self.ari.run, self.dispatcher)
             await tg.start(self.acd.watch, await self.agent_store.head())  # before recovery: no change is missed
             await self._recover()
@@ -352,6 +388,9 @@ class Application:
         # Last, with no wait after it before the task tree ends: a call that came in meanwhile is out of Stasis.
         with anyio.move_on_after(self.config.ari.request_timeout_seconds):
             await self.dispatcher.refusals_done()
+
+    async def _resume_ticket_numbering(self) -> None:
+        await self.tickets.store.open_numbering()
 
     async def _write_back(self) -> None:
         """Redis lost its data (runtime/presence.py): what this process holds in memory goes back, so that its calls,

@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 import structlog
 
+from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError, ChannelGone
+from callcenter_ari.runtime.shared import Emit, Spawn
 
 if TYPE_CHECKING:
-    from callcenter_ari.runtime.app import Services
+    from callcenter_ari.runtime.call import CallTask
+    from callcenter_ari.runtime.channels import Channels
 
 log = structlog.get_logger(__name__)
 
@@ -48,8 +51,18 @@ class Session:
 
 
 class MonitorService:
-    def __init__(self, services: Services, supervisors: Mapping[str, str]) -> None:
-        self._services = services
+    def __init__(
+        self,
+        ari: AriClient,
+        calls: Mapping[str, CallTask],
+        channels: Channels,
+        *,
+        spawn: Spawn,
+        emit: Emit,
+        supervisors: Mapping[str, str],
+    ) -> None:
+        self._ari, self._calls, self._channels = ari, calls, channels
+        self._spawn, self._emit = spawn, emit
         self._supervisors = supervisors  # supervisor id -> endpoint (from the configuration)
         self._seq = itertools.count(1)
         self.sessions: dict[str, Session] = {}
@@ -64,13 +77,15 @@ class MonitorService:
         endpoint = self._supervisors.get(supervisor)
         if endpoint is None:
             raise MonitorError(f"no supervisor {supervisor[:64]!r} is configured")
-        task = self._services.calls.get(call_id)
+        task = self._calls.get(call_id)
         if task is None or task.machine.record.phase != "talking" or not task.machine.record.agent_id:
             raise MonitorError("the call has no agent on it to monitor")
         session = Session(f"{call_id}-m{next(self._seq)}", call_id, supervisor, endpoint, mode)
         self.sessions[session.id] = session
         self._by_channel[session.leg] = self._by_channel[session.snoop] = session
-        self._services.spawn(self._run, session)
+        self._channels.own(session.leg, self)
+        self._channels.own(session.snoop, self)
+        self._spawn(self._run, session)
         log.info("monitor.started", call_id=call_id, supervisor=supervisor, mode=mode, session=session.id)
         return session
 
@@ -82,11 +97,11 @@ class MonitorService:
             session.up.set()
         return session is not None
 
-    def channel_gone(self, channel_id: str) -> bool:
+    def channel_gone(self, channel_id: str, cause: int | None, dialstatus: str) -> None:
+        """The supervisor's phone or the snoop went: the session is over."""
         session = self._by_channel.get(channel_id)
         if session is not None:
             session.over.set()
-        return session is not None
 
     def __call__(self, kind: str, fields: dict[str, Any]) -> None:
         """Event observer: a call that ends ends the sessions on it."""
@@ -97,9 +112,9 @@ class MonitorService:
     # ---- the session -------------------------------------------------------------------------------------
 
     async def _run(self, session: Session) -> None:
-        ari = self._services.ari
+        ari = self._ari
         try:
-            task = self._services.calls.get(session.call_id)
+            task = self._calls.get(session.call_id)
             if task is None:
                 return  # the call ended before the session's task ran; ``finally`` forgets the session
             record = task.machine.record
@@ -127,7 +142,7 @@ class MonitorService:
                 else:
                     await ari.create_bridge("mixing", bridge_id=session.bridge)
                     await ari.add_to_bridge(session.bridge, [session.leg, session.snoop])
-                self._services.emit(
+                self._emit(
                     "monitor.started",
                     {"call_id": session.call_id, "supervisor": session.supervisor, "mode": session.mode},
                 )
@@ -139,7 +154,7 @@ class MonitorService:
                 await self._end(session)
 
     async def _end(self, session: Session) -> None:
-        ari = self._services.ari
+        ari = self._ari
         for channel in (session.leg, session.snoop):
             try:
                 await ari.hangup(channel)
@@ -151,9 +166,10 @@ class MonitorService:
             except AriError:
                 pass  # never made, or Asterisk is away: it goes with its last channel
         self.sessions.pop(session.id, None)
-        self._by_channel.pop(session.leg, None)
-        self._by_channel.pop(session.snoop, None)
-        self._services.emit("monitor.ended", {"call_id": session.call_id, "supervisor": session.supervisor})
+        for channel in (session.leg, session.snoop):
+            self._by_channel.pop(channel, None)
+            self._channels.disown(channel, self)
+        self._emit("monitor.ended", {"call_id": session.call_id, "supervisor": session.supervisor})
 
 
 async def _first(*events: anyio.Event) -> None:

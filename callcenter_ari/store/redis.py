@@ -21,6 +21,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.store.codec import entries, read_entries, scored, text
 from callcenter_ari.store.errors import StoreUnavailable, translated, translating
 from callcenter_ari.store.keys import Keys, checked
 
@@ -182,7 +183,7 @@ class Store:
             ids = sorted(await self.redis.smembers(mine))
             if not ids:
                 return []
-            blobs = await self.redis.mget([self.keys.call(i.decode()) for i in ids])
+            blobs = await self.redis.mget([self.keys.call(text(i)) for i in ids])
         return [_decode_call(blob) for blob in blobs if blob is not None]
 
     async def call(self, call_id: str) -> CallRecord | None:
@@ -193,26 +194,23 @@ class Store:
     async def lines(self) -> dict[str, str]:
         """Persistent agents' standing lines: agent id -> channel id."""
         raw = await self.redis.hgetall(self.keys.lines)
-        return {agent.decode(): channel.decode() for agent, channel in raw.items()}
+        return {text(agent): text(channel) for agent, channel in raw.items()}
 
     async def queue_entries(self, queue: str) -> list[tuple[str, float]]:
         with translated():
-            raw = await self.redis.zrange(self.keys.queue(queue), 0, -1, withscores=True)
-        return [(member.decode(), score) for member, score in raw]
+            return scored(await self.redis.zrange(self.keys.queue(queue), 0, -1, withscores=True))
 
     async def stream(self, start: str, count: int = 5000) -> list[tuple[str, str, float, dict[str, Any]]]:
         """Events from stream id ``start`` on (``(id`` for after it), oldest first, as (id, kind, time, data)."""
         with translated():
-            rows = await self.redis.xrange(self.keys.events, min=start, count=count)
-        return [
-            (ident.decode(), f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows
-        ]
+            rows = entries(await self.redis.xrange(self.keys.events, min=start, count=count))
+        return [(ident, f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows]
 
     async def last_event_id(self) -> str:
         """The id of the newest event of the stream ("0-0" when it is empty): where a follower starts."""
         with translated():
-            rows = await self.redis.xrevrange(self.keys.events, count=1)
-        return rows[0][0].decode() if rows else "0-0"
+            rows = entries(await self.redis.xrevrange(self.keys.events, count=1))
+        return rows[0][0] if rows else "0-0"
 
     async def follow(
         self, after: str, block_seconds: float, count: int = 500
@@ -222,19 +220,14 @@ class Store:
         with translated():
             # BLOCK 0 would wait for ever: the shortest wait is a millisecond.
             block = max(1, int(block_seconds * 1000))
-            found = await self.redis.xread({self.keys.events: after}, count=count, block=block)
-        rows = found[0][1] if found else []
-        return [
-            (ident.decode(), f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows
-        ]
+            rows = read_entries(await self.redis.xread({self.keys.events: after}, count=count, block=block))
+        return [(ident, f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows]
 
     async def events(self, count: int = 1000, after: str = "-") -> list[tuple[str, str, dict[str, Any]]]:
         """Events as (stream id, kind, data), oldest first."""
         with translated():
-            rows = await self.redis.xrange(self.keys.events, min=after, count=count)
-        return [
-            (ident.decode(), fields[b"kind"].decode(), msgspec.json.decode(fields[b"data"])) for ident, fields in rows
-        ]
+            rows = entries(await self.redis.xrange(self.keys.events, min=after, count=count))
+        return [(ident, fields[b"kind"].decode(), msgspec.json.decode(fields[b"data"])) for ident, fields in rows]
 
 
 def queue_score(priority: int, enqueued_at: float) -> float:
