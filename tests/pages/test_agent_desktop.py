@@ -90,7 +90,7 @@ async def test_agent_logs_in_takes_the_offered_call_and_files_the_work_order(
         await page.click("#unhold")
         await expect(page.locator("#me-state")).to_have_text("Talking")
 
-        call_id = app.services.channels[channel].call_id
+        call_id = app.services.channels.call(channel).call_id
         await sim.hangup(channel)  # the caller hangs up: the ticket opens, the form is due within 15 minutes
         await expect(page.locator("#order-panel")).to_be_visible()
         await expect(page.locator("#countdown")).to_have_text(re.compile(r"^1[45]:\d\d$"))

@@ -62,7 +62,7 @@ async def test_a_supervisor_barges_and_forces_a_state_from_the_wallboard(
     async with open_api(SUPERVISOR) as api:
         page = await signed_in(browser, api.base_url, "supervisor")
         channel = await call_with_agent(api.app, sim, "+15550303030")
-        record = api.app.services.channels[channel].machine.record
+        record = api.app.services.channels.call(channel).machine.record
         row = page.locator('[data-agent="a1"]')
         await expect(row.locator("td.state")).to_have_text("Talking")
         await expect(page.locator("#phone")).to_have_value("sv1")
