@@ -102,3 +102,24 @@ async def test_roles_and_tenants_see_their_own_board(open_api: OpenApi) -> None:
     assert refused.status_code == 403
     assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
     assert "unsafe-inline" not in page.headers["content-security-policy"]
+
+
+async def test_a_caller_on_hold_over_30_seconds_is_an_alert_on_the_wall(
+    sim: Simulator, open_api: OpenApi, browser: Browser
+) -> None:
+    async with open_api() as api:
+        page = await signed_in(browser, api.base_url, "supervisor")
+        channel = await call_with_agent(api.app, sim, "+15550808080")
+        call_id = api.app.services.channels.call(channel).call_id  # type: ignore[union-attr]
+        async with api.client("agent1") as http:
+            assert (await http.post(f"/api/v1/calls/{call_id}/hold")).status_code == 202
+        await expect(page.locator('[data-agent="a1"] td.state')).to_have_text("On hold")  # not "talking"
+        await expect(page.locator("#alerts li.alert")).to_have_count(0)
+        await sim.advance(31)  # the queue's hold alert goes off (30 s by default)
+        alert = page.locator('#alerts li[data-kind="hold"]')
+        await expect(alert).to_have_attribute("data-subject", "a1")
+        await expect(alert).to_contain_text("On hold over 30 s")
+        async with api.client("agent1") as http:
+            assert (await http.post(f"/api/v1/calls/{call_id}/unhold")).status_code == 202
+        await expect(page.locator('#alerts li[data-kind="hold"]')).to_have_count(0)
+        assert page.problems == []  # type: ignore[attr-defined]
