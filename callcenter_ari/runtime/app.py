@@ -53,8 +53,8 @@ from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.campaign_desk import CampaignDesk
+from callcenter_ari.store.connection import tenant_keys
 from callcenter_ari.store.directory import DirectoryStore
-from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.surge import SurgeStore
@@ -178,7 +178,7 @@ class Application:
         )
         self.node = node_of(config)
         self.instance = f"{self.node}.{uuid.uuid4().hex[:8]}"  # this process, among the node's and the tenant's
-        self.store = Store(redis, Keys(config.redis.prefix, config.app.tenant), now=self.clock.now, node=self.node)
+        self.store = Store(redis, tenant_keys(config.redis, config.app.tenant), now=self.clock.now, node=self.node)
         self.agent_store = AgentStore(
             self.store, origin=self.instance, seat_limit=config.app.seat_limit, lease=config.app.seat_lease_seconds
         )
@@ -253,6 +253,7 @@ class Application:
             self.instance,
             write_back=self._write_back,
             resume_tickets=lambda: self.tickets.store.open_numbering(),
+            pause_tickets=self.tickets.store.close_numbering,
         )
         self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic)
         self.services.admission = self.admission

@@ -21,7 +21,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from callcenter_ari.calls.records import CallRecord
-from callcenter_ari.store.errors import StoreUnavailable, translated, translating
+from callcenter_ari.store.errors import StoreUnavailable, not_writable_now, translated, translating
 from callcenter_ari.store.keys import Keys, checked
 
 log = structlog.get_logger(__name__)
@@ -159,6 +159,8 @@ class Store:
             try:
                 with translated():
                     results: list[Any] = await pipe.execute(raise_on_error=False)
+                if (refused := not_writable_now(results)) is not None:
+                    raise StoreUnavailable(repr(refused))
             except StoreUnavailable as exc:
                 log.error("store.flush_failed", error=str(exc), pending=len(calls) + len(ops))
                 await anyio.sleep(0.5)
