@@ -1,0 +1,46 @@
+"""The store through redis-py's Sentinel client, on real servers (a primary, a replica, three sentinels): writes
+staged while the primary is dead are kept and land on the promoted replica, and ``primary_of`` names the switch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.config import RedisSection
+from callcenter_ari.store.connection import connected, primary_of, tenant_keys
+from callcenter_ari.store.redis import Store
+from tests.redis_topology import SERVICE, SentinelSet, sentinel_set
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sentinels(tmp_path: Path) -> Iterator[SentinelSet]:
+    with sentinel_set(tmp_path / "redis") as group:
+        yield group
+
+
+async def test_writes_staged_through_a_failover_reach_the_new_primary(sentinels: SentinelSet) -> None:
+    section = RedisSection(mode="sentinel", sentinels=tuple(sentinels.addresses), service=SERVICE)
+    keys = tenant_keys(section, "t1")
+    async with connected(section) as redis:
+        store = Store(redis, keys, now=lambda: 1000.0, node="n1")
+        assert await primary_of(redis, keys.events) == sentinels.primary.address
+        store.save_call(CallRecord(call_id="c1", channel_id="ch1", started_at=990.0, phase="queued"))
+        await store.flush()
+
+        sentinels.primary.kill()
+        store.save_call(CallRecord(call_id="c2", channel_id="ch2", started_at=995.0, phase="queued"))
+        store.queue_add("support", "c2", 5.0)
+        store.emit("call.queued", {"call_id": "c2"})
+        with anyio.fail_after(30):  # retried until the sentinels promote the replica and the client finds it
+            await store.flush()
+
+        assert await primary_of(redis, keys.events) == sentinels.replica.address
+        assert {record.call_id for record in await store.live_calls()} == {"c1", "c2"}
+        assert await store.queue_entries("support") == [("c2", 5.0)]
+        assert [kind for _, kind, _ in await store.events()] == ["call.queued"]
