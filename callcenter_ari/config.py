@@ -101,6 +101,11 @@ class RedisSection(_Section):
     # this long, and the next try goes to whichever server is primary by then; longer than the webhook outbox's
     # blocking read (webhooks.read_block)
     socket_timeout_seconds: float = 5.0
+    # url and sentinel: each write-behind batch (call records, agents, places in line) counts as written only once
+    # this many replicas have it too (WAIT), so that a failover cannot take back what the ACD acted on; a replica
+    # slower than wait_timeout_ms (or gone) is not waited for again for 5 seconds. 0: do not wait.
+    wait_replicas: int = 0
+    wait_timeout_ms: int = 100
 
 
 class HttpSection(_Section):
@@ -484,7 +489,7 @@ def check_redis(redis: RedisSection, read_block: float = 0.0) -> list[str]:
     """The ``[redis]`` section: each mode has exactly the keys it uses, every address is ``host:port``."""
     found: list[str] = []
     used = _REDIS_KEYS_OF_MODE[redis.mode]
-    for key in sorted(_REDIS_KEYS_OF_MODE["sentinel"] | _REDIS_KEYS_OF_MODE["cluster"] | {"url"}):
+    for key in sorted(frozenset().union(*_REDIS_KEYS_OF_MODE.values())):
         value = getattr(redis, key)
         if key not in used and value != getattr(_REDIS_DEFAULTS, key):
             found.append(f"redis.{key}: not used with mode = {redis.mode!r}")
@@ -503,6 +508,10 @@ def check_redis(redis: RedisSection, read_block: float = 0.0) -> list[str]:
         for n, address in enumerate(getattr(redis, key)):
             if parse_address(address) is None:
                 found.append(f"redis.{key}[{n}]: not host:port ({address[:64]!r})")
+    if not 0 <= redis.wait_replicas <= 5:
+        found.append("redis.wait_replicas: from 0 (do not wait) to 5")
+    if not 1 <= redis.wait_timeout_ms <= 5000:
+        found.append("redis.wait_timeout_ms: from 1 to 5000")
     if redis.mode != "url" and not max(1.0, read_block + 1.0) <= redis.socket_timeout_seconds <= 300:
         found.append("redis.socket_timeout_seconds: from 1 to 300, and longer than webhooks.read_block")
     return found
@@ -521,8 +530,10 @@ _ADDRESS = re.compile(
     r"(?:\[(?P<v6>[0-9A-Fa-f:.]{2,45})\]|(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,252})):(?P<port>[0-9]{1,5})"
 )
 _REDIS_KEYS_OF_MODE = {
-    "url": frozenset({"url"}),
-    "sentinel": frozenset({"sentinels", "service", "username", "password", "sentinel_password", "db"}),
+    "url": frozenset({"url", "wait_replicas", "wait_timeout_ms"}),
+    "sentinel": frozenset(
+        {"sentinels", "service", "username", "password", "sentinel_password", "db", "wait_replicas", "wait_timeout_ms"}
+    ),
     "cluster": frozenset({"nodes", "username", "password"}),
 }
 _REDIS_DEFAULTS = RedisSection()

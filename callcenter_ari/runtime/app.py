@@ -178,7 +178,14 @@ class Application:
         )
         self.node = node_of(config)
         self.instance = f"{self.node}.{uuid.uuid4().hex[:8]}"  # this process, among the node's and the tenant's
-        self.store = Store(redis, tenant_keys(config.redis, config.app.tenant), now=self.clock.now, node=self.node)
+        self.store = Store(
+            redis,
+            tenant_keys(config.redis, config.app.tenant),
+            now=self.clock.now,
+            node=self.node,
+            wait_replicas=config.redis.wait_replicas,
+            wait_timeout_ms=config.redis.wait_timeout_ms,
+        )
         self.agent_store = AgentStore(
             self.store, origin=self.instance, seat_limit=config.app.seat_limit, lease=config.app.seat_lease_seconds
         )

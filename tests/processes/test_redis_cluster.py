@@ -16,11 +16,11 @@ import pytest
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 
-from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator
+from callcenter_ari.sim import CallerScript, PhoneBehaviour
 from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
-from tests.processes.harness import PASSWORD, USER, Cluster, conversations, overlaps
+from tests.processes.harness import Cluster, conversations, overlaps, simulated
 from tests.redis_topology import LocalCluster, local_cluster
 
 pytestmark = pytest.mark.slow
@@ -38,13 +38,8 @@ def nodes(tmp_path: Path) -> Iterator[LocalCluster]:
 
 @pytest.fixture
 async def on_cluster(nodes: LocalCluster, key_prefix: str, tmp_path: Path) -> AsyncIterator[Cluster]:
-    sim = Simulator(SimConfig(app="cc1", username=USER, password=PASSWORD, seed=9, clock="real"))
-    async with sim.serve(host="127.0.0.1", port=0) as server:
-        group = Cluster(sim, server.base_url, "", key_prefix, tmp_path)
-        try:
-            yield group
-        finally:
-            group.stop_all()
+    async with simulated("", key_prefix, tmp_path, seed=9) as group:
+        yield group
 
 
 async def test_a_call_center_on_a_redis_cluster(on_cluster: Cluster, nodes: LocalCluster) -> None:

@@ -17,11 +17,11 @@ from redis.asyncio.sentinel import Sentinel
 
 from callcenter_ari import config
 from callcenter_ari.config import node_of
-from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator
+from callcenter_ari.sim import CallerScript, PhoneBehaviour
 from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
-from tests.processes.harness import PASSWORD, USER, Cluster, conversations, overlaps
+from tests.processes.harness import Cluster, conversations, overlaps, simulated
 from tests.redis_topology import SERVICE, SentinelSet, sentinel_set
 
 pytestmark = pytest.mark.slow
@@ -40,13 +40,8 @@ def sentinels(tmp_path: Path) -> Iterator[SentinelSet]:
 @pytest.fixture
 async def watched(sentinels: SentinelSet, key_prefix: str, tmp_path: Path) -> AsyncIterator[Cluster]:
     """Room for app processes of tenant t1 that reach Redis through the sentinels only."""
-    sim = Simulator(SimConfig(app="cc1", username=USER, password=PASSWORD, seed=5, clock="real"))
-    async with sim.serve(host="127.0.0.1", port=0) as server:
-        group = Cluster(sim, server.base_url, "", key_prefix, tmp_path)
-        try:
-            yield group
-        finally:
-            group.stop_all()
+    async with simulated("", key_prefix, tmp_path, seed=5) as group:
+        yield group
 
 
 def sentinel_tables(sentinels: SentinelSet) -> dict[str, dict[str, object]]:
@@ -57,6 +52,7 @@ def sentinel_tables(sentinels: SentinelSet) -> dict[str, dict[str, object]]:
             "sentinels": sentinels.addresses,
             "service": SERVICE,
             "socket_timeout_seconds": 2.0,
+            "wait_replicas": 1,  # as docs/DEPLOYMENT.md advises: what the ACD acted on is on the replica too
         }
     }
 

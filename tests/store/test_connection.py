@@ -44,3 +44,28 @@ async def test_writes_staged_through_a_failover_reach_the_new_primary(sentinels:
         assert {record.call_id for record in await store.live_calls()} == {"c1", "c2"}
         assert await store.queue_entries("support") == [("c2", 5.0)]
         assert [kind for _, kind, _ in await store.events()] == ["call.queued"]
+
+
+async def test_a_batch_waits_for_the_replica_and_stops_waiting_for_a_dead_one(sentinels: SentinelSet) -> None:
+    """With ``wait_replicas`` a flush returns once the replica has the batch (read there right after); a replica
+    gone costs one timeout, and the batches after it do not wait."""
+    section = RedisSection(mode="sentinel", sentinels=tuple(sentinels.addresses), service=SERVICE)
+    keys = tenant_keys(section, "t1")
+    replica = sentinels.replica.client()
+    async with connected(section) as redis:
+        store = Store(redis, keys, now=lambda: 1000.0, node="n1", wait_replicas=1, wait_timeout_ms=2000)
+        for n in range(20):
+            store.queue_add("support", f"c{n}", float(n))
+            await store.flush()
+            assert replica.zscore(keys.queue("support"), f"c{n}") == float(n)  # no read-your-write lag
+        assert store.replicas_late == 0
+
+        sentinels.replica.kill()
+        store.queue_add("support", "late", 99.0)
+        await store.flush()
+        assert store.replicas_late == 1
+        for n in range(5):
+            store.queue_add("support", f"after{n}", 100.0 + n)
+            await store.flush()
+        assert store.replicas_late == 1  # not waited for again
+        assert len(await store.queue_entries("support")) == 26

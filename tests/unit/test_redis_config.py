@@ -61,6 +61,8 @@ def test_the_default_is_one_server_by_url() -> None:
         ('[redis]\nmode = "cluster"\nnodes = ["a:1"]\nservice = "cc"', "redis.service: not used with mode = 'cluster'"),
         ('[redis]\nmode = "cluster"\nnodes = ["a:1"]\ndb = 2', "redis.db: not used with mode = 'cluster'"),
         ('[redis]\nurl = "redis://x"\npassword = "p"', "redis.password: not used with mode = 'url'"),
+        ('[redis]\nmode = "cluster"\nnodes = ["a:1"]\nwait_replicas = 1', "redis.wait_replicas: not used with mode"),
+        ('[redis]\nurl = "redis://x"\nwait_replicas = 9', "redis.wait_replicas: from 0 (do not wait) to 5"),
         ('[redis]\nurl = "http://x"', "redis.url: a redis://, rediss:// or unix:// URL"),
         ('[redis]\nmode = "ring"', "redis.mode: invalid enum value 'ring'"),
         (
