@@ -62,7 +62,7 @@ async def connected(section: RedisSection) -> AsyncIterator[Redis]:
         finally:
             await cluster.aclose()
         return
-    sentinel = Sentinel(
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
         [_address(a) for a in section.sentinels],
         sentinel_kwargs={
             "password": section.sentinel_password or None,
@@ -88,7 +88,7 @@ async def primary_of(redis: Redis, key: str) -> str | None:
     serving the key's slot (as the client last learned it); None for a single server, which cannot change."""
     pool = redis.connection_pool if isinstance(redis, Redis) else None
     if isinstance(pool, SentinelConnectionPool):
-        host, port = await pool.get_master_address()
+        host, port = await pool.get_master_address()  # type: ignore[no-untyped-call]
         return f"{host}:{port}"
     if isinstance(redis, RedisCluster):
         node = redis.get_node_from_key(key)
