@@ -69,3 +69,19 @@ async def test_a_batch_waits_for_the_replica_and_stops_waiting_for_a_dead_one(se
             await store.flush()
         assert store.replicas_late == 1  # not waited for again
         assert len(await store.queue_entries("support")) == 26
+
+
+async def test_a_batch_refused_as_read_only_is_kept_until_the_server_takes_writes(sentinels: SentinelSet) -> None:
+    """A server that answers READONLY (a replica not yet promoted, or a demoted primary) refuses the batch inside
+    the pipeline: the batch is kept and tried again, and lands once the server is primary."""
+    section = RedisSection(url=f"redis://{sentinels.replica.address}/0")
+    keys = tenant_keys(section, "t1")
+    async with connected(section) as redis:
+        store = Store(redis, keys, now=lambda: 1000.0, node="n1")
+        store.queue_add("support", "c1", 1.0)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(store.flush)
+            await anyio.sleep(1.2)  # two tries refused
+            assert await store.queue_entries("support") == []
+            sentinels.replica.client().execute_command("REPLICAOF", "NO", "ONE")
+        assert await store.queue_entries("support") == [("c1", 1.0)]
