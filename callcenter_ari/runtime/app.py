@@ -42,7 +42,7 @@ from callcenter_ari.runtime.egress import Resolver, system_resolver
 from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.overload import Admission
-from callcenter_ari.runtime.presence import Presence
+from callcenter_ari.runtime.presence import Presence, RedisCollector
 from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.recording import RecordingService
 from callcenter_ari.runtime.standing import StandingLines
@@ -262,6 +262,7 @@ class Application:
             resume_tickets=lambda: self.tickets.store.open_numbering(),
             pause_tickets=self.tickets.store.close_numbering,
         )
+        self.metrics.registry.register(RedisCollector(self.presence, self.store))
         self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic)
         self.services.admission = self.admission
         self.dispatcher = Dispatcher(self.services, self.settings_for, self.admission)

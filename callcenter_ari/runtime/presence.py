@@ -18,11 +18,13 @@ as after a loss.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import anyio
 import structlog
 from anyio.abc import TaskGroup, TaskStatus
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from callcenter_ari.store.connection import primary_of
 from callcenter_ari.store.errors import StoreUnavailable, translated
@@ -109,3 +111,27 @@ class Presence:
             except StoreUnavailable as exc:
                 log.warning("tickets.resume_failed", error=str(exc))
                 await anyio.sleep(self._beat)
+
+
+class RedisCollector(Collector):
+    """What Redis did to this process, read when Prometheus scrapes: losses of its data, failovers, and batches a
+    replica did not confirm in time (``redis.wait_replicas``)."""
+
+    def __init__(self, presence: Presence, store: Store) -> None:
+        self._presence = presence
+        self._store = store
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "callcenter_redis_data_losses", "Times Redis was found to have lost its data", value=self._presence.losses
+        )
+        yield CounterMetricFamily(
+            "callcenter_redis_failovers",
+            "Times the server holding the tenant's keys changed",
+            value=self._presence.failovers,
+        )
+        yield CounterMetricFamily(
+            "callcenter_redis_replicas_late",
+            "Write batches a replica did not confirm within redis.wait_timeout_ms",
+            value=self._store.replicas_late,
+        )

@@ -114,6 +114,9 @@ async def test_the_primary_killed_under_load_loses_no_call(watched: Cluster, sen
         with anyio.fail_after(10):
             while {a["state"] for a in (await api.get("/agents/")).json()["agents"]} != {"available"}:
                 await anyio.sleep(0.1)
+        metrics = (await api.get(f"http://127.0.0.1:{app.http_port}/metrics")).text
+    assert "callcenter_redis_failovers_total 1.0" in metrics
+    assert "callcenter_redis_data_losses_total 0.0" in metrics
     events = [line["event"] for line in app.lines()]
     # The process saw the switch, wrote back what it held, and gave ticket numbers again afterwards.
     assert "redis.failed_over" in events and "tickets.numbering_resumed" in events, app.tail()
