@@ -176,19 +176,21 @@ class LocalCluster:
 
 
 @contextlib.contextmanager
-def local_cluster(workdir: Path, size: int = 3) -> Iterator[LocalCluster]:
-    """``size`` primaries with ``--cluster-enabled yes``, the slots shared out by ``redis-cli --cluster create``."""
+def local_cluster(workdir: Path, size: int = 3, *, replicas: int = 0) -> Iterator[LocalCluster]:
+    """``size`` primaries (and ``replicas`` replicas of each) with ``--cluster-enabled yes``, the slots shared out
+    by ``redis-cli --cluster create``; a primary silent for a second is failed over."""
     cli = shutil.which("redis-cli")
     assert cli is not None, "redis-cli is needed for a local cluster (Debian: redis-tools)"
     group = LocalCluster([])
     try:
-        for n in range(size):
+        for n in range(size * (1 + replicas)):
             cluster_args = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+            cluster_args += ("--cluster-node-timeout", "1000", "--repl-diskless-sync-delay", "0")
             node = server(f"node{n}", workdir, *cluster_args, port=cluster_port())
             group.nodes.append(node)
             node.start()
         subprocess.run(
-            [cli, "--cluster", "create", *group.addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            [cli, "--cluster", "create", *group.addresses, "--cluster-replicas", str(replicas), "--cluster-yes"],
             check=True,
             capture_output=True,
             timeout=60,

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+from redis import exceptions as redis_errors
 from redis.exceptions import (
-    BusyLoadingError,
     ClusterDownError,
     ReadOnlyError,
     RedisClusterException,
@@ -45,9 +45,16 @@ def translated() -> Iterator[None]:
 
 
 # Answers of a server that cannot take writes now but will (a replica not yet promoted or a demoted primary, a
-# cluster without a primary for the slot, a server loading its data): inside a pipeline read with
+# cluster without a primary for the slot, a server loading its data), and a cluster node that could not be reached
+# (a cluster pipeline puts a node's connection error among the results): inside a pipeline read with
 # raise_on_error=False they come back as results, and the batch is tried again as through an outage.
-NOT_WRITABLE_NOW = (ReadOnlyError, ClusterDownError, TryAgainError, BusyLoadingError)
+NOT_WRITABLE_NOW = (
+    ReadOnlyError,
+    ClusterDownError,
+    TryAgainError,
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+)
 
 
 def not_writable_now(results: list[object]) -> BaseException | None:

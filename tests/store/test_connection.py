@@ -13,7 +13,7 @@ from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.config import RedisSection
 from callcenter_ari.store.connection import connected, primary_of, tenant_keys
 from callcenter_ari.store.redis import Store
-from tests.redis_topology import SERVICE, SentinelSet, sentinel_set
+from tests.redis_topology import SERVICE, SentinelSet, local_cluster, sentinel_set, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -85,3 +85,26 @@ async def test_a_batch_refused_as_read_only_is_kept_until_the_server_takes_write
             assert await store.queue_entries("support") == []
             sentinels.replica.client().execute_command("REPLICAOF", "NO", "ONE")
         assert await store.queue_entries("support") == [("c1", 1.0)]
+
+
+async def test_writes_staged_through_a_cluster_failover_reach_the_promoted_replica(tmp_path: Path) -> None:
+    """A cluster of three primaries with a replica each: the primary of the tenant's slot killed, the cluster
+    promotes its replica, and the batch staged meanwhile lands there; ``primary_of`` names the new node."""
+    with local_cluster(tmp_path / "redis", replicas=1) as nodes:
+        section = RedisSection(mode="cluster", nodes=tuple(nodes.addresses), socket_timeout_seconds=2.0)
+        keys = tenant_keys(section, "t1")
+        async with connected(section) as redis:
+            store = Store(redis, keys, now=lambda: 1000.0, node="n1")
+            store.queue_add("support", "c1", 1.0)
+            await store.flush()
+            holder = await primary_of(redis, keys.events)
+            (primary,) = [node for node in nodes.nodes if node.address == holder]
+            replica = next(n for n in nodes.nodes if n.client().info("replication").get("master_port") == primary.port)
+            wait_until(lambda: replica.client().info("replication").get("master_link_status") == "up", 15, "sync")
+
+            primary.kill()
+            store.queue_add("support", "c2", 2.0)
+            with anyio.fail_after(30):
+                await store.flush()
+            assert await primary_of(redis, keys.events) == replica.address
+            assert await store.queue_entries("support") == [("c1", 1.0), ("c2", 2.0)]
