@@ -8,7 +8,7 @@ tenant has afterwards sits in the tenant's slot, on one node.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -20,7 +20,7 @@ from callcenter_ari.sim import CallerScript, PhoneBehaviour
 from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
-from tests.processes.harness import Cluster, conversations, overlaps, simulated
+from tests.processes.harness import Cluster, conversations, overlaps
 from tests.redis_topology import LocalCluster, local_cluster
 
 pytestmark = pytest.mark.slow
@@ -36,14 +36,8 @@ def nodes(tmp_path: Path) -> Iterator[LocalCluster]:
         yield group
 
 
-@pytest.fixture
-async def on_cluster(nodes: LocalCluster, key_prefix: str, tmp_path: Path) -> AsyncIterator[Cluster]:
-    async with simulated("", key_prefix, tmp_path, seed=9) as group:
-        yield group
-
-
-async def test_a_call_center_on_a_redis_cluster(on_cluster: Cluster, nodes: LocalCluster) -> None:
-    cluster = on_cluster
+async def test_a_call_center_on_a_redis_cluster(unbound: Cluster, nodes: LocalCluster) -> None:
+    cluster = unbound
     for agent in AGENTS:
         cluster.sim.add_phone(f"PJSIP/{agent}", PhoneBehaviour(answer_after=0.05))
     tables: dict[str, dict[str, object]] = {"redis": {"url": "", "mode": "cluster", "nodes": nodes.addresses}}

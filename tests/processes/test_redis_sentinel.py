@@ -7,7 +7,7 @@ finds it by itself, and every caller is answered, no agent is on two calls and n
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -21,7 +21,7 @@ from callcenter_ari.sim import CallerScript, PhoneBehaviour
 from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
-from tests.processes.harness import Cluster, conversations, overlaps, simulated
+from tests.processes.harness import Cluster, conversations, overlaps
 from tests.redis_topology import SERVICE, SentinelSet, sentinel_set
 
 pytestmark = pytest.mark.slow
@@ -34,13 +34,6 @@ CALLS, KILL_AFTER, GAP = (600, 300, 0.03) if LONG else (60, 25, 0.08)
 @pytest.fixture
 def sentinels(tmp_path: Path) -> Iterator[SentinelSet]:
     with sentinel_set(tmp_path / "redis") as group:
-        yield group
-
-
-@pytest.fixture
-async def watched(sentinels: SentinelSet, key_prefix: str, tmp_path: Path) -> AsyncIterator[Cluster]:
-    """Room for app processes of tenant t1 that reach Redis through the sentinels only."""
-    async with simulated("", key_prefix, tmp_path, seed=5) as group:
         yield group
 
 
@@ -57,8 +50,8 @@ def sentinel_tables(sentinels: SentinelSet) -> dict[str, dict[str, object]]:
     }
 
 
-async def test_the_primary_killed_under_load_loses_no_call(watched: Cluster, sentinels: SentinelSet) -> None:
-    cluster = watched
+async def test_the_primary_killed_under_load_loses_no_call(unbound: Cluster, sentinels: SentinelSet) -> None:
+    cluster = unbound
     for agent in AGENTS:
         cluster.sim.add_phone(f"PJSIP/{agent}", PhoneBehaviour(answer_after=0.05))
     app = cluster.add("cc1", agents=AGENTS, extra=sentinel_tables(sentinels))
