@@ -73,6 +73,7 @@ class SurgeResult:
     failed: int
     lost: int
     sim_channels_left: int
+    shed: dict[str, int] = field(default_factory=dict)  # calls given the overload treatment, by reason
     webhooks_received: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     redis_by_command: dict[str, float] = field(default_factory=dict)
@@ -100,6 +101,7 @@ class SurgeResult:
             "app CPU %": self.app_cpu_util * 100,
             "sim CPU %": self.sim_cpu_util * 100,
             "failed": self.failed,
+            "shed": sum(self.shed.values()),
             "lost": self.lost,
             "sim ch left": self.sim_channels_left,
         }
@@ -159,6 +161,18 @@ def _receiver() -> Any:
     finally:
         process.terminate()
         process.wait(5)
+
+
+def _shed(app: Any) -> dict[str, int]:
+    metric = getattr(app.services.metrics, "calls_shed", None)
+    if metric is None:
+        return {}
+    return {
+        sample.labels.get("reason", "?"): int(sample.value)
+        for family in metric.collect()
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.value
+    }
 
 
 async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
@@ -238,6 +252,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
                             async with __import__("aiohttp").ClientSession() as session:
                                 reply = await session.get(hook_url.replace("/hook", "/count"))
                                 webhooks_received = int((await reply.json())["received"])
+                        shed = _shed(app)
                         app.stop()
                 records = await stored_calls(app.store.redis, f"{app.store.keys.base}:call:*")
             finally:
@@ -283,6 +298,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
         failed=failed,
         lost=calls - ended_count,
         sim_channels_left=int(after["channels_live"]),
+        shed=shed,
         webhooks_received=webhooks_received,
         outcomes=outcomes,
         redis_by_command={name: round(count / calls, 2) for name, count in commands.most_common()},
