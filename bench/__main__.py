@@ -24,6 +24,7 @@ from bench.against import other_tree
 from bench.ari_path import run_ari_path
 from bench.lead_import import run_import
 from bench.memory import run_memory
+from bench.real import RealSpec, run_real
 from bench.routing import log_growth, run_routing
 from bench.surge import SurgeSpec, run_child
 
@@ -153,6 +154,27 @@ def surge(quick: bool, profile: bool, console: Console, out: dict[str, Any], aga
     return verdicts
 
 
+def real(args: argparse.Namespace, console: Console, out: dict[str, Any]) -> list[str]:
+    if args.asterisk_pid is None:
+        raise SystemExit("--ari-url needs --asterisk-pid (the Asterisk process whose CPU is compared)")
+    results = []
+    for rate in (float(r) for r in args.rates.split(",")):
+        spec = RealSpec(args.ari_url, args.ari_user, args.ari_password, rate, args.seconds)
+        results.append(run_real(spec, args.asterisk_pid))
+    rows = [r.row() for r in results]
+    report.table(console, f"Surge against the Asterisk at {args.ari_url} (pid {args.asterisk_pid})", rows)
+    out["real"] = [asdict(r) for r in results]
+    return [
+        _verdict(
+            f"app CPU per call <= Asterisk's at {r.rate:.0f} calls/s",
+            r.ratio <= 1 and r.ended == r.calls,
+            f"{r.app_cpu_ms_per_call:.2f} / {r.asterisk_cpu_ms_per_call:.2f} ms = {r.ratio:.2f}"
+            f" ({r.ended} of {r.calls} calls ended)",
+        )
+        for r in results
+    ]
+
+
 def memory(quick: bool, console: Console, out: dict[str, Any]) -> list[str]:
     result = run_memory(1000 if quick else 10_000)
     report.table(console, "Memory: calls waiting in queue at once", [result.row()])
@@ -226,6 +248,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--against", metavar="REV", help="surge: run the same load on the project at REV too and print both"
     )
+    parser.add_argument(
+        "--ari-url", help="surge: against this Asterisk's ARI (http://host:8088) instead of the simulator"
+    )
+    parser.add_argument("--ari-user", default="ari")
+    parser.add_argument("--ari-password", default=os.environ.get("ARI_PASSWORD", "ari"), help="default: $ARI_PASSWORD")
+    parser.add_argument("--asterisk-pid", type=int, help="the Asterisk process, whose CPU is read from /proc")
+    parser.add_argument("--rates", default="10,30,60,100", help="calls per second, one run each (real Asterisk)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each rate's run (real Asterisk)")
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("results") / "latest.json")
     args = parser.parse_args(argv)
     LOOP["use_uvloop"] = args.loop == "uvloop"
@@ -239,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         "routing": lambda: routing(args.quick, console, out),
         "ari": lambda: ari(args.quick, console, out),
         "memory": lambda: memory(args.quick, console, out),
-        "surge": lambda: surge(args.quick, args.profile, console, out, args.against),
+        "surge": lambda: (
+            real(args, console, out) if args.ari_url else surge(args.quick, args.profile, console, out, args.against)
+        ),
         "import": lambda: lead_import(args.quick, console, out),
     }
     for name in BENCHMARKS:

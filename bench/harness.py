@@ -45,19 +45,24 @@ def bench_config(
     transport: str = "websocket",
     max_wait: float = 3600.0,
     production: bool = False,
+    username: str = SIM_USER,
+    password: str = SIM_PASSWORD,
+    endpoint: Callable[[int], str] | None = None,
 ) -> Config:
     """The benchmark's configuration; ``production`` adds what production carries: a two-level IVR menu answered
     with keys (``PRODUCTION_KEYS``) in place of the greeting, a wrap-up of ``PRODUCTION_WRAPUP`` seconds and the
     webhook egress allowing the local receiver."""
     data: dict[str, Any] = {
         "app": {"app_name": "callcenter", "tenant": "bench", "shutdown_grace_seconds": 1.0},
-        "ari": {"url": ari_url, "username": SIM_USER, "password": SIM_PASSWORD, "transport": transport},
+        "ari": {"url": ari_url, "username": username, "password": password, "transport": transport},
         "redis": {"url": REDIS_URL, "prefix": prefix},
         "http": {"enabled": False},
         "inbound": {"greeting": greeting, "default_queue": QUEUE},
         "dids": {DID: {"queue": QUEUE}},
         "queues": {QUEUE: {"wrapup_seconds": 0.0, "ring_timeout_seconds": 15.0, "max_wait_seconds": max_wait}},
-        "agents": {agent_id(i): {"endpoint": agent_endpoint(i), "queues": [QUEUE]} for i in range(agents)},
+        "agents": {
+            agent_id(i): {"endpoint": (endpoint or agent_endpoint)(i), "queues": [QUEUE]} for i in range(agents)
+        },
     }
     if production:
         data["dids"] = {DID: {"flow": "main"}}

@@ -13,7 +13,7 @@ from callcenter_ari.runtime import dispatcher
 from callcenter_ari.runtime.dispatcher import EVENTS_USED
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from callcenter_ari.sim.faults import FaultRule
-from tests.e2e.helpers import AGENT, ended_call, through_greeting
+from tests.e2e.helpers import AGENT, ended_call, phase_of, playing, through_greeting, until
 
 WIRE = pytest.mark.wire
 
@@ -28,18 +28,16 @@ def test_every_event_type_the_dispatcher_matches_is_allowed() -> None:
     assert used and used <= set(EVENTS_USED)
 
 
-@pytest.mark.parametrize("transport", [pytest.param("websocket", marks=WIRE), None])
-async def test_the_filter_is_set_on_connect_and_unused_events_never_come(
-    sim: Simulator, start_app, transport: str | None
-) -> None:
+async def test_the_filter_is_set_on_connect_and_unused_events_never_come(sim: Simulator, start_app) -> None:
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0, kind="answer"))
-    async with start_app(AGENT, **({"transport": transport} if transport else {})) as app:
+    async with start_app(AGENT) as app:
         assert app.ari.filtered
         assert [e["type"] for e in sim.core.application_json("callcenter")["events_allowed"]] == list(EVENTS_USED)
         sent_before = sim.core.counters["events"]
         channel = await sim.inject_call(did="5552000", caller="+15550002222")
         await through_greeting(sim, channel)
         await sim.advance(1.5)
+        assert phase_of(app, channel) == "talking"
         await sim.hangup(channel, cause=16)
         record = await ended_call(app, channel)
         assert record.outcome == "completed"
@@ -48,16 +46,22 @@ async def test_the_filter_is_set_on_connect_and_unused_events_never_come(
         assert sim.core.counters["events"] - sent_before < 20
 
 
-@pytest.mark.parametrize("transport", [pytest.param("http", marks=WIRE), None])
-async def test_without_the_filter_the_application_runs_unfiltered(
-    sim: Simulator, start_app, transport: str | None
-) -> None:
-    """An Asterisk older than 13.26/16.3 has no eventFilter resource (here: every such request fails); over the
-    HTTP transport the filter is not set at all."""
-    if transport is None:
-        sim.api.faults.set([FaultRule("filter", "fail", 1.0)])
+@WIRE
+async def test_the_filter_is_set_over_rest_over_websocket(sim: Simulator, start_app) -> None:
+    async with start_app(transport="websocket") as app:
+        assert app.ari.transport_name == "websocket" and app.ari.filtered
+        channel = await sim.inject_call(did="5551000", caller="+15550001111")
+        await until(app, lambda: playing(sim, channel), "greeting")
+        await sim.hangup(channel, cause=16)
+        assert (await ended_call(app, channel)).outcome == "hung_up_in_ivr"
+        assert {labels["type"] for labels, _ in _event_counts(app)} <= set(EVENTS_USED)
+
+
+async def test_without_the_filter_the_application_runs_unfiltered(sim: Simulator, start_app) -> None:
+    """An Asterisk older than 13.26/16.3 has no eventFilter resource (here: every such request fails)."""
+    sim.api.faults.set([FaultRule("filter", "fail", 1.0)])
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0, kind="answer"))
-    async with start_app(AGENT, **({"transport": transport} if transport else {})) as app:
+    async with start_app(AGENT) as app:
         assert not app.ari.filtered
         channel = await sim.inject_call(did="5552000", caller="+15550002222")
         await through_greeting(sim, channel)
@@ -65,6 +69,17 @@ async def test_without_the_filter_the_application_runs_unfiltered(
         await sim.hangup(channel, cause=16)
         assert (await ended_call(app, channel)).outcome == "completed"
         assert "ChannelStateChange" in {labels["type"] for labels, _ in _event_counts(app)}
+
+
+@WIRE
+async def test_over_the_http_transport_the_filter_is_not_set(sim: Simulator, start_app) -> None:
+    async with start_app(transport="http") as app:
+        assert not app.ari.filtered
+        assert sim.core.application_json("callcenter")["events_allowed"] == []
+        channel = await sim.inject_call(did="5551000", caller="+15550001111")
+        await until(app, lambda: playing(sim, channel), "greeting")
+        await sim.hangup(channel, cause=16)
+        assert (await ended_call(app, channel)).outcome == "hung_up_in_ivr"
 
 
 def _event_counts(app) -> list[tuple[dict[str, str], float]]:  # type: ignore[no-untyped-def]
