@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -66,6 +67,7 @@ def surge(quick: bool, profile: bool, console: Console, out: dict[str, Any], aga
             SurgeSpec("production 150/s x 20 s", 3000, 150.0, profile="production"),
         ]
     )
+    specs = [dataclasses.replace(spec, loop="uvloop" if LOOP["use_uvloop"] else "asyncio") for spec in specs]
     with other_tree(against) if against else contextlib.nullcontext() as base:
         pairs = [(run_child(spec, source=base) if base else None, run_child(spec)) for spec in specs]
         if profile:
@@ -284,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
                 out[f"{name} error"] = repr(exc)[:2000]
     out["verdicts"] = verdicts
     out["seconds"] = round(time.perf_counter() - started, 1)
-    console.print("\n[bold]Targets (issue 7)[/bold]")
+    console.print("\n[bold]Targets (issues 7, 16 and 18)[/bold]")
     for line in verdicts:
         console.print(("[green]" if line.startswith("MET") else "[red]") + line, markup=True, highlight=False)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,7 @@ class SurgeSpec:
     answer_after: float = 0.05
     profile: str = "plain"  # or "production"
     transport: str = "websocket"
+    loop: str = "uvloop"  # the measured process's event loop (`callcenter-ari run` uses uvloop), or "asyncio"
 
 
 @dataclass
@@ -143,7 +144,8 @@ def child_main(spec_json: str, profile: bool) -> None:
     import callcenter_ari
 
     spec = SurgeSpec(**json.loads(spec_json))
-    result = anyio.run(lambda: run_surge(spec, profile=profile), backend_options={"use_uvloop": True})
+    options = {"use_uvloop": spec.loop == "uvloop"}
+    result = anyio.run(lambda: run_surge(spec, profile=profile), backend_options=options)
     result.source = str(Path(callcenter_ari.__file__).resolve().parent.parent)
     out = asdict(result)
     print(json.dumps(out, default=str), flush=True)
