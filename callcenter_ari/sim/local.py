@@ -1,10 +1,10 @@
 """Local channel pairs and the small dialplan of the recorded transcripts, as scripted behaviours.
 
 `Local/<exten>@<context>` creates two channels: `;1` is what the originator dials, `;2` runs `<context>`. The
-contexts below (cc-test, cc-inbound, cc-caller-*, cc-answer*, cc-noanswer, cc-busy, cc-congestion, cc-amd-*) reproduce the
-dialplan listed in the transcripts' README, including the events Asterisk raises about the non-Stasis half
-(ChannelDialplan, ChannelCallerId, ...), because an app that originated the pair receives them. Real trunk and phone
-calls are single channels (see `phones.py`); nothing here is used for them.
+contexts below (cc-test, cc-inbound, cc-caller-*, cc-answer*, cc-noanswer, cc-busy, cc-congestion, cc-amd-*)
+reproduce the dialplan listed in the transcripts' README, including the events Asterisk raises about the
+non-Stasis half (ChannelDialplan, ChannelCallerId, ...), because an app that originated the pair receives them.
+Real trunk and phone calls are single channels (see `phones.py`); nothing here is used for them.
 """
 
 from __future__ import annotations
