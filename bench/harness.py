@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import anyio
 import msgspec
 import structlog
 from redis.asyncio import Redis
@@ -267,6 +268,30 @@ class StoredCall(msgspec.Struct):
 
     phase: str = ""
     outcome: str | None = None
+
+
+def when_all_ended(app: Application, calls: int) -> anyio.Event:
+    """An event set once ``calls`` calls have ended (counted from ``call.ended``)."""
+    ended = anyio.Event()
+    finished = [0]
+
+    def on_event(kind: str, fields: dict[str, Any]) -> None:
+        if kind == "call.ended":
+            finished[0] += 1
+            if finished[0] >= calls:
+                ended.set()
+
+    app.services.observers.append(on_event)
+    return ended
+
+
+def outcomes_of(records: list[StoredCall]) -> dict[str, int]:
+    """How many calls ended with each outcome; those not ended as ``live:<phase>``."""
+    outcomes: dict[str, int] = {}
+    for record in records:
+        key = record.outcome if record.phase == "ended" else f"live:{record.phase}"
+        outcomes[key] = outcomes.get(key, 0) + 1
+    return outcomes
 
 
 async def stored_calls(redis: Redis, prefix_pattern: str) -> list[StoredCall]:

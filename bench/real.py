@@ -179,7 +179,16 @@ async def _serve(spec: RealSpec, calls: int) -> dict[str, Any]:
     import anyio
 
     from bench.counting import counting_redis
-    from bench.harness import bench_config, build_app, delete_prefix, new_prefix, quiet_logs, stored_calls
+    from bench.harness import (
+        bench_config,
+        build_app,
+        delete_prefix,
+        new_prefix,
+        outcomes_of,
+        quiet_logs,
+        stored_calls,
+        when_all_ended,
+    )
 
     quiet_logs()
     prefix = new_prefix()
@@ -193,16 +202,7 @@ async def _serve(spec: RealSpec, calls: int) -> dict[str, Any]:
         endpoint=agent_endpoint,
     )
     app = build_app(config)
-    ended = anyio.Event()
-    finished = [0]
-
-    def on_event(kind: str, fields: dict[str, Any]) -> None:
-        if kind == "call.ended":
-            finished[0] += 1
-            if finished[0] >= calls:
-                ended.set()
-
-    app.services.observers.append(on_event)
+    ended = when_all_ended(app, calls)
     try:
         with counting_redis() as traffic:
             async with anyio.create_task_group() as tg:
@@ -222,10 +222,7 @@ async def _serve(spec: RealSpec, calls: int) -> dict[str, Any]:
     finally:
         await delete_prefix(app.store.redis, f"{prefix}:*")
         await app.store.redis.aclose()
-    outcomes: dict[str, int] = {}
-    for record in records:
-        key = record.outcome if record.phase == "ended" else f"live:{record.phase}"
-        outcomes[key] = outcomes.get(key, 0) + 1
+    outcomes = outcomes_of(records)
     return {
         "ended": sum(n for key, n in outcomes.items() if not key.startswith("live:")),
         "outcomes": outcomes,

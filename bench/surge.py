@@ -63,7 +63,7 @@ class SurgeResult:
     stamp_max_ms: float
     offer_p50_ms: float  # call.queued to the agent originate
     offer_p99_ms: float
-    cpu_ms_per_call: float
+    cpu_ms_per_call: float  # all the app's CPU over the window, per completed call
     requests_per_call: float
     events_per_call: float
     redis_commands_per_call: float
@@ -189,9 +189,11 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
         build_app,
         delete_prefix,
         new_prefix,
+        outcomes_of,
         percentile,
         quiet_logs,
         stored_calls,
+        when_all_ended,
     )
     from bench.profile import Sampler
     from bench.simproc import SimControl, simulator
@@ -214,16 +216,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
                 )
             app = build_app(config)
             probe = Probe(app)
-            ended = anyio.Event()
-            finished = [0]
-
-            def on_event(kind: str, fields: dict[str, Any]) -> None:
-                if kind == "call.ended":
-                    finished[0] += 1
-                    if finished[0] >= spec.calls:
-                        ended.set()
-
-            app.services.observers.append(on_event)
+            ended = when_all_ended(app, spec.calls)
             pattern = f"{prefix}:*"
             webhooks_received = 0
             try:
@@ -260,13 +253,13 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
             finally:
                 await delete_prefix(app.store.redis, pattern)
                 await app.store.redis.aclose()
-    outcomes: dict[str, int] = {}
-    for record in records:
-        key = record.outcome if record.phase == "ended" else f"live:{record.phase}"
-        outcomes[key] = outcomes.get(key, 0) + 1
+    outcomes = outcomes_of(records)
     ended_count = sum(count for key, count in outcomes.items() if not key.startswith("live:"))
     failed = outcomes.get("failed", 0)
     calls = spec.calls
+    # Per call means per completed call: CPU, commands and frames spent on calls shed, failed or still live at the
+    # end are charged to the ones that ended well (all of them, when the load is carried).
+    served = max(1, ended_count - failed)
     completed_window = (max(probe.ended_at) - probe.first_event) if probe.ended_at else float("nan")
     answer_window = probe.last_answer - probe.first_answer
     events = after["events_sent"] - before["events_sent"]
@@ -289,13 +282,13 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
         stamp_max_ms=max(stamp, default=float("nan")) * 1e3,
         offer_p50_ms=percentile(probe.offer_latency, 50) * 1e3,
         offer_p99_ms=percentile(probe.offer_latency, 99) * 1e3,
-        cpu_ms_per_call=cpu * 1e3 / calls,
-        requests_per_call=probe.requests / calls,
-        events_per_call=probe.events / calls,
-        redis_commands_per_call=sum(commands.values()) / calls,
-        redis_rt_per_call=trips / calls,
-        frames_in_per_call=(events + replies) / calls,
-        frames_out_per_call=frames_out / calls,
+        cpu_ms_per_call=cpu * 1e3 / served,
+        requests_per_call=probe.requests / served,
+        events_per_call=probe.events / served,
+        redis_commands_per_call=sum(commands.values()) / served,
+        redis_rt_per_call=trips / served,
+        frames_in_per_call=(events + replies) / served,
+        frames_out_per_call=frames_out / served,
         ended=ended_count,
         failed=failed,
         lost=calls - ended_count,
@@ -303,7 +296,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
         shed=shed,
         webhooks_received=webhooks_received,
         outcomes=outcomes,
-        redis_by_command={name: round(count / calls, 2) for name, count in commands.most_common()},
+        redis_by_command={name: round(count / served, 2) for name, count in commands.most_common()},
         app_cpu_util=cpu / wall,
         sim_cpu_util=sim_cpu / wall,
         timed_out=scope.cancelled_caught,
