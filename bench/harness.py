@@ -289,7 +289,7 @@ def outcomes_of(records: list[StoredCall]) -> dict[str, int]:
     """How many calls ended with each outcome; those not ended as ``live:<phase>``."""
     outcomes: dict[str, int] = {}
     for record in records:
-        key = record.outcome if record.phase == "ended" else f"live:{record.phase}"
+        key = (record.outcome or "unknown") if record.phase == "ended" else f"live:{record.phase}"
         outcomes[key] = outcomes.get(key, 0) + 1
     return outcomes
 
