@@ -38,7 +38,7 @@ from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.channels import Channels
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
-from callcenter_ari.runtime.dispatcher import Dispatcher
+from callcenter_ari.runtime.dispatcher import EVENTS_USED, Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
 from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
@@ -181,6 +181,7 @@ class Application:
             request_timeout=ari.request_timeout_seconds,
             reconnect_initial=ari.reconnect_initial_seconds,
             reconnect_max=ari.reconnect_max_seconds,
+            event_filter=EVENTS_USED,
         )
         self.node = node_of(config)
         self.instance = f"{self.node}.{uuid.uuid4().hex[:8]}"  # this process, among the node's and the tenant's
