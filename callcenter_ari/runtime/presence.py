@@ -1,12 +1,13 @@
 """This process's presence in Redis, and what it does when Redis has lost its data.
 
-Every process renews a marker key of its own every ``BEAT`` seconds (and its entry in the tenant's instances).
-The marker lives for ``TTL``: if a renewal finds it gone, Redis lost what it held (restarted without persistence,
-flushed, failed over to an empty replica), or this process stalled for longer than the TTL. Either way the process
-writes back what it holds in memory (``write_back``: its live calls, agents, queue places, lines, the directory's
-entries, the surge announcement, the ticket numbers it gave), and ticket numbering, paused since the loss (its
-guard key is gone), resumes only once every other running process has had a beat to write back the numbers it
-gave, so that no number already sent to a CRM is given again.
+Every process renews a marker key of its own every ``BEAT`` seconds (and its entry in the tenant's instances),
+with a witness beside it that outlives any stall by far (store/instances.py). If a renewal finds the witness gone,
+Redis lost what it held (restarted without persistence, flushed, failed over to an empty replica); a process that
+merely stalled past its marker's ``TTL`` (a loaded machine) finds its witness and carries on. After a loss the
+process writes back what it holds in memory (``write_back``: its live calls, agents, queue places, lines, the
+directory's entries, the surge announcement, the ticket numbers it gave), and ticket numbering, paused since the
+loss (its guard key is gone), resumes only once every other running process has had a beat to write back the
+numbers it gave, so that no number already sent to a CRM is given again.
 
 A failover is treated the same way. Replication is asynchronous: a primary that fails may take its last writes
 with it, and the promoted replica then holds the process's state a little behind what the process knows. At each
@@ -22,7 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import anyio
 import structlog
-from anyio.abc import TaskGroup, TaskStatus
+from anyio.abc import TaskStatus
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
@@ -60,6 +61,8 @@ class Presence:
         self._ttl = ttl
         self.losses = 0  # times Redis was found to have lost its data
         self.failovers = 0  # times the server holding the tenant's keys was found to have changed
+        self._unwritten = False  # a loss or a failover whose write-back has not succeeded yet
+        self.beats = 0  # beats that reached Redis
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         first = True
@@ -75,12 +78,25 @@ class Presence:
                     if not existed and not first:
                         self.losses += 1
                         log.error("redis.data_lost", action="writing back what this process holds")
-                        await self._write_back()
-                        tg.start_soon(self._reopen)
+                        self._unwritten = True
                     elif failed_over:
-                        await self._after_failover(tg)
+                        await self._after_failover()
                     first = False
+                    self.beats += 1
+                    # Not fatal if Redis goes away again meanwhile: tried again at the next beat.
+                    if self._unwritten and await self._written_back():
+                        self._unwritten = False
+                        tg.start_soon(self._reopen)
                 await anyio.sleep(self._beat)
+
+    async def _written_back(self) -> bool:
+        """Write back what this process holds; False if Redis went away meanwhile (never fatal to the process)."""
+        try:
+            await self._write_back()
+        except StoreUnavailable as exc:
+            log.warning("redis.write_back_failed", error=str(exc), action="trying again at the next beat")
+            return False
+        return True
 
     async def _primary_changed(self) -> bool:
         with translated():
@@ -88,7 +104,7 @@ class Presence:
         before, self._primary = self._primary, primary
         return before is not None and primary != before
 
-    async def _after_failover(self, tg: TaskGroup) -> None:
+    async def _after_failover(self) -> None:
         self.failovers += 1
         log.warning("redis.failed_over", primary=self._primary, action="writing back what this process holds")
         if self._pause_tickets is not None:
@@ -96,8 +112,7 @@ class Presence:
                 await self._pause_tickets()
             except StoreUnavailable as exc:  # the next beat finds no change: numbering stays as it is
                 log.warning("tickets.pause_failed", error=str(exc))
-        await self._write_back()
-        tg.start_soon(self._reopen)
+        self._unwritten = True
 
     async def _reopen(self) -> None:
         """Ticket numbers again, once every running process has renewed its marker since the loss (and so written

@@ -74,8 +74,13 @@ class Keys:
         return f"{self.base}:instances"
 
     def instance(self, instance_id: str) -> str:
-        """A running process's marker: it vanishing before its lease ran out means Redis lost its data."""
+        """A running process's marker, alive for its lease: other processes count it while it is there."""
         return f"{self.base}:instance:{checked(instance_id, 'instance id')}"
+
+    def instance_witness(self, instance_id: str) -> str:
+        """A running process's witness, kept a day past its last renewal: it vanishing means Redis lost its data
+        (the marker also vanishes when the process merely stalled past its lease)."""
+        return f"{self.base}:instance:{checked(instance_id, 'instance id')}:witness"
 
     def trunk_lines(self, trunk: str) -> str:
         """Hash: channel id -> node, for every channel using one of the trunk's lines (inbound and outbound)."""
