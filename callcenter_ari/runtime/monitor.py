@@ -68,6 +68,11 @@ class MonitorService:
         self.sessions: dict[str, Session] = {}
         self._by_channel: dict[str, Session] = {}
 
+    @property
+    def supervisors(self) -> list[str]:
+        """The configured supervisors' ids (their phones ring for listen, whisper and barge)."""
+        return sorted(self._supervisors)
+
     def start(self, call_id: str, supervisor: str, mode: Mode) -> Session:
         endpoint = self._supervisors.get(supervisor)
         if endpoint is None:

@@ -4,10 +4,16 @@ Writes are staged in memory and flushed by one task as a single pipeline, so a b
 trip per batch instead of one per field. Steps that must be atomic across processes (an agent's state, a trunk's
 lines) are Lua scripts that another store module queues behind the staged writes in the same pipeline
 (``execute``): one round trip, and the records and events staged before a step are in Redis before it runs.
+
+With ``wait_replicas`` (a primary with replicas, usually behind Sentinel) the pipeline ends with ``WAIT``: a batch
+counts as written once that many replicas have it, so a failover cannot take back an agent's state the ACD acted on.
+A replica that does not answer within the timeout (lagging, or gone) is not waited for again for ``REPLICA_PAUSE``
+seconds: a dead replica slows the writes down once, not every batch.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,8 +27,8 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from callcenter_ari.calls.records import CallRecord
-from callcenter_ari.store.codec import entries, scored, text
-from callcenter_ari.store.errors import StoreUnavailable, translated, translating
+from callcenter_ari.store.codec import entries, read_entries, scored, text
+from callcenter_ari.store.errors import StoreUnavailable, not_writable_now, translated, translating
 from callcenter_ari.store.keys import Keys, checked
 
 log = structlog.get_logger(__name__)
@@ -32,13 +38,24 @@ _decode_call = msgspec.json.Decoder(CallRecord).decode
 
 EVENT_STREAM_MAXLEN = 1_000_000
 FINAL_FLUSH_SECONDS = 10.0
+REPLICA_PAUSE = 5.0
 
 
 @translating
 class Store:
-    def __init__(self, redis: Redis, keys: Keys, *, now: Callable[[], float], node: str = "local") -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        now: Callable[[], float],
+        node: str = "local",
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 100,
+    ) -> None:
         """``node``: the Asterisk this process serves (see docs/ARCHITECTURE.md, "Nodes"): its live calls are kept
-        apart from other nodes', so that each recovers exactly its own."""
+        apart from other nodes', so that each recovers exactly its own. ``wait_replicas``, ``wait_timeout_ms``: see
+        above (``[redis]`` of the configuration)."""
         self.redis = redis
         self.keys = keys
         self.node = checked(node, "node")
@@ -53,6 +70,9 @@ class Store:
         # including a batch the flusher task is writing right now.
         self._flush_lock = anyio.Lock()
         self.round_trips = 0
+        self._wait = (wait_replicas, wait_timeout_ms)
+        self._replicas_late_until = 0.0  # time.monotonic(): until then, batches do not wait for the replicas
+        self.replicas_late = 0  # batches that a replica did not confirm in time
 
     # ---- staged writes (flushed in one pipeline) --------------------------------------------------------
 
@@ -157,9 +177,16 @@ class Store:
                 else:
                     getattr(pipe, op)(*args)
             extras = extra(pipe) if extra is not None else 0
+            waiting = self._wait[0] > 0 and time.monotonic() >= self._replicas_late_until
+            if waiting:
+                pipe.execute_command("WAIT", *self._wait)
             try:
                 with translated():
                     results: list[Any] = await pipe.execute(raise_on_error=False)
+                if waiting:
+                    self._replicated(results.pop())
+                if (refused := not_writable_now(results)) is not None:
+                    raise StoreUnavailable(repr(refused))
             except StoreUnavailable as exc:
                 log.error("store.flush_failed", error=str(exc), pending=len(calls) + len(ops))
                 await anyio.sleep(0.5)
@@ -169,6 +196,14 @@ class Store:
             if failed:
                 log.error("store.write_refused", error=repr(failed[0]), count=len(failed))
             return results[len(results) - extras :] if extras else []
+
+    def _replicated(self, acknowledged: Any) -> None:
+        wanted = self._wait[0]
+        if isinstance(acknowledged, int) and acknowledged >= wanted:
+            return
+        self.replicas_late += 1
+        self._replicas_late_until = time.monotonic() + REPLICA_PAUSE
+        log.warning("store.replicas_late", wanted=wanted, acknowledged=repr(acknowledged), pause=REPLICA_PAUSE)
 
     # ---- reads ------------------------------------------------------------------------------------------
 
@@ -204,6 +239,23 @@ class Store:
         """Events from stream id ``start`` on (``(id`` for after it), oldest first, as (id, kind, time, data)."""
         with translated():
             rows = entries(await self.redis.xrange(self.keys.events, min=start, count=count))
+        return [(ident, f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows]
+
+    async def last_event_id(self) -> str:
+        """The id of the newest event of the stream ("0-0" when it is empty): where a follower starts."""
+        with translated():
+            rows = entries(await self.redis.xrevrange(self.keys.events, count=1))
+        return rows[0][0] if rows else "0-0"
+
+    async def follow(
+        self, after: str, block_seconds: float, count: int = 500
+    ) -> list[tuple[str, str, float, dict[str, Any]]]:
+        """Events strictly after stream id ``after``, oldest first, as (id, kind, time, data); waits up to
+        ``block_seconds`` for the first when there is none yet (an empty list then)."""
+        with translated():
+            # BLOCK 0 would wait for ever: the shortest wait is a millisecond.
+            block = max(1, int(block_seconds * 1000))
+            rows = read_entries(await self.redis.xread({self.keys.events: after}, count=count, block=block))
         return [(ident, f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows]
 
     async def events(self, count: int = 1000, after: str = "-") -> list[tuple[str, str, dict[str, Any]]]:
