@@ -169,9 +169,14 @@ class CallbackService:
 
     async def sync(self) -> None:
         """Compare the mirror with Redis: new entries are taken in, ended ones let go, orphans settled."""
+        # What this process writes while Redis is read is newer than what the read returns: only an entry unchanged
+        # here meanwhile is let go when Redis no longer lists it, and only a newer version is taken in.
+        before = {callback_id: stored.version for callback_id, stored in self.entries.items()}
         current = {stored.entry.id: stored for stored in await self._store.live()}
-        for callback_id in [i for i in self.entries if i not in current and i not in self._attempts]:
-            self._forget(callback_id)
+        for callback_id, stored in list(self.entries.items()):
+            unchanged = before.get(callback_id) == stored.version
+            if callback_id not in current and callback_id not in self._attempts and unchanged:
+                self._forget(callback_id)
         orphans = [
             s for s in current.values() if s.entry.state == "dialing" and s.owner and s.entry.id not in self._attempts
         ]
@@ -183,7 +188,7 @@ class CallbackService:
                 await self._settle_orphan(stored)
                 continue
             known = self.entries.get(stored.entry.id)
-            if known is not None and known.version == stored.version:
+            if known is not None and known.version >= stored.version:
                 continue
             self._adopt(stored)
         self._update_gauges()
