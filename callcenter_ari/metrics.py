@@ -38,6 +38,12 @@ class Metrics:
             ["trunk"],
             registry=r,
         )
+        self.outbound_legs = Counter(
+            "callcenter_outbound_legs_total",
+            "Outbound legs: placed, then answered, no_answer, busy, failed or ended",
+            ["event"],
+            registry=r,
+        )
         self.calls_shed = Counter(
             "callcenter_calls_shed_total",
             "New calls given the overload treatment instead of being served, by reason",

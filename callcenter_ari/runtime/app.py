@@ -41,6 +41,7 @@ from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
 from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
+from callcenter_ari.runtime.outbound import OutboundLegs
 from callcenter_ari.runtime.overload import Admission
 from callcenter_ari.runtime.presence import Presence
 from callcenter_ari.runtime.queue_log import QueueLog
@@ -82,6 +83,7 @@ class Services:
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
         self.lines: TrunkLines  # busy lines per trunk, in Redis: no call takes a line a trunk does not have
+        self.outbound: OutboundLegs  # calls placed to numbers outside, through the trunks
         self.http: httpx.AsyncClient  # outgoing HTTP (CRM lookups)
         self.surge: Callable[[], SurgeAnnouncement] = SurgeAnnouncement
         # Called with every event appended to the stream (the demo's live view; later the wallboard).
@@ -236,6 +238,7 @@ class Application:
         self.ticket_opener = TicketOpener(self.tickets)
         self.services.open_ticket = self.ticket_opener.open
         self.services.lines = TrunkLines(self.store, capacities(config.trunks))
+        self.services.outbound = OutboundLegs(self.services, config.trunks)
         self.recordings = RecordingService(
             self.ari,
             RecordingStore(redis, self.store),

@@ -130,6 +130,8 @@ class Dispatcher:
                 self._channel_gone(channel.id, None)
             case Dial(peer=peer, dialstatus=status) if status in _FAILED_DIAL and peer.id in services.channels:
                 self._dial_status[peer.id] = status
+            case Dial(peer=peer, dialstatus=status) if services.outbound.owns(peer.id):
+                services.outbound.dial_status(peer.id, status)
             case StasisStart():
                 self._stasis_start(message)
             case ChannelDtmfReceived(channel=channel, digit=digit):
@@ -165,6 +167,8 @@ class Dispatcher:
             return  # a persistent agent's line: it tells the call the agent is on, if any
         task = self.services.channels.get(channel_id)
         if task is None:
+            if self.services.outbound.channel_gone(channel_id, cause):
+                return  # a leg placed to a number outside: its owner hears of it
             # Not a call's: perhaps a supervisor's session, or an agent phone dialling a feature code.
             if not self.services.monitor.channel_gone(channel_id):
                 self.services.features.channel_gone(channel_id)
@@ -187,6 +191,10 @@ class Dispatcher:
                 self.services.spawn(self._hang_up, event.channel.id)
             else:
                 self._deliver(task, AgentUp(event.channel.id))
+        elif kind == "outbound":
+            if not self.services.outbound.entered(event.channel.id):
+                log.info("outbound.orphan_leg", channel=event.channel.id)
+                self.services.spawn(self._hang_up, event.channel.id)
         elif kind == "persistent" and len(args) > 1:
             self.services.standing.entered(event.channel.id, args[1])
         elif kind == "agentphone" and len(args) > 2:
