@@ -36,6 +36,7 @@ from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.dialer import DialerService
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
@@ -54,6 +55,7 @@ from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.campaign_desk import CampaignDesk
+from callcenter_ari.store.dialer_ledger import DialerLedger
 from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.recordings import RecordingStore
@@ -84,6 +86,7 @@ class Services:
         self.ari_up = False
         self.lines: TrunkLines  # busy lines per trunk, in Redis: no call takes a line a trunk does not have
         self.outbound: OutboundLegs  # calls placed to numbers outside, through the trunks
+        self.dialer: DialerService  # campaigns dialed
         self.http: httpx.AsyncClient  # outgoing HTTP (CRM lookups)
         self.surge: Callable[[], SurgeAnnouncement] = SurgeAnnouncement
         # Called with every event appended to the stream (the demo's live view; later the wallboard).
@@ -239,6 +242,19 @@ class Application:
         self.services.open_ticket = self.ticket_opener.open
         self.services.lines = TrunkLines(self.store, capacities(config.trunks))
         self.services.outbound = OutboundLegs(self.services, config.trunks)
+        self.dialer = DialerService(
+            self.services,
+            self.acd,
+            self.campaigns,
+            DialerLedger(redis, self.store.keys),
+            settings=config.campaigns,
+            agents=lambda: self.directory.config.agents,
+            live=lambda: self.stats.live(self.clock.now()),
+            capacities=capacities(config.trunks),
+            node=self.node,
+            app_name=config.app.app_name,
+        )
+        self.services.dialer = self.dialer
         self.recordings = RecordingService(
             self.ari,
             RecordingStore(redis, self.store),
@@ -329,10 +345,12 @@ class Application:
             await tg.start(self.ari.run, self.dispatcher)
             await tg.start(self.acd.watch, await self.agent_store.head())  # before recovery: no change is missed
             await self._recover()
+            await self.dialer.recover()
             await self.tickets.store.open_numbering(first=True)  # before this process counts among the running
             await tg.start(self.presence.run)
             self._recovered = True
             tg.start_soon(self.acd.renew_seats)
+            await tg.start(self.dialer.run)
             self.dispatcher.open()
             log.info("app.started", transport=self.ari.transport_name, tenant=self.config.app.tenant)
             task_status.started()

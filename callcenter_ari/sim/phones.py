@@ -62,7 +62,8 @@ class _Scripted(Driver):
 
     def continue_in_dialplan(self, core: Asterisk, ch: Channel, context: str, exten: str, priority: int) -> None:
         if context == "cc-amd-stasis":
-            run_amd(core, ch, self.amd_result(), "callcenter")
+            # Stasis(${CC_APP},amd,...): the app that placed the call, named by its originate.
+            run_amd(core, ch, self.amd_result(), ch.vars.get("CC_APP") or "callcenter")
         else:
             core.continue_unknown(ch, context, exten, priority)
 
@@ -196,6 +197,7 @@ def originate_phone(
     caller: tuple[str, str] | None,
     timeout: float,
     channel_id: str | None,
+    variables: dict[str, str] | None = None,
 ) -> Json:
     if behaviour is None or behaviour.kind == "unavailable":
         # No registered contact: the channel driver cannot create the channel.
@@ -207,6 +209,7 @@ def originate_phone(
     else:
         name = _tech_name("PJSIP", trunk or number, number)
     ch = core.create_channel(tech.upper(), name, channel_id)
+    ch.vars.update(variables or {})
     ch.caller_name, ch.caller_number = caller or ("", "")
     ch.conn_name, ch.conn_number = ch.caller_name, ch.caller_number
     core.set_dialplan(ch, "default", "s", 1, "AppDial2", "(Outgoing Line)")

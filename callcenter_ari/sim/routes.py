@@ -237,6 +237,8 @@ def _originate(api: AriApi, r: Req, channel_id: str | None) -> Any:
             other_id=other_id,
         )
     if tech.upper() in ("PJSIP", "DAHDI"):
+        body = r.body if isinstance(r.body, dict) else {}
+        variables = body.get("variables") if isinstance(body.get("variables"), dict) else {}
         return originate_phone(
             core,
             tech,
@@ -247,6 +249,7 @@ def _originate(api: AriApi, r: Req, channel_id: str | None) -> Any:
             caller=caller,
             timeout=timeout,
             channel_id=channel_id,
+            variables={str(k): str(v) for k, v in variables.items()},
         )
     raise AriError(500, "Allocation failed", key="error")
 

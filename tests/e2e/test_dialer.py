@@ -1,0 +1,120 @@
+"""Campaigns dialed end to end: the dialer claims leads, places calls on the trunk through the simulator, runs
+answering-machine detection in the dialplan, joins people to persistent agents, plays the message to those nobody
+can take (abandons, in the ledger), and writes every attempt on its lead."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import msgspec
+
+from callcenter_ari.campaigns.model import CampaignSpec, RetryRule, RetryRules
+from callcenter_ari.runtime.app import Application
+from callcenter_ari.sim import PhoneBehaviour, Simulator
+from tests.campaigns.conftest import csv_of, load
+from tests.e2e.test_persistent_agents import in_bridge
+
+DIALER = """
+[trunks.provider1]
+kind = "pjsip"
+endpoint = "provider1"
+capacity = 2
+region = "US"
+[queues.sales]
+wrapup_seconds = 2
+[campaigns]
+lease_seconds = 30
+"""
+
+
+def agents(*ids: str, queues: str = '["sales"]') -> str:
+    return "".join(
+        f'[agents.{agent}]\nendpoint = "PJSIP/{agent}"\nqueues = {queues}\npersistent = true\n' for agent in ids
+    )
+
+
+ALL_DAY = {"calling_hours": ["00:00-23:59"], "calling_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+QUICK_RETRIES = RetryRules(
+    busy=RetryRule(after_seconds=3600, max_retries=0),
+    no_answer=RetryRule(after_seconds=3600, max_retries=0),
+    machine=RetryRule(after_seconds=3600, max_retries=0),
+    failed=RetryRule(after_seconds=3600, max_retries=0),
+)
+
+
+def number(n: int) -> str:
+    return f"+1202555{n:04d}"
+
+
+def endpoint(n: int) -> str:
+    return f"PJSIP/{number(n)}@provider1"
+
+
+async def campaign(app: Application, count: int, **spec: Any) -> str:
+    fields: dict[str, Any] = {"name": "Renewals", "queue": "sales", "trunk": "provider1", "time_zone": "UTC"}
+    fields |= ALL_DAY | {"retry": QUICK_RETRIES} | spec
+    await app.campaigns.create("renewals", CampaignSpec(**fields), by="test")
+    await load(app.campaigns, "renewals", csv_of(f"n{n},{number(n)}," for n in range(count)))
+    await app.campaigns.act("renewals", "start", by="test")
+    return "renewals"
+
+
+def phones(sim: Simulator, *ids: str) -> None:
+    for agent in ids:
+        sim.add_phone(f"PJSIP/{agent}", PhoneBehaviour(answer_after=0.5))
+
+
+async def lines_up(app: Application, sim: Simulator, *ids: str) -> None:
+    await sim.advance(1.0)
+    for agent in ids:
+        assert app.standing.line(agent) is not None, f"{agent}'s line up"
+
+
+async def leads(app: Application) -> dict[str, Any]:
+    return {lead.number: lead async for batch in app.campaigns.leads.scan("renewals") for lead in batch}
+
+
+async def events(app: Application, kind: str) -> list[dict[str, Any]]:
+    return [fields for _, k, fields in await app.store.events() if k == kind]
+
+
+async def run_for(sim: Simulator, seconds: float, step: float = 1.0) -> None:
+    for _ in range(int(seconds / step)):
+        await sim.advance(step)
+
+
+class TestProgressive:
+    async def test_a_person_is_joined_to_the_reserved_agent_and_a_machine_and_busy_line_are_written_down(
+        self, sim: Simulator, start_app
+    ) -> None:
+        """Three leads, one agent: the person (AMD says HUMAN) talks to p1 in p1's own bridge; the machine (AMD
+        says MACHINE) is hung up; the busy line is busy. Each lead was dialed once, one call at a time."""
+        sim.add_phone(endpoint(0), PhoneBehaviour(answer_after=4.0, talk=30.0))
+        sim.add_phone(endpoint(1), PhoneBehaviour(answer_after=3.0, kind="machine"))
+        sim.add_phone(endpoint(2), PhoneBehaviour(kind="busy"))
+        phones(sim, "p1")
+        async with start_app(DIALER + agents("p1")) as app:
+            await lines_up(app, sim, "p1")
+            await campaign(app, 3, dial_mode="progressive", amd=True)
+            line = app.standing.line("p1")
+            assert line is not None
+            connected = False
+            for _ in range(120):
+                await sim.advance(0.5)
+                if sim.channel(number(0)) is None and any(in_bridge(sim, line.channel, c["id"]) for c in sim.channels()):
+                    connected = True
+                stats = await app.campaigns.stats("renewals")
+                if stats.attempts == 3:
+                    break
+            stats = await app.campaigns.stats("renewals")
+            assert stats.outcomes == {"answered": 1, "machine": 1, "busy": 1}, stats.outcomes
+            assert connected, "the person was in p1's bridge"
+            by_number = await leads(app)
+            assert [a.agent_id for a in by_number[number(0)].attempts] == ["p1"]
+            dialed = Counter(o["endpoint"] for o in sim.originates() if o["endpoint"].endswith("@provider1"))
+            assert dialed == {endpoint(0): 1, endpoint(1): 1, endpoint(2): 1}
+            [joined] = await events(app, "dialer.connected")
+            assert joined["agent"] == "p1" and joined["wait"] <= 2.0
+            entries = await app.dialer.ledger.entries("renewals")
+            assert sorted(e.kind for e in entries) == ["connected", "machine"]
