@@ -134,6 +134,9 @@ class CampaignRun:
         now = self.service.clock.now()
         if isinstance(message, Sync):
             inputs = self.roster.agent_inputs(self.pacer.agents(), message.board, self.pacer.spare_agents(now))
+            for one in inputs:
+                if isinstance(one, m.AgentAway) and one.agent_id in self.reservations:
+                    self._release(one.agent_id, "agent_away")  # the ACD's reservation goes with the pacer's
         else:
             inputs = [message]
         for one in inputs:

@@ -118,3 +118,40 @@ class TestProgressive:
             assert joined["agent"] == "p1" and joined["wait"] <= 2.0
             entries = await app.dialer.ledger.entries("renewals")
             assert sorted(e.kind for e in entries) == ["connected", "machine"]
+
+
+class TestAbandons:
+    async def test_a_person_with_no_agent_hears_the_message_and_counts_as_abandoned(
+        self, sim: Simulator, start_app
+    ) -> None:
+        """p1's line goes down while p1's call rings: the person who answers has nobody within 2 seconds, hears
+        the campaign's message, is hung up, and the ledger has an abandon with the message played."""
+        sim.add_phone(endpoint(0), PhoneBehaviour(answer_after=6.0, talk=None))
+        phones(sim, "p1")
+        async with start_app(DIALER + agents("p1")) as app:
+            await lines_up(app, sim, "p1")
+            await campaign(app, 1, dial_mode="progressive", no_agent_message=["sound:hello-world"])
+            await until_dialed(sim, 1)
+            line = app.standing.line("p1")
+            assert line is not None
+            await sim.hangup(line.channel)
+            media = set()
+            for _ in range(40):
+                await sim.advance(0.5)
+                media |= {p.media[0] for p in sim.core.playbacks.values() if p.id.endswith(".message")}
+            stats = await app.campaigns.stats("renewals")
+            assert stats.outcomes == {"abandoned": 1}
+            [entry] = await app.dialer.ledger.entries("renewals")
+            assert (entry.kind, entry.message) == ("abandoned", True)
+            assert media == {"sound:hello-world"}, "the message was played to the person"
+            figures = await app.dialer.figures(await app.campaigns.campaigns.require("renewals"))
+            assert figures.last_24h == {"answered": 1, "abandoned": 1, "rate": 1.0}
+            assert [e["message"] for e in await events(app, "dialer.abandoned")] == [True]
+
+
+async def until_dialed(sim: Simulator, count: int, within: float = 5.0) -> None:
+    for _ in range(int(within / 0.5)):
+        if len([o for o in sim.originates() if o["endpoint"].endswith("@provider1")]) >= count:
+            return
+        await sim.advance(0.5)
+    raise AssertionError(f"fewer than {count} calls placed")
