@@ -4,6 +4,7 @@ can take (abandons, in the ledger), and writes every attempt on its lead."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from typing import Any
 
@@ -40,6 +41,7 @@ QUICK_RETRIES = RetryRules(
     no_answer=RetryRule(after_seconds=3600, max_retries=0),
     machine=RetryRule(after_seconds=3600, max_retries=0),
     failed=RetryRule(after_seconds=3600, max_retries=0),
+    abandoned=RetryRule(after_seconds=3600, max_retries=0),
 )
 
 
@@ -155,3 +157,48 @@ async def until_dialed(sim: Simulator, count: int, within: float = 5.0) -> None:
             return
         await sim.advance(0.5)
     raise AssertionError(f"fewer than {count} calls placed")
+
+
+class TestWholeCampaign:
+    async def test_a_predictive_campaign_of_two_hundred_leads_runs_to_completion_within_its_lines(
+        self, sim: Simulator, start_app
+    ) -> None:
+        """200 leads (a third people, some machines, busy lines and no answers), 3 persistent agents, 4 trunk
+        lines: every lead is dialed exactly once, never more than 4 calls at once (counted from the simulator's
+        channels), agents talk to people, abandons stay within 3 %, and the campaign finishes by itself."""
+        rng = random.Random(5)
+        kinds: dict[int, str] = {}
+        for n in range(200):
+            draw = rng.random()
+            kind = "answer" if draw < 0.35 else "machine" if draw < 0.45 else "busy" if draw < 0.55 else "noanswer"
+            kinds[n] = kind
+            talk = rng.uniform(10.0, 40.0) if kind == "answer" else None
+            sim.add_phone(endpoint(n), PhoneBehaviour(answer_after=rng.uniform(2.0, 8.0), talk=talk, kind=kind))  # type: ignore[arg-type]
+        phones(sim, "p1", "p2", "p3")
+        config = DIALER.replace("capacity = 2", "capacity = 4") + agents("p1", "p2", "p3")
+        async with start_app(config) as app:
+            await lines_up(app, sim, "p1", "p2", "p3")
+            await campaign(app, 200, dial_mode="predictive", amd=True, ring_seconds=15)
+            most = 0
+            for _ in range(3 * 3600):
+                await sim.advance(1.0)
+                most = max(most, len([c for c in sim.channels() if c["id"].startswith("dl-")]))
+                if (await app.campaigns.campaigns.require("renewals")).state == "finished":
+                    break
+            assert (await app.campaigns.campaigns.require("renewals")).state == "finished"
+            assert most <= 4, f"{most} calls at once on 4 lines"
+            dialed = Counter(o["endpoint"] for o in sim.originates() if o["endpoint"].endswith("@provider1"))
+            assert set(dialed.values()) == {1} and len(dialed) == 200, "each lead dialed exactly once"
+            stats = await app.campaigns.stats("renewals")
+            assert stats.attempts == 200
+            expected = Counter({"answer": "answered", "machine": "machine", "busy": "busy", "noanswer": "no_answer"}[k]
+                               for k in kinds.values())  # fmt: skip
+            abandoned = stats.outcomes.get("abandoned", 0)
+            assert stats.outcomes.get("answered", 0) + abandoned == expected["answered"]
+            assert {k: stats.outcomes.get(k, 0) for k in ("machine", "busy", "no_answer")} == {
+                k: expected[k] for k in ("machine", "busy", "no_answer")
+            }
+            assert abandoned <= 0.03 * expected["answered"]
+            joined = Counter(e["agent"] for e in await events(app, "dialer.connected"))
+            assert set(joined) == {"p1", "p2", "p3"}
+            assert all(e["wait"] <= 2.0 for e in await events(app, "dialer.connected"))
