@@ -202,3 +202,31 @@ class TestWholeCampaign:
             joined = Counter(e["agent"] for e in await events(app, "dialer.connected"))
             assert set(joined) == {"p1", "p2", "p3"}
             assert all(e["wait"] <= 2.0 for e in await events(app, "dialer.connected"))
+
+
+class TestPreview:
+    async def test_the_agent_sees_the_lead_skips_one_and_starts_the_next(self, sim: Simulator, start_app) -> None:
+        """Preview mode: nothing is dialed until the agent starts the call; a skipped lead is not dialed and goes
+        back to the campaign; the lead started is dialed once, and the person is joined to the agent."""
+        sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=3.0, talk=20.0))
+        phones(sim, "p1")
+        async with start_app(DIALER + agents("p1")) as app:
+            await lines_up(app, sim, "p1")
+            await campaign(app, 2, dial_mode="preview")
+            await run_for(sim, 3.0)
+            first = app.dialer.preview_of("p1")
+            assert first.campaign_id == "renewals" and first.attempts == [] and first.number.startswith("+1202555")
+            assert [o for o in sim.originates() if "@provider1" in o["endpoint"]] == [], "nothing dialed yet"
+            app.dialer.answer_preview("p1", first.call_id, start=False)
+            await run_for(sim, 2.0)
+            second = app.dialer.preview_of("p1")
+            assert second.lead_id != first.lead_id
+            app.dialer.answer_preview("p1", second.call_id, start=True)
+            await run_for(sim, 5.0)
+            assert [o["endpoint"] for o in sim.originates() if "@provider1" in o["endpoint"]] == [
+                f"PJSIP/{second.number}@provider1"
+            ]
+            [joined] = await events(app, "dialer.connected")
+            assert (joined["agent"], joined["lead"]) == ("p1", second.lead_id)
+            skipped = await app.campaigns.leads.get("renewals", first.lead_id)
+            assert skipped is not None and skipped.attempts == [], "skipped: back to the campaign, not an attempt"
