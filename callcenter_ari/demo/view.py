@@ -70,6 +70,7 @@ class Tally:
         self.talk_total = 0.0
         self.outcomes: Counter[str] = Counter()
         self.recordings = 0  # finished recordings (policy or on demand)
+        self.campaign: Counter[str] = Counter()  # the outbound campaign's calls by outcome
 
     def __call__(self, kind: str, fields: dict[str, Any]) -> None:
         if kind == "call.started":
@@ -84,6 +85,8 @@ class Tally:
             self.talk_total += float(fields.get("talk") or 0.0)
         elif kind == "recording.finished":
             self.recordings += 1
+        elif kind == "dialer.call_ended":
+            self.campaign[str(fields.get("outcome", "?"))] += 1
 
     @property
     def ended(self) -> int:
@@ -145,6 +148,8 @@ def summary(tally: Tally, stored_calls: int, stored_events: int, log_file: str =
         f"  service level            {f'{sl:.0%} answered within {tally.sla:g} s' if sl is not None else '-'}",
         f"  avg speed of answer      {f'{asa:.1f} s' if asa is not None else '-'}",
         f"  recordings               {tally.recordings} finished",
+        f"  campaign calls           {sum(tally.campaign.values())}"
+        + (f" ({', '.join(f'{k} {n}' for k, n in sorted(tally.campaign.items()))})" if tally.campaign else ""),
         f"  in Redis                 {stored_calls} call records, {stored_events} events",
     ]
     if log_file:
