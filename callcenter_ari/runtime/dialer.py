@@ -144,13 +144,16 @@ class DialerService:
         campaigns = {c.id: c for c in await self.desk.campaigns.all()}
         now = self.clock.now()
         for campaign in campaigns.values():
-            if campaign.state == "running" and campaign.id not in self.runs and self.settings.dial:
+            if campaign.state == "running" and campaign.id not in self.runs and self._dialing:
                 await self._start(campaign)
         for campaign_id, run in list(self.runs.items()):
-            campaign = campaigns.get(campaign_id)
-            await self._steer(run, campaign, now)
+            await self._steer(run, campaigns.get(campaign_id), now)
         self._sync_agents()
         await self._refresh_lines()
+
+    @property
+    def _dialing(self) -> bool:
+        return self.settings.dial and not self.services.draining
 
     async def _start(self, campaign: Campaign) -> None:
         entries = await self.ledger.entries(campaign.id, self.clock.now() - 31 * DAY)
@@ -172,10 +175,11 @@ class DialerService:
         if campaign is not None:
             run.campaign = campaign
         state = campaign.state if campaign is not None else "stopped"
-        if state == "running" and run.pacer.paused:
+        dialing = state == "running" and self._dialing
+        if dialing and run.pacer.paused:
             run.tell(Resume())
-        elif state != "running" and not run.pacer.paused:
-            run.tell(Pause())
+        elif not dialing and not run.pacer.paused:
+            run.tell(Pause())  # calls in flight go on; a process shutting down dials no more
         for lead in run.renewals(now, self.lease_seconds):
             try:
                 run.renewed(await self.dialing.renew(run.id, lead.id, self.holder, now + self.lease_seconds))
@@ -276,9 +280,9 @@ class DialerService:
             pass  # paused or stopped meanwhile
         except StoreUnavailable as exc:
             log.error("dialer.pause_failed", campaign=campaign_id, error=str(exc))
-        fields = {"campaign": campaign_id, "by": "dialer", "reason": "abandon_limit", "rule": breach.rule}
-        fields |= {"rate": round(breach.rate, 5), "limit": breach.limit, "answered": breach.answered}
-        fields["abandoned"] = breach.abandoned
+        fields: dict[str, object] = {"campaign": campaign_id, "by": "dialer", "reason": "abandon_limit"}
+        fields |= {"rule": breach.rule, "rate": round(breach.rate, 5), "limit": breach.limit}
+        fields |= {"answered": breach.answered, "abandoned": breach.abandoned}
         self.services.emit("campaign.paused", fields)
         log.warning("dialer.campaign_paused", **fields)
 

@@ -431,4 +431,3 @@ class CampaignRun:
 
     def call_of(self, channel_id: str) -> Leg | None:
         return self.legs.get(channel_id)
-

@@ -33,7 +33,8 @@ class TestAgentsComeAndGo:
 
     def test_an_agent_gone_not_ready_or_logged_out_leaves(self) -> None:
         board = {"p1": BoardAgent(state="not_ready", **UP), "p2": BoardAgent(state="logged_out", **UP)}
-        assert inputs({"p1": "idle", "p2": "wrapup"}, board) == [AgentAway("p1", "not_ready"), AgentAway("p2", "logged_out")]
+        expected = [AgentAway("p1", "not_ready"), AgentAway("p2", "logged_out")]
+        assert inputs({"p1": "idle", "p2": "wrapup"}, board) == expected
 
     def test_an_idle_agent_taken_by_an_inbound_call_leaves(self) -> None:
         assert inputs({"p1": "idle"}, {"p1": BoardAgent(state="reserved", **UP)}) == [AgentAway("p1", "other_call")]

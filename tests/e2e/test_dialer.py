@@ -8,9 +8,8 @@ import random
 from collections import Counter
 from typing import Any
 
-import msgspec
-
 from callcenter_ari.campaigns.model import CampaignSpec, RetryRule, RetryRules
+from callcenter_ari.dialer.messages import Recorded
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.campaigns.conftest import csv_of, load
@@ -104,8 +103,8 @@ class TestProgressive:
             connected = False
             for _ in range(120):
                 await sim.advance(0.5)
-                if sim.channel(number(0)) is None and any(in_bridge(sim, line.channel, c["id"]) for c in sim.channels()):
-                    connected = True
+                customers = [c["id"] for c in sim.channels() if c["id"].startswith("dl-")]
+                connected = connected or any(in_bridge(sim, line.channel, c) for c in customers)
                 stats = await app.campaigns.stats("renewals")
                 if stats.attempts == 3:
                     break
@@ -149,6 +148,37 @@ class TestAbandons:
             figures = await app.dialer.figures(await app.campaigns.campaigns.require("renewals"))
             assert figures.last_24h == {"answered": 1, "abandoned": 1, "rate": 1.0}
             assert [e["message"] for e in await events(app, "dialer.abandoned")] == [True]
+
+    async def test_an_abandon_that_puts_the_rate_over_the_limit_pauses_the_campaign(
+        self, sim: Simulator, start_app
+    ) -> None:
+        """The ledger (in Redis) holds 97 connected calls and 3 abandons today: 3.0 %, at the limit. The next
+        abandon makes it 4 in 101: the campaign is paused for every process, with an event, and dials no more."""
+        sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=6.0, talk=None))
+        phones(sim, "p1")
+        async with start_app(DIALER + agents("p1")) as app:
+            await lines_up(app, sim, "p1")
+            now = app.clock.now()  # the campaign's start: its first 30-day period begins here
+            for n in range(100):
+                entry = Recorded(now, f"old-{n}", "abandoned" if n in (0, 40, 80) else "connected", True)
+                await app.dialer.ledger.append("renewals", entry)
+            await campaign(app, 5, dial_mode="progressive")
+            await until_dialed(sim, 1)
+            line = app.standing.line("p1")
+            assert line is not None
+            await sim.hangup(line.channel)
+            await run_for(sim, 20.0, 0.5)
+            assert (await app.campaigns.campaigns.require("renewals")).state == "paused"
+            [paused] = await events(app, "campaign.paused")
+            assert (paused["by"], paused["rule"], paused["answered"], paused["abandoned"]) == (
+                "dialer",
+                "us_tsr",
+                101,
+                4,
+            )
+            assert len([o for o in sim.originates() if o["endpoint"].endswith("@provider1")]) == 1
+            figures = await app.dialer.figures(await app.campaigns.campaigns.require("renewals"))
+            assert figures.paused and figures.periods[0].rate > 0.03
 
 
 async def until_dialed(sim: Simulator, count: int, within: float = 5.0) -> None:
