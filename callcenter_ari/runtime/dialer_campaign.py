@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 AMD_CONTEXT = "cc-amd-stasis"  # asterisk/etc/extensions.conf: AMD(), then Stasis(<app>,amd,STATUS,CAUSE)
+AMD_DEADLINE = 10.0  # AMD()'s own total analysis time is 5 s by default (amd.conf, totalAnalysisTime)
 # Why a leg was not placed that says nothing about the lead: it goes back undialed.
 _NOT_DIALED = frozenset({"no free line", "store unavailable", "no such trunk"})
 
@@ -356,12 +357,22 @@ class CampaignRun:
                 spawn(self.settle, leg, "abandoned", "hung up before an agent")
 
     async def _detect(self, leg: Leg) -> None:
+        """Out of Stasis into AMD(), with the application subscribed to the channel so that a hang-up during
+        detection still reaches it, and a deadline: a call that does not come back is hung up."""
+        ari = self.service.ari
         try:
-            await self.service.ari.continue_in_dialplan(leg.call_id, context=AMD_CONTEXT, extension="s", priority=1)
+            await ari.subscribe(f"channel:{leg.call_id}")
+            await ari.continue_in_dialplan(leg.call_id, context=AMD_CONTEXT, extension="s", priority=1)
+            self.service.clock.call_later(AMD_DEADLINE, lambda: self._detection_overdue(leg))
         except AriError as exc:
             self._log.warning("dialer.amd_not_started", call_id=leg.call_id, error=exc.message)
             leg.phase = "answered"
             self.tell(m.AnsweredByPerson(leg.call_id))  # never leave a person unanswered for want of detection
+
+    def _detection_overdue(self, leg: Leg) -> None:
+        if leg.phase == "detecting" and leg.call_id in self.legs:
+            self._log.warning("dialer.amd_overdue", call_id=leg.call_id)
+            self.service.services.spawn(self.service.services.outbound.hang_up, leg.call_id)
 
     async def detected(self, leg: Leg) -> None:
         """The channel is back from AMD(): its verdict is in AMDSTATUS."""

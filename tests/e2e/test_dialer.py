@@ -121,6 +121,31 @@ class TestProgressive:
             assert sorted(e.kind for e in entries) == ["connected", "machine"]
 
 
+class TestDetection:
+    async def test_a_person_who_hangs_up_during_detection_is_no_answer_and_the_line_comes_back(
+        self, sim: Simulator, start_app
+    ) -> None:
+        """The channel is out of Stasis in AMD() when the far end hangs up: the application still hears it (it
+        subscribed to the channel), the attempt is written down and the trunk line given back."""
+        sim.add_phone(endpoint(0), PhoneBehaviour(answer_after=2.0, talk=None))
+        phones(sim, "p1")
+        async with start_app(DIALER + agents("p1")) as app:
+            await lines_up(app, sim, "p1")
+            await campaign(app, 1, dial_mode="progressive", amd=True)
+            await until_dialed(sim, 1)
+            [call] = [c["id"] for c in sim.channels() if c["id"].startswith("dl-")]
+            await sim.advance(3.0)  # answered, in AMD() (which takes 2.963 s here)
+            assert sim.channel(call) is not None and app.dialer.detecting(call)
+            await sim.hangup(call)
+            await run_for(sim, 2.0)
+            stats = await app.campaigns.stats("renewals")
+            assert stats.outcomes == {"no_answer": 1}
+            [lead] = (await leads(app)).values()
+            assert lead.attempts[-1].detail == "hung up during answering-machine detection"
+            assert await app.services.lines.busy("provider1") == 0
+            assert app.acd.board.agents["p1"].state == "available"
+
+
 class TestAbandons:
     async def test_a_person_with_no_agent_hears_the_message_and_counts_as_abandoned(
         self, sim: Simulator, start_app
