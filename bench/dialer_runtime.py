@@ -58,9 +58,7 @@ def app_config(agents: int, lines: int, prefix: str) -> Any:
         "http": {"enabled": False},
         "trunks": {"provider1": {"kind": "pjsip", "endpoint": "provider1", "capacity": lines, "region": "US"}},
         "queues": {"out": {"wrapup_seconds": 15}},
-        "agents": {
-            f"p{i}": {"endpoint": f"PJSIP/p{i}", "queues": ["out"], "persistent": True} for i in range(agents)
-        },
+        "agents": {f"p{i}": {"endpoint": f"PJSIP/p{i}", "queues": ["out"], "persistent": True} for i in range(agents)},
     }
     return configuration.from_mapping(data, environ={})
 
@@ -81,7 +79,8 @@ async def run_mode(mode: str, args: argparse.Namespace) -> dict[str, Any]:
         await redis.ping()
 
     clock.barriers.append(barrier)
-    app = Application(app_config(args.agents, args.lines, prefix), redis=redis, clock=clock, ari_transport=sim.transport)
+    config = app_config(args.agents, args.lines, prefix)
+    app = Application(config, redis=redis, clock=clock, ari_transport=sim.transport)
     events: list[tuple[str, dict[str, Any]]] = []
     app.services.observers.append(lambda kind, fields: events.append((kind, dict(fields))))
     try:

@@ -252,7 +252,6 @@ class Application:
             live=lambda: self.stats.live(self.clock.now()),
             capacities=capacities(config.trunks),
             node=self.node,
-            app_name=config.app.app_name,
         )
         self.services.dialer = self.dialer
         self.recordings = RecordingService(

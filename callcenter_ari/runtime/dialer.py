@@ -102,7 +102,6 @@ class DialerService:
         live: Callable[[], Live],
         capacities: Mapping[str, int],
         node: str,
-        app_name: str,
     ) -> None:
         self.services = services
         self.ari = services.ari
@@ -113,7 +112,6 @@ class DialerService:
         self.ledger = ledger
         self.settings = settings
         self.lease_seconds = settings.lease_seconds
-        self.app_name = app_name
         self._agents = agents
         self._live = live
         self._capacities = dict(capacities)

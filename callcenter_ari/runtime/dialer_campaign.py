@@ -293,7 +293,6 @@ class CampaignRun:
                 trunks=(self.campaign.trunk,),
                 caller_id=self.campaign.caller_id,
                 ring_seconds=ring,
-                variables={"CC_APP": service.app_name},  # where cc-amd-stasis sends the call back
                 app_args=("dialer", self.id),
             )
             placed = await service.services.outbound.place(request, lambda event: self._leg_event(leg, event))
@@ -408,7 +407,6 @@ class CampaignRun:
             self.tell(m.ConnectFailed(call_id))
             return
         leg.phase, leg.agent_id = "connected", agent_id
-        self.reservations[agent_id] = call_id
         self.service.acd.connected(agent_id, call_id=call_id)
         self.service.services.emit(
             "dialer.connected",

@@ -47,6 +47,7 @@ class _Scripted(Driver):
     """Shared by callers and phones: talk timer once bridged with another party in a mixing bridge."""
 
     talk: float | None = None
+    app: str | None = None  # the application a call the app placed was originated into
 
     def __init__(self, core: Asterisk) -> None:
         self.core = core
@@ -62,8 +63,8 @@ class _Scripted(Driver):
 
     def continue_in_dialplan(self, core: Asterisk, ch: Channel, context: str, exten: str, priority: int) -> None:
         if context == "cc-amd-stasis":
-            # Stasis(${CC_APP},amd,...): the app that placed the call, named by its originate.
-            run_amd(core, ch, self.amd_result(), ch.vars.get("CC_APP") or "callcenter")
+            # Stasis(<app>,amd,...): a deployment's dialplan names its own application, the one that placed the call.
+            run_amd(core, ch, self.amd_result(), self.app or "callcenter")
         else:
             core.continue_unknown(ch, context, exten, priority)
 
@@ -214,6 +215,7 @@ def originate_phone(
     ch.conn_name, ch.conn_number = ch.caller_name, ch.caller_number
     core.set_dialplan(ch, "default", "s", 1, "AppDial2", "(Outgoing Line)")
     phone = Phone(core, behaviour)
+    phone.app = app
     ch.driver = phone
     if app is not None:
         ch.origin = Origin.ORIGINATED
