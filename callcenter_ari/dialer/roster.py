@@ -24,7 +24,9 @@ _GONE = frozenset({"logged_out", "not_ready"})
 class BoardAgent(msgspec.Struct, frozen=True, kw_only=True):
     """One of the campaign's agents as the ACD shows them. ``joinable``: persistent with their line up (a
     campaign call is joined to them with no ring); ``ours``: the call they are reserved for or on is one of the
-    campaign's; ``inbound``: the hotline's figures for a blended agent (also in inbound queues), None otherwise."""
+    campaign's; ``inbound``: the hotline's figures for a blended agent (also in inbound queues), None otherwise,
+    with ``free_blended`` counting every blended agent available and not with the campaign (this one included):
+    the roster takes out each one it gives the campaign before assessing the next, so ``keep_free`` holds."""
 
     state: str
     joinable: bool
@@ -45,6 +47,7 @@ class Roster:
         how many idle agents may leave without the calls in flight being able to cause more abandons than the
         budget allows (``Pacer.spare_agents``)."""
         out: list[Input] = []
+        free = max((seen.inbound.free_blended for seen in board.values() if seen.inbound is not None), default=0)
         for agent_id in sorted(pacer.keys() - board.keys()):
             out.append(AgentAway(agent_id, "not_in_campaign"))
         for agent_id, seen in sorted(board.items()):
@@ -61,7 +64,7 @@ class Roster:
             elif held == "talking" and seen.state == "wrapup":
                 out.append(AgentWrapup(agent_id))
             elif seen.state == "available" and not gone and held in (None, "idle", "wrapup", "talking"):
-                work = self._assess(agent_id, seen)
+                work = self._assess(agent_id, seen, free - (0 if held == "idle" else 1))
                 if work is not None and work.work == "inbound":
                     if held == "idle" and spare > 0:
                         spare -= 1
@@ -73,11 +76,14 @@ class Roster:
                 self.lent.pop(agent_id, None)
                 if held != "idle":
                     out.append(AgentAvailable(agent_id))
+                    if seen.inbound is not None:
+                        free -= 1  # with the campaign now: not free for the hotline
         return out
 
-    def _assess(self, agent_id: str, seen: BoardAgent) -> Assessment | None:
+    def _assess(self, agent_id: str, seen: BoardAgent, others: int) -> Assessment | None:
         if seen.inbound is None:
             return None
-        result = assess(self.policy, seen.inbound, at_risk=self._at_risk.get(agent_id, False))
+        inbound = msgspec.structs.replace(seen.inbound, free_blended=max(0, others))
+        result = assess(self.policy, inbound, at_risk=self._at_risk.get(agent_id, False))
         self._at_risk[agent_id] = result.at_risk
         return result

@@ -235,8 +235,7 @@ class DialerService:
                 )
             for agent_id, agent in seen.items():
                 if agent.inbound is not None:
-                    mine = 1 if agent.state == "available" and held.get(agent_id) is None else 0
-                    free = msgspec.structs.replace(agent.inbound, free_blended=free_blended - mine)
+                    free = msgspec.structs.replace(agent.inbound, free_blended=free_blended)
                     seen[agent_id] = msgspec.structs.replace(agent, inbound=free)
             run.tell(Sync(seen))
 

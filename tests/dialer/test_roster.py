@@ -66,6 +66,14 @@ class TestBlendedAgents:
         board = {a: BoardAgent(state="available", inbound=BUSY_HOTLINE, **UP) for a in ("b1", "b2")}
         assert inputs({"b1": "idle", "b2": "idle"}, board, spare=1) == [AgentAway("b1", "inbound")]
 
+    def test_one_blended_agent_is_kept_free_for_the_hotline_however_calm_it_is(self) -> None:
+        """keep_free = 1: of two free blended agents the campaign gets one; the other stays for inbound."""
+        calm = Inbound(service_level=0.95, free_blended=2)  # both free, neither with the campaign
+        board = {a: BoardAgent(state="available", inbound=calm, **UP) for a in ("b1", "b2")}
+        roster = Roster(BlendPolicy(keep_free=1))
+        assert inputs({}, board, roster=roster) == [AgentAvailable("b1")]
+        assert roster.lent == {"b2": "keep_free"}
+
     def test_the_hysteresis_keeps_an_agent_inbound_until_the_level_is_back_above_resume(self) -> None:
         roster = Roster(BlendPolicy(service_level_floor=0.8, resume_above=0.85))
         low = Inbound(service_level=0.7, free_blended=3)

@@ -13,6 +13,7 @@ from callcenter_ari.dialer.messages import Recorded
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.campaigns.conftest import csv_of, load
+from tests.e2e.helpers import phase_of, through_greeting
 from tests.e2e.test_persistent_agents import in_bridge
 
 DIALER = """
@@ -285,3 +286,26 @@ class TestPreview:
             assert (joined["agent"], joined["lead"]) == ("p1", second.lead_id)
             skipped = await app.campaigns.leads.get("renewals", first.lead_id)
             assert skipped is not None and skipped.attempts == [], "skipped: back to the campaign, not an attempt"
+
+
+class TestBlended:
+    async def test_blended_agents_keep_one_free_for_the_hotline_which_takes_a_caller_at_once(
+        self, sim: Simulator, start_app
+    ) -> None:
+        """b1 and b2 serve both the campaign's queue and the hotline's. The hotline is calm, so the campaign gets
+        one of them (keep_free = 1): one call at a time. A caller to the hotline is answered by the other at once."""
+        sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=3.0, talk=60.0))
+        phones(sim, "b1", "b2")
+        async with start_app(DIALER + agents("b1", "b2", queues='["sales", "support"]')) as app:
+            await lines_up(app, sim, "b1", "b2")
+            await campaign(app, 5, dial_mode="progressive")
+            await until_dialed(sim, 1)
+            await run_for(sim, 10.0)
+            assert len([c for c in sim.channels() if c["id"].startswith("dl-")]) == 1, "one agent lent"
+            on_campaign = {e["agent"] for e in await events(app, "dialer.connected")}
+            assert len(on_campaign) == 1
+            caller = await sim.inject_call(did="5552000", caller="+15550009001")
+            await through_greeting(sim, caller)
+            assert phase_of(app, caller) == "talking"
+            task = app.services.channels[caller]
+            assert task.machine.record.agent_id in {"b1", "b2"} - on_campaign
