@@ -36,7 +36,7 @@ from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
-from callcenter_ari.runtime.dialer import DialerService
+from callcenter_ari.runtime.dialer import DialerCollector, DialerService
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
@@ -254,6 +254,7 @@ class Application:
             node=self.node,
         )
         self.services.dialer = self.dialer
+        self.metrics.registry.register(DialerCollector(self.dialer))
         self.recordings = RecordingService(
             self.ari,
             RecordingStore(redis, self.store),

@@ -26,6 +26,8 @@ import anyio
 import msgspec
 import structlog
 from anyio.abc import TaskStatus
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from callcenter_ari.acd.errors import InvalidTransition
 from callcenter_ari.ari.errors import AriError
@@ -424,3 +426,40 @@ def _count(values: Iterable[str]) -> dict[str, int]:
     for value in values:
         out[value] = out.get(value, 0) + 1
     return out
+
+
+class DialerCollector(Collector):
+    """The campaigns this process dials, computed when Prometheus scrapes: calls by phase, agents by the pacer's
+    state, and each abandon rule's rate over its current period and the last 24 hours (the pacer's ledger: this
+    process's entries and those it read when its run started)."""
+
+    def __init__(self, dialer: DialerService) -> None:
+        self._dialer = dialer
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        calls = GaugeMetricFamily(
+            "callcenter_dialer_calls_in_progress", "Campaign calls by phase", labels=["campaign", "phase"]
+        )
+        agents = GaugeMetricFamily(
+            "callcenter_dialer_agents", "A campaign's agents by the pacer's state", labels=["campaign", "state"]
+        )
+        period = GaugeMetricFamily(
+            "callcenter_dialer_abandon_rate",
+            "Abandoned share of answered calls over the rule's current period",
+            labels=["campaign", "rule"],
+        )
+        day = GaugeMetricFamily(
+            "callcenter_dialer_abandon_rate_24h",
+            "Abandoned share of answered calls, last 24 hours",
+            labels=["campaign"],
+        )
+        now = self._dialer.clock.now()
+        for campaign_id, run in sorted(self._dialer.runs.items()):
+            for phase, count in sorted(_count(run.pacer.calls().values()).items()):
+                calls.add_metric([campaign_id, phase], count)
+            for state, count in sorted(_count(run.pacer.agents().values()).items()):
+                agents.add_metric([campaign_id, state], count)
+            for figures in run.pacer.ledger.figures(now):
+                period.add_metric([campaign_id, figures.rule], figures.rate)
+            day.add_metric([campaign_id], run.pacer.ledger.rolling(now, DAY).rate)
+        yield from (calls, agents, period, day)

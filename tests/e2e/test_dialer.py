@@ -174,6 +174,8 @@ class TestAbandons:
             figures = await app.dialer.figures(await app.campaigns.campaigns.require("renewals"))
             assert figures.last_24h == {"answered": 1, "abandoned": 1, "rate": 1.0}
             assert [e["message"] for e in await events(app, "dialer.abandoned")] == [True]
+            outcome = {"campaign": "renewals", "outcome": "abandoned"}
+            assert app.metrics.registry.get_sample_value("callcenter_dialer_calls_total", outcome) == 1.0
 
     async def test_an_abandon_that_puts_the_rate_over_the_limit_pauses_the_campaign(
         self, sim: Simulator, start_app
@@ -205,6 +207,8 @@ class TestAbandons:
             assert len([o for o in sim.originates() if o["endpoint"].endswith("@provider1")]) == 1
             figures = await app.dialer.figures(await app.campaigns.campaigns.require("renewals"))
             assert figures.paused and figures.periods[0].rate > 0.03
+            registry, labels = app.metrics.registry, {"campaign": "renewals", "rule": "us_tsr"}
+            assert registry.get_sample_value("callcenter_dialer_abandon_rate", labels) == 4 / 101
 
 
 async def until_dialed(sim: Simulator, count: int, within: float = 5.0) -> None:
