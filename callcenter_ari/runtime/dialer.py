@@ -84,7 +84,6 @@ class LiveFigures(msgspec.Struct, frozen=True, kw_only=True):
     agents: dict[str, int] = {}  # by the pacer's state
     calls: dict[str, int] = {}  # by phase
     hopper: int = 0
-    lines_free: int | None = None
     abandon_limit: float
     periods: list[RuleFigures]  # each rule's current period
     last_24h: dict[str, float]
