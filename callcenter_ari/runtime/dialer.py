@@ -150,6 +150,13 @@ class DialerService:
         self._sync_agents()
         await self._refresh_lines()
 
+    def _staffed(self, queue: str) -> bool:
+        standing = self.services.standing
+        return any(
+            queue in config.queues and config.persistent and standing.line(agent_id) is not None
+            for agent_id, config in self._agents().items()
+        )
+
     @property
     def _dialing(self) -> bool:
         return self.settings.dial and not self.services.draining
@@ -174,8 +181,16 @@ class DialerService:
         if campaign is not None:
             run.campaign = campaign
         state = campaign.state if campaign is not None else "stopped"
-        dialing = state == "running" and self._dialing
-        if dialing and run.pacer.paused:
+        # A process with none of the campaign's agents on a line holds no leads: the others dial them.
+        dialing = state == "running" and self._dialing and self._staffed(run.campaign.queue)
+        breaches = run.pacer.ledger.breaches(now) if state == "running" else []
+        if breaches and run.pacer.paused:
+            # Over the limit while this pacer was not dialing (no agents here): the pacer would only say so at
+            # its next entry; the campaign is paused now.
+            first = breaches[0]
+            breach = PauseCampaign(first.rule, first.rate, first.limit, first.answered, first.abandoned)
+            await self.pause_campaign(run.id, breach)
+        elif dialing and run.pacer.paused:
             run.tell(Resume())
         elif not dialing and not run.pacer.paused:
             run.tell(Pause())  # calls in flight go on; a process shutting down dials no more
