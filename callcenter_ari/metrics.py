@@ -56,6 +56,18 @@ class Metrics:
             ["state"],
             registry=r,
         )
+        self.dialer_calls = Counter(
+            "callcenter_dialer_calls_total",
+            "Campaign calls ended, by campaign and outcome (answered, machine, busy, no_answer, failed, abandoned)",
+            ["campaign", "outcome"],
+            registry=r,
+        )
+        self.dialer_ledger = Counter(
+            "callcenter_dialer_ledger_total",
+            "Abandon ledger entries, by campaign and kind (connected, abandoned, machine)",
+            ["campaign", "kind"],
+            registry=r,
+        )
         self.calls_shed = Counter(
             "callcenter_calls_shed_total",
             "New calls given the overload treatment instead of being served, by reason",

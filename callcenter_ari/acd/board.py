@@ -384,11 +384,14 @@ class Board:
             return []
         return self._make_available(agent_id, now)
 
-    def reserve(self, agent_id: str, call_id: str, queue: str, now: float) -> Offer:
+    def reserve(self, agent_id: str, call_id: str, queue: str, now: float, *, joined: bool = False) -> Offer:
         """Reserve a named agent for a call that asks for them (a transfer or a consultation), outside routing:
-        only an available agent, and one who can be rung (a persistent agent sits in a bridge of their own)."""
+        only an available agent, and one who can be rung (a persistent agent sits in a bridge of their own).
+        ``joined``: the call will be joined into a persistent agent's bridge (the dialer's), so only those."""
         self._require(agent_id, "reserve")
-        if self._a[agent_id].spec.persistent:
+        if joined and not self._a[agent_id].spec.persistent:
+            raise InvalidTransition(f"agent {agent_id} is not persistent: a campaign call cannot be joined to them")
+        if not joined and self._a[agent_id].spec.persistent:
             raise InvalidTransition(f"agent {agent_id} is persistent: calls are joined, never rung")
         return self._reserve(agent_id, call_id, queue, now)
 

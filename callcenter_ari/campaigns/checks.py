@@ -27,7 +27,7 @@ _DATE = re.compile(r"(?:\d{4}-)?(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
 
 # How many items each list of a spec may have.
 LENGTHS = {"calling_hours": (1, 12), "calling_days": (1, 7), "holidays": (0, 400), "no_agent_message": (1, 10),
-           "dispositions": (1, 50)}  # fmt: skip
+           "machine_message": (0, 10), "dispositions": (1, 50)}  # fmt: skip
 
 
 def check_spec(spec: CampaignSpec, *, trunks: Mapping[str, TrunkConfig], queues: Collection[str]) -> list[Problem]:
@@ -50,6 +50,11 @@ def check_spec(spec: CampaignSpec, *, trunks: Mapping[str, TrunkConfig], queues:
     found += [
         (f"no_agent_message[{n}]", why) for n, item in enumerate(spec.no_agent_message) if (why := check_item(item))
     ]
+    found += [
+        (f"machine_message[{n}]", why) for n, item in enumerate(spec.machine_message) if (why := check_item(item))
+    ]
+    if spec.on_machine == "message" and not spec.machine_message:
+        found.append(("machine_message", "on_machine = message needs a message to leave"))
     if spec.recording is not None:
         found += [_split(problem) for problem in validate_policy("recording", spec.recording)]
     found += _check_dispositions(spec)

@@ -101,6 +101,18 @@ class CampaignSpec(_Body, frozen=True):
     no_agent_message: list[str] = msgspec.field(default_factory=lambda: ["sound:vm-nobodyavail"])
     dispositions: list[Disposition] = msgspec.field(default_factory=lambda: list(DEFAULT_DISPOSITIONS))
     description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    # The dialer (docs/DIALER.md). ``ratio``: progressive mode's lines per agent; ``ring_seconds``: at least 15
+    # (TSR and Ofcom); ``preview_seconds``: preview mode dials by itself after this (0: only the agent starts it).
+    ratio: Annotated[float, msgspec.Meta(ge=1.0, le=5.0)] = 1.0
+    ring_seconds: Annotated[int, msgspec.Meta(ge=15, le=120)] = 25
+    preview_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.0
+    # Asterisk's AMD() on every answered call; a machine is hung up or hears ``machine_message`` (then hung up).
+    amd: bool = False
+    on_machine: Literal["hang_up", "message"] = "hang_up"
+    machine_message: list[str] = []
+    # The abandon rule the campaign answers to, and its limit (the share of answered calls; 3 % by both rules).
+    abandon_rule: Literal["us_tsr", "uk_ofcom"] = "us_tsr"
+    abandon_limit: Annotated[float, msgspec.Meta(gt=0.0, le=0.03)] = 0.03
 
     def disposition(self, code: str) -> Disposition | None:
         return next((d for d in self.dispositions if d.code == code), None)

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from callcenter_ari.dialer.blend import BlendPolicy
 from callcenter_ari.trunks.phone import InvalidNumber, check_region
 
 
@@ -17,6 +18,12 @@ class CampaignSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     max_upload_mb: int = 512  # a larger file is refused before anything is read
     max_import_rows: int = 2_000_000  # rows of one file
     keep_rejects: int = 100_000  # rejected rows kept per import for download; the rest are only counted
+    # The dialer: running campaigns are dialed by every process of the tenant (false: this one dials none).
+    dial: bool = True
+    # A claimed lead is the dialer's this long, renewed while its call lasts; a dialer that died gives its leads
+    # back this long after (as failed attempts, retried by the campaign's rules).
+    lease_seconds: float = 120.0
+    blend: BlendPolicy = BlendPolicy()  # where a free agent of both inbound and campaign queues goes
 
     @property
     def max_upload_bytes(self) -> int:
@@ -46,6 +53,7 @@ def validate(section: CampaignSettings, prefix: str = "campaigns") -> list[str]:
         ("max_upload_mb", 1, 1 << 20),
         ("max_import_rows", 1, 100_000_000),
         ("keep_rejects", 0, 10_000_000),
+        ("lease_seconds", 5, 86_400),
     ):
         if not low <= getattr(section, field) <= high:
             found.append(f"{prefix}.{field}: from {low} to {high}")

@@ -15,7 +15,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -27,6 +27,8 @@ from rich.live import Live
 
 from callcenter_ari import config as configuration
 from callcenter_ari import logs, wiring
+from callcenter_ari.campaigns.model import CampaignSpec
+from callcenter_ari.campaigns.reader import ReadOptions
 from callcenter_ari.config import Config
 from callcenter_ari.demo.redis_server import private_redis
 from callcenter_ari.demo.view import Tally, render, summary
@@ -180,6 +182,7 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console, log_
             async with anyio.create_task_group() as tg:
                 await tg.start(app.run)
                 console.print(pages_banner(app.http_port))
+                await _campaign(app, sim, rng)
                 callers = anyio.CancelScope()
                 tg.start_soon(_call_in, sim, rng, args, traffic, callers)
                 if args.surge is not None:
@@ -194,6 +197,40 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console, log_
                 console.print(f"  the demo's keys stay in {args.redis_url} under {config.redis.prefix}:")
         finally:
             await redis.aclose()
+
+
+CAMPAIGN_LEADS = 200
+
+
+async def _campaign(app: Application, sim: Simulator, rng: random.Random) -> None:
+    """The outbound campaign beside the hotline: predictive, answering-machine detection on, a lead list of
+    customers of whom about a third answer in person (docs/DIALER.md)."""
+    rows = ["name,phone"]
+    for n in range(CAMPAIGN_LEADS):
+        number = f"+1202555{n:04d}"
+        rows.append(f"Customer {n},{number}")
+        draw = rng.random()
+        kind = "answer" if draw < 0.35 else "machine" if draw < 0.45 else "busy" if draw < 0.55 else "noanswer"
+        talk = rng.uniform(30, 120) if kind == "answer" else None
+        behaviour = PhoneBehaviour(answer_after=rng.uniform(3, 12), talk=talk, kind=kind)  # type: ignore[arg-type]
+        sim.add_phone(f"PJSIP/{number}@provider1", behaviour)
+    spec = CampaignSpec(
+        name="Contract renewals",
+        queue="renewals",
+        trunk="provider1",
+        dial_mode="predictive",
+        amd=True,
+        time_zone="UTC",
+        calling_hours=["00:00-23:59"],
+        calling_days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    )
+    await app.campaigns.create("renewals", spec, by="demo")
+
+    async def source() -> AsyncIterator[bytes]:
+        yield ("\n".join(rows) + "\n").encode()
+
+    await app.campaigns.import_leads("renewals", source(), ReadOptions(), dry_run=False, by="demo")
+    await app.campaigns.act("renewals", "start", by="demo")
 
 
 class Traffic:

@@ -73,6 +73,7 @@ class Tally:
         self.outcomes: Counter[str] = Counter()
         self.recordings = 0  # finished recordings (policy or on demand)
         self.callbacks: Counter[str] = Counter()  # callback events: requested, attempted, connected, ...
+        self.campaign: Counter[str] = Counter()  # the outbound campaign's calls by outcome
 
     def __call__(self, kind: str, fields: dict[str, Any]) -> None:
         if kind == "call.started":
@@ -89,6 +90,8 @@ class Tally:
             self.recordings += 1
         elif kind.startswith("callback."):
             self.callbacks[kind.removeprefix("callback.")] += 1
+        elif kind == "dialer.call_ended":
+            self.campaign[str(fields.get("outcome", "?"))] += 1
 
     @property
     def ended(self) -> int:
@@ -153,6 +156,8 @@ def summary(tally: Tally, stored_calls: int, stored_events: int, log_file: str =
         f"  avg speed of answer      {f'{asa:.1f} s' if asa is not None else '-'}",
         f"  recordings               {tally.recordings} finished",
         f"  callbacks                {called_back['requested']} requested, {called_back['connected']} connected",
+        f"  campaign calls           {sum(tally.campaign.values())}"
+        + (f" ({', '.join(f'{k} {n}' for k, n in sorted(tally.campaign.items()))})" if tally.campaign else ""),
         f"  in Redis                 {stored_calls} call records, {stored_events} events",
     ]
     if log_file:

@@ -35,6 +35,7 @@ from callcenter_ari.http.routes.callbacks import CallbackController
 from callcenter_ari.http.routes.calls import CallController
 from callcenter_ari.http.routes.campaign_leads import CampaignLeadController
 from callcenter_ari.http.routes.campaigns import CampaignController
+from callcenter_ari.http.routes.dialer import DialerController
 from callcenter_ari.http.routes.directory import AgentConfigController, QueueConfigController
 from callcenter_ari.http.routes.dnc import DncController
 from callcenter_ari.http.routes.events import EventController
@@ -127,6 +128,7 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
             QaController,
             CampaignController,
             CampaignLeadController,
+            DialerController,
             DncController,
         ],
         security=[{"bearer": []}],

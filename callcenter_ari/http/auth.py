@@ -59,6 +59,7 @@ Permission = Literal[
     "campaigns.manage",
     "campaigns.leads",
     "campaigns.disposition",
+    "campaigns.preview",
     "dnc.read",
     "dnc.manage",
 ]
@@ -103,6 +104,7 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     "campaigns.manage": frozenset({"admin", "supervisor"}),
     "campaigns.leads": frozenset({"admin", "supervisor", "agent"}),
     "campaigns.disposition": frozenset({"admin", "supervisor", "agent"}),
+    "campaigns.preview": frozenset({"admin", "supervisor", "agent"}),
     "dnc.read": frozenset({"admin", "supervisor"}),
     "dnc.manage": frozenset({"admin", "supervisor"}),
 }

@@ -23,6 +23,7 @@ from callcenter_ari.recording.model import DeletionAudit, Recording
 from callcenter_ari.recording.settings import RecordingSection
 from callcenter_ari.runtime.acd import AcdService
 from callcenter_ari.runtime.callbacks import CallbackService
+from callcenter_ari.runtime.dialer import DialerService
 from callcenter_ari.runtime.directory import Directory
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.surge import SurgeService
@@ -65,6 +66,7 @@ class ApiDeps:
     delete_recording: Callable[[Recording, str], Awaitable[DeletionAudit]]  # retention-checked, audited
     campaigns: CampaignDesk  # outbound campaigns, their leads and the do-not-call list
     callbacks: CallbackService  # callbacks: listed, scheduled, cancelled, rescheduled; their figures per queue
+    dialer: DialerService  # the campaigns' dialer: live figures, preview mode
 
     @classmethod
     def from_application(cls, app: Application) -> ApiDeps:
@@ -113,4 +115,5 @@ class ApiDeps:
             delete_recording=lambda rec, by: app.recordings.delete(rec, by, "requested"),
             campaigns=app.campaigns,
             callbacks=app.callbacks,
+            dialer=app.dialer,
         )

@@ -553,15 +553,16 @@ class AcdService:
 
         self._send(_FromCall("", apply))
 
-    async def reserve(self, agent_id: str, call_id: str, queue: str) -> str:
-        """Reserve a named agent for this call (a transfer or a consultation) and return the endpoint to ring.
+    async def reserve(self, agent_id: str, call_id: str, queue: str, *, joined: bool = False) -> str:
+        """Reserve a named agent for this call (a transfer or a consultation) and return the endpoint to ring;
+        ``joined``: a persistent agent, for a call to be joined into their bridge (a campaign's).
 
         The board refuses an agent who is not available (``InvalidTransition``, ``UnknownAgent``); Redis confirms
         it, so another process cannot have them at once (``ReservedElsewhere`` if one did).
         """
 
         def apply() -> str:
-            offer = self.board.reserve(agent_id, call_id, queue, self._clock.now())
+            offer = self.board.reserve(agent_id, call_id, queue, self._clock.now(), joined=joined)
             self._touch(agent_id)
             return offer.endpoint
 

@@ -38,6 +38,7 @@ from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.callbacks import CallbackService, CallbackServices
 from callcenter_ari.runtime.channels import Channels
+from callcenter_ari.runtime.dialer import DialerCollector, DialerService, DialerServices
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import EVENTS_USED, Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
@@ -59,6 +60,7 @@ from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.callbacks import CallbackStore
 from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.connection import tenant_keys
+from callcenter_ari.store.dialer_ledger import DialerLedger
 from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
@@ -105,6 +107,7 @@ class Services:
         admission: Admission,
         outbound: OutboundLegs,
         callbacks: CallbackService,
+        dialer: DialerService,
     ) -> None:
         self.ari, self.store, self.clock, self.metrics, self.timers = ari, store, clock, metrics, timers
         self.calls = calls  # live calls by call id
@@ -126,6 +129,7 @@ class Services:
         self.admission = admission
         self.outbound = outbound  # calls placed to numbers outside, through the trunks
         self.callbacks = callbacks
+        self.dialer = dialer  # campaigns dialed
         self.draining = False
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
@@ -305,6 +309,28 @@ class Application:
             instance=self.instance,
         )
         self.events.observers.append(self.callbacks.figures)
+        self.dialer = DialerService(
+            DialerServices(
+                self.ari,
+                self.clock,
+                lines,
+                self.metrics,
+                outbound,
+                self.standing,
+                spawn,
+                emit,
+                draining=lambda: self.services.draining,
+            ),
+            self.acd,
+            self.campaigns,
+            DialerLedger(redis, self.store.keys),
+            settings=config.campaigns,
+            agents=lambda: self.directory.config.agents,
+            live=lambda: self.stats.live(self.clock.now()),
+            capacities=capacities(config.trunks),
+            node=self.node,
+        )
+        self.metrics.registry.register(DialerCollector(self.dialer))
         self.services = Services(
             ari=self.ari,
             store=self.store,
@@ -328,6 +354,7 @@ class Application:
             admission=self.admission,
             outbound=outbound,
             callbacks=self.callbacks,
+            dialer=self.dialer,
         )
         self.dispatcher = Dispatcher(self.services, self.settings_for, self.admission)
         self._stopping = anyio.Event()
@@ -400,10 +427,12 @@ class Application:
             await tg.start(self.acd.watch, await self.agent_store.head())  # before recovery: no change is missed
             await self._recover()
             await tg.start(self.callbacks.run)  # after the calls: callbacks take their places among them
+            await self.dialer.recover()
             await self.tickets.store.open_numbering(first=True)  # before this process counts among the running
             await tg.start(self.presence.run)
             self._recovered = True
             tg.start_soon(self.acd.renew_seats)
+            await tg.start(self.dialer.run)
             self.dispatcher.open()
             log.info("app.started", transport=self.ari.transport_name, tenant=self.config.app.tenant)
             task_status.started()

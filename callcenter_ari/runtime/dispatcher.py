@@ -141,12 +141,12 @@ class Dispatcher:
                 task = self.services.calls.get(call_of(playback.id))
                 if task is not None:
                     self._deliver(task, PlaybackDone(playback.id, playback.state == "failed"))
-                elif not self._admission.playback_done(playback.id):
+                elif not self._admission.playback_done(playback.id) and not services.dialer.playback_done(playback.id):
                     self.services.features.playback_done(playback.id)
             case ChannelHangupRequest(channel=channel, cause=cause) | ChannelDestroyed(channel=channel, cause=cause):
                 self._channel_gone(channel.id, cause)
-            case StasisEnd(channel=channel):
-                self._channel_gone(channel.id, None)
+            case StasisEnd(channel=channel) if not services.dialer.detecting(channel.id):
+                self._channel_gone(channel.id, None)  # a campaign call gone to answering-machine detection comes back
             case Dial(peer=peer, dialstatus=status) if status in _FAILED_DIAL and peer.id in services.channels:
                 self._dial_status[peer.id] = status
             case StasisStart():
@@ -202,6 +202,10 @@ class Dispatcher:
         elif kind == "outbound":
             if not self.services.outbound.entered(event.channel.id):
                 log.info("outbound.orphan_leg", channel=event.channel.id)  # hung up, its line given back
+        elif kind == "amd":
+            if not self.services.dialer.detected(event.channel.id):
+                log.info("dialer.orphan_call", channel=event.channel.id)
+                self.services.spawn(self._hang_up, event.channel.id)
         elif kind == "persistent" and len(args) > 1:
             self.services.standing.entered(event.channel.id, args[1])
         elif kind == "agentphone" and len(args) > 2:

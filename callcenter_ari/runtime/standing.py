@@ -166,7 +166,9 @@ class StandingLines:
         stored = await self._store.lines()
         in_bridge = {channel: bridge.id for bridge in bridges for channel in bridge.channels}
         for agent_id, channel in stored.items():
-            logged_in = agent_id in self._endpoints and acd.board.state(agent_id) != "logged_out"
+            if agent_id not in self._endpoints:
+                continue  # another process's persistent agent (one tenant, several processes): theirs to keep
+            logged_in = acd.board.state(agent_id) != "logged_out"
             if channel not in channels or not logged_in:
                 self._store.drop_line(agent_id)
                 if channel in channels:

@@ -47,6 +47,7 @@ class _Scripted(Driver):
     """Shared by callers and phones: talk timer once bridged with another party in a mixing bridge."""
 
     talk: float | None = None
+    app: str | None = None  # the application a call the app placed was originated into
 
     def __init__(self, core: Asterisk) -> None:
         self.core = core
@@ -62,7 +63,8 @@ class _Scripted(Driver):
 
     def continue_in_dialplan(self, core: Asterisk, ch: Channel, context: str, exten: str, priority: int) -> None:
         if context == "cc-amd-stasis":
-            run_amd(core, ch, self.amd_result(), "callcenter")
+            # Stasis(<app>,amd,...): a deployment's dialplan names its own application, the one that placed the call.
+            run_amd(core, ch, self.amd_result(), self.app or "callcenter")
         else:
             core.continue_unknown(ch, context, exten, priority)
 
@@ -75,6 +77,8 @@ INBOUND_STASIS_PRIORITY = 2
 
 
 class TrunkCaller(_Scripted):
+    app: str  # the application its trunk's dialplan sends it to
+
     def __init__(self, core: Asterisk, script: CallerScript, trunk: str, did: str, app: str) -> None:
         super().__init__(core)
         self.script = script
@@ -202,6 +206,7 @@ def originate_phone(
     caller: tuple[str, str] | None,
     timeout: float,
     channel_id: str | None,
+    variables: dict[str, str] | None = None,
 ) -> Json:
     if behaviour is None or behaviour.kind == "unavailable":
         # No registered contact: the channel driver cannot create the channel.
@@ -213,10 +218,12 @@ def originate_phone(
     else:
         name = _tech_name("PJSIP", trunk or number, number)
     ch = core.create_channel(tech.upper(), name, channel_id)
+    ch.vars.update(variables or {})
     ch.caller_name, ch.caller_number = caller or ("", "")
     ch.conn_name, ch.conn_number = ch.caller_name, ch.caller_number
     core.set_dialplan(ch, "default", "s", 1, "AppDial2", "(Outgoing Line)")
     phone = Phone(core, behaviour)
+    phone.app = app
     ch.driver = phone
     if app is not None:
         ch.origin = Origin.ORIGINATED

@@ -240,6 +240,9 @@ def _originate(api: AriApi, r: Req, channel_id: str | None) -> Any:
             other_id=other_id,
         )
     if tech.upper() in ("PJSIP", "DAHDI"):
+        body = r.body if isinstance(r.body, dict) else {}
+        given = body.get("variables")
+        variables: dict[Any, Any] = given if isinstance(given, dict) else {}
         return originate_phone(
             core,
             tech,
@@ -250,6 +253,7 @@ def _originate(api: AriApi, r: Req, channel_id: str | None) -> Any:
             caller=caller,
             timeout=timeout,
             channel_id=channel_id,
+            variables={str(k): str(v) for k, v in variables.items()},
         )
     raise AriError(500, "Allocation failed", key="error")
 

@@ -255,7 +255,7 @@ class Keys:
         """A campaign's lead data: ``leads`` (hash lead id -> lead JSON), ``numbers`` (hash E.164 -> lead id),
         ``due`` (sorted set of new and scheduled lead ids by the time they may be tried), ``dialing`` (sorted set
         of claimed lead ids by lease end), ``stats`` (hash of counters), ``imports`` (sorted set of import ids by
-        start time)."""
+        start time), ``ledger`` (the dialer's abandon ledger: list of entries, JSON, oldest first)."""
         if part not in _CAMPAIGN_PARTS:
             raise InvalidId(f"campaign part {part[:40]!r} is not a valid part")
         return f"{self.base}:campaign:{checked(campaign_id, 'campaign id')}:{part}"
@@ -290,5 +290,5 @@ class Keys:
         return f"{self.base}:campaigns:abandoned"
 
 
-_CAMPAIGN_PARTS = frozenset({"leads", "numbers", "due", "dialing", "stats", "imports"})
+_CAMPAIGN_PARTS = frozenset({"leads", "numbers", "due", "dialing", "stats", "imports", "ledger"})
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

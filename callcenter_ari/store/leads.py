@@ -239,7 +239,7 @@ class LeadStore:
         return list(await self.redis.zmscore(self.keys.abandoned_numbers, list(numbers)))
 
     def all_parts(self, campaign_id: str) -> list[str]:
-        return [self.part(campaign_id, p) for p in ("leads", "numbers", "due", "dialing", "stats", "imports")]
+        return [self.part(campaign_id, p) for p in ("leads", "numbers", "due", "dialing", "stats", "imports", "ledger")]
 
 
 def state_counts(counters: Mapping[str, int], states: Sequence[LeadState]) -> dict[str, int]:

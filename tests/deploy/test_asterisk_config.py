@@ -82,7 +82,10 @@ def test_dialplan_passes_asterisklint(etc: Path) -> None:
         text=True,
         check=False,
     )
-    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+    # asterisklint's list of applications has no app_amd: AMD() is Asterisk's own (the vendored transcript
+    # continue_to_amd_and_back runs [cc-amd-stasis] on Asterisk 22), so that one finding alone is not a fault.
+    found = [line for line in (result.stdout + result.stderr).splitlines() if "app 'AMD' does not exist" not in line]
+    assert found == []
 
 
 @pytest.mark.parametrize(
@@ -115,11 +118,13 @@ def test_every_context_a_channel_enters_exists(etc: Path, dialplan: Dialplan) ->
 
 
 def test_every_stasis_call_targets_the_callcenter_app(dialplan: Dialplan) -> None:
-    """Stasis(callcenter,inbound,<source>,<did>) or Stasis(callcenter,agentphone,<endpoint>,<digits>)."""
+    """Stasis(callcenter,inbound,<source>,<did>), Stasis(callcenter,agentphone,<endpoint>,<digits>), or the
+    dialer's call back from answering-machine detection, Stasis(callcenter,amd,${AMDSTATUS},${AMDCAUSE})."""
     calls = [args for context in dialplan for args in stasis_args(dialplan, context)]
     assert len(calls) >= 6
     for args in calls:
-        assert args[0] == "callcenter" and args[1] in ("inbound", "agentphone") and len(args) == 4, args
+        assert args[0] == "callcenter" and args[1] in ("inbound", "agentphone", "amd") and len(args) == 4, args
+    assert stasis_args(dialplan, "cc-amd-stasis") == [["callcenter", "amd", "${AMDSTATUS}", "${AMDCAUSE}"]]
 
 
 def test_sip_trunk_calls_carry_the_trunk_name_and_did(etc: Path, dialplan: Dialplan) -> None:
@@ -162,7 +167,8 @@ def test_every_extension_ends_in_a_hangup(dialplan: Dialplan) -> None:
                 "Goto",
                 "cc-after-stasis,s,1",
             ), (context, pattern, apps)
-            assert {app for app, _ in apps} <= {"Stasis", "Goto", "GotoIf", "Hangup"}, (context, pattern)
+            detection = {"AMD"} if context == "cc-amd-stasis" else set()  # the dialer's answering-machine detection
+            assert {app for app, _ in apps} <= {"Stasis", "Goto", "GotoIf", "Hangup", *detection}, (context, pattern)
 
 
 def test_default_context_refuses_anything(dialplan: Dialplan) -> None:
