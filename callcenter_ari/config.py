@@ -22,6 +22,7 @@ import msgspec
 
 from callcenter_ari.acd.skills import RequirementSyntaxError
 from callcenter_ari.acd.skills import parse as parse_skills
+from callcenter_ari.callback.settings import CallbackSettings, QueueCallback
 from callcenter_ari.campaigns.settings import CampaignSettings
 from callcenter_ari.campaigns.settings import validate as validate_campaigns
 from callcenter_ari.ivr import Destination, IvrConfig, QueueNode
@@ -156,6 +157,7 @@ class QueueConfig(_Section, frozen=True):
     survey: str = ""  # ivr.surveys.<name> played to the caller after the agent hangs up; empty: none
     hold_alert_seconds: float = 30.0  # a caller on hold this long alerts the supervisors (call.hold_alert)
     recording: RecordingPolicy | None = None  # none: recording.default
+    callback: QueueCallback | None = None  # callbacks offered to waiting callers, and their rules (docs/CALLBACK.md)
 
 
 class AgentConfig(_Section, frozen=True):
@@ -252,6 +254,7 @@ class Config(_Section, frozen=True):
     acd: AcdSection = AcdSection()
     trunks: dict[str, TrunkConfig] = {}
     ivr: IvrConfig = IvrConfig()
+    callback: CallbackSettings = CallbackSettings()
     api: ApiSection = ApiSection()
     webhooks: WebhookSettings = WebhookSettings()
     tickets: TicketsSection = TicketsSection()
@@ -429,6 +432,7 @@ def problems(config: Config) -> list[str]:
             f"queues.{queue_id}.{path}: {message}"
             for path, message in check_queue(queue, config.queues, config.ivr.surveys)
         ]
+    found += _check_callback(config)
     for supervisor_id, supervisor in config.supervisors.items():
         if not valid_device(supervisor.endpoint):
             found.append(f"supervisors.{supervisor_id}.endpoint: {_DEVICE_RULE}")
@@ -461,6 +465,25 @@ def problems(config: Config) -> list[str]:
 
 
 Problem = tuple[str, str]  # (the field's path inside the entry, as the TOML table or the API body has it; message)
+
+
+def _check_callback(config: Config) -> list[str]:
+    """The callbacks' trunks exist, their caller id is a number, their prompts are media."""
+    callback, found = config.callback, []
+    for trunk in callback.trunks:
+        if trunk not in config.trunks:
+            found.append(f"callback.trunks: unknown trunk {trunk!r}")
+    if callback.caller_id:
+        try:
+            if parse_number(callback.caller_id, callback.plan.region).e164 != callback.caller_id:
+                found.append("callback.caller_id: give it in E.164 form (+<country><number>)")
+        except InvalidNumber as exc:
+            found.append(f"callback.caller_id: {exc}")
+    for name in callback.prompts.__struct_fields__:
+        problem = check_item(getattr(callback.prompts, name))
+        if problem:
+            found.append(f"callback.prompts.{name}: {problem}")
+    return found
 
 
 def valid_id(value: str) -> bool:

@@ -38,6 +38,24 @@ class Metrics:
             ["trunk"],
             registry=r,
         )
+        self.outbound_legs = Counter(
+            "callcenter_outbound_legs_total",
+            "Outbound legs: placed, then answered, no_answer, busy, failed or ended",
+            ["event"],
+            registry=r,
+        )
+        self.callbacks = Counter(
+            "callcenter_callbacks_total",
+            "Callback events by queue: requested, attempted, connected, failed, expired, cancelled",
+            ["queue", "event"],
+            registry=r,
+        )
+        self.callbacks_live = Gauge(
+            "callcenter_callbacks_live",
+            "Callbacks not ended, by state, as this process last saw them",
+            ["state"],
+            registry=r,
+        )
         self.calls_shed = Counter(
             "callcenter_calls_shed_total",
             "New calls given the overload treatment instead of being served, by reason",

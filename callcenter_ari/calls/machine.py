@@ -44,6 +44,8 @@ from collections.abc import Callable
 from typing import get_args
 
 from callcenter_ari import ivr
+from callcenter_ari.callback.policy import offer_check_at, offer_due
+from callcenter_ari.calls.callback_dialog import CallbackDialog, Declined, DialogInput, Requested
 from callcenter_ari.calls.consult import Cancelled, Completed, Conferenced, Consultation, Dissolved, HandedOver, Outcome
 from callcenter_ari.calls.consult import Party as ConsultedParty
 from callcenter_ari.calls.ivr import from_session
@@ -60,6 +62,8 @@ from callcenter_ari.calls.messages import (
     AgentUp,
     Announce,
     Answer,
+    CallbackAnswer,
+    CallbackOffer,
     CallerGone,
     CancelConsult,
     CancelTimer,
@@ -128,7 +132,8 @@ class InboundCall:
         self.settings = settings
         self._timers: set[str] = set()
         self._session: ivr.IvrSession | None = None
-        self._announcing = ""  # the position announcement playing now, if any
+        self._announcing = ""  # the position announcement (or the callback offer) playing now, if any
+        self._callback: CallbackDialog | None = None  # the caller asking for a callback (phase "callback")
         self._recorder = Recorder(record.recording, record.call_id, settings.recording_salt)
         self._consultation = Consultation(record, settings)
 
@@ -147,6 +152,8 @@ class InboundCall:
             return self._leave_id
         if call.phase in ("ivr", "survey") and self._session is not None:
             return self._session.prompt_id or ""
+        if call.phase == "callback" and self._callback is not None:
+            return self._callback._playing
         return self._announcing
 
     def handle(self, message: Input, now: float) -> list[Command]:
@@ -244,10 +251,12 @@ class InboundCall:
                 call.skills, call.language = skills, language
                 return self._enqueue(queue, priority, now)
             case ivr.OfferCallback(queue=queue, language=language):
-                # Callbacks are scheduled by a later service; until then the caller is served from the queue.
+                # The caller chose a callback in the flow (its callback node, or the surge announcement's key): their
+                # place in line is now.
                 call.language = language
+                call.queue, call.priority, call.enqueued_at = queue, settings.priority, now
                 requested = Emit("ivr.callback_requested", self._fields(now, queue=queue))
-                return [requested, *self._enqueue(queue, settings.priority, now)]
+                return [requested, *self._start_callback(now)]
             case ivr.Transfer(target_name=target):
                 return self._transfer(target, now)
             case ivr.Voicemail():
@@ -283,12 +292,16 @@ class InboundCall:
         call = self.record
         settings = self.settings.queue_settings(queue)
         call.phase, call.queue, call.priority, call.enqueued_at = "queued", queue, priority, now
-        return [
+        commands: list[Command] = [
             MohStart(call.channel_id, settings.moh_class),
             Enqueue(queue, priority, now, first=True, language=call.language, skills=call.skills),
             self._set_timer("max_wait", now + settings.max_wait),
             Emit("call.queued", self._fields(now, queue=queue, priority=priority, skills=list(call.skills))),
         ]
+        offer_at = None if settings.callback is None else offer_check_at(settings.callback.policy, now)
+        if offer_at is not None:
+            commands.append(self._set_timer("callback_offer", offer_at))
+        return commands
 
     def _offered(self, message: Offered, now: float) -> list[Command]:
         if message.bridge:
@@ -488,6 +501,8 @@ class InboundCall:
 
     def _max_wait(self, message: Timeout, now: float) -> list[Command]:
         call = self.record
+        if message.name == "callback_offer":
+            return self._offer_callback(CallbackOffer(), now)
         if message.name != "max_wait":
             return []
         return [Dequeue(call.queue), Hangup(call.channel_id), *self._end("max_wait", now)]
@@ -526,6 +541,11 @@ class InboundCall:
         )
         if message.ewt is not None and message.ewt >= 60:
             media += ["sound:queue-holdtime", f"number:{round(message.ewt / 60)}", "sound:queue-minutes"]
+        offers = self.settings.queue_settings(call.queue).callback
+        waited = now - (call.enqueued_at or now)
+        if offers is not None and not call.callback_offered and offer_due(offers.policy, waited, message.ewt):
+            call.callback_offered = True
+            media.append(self.settings.callback.prompts.offer)
         self._announcing = f"{call.call_id}-ann{round(now * 1000)}"
         # Music stops while the caller hears where they are, and comes back after.
         return [MohStop(call.channel_id), Play(call.channel_id, tuple(media), self._announcing)]
@@ -537,6 +557,104 @@ class InboundCall:
         if self.record.phase == "talking":
             return []
         return [MohStart(self.record.channel_id, self.settings.queue_settings(self.record.queue).moh_class)]
+
+    # ---- callback -----------------------------------------------------------------------------------------
+
+    def _offer_callback(self, _: CallbackOffer, now: float) -> list[Command]:
+        """ "Press 1 to be called back, you keep your place": once per call, over the music."""
+        call = self.record
+        if call.callback_offered:
+            return []
+        call.callback_offered = True
+        # A position announcement playing now gives way: the offer matters more to the caller.
+        commands: list[Command] = [StopPlayback(self._announcing)] if self._announcing else []
+        self._announcing = f"{call.call_id}-cboffer"
+        return [
+            *commands,
+            MohStop(call.channel_id),
+            Play(call.channel_id, (self.settings.callback.prompts.offer,), self._announcing, call.language),
+            Emit("call.callback_offered", self._fields(now, queue=call.queue)),
+        ]
+
+    def _queued_digit(self, message: Digit, now: float) -> list[Command]:
+        """A key while waiting: the offer's key, once offered, starts the request; the caller's place is kept
+        (their arrival), and they leave the line while they answer."""
+        call = self.record
+        if not call.callback_offered or message.digit != self.settings.callback.key:
+            return []
+        commands: list[Command] = [Dequeue(call.queue), self._cancel_timer("max_wait")]
+        if "callback_offer" in self._timers:
+            commands.append(self._cancel_timer("callback_offer"))
+        if self._announcing:
+            commands.append(StopPlayback(self._announcing))
+            self._announcing = ""
+        commands.append(MohStop(call.channel_id))
+        return commands + self._start_callback(now)
+
+    def _start_callback(self, now: float) -> list[Command]:
+        call, settings = self.record, self.settings
+        queue = settings.queue_settings(call.queue)
+        call.phase = "callback"
+        self._callback = CallbackDialog(
+            call_id=call.call_id,
+            channel=call.channel_id,
+            caller=call.caller,
+            queue=call.queue,
+            place=call.enqueued_at or now,
+            priority=call.priority,
+            settings=settings.callback,
+            record_name=queue.callback is not None and queue.callback.record_name,
+            language=call.language,
+        )
+        return self._from_callback(self._callback.start(now), now)
+
+    def _callback_input(self, message: DialogInput, now: float) -> list[Command]:
+        if self._callback is None:
+            return []
+        return self._from_callback(self._callback.handle(message, now), now)
+
+    def _from_callback(self, commands: list[Command], now: float) -> list[Command]:
+        dialog, call = self._callback, self.record
+        self._track(commands)
+        if dialog is None or dialog.result is None:
+            return commands
+        self._callback = None
+        match dialog.result:
+            case Requested(callback_id=callback_id):
+                call.callback_id = callback_id
+                return [*commands, Hangup(call.channel_id), *self._end("callback_requested", now)]
+            case Declined(reason=reason):
+                commands.append(Emit("call.callback_declined", self._fields(now, queue=call.queue, reason=reason)))
+                return commands + self._back_to_waiting(now)
+        return commands
+
+    def _back_to_waiting(self, now: float) -> list[Command]:
+        """In line again at the caller's place (their arrival), as if they had never asked."""
+        call = self.record
+        call.phase = "queued"
+        settings = self.settings.queue_settings(call.queue)
+        enqueued_at = call.enqueued_at or now
+        return [
+            MohStart(call.channel_id, settings.moh_class),
+            self._back_in_line(now),
+            self._set_timer("max_wait", max(enqueued_at + settings.max_wait, now + 1.0)),
+        ]
+
+    def _callback_caller_gone(self, message: CallerGone, now: float) -> list[Command]:
+        """The caller hung up while asking: once their number is chosen, the callback is saved all the same."""
+        call, dialog = self.record, self._callback
+        call.hangup_cause = message.cause
+        self._callback = None
+        if dialog is not None and dialog.step == "name":
+            return [dialog.request(), *self._end("callback_requested", now)]
+        if dialog is not None and dialog.step in ("saving", "answer", "done") and dialog.number_chosen:
+            return self._end("callback_requested", now)
+        return self._abandoned(now)
+
+    def _callback_resumed(self, message: Resume, now: float) -> list[Command]:
+        """After a restart in the middle of asking: back in line at their place."""
+        self._callback = None
+        return [Emit("call.resumed", self._fields(now, phase="callback")), *self._back_to_waiting(now)]
 
     # ---- hold ---------------------------------------------------------------------------------------------
 
@@ -1070,6 +1188,7 @@ _CONSULTATION_INPUTS = (
     CompleteTransfer,
     StartConference,
 )
+_CALLBACK_INPUTS = (Digit, PlaybackDone, Timeout, RecordingDone, CallbackAnswer)
 _PHASES: tuple[CallPhase, ...] = get_args(CallPhase)
 
 _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
@@ -1088,6 +1207,11 @@ _TRANSITIONS: dict[tuple[str, type[Input]], _Step] = {
     ("queued", QueueRefused): InboundCall._refused,
     ("queued", QueueEnded): InboundCall._taken_out,
     ("queued", Announce): InboundCall._announce,
+    ("queued", CallbackOffer): InboundCall._offer_callback,
+    ("queued", Digit): InboundCall._queued_digit,
+    **{("callback", kind): InboundCall._callback_input for kind in _CALLBACK_INPUTS},
+    ("callback", CallerGone): InboundCall._callback_caller_gone,
+    ("callback", Resume): InboundCall._callback_resumed,
     ("queued", PlaybackDone): InboundCall._announced,
     ("ringing", PlaybackDone): InboundCall._announced,
     ("talking", PlaybackDone): InboundCall._announced,

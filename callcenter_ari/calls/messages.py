@@ -145,6 +145,19 @@ class QueueEnded(_Msg, frozen=True):
     message: str = ""
 
 
+class CallbackOffer(_Msg, frozen=True):
+    """Time to offer the waiting caller a callback (a relaxation step of the queue, or its callback policy)."""
+
+
+class CallbackAnswer(_Msg, frozen=True):
+    """What became of the caller's ``RequestCallback``: accepted (``callback_id``), or refused with ``reason``
+    ("pending": the number has one pending already for the queue; "unavailable": it could not be saved)."""
+
+    accepted: bool
+    callback_id: str = ""
+    reason: str = ""
+
+
 class Announce(_Msg, frozen=True):
     """Time to tell the caller their place in line and the estimated wait."""
 
@@ -263,6 +276,8 @@ Input = (
     | QueueRefused
     | QueueEnded
     | Announce
+    | CallbackOffer
+    | CallbackAnswer
     | Hold
     | Unhold
     | SupervisorHangup
@@ -378,6 +393,17 @@ class Enqueue(_Msg, frozen=True):
     skills: tuple[str, ...] = ()
 
 
+class RequestCallback(_Msg, frozen=True, kw_only=True):
+    """Save the caller's callback: ``number`` (E.164, checked against the number plan) for ``queue``, in line at
+    ``place`` (the caller's arrival); answered with ``CallbackAnswer``."""
+
+    queue: str
+    number: str
+    place: float
+    priority: int = 0
+    name_recording: str = ""
+
+
 class Dequeue(_Msg, frozen=True):
     queue: str
 
@@ -449,6 +475,7 @@ Command = (
     | LeaveBridge
     | Enqueue
     | Dequeue
+    | RequestCallback
     | ReleaseAgent
     | ReserveAgent
     | FreeAgent

@@ -27,6 +27,7 @@ CallPhase = Literal[
     "conference",
     "survey",
     "voicemail",
+    "callback",
     "leaving",
     "ended",
 ]
@@ -79,6 +80,9 @@ class CallRecord(msgspec.Struct, kw_only=True):
     consult_channel: str = ""
     consult_answered_at: float | None = None
     caller_left: bool = False  # in a conference: the caller hung up and the two others talk on
+    # Callback: offered to the caller while waiting (once); the callback their request made.
+    callback_offered: bool = False
+    callback_id: str = ""
 
     def fields(self, now: float, **extra: object) -> dict[str, object]:
         """What every event of the call starts with."""

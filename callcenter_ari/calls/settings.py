@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import msgspec
 
 from callcenter_ari import ivr
+from callcenter_ari.callback.settings import CallbackSettings, QueueCallback
 from callcenter_ari.recording.settings import RecordingPolicy
 
 # How long a transfer or a consultation rings a configured destination (an agent rings for the queue's time).
@@ -22,6 +23,7 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     survey: ivr.Flow | None = None
     hold_alert: float = 30.0  # seconds on hold before a supervisor is alerted
     recording: RecordingPolicy = RecordingPolicy(mode="none")
+    callback: QueueCallback | None = None  # when waiting callers are offered a callback, and its rules
 
 
 class CallSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +40,7 @@ class CallSettings(msgspec.Struct, frozen=True, kw_only=True):
     destinations: Mapping[str, tuple[str, str]] = {}
     queues: Mapping[str, QueueSettings] = {}
     recording_salt: str = ""  # see recording.recorder.Recorder
+    callback: CallbackSettings = CallbackSettings()
 
     def queue_settings(self, queue: str) -> QueueSettings:
         return self.queues.get(queue) or QueueSettings()

@@ -7,22 +7,35 @@ and "24:00" ends a day at midnight, as the IVR's opening hours do (``ivr.config.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from callcenter_ari.campaigns.model import CampaignSpec
 from callcenter_ari.ivr.config import WEEKDAYS, parse_range
+
+
+class CallingHours(Protocol):
+    """What the hours are read from: a campaign's spec, a queue's callback window."""
+
+    @property
+    def calling_hours(self) -> Sequence[str]: ...
+    @property
+    def calling_days(self) -> Sequence[str]: ...
+    @property
+    def holidays(self) -> Sequence[str]: ...
+
 
 HORIZON_DAYS = 60  # past this nothing opens: a campaign on holiday for two months is not calling anyone
 
 
-def ranges(spec: CampaignSpec) -> list[tuple[int, int]]:
+def ranges(spec: CallingHours) -> list[tuple[int, int]]:
     """The calling hours as minutes since local midnight, in order; unparsable ranges are left out (checked
     before a spec is stored)."""
     return sorted(span for span in (parse_range(text) for text in spec.calling_hours) if span is not None)
 
 
-def next_open(spec: CampaignSpec, zone: str, instant: float) -> float | None:
+def next_open(spec: CallingHours, zone: str, instant: float) -> float | None:
     """``instant`` itself if the calling hours are open then in ``zone``, else when they next open; None when they
     do not open within the horizon (no day or every day a holiday)."""
     tz = ZoneInfo(zone)
@@ -39,7 +52,7 @@ def next_open(spec: CampaignSpec, zone: str, instant: float) -> float | None:
     return None
 
 
-def is_open(spec: CampaignSpec, zone: str, instant: float) -> bool:
+def is_open(spec: CallingHours, zone: str, instant: float) -> bool:
     return next_open(spec, zone, instant) == instant
 
 
@@ -54,7 +67,7 @@ def next_midnight(zone: str, instant: float) -> float:
     return _at(tomorrow, 0, tz)
 
 
-def _calling_day(spec: CampaignSpec, day: date) -> bool:
+def _calling_day(spec: CallingHours, day: date) -> bool:
     iso = day.isoformat()
     return WEEKDAYS[day.weekday()] in spec.calling_days and iso not in spec.holidays and iso[5:] not in spec.holidays
 

@@ -110,6 +110,7 @@ DEMO_SOUNDS = {
     "demo/you-entered": 1.0,
     "demo/surge": 4.0,
 }
+CALLBACK_KEYS_AT = 75.0  # seconds after answer: a caller who takes the callback offer presses 1, then 1 again
 
 
 def caller_mix(rng: random.Random) -> tuple[tuple[CallerScript, float], ...]:
@@ -128,6 +129,8 @@ def caller_mix(rng: random.Random) -> tuple[tuple[CallerScript, float], ...]:
         (caller(((menu + 2, "9"),)), 1.0),  # Spanish seat
         (caller(()), 1.0),  # no key: the menu's fallback
         (caller(((menu, "1"),), patience=rng.uniform(30, 90)), 2.0),  # gives up if the wait is long
+        # Lands in support (no key) and takes the callback offer, keeping the number they call from.
+        (caller(((CALLBACK_KEYS_AT, "1"), (CALLBACK_KEYS_AT + 6, "1"))), 1.5),
         (CallerScript(max_duration=1.5), 0.5),  # hangs up during the welcome
     )
 
@@ -144,6 +147,10 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console, log_
             # A persistent agent's phone stays up in their bridge between callers: it never hangs up on its own.
             talk = None if agent.persistent else rng.uniform(20, 80)
             sim.add_phone(agent.endpoint, PhoneBehaviour(answer_after=rng.uniform(1, 4), talk=talk))
+        # Customers called back pick up after a few rings and talk a while.
+        sim.add_phone(
+            "PJSIP/*@outbound-carrier", PhoneBehaviour(answer_after=rng.uniform(3, 8), talk=rng.uniform(30, 90))
+        )
         redis = Redis.from_url(redis_url)
         app = wiring.application(config, redis=redis, clock=sim.clock)  # one clock, at the demo's speed, for both
         tally = Tally()
@@ -196,7 +203,7 @@ async def _call_in(
     with scope:
         while not args.calls or placed < args.calls:
             await anyio.sleep(rng.expovariate(traffic.rate / 60.0) / args.speed)
-            caller = f"+1555{rng.randrange(10**7):07d}"
+            caller = f"+1202555{rng.randrange(10**4):04d}"  # a number a callback may go to
             sim.place_call(
                 rng.choice(dids), caller, f"Caller {caller[-4:]}", "provider1", rng.choices(scripts, weights)[0]
             )

@@ -19,6 +19,7 @@ from callcenter_ari.runtime.app import Application
 LIVE_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("in the IVR", ("new", "greeting", "ivr")),
     ("waiting", ("queued",)),
+    ("asking for a callback", ("callback",)),
     ("ringing an agent", ("ringing", "joining", "transfer", "handover")),
     ("talking", ("talking", "consulting", "conference")),
     ("survey or message", ("survey", "voicemail", "leaving")),
@@ -28,6 +29,7 @@ LIVE_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
 ENDED_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("completed", ("completed",)),
     ("abandoned", ("abandoned",)),
+    ("took a callback", ("callback_requested",)),
     ("ended in the IVR", ("hung_up_in_ivr", "ivr_hangup", "voicemail")),
     ("hung up by supervisor", ("hung_up_by_supervisor",)),
 )
@@ -70,6 +72,7 @@ class Tally:
         self.talk_total = 0.0
         self.outcomes: Counter[str] = Counter()
         self.recordings = 0  # finished recordings (policy or on demand)
+        self.callbacks: Counter[str] = Counter()  # callback events: requested, attempted, connected, ...
 
     def __call__(self, kind: str, fields: dict[str, Any]) -> None:
         if kind == "call.started":
@@ -84,6 +87,8 @@ class Tally:
             self.talk_total += float(fields.get("talk") or 0.0)
         elif kind == "recording.finished":
             self.recordings += 1
+        elif kind.startswith("callback."):
+            self.callbacks[kind.removeprefix("callback.")] += 1
 
     @property
     def ended(self) -> int:
@@ -118,6 +123,7 @@ def render(app: Application, tally: Tally, elapsed: float, speed: float, *, surg
         ("avg speed of answer", f"{asa:.1f} s" if asa is not None else "-"),
         ("answered by agents", tally.answered),
         ("recordings finished", tally.recordings),
+        ("callbacks requested / connected", f"{tally.callbacks['requested']} / {tally.callbacks['connected']}"),
     ]
     title = f"callcenter-ari demo  ·  {elapsed:6.1f} s  ·  simulator at {speed:g}x" + ("  ·  SURGE" if surge else "")
     table = Table(title=title, min_width=60)
@@ -135,6 +141,7 @@ def render(app: Application, tally: Tally, elapsed: float, speed: float, *, surg
 def summary(tally: Tally, stored_calls: int, stored_events: int, log_file: str = "") -> str:
     """What happened, once the demo has stopped: every call offered is in one of the lines under it."""
     sl, asa = tally.service_level, tally.asa
+    called_back = tally.callbacks
     endings = [(label, n) for label, n in call_rows({}, tally.outcomes)[1:] if n]
     still_up = tally.started - tally.ended  # cut off by the stop (they resume if the records are kept)
     lines = [
@@ -145,6 +152,7 @@ def summary(tally: Tally, stored_calls: int, stored_events: int, log_file: str =
         f"  service level            {f'{sl:.0%} answered within {tally.sla:g} s' if sl is not None else '-'}",
         f"  avg speed of answer      {f'{asa:.1f} s' if asa is not None else '-'}",
         f"  recordings               {tally.recordings} finished",
+        f"  callbacks                {called_back['requested']} requested, {called_back['connected']} connected",
         f"  in Redis                 {stored_calls} call records, {stored_events} events",
     ]
     if log_file:

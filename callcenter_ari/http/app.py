@@ -31,6 +31,7 @@ from callcenter_ari.http.errors import NotFound, documented, exception_handlers
 from callcenter_ari.http.openapi import StrictJsonRenderPlugin
 from callcenter_ari.http.params import Caller, Deps
 from callcenter_ari.http.routes.agents import AgentController
+from callcenter_ari.http.routes.callbacks import CallbackController
 from callcenter_ari.http.routes.calls import CallController
 from callcenter_ari.http.routes.campaign_leads import CampaignLeadController
 from callcenter_ari.http.routes.campaigns import CampaignController
@@ -108,6 +109,7 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
             QueueController,
             QueueConfigController,
             CallController,
+            CallbackController,
             TicketController,
             WebhookController,
             SurgeController,

@@ -35,6 +35,8 @@ Permission = Literal[
     "calls.monitor",
     "calls.hold",
     "calls.transfer",
+    "callbacks.read",
+    "callbacks.manage",
     "tickets.read",
     "tickets.complete",
     "webhooks.manage",
@@ -72,6 +74,9 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     "calls.monitor": frozenset({"admin", "supervisor"}),
     "calls.hold": frozenset({"admin", "supervisor", "agent"}),
     "calls.transfer": frozenset({"admin", "supervisor", "agent"}),
+    # Callbacks as calls: everyone who reads calls reads them; the CRM schedules them, agents their own.
+    "callbacks.read": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
+    "callbacks.manage": frozenset({"admin", "supervisor", "agent", "crm"}),
     "tickets.read": frozenset({"admin", "supervisor", "qa", "agent", "crm"}),
     "tickets.complete": frozenset({"admin", "supervisor", "agent"}),
     "webhooks.manage": frozenset({"admin", "crm"}),

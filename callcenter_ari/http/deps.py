@@ -22,6 +22,7 @@ from callcenter_ari.config import ApiToken
 from callcenter_ari.recording.model import DeletionAudit, Recording
 from callcenter_ari.recording.settings import RecordingSection
 from callcenter_ari.runtime.acd import AcdService
+from callcenter_ari.runtime.callbacks import CallbackService
 from callcenter_ari.runtime.directory import Directory
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.surge import SurgeService
@@ -63,6 +64,7 @@ class ApiDeps:
     open_recording: Callable[[str], Awaitable[StoredFile]]  # a stored recording's audio, to stream
     delete_recording: Callable[[Recording, str], Awaitable[DeletionAudit]]  # retention-checked, audited
     campaigns: CampaignDesk  # outbound campaigns, their leads and the do-not-call list
+    callbacks: CallbackService  # callbacks: listed, scheduled, cancelled, rescheduled; their figures per queue
 
     @classmethod
     def from_application(cls, app: Application) -> ApiDeps:
@@ -110,4 +112,5 @@ class ApiDeps:
             open_recording=app.ari.open_stored_file,
             delete_recording=lambda rec, by: app.recordings.delete(rec, by, "requested"),
             campaigns=app.campaigns,
+            callbacks=app.callbacks,
         )

@@ -827,8 +827,9 @@ class AcdService:
                 case Announce(call_id=call_id, position=position, ewt=ewt):
                     self._deliver(call_id, call.Announce(position, ewt))
                 case OfferCallback(call_id=call_id, queue=queue, waited=waited):
-                    # Scheduling callbacks is a service of its own; until it exists the offer is recorded.
+                    # The caller hears the offer; a callback already in line (not a call) has nothing to offer.
                     self._emit("acd.callback_offered", {"call_id": call_id, "queue": queue, "waited": waited})
+                    self._deliver(call_id, call.CallbackOffer())
                 case SupervisorAlert():
                     self._emit("acd.alert", msgspec.to_builtins(decision))
 

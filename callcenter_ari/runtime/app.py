@@ -27,7 +27,7 @@ from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint, TransportFactory
 from callcenter_ari.calls.legs import every_leg
-from callcenter_ari.calls.machine import CallSettings, InboundCall
+from callcenter_ari.calls.machine import CallSettings, InboundCall, QueueSettings
 from callcenter_ari.calls.messages import EndedWhileAway, Input, Resume
 from callcenter_ari.calls.records import LEG_PHASES
 from callcenter_ari.clock import Clock, WallClock
@@ -36,12 +36,14 @@ from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.callbacks import CallbackService
 from callcenter_ari.runtime.channels import Channels
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
 from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
+from callcenter_ari.runtime.outbound import OutboundLegs
 from callcenter_ari.runtime.overload import Admission
 from callcenter_ari.runtime.presence import Presence
 from callcenter_ari.runtime.queue_log import QueueLog
@@ -54,6 +56,7 @@ from callcenter_ari.runtime.tickets import TicketOpener, watch_overdue
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.agents import AgentStore
+from callcenter_ari.store.callbacks import CallbackStore
 from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.keys import Keys
@@ -71,6 +74,7 @@ from callcenter_ari.trunks import capacities
 ServeApi = Callable[..., Coroutine[Any, Any, None]]
 
 log = structlog.get_logger(__name__)
+_NO_QUEUE = QueueSettings()
 
 
 class Services:
@@ -121,6 +125,8 @@ class Services:
         self.draining = False
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
+        self.outbound: OutboundLegs  # calls placed to numbers outside, through the trunks
+        self.callbacks: CallbackService
 
     @property
     def observers(self) -> list[Emit]:
@@ -296,6 +302,17 @@ class Application:
             standing=self.standing,
             admission=self.admission,
         )
+        self.services.outbound = OutboundLegs(self.services, config.trunks)
+        self.callbacks = CallbackService(
+            self.services,
+            CallbackStore(self.store),
+            config.callback,
+            lambda queue: self.directory.queue_settings.get(queue, _NO_QUEUE).callback,
+            trunks=tuple(config.trunks),
+            instance=self.instance,
+        )
+        self.services.callbacks = self.callbacks
+        self.events.observers.append(self.callbacks.figures)
         self.dispatcher = Dispatcher(self.services, self.settings_for, self.admission)
         self._stopping = anyio.Event()
         self._recovered = False
@@ -324,13 +341,17 @@ class Application:
             destinations={name: destination_endpoint(d, config.trunks) for name, d in config.ivr.destinations.items()},
             queues=self.directory.queue_settings,  # kept up to date in place: queues change at run time
             recording_salt=config.recording.sampling_salt,
+            callback=config.callback,
         )
 
     def deliver(self, call_id: str, message: Input) -> None:
-        """Hand an input to a live call (from the ACD, or a person acting on the call through the API)."""
+        """Hand an input to a live call (from the ACD, or a person acting on the call through the API); the ACD's
+        word about a callback in line goes to the callback service."""
         task = self.services.calls.get(call_id)
         if task is not None:
             task.deliver(message)
+        elif self.callbacks.owns(call_id):
+            self.callbacks.deliver(call_id, message)
 
     @property
     def ready(self) -> bool:
@@ -342,7 +363,7 @@ class Application:
         await self.store.redis.ping()
         self.acd.use_board(build_board(await self.directory.load(), self.clock.now(), node=self.node))
         # The figures are the stream's: rebuilt from it, a restart changes no report.
-        replayed = await replay(self.stats_feed, self.store, self.clock.now() - REPLAY_SECONDS)
+        replayed = await replay(self._replayed, self.store, self.clock.now() - REPLAY_SECONDS)
         log.info("stats.replayed", events=replayed)
         async with self.http, anyio.create_task_group() as tg:
             self.spawner.bind(tg)
@@ -362,6 +383,7 @@ class Application:
             await tg.start(self.ari.run, self.dispatcher)
             await tg.start(self.acd.watch, await self.agent_store.head())  # before recovery: no change is missed
             await self._recover()
+            await tg.start(self.callbacks.run)  # after the calls: callbacks take their places among them
             await self.tickets.store.open_numbering(first=True)  # before this process counts among the running
             await tg.start(self.presence.run)
             self._recovered = True
@@ -375,6 +397,11 @@ class Application:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def _replayed(self, kind: str, fields: dict[str, Any]) -> None:
+        """An event of the stream read again on start: the figures rebuilt from it."""
+        self.stats_feed(kind, fields)
+        self.callbacks.figures(kind, fields)
 
     async def _drain(self) -> None:
         """No new calls; give live ones up to the grace period to finish."""

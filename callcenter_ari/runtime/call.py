@@ -61,6 +61,7 @@ from callcenter_ari.calls.messages import (
     ReleaseAgent,
     ReleaseCall,
     ReleaseLine,
+    RequestCallback,
     ReservationRefused,
     ReserveAgent,
     SetTimer,
@@ -250,6 +251,8 @@ class CallTask:
                     )
                 case Dequeue(queue):
                     services.acd.remove(self.call_id, queue)
+                case RequestCallback():
+                    return await services.callbacks.request(self.call_id, command)
                 case ReleaseAgent(agent_id, reason):
                     services.acd.release(agent_id, reason, call_id=self.call_id)
                 case ReserveAgent(agent_id, queue):

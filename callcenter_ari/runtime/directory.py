@@ -322,4 +322,5 @@ def queue_settings(queue: QueueConfig, config: Config) -> QueueSettings:
         survey=survey_flow(queue.survey, config.ivr.surveys[queue.survey]) if queue.survey else None,
         hold_alert=queue.hold_alert_seconds,
         recording=queue.recording or config.recording.default,
+        callback=queue.callback,
     )

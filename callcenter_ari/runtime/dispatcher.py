@@ -177,6 +177,13 @@ class Dispatcher:
                 self.services.spawn(self._hang_up, event.channel.id)
             else:
                 self._deliver(task, AgentUp(event.channel.id))
+        elif kind == "callback":
+            if not self.services.callbacks.agent_up(event.channel.id):
+                log.info("callback.orphan_leg", channel=event.channel.id)
+                self.services.spawn(self._hang_up, event.channel.id)
+        elif kind == "outbound":
+            if not self.services.outbound.entered(event.channel.id):
+                log.info("outbound.orphan_leg", channel=event.channel.id)  # hung up, its line given back
         elif kind == "persistent" and len(args) > 1:
             self.services.standing.entered(event.channel.id, args[1])
         elif kind == "agentphone" and len(args) > 2:

@@ -58,7 +58,7 @@ class StatsFeed:
 REPLAY_SECONDS = 24 * 3600.0  # how far back the figures are rebuilt from the stream on start
 
 
-async def replay(feed: StatsFeed, store: Store, since: float) -> int:
+async def replay(feed: Callable[[str, dict[str, Any]], None], store: Store, since: float) -> int:
     """Feed the stream's events from ``since`` (unix seconds) on, oldest first; returns how many were read."""
     start, read = f"{max(0, int(since * 1000))}-0", 0
     while rows := await store.stream(start):

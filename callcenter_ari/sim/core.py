@@ -58,6 +58,18 @@ DEFAULT_SOUNDS: dict[str, float] = {
     "silence/2": 2.0,
     "silence/3": 3.0,
     "silence/10": 10.0,
+    # The callback prompts a site records (callback/settings.py: Prompts); their lengths are those of the wording.
+    "custom/callback-offer": 3.5,
+    "custom/callback-confirm-number": 1.5,
+    "custom/callback-confirm-or-other": 3.0,
+    "custom/callback-key-number": 2.5,
+    "custom/callback-invalid-number": 2.0,
+    "custom/callback-say-name": 2.5,
+    "custom/callback-accepted": 3.5,
+    "custom/callback-already-pending": 3.0,
+    "custom/callback-unavailable": 2.5,
+    "custom/callback-agent-intro": 1.5,
+    "custom/callback-sorry": 2.5,
 }
 DIGIT_SECONDS = 0.773  # one digits/N file
 RECORDING_FORMATS = frozenset({"wav", "gsm", "ulaw", "alaw", "sln", "slin", "g722", "wav49", "g729", "ogg"})

@@ -76,6 +76,25 @@ class Keys:
         """Hash: channel id -> node, for every channel using one of the trunk's lines (inbound and outbound)."""
         return f"{self.base}:trunk:{checked(trunk, 'trunk')}:lines"
 
+    def callback(self, callback_id: str) -> str:
+        """Hash: ``entry`` (the callback's JSON), ``version`` (bumped by every write), ``owner`` (the process
+        connecting it while it is dialing)."""
+        return f"{self.base}:callback:{checked(callback_id, 'callback id')}"
+
+    @property
+    def callbacks_live(self) -> str:
+        """Sorted set of the callbacks not yet ended, scored by their place in line."""
+        return f"{self.base}:callbacks:live"
+
+    @property
+    def callbacks_done(self) -> str:
+        """Sorted set of ended callbacks (connected, expired, cancelled), scored by when they ended."""
+        return f"{self.base}:callbacks:done"
+
+    def callbacks_pending(self, queue_id: str) -> str:
+        """Hash: E.164 number -> the id of its one live callback for the queue."""
+        return f"{self.base}:callbacks:pending:{checked(queue_id, 'queue id')}"
+
     @property
     def round_robin(self) -> str:
         """Hash: queue id -> the member order of the agent its round-robin strategy offered last."""

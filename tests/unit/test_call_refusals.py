@@ -19,10 +19,12 @@ from callcenter_ari.calls.messages import (
     AgentJoined,
     AgentReserved,
     AgentUp,
+    CallbackOffer,
     CallerGone,
     CancelConsult,
     CompleteTransfer,
     Consult,
+    Digit,
     Hold,
     Offered,
     PlaybackDone,
@@ -109,6 +111,7 @@ STATES: dict[str, Callable[[], InboundCall]] = {
     "survey": lambda: feed(talking("surveyed"), AgentGone(16, "c1-a1")),
     "voicemail": lambda: feed(call(msgspec.structs.replace(SETTINGS, flow=VOICEMAIL)), Start()),
     "leaving": lambda: feed(queued(), QueueEnded("closing", "sound:sorry")),
+    "callback": lambda: feed(queued(), CallbackOffer(), Digit("1")),
     "ended": lambda: feed(talking(), CallerGone(16)),
 }
 
@@ -158,6 +161,7 @@ GRID = {
     "survey":                    "phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase",
     "voicemail":                 "phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase",
     "leaving":                   "phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase",
+    "callback":                  "phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase",
     "ended":                     "phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase  phase",
 }  # fmt: skip
 

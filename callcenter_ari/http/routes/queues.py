@@ -6,6 +6,7 @@ import msgspec
 from litestar import Controller, get
 
 from callcenter_ari.acd.stats import QueueFigures
+from callcenter_ari.callback.figures import QueueCallbacks
 from callcenter_ari.http.auth import requires
 from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.http.errors import NotFound, documented
@@ -28,6 +29,7 @@ class QueueView(msgspec.Struct, frozen=True, kw_only=True):
     longest_wait_seconds: float | None  # None when nobody waits
     agents: AgentCounts  # the queue's members by state
     today: QueueToday  # since the process started: service level, abandons, speed of answer, handle time
+    callbacks: QueueCallbacks  # pending and due now; attempted, connected, expired: the stream since a day before start
 
 
 class QueueToday(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,6 +84,7 @@ def view(deps: ApiDeps, queue_id: str, now: float) -> QueueView:
             asa_seconds=today.asa,
             aht_seconds=today.aht,
         ),
+        callbacks=deps.callbacks.queue_figures(queue_id),
     )
 
 

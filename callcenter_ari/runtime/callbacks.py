@@ -1,0 +1,600 @@
+"""The callback service: entries from Redis in line in the ACD at their places, and each one's turn carried out.
+
+Theory of operation
+-------------------
+*Mirror.* Every process keeps the tenant's live callbacks (``store/callbacks.py``) in memory, loaded on start and
+refreshed every ``SYNC_SECONDS`` (callbacks made or ended by another process). A due entry is in line in this
+process's ACD under its own id, at its place (``-priority, place``): a virtual hold's place is the caller's arrival,
+so it waits behind exactly the callers who were there before. A waiting entry (scheduled, a retry, the window
+closed) has a timer at its next time; an agent-only entry tries to reserve its agent at every ``AGENT_POLL_SECONDS``
+until it falls back to anyone, then joins the line.
+
+*Its turn.* When the ACD reserves an agent for the entry (``Offered``), the process claims it in Redis: due to
+dialing, over the version it read. Another process may have seen the same turn and claimed it first: the claim
+is refused, the agent is released, and the entry leaves this process's line. The claimant then brings agent and
+customer together (``callback/connection.py``); before the customer's leg is placed, the attempt is written (the
+attempt count, over the version again), so a callback is dialled once per attempt whatever happens to the
+process. The customer's leg is an outbound leg (``runtime/outbound.py``: a trunk line, the originate, the
+outcome); the agent's leg is rung like any agent's (``("callback", <leg id>)`` in its Stasis arguments).
+
+*Restart.* On start the live entries are loaded again and due ones go back in line at their places. An entry left
+dialing by a process whose lease ran out (killed while connecting it) is settled as not reached ("interrupted"),
+and retried by its rules: its customer leg, if it was placed, is not dialled twice at once, and the attempt
+counts.
+
+Events (``callback.*``) go to the stream and the webhooks with ``queue`` and ``callback_id``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import anyio
+import structlog
+from anyio.abc import TaskStatus
+
+from callcenter_ari.acd.errors import InvalidTransition
+from callcenter_ari.ari.errors import AriError
+from callcenter_ari.callback import connection as legs
+from callcenter_ari.callback import entry as life
+from callcenter_ari.callback.entry import Entry, Step
+from callcenter_ari.callback.figures import CallbackFigures, QueueCallbacks
+from callcenter_ari.callback.numbers import callback_number
+from callcenter_ari.callback.settings import CallbackSettings, QueueCallback
+from callcenter_ari.calls import messages as call
+from callcenter_ari.calls.outbound import Answered, Busy, Ended, Failed, LegEvent, NoAnswer, OutboundRequest
+from callcenter_ari.store.callbacks import CallbackStore, Conflict, Duplicate, Stored
+from callcenter_ari.store.errors import StoreUnavailable
+from callcenter_ari.trunks.phone import PhoneNumber
+
+if TYPE_CHECKING:
+    from callcenter_ari.runtime.app import Services
+
+log = structlog.get_logger(__name__)
+
+SYNC_SECONDS = 5.0  # how often the mirror is compared with Redis (entries made or ended by other processes)
+AGENT_POLL_SECONDS = 15.0  # how often an agent-only callback tries its agent
+AGENT_RING_SECONDS = 20
+_OWNER = "callbacks"
+# The ACD's reasons that leave an agent available (others make them not ready: see acd/board.py).
+_NOT_OURS = "call_gone"
+
+
+def customer_leg(callback_id: str, attempt: int) -> str:
+    return f"{callback_id}-k{attempt}"
+
+
+def new_callback_id() -> str:
+    return "k" + uuid.uuid4().hex[:20]
+
+
+class CallbackError(Exception):
+    """A request about a callback that cannot be carried out; ``field`` names what is wrong, if a field."""
+
+    def __init__(self, message: str, field: str = "", *, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.field = field
+        self.conflict = conflict
+
+
+class _Attempt:
+    """One callback being connected by this process: its legs and the connection's state."""
+
+    def __init__(self, stored: Stored, agent_id: str, endpoint: str, seq: int) -> None:
+        self.stored = stored
+        self.agent_id = agent_id
+        self.endpoint = endpoint
+        base = stored.entry.id
+        self.agent_leg = f"{base}-a{seq}"
+        # The customer's leg is named by its attempt: a second originate of one attempt is refused by Asterisk
+        # (the channel id exists), and a process settling an orphan knows which leg to end.
+        self.customer_leg = customer_leg(base, stored.entry.attempts + 1)
+        self.bridge = f"{base}-b{seq}"
+        self.connection = legs.Connection(stored.entry.mode, agent_id)
+        self.agent_leg_placed = False
+        self.customer_leg_placed = False
+
+
+class CallbackService:
+    def __init__(
+        self,
+        services: Services,
+        store: CallbackStore,
+        settings: CallbackSettings,
+        queues: Callable[[str], QueueCallback | None],
+        *,
+        trunks: tuple[str, ...],
+        instance: str,
+    ) -> None:
+        self._services = services
+        self._store = store
+        self.store = store  # read by the API
+        self.settings = settings
+        self._queues = queues
+        self._trunks = settings.trunks or trunks
+        self._instance = instance
+        self.entries: dict[str, Stored] = {}  # the live callbacks, as last read or written
+        self._in_line: set[str] = set()  # the ids this process put in the ACD's line
+        self._attempts: dict[str, _Attempt] = {}  # by callback id, those this process is connecting
+        self._legs: dict[str, _Attempt] = {}  # by agent leg id
+        self._seq = itertools.count(1)
+        self.figures = CallbackFigures()
+
+    # ---- the service ---------------------------------------------------------------------------------------
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Load the live callbacks, then keep the mirror in step with Redis."""
+        await self.sync()
+        task_status.started()
+        while True:
+            await self._services.clock.sleep_until(self._services.clock.now() + SYNC_SECONDS)
+            try:
+                await self.sync()
+            except StoreUnavailable as exc:
+                log.warning("callback.sync_failed", error=str(exc))
+
+    def owns(self, callback_id: str) -> bool:
+        return callback_id in self.entries or callback_id in self._attempts
+
+    def rules(self, queue: str) -> QueueCallback:
+        return self._queues(queue) or QueueCallback()
+
+    def queue_figures(self, queue: str) -> QueueCallbacks:
+        return self.figures.figures(queue, (stored.entry for stored in self.entries.values()))
+
+    async def sync(self) -> None:
+        """Compare the mirror with Redis: new entries are taken in, ended ones let go, orphans settled."""
+        current = {stored.entry.id: stored for stored in await self._store.live()}
+        for callback_id in [i for i in self.entries if i not in current and i not in self._attempts]:
+            self._forget(callback_id)
+        orphans = [
+            s for s in current.values() if s.entry.state == "dialing" and s.owner and s.entry.id not in self._attempts
+        ]
+        gone = await self._store.gone_owners(s.owner for s in orphans) if orphans else set()
+        for stored in current.values():
+            if stored.entry.id in self._attempts:
+                continue
+            known = self.entries.get(stored.entry.id)
+            if known is not None and known.version == stored.version:
+                continue
+            if stored.entry.state == "dialing" and stored.owner in gone:
+                await self._settle_orphan(stored)
+                continue
+            self._adopt(stored)
+        self._update_gauges()
+
+    # ---- requests ------------------------------------------------------------------------------------------
+
+    async def request(self, call_id: str, asked: call.RequestCallback) -> call.CallbackAnswer:
+        """A caller's request (virtual hold, from the call machine)."""
+        now = self._services.clock.now()
+        step = life.request(
+            callback_id=new_callback_id(),
+            queue=asked.queue,
+            number=asked.number,
+            origin="virtual_hold",
+            rules=self.rules(asked.queue),
+            now=now,
+            place=asked.place,
+            priority=asked.priority,
+            name_recording=asked.name_recording,
+            call_id=call_id,
+        )
+        try:
+            await self._create(step)
+        except Duplicate as dup:
+            log.info("callback.refused_pending", call_id=call_id, queue=asked.queue, existing=dup.existing)
+            return call.CallbackAnswer(False, reason="pending")
+        except StoreUnavailable as exc:
+            log.error("callback.not_saved", call_id=call_id, error=str(exc))
+            return call.CallbackAnswer(False, reason="unavailable")
+        return call.CallbackAnswer(True, step.entry.id)
+
+    async def schedule(
+        self,
+        *,
+        queue: str,
+        number: str,
+        at: float | None = None,
+        agent: str = "",
+        deadline: float | None = None,
+        note: str = "",
+        ticket: str = "",
+        priority: int = 0,
+        origin: life.Origin = "scheduled",
+    ) -> Entry:
+        """A callback from the API (the CRM), an agent's wrap-up or a ticket. Raises CallbackError naming the field,
+        Duplicate when the number has one pending for the queue."""
+        try:
+            checked = callback_number(number, self.settings.plan).e164
+        except ValueError as exc:
+            raise CallbackError(str(exc), "number") from None
+        now = self._services.clock.now()
+        if deadline is not None and deadline <= now:
+            raise CallbackError("the deadline is past", "deadline")
+        step = life.request(
+            callback_id=new_callback_id(),
+            queue=queue,
+            number=checked,
+            origin=origin,
+            rules=self.rules(queue),
+            now=now,
+            at=at,
+            deadline=deadline,
+            agent=agent,
+            priority=priority,
+            note=note,
+            ticket=ticket,
+        )
+        await self._create(step)
+        return self.entries[step.entry.id].entry if step.entry.id in self.entries else step.entry
+
+    async def cancel(self, callback_id: str, by: str) -> Entry:
+        return await self._change(callback_id, lambda e, now: life.cancel(e, now, by))
+
+    async def reschedule(self, callback_id: str, at: float) -> Entry:
+        if at <= self._services.clock.now():
+            raise CallbackError("the new time is past", "at")
+        return await self._change(callback_id, lambda e, now: life.reschedule(e, self.rules(e.queue), at, now))
+
+    async def _change(self, callback_id: str, how: Callable[[Entry, float], Step]) -> Entry:
+        for _ in range(3):
+            stored = await self._store.get(callback_id)
+            if stored is None:
+                raise CallbackError(f"no callback {callback_id[:64]!r}")
+            try:
+                step = how(stored.entry, self._services.clock.now())
+            except life.NotNow as exc:
+                raise CallbackError(str(exc), conflict=True) from None
+            try:
+                written = await self._store.update(stored, step.entry)
+            except Conflict:
+                continue
+            self._publish(step)
+            self._adopt(written)
+            return written.entry
+        raise CallbackError("the callback keeps changing; try again", conflict=True)
+
+    async def _create(self, step: Step) -> None:
+        stored = await self._store.create(step.entry)
+        self._publish(step)
+        self._adopt(stored)
+
+    # ---- the mirror ----------------------------------------------------------------------------------------
+
+    def _adopt(self, stored: Stored) -> None:
+        """Take ``stored`` as the entry now is: in line if due, a timer for its next time otherwise."""
+        entry = stored.entry
+        if not entry.live:
+            self._forget(entry.id)
+            return
+        self.entries[entry.id] = stored
+        timers, now = self._services.timers, self._services.clock.now()
+        timers.cancel((_OWNER, entry.id))
+        if entry.state == "dialing":  # another process connects it
+            self._leave_line(entry)
+            return
+        if entry.state in life.WAITING:
+            self._leave_line(entry)
+            wake_at = life.next_wake(entry)
+            if wake_at is not None:
+                timers.set((_OWNER, entry.id), max(wake_at, now), lambda: self._spawn_wake(entry.id))
+            return
+        # Due: in line, unless it waits for one agent.
+        if life.wanted_agent(entry, now):
+            self._leave_line(entry)
+            self._services.spawn(self._try_agent, entry.id)
+            return
+        if entry.id not in self._in_line:
+            self._in_line.add(entry.id)
+            self._services.acd.enqueue(entry.id, entry.queue, entry.priority, entry.place)
+        wake_at = life.next_wake(entry)
+        if wake_at is not None:
+            timers.set((_OWNER, entry.id), max(wake_at, now), lambda: self._spawn_wake(entry.id))
+
+    def _leave_line(self, entry: Entry) -> None:
+        if entry.id in self._in_line:
+            self._in_line.discard(entry.id)
+            self._services.acd.remove(entry.id, entry.queue)
+
+    def _forget(self, callback_id: str) -> None:
+        stored = self.entries.pop(callback_id, None)
+        self._services.timers.cancel((_OWNER, callback_id))
+        if stored is not None:
+            self._leave_line(stored.entry)
+
+    def _spawn_wake(self, callback_id: str) -> None:
+        self._services.spawn(self._wake, callback_id)
+
+    async def _wake(self, callback_id: str) -> None:
+        stored = self.entries.get(callback_id)
+        if stored is None or callback_id in self._attempts:
+            return
+        now = self._services.clock.now()
+        entry = stored.entry
+        step = life.overdue(entry, now) if entry.state == "due" else life.wake(entry, self.rules(entry.queue), now)
+        if step.entry == entry:
+            self._adopt(stored)  # an agent-only entry falling back to anyone: into the line
+            return
+        await self._write(stored, step)
+
+    async def _write(self, stored: Stored, step: Step, *, owner: str = "") -> Stored | None:
+        """Write a step over what was read; None (and the mirror refreshed) when someone changed it first."""
+        try:
+            written = await self._store.update(stored, step.entry, owner=owner)
+        except Conflict as conflict:
+            if conflict.current is None:
+                self._forget(stored.entry.id)
+            else:
+                self._adopt(conflict.current)
+            return None
+        self._publish(step)
+        self._adopt(written)
+        return written
+
+    async def _try_agent(self, callback_id: str) -> None:
+        """An agent-only callback: reserve its agent if available now, else look again later."""
+        stored = self.entries.get(callback_id)
+        if stored is None or callback_id in self._attempts:
+            return
+        entry, now = stored.entry, self._services.clock.now()
+        agent_id = life.wanted_agent(entry, now)
+        if not agent_id:
+            self._adopt(stored)
+            return
+        try:
+            endpoint = await self._services.acd.reserve(agent_id, entry.id, entry.queue)
+        except InvalidTransition:
+            retry_at = now + AGENT_POLL_SECONDS
+            if entry.anyone_at is not None:
+                retry_at = min(retry_at, entry.anyone_at)
+            self._services.timers.set((_OWNER, entry.id), retry_at, lambda: self._spawn_wake(entry.id))
+            return
+        self._services.spawn(self._turn, entry.id, agent_id, endpoint)
+
+    # ---- its turn ------------------------------------------------------------------------------------------
+
+    def deliver(self, callback_id: str, message: call.Input) -> None:
+        """From the ACD: an agent was reserved for the callback (or the line let it go)."""
+        match message:
+            case call.Offered(agent_id=agent_id, endpoint=endpoint, line=line):
+                self._in_line.discard(callback_id)
+                if line:
+                    # A persistent agent sits in their own bridge: not rung for a callback (left out for now).
+                    self._services.acd.release(agent_id, _NOT_OURS, call_id=callback_id)
+                    self._later_in_line(callback_id)
+                    return
+                self._services.spawn(self._turn, callback_id, agent_id, endpoint)
+            case call.RingAll(agents=agents):
+                self._in_line.discard(callback_id)
+                (agent_id, endpoint), *others = agents
+                for other, _ in others:
+                    self._services.acd.release(other, _NOT_OURS, call_id=callback_id)
+                self._services.spawn(self._turn, callback_id, agent_id, endpoint)
+            case call.QueueEnded(reason=reason):
+                self._in_line.discard(callback_id)
+                log.info("callback.taken_out_of_line", callback_id=callback_id, reason=reason)
+                self._later_in_line(callback_id)
+
+    def _later_in_line(self, callback_id: str) -> None:
+        stored = self.entries.get(callback_id)
+        if stored is not None:
+            at = self._services.clock.now() + AGENT_POLL_SECONDS
+            self._services.timers.set((_OWNER, callback_id), at, lambda: self._adopt_again(callback_id))
+
+    def _adopt_again(self, callback_id: str) -> None:
+        stored = self.entries.get(callback_id)
+        if stored is not None:
+            self._adopt(stored)
+
+    async def _turn(self, callback_id: str, agent_id: str, endpoint: str) -> None:
+        """An agent is reserved: claim the callback, then connect agent and customer."""
+        services = self._services
+        stored = self.entries.get(callback_id)
+        if stored is None or callback_id in self._attempts:
+            services.acd.release(agent_id, _NOT_OURS, call_id=callback_id)
+            return
+        now = services.clock.now()
+        try:
+            step = life.claim(stored.entry, self.rules(stored.entry.queue), now)
+        except life.NotNow:
+            services.acd.release(agent_id, _NOT_OURS, call_id=callback_id)
+            return
+        try:
+            claimed = await self._write(stored, step, owner=self._instance)
+        except StoreUnavailable as exc:
+            log.warning("callback.claim_failed", callback_id=callback_id, error=str(exc))
+            services.acd.release(agent_id, _NOT_OURS, call_id=callback_id)
+            self._later_in_line(callback_id)
+            return
+        if claimed is None or claimed.entry.state != "dialing":
+            # Claimed elsewhere first, or outside the window now: the agent is someone else's to offer.
+            log.info("callback.not_claimed", callback_id=callback_id, agent=agent_id)
+            services.acd.release(agent_id, _NOT_OURS, call_id=callback_id)
+            return
+        attempt = _Attempt(claimed, agent_id, endpoint, next(self._seq))
+        self._attempts[callback_id] = attempt
+        log.info("callback.claimed", callback_id=callback_id, agent=agent_id, mode=claimed.entry.mode)
+        await self._carry_out(attempt, attempt.connection.start())
+
+    async def _carry_out(self, attempt: _Attempt, commands: list[legs.Command]) -> None:
+        for command in commands:
+            try:
+                await self._execute(attempt, command)
+            except AriError as exc:
+                log.warning("callback.step_failed", callback_id=attempt.stored.entry.id, error=exc.message)
+                if isinstance(command, legs.RingAgent):
+                    await self._carry_out(attempt, attempt.connection.agent_failed("unavailable"))
+                    return
+
+    async def _execute(self, attempt: _Attempt, command: legs.Command) -> None:
+        services, entry = self._services, attempt.stored.entry
+        ari, callback_id = services.ari, entry.id
+        match command:
+            case legs.RingAgent():
+                self._legs[attempt.agent_leg] = attempt
+                services.channels.own(attempt.agent_leg, self)
+                attempt.agent_leg_placed = True
+                await ari.originate(
+                    attempt.endpoint,
+                    app_args=("callback", attempt.agent_leg),
+                    ring_timeout=AGENT_RING_SECONDS,
+                    caller_id=f'"Callback" <{entry.number}>',
+                    channel_id=attempt.agent_leg,
+                )
+            case legs.AnnounceToAgent():
+                media = [self.settings.prompts.agent_intro]
+                if entry.name_recording:
+                    media.append(f"recording:{entry.name_recording}")
+                media.append(f"digits:{entry.number.lstrip('+')}")
+                await ari.play(f"channel:{attempt.agent_leg}", media, playback_id=f"{attempt.agent_leg}-intro")
+            case legs.DialCustomer():
+                await self._dial_customer(attempt)
+            case legs.Bridge():
+                await ari.create_bridge("mixing", bridge_id=attempt.bridge)
+                await ari.add_to_bridge(attempt.bridge, [attempt.agent_leg, attempt.customer_leg])
+                services.acd.connected(attempt.agent_id, call_id=callback_id)
+            case legs.Connected():
+                await self._settle(
+                    attempt, life.connected(attempt.stored.entry, services.clock.now(), attempt.agent_id)
+                )
+            case legs.HangUpAgent():
+                await self._hang_up(attempt.agent_leg)
+            case legs.HangUpCustomer():
+                await services.outbound.hang_up(attempt.customer_leg)
+            case legs.ReleaseAgent(reason=reason):
+                services.acd.release(attempt.agent_id, reason, call_id=callback_id)
+            case legs.AgentFinished():
+                services.acd.finished(attempt.agent_id, call_id=callback_id)
+                await self._end_attempt(attempt)
+            case legs.BackInLine():
+                step = life.back_in_line(attempt.stored.entry, services.clock.now())
+                await self._settle(attempt, step)
+                await self._end_attempt(attempt)
+            case legs.NotReached(outcome=outcome):
+                step = life.not_reached(attempt.stored.entry, self.rules(entry.queue), services.clock.now(), outcome)
+                await self._settle(attempt, step)
+                await self._end_attempt(attempt)
+
+    async def _dial_customer(self, attempt: _Attempt) -> None:
+        """Write the attempt, then place the customer's leg: never a leg without its attempt counted first."""
+        services, entry = self._services, attempt.stored.entry
+        step = life.dialled(entry, services.clock.now(), attempt.agent_id)
+        try:
+            written = await self._store.update(attempt.stored, step.entry, owner=self._instance)
+        except (Conflict, StoreUnavailable) as exc:
+            log.error("callback.attempt_not_written", callback_id=entry.id, error=repr(exc))
+            await self._carry_out(attempt, attempt.connection.agent_failed("callback_lost"))
+            return
+        attempt.stored = written
+        self.entries[entry.id] = written
+        self._publish(step)
+        request = OutboundRequest(
+            leg_id=attempt.customer_leg,
+            number=PhoneNumber(entry.number),
+            trunks=self._trunks,
+            caller_id=self.settings.caller_id,
+            caller_name=self.settings.caller_name,
+            ring_seconds=self.settings.ring_seconds,
+            variables={"CALLBACK_ID": entry.id},
+            app_args=("callback", entry.id),
+        )
+        attempt.customer_leg_placed = True
+        await services.outbound.place(request, lambda event: self._customer_event(attempt, event))
+
+    def _customer_event(self, attempt: _Attempt, event: LegEvent) -> None:
+        connection = attempt.connection
+        match event:
+            case Answered():
+                commands = connection.customer_answered()
+            case NoAnswer():
+                commands = connection.customer_not_reached("no_answer")
+            case Busy():
+                commands = connection.customer_not_reached("busy")
+            case Failed(reason=reason):
+                commands = connection.customer_not_reached("failed" if reason != "no free line" else "no_line")
+            case Ended():
+                commands = connection.customer_gone()
+        if commands:
+            self._services.spawn(self._carry_out, attempt, commands)
+
+    async def _settle(self, attempt: _Attempt, step: Step) -> None:
+        owner = self._instance if step.entry.state == "dialing" else ""
+        try:
+            written = await self._store.update(attempt.stored, step.entry, owner=owner)
+        except (Conflict, StoreUnavailable) as exc:
+            log.error("callback.settle_failed", callback_id=step.entry.id, error=repr(exc))
+            return
+        attempt.stored = written
+        self._publish(step)
+        if written.entry.state != "connected":
+            self.entries[written.entry.id] = written
+
+    async def _end_attempt(self, attempt: _Attempt) -> None:
+        callback_id = attempt.stored.entry.id
+        self._attempts.pop(callback_id, None)
+        self._legs.pop(attempt.agent_leg, None)
+        self._services.channels.disown(attempt.agent_leg, self)
+        try:
+            await self._services.ari.destroy_bridge(attempt.bridge)
+        except AriError:
+            pass  # never made, or gone with its last channel
+        self._adopt(attempt.stored)
+
+    async def _hang_up(self, channel_id: str) -> None:
+        try:
+            await self._services.ari.hangup(channel_id)
+        except AriError:
+            pass  # gone already
+
+    async def _settle_orphan(self, stored: Stored) -> None:
+        """A callback left dialing by a process that is gone: its attempt counts, and it is retried by its rules."""
+        entry = stored.entry
+        now = self._services.clock.now()
+        step = life.not_reached(entry, self.rules(entry.queue), now, "interrupted")
+        log.warning("callback.interrupted", callback_id=entry.id, owner=stored.owner, attempts=entry.attempts)
+        if await self._write(stored, step) is not None and entry.attempts:
+            await self._services.outbound.abandon(customer_leg(entry.id, entry.attempts))
+
+    # ---- from the dispatcher: the agent's leg ---------------------------------------------------------------
+
+    def agent_up(self, channel_id: str) -> bool:
+        attempt = self._legs.get(channel_id)
+        if attempt is None:
+            return False
+        self._services.spawn(self._carry_out, attempt, attempt.connection.agent_answered())
+        return True
+
+    def channel_gone(self, channel_id: str, cause: int | None, dialstatus: str = "") -> None:
+        """The agent's leg ended (from the channel registry)."""
+        self._services.channels.disown(channel_id, self)
+        attempt = self._legs.pop(channel_id, None)
+        if attempt is None:
+            return
+        connection = attempt.connection
+        if connection.phase == "ringing_agent" or connection.phase == "ringing_agent_for_customer":
+            busy = dialstatus == "BUSY" or (not dialstatus and cause == 17)
+            failed = dialstatus in ("CONGESTION", "CHANUNAVAIL")
+            reason = "busy" if busy else "unavailable" if failed else "ring_no_answer"
+        else:
+            reason = "agent_hung_up"
+        self._services.spawn(self._carry_out, attempt, connection.agent_failed(reason))
+
+    # ---- events --------------------------------------------------------------------------------------------
+
+    def _publish(self, step: Step) -> None:
+        metrics = self._services.metrics
+        for kind, fields in step.events:
+            self._services.emit(kind, dict(fields))
+            metrics.callbacks.labels(fields["queue"], kind.partition(".")[2]).inc()
+            log.info(kind, callback_id=fields["callback_id"], queue=fields["queue"])
+
+    def _update_gauges(self) -> None:
+        counts: dict[str, int] = {}
+        for stored in self.entries.values():
+            counts[stored.entry.state] = counts.get(stored.entry.state, 0) + 1
+        for state in ("requested", "due", "dialing", "retry"):
+            self._services.metrics.callbacks_live.labels(state).set(counts.get(state, 0))
