@@ -203,7 +203,14 @@ class Application:
         emit, spawn = self.events.emit, self.spawner.spawn
         board = build_board(config, self.clock.now(), node=self.node)
         self.acd = AcdService(
-            board, self.store, self.agent_store, self.timers, self.clock, deliver=self.deliver, emit=emit
+            board,
+            self.store,
+            self.agent_store,
+            self.timers,
+            self.clock,
+            deliver=self.deliver,
+            emit=emit,
+            instance=self.instance,
         )
         self.metrics.registry.register(BoardCollector(self.acd))
         self.stats = Stats()  # thresholds and members from the directory
@@ -277,6 +284,7 @@ class Application:
             self.instance,
             write_back=self._write_back,
             resume_tickets=self._resume_ticket_numbering,
+            running=self.acd.set_running,
         )
         self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic)
         self.http = httpx.AsyncClient(timeout=config.inbound.crm_timeout_seconds, verify=client_context())

@@ -35,6 +35,7 @@ class Presence:
         *,
         write_back: Callable[[], Awaitable[None]],
         resume_tickets: Callable[[], Awaitable[None]],
+        running: Callable[[int], None] = lambda count: None,
         beat: float = BEAT,
         ttl: float = TTL,
     ) -> None:
@@ -42,6 +43,7 @@ class Presence:
         self._instance = instance
         self._write_back = write_back
         self._resume_tickets = resume_tickets
+        self._running = running  # told how many processes of the tenant run, at every beat
         self._beat = beat
         self._ttl = ttl
         self.losses = 0  # times Redis was found to have lost its data
@@ -52,11 +54,12 @@ class Presence:
             task_status.started()
             while True:
                 try:
-                    existed = await self._instances.renew(self._instance, self._ttl)
+                    renewal = await self._instances.renew(self._instance, self._ttl)
                 except StoreUnavailable as exc:
                     log.warning("presence.beat_failed", error=str(exc))
                 else:
-                    if not existed and not first:
+                    self._running(renewal.running)
+                    if not renewal.existed and not first:
                         self.losses += 1
                         log.error("redis.data_lost", action="writing back what this process holds")
                         await self._write_back()
