@@ -1,4 +1,4 @@
-"""`python -m bench [surge|memory|routing|ari|import ...] [--quick] [--profile] [--json PATH]`: run the benchmarks,
+"""`python -m bench [surge|scale|memory|routing|ari|import ...] [--quick] [--profile] [--json PATH]`: run the benchmarks,
 print one table per benchmark and a verdict per target of issue 7 (and the import's of issue 16)."""
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from bench.ari_path import run_ari_path
 from bench.lead_import import run_import
 from bench.memory import run_memory
 from bench.routing import log_growth, run_routing
+from bench.scale import ScaleSpec, run_scale
 from bench.surge import SurgeSpec, run_surge
 
-BENCHMARKS = ("routing", "ari", "memory", "surge", "import")
+BENCHMARKS = ("routing", "ari", "memory", "surge", "scale", "import")
 ASTERISK_CPU_MS_PER_CALL = (1.1, 1.8)
 
 
@@ -104,6 +105,23 @@ def surge(quick: bool, profile: bool, console: Console, out: dict[str, Any]) -> 
         ),
     ]
     return verdicts
+
+
+def scale(quick: bool, console: Console, out: dict[str, Any]) -> list[str]:
+    """The surge with one, then two processes (each with its own simulator): the scaling factor, measured."""
+    spec = ScaleSpec(calls=600, rate=300.0) if quick else ScaleSpec()
+    results = [anyio.run(run_scale, processes, spec, backend_options=LOOP) for processes in (1, 2)]
+    rows = [result.row() for result in results]
+    one, two = results
+    factor = two.completed_per_second / one.completed_per_second if one.completed_per_second else float("nan")
+    for row in rows:
+        row["scaling"] = round(row["completed calls/s"] / one.completed_per_second, 2)
+    report.table(console, f"Scale: {spec.calls} calls offered at {spec.rate:g}/s, one vs two processes", rows)
+    out["scale"] = {"spec": {"calls": spec.calls, "rate": spec.rate, "agents": spec.agents}, "runs": rows}
+    return [
+        _verdict("no call lost at scale", one.lost == 0 and two.lost == 0, f"lost {one.lost} + {two.lost}"),
+        f"INFO    scaling factor (two processes / one): {factor:.2f}",
+    ]
 
 
 def memory(quick: bool, console: Console, out: dict[str, Any]) -> list[str]:
@@ -190,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         "ari": lambda: ari(args.quick, console, out),
         "memory": lambda: memory(args.quick, console, out),
         "surge": lambda: surge(args.quick, args.profile, console, out),
+        "scale": lambda: scale(args.quick, console, out),
         "import": lambda: lead_import(args.quick, console, out),
     }
     for name in BENCHMARKS:
