@@ -1,5 +1,5 @@
-"""`python -m bench [surge|scale|memory|routing|ari|import ...] [--quick] [--profile] [--json PATH]`: run the benchmarks,
-print one table per benchmark and a verdict per target of issue 7 (and the import's of issue 16)."""
+"""`python -m bench [surge|scale|memory|routing|ari|import ...] [--quick] [--profile] [--json PATH]`: run the
+benchmarks, print one table per benchmark and a verdict per target of issue 7 (and the import's of issue 16)."""
 
 from __future__ import annotations
 

@@ -119,14 +119,7 @@ async def run_scale(processes: int, spec: ScaleSpec) -> ScaleResult:
             for n, sim in enumerate(sims):
                 config = workdir / f"n{n}.toml"
                 config.write_text(app_config(sim.base_url, prefix=prefix, node=f"n{n}", agents=spec.agents))
-                apps.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "callcenter_ari", "run", "--config", str(config)],
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                        env=env,
-                    )
-                )
+                apps.append(_spawn(config, env))
             await _running(redis, prefix, processes, apps)
             await anyio.sleep(4.5)  # two presence beats: every process knows how many run
             ps = [psutil.Process(app.pid) for app in apps]
@@ -141,9 +134,8 @@ async def run_scale(processes: int, spec: ScaleSpec) -> ScaleResult:
             )
             budget = spec.calls / spec.rate + spec.talk + 120.0
             with anyio.move_on_after(budget):
-                while not all(
-                    [await _finished(control, count) for control, count in zip(controls, share, strict=True)]
-                ):
+                pairs = list(zip(controls, share, strict=True))
+                while not all([await _finished(control, count) for control, count in pairs]):  # noqa: ASYNC110 - polled
                     await anyio.sleep(0.05)
             window = time.perf_counter() - wall0
             cpu = sum(_cpu(p) for p in ps) - cpu0
@@ -170,6 +162,12 @@ async def run_scale(processes: int, spec: ScaleSpec) -> ScaleResult:
         cpu_ms_per_call=cpu * 1e3 / spec.calls,
         app_cpu_util=cpu / window,
     )
+
+
+def _spawn(config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`callcenter-ari run` on this configuration, as deployed (its logs go nowhere: their cost counts)."""
+    command = [sys.executable, "-m", "callcenter_ari", "run", "--config", str(config)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
 def _cpu(process: psutil.Process) -> float:
