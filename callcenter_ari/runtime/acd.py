@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import anyio
@@ -72,6 +72,7 @@ from callcenter_ari.store.agents import AgentStore, Refused, Written
 from callcenter_ari.store.errors import StoreUnavailable
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.waiters import Waiters
+from callcenter_ari.trunks.dialstring import Unreachable, agent_device
 
 log = structlog.get_logger(__name__)
 
@@ -207,6 +208,7 @@ class AcdService:
         emit: Emit,
         lines: Lines | None = None,
         instance: str = "",
+        peer_trunks: Mapping[str, str] | None = None,
     ) -> None:
         self.board = board
         # Each agent as Redis last confirmed them: what people see (the API, metrics, the demo), never a change the
@@ -220,6 +222,7 @@ class AcdService:
         self._emit = emit
         self.lines: Lines = lines or NoLines()
         self._waiters = Waiters(store, instance)
+        self.peer_trunks: Mapping[str, str] = peer_trunks or {}  # server (node) -> the trunk that reaches it
         self.running = 1  # processes of the tenant running (presence tells): above 1, the order is global
         self.foreign_reads = 0  # reads of the other processes' callers (for the benchmarks)
         self._looking = False
@@ -602,7 +605,7 @@ class AcdService:
         def apply() -> str:
             offer = self.board.reserve(agent_id, call_id, queue, self._clock.now())
             self._touch(agent_id)
-            return offer.endpoint
+            return self._device(offer)
 
         endpoint: str = await self._ask(agent_id, apply)
         return endpoint
@@ -931,12 +934,24 @@ class AcdService:
 
     def _offer_message(self, reserved: list[Offer]) -> call.Input:
         if len(reserved) > 1:
-            return call.RingAll(tuple((offer.agent_id, offer.endpoint) for offer in reserved))
+            return call.RingAll(tuple((offer.agent_id, self._device(offer)) for offer in reserved))
         offer = reserved[0]
         line = self.lines.line(offer.agent_id) if offer.persistent else None
         if line is None:
-            return call.Offered(offer.agent_id, offer.endpoint)
+            return call.Offered(offer.agent_id, self._device(offer))
         return call.Offered(offer.agent_id, offer.endpoint, line=line.channel, bridge=line.bridge)
+
+    def _device(self, offer: Offer) -> str:
+        """What to ring for the offered agent from this server: their phone, or through the peer trunk to the
+        server their phone is on (``servers`` in the configuration)."""
+        spec = self.board.specs.get(offer.agent_id)
+        if spec is None or not spec.server:
+            return offer.endpoint
+        try:
+            return agent_device(offer.endpoint, spec.server, self.board.node, self.peer_trunks)
+        except Unreachable as exc:  # the configuration check refuses this; rung as configured if it slips through
+            log.error("agent.unreachable", agent=offer.agent_id, detail=str(exc))
+            return offer.endpoint
 
     def _back_in_line(self, call_id: str) -> list[Offer]:
         """No agent could be reserved for a call still waiting: it goes back to its place (and may be offered to

@@ -211,6 +211,7 @@ class Application:
             deliver=self.deliver,
             emit=emit,
             instance=self.instance,
+            peer_trunks={server: peer.peer_trunk for server, peer in config.servers.items()},
         )
         self.metrics.registry.register(BoardCollector(self.acd))
         self.stats = Stats()  # thresholds and members from the directory
