@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,19 +56,20 @@ class ScaleResult:
     processes: int
     calls: int
     completed: int
-    lost: int
+    lost: int  # calls with no ended record: refused by the overload guard (congestion, no record) or lost
     window: float
     completed_per_second: float
     cpu_ms_per_call: float
     app_cpu_util: float  # app CPU seconds per wall second, all processes (2.0 = two cores)
-    foreign_reads: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
         return {
             "processes": self.processes,
             "calls": self.calls,
             "completed": self.completed,
-            "lost": self.lost,
+            "not completed": self.calls - self.completed,
+            "no record": self.lost,
             "window s": round(self.window, 2),
             "completed calls/s": round(self.completed_per_second, 1),
             "CPU ms/call": round(self.cpu_ms_per_call, 2),
@@ -151,7 +152,11 @@ async def run_scale(processes: int, spec: ScaleSpec) -> ScaleResult:
                 app.wait()
         await delete_prefix(redis, f"{prefix}:*")
         await redis.aclose()
-    completed = sum(1 for record in records if record.phase == "ended" and record.outcome == "completed")
+    outcomes: dict[str, int] = {}
+    for record in records:
+        key = record.outcome if record.phase == "ended" else f"live:{record.phase}"
+        outcomes[key] = outcomes.get(key, 0) + 1
+    completed = outcomes.get("completed", 0)
     return ScaleResult(
         processes=processes,
         calls=spec.calls,
@@ -161,6 +166,7 @@ async def run_scale(processes: int, spec: ScaleSpec) -> ScaleResult:
         completed_per_second=completed / window,
         cpu_ms_per_call=cpu * 1e3 / spec.calls,
         app_cpu_util=cpu / window,
+        outcomes=outcomes,
     )
 
 
