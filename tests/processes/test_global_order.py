@@ -132,3 +132,53 @@ async def test_callers_of_both_servers_are_served_in_one_order(
     for server in servers:
         events = {line["event"] for line in server.app.lines()}  # type: ignore[union-attr]
         assert "call.failed" not in events and "acd.message_failed" not in events, server.app.tail()  # type: ignore[union-attr]
+
+
+def spans_of(sim: Simulator, prefix: str) -> list[tuple[float, float]]:
+    """Each span a channel whose name starts with ``prefix`` spent in a bridge with another channel."""
+    entered: dict[str, float] = {}
+    spans = []
+    for at, event, _, channel, name in sim.core.bridge_log:
+        if not name.startswith(prefix):
+            continue
+        if event == "enter":
+            entered[channel] = at
+        elif channel in entered:
+            spans.append((entered.pop(channel), at))
+    return spans
+
+
+async def test_an_agent_on_west_takes_a_call_from_east_over_the_inter_server_trunk(
+    servers: tuple[Server, Server], redis: Redis, redis_url: str, key_prefix: str, tmp_path: Path
+) -> None:
+    """agent1's phone is on west. A caller on east gets agent1 through east's trunk to west (``PJSIP/agent1@to-west``
+    on east's Asterisk, bridged with the caller there); a caller on west gets the phone directly; the agent's two
+    conversations never overlap."""
+    east, west = servers
+    east.sim.add_phone("PJSIP/agent1@to-west", PhoneBehaviour(answer_after=0.05))  # the trunk to west, from east
+    west.sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.05))
+    extra = {
+        "agents.agent1": {"server": "west"},
+        "servers.west": {"peer_trunk": "to-west"},
+        "servers.east": {"peer_trunk": "to-east"},
+    }
+    apps = [start(server, tmp_path, redis_url, key_prefix, ("agent1",), **extra) for server in servers]
+    for app in apps:
+        await app.ready()
+    calls = []
+    for server in (east, west, east):
+        script = CallerScript(talk=0.3, max_duration=60.0)
+        calls.append((server, await server.sim.inject_call("5552000", "+15550001111", script=script, app="cc")))
+    with anyio.fail_after(30):
+        while any(server.sim.channel(channel) is not None for server, channel in calls):
+            await anyio.sleep(0.1)
+
+    assert [o["endpoint"] for o in east.sim.originates()] == ["PJSIP/agent1@to-west"] * 2
+    assert [o["endpoint"] for o in west.sim.originates()] == ["PJSIP/agent1"]
+    through_trunk, direct = spans_of(east.sim, "PJSIP/to-west"), spans_of(west.sim, "PJSIP/agent1")
+    assert len(through_trunk) == 2 and len(direct) == 1
+    ordered = sorted(through_trunk + direct)
+    assert all(before[1] <= after[0] for before, after in zip(ordered, ordered[1:], strict=False))
+    for server in servers:
+        events = {line["event"] for line in server.app.lines()}  # type: ignore[union-attr]
+        assert "call.failed" not in events, server.app.tail()  # type: ignore[union-attr]
