@@ -4,6 +4,7 @@ is ever on two calls. Checked from the simulators' bridges."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,7 +179,7 @@ async def test_an_agent_on_west_takes_a_call_from_east_over_the_inter_server_tru
     through_trunk, direct = spans_of(east.sim, "PJSIP/to-west"), spans_of(west.sim, "PJSIP/agent1")
     assert len(through_trunk) == 2 and len(direct) == 1
     ordered = sorted(through_trunk + direct)
-    assert all(before[1] <= after[0] for before, after in zip(ordered, ordered[1:], strict=False))
+    assert all(before[1] <= after[0] for before, after in itertools.pairwise(ordered))
     for server in servers:
         events = {line["event"] for line in server.app.lines()}  # type: ignore[union-attr]
         assert "call.failed" not in events, server.app.tail()  # type: ignore[union-attr]
