@@ -62,6 +62,7 @@ class ScaleResult:
     completed_per_second: float
     cpu_ms_per_call: float
     app_cpu_util: float  # app CPU seconds per wall second, all processes (2.0 = two cores)
+    sim_cpu_util: float  # the simulators' likewise
     outcomes: dict[str, int] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
@@ -75,6 +76,7 @@ class ScaleResult:
             "completed calls/s": round(self.completed_per_second, 1),
             "CPU ms/call": round(self.cpu_ms_per_call, 2),
             "app CPU (cores)": round(self.app_cpu_util, 2),
+            "sim CPU (cores)": round(self.sim_cpu_util, 2),
         }
 
 
@@ -128,7 +130,7 @@ async def run_scale(processes: int, spec: ScaleSpec) -> ScaleResult:
             await _running(redis, prefix, processes, apps)
             await anyio.sleep(4.5)  # two presence beats: every process knows how many run
             ps = [psutil.Process(app.pid) for app in apps]
-            cpu0 = sum(_cpu(p) for p in ps)
+            cpu0, sim_cpu0 = sum(_cpu(p) for p in ps), sum(sim.cpu_seconds() for sim in sims)
             wall0 = time.perf_counter()
             share = [spec.calls // processes + (n < spec.calls % processes) for n in range(processes)]
             await asyncio.gather(
@@ -144,6 +146,7 @@ async def run_scale(processes: int, spec: ScaleSpec) -> ScaleResult:
                     await anyio.sleep(0.05)
             window = time.perf_counter() - wall0
             cpu = sum(_cpu(p) for p in ps) - cpu0
+            sim_cpu = sum(sim.cpu_seconds() for sim in sims) - sim_cpu0
             for app in apps:
                 app.terminate()
             for app in apps:
@@ -170,6 +173,7 @@ async def run_scale(processes: int, spec: ScaleSpec) -> ScaleResult:
         completed_per_second=completed / window,
         cpu_ms_per_call=cpu * 1e3 / spec.calls,
         app_cpu_util=cpu / window,
+        sim_cpu_util=sim_cpu / window,
         outcomes=outcomes,
     )
 
