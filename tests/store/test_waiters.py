@@ -41,8 +41,8 @@ async def test_other_running_processes_callers_are_read_in_order_with_what_servi
 async def test_callers_of_a_process_whose_lease_ran_out_are_left_out(redis: Redis, keys: Keys) -> None:
     store = Store(redis, keys, now=lambda: 0.0)
     instances = Instances(store)
-    await instances.renew("gone.1", 0.001)
     await instances.renew("here.1", 10.0)
+    await redis.zadd(keys.instances, {"gone.1": 1.0})  # its lease ran out long ago (a score is an expiry)
     Waiters(store, "gone.1").add(Waiter("g1", "support", 0, 1.0, instance="gone.1"))
     await store.flush()
     assert await Waiters(store, "here.1").fronts(["support"]) == []
