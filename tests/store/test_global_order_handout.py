@@ -117,4 +117,5 @@ async def test_a_process_that_does_not_take_its_caller_holds_the_agent_back_only
         await east.acd.barrier()
         assert east.delivered == [] and east.acd.board.held == {"a1": frozenset({"stuck"})}
         assert await east.offered(timeout=10.0) == [("late", Offered("a1", "PJSIP/a1"))]
+        await east.store.flush()
         assert [call for call, _ in await east.store.queue_entries("q")] == ["stuck"]
