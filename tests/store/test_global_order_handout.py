@@ -119,3 +119,19 @@ async def test_a_process_that_does_not_take_its_caller_holds_the_agent_back_only
         assert await east.offered(timeout=10.0) == [("late", Offered("a1", "PJSIP/a1"))]
         await east.store.flush()
         assert [call for call, _ in await east.store.queue_entries("q")] == ["stuck"]
+
+
+async def test_a_process_alone_reads_nothing_for_the_global_order(redis: Redis, keys: Keys) -> None:
+    """With one process running (as presence counts them) a hand-out makes no read of other processes' callers;
+    once presence counts two, every round reads them."""
+    async with two_processes(redis, keys, [agent("a1"), agent("a2")], second_runs=False) as (east, _):
+        east.acd.running = 1
+        east.acd.enqueue("c1", "q", 0, 100.0, first=True)
+        await east.acd.log_in("a1")
+        assert await east.offered() == [("c1", Offered("a1", "PJSIP/a1"))]
+        assert east.acd.foreign_reads == 0
+        east.acd.set_running(2)
+        east.acd.enqueue("c2", "q", 0, 200.0, first=True)
+        await east.acd.log_in("a2")
+        assert east.delivered[-1] == ("c2", Offered("a2", "PJSIP/a2"))
+        assert east.acd.foreign_reads > 0
