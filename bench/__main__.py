@@ -1,5 +1,5 @@
-"""`python -m bench [surge|memory|routing|ari|import ...] [--quick] [--profile] [--json PATH]`: run the benchmarks,
-print one table per benchmark and a verdict per target of issue 7 (and the import's of issue 16)."""
+"""`python -m bench [surge|scale|memory|routing|ari|import ...] [--quick] [--profile] [--json PATH]`: run the
+benchmarks, print one table per benchmark and a verdict per target of issue 7 (and the import's of issue 16)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,10 @@ from bench.lead_import import run_import
 from bench.memory import run_memory
 from bench.real import RealSpec, run_real
 from bench.routing import log_growth, run_routing
+from bench.scale import ScaleSpec, run_scale
 from bench.surge import SurgeResult, SurgeSpec, run_child
 
-BENCHMARKS = ("routing", "ari", "memory", "surge", "import")
+BENCHMARKS = ("routing", "ari", "memory", "surge", "scale", "import")
 
 
 # The measured process runs on the same event loop as `callcenter-ari run` (uvloop) unless --loop says otherwise.
@@ -188,6 +189,22 @@ def real(args: argparse.Namespace, console: Console, out: dict[str, Any]) -> lis
     ]
 
 
+def scale(quick: bool, console: Console, out: dict[str, Any]) -> list[str]:
+    """The surge with one, then two processes (each with its own simulator): the scaling factor, measured."""
+    spec = ScaleSpec(calls=600, rate=300.0) if quick else ScaleSpec()
+    results = [anyio.run(run_scale, processes, spec, backend_options=LOOP) for processes in (1, 2)]
+    rows = [result.row() for result in results]
+    one, two = results
+    factor = two.completed_per_second / one.completed_per_second if one.completed_per_second else float("nan")
+    for row in rows:
+        row["scaling"] = round(row["completed calls/s"] / one.completed_per_second, 2)
+    report.table(console, f"Scale: {spec.calls} calls offered at {spec.rate:g}/s, one vs two processes", rows)
+    out["scale"] = {"spec": {"calls": spec.calls, "rate": spec.rate, "agents": spec.agents}, "runs": rows}
+    out["scale"]["outcomes"] = [result.outcomes for result in results]
+    # Offered above what one process completes, the overload guard refuses the excess (congestion): not a loss.
+    return [f"INFO    scaling factor (two processes / one, completed calls/s): {factor:.2f}"]
+
+
 def memory(quick: bool, console: Console, out: dict[str, Any]) -> list[str]:
     result = run_memory(1000 if quick else 10_000)
     report.table(console, "Memory: calls waiting in queue at once", [result.row()])
@@ -285,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         "surge": lambda: (
             real(args, console, out) if args.ari_url else surge(args.quick, args.profile, console, out, args.against)
         ),
+        "scale": lambda: scale(args.quick, console, out),
         "import": lambda: lead_import(args.quick, console, out),
     }
     for name in BENCHMARKS:

@@ -193,6 +193,16 @@ class AgentConfig(_Section, frozen=True):
     # dial the log-in code and stay on the line, or the application calls the phone), and callers are joined to
     # them there with no ring. Hanging up the phone logs them out. Otherwise the phone is rung for each call.
     persistent: bool = False
+    # The server (an app process's ``app.node``) whose Asterisk the agent's phone registers to; empty: every server
+    # reaches the phone directly. From another server it is rung through that server's peer trunk.
+    server: str = ""
+
+
+class ServerConfig(_Section, frozen=True):
+    """One Asterisk server of the tenant, as the others see it: ``peer_trunk`` is the PJSIP endpoint, configured on
+    every other Asterisk, of the inter-server trunk that reaches this one (``PJSIP/<agent>@<peer_trunk>``)."""
+
+    peer_trunk: str
 
 
 class SupervisorConfig(_Section, frozen=True):
@@ -270,6 +280,7 @@ class Config(_Section, frozen=True):
     dids: dict[str, DidRoute] = {}
     queues: dict[str, QueueConfig] = {}
     agents: dict[str, AgentConfig] = {}
+    servers: dict[str, ServerConfig] = {}  # by node: the Asterisk servers whose phones the others reach by trunk
     teams: dict[str, TeamConfig] = {}
     supervisors: dict[str, SupervisorConfig] = {}
     acd: AcdSection = AcdSection()
@@ -439,7 +450,7 @@ def _check_references(config: Config) -> None:
 def problems(config: Config) -> list[str]:
     """Everything wrong with a decoded configuration, each as ``key.path: what is wrong`` (empty: usable)."""
     found: list[str] = []
-    for section in ("dids", "queues", "agents", "trunks", "supervisors"):
+    for section in ("dids", "queues", "agents", "trunks", "supervisors", "servers"):
         for key in getattr(config, section):
             if not valid_id(key) or (section == "dids" and not key.isdigit() and key != "default"):
                 found.append(f"{section}.{key}: not a valid name (letters, digits, '_', '.', '-')")
@@ -450,7 +461,13 @@ def problems(config: Config) -> list[str]:
             found.append(f"dids.{did}.queue: unknown queue {route.queue!r}")
     for agent_id, agent in config.agents.items():
         others = {a: other for a, other in config.agents.items() if a != agent_id}
-        found += [f"agents.{agent_id}.{path}: {message}" for path, message in check_agent(agent, config.queues, others)]
+        found += [
+            f"agents.{agent_id}.{path}: {message}"
+            for path, message in check_agent(agent, config.queues, others, servers=config.servers)
+        ]
+    for server_id, server in config.servers.items():
+        if not _ID.fullmatch(server.peer_trunk):
+            found.append(f"servers.{server_id}.peer_trunk: the PJSIP endpoint name of the trunk to this server")
     for queue_id, queue in config.queues.items():
         found += [
             f"queues.{queue_id}.{path}: {message}"
@@ -571,13 +588,27 @@ def valid_id(value: str) -> bool:
 
 
 def check_agent(
-    agent: AgentConfig, queues: Collection[str], others: Mapping[str, AgentConfig] | None = None
+    agent: AgentConfig,
+    queues: Collection[str],
+    others: Mapping[str, AgentConfig] | None = None,
+    *,
+    servers: Collection[str] = (),
 ) -> list[Problem]:
-    """An agent's own checks, against the queues that exist and the other agents (by id): one function for the
-    TOML and for the API."""
+    """An agent's own checks, against the queues that exist, the other agents (by id) and the servers: one
+    function for the TOML and for the API."""
     found: list[Problem] = []
     if not valid_device(agent.endpoint):
         found.append(("endpoint", _DEVICE_RULE))
+    if agent.server:
+        if agent.server not in servers:
+            found.append(("server", f"unknown server {agent.server!r} (a [servers.{agent.server[:64]}] table)"))
+        if not _PEER_REACHABLE.fullmatch(agent.endpoint):
+            found.append(
+                (
+                    "endpoint",
+                    "an agent on a server is rung from the others as PJSIP/<resource>@<trunk>: give PJSIP/<resource>",
+                )
+            )
     # The phone identifies its agent (feature codes, persistent lines): two agents on one phone cannot both be.
     sharing = sorted(a for a, other in (others or {}).items() if other.endpoint == agent.endpoint)
     if sharing:
@@ -652,6 +683,9 @@ _SKILL_RULE = "not a skill name (a letter, then letters, digits, '_', '.', ':', 
 # (, |) or a second target; PJSIP/SIP/IAX2/Local may name an endpoint or context after '@'.
 _DEVICE = re.compile(r"(?:PJSIP|SIP|IAX2|Local)/[A-Za-z0-9_.+*#-]{1,64}(?:@[A-Za-z0-9_.-]{1,64})?|DAHDI/[0-9]{1,4}")
 _DEVICE_RULE = "a device such as PJSIP/agent1001, PJSIP/1001@office, Local/1001@agents or DAHDI/4"
+
+
+_PEER_REACHABLE = re.compile(r"PJSIP/[A-Za-z0-9_.+*#-]{1,64}")
 
 
 def valid_device(endpoint: str) -> bool:

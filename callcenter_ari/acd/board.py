@@ -33,6 +33,12 @@ board's own indexes per agent are ``_Agent``. Redis is the authority: when it re
 process changed the agent first, the runtime hands the board what Redis holds (``adopt``), and the board
 re-indexes the agent and, if they are now available, offers them a waiting call.
 
+*Other processes' callers* (``global_order.py``). With more than one process running, the runtime hands the board
+the callers waiting in other processes (``set_foreign``); an agent who becomes available while one of those is
+ahead of this board's best call, and could take that agent, is *held back*: available, but out of the pools (the
+one exception to the invariant), until the other process takes them, the callers ahead are gone, or ``DEFER``
+runs out (a ``hold`` deadline; the callers waited for are then passed over for good).
+
 *Time.* Relaxation steps, announcements, queue max wait, the end of wrap-up, break overruns and leave-when-empty
 sweeps are deadlines; ``next_deadline()`` says when to call ``advance(now)``, which returns the decisions due.
 """
@@ -70,6 +76,7 @@ from callcenter_ari.acd.decisions import (
 )
 from callcenter_ari.acd.errors import InUse, InvalidTransition, UnknownAgent, UnknownQueue, WrapupLimitExceeded
 from callcenter_ari.acd.estimate import HandleTimes, estimate_wait
+from callcenter_ari.acd.global_order import DEFER, Waiter, ahead
 from callcenter_ari.acd.indexes import Deadlines, Key
 from callcenter_ari.acd.records import AgentRecord, AgentState
 from callcenter_ari.acd.skills import Requirement, both, lower, widen
@@ -194,6 +201,9 @@ class Board:
         self._deadlines = Deadlines()
         self._logged_in = 0
         self._orders = itertools.count(len(self._a))
+        self._foreign: list[tuple[tuple[int, float], Waiter, Bucket]] = []  # other processes' callers, in order
+        self._held: dict[str, tuple[float, frozenset[str]]] = {}  # agent -> (hold ends, the callers it waits for)
+        self._passed: set[str] = set()  # other processes' callers a hold waited for in vain: not waited for again
         # The buckets of every queue's own stages are built now rather than on a first call: a call's language
         # or own needs may still add buckets later.
         for queue_spec in self.queues.values():
@@ -319,7 +329,56 @@ class Board:
                 out += self._break_due(ident, at)
             elif kind == "empty":
                 out += self._leave_empty(ident, at)
+            elif kind == "hold":
+                out += self._hold_due(ident, at)
         return out
+
+    # ---- other processes' callers ---------------------------------------------------------------------------
+
+    def set_foreign(self, waiters: Iterable[Waiter], now: float) -> list[Offer]:
+        """The callers waiting in other processes now (replacing the last view). Every held agent is looked at
+        again: one whose callers ahead are gone takes this board's best call (the offers are returned)."""
+        foreign: list[tuple[tuple[int, float], Waiter, Bucket]] = []
+        for waiter in waiters:
+            spec = self.queues.get(waiter.queue)
+            if spec is None or waiter.call_id in self._calls:
+                continue
+            stage = 0
+            while stage < len(spec.steps) and spec.steps[stage].after <= now - waiter.enqueued_at:
+                stage += 1
+            foreign.append((waiter.place, waiter, self._bucket(spec, stage, waiter.language, waiter.needs)))
+        foreign.sort(key=lambda entry: (entry[0], entry[1].call_id))
+        self._foreign = foreign
+        self._passed &= {waiter.call_id for _, waiter, _ in foreign}
+        offers: list[Offer] = []
+        for agent_id in sorted(self._held):
+            until, _ = self._held.pop(agent_id)
+            self._deadlines.cancel("hold", agent_id)
+            offers += self._take_front_or_wait(agent_id, now, hold_until=until)
+        return offers
+
+    @property
+    def held(self) -> dict[str, frozenset[str]]:
+        """Agents held back for other processes' callers, and the callers each waits for."""
+        return {agent_id: callers for agent_id, (_, callers) in self._held.items()}
+
+    def _ahead_for(self, agent_id: str, place: tuple[int, float]) -> frozenset[str]:
+        """Other processes' callers ahead of ``place`` that this agent could take (not passed over)."""
+        found = []
+        for other, waiter, bucket in self._foreign:
+            if not ahead(place, other):
+                break
+            if agent_id in bucket.eligible and waiter.call_id not in self._passed:
+                found.append(waiter.call_id)
+        return frozenset(found)
+
+    def _hold_due(self, agent_id: str, at: float) -> list[Decision]:
+        """A hold ran out: the callers it waited for are passed over, and the agent serves this board."""
+        held = self._held.pop(agent_id, None)
+        if held is None or self._a[agent_id].shadow != "available":
+            return []
+        self._passed |= held[1]
+        return [*self._take_front_or_wait(agent_id, at, hold_until=at)]
 
     # ---- agents ------------------------------------------------------------------------------------------
 
@@ -767,8 +826,9 @@ class Board:
         self._set(agent_id, "available", now)
         return self._take_front_or_wait(agent_id, now)
 
-    def _take_front_or_wait(self, agent_id: str, now: float) -> list[Offer]:
-        """An available agent takes the best front call of their buckets, or waits in their buckets' pools."""
+    def _take_front_or_wait(self, agent_id: str, now: float, *, hold_until: float | None = None) -> list[Offer]:
+        """An available agent takes the best front call of their buckets, or waits in their buckets' pools; or
+        is held back (until ``hold_until``, else ``DEFER`` from now) for another process's caller ahead."""
         agent = self._a[agent_id]
         best: Call | None = None
         fronts: list[tuple[str, Key]] = []
@@ -782,6 +842,14 @@ class Board:
         if best is None:
             self._pool_add(agent_id)
             return []
+        if self._foreign:
+            callers = self._ahead_for(agent_id, (best.key[0], best.key[1]))
+            until = now + DEFER if hold_until is None else hold_until
+            if callers and now < until:
+                self._held[agent_id] = (until, callers)
+                self._deadlines.set("hold", agent_id, until)
+                return []
+            self._passed |= callers
         self._unlink(best.call_id, keep_actions=True)
         if self._audit_mode != "off":
             assert best.bucket is not None
@@ -1020,7 +1088,7 @@ class Board:
             category = _category(agent.shadow)
             bucket.logged_in += category >= 1
             bucket.present += category == 2
-            if agent.shadow == "available":
+            if agent.shadow == "available" and agent_id not in self._held:
                 self._pool_add_one(bucket, agent_id)
         return bucket
 
@@ -1078,6 +1146,8 @@ class Board:
         if old == "available" and new != "available":
             for bucket in agent.buckets:
                 bucket.pool.discard(agent_id)
+            if self._held.pop(agent_id, None) is not None:
+                self._deadlines.cancel("hold", agent_id)
         if old == "reserved" and new != "reserved" and agent.ring_call:
             ringing = self._ringing.get(agent.ring_call)
             if ringing is not None:

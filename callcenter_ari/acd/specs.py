@@ -36,6 +36,7 @@ class AgentSpec(msgspec.Struct, frozen=True):
     languages: tuple[str, ...] = ()
     skills: dict[str, int] = {}
     persistent: bool = False
+    server: str = ""  # the Asterisk server (node) the phone registers to; empty: reachable from every server
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):

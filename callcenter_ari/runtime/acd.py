@@ -19,6 +19,14 @@ The board owns every ACD deadline (wrap-up ends, relaxation steps, announcements
 one timer armed at ``board.next_deadline()``, whose firing is another message. The deadlines an agent's record
 carries (``until``) are in Redis, so a restart, or another process, picks them up.
 
+*The global order.* Each process's board holds only its own calls; every caller's place, and what serving them
+takes, is also in Redis (``store/waiters.py``). While more than one process of the tenant runs (the count comes
+with every presence beat, so a process alone pays nothing), each round of decisions first reads the callers at the
+front of the queues who wait elsewhere (one round trip) and hands them to the board, which holds an agent freed
+here back for an earlier caller of another process that could take them (``acd/global_order.py``): that process
+sees the agent available through the change stream and takes them. While an agent is held the service looks again
+every ``LOOK_EVERY`` seconds; a hold never lasts more than ``DEFER``.
+
 Persistent agents are logged in only while their standing line (a call from their phone into the application,
 parked in a bridge of their own, runtime/standing.py) is up: logging one in asks ``lines`` to set the line up, and
 the agent is on the board once it is; logging one out hangs it up. A ring_all decision is handed to the call as one
@@ -30,7 +38,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import anyio
@@ -52,6 +60,7 @@ from callcenter_ari.acd.decisions import (
     SupervisorAlert,
 )
 from callcenter_ari.acd.errors import InvalidTransition
+from callcenter_ari.acd.global_order import Waiter
 from callcenter_ari.acd.records import AgentRecord
 from callcenter_ari.acd.skills import Requirement
 from callcenter_ari.acd.skills import parse as parse_skills
@@ -61,13 +70,17 @@ from callcenter_ari.clock import Clock
 from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.store.agents import AgentStore, Refused, Written
 from callcenter_ari.store.errors import StoreUnavailable
-from callcenter_ari.store.redis import Store, queue_score
+from callcenter_ari.store.redis import Store
+from callcenter_ari.store.waiters import Waiters
+from callcenter_ari.trunks.dialstring import Unreachable, agent_device
 
 log = structlog.get_logger(__name__)
 
 Deliver = Callable[[str, call.Input], None]
 Emit = Callable[[str, dict[str, Any]], None]
 _DEADLINE = ("acd", "deadline")
+_LOOK = ("acd", "look")
+LOOK_EVERY = 0.25  # seconds between reads of the other processes' callers while an agent is held back for one
 REQUEST_TIMEOUT = 10.0  # an API request waits this long for Redis before it is answered as unavailable
 RETRIES = 3  # a request refused because another process changed the agent is tried again this often
 WATCH_BLOCK_MS = 2_000
@@ -195,6 +208,8 @@ class AcdService:
         deliver: Deliver,
         emit: Emit,
         lines: Lines | None = None,
+        instance: str = "",
+        peer_trunks: Mapping[str, str] | None = None,
     ) -> None:
         self.board = board
         # Each agent as Redis last confirmed them: what people see (the API, metrics, the demo), never a change the
@@ -207,6 +222,11 @@ class AcdService:
         self._deliver = deliver
         self._emit = emit
         self.lines: Lines = lines or NoLines()
+        self._waiters = Waiters(store, instance)
+        self.peer_trunks: Mapping[str, str] = peer_trunks or {}  # server (node) -> the trunk that reaches it
+        self.running = 1  # processes of the tenant running (presence tells): above 1, the order is global
+        self.foreign_reads = 0  # reads of the other processes' callers (for the benchmarks)
+        self._looking = False
         self._inbox: deque[Message] = deque()
         self._wakeup = anyio.Event()
         self._waiting: dict[str, _Waiting] = {}
@@ -239,6 +259,8 @@ class AcdService:
         while self._inbox or self._retry or self.board.dirty or self._offers:
             batch, self._inbox = self._inbox, deque()
             retry, self._retry = self._retry, []
+            if self.running > 1:
+                await self._look_around()
             for request in retry:
                 self._handle(request)
             for message in batch:
@@ -251,6 +273,27 @@ class AcdService:
                 request.reply.set(request.reply.value)
         self._drain_audit()
         self._rearm()
+
+    async def _look_around(self) -> None:
+        """Hand the board the callers waiting in the other processes now (none if Redis cannot say: then every
+        process serves its own callers, as each would alone)."""
+        try:
+            waiters = await self._waiters.fronts(sorted(self.board.queues))
+        except StoreUnavailable as exc:
+            log.warning("acd.order_unknown", error=str(exc))
+            waiters = []
+        self.foreign_reads += 1
+        self._offers += self.board.set_foreign(waiters, self._clock.now())
+
+    def set_running(self, count: int) -> None:
+        """How many processes of the tenant run now (from the presence beat). Back to one: nothing is held."""
+        was, self.running = self.running, count
+        if was > 1 and count <= 1:
+            self._send(_FromCall("", lambda: self._offers.extend(self.board.set_foreign([], self._clock.now()))))
+
+    def _look_again(self) -> None:
+        self._looking = False
+        self._send(_Tick())
 
     def _send(self, message: Message) -> None:
         self._inbox.append(message)
@@ -466,7 +509,7 @@ class AcdService:
             else:
                 offers = self.board.enqueue(call_id, queue, priority, enqueued_at, now, language=language, needs=needs)
             if not offers:
-                self._store.queue_add(queue, call_id, queue_score(priority, enqueued_at))
+                self._waiters.add(_waiter(call_id, self._waiting[call_id], self._waiters.instance))
             self._offers += offers
 
         self._send(_FromCall(call_id, apply))
@@ -478,7 +521,7 @@ class AcdService:
         def apply() -> None:
             self.board.remove(call_id)
             self._waiting.pop(call_id, None)
-            self._store.queue_remove(queue, call_id)
+            self._waiters.remove(queue, call_id)
             for agent_id in sorted(self.board.ringing(call_id)):
                 self._release(agent_id, "call_gone", call_id)
 
@@ -492,7 +535,7 @@ class AcdService:
             if queue:
                 self.board.remove(call_id)
                 self._waiting.pop(call_id, None)
-                self._store.queue_remove(queue, call_id)
+                self._waiters.remove(queue, call_id)
             for agent_id, record in self.board.agents.items():
                 if record.call_id == call_id:
                     self._free(agent_id, call_id, "call_failed")
@@ -564,7 +607,7 @@ class AcdService:
         def apply() -> str:
             offer = self.board.reserve(agent_id, call_id, queue, self._clock.now(), joined=joined)
             self._touch(agent_id)
-            return offer.endpoint
+            return self._device(offer)
 
         endpoint: str = await self._ask(agent_id, apply)
         return endpoint
@@ -663,7 +706,7 @@ class AcdService:
                 record.version = 0
                 self.board.dirty.add(agent_id)
             for call_id, waiting in self._waiting.items():
-                self._store.queue_add(waiting.queue, call_id, queue_score(waiting.priority, waiting.enqueued_at))
+                self._waiters.add(_waiter(call_id, waiting, self._waiters.instance))
             self._round_robin = {}
 
         await self._ask("", apply)
@@ -828,7 +871,7 @@ class AcdService:
                     self._touch(agent_id)
                 case EndCall(call_id=call_id, reason=reason, message=message, queue=queue):
                     self._waiting.pop(call_id, None)
-                    self._store.queue_remove(queue, call_id)
+                    self._waiters.remove(queue, call_id)
                     self._deliver(call_id, call.QueueEnded(reason, message))
                 case Announce(call_id=call_id, position=position, ewt=ewt):
                     self._deliver(call_id, call.Announce(position, ewt))
@@ -877,7 +920,7 @@ class AcdService:
             if not held:
                 self._offers += self._back_in_line(call_id)
             elif (waiting := self._waiting.pop(call_id, None)) is not None:
-                self._store.queue_remove(waiting.queue, call_id)
+                self._waiters.remove(waiting.queue, call_id)
                 self._deliver(call_id, self._offer_message(held))
             else:
                 # The call left meanwhile (hung up, timed out): nobody would ever release these agents.
@@ -897,12 +940,24 @@ class AcdService:
 
     def _offer_message(self, reserved: list[Offer]) -> call.Input:
         if len(reserved) > 1:
-            return call.RingAll(tuple((offer.agent_id, offer.endpoint) for offer in reserved))
+            return call.RingAll(tuple((offer.agent_id, self._device(offer)) for offer in reserved))
         offer = reserved[0]
         line = self.lines.line(offer.agent_id) if offer.persistent else None
         if line is None:
-            return call.Offered(offer.agent_id, offer.endpoint)
+            return call.Offered(offer.agent_id, self._device(offer))
         return call.Offered(offer.agent_id, offer.endpoint, line=line.channel, bridge=line.bridge)
+
+    def _device(self, offer: Offer) -> str:
+        """What to ring for the offered agent from this server: their phone, or through the peer trunk to the
+        server their phone is on (``servers`` in the configuration)."""
+        spec = self.board.specs.get(offer.agent_id)
+        if spec is None or not spec.server:
+            return offer.endpoint
+        try:
+            return agent_device(offer.endpoint, spec.server, self.board.node, self.peer_trunks)
+        except Unreachable as exc:  # the configuration check refuses this; rung as configured if it slips through
+            log.error("agent.unreachable", agent=offer.agent_id, detail=str(exc))
+            return offer.endpoint
 
     def _back_in_line(self, call_id: str) -> list[Offer]:
         """No agent could be reserved for a call still waiting: it goes back to its place (and may be offered to
@@ -920,7 +975,7 @@ class AcdService:
             needs=waiting.needs,
         )
         if not again:
-            self._store.queue_add(waiting.queue, call_id, queue_score(waiting.priority, waiting.enqueued_at))
+            self._waiters.add(_waiter(call_id, waiting, self._waiters.instance))
         return again
 
     def _let_go(self, agent_id: str) -> None:
@@ -956,6 +1011,9 @@ class AcdService:
             self._emit("acd.routed", msgspec.to_builtins(audit))
 
     def _rearm(self) -> None:
+        if self.board.held and self.running > 1 and not self._looking:
+            self._looking = True
+            self._timers.set(_LOOK, self._clock.now() + LOOK_EVERY, self._look_again)
         deadline = self.board.next_deadline()
         if deadline == self._armed:
             return
@@ -964,6 +1022,18 @@ class AcdService:
             self._timers.cancel(_DEADLINE)
         else:
             self._timers.set(_DEADLINE, deadline, self.tick)
+
+
+def _waiter(call_id: str, waiting: _Waiting, instance: str) -> Waiter:
+    return Waiter(
+        call_id,
+        waiting.queue,
+        waiting.priority,
+        waiting.enqueued_at,
+        instance=instance,
+        language=waiting.language,
+        needs=waiting.needs,
+    )
 
 
 def _others(offers: list[Offer], offer: Offer) -> bool:
@@ -988,5 +1058,10 @@ class BoardCollector(Collector):
         waiting = GaugeMetricFamily("callcenter_calls_waiting", "Calls waiting in a queue", labels=["queue"])
         for queue in sorted(board.queues):
             waiting.add_metric([queue], board.queue_length(queue))
+        held = GaugeMetricFamily(
+            "callcenter_agents_held_back", "Agents held back for an earlier caller of another process"
+        )
+        held.add_metric([], len(board.held))
         yield agents
         yield waiting
+        yield held

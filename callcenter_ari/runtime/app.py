@@ -217,7 +217,15 @@ class Application:
         emit, spawn = self.events.emit, self.spawner.spawn
         board = build_board(config, self.clock.now(), node=self.node)
         self.acd = AcdService(
-            board, self.store, self.agent_store, self.timers, self.clock, deliver=self.deliver, emit=emit
+            board,
+            self.store,
+            self.agent_store,
+            self.timers,
+            self.clock,
+            deliver=self.deliver,
+            emit=emit,
+            instance=self.instance,
+            peer_trunks={server: peer.peer_trunk for server, peer in config.servers.items()},
         )
         self.metrics.registry.register(BoardCollector(self.acd))
         self.stats = Stats()  # thresholds and members from the directory
@@ -292,6 +300,7 @@ class Application:
             write_back=self._write_back,
             resume_tickets=self._resume_ticket_numbering,
             pause_tickets=self.tickets.store.close_numbering,
+            running=self.acd.set_running,
         )
         self.metrics.registry.register(RedisCollector(self.presence, self.store))
         self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic, emit=emit)

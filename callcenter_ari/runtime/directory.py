@@ -123,7 +123,7 @@ class Directory:
         async with self._lock:
             exists = self._expect("agents", agent_id, create=create)
             others = {a: other for a, other in self.config.agents.items() if a != agent_id}
-            found = _id_problems(agent_id) + check_agent(agent, self.config.queues, others)
+            found = _id_problems(agent_id) + check_agent(agent, self.config.queues, others, servers=self.config.servers)
             if found:
                 raise InvalidEntry(found)
             self._check_persistent(agent_id, agent)
@@ -280,6 +280,7 @@ def agent_spec(agent_id: str, agent: AgentConfig) -> AgentSpec:
         languages=agent.languages,
         skills=dict(agent.skills),
         persistent=agent.persistent,
+        server=agent.server,
     )
 
 

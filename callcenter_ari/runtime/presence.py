@@ -47,6 +47,7 @@ class Presence:
         write_back: Callable[[], Awaitable[None]],
         resume_tickets: Callable[[], Awaitable[None]],
         pause_tickets: Callable[[], Awaitable[None]] | None = None,
+        running: Callable[[int], None] = lambda count: None,
         beat: float = BEAT,
         ttl: float = TTL,
     ) -> None:
@@ -57,6 +58,7 @@ class Presence:
         self._pause_tickets = pause_tickets
         self._store = store
         self._primary: str | None = None  # the server holding this tenant's keys at the last beat
+        self._running = running  # told how many processes of the tenant run, at every beat
         self._beat = beat
         self._ttl = ttl
         self.losses = 0  # times Redis was found to have lost its data
@@ -70,12 +72,13 @@ class Presence:
             task_status.started()
             while True:
                 try:
-                    existed = await self._instances.renew(self._instance, self._ttl)
+                    renewal = await self._instances.renew(self._instance, self._ttl)
                     failed_over = await self._primary_changed()
                 except StoreUnavailable as exc:
                     log.warning("presence.beat_failed", error=str(exc))
                 else:
-                    if not existed and not first:
+                    self._running(renewal.running)
+                    if not renewal.existed and not first:
                         self.losses += 1
                         log.error("redis.data_lost", action="writing back what this process holds")
                         self._unwritten = True

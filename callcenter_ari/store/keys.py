@@ -123,6 +123,11 @@ class Keys:
         """Sorted set of waiting call ids, scored by priority then enqueue time."""
         return f"{self.base}:queue:{checked(queue_id, 'queue id')}"
 
+    def waiters(self, queue_id: str) -> str:
+        """Hash: waiting call id -> who waits, where and for what (JSON, ``acd/global_order.py``'s ``Waiter``), for
+        the other processes' global order."""
+        return f"{self.base}:queue:{checked(queue_id, 'queue id')}:waiters"
+
     def directory(self, kind: str) -> str:
         """Hash: agent or queue id -> its configuration as the API set it (JSON), or ``null`` for one removed."""
         if kind not in ("agents", "queues"):

@@ -32,6 +32,8 @@ async def test_writes_staged_through_a_failover_reach_the_new_primary(sentinels:
         assert await primary_of(redis, keys.events) == sentinels.primary.address
         store.save_call(CallRecord(call_id="c1", channel_id="ch1", started_at=990.0, phase="queued"))
         await store.flush()
+        written = sentinels.primary.client().info("replication")["master_repl_offset"]  # c1 is in the replica's copy
+        wait_until(lambda: sentinels.replica.client().info("replication")["slave_repl_offset"] >= written, 15, "c1")
 
         sentinels.primary.kill()
         store.save_call(CallRecord(call_id="c2", channel_id="ch2", started_at=995.0, phase="queued"))
@@ -101,6 +103,8 @@ async def test_writes_staged_through_a_cluster_failover_reach_the_promoted_repli
             (primary,) = [node for node in nodes.nodes if node.address == holder]
             replica = next(n for n in nodes.nodes if n.client().info("replication").get("master_port") == primary.port)
             wait_until(lambda: replica.client().info("replication").get("master_link_status") == "up", 15, "sync")
+            written = primary.client().info("replication")["master_repl_offset"]  # c1 is in the replica's copy
+            wait_until(lambda: replica.client().info("replication")["slave_repl_offset"] >= written, 15, "c1 copied")
 
             primary.kill()
             store.queue_add("support", "c2", 2.0)

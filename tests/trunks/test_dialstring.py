@@ -15,6 +15,7 @@ from callcenter_ari.trunks import (
     dial_string,
     parse_number,
 )
+from callcenter_ari.trunks.dialstring import Unreachable, agent_device
 
 PJSIP_US = PjsipTrunk(endpoint="provider1", capacity=10, region="US")
 DAHDI_DE = DahdiTrunk(group=2, interface="e1_pri", region="DE")
@@ -140,3 +141,24 @@ def test_trunk_structs_are_msgspec_round_trippable() -> None:
     data = msgspec.to_builtins(DAHDI_DE)
     assert data["kind"] == "dahdi"
     assert msgspec.convert(data, DahdiTrunk) == DAHDI_DE
+
+
+def test_an_agent_on_another_server_is_rung_through_the_peer_trunk_to_it() -> None:
+    trunks = {"west": "to-west", "east": "to-east"}
+    assert agent_device("PJSIP/agent1", "west", "east", trunks) == "PJSIP/agent1@to-west"
+    assert agent_device("PJSIP/agent1", "west", "west", trunks) == "PJSIP/agent1"  # on its own server
+    assert agent_device("PJSIP/agent1", "", "east", trunks) == "PJSIP/agent1"  # on no server in particular
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "server", "trunks"),
+    [
+        ("PJSIP/agent1", "north", {"west": "to-west"}),  # no trunk to that server
+        ("PJSIP/agent1@office", "west", {"west": "to-west"}),  # a second target
+        ("DAHDI/4", "west", {"west": "to-west"}),
+        ("PJSIP/agent1", "west", {"west": "to-west&PJSIP/x"}),
+    ],
+)
+def test_an_agent_device_is_built_only_from_validated_parts(endpoint: str, server: str, trunks: dict[str, str]) -> None:
+    with pytest.raises(Unreachable):
+        agent_device(endpoint, server, "east", trunks)

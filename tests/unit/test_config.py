@@ -34,6 +34,13 @@ EXAMPLE_ENV = {
             "agents.a1.skills.billing: a level from 1 to 10",
         ),
         ('[supervisors.s1]\nendpoint = "PJSIP/s1,30"', "supervisors.s1.endpoint: a device such as"),
+        ('[agents.a1]\nendpoint = "PJSIP/a1"\nserver = "west"', "agents.a1.server: unknown server 'west'"),
+        (
+            '[servers.west]\npeer_trunk = "to-west"\n[agents.a1]\nendpoint = "DAHDI/4"\nserver = "west"',
+            "agents.a1.endpoint: an agent on a server is rung from the others as PJSIP/<resource>@<trunk>",
+        ),
+        ('[servers.west]\npeer_trunk = "to west&x"', "servers.west.peer_trunk: the PJSIP endpoint name"),
+        ("[servers.west]\nx = 1", "servers.west.x: unknown key"),
         (
             '[queues.q]\nsteps = [{after = 5, action = "overflow", queue = "x"}]',
             "queues.q.steps[0].queue: unknown queue",
