@@ -7,9 +7,11 @@ import sys
 from collections.abc import Sequence
 
 import anyio
+import structlog
 
 from callcenter_ari import config as configuration
 from callcenter_ari.config import Config, ConfigError
+from callcenter_ari.fencing import EXIT_STEPPED_DOWN, SteppedDown
 from callcenter_ari.platform_config import TenantFile, load_platform
 
 
@@ -164,7 +166,27 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
+    except BaseException as exc:
+        stepped = stepped_down(exc)
+        if stepped is None:
+            raise
+        # Another process acts for the node now (hot standby): exit so that a supervisor starts this one again,
+        # as a standby.
+        structlog.get_logger("callcenter_ari.cli").error("app.stepped_down", reason=stepped.reason)
+        return EXIT_STEPPED_DOWN
     return 0
+
+
+def stepped_down(exc: BaseException) -> SteppedDown | None:
+    """The ``SteppedDown`` that ended the task tree, however deep in exception groups."""
+    if isinstance(exc, SteppedDown):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = stepped_down(inner)
+            if found is not None:
+                return found
+    return None
 
 
 if __name__ == "__main__":

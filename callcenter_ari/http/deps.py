@@ -63,6 +63,7 @@ class ApiDeps:
     open_recording: Callable[[str], Awaitable[StoredFile]]  # a stored recording's audio, to stream
     delete_recording: Callable[[Recording, str], Awaitable[DeletionAudit]]  # retention-checked, audited
     campaigns: CampaignDesk  # outbound campaigns, their leads and the do-not-call list
+    role: Callable[[], str] = lambda: "active"  # hot standby: active, standby or stepped_down
 
     @classmethod
     def from_application(cls, app: Application) -> ApiDeps:
@@ -88,6 +89,7 @@ class ApiDeps:
             tokens=config.api.tokens,
             registry=app.metrics.registry,
             is_ready=lambda: app.ready,
+            role=lambda: app.role,
             clock=app.clock,
             store=app.store,
             acd=app.acd,

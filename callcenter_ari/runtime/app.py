@@ -31,6 +31,7 @@ from callcenter_ari.calls.messages import EndedWhileAway, Input, Resume
 from callcenter_ari.calls.records import LEG_PHASES
 from callcenter_ari.clock import Clock, WallClock
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint, node_of
+from callcenter_ari.fencing import SteppedDown
 from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
@@ -45,6 +46,7 @@ from callcenter_ari.runtime.overload import Admission
 from callcenter_ari.runtime.presence import Presence
 from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.recording import RecordingService
+from callcenter_ari.runtime.standby import Standby
 from callcenter_ari.runtime.standing import StandingLines
 from callcenter_ari.runtime.stats import REPLAY_SECONDS, StatsFeed, replay
 from callcenter_ari.runtime.surge import SurgeService
@@ -55,6 +57,7 @@ from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.keys import Keys
+from callcenter_ari.store.lease import NodeLease
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.surge import SurgeStore
@@ -81,6 +84,7 @@ class Services:
         self.draining = False
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
+        self.replaced = anyio.Event()  # ARI said another process took our Stasis application: step down
         self.lines: TrunkLines  # busy lines per trunk, in Redis: no call takes a line a trunk does not have
         self.http: httpx.AsyncClient  # outgoing HTTP (CRM lookups)
         self.surge: Callable[[], SurgeAnnouncement] = SurgeAnnouncement
@@ -257,6 +261,16 @@ class Application:
         self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic)
         self.services.admission = self.admission
         self.dispatcher = Dispatcher(self.services, self.settings_for, self.admission)
+        standby = config.standby
+        self.standby = (
+            Standby(
+                NodeLease(self.store, self.node, self.instance),
+                lease_seconds=standby.lease_seconds,
+                poll_seconds=standby.poll_seconds,
+            )
+            if standby.enabled
+            else None
+        )
         self._stopping = anyio.Event()
         self._recovered = False
         self.http_port: int | None = None
@@ -297,9 +311,19 @@ class Application:
         """Serving calls: connected to ARI, recovered, not draining."""
         return self.services.ari_up and self._recovered and not self.services.draining
 
+    @property
+    def role(self) -> str:
+        """``active`` (acting for the node), ``standby`` (waiting for its lease) or ``stepped_down``."""
+        return "active" if self.standby is None else self.standby.role
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Serve calls until ``stop()``."""
+        """Serve calls until ``stop()``; with ``[standby]``, once this process holds the node's lease. Raises
+        ``SteppedDown`` when it stops acting for the node (lease lost, writes fenced, application replaced)."""
         await self.store.redis.ping()
+        if self.standby is not None:
+            await self.standby.acquire()  # nothing towards Asterisk before: its events go to the newest socket
+            self.store.fence = self.standby.fence
+            self.ari.guard = self.standby.check
         self.acd.use_board(build_board(await self.directory.load(), self.clock.now(), node=self.node))
         # The figures are the stream's: rebuilt from it, a restart changes no report.
         replayed = await replay(self.stats_feed, self.store, self.clock.now() - REPLAY_SECONDS)
@@ -310,6 +334,9 @@ class Application:
         ):
             self.services._tg = tg
             self.services.http = http
+            if self.standby is not None:
+                await tg.start(self.standby.keep)
+            tg.start_soon(self._step_down_when_replaced)
             await tg.start(self.store.run_flusher)
             await tg.start(self.timers.run)
             await tg.start(self.acd.run)
@@ -334,11 +361,24 @@ class Application:
             log.info("app.started", transport=self.ari.transport_name, tenant=self.config.app.tenant)
             task_status.started()
             await self._stopping.wait()
-            await self._drain()
+            if self.standby is not None and await self.standby.hand_over():
+                # A standby waits: it takes the calls over as they are (recovery) instead of seeing them drained.
+                log.info("standby.handing_over", live_calls=len(self.services.calls))
+                self.services.draining = True
+            else:
+                await self._drain()
             tg.cancel_scope.cancel()
+        if self.standby is not None:
+            await self.standby.release()  # after the last flush (the flusher's, as the task tree ended)
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def _step_down_when_replaced(self) -> None:
+        await self.services.replaced.wait()
+        if self.standby is not None:
+            self.standby.step_down("Asterisk gave the Stasis application to another connection (ApplicationReplaced)")
+        raise SteppedDown("Asterisk gave the Stasis application to another connection (ApplicationReplaced)")
 
     async def _drain(self) -> None:
         """No new calls; give live ones up to the grace period to finish."""

@@ -19,6 +19,7 @@ import structlog
 from callcenter_ari.ari.client import Connected, Disconnected, Incoming
 from callcenter_ari.ari.errors import AriError, NotFound
 from callcenter_ari.ari.events import (
+    ApplicationReplaced,
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
@@ -100,6 +101,11 @@ class Dispatcher:
                 services.ari_up = False
                 services.metrics.ari_connected.set(0)
                 log.warning("ari.connection_lost", reason=reason)
+                return
+            case ApplicationReplaced():
+                # Another process subscribed to our Stasis application: Asterisk sends it the events from now on.
+                log.error("ari.application_replaced", action="stepping down")
+                services.replaced.set()
                 return
             case UnknownEvent(kind, reason):
                 services.metrics.ari_unknown_events.inc()

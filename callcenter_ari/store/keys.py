@@ -44,6 +44,14 @@ class Keys:
         """The live set as versions before nodes kept it (one per tenant); adopted on start."""
         return f"{self.base}:calls:live"
 
+    def node_lease(self, node: str, part: str) -> str:
+        """A hot standby's lease of a node (``store/lease.py``): ``holder`` (the instance acting for it, expiring),
+        ``fence`` (the fencing token, one more at each taking), ``waiting`` (a standby waiting, expiring),
+        ``vacant`` (since when nobody could take it back, after Redis lost its data)."""
+        if part not in ("holder", "fence", "waiting", "vacant"):
+            raise InvalidId(f"lease part {part!r}")
+        return f"{self.base}:node:{checked(node, 'node')}:{part}"
+
     def agent(self, agent_id: str) -> str:
         """Hash: ``state``, ``call_id``, ``version`` and ``record`` (the agent's JSON). Redis is the authority."""
         return f"{self.base}:agent:{checked(agent_id, 'agent id')}"

@@ -4,6 +4,10 @@ Writes are staged in memory and flushed by one task as a single pipeline, so a b
 trip per batch instead of one per field. Steps that must be atomic across processes (an agent's state, a trunk's
 lines) are Lua scripts that another store module queues behind the staged writes in the same pipeline
 (``execute``): one round trip, and the records and events staged before a step are in Redis before it runs.
+
+Under a hot standby's lease (``fencing.py``) the batch is a transaction watched on the node's fencing token: it is
+written only while Redis holds this process's token (one round trip more to read it), and a process that lost the
+node has every write refused (``Fenced``) instead.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import structlog
 from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.fencing import Fence, Fenced
 from callcenter_ari.store.errors import StoreUnavailable, translated, translating
 from callcenter_ari.store.keys import Keys, checked
 
@@ -52,6 +57,7 @@ class Store:
         # including a batch the flusher task is writing right now.
         self._flush_lock = anyio.Lock()
         self.round_trips = 0
+        self.fence: Fence | None = None  # set while a hot standby's lease is held: writes only under its token
 
     # ---- staged writes (flushed in one pipeline) --------------------------------------------------------
 
@@ -145,8 +151,8 @@ class Store:
         """Write a batch in one pipeline, retrying while Redis is unreachable: a hiccup must not lose a record.
         Returns the results of the commands ``extra`` queued after the batch."""
         calls, ops = batch
-        while True:
-            pipe = self.redis.pipeline(transaction=False)
+
+        def fill(pipe: Pipeline) -> int:
             for call_id, blob in calls.items():
                 pipe.set(self.keys.call(call_id), blob)
             for op, args in ops:
@@ -155,10 +161,21 @@ class Store:
                     pipe.xadd(key, entry, id=ident, maxlen=maxlen, approximate=approximate)
                 else:
                     getattr(pipe, op)(*args)
-            extras = extra(pipe) if extra is not None else 0
+            return extra(pipe) if extra is not None else 0
+
+        while True:
+            fence = self.fence
             try:
                 with translated():
-                    results: list[Any] = await pipe.execute(raise_on_error=False)
+                    if fence is None:
+                        pipe = self.redis.pipeline(transaction=False)
+                        extras = fill(pipe)
+                        results: list[Any] = await pipe.execute(raise_on_error=False)
+                    else:
+                        written = await self._write_fenced(fence, fill)
+                        if written is None:
+                            continue  # the token moved while the batch was on its way: read it again
+                        extras, results = written
             except StoreUnavailable as exc:
                 log.error("store.flush_failed", error=str(exc), pending=len(calls) + len(ops))
                 await anyio.sleep(0.5)
@@ -168,6 +185,23 @@ class Store:
             if failed:
                 log.error("store.write_refused", error=repr(failed[0]), count=len(failed))
             return results[len(results) - extras :] if extras else []
+
+    async def _write_fenced(self, fence: Fence, fill: Callable[[Pipeline], int]) -> tuple[int, list[Any]] | None:
+        """The batch as a transaction that Redis runs only if the node's token is still this process's; None if
+        the token changed meanwhile (the caller reads it again). Raises ``Fenced`` when it is another's."""
+        fence.check()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(fence.key)
+            current = await pipe.get(fence.key)
+            if not fence.matches(current):
+                log.error("standby.write_fenced", token=fence.token, current=None if current is None else int(current))
+                raise Fenced(f"another process holds the node (token {current!r}, this process's {fence.token})")
+            pipe.multi()
+            extras = fill(pipe)
+            try:
+                return extras, await pipe.execute(raise_on_error=False)
+            except WatchError:
+                return None
 
     # ---- reads ------------------------------------------------------------------------------------------
 
