@@ -26,9 +26,10 @@ from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint, TransportFactory
+from callcenter_ari.calls.leftovers import ended_calls_objects, leftovers, owner
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import EndedWhileAway, Input, Resume
-from callcenter_ari.calls.records import LEG_PHASES
+from callcenter_ari.calls.records import LEG_PHASES, CallRecord
 from callcenter_ari.clock import Clock, WallClock
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint, node_of
 from callcenter_ari.fencing import SteppedDown
@@ -56,7 +57,8 @@ from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.directory import DirectoryStore
-from callcenter_ari.store.keys import Keys
+from callcenter_ari.store.errors import StoreUnavailable
+from callcenter_ari.store.keys import InvalidId, Keys
 from callcenter_ari.store.lease import NodeLease
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
@@ -438,6 +440,7 @@ class Application:
         except AriError as exc:
             log.error("recovery.list_bridges_failed", error=exc.message)
             bridges = []
+        await self._settle_leftovers(records, channels, {bridge.id: bridge.channels for bridge in bridges})
         await self.standing.recover(agents, channels, bridges)
         known = {agent.agent_id for agent in agents}
         for agent_id, agent in self.directory.config.agents.items():
@@ -448,6 +451,36 @@ class Application:
                     log.warning("agent.initial_login_refused", agent=agent_id, reason=str(exc))
         await self.store.flush()
         log.info("recovery.done", resumed=len(live), closed=len(records) - len(live), agents=len(known))
+
+    async def _settle_leftovers(
+        self, records: list[CallRecord], channels: set[str], bridges: dict[str, tuple[str, ...]]
+    ) -> None:
+        """What no record names any more (calls/leftovers.py): supervisors' sessions of the process that died,
+        earlier offers' legs, the objects of calls that ended while it was down. Hung up and destroyed."""
+        found = leftovers(records, channels, bridges)
+        known = {record.call_id for record in records}
+        others = sorted({owner(i) for i in (*channels, *bridges)} - known - {""})
+        ended: list[str] = []
+        for call_id in others:  # a call of this tenant that ended: its record says so (another node's is live)
+            try:
+                record = await self.store.call(call_id)
+            except (StoreUnavailable, InvalidId):
+                continue
+            if record is not None and record.phase == "ended":
+                ended.append(call_id)
+        also = ended_calls_objects(ended, channels, bridges)
+        for channel in (*found.channels, *also.channels):
+            log.info("recovery.leftover_channel", channel=channel, call_id=owner(channel))
+            try:
+                await self.ari.hangup(channel)
+            except AriError:
+                pass  # gone meanwhile
+        for bridge in (*found.bridges, *also.bridges):
+            log.info("recovery.leftover_bridge", bridge=bridge, call_id=owner(bridge))
+            try:
+                await self.ari.destroy_bridge(bridge)
+            except AriError:
+                pass
 
 
 def roster_from(tickets: TicketsSection) -> Roster:
