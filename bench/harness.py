@@ -19,7 +19,7 @@ import structlog
 from redis.asyncio import Redis
 
 from bench.simproc import SIM_PASSWORD, SIM_USER
-from callcenter_ari import logs
+from callcenter_ari import logs, wiring
 from callcenter_ari.ari.events import (
     ChannelDestroyed,
     ChannelHangupRequest,
@@ -78,7 +78,7 @@ def quiet_logs() -> None:
 
 
 def build_app(config: Config) -> Application:
-    return Application(config, redis=Redis.from_url(REDIS_URL), clock=WallClock())
+    return wiring.application(config, redis=Redis.from_url(REDIS_URL), clock=WallClock())
 
 
 _TRACKED = (StasisStart, PlaybackFinished, ChannelHangupRequest, ChannelDestroyed, StasisEnd)
@@ -153,7 +153,7 @@ class Probe:
                 if call_id not in services.calls:
                     return
             else:
-                task = services.channels.get(message.channel.id)
+                task = services.channels.call(message.channel.id)
                 if task is None:
                     return
                 call_id = task.call_id

@@ -15,8 +15,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from callcenter_ari.campaigns.export import REJECT_COLUMNS, CsvWriter, reject_row
+from callcenter_ari.campaigns.model import CampaignError
 from callcenter_ari.campaigns.reader import ReadOptions
-from callcenter_ari.store.campaign_desk import CampaignDesk, CampaignError
+from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.lead_imports import ImportFailed, ImportRecord
 
 CHUNK = 256 * 1024

@@ -150,8 +150,7 @@ def _surge(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from redis.asyncio import Redis
 
-    from callcenter_ari import logs
-    from callcenter_ari.runtime.platform import Platform
+    from callcenter_ari import logs, wiring
 
     tenants = [with_options(tenant, args) for tenant in load_platform_or_exit(args.config)]
     first = tenants[0].config  # [redis], [http] and [log] are the same in every tenant's file
@@ -162,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         redis = Redis.from_url(first.redis.url)  # one connection pool for every tenant
-        platform = Platform([tenant.config for tenant in tenants], redis=redis)
+        platform = wiring.platform([tenant.config for tenant in tenants], redis=redis)
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(platform.handle_signals)

@@ -41,7 +41,7 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pass
 
 
-class AppSection(_Section):
+class AppSection(_Section, frozen=True):
     app_name: str = "callcenter"
     tenant: str = "default"
     shutdown_grace_seconds: float = 30.0
@@ -54,7 +54,7 @@ class AppSection(_Section):
     node: str = ""
 
 
-class StandbySection(_Section):
+class StandbySection(_Section, frozen=True):
     """Hot standby (runtime/standby.py): the process acts for its node only while it holds the node's lease in
     Redis; a second process with the same node waits, and takes over when the first dies or stops."""
 
@@ -63,7 +63,7 @@ class StandbySection(_Section):
     poll_seconds: float = 0.5  # how often a waiting process tries to take the lease
 
 
-class OverloadSection(_Section):
+class OverloadSection(_Section, frozen=True):
     """More calls than the process can serve well: new ones get ``treatment`` once, counted, instead of being taken
     and then failing (an answer that times out, a caller handed back and sent in again)."""
 
@@ -79,7 +79,7 @@ class OverloadSection(_Section):
     priority: int = 1
 
 
-class AriSection(_Section):
+class AriSection(_Section, frozen=True):
     url: str = "http://127.0.0.1:8088"
     username: str = "callcenter"
     password: str = ""
@@ -90,24 +90,24 @@ class AriSection(_Section):
     reconnect_max_seconds: float = 30.0
 
 
-class RedisSection(_Section):
+class RedisSection(_Section, frozen=True):
     # Empty means: no Redis configured (the demo then starts a private one; `run` refuses).
     url: str = ""
     prefix: str = "cc"
 
 
-class HttpSection(_Section):
+class HttpSection(_Section, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8080
     enabled: bool = True
 
 
-class LogSection(_Section):
+class LogSection(_Section, frozen=True):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "console"] = "json"
 
 
-class InboundSection(_Section):
+class InboundSection(_Section, frozen=True):
     greeting: str = "sound:hello-world"
     # Where callers go after the greeting when their DID has no route of its own; empty: hang up after it.
     default_queue: str = ""
@@ -116,13 +116,13 @@ class InboundSection(_Section):
     crm_timeout_seconds: float = 3.0
 
 
-class DidRoute(_Section):
+class DidRoute(_Section, frozen=True):
     queue: str = ""
     greeting: str = ""
     flow: str = ""  # an IVR flow (ivr.flows.<name>); when set it replaces the greeting and picks the queue
 
 
-class StepConfig(_Section):
+class StepConfig(_Section, frozen=True):
     """A relaxation step: after ``after`` seconds of waiting, ``action`` (see docs/ACD.md)."""
 
     after: float
@@ -133,7 +133,7 @@ class StepConfig(_Section):
     message: str = ""
 
 
-class QueueConfig(_Section):
+class QueueConfig(_Section, frozen=True):
     name: str = ""
     # How the agent is chosen (docs/ACD.md); ring_all rings every available agent at once, the first to answer wins.
     strategy: Literal[
@@ -167,7 +167,7 @@ class QueueConfig(_Section):
     recording: RecordingPolicy | None = None  # none: recording.default
 
 
-class AgentConfig(_Section):
+class AgentConfig(_Section, frozen=True):
     endpoint: str
     name: str = ""
     queues: tuple[str, ...] = ()
@@ -181,14 +181,14 @@ class AgentConfig(_Section):
     persistent: bool = False
 
 
-class SupervisorConfig(_Section):
+class SupervisorConfig(_Section, frozen=True):
     """A supervisor who can listen to, whisper into or barge into calls, on this phone."""
 
     endpoint: str
     name: str = ""
 
 
-class TeamConfig(_Section):
+class TeamConfig(_Section, frozen=True):
     """A team's break policy: at most ``max_on_break`` on a short break at once, ``break_minutes`` each."""
 
     max_on_break: int = 2
@@ -197,7 +197,7 @@ class TeamConfig(_Section):
     break_reasons: tuple[str, ...] = ("break",)
 
 
-class AcdSection(_Section):
+class AcdSection(_Section, frozen=True):
     audit: Literal["off", "summary", "full"] = "summary"  # routing audit entries in the event stream
     queue_log: str = ""  # a file to append Asterisk queue_log lines to (for queue-report tools); empty: none
     # Codes dialled from an agent's phone (the dialplan's agent-phones context sends them to the application).
@@ -209,7 +209,7 @@ class AcdSection(_Section):
 Role = Literal["admin", "supervisor", "qa", "agent", "crm"]
 
 
-class ApiToken(_Section):
+class ApiToken(_Section, frozen=True):
     """A bearer token for the HTTP API; put the token itself in the environment (``token = "${CRM_TOKEN}"``)."""
 
     token: str
@@ -218,34 +218,34 @@ class ApiToken(_Section):
     agent_id: str = ""  # for the agent role: whose data the token may see
 
 
-class ApiSection(_Section):
+class ApiSection(_Section, frozen=True):
     tokens: dict[str, ApiToken] = {}
 
 
-class ContactConfig(_Section):
+class ContactConfig(_Section, frozen=True):
     name: str
     phone: str = ""
     email: str = ""
 
 
-class ShiftConfig(_Section):
+class ShiftConfig(_Section, frozen=True):
     start: datetime
     end: datetime
 
 
-class ShiftLeadConfig(_Section):
+class ShiftLeadConfig(_Section, frozen=True):
     contact: ContactConfig
     shifts: tuple[ShiftConfig, ...] = ()
 
 
-class TicketsSection(_Section):
+class TicketsSection(_Section, frozen=True):
     """Who urgent, complaint and help tickets go to: the shift lead on duty, else the fallback contact."""
 
     fallback: ContactConfig = ContactConfig(name="Operations desk")
     shift_leads: dict[str, ShiftLeadConfig] = {}
 
 
-class Config(_Section):
+class Config(_Section, frozen=True):
     app: AppSection = AppSection()
     ari: AriSection = AriSection()
     redis: RedisSection = RedisSection()
@@ -306,7 +306,7 @@ def from_mapping(raw: Mapping[str, Any], environ: Mapping[str, str] | None = Non
     expanded = _expand(dict(raw), os.environ if environ is None else environ, "", missing)
     if missing:  # all of them at once: an admin sets them in one go, not one per run
         raise ConfigError("\n".join(missing))
-    config = _convert(expanded, Config, "")
+    config: Config = _convert(expanded, Config, "")
     _check_references(config)
     return config
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -56,7 +56,7 @@ class Disconnected(msgspec.Struct, frozen=True):
 Incoming = Event | UnknownEvent | Connected | Disconnected
 Sink = Callable[[Incoming], Awaitable[None]]
 
-_decoders: dict[type, msgspec.json.Decoder] = {}
+_decoders: dict[type, msgspec.json.Decoder[Any]] = {}
 
 
 def _decode(body: bytes, cls: type[T]) -> T:
@@ -373,7 +373,7 @@ class AriClient:
     async def create_bridge(
         self, kind: Literal["mixing", "holding"] = "mixing", *, bridge_id: str | None = None, name: str = ""
     ) -> Bridge:
-        query = {"type": kind}
+        query: dict[str, str] = {"type": kind}
         if name:
             query["name"] = name
         path = f"bridges/{_q(bridge_id)}" if bridge_id else "bridges"

@@ -20,125 +20,125 @@ class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     asterisk_id: str = ""
 
 
-class StasisStart(_Event, tag="StasisStart"):
+class StasisStart(_Event, frozen=True, tag="StasisStart"):
     channel: Channel
     args: tuple[str, ...] = ()
     replace_channel: Channel | None = None
 
 
-class StasisEnd(_Event, tag="StasisEnd"):
+class StasisEnd(_Event, frozen=True, tag="StasisEnd"):
     channel: Channel
 
 
-class ChannelCreated(_Event, tag="ChannelCreated"):
+class ChannelCreated(_Event, frozen=True, tag="ChannelCreated"):
     channel: Channel
 
 
-class ChannelStateChange(_Event, tag="ChannelStateChange"):
+class ChannelStateChange(_Event, frozen=True, tag="ChannelStateChange"):
     channel: Channel
 
 
-class ChannelDtmfReceived(_Event, tag="ChannelDtmfReceived"):
+class ChannelDtmfReceived(_Event, frozen=True, tag="ChannelDtmfReceived"):
     channel: Channel
     digit: str
     duration_ms: int = 0
 
 
-class ChannelHangupRequest(_Event, tag="ChannelHangupRequest"):
+class ChannelHangupRequest(_Event, frozen=True, tag="ChannelHangupRequest"):
     channel: Channel
     cause: int | None = None
     soft: bool | None = None
 
 
-class ChannelDestroyed(_Event, tag="ChannelDestroyed"):
+class ChannelDestroyed(_Event, frozen=True, tag="ChannelDestroyed"):
     channel: Channel
     cause: int = 0
     cause_txt: str = ""
 
 
-class ChannelVarset(_Event, tag="ChannelVarset"):
+class ChannelVarset(_Event, frozen=True, tag="ChannelVarset"):
     variable: str
     value: str = ""
     channel: Channel | None = None
 
 
-class ChannelDialplan(_Event, tag="ChannelDialplan"):
+class ChannelDialplan(_Event, frozen=True, tag="ChannelDialplan"):
     channel: Channel
     dialplan_app: str = ""
     dialplan_app_data: str = ""
 
 
-class ChannelCallerId(_Event, tag="ChannelCallerId"):
+class ChannelCallerId(_Event, frozen=True, tag="ChannelCallerId"):
     channel: Channel
     caller_presentation: int = 0
     caller_presentation_txt: str = ""
 
 
-class ChannelConnectedLine(_Event, tag="ChannelConnectedLine"):
+class ChannelConnectedLine(_Event, frozen=True, tag="ChannelConnectedLine"):
     channel: Channel
 
 
-class ChannelHold(_Event, tag="ChannelHold"):
+class ChannelHold(_Event, frozen=True, tag="ChannelHold"):
     channel: Channel
     musicclass: str = ""
 
 
-class ChannelUnhold(_Event, tag="ChannelUnhold"):
+class ChannelUnhold(_Event, frozen=True, tag="ChannelUnhold"):
     channel: Channel
 
 
-class ChannelTalkingStarted(_Event, tag="ChannelTalkingStarted"):
+class ChannelTalkingStarted(_Event, frozen=True, tag="ChannelTalkingStarted"):
     channel: Channel
 
 
-class ChannelTalkingFinished(_Event, tag="ChannelTalkingFinished"):
+class ChannelTalkingFinished(_Event, frozen=True, tag="ChannelTalkingFinished"):
     channel: Channel
     duration: int = 0
 
 
-class ChannelEnteredBridge(_Event, tag="ChannelEnteredBridge"):
+class ChannelEnteredBridge(_Event, frozen=True, tag="ChannelEnteredBridge"):
     bridge: Bridge
     channel: Channel | None = None
 
 
-class ChannelLeftBridge(_Event, tag="ChannelLeftBridge"):
+class ChannelLeftBridge(_Event, frozen=True, tag="ChannelLeftBridge"):
     bridge: Bridge
     channel: Channel
 
 
-class BridgeCreated(_Event, tag="BridgeCreated"):
+class BridgeCreated(_Event, frozen=True, tag="BridgeCreated"):
     bridge: Bridge
 
 
-class BridgeDestroyed(_Event, tag="BridgeDestroyed"):
+class BridgeDestroyed(_Event, frozen=True, tag="BridgeDestroyed"):
     bridge: Bridge
 
 
-class PlaybackStarted(_Event, tag="PlaybackStarted"):
+class PlaybackStarted(_Event, frozen=True, tag="PlaybackStarted"):
     playback: Playback
 
 
-class PlaybackContinuing(_Event, tag="PlaybackContinuing"):
+class PlaybackContinuing(_Event, frozen=True, tag="PlaybackContinuing"):
     playback: Playback
 
 
-class PlaybackFinished(_Event, tag="PlaybackFinished"):
+class PlaybackFinished(_Event, frozen=True, tag="PlaybackFinished"):
     playback: Playback
 
 
-class RecordingStarted(_Event, tag="RecordingStarted"):
+class RecordingStarted(_Event, frozen=True, tag="RecordingStarted"):
     recording: LiveRecording
 
 
-class RecordingFinished(_Event, tag="RecordingFinished"):
+class RecordingFinished(_Event, frozen=True, tag="RecordingFinished"):
     recording: LiveRecording
 
 
-class RecordingFailed(_Event, tag="RecordingFailed"):
+class RecordingFailed(_Event, frozen=True, tag="RecordingFailed"):
     recording: LiveRecording
 
 
-class Dial(_Event, tag="Dial"):
+class Dial(_Event, frozen=True, tag="Dial"):
     peer: Channel
     caller: Channel | None = None
     dialstatus: str = ""
@@ -146,11 +146,11 @@ class Dial(_Event, tag="Dial"):
     forward: str = ""
 
 
-class ApplicationReplaced(_Event, tag="ApplicationReplaced"):
+class ApplicationReplaced(_Event, frozen=True, tag="ApplicationReplaced"):
     pass
 
 
-class ApplicationMoveFailed(_Event, tag="ApplicationMoveFailed"):
+class ApplicationMoveFailed(_Event, frozen=True, tag="ApplicationMoveFailed"):
     channel: Channel
     destination: str = ""
     args: tuple[str, ...] = ()
@@ -211,8 +211,8 @@ class _TypeOnly(msgspec.Struct):
     type: str = "?"
 
 
-_event_decoder = msgspec.json.Decoder(Event)
-_wire_decoder = msgspec.json.Decoder(Event | RestResponse)  # type: ignore[arg-type]
+_event_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+_wire_decoder: msgspec.json.Decoder[Event | RestResponse] = msgspec.json.Decoder(Event | RestResponse)
 _type_decoder = msgspec.json.Decoder(_TypeOnly)
 
 
@@ -244,7 +244,8 @@ def decode_wire(data: bytes | str) -> Event | RestResponse | UnknownEvent:
 def event_from_builtins(message: dict[str, Any]) -> Event | UnknownEvent:
     """Convert an already parsed JSON object (what asyncari hands over) into a typed event; never raises."""
     try:
-        return msgspec.convert(message, Event)  # type: ignore[arg-type,return-value]
+        event: Event = msgspec.convert(message, Event)
+        return event
     except msgspec.ValidationError as exc:
         reason = str(exc)
     except RecursionError:

@@ -13,12 +13,12 @@ class _Model(msgspec.Struct, frozen=True, kw_only=True):
     pass
 
 
-class CallerId(_Model):
+class CallerId(_Model, frozen=True):
     name: str = ""
     number: str = ""
 
 
-class DialplanLocation(_Model):
+class DialplanLocation(_Model, frozen=True):
     context: str = ""
     exten: str = ""
     priority: int = 0
@@ -26,7 +26,7 @@ class DialplanLocation(_Model):
     app_data: str = ""
 
 
-class Channel(_Model):
+class Channel(_Model, frozen=True):
     id: str
     name: str = ""
     state: str = ""
@@ -39,7 +39,7 @@ class Channel(_Model):
     language: str = "en"
 
 
-class Bridge(_Model):
+class Bridge(_Model, frozen=True):
     id: str
     technology: str = ""
     bridge_type: str = ""
@@ -51,7 +51,7 @@ class Bridge(_Model):
     video_mode: str = ""
 
 
-class Playback(_Model):
+class Playback(_Model, frozen=True):
     id: str
     media_uri: str = ""
     target_uri: str = ""
@@ -59,7 +59,7 @@ class Playback(_Model):
     state: str = ""
 
 
-class LiveRecording(_Model):
+class LiveRecording(_Model, frozen=True):
     name: str
     format: str = ""
     target_uri: str = ""
@@ -70,16 +70,16 @@ class LiveRecording(_Model):
     cause: str = ""
 
 
-class StoredRecording(_Model):
+class StoredRecording(_Model, frozen=True):
     name: str
     format: str = ""
 
 
-class Variable(_Model):
+class Variable(_Model, frozen=True):
     value: str = ""
 
 
-class Application(_Model):
+class Application(_Model, frozen=True):
     name: str
     channel_ids: tuple[str, ...] = ()
     bridge_ids: tuple[str, ...] = ()
@@ -87,10 +87,10 @@ class Application(_Model):
     device_names: tuple[str, ...] = ()
 
 
-class AsteriskSystem(_Model):
+class AsteriskSystem(_Model, frozen=True):
     version: str = ""
     entity_id: str = ""
 
 
-class AsteriskInfo(_Model):
+class AsteriskInfo(_Model, frozen=True):
     system: AsteriskSystem = AsteriskSystem()

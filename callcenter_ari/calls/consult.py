@@ -39,6 +39,7 @@ from typing import Literal
 
 import msgspec
 
+from callcenter_ari.calls.legs import CONSULT
 from callcenter_ari.calls.messages import (
     AgentConnected,
     AgentFailed,
@@ -185,7 +186,7 @@ class Consultation:
 
     def _dial(self, endpoint: str, args: tuple[str, ...], ring: float, now: float, trunk: str = "") -> list[Command]:
         call = self.record
-        call.consult_channel = call.next_leg("c")
+        call.consult_channel = call.next_leg(CONSULT)
         timeout = max(1, round(ring))
         originate = Originate(endpoint, call.consult_channel, args, timeout, caller_id=call.caller_id, trunk=trunk)
         return [originate, SetTimer(RING_TIMER, now + ring + 5.0)]

@@ -47,6 +47,7 @@ from callcenter_ari import ivr
 from callcenter_ari.calls.consult import Cancelled, Completed, Conferenced, Consultation, Dissolved, HandedOver, Outcome
 from callcenter_ari.calls.consult import Party as ConsultedParty
 from callcenter_ari.calls.ivr import from_session
+from callcenter_ari.calls.legs import AGENT, TRANSFER, LegKind
 from callcenter_ari.calls.messages import (
     REQUESTS,
     AgentConnected,
@@ -298,7 +299,7 @@ class InboundCall:
         call.ringing_since = now
         ring = self.settings.queue_settings(call.queue).ring_timeout
         return [
-            self._originate(message.endpoint, "a", ("agent", message.agent_id, call.call_id), ring),
+            self._originate(message.endpoint, AGENT, ("agent", message.agent_id, call.call_id), ring),
             # Asterisk ends an unanswered originate itself; this is the backstop if that event never comes.
             self._set_timer("ring", now + ring + 5.0),
             self._offer_event(message.agent_id, now),
@@ -313,7 +314,7 @@ class InboundCall:
         commands: list[Command] = []
         legs: dict[str, str] = {}
         for agent_id, endpoint in message.agents:
-            originate = self._originate(endpoint, "a", ("agent", agent_id, call.call_id), ring)
+            originate = self._originate(endpoint, AGENT, ("agent", agent_id, call.call_id), ring)
             legs[originate.channel_id] = agent_id
             commands += [originate, self._offer_event(agent_id, now, ring_all=True)]
         call.legs = legs
@@ -640,7 +641,7 @@ class InboundCall:
         call.phase, call.transfer_target, call.ringing_since = "transfer", target, now
         endpoint, trunk = route
         return [
-            self._originate(endpoint, "t", ("transfer", call.call_id), TRANSFER_RING_SECONDS, trunk=trunk),
+            self._originate(endpoint, TRANSFER, ("transfer", call.call_id), TRANSFER_RING_SECONDS, trunk=trunk),
             self._set_timer("ring", now + TRANSFER_RING_SECONDS + 5.0),
         ]
 
@@ -678,7 +679,7 @@ class InboundCall:
         ring = settings.ring_timeout
         return [
             *commands,
-            self._originate(message.endpoint, "a", ("agent", message.agent_id, call.call_id), ring),
+            self._originate(message.endpoint, AGENT, ("agent", message.agent_id, call.call_id), ring),
             self._set_timer("ring", now + ring + 5.0),
             # Should the target not answer, the caller is back in line, for at most the queue's limit from now.
             self._set_timer("max_wait", now + ring + settings.max_wait),
@@ -964,7 +965,9 @@ class InboundCall:
     def _ring_timeout(self) -> float:
         return self.settings.queue_settings(self.record.queue).ring_timeout
 
-    def _originate(self, endpoint: str, kind: str, args: tuple[str, ...], ring: float, *, trunk: str = "") -> Originate:
+    def _originate(
+        self, endpoint: str, kind: LegKind, args: tuple[str, ...], ring: float, *, trunk: str = ""
+    ) -> Originate:
         call = self.record
         call.agent_channel = call.next_leg(kind)
         return Originate(

@@ -10,6 +10,7 @@ from typing import Literal
 
 import msgspec
 
+from callcenter_ari.calls.legs import LegKind, leg_id
 from callcenter_ari.recording.recorder import RecorderState
 
 CallPhase = Literal[
@@ -91,12 +92,10 @@ class CallRecord(msgspec.Struct, kw_only=True):
             legs.append(self.consult_channel)
         return list(dict.fromkeys([*legs, *self.legs]))  # a ring-all call's agent leg is one of its legs too
 
-    def next_leg(self, kind: str) -> str:
-        """The channel id of a new leg: ``<call>-a<n>`` for an agent, ``-t<n>`` for a transfer, ``-c<n>`` for a
-        consultation. ``n`` counts every leg the call dialled, so a late event of an earlier leg is never taken for
-        this one's."""
+    def next_leg(self, kind: LegKind) -> str:
+        """The channel id of a new leg (``calls/legs.py``): every leg the call dials counts."""
         self.offers += 1
-        return f"{self.call_id}-{kind}{self.offers}"
+        return leg_id(self.call_id, kind, self.offers)
 
     @property
     def caller_id(self) -> str:

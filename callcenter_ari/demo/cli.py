@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.live import Live
 
 from callcenter_ari import config as configuration
-from callcenter_ari import logs
+from callcenter_ari import logs, wiring
 from callcenter_ari.config import Config
 from callcenter_ari.demo.redis_server import private_redis
 from callcenter_ari.demo.view import Tally, render, summary
@@ -145,7 +145,7 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console, log_
             talk = None if agent.persistent else rng.uniform(20, 80)
             sim.add_phone(agent.endpoint, PhoneBehaviour(answer_after=rng.uniform(1, 4), talk=talk))
         redis = Redis.from_url(redis_url)
-        app = Application(config, redis=redis, clock=sim.clock)  # one clock, at the demo's speed, for both
+        app = wiring.application(config, redis=redis, clock=sim.clock)  # one clock, at the demo's speed, for both
         tally = Tally()
         app.services.observers.append(tally)
         traffic = Traffic(args.rate)

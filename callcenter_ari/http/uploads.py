@@ -97,7 +97,7 @@ class Upload:
                             [FieldProblem(event.name[:40] or "body", "not a field of this request")],
                         )
                     self.file_name = event.filename or ""
-                    self._first = [e for e in events[n + 1 :] if isinstance(e, bytes | bytearray)]
+                    self._first = [bytes(e) for e in events[n + 1 :] if isinstance(e, bytes | bytearray)]
                     self._done = any(e is None for e in events[n + 1 :])
                     found = True
                     break

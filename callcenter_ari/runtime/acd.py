@@ -28,6 +28,7 @@ joining that agent at once (the others are released without being rung).
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -275,7 +276,7 @@ class AcdService:
                 self._adopt(record)
             case _Tick():
                 self._advance()
-            case _FromCall(call_id=call_id, apply=apply):  # type: ignore[misc]
+            case _FromCall(call_id=call_id, apply=apply):
                 mark = len(self.board.dirty.log)
                 with structlog.contextvars.bound_contextvars(call_id=call_id):
                     try:
@@ -761,7 +762,7 @@ class AcdService:
                 refused = []
             for agent_id in refused:
                 log.warning("agent.seat_lost", agent=agent_id)
-                self._send(_FromCall("", lambda agent_id=agent_id: self._lose_seat(agent_id)))
+                self._send(_FromCall("", functools.partial(self._lose_seat, agent_id)))
             await anyio.sleep(self._agents.lease / 3)
 
     def _lose_seat(self, agent_id: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -27,17 +27,18 @@ from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.transport import Endpoint, TransportFactory
 from callcenter_ari.calls.leftovers import ended_calls_objects, leftovers, owner
+from callcenter_ari.calls.legs import every_leg
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import EndedWhileAway, Input, Resume
 from callcenter_ari.calls.records import LEG_PHASES, CallRecord
 from callcenter_ari.clock import Clock, WallClock
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint, node_of
 from callcenter_ari.fencing import SteppedDown
-from callcenter_ari.http.app import ApiDeps, build_app, serve
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.channels import Channels
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
 from callcenter_ari.runtime.dispatcher import Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
@@ -69,6 +70,10 @@ from callcenter_ari.tickets import CallFacts, Contact, Roster, Shift, ShiftLead
 from callcenter_ari.tls import client_context
 from callcenter_ari.trunks import capacities
 
+# Serves the HTTP API of these applications on (host, port) until cancelled, reporting the bound port: given by the
+# composition root (``callcenter_ari.wiring``), so that the runtime does not import the API that drives it.
+ServeApi = Callable[..., Coroutine[Any, Any, None]]
+
 log = structlog.get_logger(__name__)
 
 
@@ -82,7 +87,7 @@ class Services:
         self.metrics = metrics
         self.timers = timers
         self.calls: dict[str, CallTask] = {}
-        self.channels: dict[str, CallTask] = {}
+        self.channels = Channels()  # who owns each channel: a call, a line, a session, a feature code
         self.draining = False
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
@@ -108,26 +113,23 @@ class Services:
 
     def adopt(self, task: CallTask, first: Input) -> None:
         self.calls[task.call_id] = task
-        self.channels[task.caller_channel] = task
+        self.channels.own(task.caller_channel, task)
         record = task.machine.record
         # A persistent agent's line is not the call's: the lines service tells the call when it goes down.
         if record.agent_channel and not record.agent_bridge and record.phase in LEG_PHASES:
-            self.channels[record.agent_channel] = task
+            self.channels.own(record.agent_channel, task)
         if record.consult_channel:
-            self.channels[record.consult_channel] = task
+            self.channels.own(record.consult_channel, task)
         self.metrics.calls_live.set(len(self.calls))
         self._tg.start_soon(task.run, first)
 
     def expect_leg(self, channel_id: str, task: CallTask) -> None:
-        self.channels[channel_id] = task
+        self.channels.own(channel_id, task)
 
     def forget(self, task: CallTask) -> None:
         self.calls.pop(task.call_id, None)
-        self.channels.pop(task.caller_channel, None)
-        for offer in range(1, task.machine.record.offers + 1):  # every leg it dialled: agents and transfers
-            self.channels.pop(f"{task.call_id}-a{offer}", None)
-            self.channels.pop(f"{task.call_id}-t{offer}", None)
-            self.channels.pop(f"{task.call_id}-c{offer}", None)
+        for channel in (task.caller_channel, *every_leg(task.call_id, task.machine.record.offers)):
+            self.channels.disown(channel, task)
         self.metrics.calls_live.set(len(self.calls))
         if not self.calls:
             self.idle.set()
@@ -137,12 +139,12 @@ class Services:
 
     def emit(self, kind: str, fields: dict[str, Any]) -> None:
         # One time, to the millisecond the stream keeps: the figures fed now and those replayed after a restart agree.
-        fields["at"] = round(float(fields.get("at") or self.clock.now()), 3)  # type: ignore[arg-type]
+        fields["at"] = round(float(fields.get("at") or self.clock.now()), 3)
         self.store.emit(kind, dict(fields))
         for observer in self.observers:
             observer(kind, fields)
         if kind == "call.answered" and "wait" in fields:
-            self.metrics.wait_seconds.observe(float(fields["wait"]))  # type: ignore[arg-type]
+            self.metrics.wait_seconds.observe(float(fields["wait"]))
 
 
 async def _guarded(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
@@ -162,16 +164,16 @@ class Application:
         redis: Redis,
         clock: Clock | None = None,
         metrics: Metrics | None = None,
-        serve_http: bool = True,
+        api: ServeApi | None = None,
         resolver: Resolver = system_resolver,
         ari_transport: TransportFactory | None = None,
     ) -> None:
-        """``serve_http``: serve the API itself when ``http.enabled`` (false in a platform, which serves one API for
-        all its tenants). ``resolver``: how webhook host names become addresses for the egress policy.
-        ``ari_transport``: how to reach Asterisk instead of ``ari.transport`` (the simulator's in-process transport
-        in tests)."""
+        """``api``: serves the HTTP API, called with this application when ``http.enabled`` (none in a platform,
+        which serves one API for all its tenants; see ``wiring``). ``resolver``: how webhook host names become
+        addresses for the egress policy. ``ari_transport``: how to reach Asterisk instead of ``ari.transport`` (the
+        simulator's in-process transport in tests)."""
         self.config = config
-        self.serve_http = serve_http
+        self._api = api
         self.clock = clock or WallClock()
         self.metrics = metrics or Metrics()
         ari = config.ari
@@ -258,7 +260,7 @@ class Application:
             self.store,
             self.instance,
             write_back=self._write_back,
-            resume_tickets=lambda: self.tickets.store.open_numbering(),
+            resume_tickets=self._resume_ticket_numbering,
         )
         self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic)
         self.services.admission = self.admission
@@ -349,9 +351,9 @@ class Application:
             await tg.start(self.recordings.run)
             if self.queue_log is not None:
                 await tg.start(self.queue_log.run)
-            if self.config.http.enabled and self.serve_http:
-                web = build_app(ApiDeps.from_application(self))
-                self.http_port = await tg.start(serve, web, self.config.http.host, self.config.http.port)
+            if self.config.http.enabled and self._api is not None:
+                web = self.config.http
+                self.http_port = await tg.start(self._api, [self], web.host, web.port)
             await tg.start(self.ari.run, self.dispatcher)
             await tg.start(self.acd.watch, await self.agent_store.head())  # before recovery: no change is missed
             await self._recover()
@@ -394,6 +396,9 @@ class Application:
         # Last, with no wait after it before the task tree ends: a call that came in meanwhile is out of Stasis.
         with anyio.move_on_after(self.config.ari.request_timeout_seconds):
             await self.dispatcher.refusals_done()
+
+    async def _resume_ticket_numbering(self) -> None:
+        await self.tickets.store.open_numbering()
 
     async def _write_back(self) -> None:
         """Redis lost its data (runtime/presence.py): what this process holds in memory goes back, so that its calls,

@@ -7,6 +7,7 @@ call safe: it goes back to the dialplan (or is hung up), and its record says so.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from callcenter_ari.acd.errors import InvalidTransition, UnknownAgent
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError, ChannelGone
+from callcenter_ari.calls.legs import every_leg
 from callcenter_ari.calls.machine import InboundCall
 from callcenter_ari.calls.messages import (
     AgentConnected,
@@ -35,7 +37,6 @@ from callcenter_ari.calls.messages import (
     Command,
     Connect,
     ContinueInDialplan,
-    ControlRecording,
     Dequeue,
     DestroyBridge,
     Digit,
@@ -64,13 +65,13 @@ from callcenter_ari.calls.messages import (
     ReserveAgent,
     SetTimer,
     Start,
-    StartRecording,
     StopPlayback,
     Timeout,
     Unmute,
 )
 from callcenter_ari.clock import Clock
 from callcenter_ari.fencing import SteppedDown
+from callcenter_ari.recording.recorder import ControlRecording, StartRecording
 from callcenter_ari.runtime.acd import Line, ReservedElsewhere
 from callcenter_ari.runtime.standing import LineGone, join
 from callcenter_ari.tickets import CallFacts
@@ -101,6 +102,16 @@ class CallTask:
     @property
     def caller_channel(self) -> str:
         return self.machine.record.channel_id
+
+    def channel_gone(self, channel_id: str, cause: int | None, dialstatus: str) -> None:
+        """The caller hung up, or one of the legs the call dialled (an agent's, a transfer's, a consultation's)."""
+        if channel_id == self.caller_channel:
+            self.deliver(CallerGone(cause))
+        else:
+            self.deliver(AgentGone(cause, channel_id, dialstatus))
+
+    def _time_out(self, name: str) -> None:
+        self.deliver(Timeout(name))
 
     def deliver(self, message: Input) -> bool:
         """Queue an input without waiting; False only for a digit dropped from a flood (an input for an ended call
@@ -260,7 +271,7 @@ class CallTask:
                 case AgentFinished(agent_id):
                     services.acd.finished(agent_id, call_id=self.call_id)
                 case SetTimer(name, at):
-                    services.timers.set((self.call_id, name), at, lambda: self.deliver(Timeout(name)))
+                    services.timers.set((self.call_id, name), at, functools.partial(self._time_out, name))
                 case CancelTimer(name):
                     services.timers.cancel((self.call_id, name))
                 case Emit(kind, fields):
@@ -283,7 +294,7 @@ class CallTask:
         restart took, which the lines service recovered): leg ids follow one scheme, releasing is idempotent."""
         record = self.machine.record
         legs = {self.caller_channel, *self._lines}
-        legs.update(f"{record.call_id}-{kind}{n}" for n in range(1, record.offers + 1) for kind in "atc")
+        legs.update(every_leg(record.call_id, record.offers))
         for leg in legs:
             self.services.lines.release(leg)
 

@@ -32,6 +32,7 @@ from callcenter_ari.ari.events import (
     StasisStart,
     UnknownEvent,
 )
+from callcenter_ari.calls.legs import call_of
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import (
     AgentGone,
@@ -118,14 +119,14 @@ class Dispatcher:
 
     def _handle(self, message: Event) -> None:
         services = self.services
-        counter = self._event_counters.get(message.__struct_config__.tag)  # type: ignore[union-attr]
+        counter = self._event_counters.get(str(message.__struct_config__.tag))
         if counter is None:
-            tag = str(message.__struct_config__.tag)  # type: ignore[union-attr]
+            tag = str(message.__struct_config__.tag)
             counter = self._event_counters[tag] = services.metrics.ari_events.labels(tag)
         counter.inc()  # type: ignore[attr-defined]
         match message:
             case PlaybackFinished(playback=playback):
-                task = self.services.calls.get(playback.id.split("-", 1)[0])
+                task = self.services.calls.get(call_of(playback.id))
                 if task is not None:
                     self._deliver(task, PlaybackDone(playback.id, playback.state == "failed"))
                 elif not self._admission.playback_done(playback.id):
@@ -139,12 +140,12 @@ class Dispatcher:
             case StasisStart():
                 self._stasis_start(message)
             case ChannelDtmfReceived(channel=channel, digit=digit):
-                task = self.services.channels.get(channel.id)
+                task = self.services.channels.call(channel.id)
                 if task is not None and channel.id == task.caller_channel:
                     self._deliver(task, Digit(digit))
             case RecordingFinished(recording=recording) | RecordingFailed(recording=recording):
                 services.recordings.finished(recording, failed=isinstance(message, RecordingFailed))
-                self._to_call(recording.name.split("-", 1)[0], RecordingDone(recording.name))
+                self._to_call(call_of(recording.name), RecordingDone(recording.name))
             case _:
                 pass
 
@@ -167,18 +168,7 @@ class Dispatcher:
 
     def _channel_gone(self, channel_id: str, cause: int | None) -> None:
         dialstatus = self._dial_status.pop(channel_id, "")
-        if self.services.standing.channel_gone(channel_id, cause):
-            return  # a persistent agent's line: it tells the call the agent is on, if any
-        task = self.services.channels.get(channel_id)
-        if task is None:
-            # Not a call's: perhaps a supervisor's session, or an agent phone dialling a feature code.
-            if not self.services.monitor.channel_gone(channel_id):
-                self.services.features.channel_gone(channel_id)
-            return
-        if channel_id == task.caller_channel:
-            self._deliver(task, CallerGone(cause))
-        else:
-            self._deliver(task, AgentGone(cause, channel_id, dialstatus))
+        self.services.channels.gone(channel_id, cause, dialstatus)  # nobody's: another application's, or moot
 
     def _stasis_start(self, event: StasisStart) -> None:
         args = event.args
@@ -186,7 +176,7 @@ class Dispatcher:
         if kind == "inbound":
             self._new_call(event)
         elif kind in ("agent", "transfer"):
-            task = self.services.channels.get(event.channel.id)
+            task = self.services.channels.call(event.channel.id)
             if task is None:
                 # The call this leg was for is gone: do not leave an agent listening to silence.
                 log.info("agent.orphan_leg", channel=event.channel.id)

@@ -51,11 +51,11 @@ class FeatureCodes:
             event.set()
         return event is not None
 
-    def channel_gone(self, channel_id: str) -> bool:
+    def channel_gone(self, channel_id: str, cause: int | None, dialstatus: str) -> None:
+        """The phone hung up during its confirmation."""
         event = self._channels.get(channel_id)
         if event is not None:
             event.set()
-        return event is not None
 
     async def _handle(self, channel_id: str, endpoint: str, code: str) -> None:
         agent_id, action = self._agents.get(endpoint), self._codes.get(code)
@@ -97,6 +97,7 @@ class FeatureCodes:
         ari = self._services.ari
         playback_id = f"f{uuid.uuid4().hex[:12]}-confirm"
         done = self._prompts[playback_id] = self._channels[channel_id] = anyio.Event()
+        self._services.channels.own(channel_id, self)
         try:
             await ari.answer(channel_id)
             await ari.play(f"channel:{channel_id}", media, playback_id=playback_id)
@@ -108,3 +109,4 @@ class FeatureCodes:
         finally:
             self._prompts.pop(playback_id, None)
             self._channels.pop(channel_id, None)
+            self._services.channels.disown(channel_id, self)

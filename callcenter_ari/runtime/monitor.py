@@ -65,6 +65,8 @@ class MonitorService:
         session = Session(f"{call_id}-m{next(self._seq)}", call_id, supervisor, endpoint, mode)
         self.sessions[session.id] = session
         self._by_channel[session.leg] = self._by_channel[session.snoop] = session
+        self._services.channels.own(session.leg, self)
+        self._services.channels.own(session.snoop, self)
         self._services.spawn(self._run, session)
         log.info("monitor.started", call_id=call_id, supervisor=supervisor, mode=mode, session=session.id)
         return session
@@ -77,11 +79,11 @@ class MonitorService:
             session.up.set()
         return session is not None
 
-    def channel_gone(self, channel_id: str) -> bool:
+    def channel_gone(self, channel_id: str, cause: int | None, dialstatus: str) -> None:
+        """The supervisor's phone or the snoop went: the session is over."""
         session = self._by_channel.get(channel_id)
         if session is not None:
             session.over.set()
-        return session is not None
 
     def __call__(self, kind: str, fields: dict[str, Any]) -> None:
         """Event observer: a call that ends, or whose agent leaves it (a transfer, blind or attended; the agent
@@ -151,8 +153,9 @@ class MonitorService:
             except AriError:
                 pass  # never made, or Asterisk is away: it goes with its last channel
         self.sessions.pop(session.id, None)
-        self._by_channel.pop(session.leg, None)
-        self._by_channel.pop(session.snoop, None)
+        for channel in (session.leg, session.snoop):
+            self._by_channel.pop(channel, None)
+            self._services.channels.disown(channel, self)
         self._services.emit("monitor.ended", {"call_id": session.call_id, "supervisor": session.supervisor})
 
 

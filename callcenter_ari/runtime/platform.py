@@ -19,8 +19,7 @@ from redis.asyncio import Redis
 from callcenter_ari.ari.transport import TransportFactory
 from callcenter_ari.clock import Clock
 from callcenter_ari.config import Config
-from callcenter_ari.http.app import ApiDeps, build_app, serve
-from callcenter_ari.runtime.app import Application
+from callcenter_ari.runtime.app import Application, ServeApi
 from callcenter_ari.runtime.egress import Resolver, system_resolver
 
 log = structlog.get_logger(__name__)
@@ -35,20 +34,22 @@ class Platform:
         clock: Clock | None = None,
         resolver: Resolver = system_resolver,
         ari_transport: TransportFactory | None = None,
+        api: ServeApi | None = None,
     ) -> None:
         """``configs``: checked together beforehand (``platform_config.check_platform``); the first one's
         ``[http]`` is everyone's. ``clock`` and ``ari_transport`` go to every tenant (see ``Application``);
-        ``resolver``: for the webhooks' egress policy."""
+        ``resolver``: for the webhooks' egress policy. ``api``: serves the one HTTP API of all tenants."""
         if not configs:
             raise ValueError("a platform needs at least one tenant")
         self.http = configs[0].http
         self.tenants = {
             config.app.tenant: Application(
-                config, redis=redis, clock=clock, serve_http=False, resolver=resolver, ari_transport=ari_transport
+                config, redis=redis, clock=clock, resolver=resolver, ari_transport=ari_transport
             )
             for config in configs
         }
         self.http_port: int | None = None
+        self._api = api
         self._stopping = anyio.Event()
 
     @property
@@ -58,10 +59,10 @@ class Platform:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve every tenant until ``stop()`` (or SIGTERM/SIGINT when ``handle_signals`` runs); then each drains."""
         async with anyio.create_task_group() as tg:
-            if self.http.enabled:
+            if self.http.enabled and self._api is not None:
                 # First, so that /health answers and /ready says "not ready" while the tenants connect.
-                web = build_app([ApiDeps.from_application(app) for app in self.tenants.values()])
-                self.http_port = await tg.start(serve, web, self.http.host, self.http.port)
+                apps = list(self.tenants.values())
+                self.http_port = await tg.start(self._api, apps, self.http.host, self.http.port)
             # A stop while a tenant still connects (Asterisk unreachable: its first connect never succeeds) ends the
             # start: nothing is live yet, so there is nothing to drain.
             starting = anyio.CancelScope()

@@ -78,7 +78,7 @@ class StandingLines:
         if agent_id in self._lines or agent_id in self._connecting.values():
             return
         channel = f"line-{uuid.uuid4().hex[:20]}"
-        self._connecting[channel] = agent_id
+        self._connect(channel, agent_id)
         self._changed(agent_id, "connecting", channel)
         self._services.spawn(self._originate, agent_id, endpoint, channel)
 
@@ -87,6 +87,10 @@ class StandingLines:
         channels = [c for c, a in (*self._by_channel.items(), *self._connecting.items()) if a == agent_id]
         for channel in channels:
             self._services.spawn(self._hang_up, channel)
+
+    def _connect(self, channel: str, agent_id: str) -> None:
+        self._connecting[channel] = agent_id
+        self._services.channels.own(channel, self)
 
     # ---- what the dispatcher and feature codes tell -------------------------------------------------------
 
@@ -114,20 +118,21 @@ class StandingLines:
             return False
         if self._seat_limit is not None and await acd.seats_taken() >= self._seat_limit:
             return False  # refused before anything is set up; the log-in's write decides in the end
-        self._connecting[channel] = agent_id
+        self._connect(channel, agent_id)
         self._changed(agent_id, "connecting", channel)
         await self._set_up(channel, agent_id, CONFIRMATION)
         return agent_id in self._lines
 
-    def channel_gone(self, channel: str, cause: int | None) -> bool:
-        """A channel hung up; True if it was a line (set up or being set up)."""
+    def channel_gone(self, channel: str, cause: int | None, dialstatus: str = "") -> None:
+        """A line hung up (set up or being set up): the agent is logged out, the call they were on told."""
+        self._services.channels.disown(channel, self)
         agent_id = self._connecting.pop(channel, None)
         if agent_id is not None:
             self._changed(agent_id, "failed", channel, cause=cause)
-            return True
+            return
         agent_id = self._by_channel.pop(channel, None)
         if agent_id is None:
-            return False
+            return
         line = self._lines.pop(agent_id)
         self._services.store.drop_line(agent_id)
         self._changed(agent_id, "down", channel, cause=cause)
@@ -138,7 +143,6 @@ class StandingLines:
             self._deliver(record.call_id, AgentGone(cause, channel))
         acd.line_down(agent_id)
         self._services.spawn(self._services.ari.destroy_bridge, line.bridge)
-        return True
 
     def reconcile(self, channels: set[str]) -> None:
         """After a reconnect: lines whose channel ended while we were away are down."""
@@ -162,6 +166,7 @@ class StandingLines:
             if in_bridge.get(channel) != line.bridge and not await self._bridge(line):
                 continue
             self._lines[agent_id], self._by_channel[channel] = line, agent_id
+            self._services.channels.own(channel, self)
             log.info("agent.line_recovered", agent=agent_id, channel=channel)
         for record in agents:
             if record.agent_id in self._endpoints and record.agent_id not in self._lines:
@@ -181,6 +186,7 @@ class StandingLines:
         except AriError as exc:
             log.warning("agent.line_originate_failed", agent=agent_id, endpoint=endpoint, error=exc.message)
             if self._connecting.pop(channel, None) is not None:
+                self._services.channels.disown(channel, self)
                 self._changed(agent_id, "failed", channel)
 
     async def _set_up(self, channel: str, agent_id: str, prompt: str) -> None:
@@ -195,11 +201,13 @@ class StandingLines:
         except AriError as exc:
             log.warning("agent.line_setup_failed", agent=agent_id, error=exc.message)
             self._connecting.pop(channel, None)
+            self._services.channels.disown(channel, self)
             await ari.destroy_bridge(line.bridge)
             await self._hang_up(channel)
             return
         del self._connecting[channel]
         if agent_id in self._lines:  # two log-ins at once (the phone called, and the agent dialled the code)
+            self._services.channels.disown(channel, self)
             await ari.destroy_bridge(line.bridge)
             await self._hang_up(channel)
             return

@@ -706,7 +706,7 @@ class Asterisk:
         return rec
 
     # ------------------------------------------------------------------ snoop
-    def snoop(self, ch: Channel, spy: str, whisper: str, app: str, args: list[str], snoop_id: str | None) -> Channel:
+    def snoop(self, ch: Channel, spy: str, whisper: str, app: str, args: list[str], snoop_id: str | None) -> Json:
         if snoop_id and snoop_id in self.channels:
             raise AriError(409, "Channel with given unique ID already exists")
         snoop = self.create_channel("Snoop", f"Snoop/{ch.id}-{next(self._snoop_seq):08x}", snoop_id)

@@ -307,7 +307,11 @@ def _playback_loop(pair: LocalPair, ch: Channel, first: tuple[str, float], loop:
 
     def play(item: tuple[str, float], priority: int) -> None:
         core.dialplan_step(ch, "Playback", item[0], priority=priority)
-        core.later(ch, item[1], lambda: (core.set_var(ch, "PLAYBACKSTATUS", "SUCCESS"), play(loop, 3)))
+        core.later(ch, item[1], lambda: played(item))
+
+    def played(item: tuple[str, float]) -> None:
+        core.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
+        play(loop, 3)
 
     core.later(ch, ANSWER_MEDIA_WAIT, lambda: play(first, 2))
 

@@ -88,7 +88,13 @@ class TrunkCaller(_Scripted):
         if script.max_duration is not None:
             core.later(ch, script.max_duration, lambda: core.hangup(ch, 16))
         if script.ring_patience is not None:
-            core.later(ch, script.ring_patience, lambda: ch.state != "Up" and core.hangup(ch, 16))
+            core.later(ch, script.ring_patience, lambda: self._give_up(ch, ringing_only=True))
+
+    def _give_up(self, ch: Channel, *, ringing_only: bool) -> None:
+        """The caller's patience ran out: hang up, unless answered (``ringing_only``) or talking to an agent."""
+        if (ch.state == "Up") if ringing_only else self.talking:
+            return
+        self.core.hangup(ch, 16)
 
     def answered(self, ch: Channel) -> None:
         core, script = self.core, self.script
@@ -96,7 +102,7 @@ class TrunkCaller(_Scripted):
             for i, digit in enumerate(digits):
                 core.later(ch, at + i * script.digit_gap, lambda d=digit: core.dtmf_received(ch, d, 100))
         if script.patience is not None:
-            core.later(ch, script.patience, lambda: self.talking or core.hangup(ch, 16))
+            core.later(ch, script.patience, lambda: self._give_up(ch, ringing_only=False))
 
     def amd_result(self) -> tuple[str, str, float]:
         return AMD_HUMAN if self.script.human else AMD_MACHINE

@@ -52,7 +52,9 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
-def op(resource: str, method: str, path: str, nickname: str, response: str, *params: Param, upgrade: str | None = None):
+def op(
+    resource: str, method: str, path: str, nickname: str, response: str, *params: Param, upgrade: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     path_params = tuple(Param(n, "path", required=True) for n in re.findall(r"\{(\w+)\}", path))
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -131,7 +133,8 @@ class AriApi:
                     result = await result
             except AriError as exc:
                 return exc.status, exc.body
-            return result
+            reply: tuple[int, Any] = result
+            return reply
         if allowed:
             return 405, {"message": "Invalid method"}
         return 404, {"message": "Resource not found"}
@@ -221,7 +224,7 @@ def _originate(api: AriApi, r: Req, channel_id: str | None) -> Any:
     timeout = r.int("timeout", 30)
     timeout = 30 if timeout <= 0 else timeout
     caller = _parse_caller_id(r.get("callerId"))
-    app_args = r.get("appArgs", "").split(",") if r.get("appArgs") else []
+    app_args = (r.get("appArgs") or "").split(",") if r.get("appArgs") else []
     api.originates.append({"endpoint": endpoint, "channel_id": channel_id or "", "app_args": app_args})
     if tech.lower() == "local":
         return originate_local(

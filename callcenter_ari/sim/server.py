@@ -94,7 +94,8 @@ def build_app(sim: Simulator) -> web.Application:
                 content_type="application/json",
                 headers={"WWW-Authenticate": 'Basic realm="Asterisk REST Interface"'},
             )
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
 
     app = web.Application(middlewares=[auth], client_max_size=16 * 1024 * 1024)
     app[SIMULATOR_KEY] = sim

@@ -20,6 +20,7 @@ import msgspec
 from redis.asyncio.client import Pipeline
 
 from callcenter_ari.acd.records import AgentRecord
+from callcenter_ari.store.codec import entries, read_entries, text
 from callcenter_ari.store.errors import translated, translating
 from callcenter_ari.store.keys import checked
 from callcenter_ari.store.redis import Store
@@ -169,30 +170,29 @@ class AgentStore:
             ids = sorted(await self._store.redis.smembers(self._keys.agents))
             pipe = self._store.redis.pipeline(transaction=False)
             for agent_id in ids:
-                pipe.hget(self._keys.agent(agent_id.decode()), "record")
+                pipe.hget(self._keys.agent(text(agent_id)), "record")
             blobs = await pipe.execute()
         return [_decode(blob) for blob in blobs if blob is not None]
 
     async def read_figures(self, windows: dict[str, int]) -> tuple[dict[str, int], dict[str, list[float]]]:
         """The round-robin positions per queue, and each queue's latest handle times (``windows``: how many)."""
         redis, keys = self._store.redis, self._keys
-        positions = {queue.decode(): int(at) for queue, at in (await redis.hgetall(keys.round_robin)).items()}
+        positions = {text(queue): int(at) for queue, at in (await redis.hgetall(keys.round_robin)).items()}
         times = {q: [float(s) for s in await redis.lrange(keys.handle_times(q), -n, -1)] for q, n in windows.items()}
         return positions, times
 
     async def head(self) -> str:
         """The id of the newest change: read changes after it to miss none from now on."""
         with translated():
-            newest = await self._store.redis.xrevrange(self._keys.agent_changes, count=1)
-        return newest[0][0].decode() if newest else "0-0"
+            newest = entries(await self._store.redis.xrevrange(self._keys.agent_changes, count=1))
+        return newest[0][0] if newest else "0-0"
 
     async def changes(self, after: str, *, block_ms: int, count: int = 1000) -> tuple[str, list[Change]]:
         """Changes after stream id ``after`` (waiting up to ``block_ms`` for one); returns the last id read."""
         with translated():
             reply = await self._store.redis.xread({self._keys.agent_changes: after}, count=count, block=block_ms)
         changes: list[Change] = []
-        for _, entries in reply or ():
-            for ident, fields in entries:
-                after = ident.decode()
-                changes.append(Change(fields[b"origin"].decode(), _decode(fields[b"record"])))
+        for ident, fields in read_entries(reply):
+            after = ident
+            changes.append(Change(fields[b"origin"].decode(), _decode(fields[b"record"])))
         return after, changes

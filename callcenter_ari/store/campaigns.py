@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from callcenter_ari.campaigns.model import Campaign, CampaignError
+from callcenter_ari.store.codec import text
 from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys, checked
 
@@ -54,7 +55,7 @@ class CampaignStore:
         return campaign
 
     async def all(self) -> list[Campaign]:
-        ids = sorted(_text(i) for i in await self.redis.smembers(self.keys.campaigns))  # type: ignore[misc]
+        ids = sorted(text(i) for i in await self.redis.smembers(self.keys.campaigns))
         if not ids:
             return []
         blobs = await self.redis.mget([self.keys.campaign(i) for i in ids])
@@ -84,7 +85,3 @@ class CampaignStore:
         """Remove a campaign and the given keys of its leads (UNLINK: Redis frees a big hash in the background)."""
         await self.redis.unlink(self.keys.campaign(campaign_id), *parts)
         await self.redis.srem(self.keys.campaigns, campaign_id)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

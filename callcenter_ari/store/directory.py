@@ -13,6 +13,7 @@ import structlog
 from redis.asyncio import Redis
 
 from callcenter_ari.config import AgentConfig, QueueConfig
+from callcenter_ari.store.codec import text
 from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys, checked
 
@@ -53,10 +54,10 @@ class DirectoryStore:
             await self._redis.hset(key, field, previous)
 
     async def _load(self, kind: Kind, cls: type[Entry]) -> dict[str, Entry | None]:
-        decode = msgspec.json.Decoder(cls | None).decode  # type: ignore[operator]
+        decode = msgspec.json.Decoder(cls | None).decode
         entries: dict[str, Entry | None] = {}
         for raw_id, blob in (await self._redis.hgetall(self._keys.directory(kind))).items():
-            entry_id = raw_id.decode()
+            entry_id = text(raw_id)
             try:
                 entries[entry_id] = decode(blob)
             except msgspec.DecodeError as exc:  # written by another version: left alone, not fatal

@@ -53,14 +53,14 @@ class DoNotCallList:
             return [bool(found) for found in await pipe.execute()]
 
     async def get(self, number: str) -> DncEntry | None:
-        blob = await self.redis.hget(self.key, number)  # type: ignore[misc]
+        blob = await self.redis.hget(self.key, number)
         return _decode(blob) if blob is not None else None
 
     async def remove(self, number: str) -> bool:
-        return bool(await self.redis.hdel(self.key, number))  # type: ignore[misc]
+        return bool(await self.redis.hdel(self.key, number))
 
     async def count(self) -> int:
-        return int(await self.redis.hlen(self.key))  # type: ignore[misc]
+        return int(await self.redis.hlen(self.key))
 
     async def page(self, cursor: int, count: int) -> tuple[list[DncEntry], int]:
         scanned: Any = await self.redis.hscan(self.key, cursor, count=count)

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from callcenter_ari.campaigns.csvfile import FileProblem
 from callcenter_ari.campaigns.model import CampaignError, Lead
 from callcenter_ari.campaigns.reader import Candidate, LeadReader, ReadOptions, Rejected, Row
+from callcenter_ari.store.codec import text
 from callcenter_ari.store.dnc import DncEntry, DoNotCallList
 from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys
@@ -117,18 +118,18 @@ class ImportStore:
 
     async def recent(self, index: str, now: float, limit: int) -> list[ImportRecord]:
         ids: Any = await self.redis.zrevrange(index, 0, limit - 1)
-        found = [await self.get(_text(i), now) for i in ids]
+        found = [await self.get(text(i), now) for i in ids]
         return [record for record in found if record is not None]
 
     async def add_rejects(self, import_id: str, rows: list[Rejected]) -> None:
         if rows:
-            await self.redis.rpush(self.keys.lead_import(import_id, "rejects"), *map(_encode, rows))  # type: ignore[misc]
+            await self.redis.rpush(self.keys.lead_import(import_id, "rejects"), *map(_encode, rows))
 
     async def rejects(self, import_id: str, batch: int = 1000) -> AsyncIterator[list[Rejected]]:
         key = self.keys.lead_import(import_id, "rejects")
         start = 0
         while True:
-            found: Any = await self.redis.lrange(key, start, start + batch - 1)  # type: ignore[misc]
+            found: Any = await self.redis.lrange(key, start, start + batch - 1)
             if not found:
                 return
             yield [_decode_rejected(blob) for blob in found]
@@ -314,7 +315,3 @@ def _summary(record: ImportRecord) -> dict[str, Any]:
         "rejected": record.rejected,
         "error": record.error,
     }
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

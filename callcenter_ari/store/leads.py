@@ -18,6 +18,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from callcenter_ari.campaigns.model import Lead, LeadState
+from callcenter_ari.store.codec import text
 from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys
 
@@ -135,21 +136,21 @@ class LeadStore:
         keys += [part(campaign_id, "stats"), self.keys.do_not_call, seen or part(campaign_id, "numbers")]
         lines = b"\n".join(b"%s\t%s\t%s" % (lead.id.encode(), lead.number.encode(), _encode(lead)) for lead in leads)
         args: list[Any] = ["1" if seen else "0", repr(now), lines]
-        return [_text(r) for r in await self._add(keys=keys, args=args)]
+        return [text(r) for r in await self._add(keys=keys, args=args)]
 
     async def get(self, campaign_id: str, lead_id: str) -> Lead | None:
-        blob = await self.redis.hget(self.part(campaign_id, "leads"), lead_id)  # type: ignore[misc]
+        blob = await self.redis.hget(self.part(campaign_id, "leads"), lead_id)
         return _decode(blob) if blob is not None else None
 
     async def get_many(self, campaign_id: str, lead_ids: Sequence[str]) -> list[Lead | None]:
         if not lead_ids:
             return []
-        blobs = await self.redis.hmget(self.part(campaign_id, "leads"), list(lead_ids))  # type: ignore[misc]
+        blobs = await self.redis.hmget(self.part(campaign_id, "leads"), list(lead_ids))
         return [_decode(blob) if blob is not None else None for blob in blobs]
 
     async def by_number(self, campaign_id: str, number: str) -> Lead | None:
-        lead_id = await self.redis.hget(self.part(campaign_id, "numbers"), number)  # type: ignore[misc]
-        return await self.get(campaign_id, _text(lead_id)) if lead_id is not None else None
+        lead_id = await self.redis.hget(self.part(campaign_id, "numbers"), number)
+        return await self.get(campaign_id, text(lead_id)) if lead_id is not None else None
 
     async def page(self, campaign_id: str, cursor: int, count: int) -> tuple[list[Lead], int]:
         """About ``count`` leads from ``cursor`` on, in no particular order, and the next cursor (0: the end)."""
@@ -204,20 +205,20 @@ class LeadStore:
         args: list[Any] = [-1 if quota is None else quota, 3 * 86400, repr(abandoned_since)]
         for old, new in pairs:
             args += [old.id, _encode(old), _encode(new), old.number, repr(new.lease_until), old.state]
-        return [_text(r) for r in await self._claim(keys=keys, args=args)]
+        return [text(r) for r in await self._claim(keys=keys, args=args)]
 
     async def due(self, campaign_id: str, now: float, count: int) -> list[str]:
         found: Any = await self.redis.zrangebyscore(self.part(campaign_id, "due"), "-inf", repr(now), 0, count)
-        return [_text(i) for i in found]
+        return [text(i) for i in found]
 
     async def lapsed(self, campaign_id: str, now: float, count: int) -> list[str]:
         """Claimed leads whose lease ended at or before ``now``."""
         found: Any = await self.redis.zrangebyscore(self.part(campaign_id, "dialing"), "-inf", repr(now), 0, count)
-        return [_text(i) for i in found]
+        return [text(i) for i in found]
 
     async def counters(self, campaign_id: str) -> dict[str, int]:
-        raw = await self.redis.hgetall(self.part(campaign_id, "stats"))  # type: ignore[misc]
-        return {_text(k): int(v) for k, v in raw.items()}
+        raw = await self.redis.hgetall(self.part(campaign_id, "stats"))
+        return {text(k): int(v) for k, v in raw.items()}
 
     async def calls_on(self, day_key: str) -> int:
         return int(await self.redis.get(day_key) or 0)
@@ -229,7 +230,7 @@ class LeadStore:
     async def on_dnc(self, numbers: Sequence[str]) -> list[bool]:
         if not numbers:
             return []
-        found = await self.redis.hmget(self.keys.do_not_call, list(numbers))  # type: ignore[misc]
+        found = await self.redis.hmget(self.keys.do_not_call, list(numbers))
         return [value is not None for value in found]
 
     async def abandoned(self, numbers: Sequence[str]) -> list[float | None]:
@@ -243,7 +244,3 @@ class LeadStore:
 
 def state_counts(counters: Mapping[str, int], states: Sequence[LeadState]) -> dict[str, int]:
     return {state: counters.get(f"state:{state}", 0) for state in states}
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

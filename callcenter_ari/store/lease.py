@@ -12,6 +12,7 @@ The very first start on an empty Redis waits that long too.
 
 from __future__ import annotations
 
+from callcenter_ari.store.codec import text
 from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import checked
 from callcenter_ari.store.redis import Store
@@ -98,7 +99,7 @@ class NodeLease:
 
     async def holder(self) -> str | None:
         value = await self._redis.get(self.holder_key)
-        return value.decode() if value is not None else None
+        return text(value) if value is not None else None
 
     async def someone_waiting(self) -> bool:
         """A standby waited for this node within the last lease."""

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from callcenter_ari.recording.model import DeletionAudit, Recording, Score
+from callcenter_ari.store.codec import text
 from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys, checked
 from callcenter_ari.store.redis import Store
@@ -78,7 +79,7 @@ class RecordingStore:
         for blob, played in zip(replies[::2], replies[1::2], strict=True):
             if blob is not None:
                 rec = _recording(blob)
-                rec.played_by = sorted({*rec.played_by, *(_text(p) for p in played)})
+                rec.played_by = sorted({*rec.played_by, *(text(p) for p in played)})
                 found.append(rec)
         return found
 
@@ -107,7 +108,7 @@ class RecordingStore:
             raw: Any = await self.redis.zrevrangebyscore(key, high, low, start=start, num=num)
         else:
             raw = await self.redis.zrangebyscore(key, low, high, start=start, num=num)
-        return [_text(name) for name in raw]
+        return [text(name) for name in raw]
 
     async def mark_played(self, name: str, by: str) -> None:
         await self.redis.sadd(self.keys.recording_played(name), by)
@@ -164,7 +165,7 @@ class RecordingStore:
     async def agent_scores(self, agent_id: str, limit: int) -> list[Score]:
         """The agent's latest ``limit`` scores, oldest first."""
         raw: Any = await self.redis.zrevrange(self.keys.qa_agent_scores(agent_id), 0, limit - 1)
-        members = [_text(m).split(_SEP, 1) for m in reversed(raw)]
+        members = [text(m).split(_SEP, 1) for m in reversed(raw)]
         if not members:
             return []
         pipe = self.redis.pipeline(transaction=False)
@@ -191,7 +192,3 @@ class RecordingStore:
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -26,6 +26,7 @@ from redis.exceptions import RedisError, WatchError
 
 from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.fencing import Fence, Fenced
+from callcenter_ari.store.codec import entries, scored, text
 from callcenter_ari.store.errors import StoreUnavailable, translated, translating
 from callcenter_ari.store.keys import Keys, checked
 
@@ -196,7 +197,7 @@ class Store:
             if not fence.matches(current):
                 log.error("standby.write_fenced", token=fence.token, current=None if current is None else int(current))
                 raise Fenced(f"another process holds the node (token {current!r}, this process's {fence.token})")
-            pipe.multi()
+            pipe.multi()  # type: ignore[no-untyped-call]
             extras = fill(pipe)
             try:
                 return extras, await pipe.execute(raise_on_error=False)
@@ -216,7 +217,7 @@ class Store:
             ids = sorted(await self.redis.smembers(mine))
             if not ids:
                 return []
-            blobs = await self.redis.mget([self.keys.call(i.decode()) for i in ids])
+            blobs = await self.redis.mget([self.keys.call(text(i)) for i in ids])
         return [_decode_call(blob) for blob in blobs if blob is not None]
 
     async def call(self, call_id: str) -> CallRecord | None:
@@ -227,28 +228,23 @@ class Store:
     async def lines(self) -> dict[str, str]:
         """Persistent agents' standing lines: agent id -> channel id."""
         raw = await self.redis.hgetall(self.keys.lines)
-        return {agent.decode(): channel.decode() for agent, channel in raw.items()}
+        return {text(agent): text(channel) for agent, channel in raw.items()}
 
     async def queue_entries(self, queue: str) -> list[tuple[str, float]]:
         with translated():
-            raw = await self.redis.zrange(self.keys.queue(queue), 0, -1, withscores=True)
-        return [(member.decode(), score) for member, score in raw]
+            return scored(await self.redis.zrange(self.keys.queue(queue), 0, -1, withscores=True))
 
     async def stream(self, start: str, count: int = 5000) -> list[tuple[str, str, float, dict[str, Any]]]:
         """Events from stream id ``start`` on (``(id`` for after it), oldest first, as (id, kind, time, data)."""
         with translated():
-            rows = await self.redis.xrange(self.keys.events, min=start, count=count)
-        return [
-            (ident.decode(), f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows
-        ]
+            rows = entries(await self.redis.xrange(self.keys.events, min=start, count=count))
+        return [(ident, f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows]
 
     async def events(self, count: int = 1000, after: str = "-") -> list[tuple[str, str, dict[str, Any]]]:
         """Events as (stream id, kind, data), oldest first."""
         with translated():
-            rows = await self.redis.xrange(self.keys.events, min=after, count=count)
-        return [
-            (ident.decode(), fields[b"kind"].decode(), msgspec.json.decode(fields[b"data"])) for ident, fields in rows
-        ]
+            rows = entries(await self.redis.xrange(self.keys.events, min=after, count=count))
+        return [(ident, fields[b"kind"].decode(), msgspec.json.decode(fields[b"data"])) for ident, fields in rows]
 
 
 def queue_score(priority: int, enqueued_at: float) -> float:

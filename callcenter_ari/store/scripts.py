@@ -29,14 +29,18 @@ class Script:
     async def call(self, redis: Redis, keys: list[str], args: list[Any]) -> Any:
         """Run it now, on its own."""
         try:
-            return await redis.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+            return await _execute(redis, "EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
-            return await redis.execute_command("EVAL", self.source, len(keys), *keys, *args)
+            return await _execute(redis, "EVAL", self.source, len(keys), *keys, *args)
 
     async def retry_if_unknown(self, redis: Redis, result: Any, keys: list[str], args: list[Any]) -> Any:
         """A pipeline's result for this script: if Redis did not know the script, run it again with its source."""
         if isinstance(result, NoScriptError):
-            return await redis.execute_command("EVAL", self.source, len(keys), *keys, *args)
+            return await _execute(redis, "EVAL", self.source, len(keys), *keys, *args)
         if isinstance(result, Exception):
             raise result
         return result
+
+
+async def _execute(redis: Redis, *command: Any) -> Any:
+    return await redis.execute_command(*command)  # type: ignore[no-untyped-call]

@@ -22,6 +22,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from callcenter_ari.store.codec import text
 from callcenter_ari.store.errors import StoreUnavailable, translated, translating
 from callcenter_ari.store.keys import Keys, checked
 from callcenter_ari.store.scripts import Script
@@ -112,7 +113,7 @@ class TicketStore:
             created, number = await _ALLOCATE.call(self.redis, keys, args)
         if int(created) == 2:
             raise StoreUnavailable("ticket numbers are paused: Redis lost its data, numbers given are written back")
-        number = _text(number)
+        number = text(number)
         sequence = int(number.rsplit("-", 1)[1])
         self.given[year] = max(self.given.get(year, 0), sequence)
         return number, bool(int(created))
@@ -183,26 +184,26 @@ class TicketStore:
 
     async def all_numbers(self, batch: int = 500) -> list[str]:
         """Every ticket number of the tenant (from the call -> number hash)."""
-        return [_text(number) async for _, number in self.redis.hscan_iter(self.keys.tickets_by_call, count=batch)]
+        return [text(number) async for _, number in self.redis.hscan_iter(self.keys.tickets_by_call, count=batch)]
 
     async def number_for_call(self, call_id: str) -> str | None:
         number = await self.redis.hget(self.keys.tickets_by_call, checked(call_id, "call id"))
-        return _text(number) if number is not None else None
+        return text(number) if number is not None else None
 
     async def numbers_for_caller(self, digits: str, limit: int) -> list[str]:
         raw: Any = await self.redis.zrevrange(self.keys.tickets_by_caller(digits), 0, limit - 1)
-        return [_text(n) for n in raw]
+        return [text(n) for n in raw]
 
     async def numbers_for_name(self, key: str, *, prefix: bool, limit: int) -> list[str]:
         encoded = key.encode("utf-8")
         low = b"[" + encoded + (b"" if prefix else _SEP)
         high = b"[" + encoded + (_TOP if prefix else _SEP + _TOP)
         raw: Any = await self.redis.zrangebylex(self.keys.tickets_by_name, low, high, start=0, num=limit)
-        return [_text(member.rsplit(_SEP, 1)[1]) for member in raw]
+        return [text(member.rsplit(_SEP, 1)[1]) for member in raw]
 
     async def due(self, now: float, limit: int = 100) -> list[str]:
         raw: Any = await self.redis.zrangebyscore(self.keys.tickets_due, "-inf", repr(now), start=0, num=limit)
-        return [_text(n) for n in raw]
+        return [text(n) for n in raw]
 
     async def take_due(self, number: str) -> bool:
         """Claim a due ticket's overdue notice; only one process gets True."""
@@ -364,7 +365,3 @@ class TicketDesk:
 
 def _name_member(ticket: Ticket) -> bytes:
     return name_key(ticket.customer_name).encode("utf-8") + _SEP + ticket.number.encode("ascii")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

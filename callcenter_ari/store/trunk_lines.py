@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import structlog
 from redis.asyncio.client import Pipeline
 
+from callcenter_ari.store.codec import text
 from callcenter_ari.store.errors import translated, translating
 from callcenter_ari.store.keys import checked
 from callcenter_ari.store.redis import Store
@@ -95,7 +96,7 @@ class TrunkLines:
         with translated():
             for trunk in self._capacity:
                 key = self._keys.trunk_lines(trunk)
-                holders = {k.decode(): v.decode() for k, v in (await self._store.redis.hgetall(key)).items()}
+                holders = {text(k): text(v) for k, v in (await self._store.redis.hgetall(key)).items()}
                 gone = [lease for lease, holder in holders.items() if holder == node and lease not in channels]
                 if gone:
                     await self._store.redis.hdel(key, *gone)

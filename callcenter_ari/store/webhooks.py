@@ -16,6 +16,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from callcenter_ari.store.codec import members, text
 from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys, checked
 from callcenter_ari.webhooks.model import Delivery, DeliveryAttempt, StreamEntry, Subscription
@@ -74,7 +75,7 @@ class WebhookStore:
     async def delete_subscription(self, subscription_id: str) -> bool:
         """Remove it with its schedule, its pending deliveries and its log (dead letters stay until replayed)."""
         schedule = self.keys.webhook_schedule(checked(subscription_id, "subscription id"))
-        pending = [self.keys.webhook_delivery(_text(i)) for i in await self.redis.zrange(schedule, 0, -1)]
+        pending = [self.keys.webhook_delivery(i) for i in members(await self.redis.zrange(schedule, 0, -1))]
         pipe = self.redis.pipeline(transaction=True)
         pipe.hdel(self.keys.webhook_subscriptions, subscription_id)
         pipe.delete(schedule, self.keys.webhook_log(subscription_id), *pending)
@@ -110,7 +111,7 @@ class WebhookStore:
     async def group_lag(self) -> tuple[int, int]:
         """(entries not yet read by the group, entries read but not acknowledged)."""
         for group in await self.redis.xinfo_groups(self.keys.events):
-            if _text(group["name"]) == GROUP:
+            if text(group["name"]) == GROUP:
                 return int(group.get("lag") or 0), int(group["pending"])
         return 0, 0
 
@@ -155,7 +156,7 @@ class WebhookStore:
         for index, sub in enumerate(subs):
             ids, later = replies[2 * index], replies[2 * index + 1]
             if ids:
-                due[sub] = [_text(i) for i in ids]
+                due[sub] = [text(i) for i in ids]
             if later:
                 score = float(later[0][1])
                 soonest = score if soonest is None else min(soonest, score)
@@ -207,7 +208,7 @@ class WebhookStore:
         ids: Any = await self.redis.zrevrange(self.keys.webhook_dead, 0, max(0, limit - 1))
         if not ids:
             return []
-        blobs = await self.redis.mget([self.keys.webhook_delivery(_text(i)) for i in ids])
+        blobs = await self.redis.mget([self.keys.webhook_delivery(text(i)) for i in ids])
         return [_decode_delivery(blob) for blob in blobs if blob is not None]
 
     async def is_dead(self, delivery_id: str) -> bool:
@@ -231,20 +232,16 @@ class WebhookStore:
         return sum(int(n) for n in await pipe.execute())
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def _entries(rows: Any) -> list[StreamEntry]:
     out: list[StreamEntry] = []
     for ident, fields in rows:
         if not fields:
             # An entry trimmed away while pending comes back empty; it is still returned so it gets acknowledged.
-            out.append(StreamEntry(_text(ident), "", 0.0, b"{}"))
+            out.append(StreamEntry(text(ident), "", 0.0, b"{}"))
             continue
         try:
             at = float(fields.get(b"at", b"0"))
         except ValueError:
             at = 0.0
-        out.append(StreamEntry(_text(ident), _text(fields.get(b"kind", b"")), at, fields.get(b"data", b"{}")))
+        out.append(StreamEntry(text(ident), text(fields.get(b"kind", b"")), at, fields.get(b"data", b"{}")))
     return out

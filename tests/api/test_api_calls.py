@@ -21,7 +21,7 @@ async def _queued_call(api, sim: Simulator, caller: str) -> str:  # type: ignore
 async def test_a_waiting_call_shows_in_calls_and_in_its_queue(sim: Simulator, open_api: OpenApi) -> None:
     async with open_api() as api:
         channel = await _queued_call(api, sim, "+15550404040")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         async with api.client("crm") as http:
             calls = (await http.get("/api/v1/calls")).json()["calls"]
             support = (await http.get("/api/v1/queues/support")).json()
@@ -50,7 +50,7 @@ async def test_supervisor_hangs_up_a_live_call_and_it_ends(sim: Simulator, open_
     """202 at once; the call's own events end it, its agent goes to wrap-up and it leaves the live list."""
     async with open_api() as api:
         channel = await call_with_agent(api.app, sim, "+15550505050")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         async with api.client("agent1") as http:
             [mine] = (await http.get("/api/v1/calls")).json()["calls"]
             assert (mine["id"], mine["phase"], mine["agent_id"]) == (call_id, "talking", "a1")
@@ -78,7 +78,7 @@ async def test_a_waiting_caller_hung_up_by_a_supervisor_is_not_an_abandon(sim: S
     report, count it apart from the callers' own abandons."""
     async with open_api() as api:
         channel = await _queued_call(api, sim, "+15550707070")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         async with api.client("supervisor") as http:
             assert (await http.post(f"/api/v1/calls/{call_id}/hangup")).status_code == 202
             await sim.settle()
@@ -98,7 +98,7 @@ async def test_hangup_while_asterisk_is_unreachable_is_503(sim: Simulator, open_
     """The ARI connection is down and not back within the request timeout: 503 with a message, no stack trace."""
     async with open_api(reconnect_initial_seconds=30, reconnect_max_seconds=30, request_timeout_seconds=0.5) as api:
         channel = await _queued_call(api, sim, "+15550606060")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         await sim.drop_websockets()
         assert not api.app.services.ari_up, "ARI down"
         async with api.client("admin") as http:

@@ -22,7 +22,7 @@ async def connected(app: Application, sim: Simulator, caller: str) -> str:
     channel = await call_with_agent(app, sim, caller)
     await app.acd.log_in("a2")
     await sim.settle()
-    return app.services.channels[channel].call_id
+    return app.services.channels.call(channel).call_id
 
 
 def fields(answer: httpx.Response) -> list[str]:

@@ -16,7 +16,7 @@ SKILLED_SUPPORT = {"name": "Support", "strategy": "best_skill", "skills": "billi
 
 
 def agent_of(api: Any, channel: str) -> str:
-    task = api.app.services.channels.get(channel)
+    task = api.app.services.channels.call(channel)
     return task.machine.record.agent_id if task else ""
 
 

@@ -19,8 +19,8 @@ async def test_supervisor_hears_the_call_through_a_snoop(sim: Simulator, open_ap
     sim.add_phone("PJSIP/sup1", PhoneBehaviour(answer_after=0.5))
     async with open_api(SUPERVISOR) as api:
         channel = await call_with_agent(api.app, sim, "+15550606060")
-        call_id = api.app.services.channels[channel].call_id
-        agent_leg = api.app.services.channels[channel].machine.record.agent_channel
+        call_id = api.app.services.channels.call(channel).call_id
+        agent_leg = api.app.services.channels.call(channel).machine.record.agent_channel
         async with api.client("supervisor") as http:
             answer = await http.post(f"/api/v1/calls/{call_id}/monitor", json={"supervisor": "sv1", "mode": mode})
             assert answer.status_code == 202, answer.text
@@ -34,14 +34,14 @@ async def test_supervisor_hears_the_call_through_a_snoop(sim: Simulator, open_ap
         assert sim.channel(f"{session}-snoop")["name"].startswith(f"Snoop/{agent_leg}")
         await sim.hangup(supervisor_leg, cause=16)  # the supervisor is done
         assert sim.channel(f"{session}-snoop") is None, "snoop cleaned up"
-        assert api.app.services.channels[channel].machine.record.phase == "talking"  # the call goes on
+        assert api.app.services.channels.call(channel).machine.record.phase == "talking"  # the call goes on
 
 
 async def test_barge_joins_the_call_and_ends_with_it(sim: Simulator, open_api: OpenApi) -> None:
     sim.add_phone("PJSIP/sup1", PhoneBehaviour(answer_after=0.5))
     async with open_api(SUPERVISOR) as api:
         channel = await call_with_agent(api.app, sim, "+15550707070")
-        record = api.app.services.channels[channel].machine.record
+        record = api.app.services.channels.call(channel).machine.record
         async with api.client("supervisor") as http:
             answer = await http.post(
                 f"/api/v1/calls/{record.call_id}/monitor", json={"supervisor": "sv1", "mode": "barge"}
@@ -61,7 +61,7 @@ async def test_barge_joins_the_call_and_ends_with_it(sim: Simulator, open_api: O
 async def test_monitoring_needs_a_configured_supervisor_and_the_right_role(sim: Simulator, open_api: OpenApi) -> None:
     async with open_api(SUPERVISOR) as api:
         channel = await call_with_agent(api.app, sim, "+15550808080")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         async with api.client("supervisor") as http:
             unknown = await http.post(f"/api/v1/calls/{call_id}/monitor", json={"supervisor": "nobody"})
             assert unknown.status_code == 409 and "no supervisor" in unknown.json()["message"]

@@ -38,7 +38,7 @@ async def talk_and_hang_up(api: Api, sim: Simulator, caller: str, agent: str, se
     if api.app.acd.board.agents[agent].state == "logged_out":
         await api.app.acd.log_in(agent)
     channel = await call_with_agent(api.app, sim, caller, agent)
-    call_id = api.app.services.channels[channel].call_id
+    call_id = api.app.services.channels.call(channel).call_id
     await until(api.app, lambda: f"{call_id}-r1" in live_recordings(sim), "recording started")
     await sim.advance(seconds)
     await sim.hangup(channel)
@@ -62,7 +62,7 @@ async def test_bridged_call_is_recorded_paused_and_fetched(sim: Simulator, open_
     """The recording starts with the bridge; a pause keeps the card number out; the file comes back as audio."""
     async with open_api(RECORD_ALL) as api, api.client("agent1") as agent:
         channel = await call_with_agent(api.app, sim, "+15550001001", "a1")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         name = f"{call_id}-r1"
         await until(api.app, lambda: live_recordings(sim).get(name) == "recording", "recording")
         await sim.advance(20)
@@ -129,7 +129,7 @@ async def test_who_sees_a_recording_by_role_and_tenant(sim: Simulator, open_api:
 async def test_transfer_records_each_agent_in_a_segment_of_its_own(sim: Simulator, open_api: OpenApi) -> None:
     async with open_api(RECORD_ALL) as api, api.client("supervisor") as supervisor:
         channel = await call_with_agent(api.app, sim, "+15550001003", "a1")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         assert f"{call_id}-r1" in live_recordings(sim), "first segment"
         await sim.advance(5)
         sim.add_phone("PJSIP/agent2", PhoneBehaviour(answer_after=0.5, kind="answer"))
@@ -155,7 +155,7 @@ async def test_queue_that_does_not_record_can_be_recorded_on_demand(sim: Simulat
     config = RECORD_ALL + '\n[queues.support.recording]\nmode = "none"\n'
     async with open_api(config) as api, api.client("agent1") as agent:
         channel = await call_with_agent(api.app, sim, "+15550001004", "a1")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         await sim.advance(2)
         assert live_recordings(sim) == {}
         refused = await agent.post(f"/api/v1/calls/{call_id}/recording", json={"action": "pause"})
@@ -249,7 +249,7 @@ async def test_a_restart_keeps_the_live_segment_under_control(sim: Simulator, op
     """The process restarts mid-call: the segment is still known, can be paused, and is closed when the call ends."""
     async with open_api(RECORD_ALL) as api:
         channel = await call_with_agent(api.app, sim, "+15550001007", "a1")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         name = f"{call_id}-r1"
         assert name in live_recordings(sim), "recording"
         await sim.advance(6)

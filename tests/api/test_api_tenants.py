@@ -10,7 +10,7 @@ async def test_another_tenants_token_sees_nothing_of_this_tenant(sim: Simulator,
     """Empty lists, 404 for every object, even with ids that exist here (an agent, a call, a subscription)."""
     async with open_api() as api:
         channel = await call_with_agent(api.app, sim, "+15550101010")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         async with api.client("admin") as admin:
             sub = (await admin.post("/api/v1/webhooks/subscriptions", json={"url": "https://crm.example.com/h"})).json()
         emit(api.app, "call.note", call_id=call_id)
@@ -43,7 +43,7 @@ async def test_another_tenants_token_sees_nothing_of_this_tenant(sim: Simulator,
 async def test_another_tenants_token_changes_nothing(sim: Simulator, open_api: OpenApi) -> None:
     async with open_api() as api:
         channel = await call_with_agent(api.app, sim, "+15550202020")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         before = {a: r.state for a, r in api.app.acd.board.agents.items()}
         async with api.client("other_admin") as http:
             changes = [

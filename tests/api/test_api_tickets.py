@@ -28,7 +28,7 @@ FORM: dict[str, Any] = {
 async def handled_call_ticket(api: Api, sim: Simulator, caller: str) -> str:
     """A call answered by a1 and ended by the caller; returns its ticket's number once it is opened."""
     channel = await call_with_agent(api.app, sim, caller)
-    call_id = api.app.services.channels[channel].call_id
+    call_id = api.app.services.channels.call(channel).call_id
     await sim.hangup(channel)
     ticket = await api.app.tickets.for_call(call_id)
     assert ticket is not None, "ticket opened"

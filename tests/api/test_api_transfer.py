@@ -13,7 +13,7 @@ async def test_agent_transfers_the_caller_to_another_queue(sim: Simulator, open_
         channel = await call_with_agent(api.app, sim, "+15550111111")
         await api.app.acd.log_in("a3")  # a billing agent
         await sim.settle()
-        task = api.app.services.channels[channel]
+        task = api.app.services.channels.call(channel)
         first_leg = task.machine.record.agent_channel
         async with api.client("agent1") as http:
             answer = await http.post(f"/api/v1/calls/{task.call_id}/transfer", json={"queue": "billing"})
@@ -32,7 +32,7 @@ async def test_agent_transfers_the_caller_to_another_queue(sim: Simulator, open_
 async def test_transfer_requests_are_validated(sim: Simulator, open_api: OpenApi) -> None:
     async with open_api() as api:
         channel = await call_with_agent(api.app, sim, "+15550121212")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         async with api.client("agent1") as http:
             both = await http.post(f"/api/v1/calls/{call_id}/transfer", json={"queue": "billing", "destination": "x"})
             assert both.status_code == 422
@@ -40,4 +40,4 @@ async def test_transfer_requests_are_validated(sim: Simulator, open_api: OpenApi
             assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "queue"
             number = await http.post(f"/api/v1/calls/{call_id}/transfer", json={"destination": "+15551234567"})
             assert number.status_code in (400, 422)  # a number is never a destination: only configured names
-        assert api.app.services.channels[channel].machine.record.phase == "talking"
+        assert api.app.services.channels.call(channel).machine.record.phase == "talking"

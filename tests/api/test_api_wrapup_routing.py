@@ -40,7 +40,7 @@ async def test_supervisor_sees_why_a_waiting_call_is_not_offered(sim: Simulator,
         channel = await sim.inject_call(did="5552000", caller="+15550601002")
         await through_greeting(sim, channel)
         assert phase_of(api.app, channel) == "queued"
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         reply = await supervisor.get(f"/api/v1/calls/{call_id}/routing")
         assert reply.status_code == 200, reply.text
         audit = reply.json()
@@ -58,6 +58,6 @@ async def test_supervisor_sees_why_a_waiting_call_is_not_offered(sim: Simulator,
 async def test_a_call_that_is_not_waiting_is_not_explained(sim: Simulator, open_api: OpenApi) -> None:
     async with open_api() as api, api.client("supervisor") as supervisor:
         channel = await call_with_agent(api.app, sim, "+15550601003", "a1")
-        call_id = api.app.services.channels[channel].call_id
+        call_id = api.app.services.channels.call(channel).call_id
         reply = await supervisor.get(f"/api/v1/calls/{call_id}/routing")
         assert reply.status_code == 409 and "talking" in reply.json()["message"]

@@ -18,6 +18,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari import wiring
 from callcenter_ari.clock import Barrier, ManualClock, WallClock
 from callcenter_ari.config import HttpSection
 from callcenter_ari.runtime.app import Application
@@ -78,9 +79,9 @@ def start_app(sim: Simulator, redis: Redis, redis_url: str, key_prefix: str, req
         assert isinstance(clock, ManualClock)
         barriers: AbstractContextManager[None] = nullcontext()
         if wire:
-            app = Application(config, redis=redis, clock=WallClock(), resolver=NO_DNS)
+            app = wiring.application(config, redis=redis, clock=WallClock(), resolver=NO_DNS)
         else:
-            app = Application(config, redis=redis, clock=clock, ari_transport=sim.transport, resolver=NO_DNS)
+            app = wiring.application(config, redis=redis, clock=clock, ari_transport=sim.transport, resolver=NO_DNS)
             barriers = waiting_for_redis(clock, redis)
         with barriers:
             async with anyio.create_task_group() as tg:

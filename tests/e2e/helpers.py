@@ -107,7 +107,7 @@ queues = ["support"]
 
 
 def phase_of(app: Application, channel_id: str) -> str | None:
-    task = app.services.channels.get(channel_id)
+    task = app.services.channels.call(channel_id)
     return task.machine.record.phase if task else None
 
 
@@ -135,7 +135,7 @@ def playing(sim: Simulator, channel_id: str) -> bool:
 
 def agent_leg_up_in_sim(app: Application, sim: Simulator, channel_id: str) -> bool:
     """The call is ringing an agent and the originated leg exists in the simulator."""
-    task = app.services.channels.get(channel_id)
+    task = app.services.channels.call(channel_id)
     if task is None or task.machine.record.phase != "ringing":
         return False
     return sim.channel(task.machine.record.agent_channel) is not None

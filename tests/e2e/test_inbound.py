@@ -83,7 +83,7 @@ async def test_agent_endpoint_asterisk_refuses_puts_call_back_in_line(sim: Simul
         assert app.acd.board.agents["a1"].state == "not_ready"
         assert app.acd.board.agents["a1"].reason == "unavailable"
         assert phase_of(app, channel) == "queued"
-        assert app.acd.board.waiting("support") == [app.services.channels[channel].call_id]
+        assert app.acd.board.waiting("support") == [app.services.channels.call(channel).call_id]
 
 
 @pytest.mark.parametrize("transport", ["websocket", "http"])

@@ -98,7 +98,7 @@ async def crm_server(*, answers: bool = True) -> AsyncIterator[tuple[str, list[d
 
 
 def record_of(app: Application, channel: str):  # type: ignore[no-untyped-def]
-    return app.services.channels[channel].machine.record
+    return app.services.channels.call(channel).machine.record
 
 
 async def test_keys_take_the_caller_to_the_right_queue_with_skills_and_language(sim: Simulator, start_app) -> None:

@@ -168,7 +168,7 @@ async def test_ring_all_rings_three_agents_and_the_others_are_released_when_one_
         await sim.advance(1.0)  # a2 answers (and a1 too, when it answers after 1 s)
         assert phase_of(app, channel) == "talking"
         agents = app.acd.board.agents
-        task = app.services.channels[channel]
+        task = app.services.channels.call(channel)
         winner, agent = task.machine.record.agent_channel, task.machine.record.agent_id
         states = {"a1": "available", "a2": "available", "a3": "available", agent: "talking"}
         assert {a: r.state for a, r in agents.items()} == states, "the others freed"

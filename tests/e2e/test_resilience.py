@@ -11,7 +11,7 @@ import pytest
 import structlog
 from redis.asyncio import Redis
 
-from callcenter_ari import logs
+from callcenter_ari import logs, wiring
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import ChannelGone
 from callcenter_ari.ari.events import (
@@ -145,13 +145,13 @@ async def test_state_is_read_back_after_a_restart(sim: Simulator, start_app) -> 
         leaves = await sim.inject_call(did="5552000", caller="+15550000005")
         await through_greeting(sim, stays, leaves)
         assert phase_of(app, stays) == "queued" and phase_of(app, leaves) == "queued"
-        before = app.services.channels[stays].machine.record
+        before = app.services.channels.call(stays).machine.record
         await app.store.flush()
     await sim.hangup(leaves, cause=16)  # while the process is down
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
     async with start_app(AGENT) as app:  # now an agent logs in for the queue
         assert phase_of(app, stays) == "ringing"  # the resumed call is offered
-        after = app.services.channels[stays].machine.record
+        after = app.services.channels.call(stays).machine.record
         assert after.call_id == before.call_id and after.enqueued_at == before.enqueued_at
         gone = await ended_call(app, leaves)  # closed while down
         assert gone.outcome == "ended_while_down"
@@ -169,7 +169,7 @@ async def test_a_call_that_fails_frees_its_agent_and_hangs_up_the_agent_leg(
         channel = await sim.inject_call(did="5552000", caller="+15550000010")
         await through_greeting(sim, channel)
         assert agent_leg_up_in_sim(app, sim, channel), "agent ringing"
-        task = app.services.channels[channel]
+        task = app.services.channels.call(channel)
         leg = task.machine.record.agent_channel
 
         async def broken(channel_id: str) -> None:
@@ -194,7 +194,7 @@ async def test_a_monitor_session_on_a_call_that_ended_before_it_ran_is_forgotten
         assert agent_leg_up_in_sim(app, sim, channel), "ringing"
         await sim.advance(1.0)
         assert phase_of(app, channel) == "talking"
-        task = app.services.channels[channel]
+        task = app.services.channels.call(channel)
         app.monitor.start(task.call_id, "sv1", "listen")
         app.services.forget(task)  # the call's task ends before the session's task first runs
         await sim.settle()
@@ -234,7 +234,7 @@ async def test_a_call_arriving_during_the_drain_is_out_of_stasis_when_the_proces
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5, kind="answer"))
     assert isinstance(sim.clock, ManualClock)
     config = make_config(sim, redis_url, key_prefix, AGENT)
-    app = Application(config, redis=redis, clock=sim.clock, ari_transport=sim.transport)
+    app = wiring.application(config, redis=redis, clock=sim.clock, ari_transport=sim.transport)
     with anyio.fail_after(30), waiting_for_redis(sim.clock, redis):
         async with anyio.create_task_group() as tg:
             await tg.start(app.run)
@@ -267,7 +267,7 @@ async def test_logs_are_json_with_the_call_id_bound(sim: Simulator, start_app) -
             channel = await sim.inject_call(did="5552000", caller="+15550000009")
             await through_greeting(sim, channel)
             assert app.acd.board.agents["a1"].state == "not_ready", "busy agent"
-            call_id = app.services.channels[channel].call_id
+            call_id = app.services.channels.call(channel).call_id
     finally:
         structlog.reset_defaults()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -284,7 +284,7 @@ async def test_a_position_announcement_that_ended_during_a_disconnect_brings_the
         channel = await sim.inject_call(did="5552000", caller="+15550000031")
         await greeted_over_wire(sim, channel)
         await eventually(lambda: phase_of(app, channel) == "queued", what="queued")
-        task = app.services.channels[channel]
+        task = app.services.channels.call(channel)
         task.deliver(Announce(3))
         await eventually(lambda: playing(sim, channel), what="announcement playing")
         reconnects = app.metrics.ari_reconnects._value.get()
@@ -305,7 +305,7 @@ async def test_a_call_whose_caller_left_while_down_frees_its_agent_leg_and_bridg
         assert agent_leg_up_in_sim(app, sim, caller), "ringing"
         await sim.advance(1.0)
         assert phase_of(app, caller) == "talking"
-        record = app.services.channels[caller].machine.record
+        record = app.services.channels.call(caller).machine.record
         assert sim.core.live_recordings, "recording"
         await app.store.flush()
     await sim.hangup(caller, cause=16)  # while the process is down: the agent stays in the bridge

@@ -30,7 +30,7 @@ import structlog
 from aiohttp import web
 from redis.asyncio import Redis
 
-from callcenter_ari import logs
+from callcenter_ari import logs, wiring
 from callcenter_ari.demo.redis_server import redis_binary
 from callcenter_ari.platform_config import load_platform
 from callcenter_ari.runtime.platform import Platform
@@ -180,7 +180,7 @@ async def test_no_secret_reaches_the_logs_of_a_whole_run(tmp_path: Path, key_pre
             (tmp_path / "acme.toml").write_text(CONFIG)
             [tenant] = load_platform([tmp_path / "acme.toml"], environ)
             redis = Redis.from_url(tenant.config.redis.url)
-            platform = Platform([tenant.config], redis=redis, resolver=NO_DNS)
+            platform = wiring.platform([tenant.config], redis=redis, resolver=NO_DNS)
             async with receiver(200) as (good_url, delivered), receiver(500) as (bad_url, refused):
                 async with anyio.create_task_group() as tg:
                     await tg.start(platform.run)
@@ -194,7 +194,6 @@ async def test_no_secret_reaches_the_logs_of_a_whole_run(tmp_path: Path, key_pre
                     platform.stop()
             await redis.aclose()
     text = stream.getvalue() + "\n".join(handler.lines)
-    Path(f"/tmp/hx/run-logs-{transport}.txt").write_text(text)
     assert "ari.reconnect" in text or "ari.connected" in text  # the capture did capture the run
     assert "webhooks.attempt" in text and "call.ended" in text
     leaked = {name: form for name, secret in [*values.items(), *(("webhook", s) for s in revealed)]

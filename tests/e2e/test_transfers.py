@@ -44,7 +44,7 @@ async def connected_to_a1(app: Application, sim: Simulator, caller: str) -> Call
     assert phase_of(app, channel) == "talking", "talking with a1"
     await app.acd.log_in("a2")
     await sim.settle()
-    return app.services.channels[channel]
+    return app.services.channels.call(channel)
 
 
 def state(app: Application, agent: str) -> str:

@@ -15,6 +15,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari import wiring
 from callcenter_ari.clock import ManualClock
 from callcenter_ari.config import Config, HttpSection
 from callcenter_ari.platform_config import TenantFile, check_platform
@@ -143,7 +144,7 @@ def start_platform(sim: Simulator, redis: Redis, redis_url: str, key_prefix: str
     async def start() -> AsyncIterator[Running]:
         assert isinstance(sim.clock, ManualClock)
         configs = tenant_configs(sim, redis_url, key_prefix)
-        platform = Platform(configs, redis=redis, clock=sim.clock, ari_transport=sim.transport, resolver=NO_DNS)
+        platform = wiring.platform(configs, redis=redis, clock=sim.clock, ari_transport=sim.transport, resolver=NO_DNS)
         with waiting_for_redis(sim.clock, redis):
             async with anyio.create_task_group() as tg:
                 await tg.start(platform.run)

@@ -17,7 +17,7 @@ async def finished_call(running: Running, sim: Simulator, tenant: Tenant, caller
     """A call answered by the tenant's agent, talked for 10 seconds and hung up; returns (call id, recording)."""
     channel = await answered_call(running, sim, tenant, caller)
     app = running.app(tenant)
-    call_id = app.services.channels[channel].call_id
+    call_id = app.services.channels.call(channel).call_id
     await sim.advance(10)
     await sim.hangup(channel)
     await ended_call(app, channel)
@@ -32,7 +32,7 @@ async def test_a_call_to_a_tenants_did_reaches_its_agent_and_shows_in_its_api_on
     caller = "+15550101010"
     async with start_platform() as running, running.client(home.admin) as mine, running.client(away.admin) as theirs:
         channel = await answered_call(running, sim, home, caller)
-        call_id = running.app(home).services.channels[channel].call_id
+        call_id = running.app(home).services.channels.call(channel).call_id
         assert running.app(away).services.calls == {}
         [live] = (await mine.get("/api/v1/calls")).json()["calls"]
         assert (live["id"], live["agent_id"]) == (call_id, home.agent)
