@@ -429,6 +429,14 @@ class Application:
         # Agents first, as Redis holds them (those of calls gone meanwhile freed): a resumed call's first step may
         # release or reserve them, and must find them as they are.
         agents = await self.acd.recover(live)
+        # What no record names, settled before any call's machine acts on what its record names (the two must not
+        # race over one object: a consultation's bridge that recovery ends, say).
+        try:
+            listed = {bridge.id: bridge.channels for bridge in await self.ari.list_bridges()}
+        except AriError as exc:
+            log.error("recovery.list_bridges_failed", error=exc.message)
+            listed = {}
+        await self._settle_leftovers(records, channels, listed)
         for record in records:
             task = CallTask(InboundCall(record, self.settings_for(record.did)), services)
             if record.call_id in live:
@@ -445,7 +453,6 @@ class Application:
         except AriError as exc:
             log.error("recovery.list_bridges_failed", error=exc.message)
             bridges = []
-        await self._settle_leftovers(records, channels, {bridge.id: bridge.channels for bridge in bridges})
         await self.standing.recover(agents, channels, bridges)
         known = {agent.agent_id for agent in agents}
         for agent_id, agent in self.directory.config.agents.items():

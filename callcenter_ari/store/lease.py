@@ -6,8 +6,8 @@ a key of its own, so that a process stopping knows it can hand its calls over in
 time decides every expiry, never a process's clock.
 
 Redis losing its data takes the holder and the token with it: the holder takes the node back at its next renewal
-under the token it had, and a waiting process, finding no token at all, first leaves it one lease's time to.
-The very first start on an empty Redis waits that long too.
+(every quarter of the lease) under the token it had, and a waiting process, finding no token at all, first leaves
+it half a lease's time to. The very first start on an empty Redis waits that long too.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
     redis.call('SET', KEYS[3], now, 'PX', 3 * tonumber(ARGV[2]))
     return 0
   end
-  if now - tonumber(since) < tonumber(ARGV[2]) then return 0 end
+  if now - tonumber(since) < tonumber(ARGV[2]) / 2 then return 0 end
 end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])

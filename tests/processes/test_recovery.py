@@ -140,7 +140,10 @@ async def test_a_consultation_under_way_at_a_restart_is_cancelled_and_frees_the_
     assert (await agent_in_redis(redis, cluster, "agent2")).state in ("wrapup", "available")
     assert (await agent_view(app, "agent1"))["state"] == "talking"
     [agent_leg] = phones(cluster, "agent1")
-    await until(lambda: bridged(cluster) == [{channel, agent_leg["id"]}], what="agent1 back with the caller")
+    try:
+        await until(lambda: bridged(cluster) == [{channel, agent_leg["id"]}], what="agent1 back with the caller")
+    except AssertionError:
+        raise AssertionError(f"{cluster.sim.bridges()} {cluster.sim.channels()}") from None
 
 
 async def _free(app: AppProcess, agent: str) -> bool:

@@ -37,7 +37,7 @@ async def pair(cluster: Cluster, lease: float = LEASE) -> tuple[AppProcess, AppP
     first = cluster.add("cc1", agents=("agent1",), extra=standby_extra(lease), name="first")
     second = cluster.add("cc1", agents=("agent1",), extra=standby_extra(lease), name="second")
     first.start()
-    await first.ready()
+    await first.ready(timeout=30 + lease)
     second.start()
     await until(lambda: _role(second, "standby"), what="the second process waiting as a standby")
     return first, second

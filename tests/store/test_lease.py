@@ -27,7 +27,7 @@ def lease(redis: Redis, keys: Keys, instance: str) -> NodeLease:
 
 
 async def first_token(node: NodeLease, seconds: float = 0.3) -> int:
-    """On an empty Redis the first taking waits one lease (the holder before a data loss may take it back)."""
+    """On an empty Redis the first taking waits half a lease (the holder before a data loss may take it back)."""
     assert await node.acquire(seconds) == 0
     await anyio.sleep(seconds + 0.05)
     token = await node.acquire(seconds)
@@ -63,7 +63,7 @@ class TestLease:
         p1, p2 = lease(redis, keys, "p1"), lease(redis, keys, "p2")
         token = await first_token(p1)
         await redis.delete(*(keys.node_lease("n1", part) for part in ("holder", "fence", "vacant", "waiting")))
-        assert await p2.acquire(5) == 0  # no token at all: the holder gets a lease's time first
+        assert await p2.acquire(5) == 0  # no token at all: the holder gets half a lease first
         assert await p1.renew(token, 5)
         assert await p2.acquire(5) == 0
         assert int(await redis.get(keys.node_lease("n1", "fence"))) == token
