@@ -28,11 +28,8 @@ class PrivateRedis:
 
     def start(self) -> None:
         persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else []
-        self.process = subprocess.Popen(
-            [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", self.workdir]
-            + persistence,
-            stdout=subprocess.DEVNULL,
-        )
+        command = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", self.workdir]
+        self.process = subprocess.Popen([*command, *persistence], stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

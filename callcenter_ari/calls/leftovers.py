@@ -7,6 +7,10 @@ machine settles the legs its record names (``Resume``, ``EndedWhileAway``); what
 a supervisor's session (kept in the memory of the process that died), an earlier offer's leg, a bridge whose call
 ended while the process was down. ``leftovers`` says which to hang up and destroy; ids of other tenants' and other
 processes' objects never match, because only calls whose records this tenant holds are considered.
+
+The other way round, a caller in this application's Stasis with no record at all (the process died between taking
+the call and its first write) is a call to serve: ``unrecorded_callers`` finds them, from the application each
+channel's dialplan location names.
 """
 
 from __future__ import annotations
@@ -62,3 +66,18 @@ def ended_calls_objects(
     return Leftovers(
         tuple(sorted(c for c in channels if owner(c) in gone)), tuple(sorted(b for b in bridges if owner(b) in gone))
     )
+
+
+def unrecorded_callers(
+    channels: Iterable[tuple[str, str, str]], app: str, records: Iterable[CallRecord]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """``channels`` as (id, dialplan application, its data): those in ``Stasis(<app>,inbound,...)`` that no record
+    names, with the arguments their ``StasisStart`` carried."""
+    named_callers = {record.channel_id for record in records}
+    found = []
+    for channel_id, app_name, app_data in channels:
+        args = tuple(part.strip() for part in app_data.split(","))
+        if app_name == "Stasis" and len(args) > 1 and args[0] == app and args[1] == "inbound":
+            if channel_id not in named_callers:
+                found.append((channel_id, args[1:]))
+    return found

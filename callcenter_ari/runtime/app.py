@@ -25,8 +25,9 @@ from callcenter_ari.acd.specs import TeamSpec
 from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
+from callcenter_ari.ari.events import StasisStart
 from callcenter_ari.ari.transport import Endpoint, TransportFactory
-from callcenter_ari.calls.leftovers import ended_calls_objects, leftovers, owner
+from callcenter_ari.calls.leftovers import ended_calls_objects, leftovers, owner, unrecorded_callers
 from callcenter_ari.calls.legs import every_leg
 from callcenter_ari.calls.machine import CallSettings, InboundCall
 from callcenter_ari.calls.messages import EndedWhileAway, Input, Resume
@@ -420,10 +421,19 @@ class Application:
         services = self.services
         records = await self.store.live_calls()
         try:
-            channels = {channel.id for channel in await self.ari.list_channels()}
+            in_asterisk = await self.ari.list_channels()
         except AriError as exc:
             log.error("recovery.list_channels_failed", error=exc.message)
-            channels = set()
+            in_asterisk = []
+        channels = {channel.id for channel in in_asterisk}
+        # A caller the process took but died before writing: served as the StasisStart it missed.
+        where = [(c.id, c.dialplan.app_name, c.dialplan.app_data) for c in in_asterisk]
+        unrecorded = dict(unrecorded_callers(where, self.config.app.app_name, records))
+        if unrecorded:
+            log.warning("recovery.unrecorded_callers", channels=sorted(unrecorded))
+            self.dispatcher.hold_first(
+                [StasisStart(channel=c, args=unrecorded[c.id]) for c in in_asterisk if c.id in unrecorded]
+            )
         live = {record.call_id for record in records if record.channel_id in channels}
         await services.lines.recover(channels)
         # Agents first, as Redis holds them (those of calls gone meanwhile freed): a resumed call's first step may

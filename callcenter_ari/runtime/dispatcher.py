@@ -81,6 +81,14 @@ class Dispatcher:
         self._dial_status: dict[str, str] = {}
         self._dropped = 0  # digits dropped from full inboxes since the start
 
+    def hold_first(self, events: list[Event]) -> None:
+        """Events recovery made up (callers in Stasis that no record names): handled first when it opens."""
+        if self._held is not None:
+            self._held.extendleft(reversed(events))
+        else:
+            for event in events:
+                self._handle(event)
+
     def open(self) -> None:
         """Recovery is done: handle the events held meanwhile, in order, then each as it comes."""
         held, self._held = self._held, None

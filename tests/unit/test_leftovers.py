@@ -3,7 +3,7 @@ names is left over; what the record names is its machine's to settle; other call
 
 from __future__ import annotations
 
-from callcenter_ari.calls.leftovers import Leftovers, ended_calls_objects, leftovers, owner
+from callcenter_ari.calls.leftovers import Leftovers, ended_calls_objects, leftovers, owner, unrecorded_callers
 from callcenter_ari.calls.records import CallRecord
 
 
@@ -49,3 +49,16 @@ def test_every_object_of_a_call_that_ended_goes() -> None:
     channels = {"c7-a1", "c7-m1-sup", "c8-a1"}
     bridges = {"c7-b": (), "c8-b": ("c8-a1",)}
     assert ended_calls_objects(["c7"], channels, bridges) == Leftovers(("c7-a1", "c7-m1-sup"), ("c7-b",))
+
+
+def test_a_caller_in_stasis_with_no_record_is_found_with_its_arguments() -> None:
+    """The process died between taking the call and its first write: Asterisk still has the caller in our Stasis
+    application; a caller a record names, another application's, or an agent leg are not such callers."""
+    channels = [
+        ("1700000000.9", "Stasis", "cc1,inbound,provider,5552001"),
+        ("1700000000.1", "Stasis", "cc1,inbound,provider,5552000"),  # talking(): its record names it
+        ("1700000000.7", "Stasis", "other,inbound,provider,5552000"),
+        ("c1-a2", "Stasis", "cc1,agent,a1,c1"),
+        ("1700000000.8", "Dial", "PJSIP/x"),
+    ]
+    assert unrecorded_callers(channels, "cc1", [talking()]) == [("1700000000.9", ("inbound", "provider", "5552001"))]
