@@ -377,3 +377,51 @@ def _per_queue(value: Mapping[str, float] | float, queue: str) -> float:
     if isinstance(value, Mapping):
         return value.get(queue, 20.0)
     return value
+
+
+def combined(intervals: Iterable[Interval], start: float, end: float) -> Interval:
+    """The figures of a longer period (30 minutes, a day) from its intervals: counts and seconds added up, the
+    rates and averages by the same formulas as each interval's."""
+    queues: dict[str, QueueFigures] = {}
+    agents: dict[str, AgentFigures] = {}
+    for interval in intervals:
+        for name, figures in interval.queues.items():
+            total = queues.setdefault(name, QueueFigures())
+            for field in _QUEUE_SUMS:
+                setattr(total, field, getattr(total, field) + getattr(figures, field))
+            total.longest_wait = max(total.longest_wait, figures.longest_wait)
+        for agent_id, seconds in interval.agents.items():
+            sum_ = agents.setdefault(agent_id, AgentFigures(not_ready={}))
+            for field in _AGENT_SUMS:
+                setattr(sum_, field, getattr(sum_, field) + getattr(seconds, field))
+            for reason, spent in seconds.not_ready.items():
+                sum_.not_ready[reason] = sum_.not_ready.get(reason, 0.0) + spent
+    return Interval(
+        start=start,
+        end=end,
+        queues={q: f._finish() for q, f in sorted(queues.items())},
+        agents=dict(sorted(agents.items())),
+    )
+
+
+def occupancy(figures: AgentFigures) -> float | None:
+    """Share of the time ready for calls spent on them: (talk + hold + wrap-up) / (that + available + reserved);
+    not-ready time is outside both. None without such time."""
+    busy = figures.talk + figures.hold + figures.wrapup
+    ready = busy + figures.available + figures.reserved
+    return busy / ready if ready > 0 else None
+
+
+_QUEUE_SUMS = (
+    "entered",
+    "answered",
+    "answered_in_sl",
+    "abandoned",
+    "short_abandoned",
+    "exited",
+    "hung_up_by_supervisor",
+    "wait_seconds",
+    "handled",
+    "handle_seconds",
+)
+_AGENT_SUMS = ("calls", "logged_in", "available", "reserved", "talk", "hold", "wrapup")

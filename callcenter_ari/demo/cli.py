@@ -31,6 +31,7 @@ from callcenter_ari.config import Config
 from callcenter_ari.demo.redis_server import private_redis
 from callcenter_ari.demo.view import Tally, render, summary
 from callcenter_ari.ivr import SurgeAnnouncement
+from callcenter_ari.pages import WALLBOARD_PATH
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator
 
@@ -61,6 +62,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo.add_argument("--speed", type=float, default=5.0, help="simulated seconds per real second (default 5)")
     demo.add_argument("--seed", type=int, default=1, help="random seed for callers and agents")
     demo.add_argument(
+        "--http-port", type=int, default=0, help="the API's and the pages' port on 127.0.0.1 (default: a free one)"
+    )
+    demo.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", ""), help="use this Redis (default: a private one)"
     )
     demo.set_defaults(func=run_demo)
@@ -69,6 +73,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_demo(args: argparse.Namespace) -> int:
     if args.speed <= 0 or args.rate <= 0 or args.calls < 0 or args.duration < 0 or (args.surge or 0) < 0:
         print("demo: --speed and --rate must be positive; --calls, --duration, --surge not negative", file=sys.stderr)
+        return 2
+    if not 0 <= args.http_port <= 65535:
+        print("demo: --http-port must be between 0 and 65535", file=sys.stderr)
         return 2
     console = Console()
     # The application's log goes to a file: warnings (an overdue work order) would tear the live view apart.
@@ -91,13 +98,26 @@ def _redis(url: str) -> Iterator[str]:
         yield private
 
 
-def demo_config(ari_url: str, redis_url: str) -> Config:
+def demo_config(ari_url: str, redis_url: str, http_port: int = 0) -> Config:
     text = resources.files("callcenter_ari.demo").joinpath("demo.toml").read_text(encoding="utf-8")
     loaded = configuration.loads(text, environ=os.environ)
     return msgspec.structs.replace(
         loaded,
         ari=msgspec.structs.replace(loaded.ari, url=ari_url),
         redis=msgspec.structs.replace(loaded.redis, url=redis_url, prefix=f"ccdemo{os.getpid()}"),
+        http=msgspec.structs.replace(loaded.http, port=http_port),
+    )
+
+
+def pages_banner(port: int | None) -> str:
+    """Where the wallboard is, and how to sign in (the demo's own tokens, unless the environment set others)."""
+    if port is None:
+        return "  the pages are off ([http] enabled = false)"
+    supervisor = "$DEMO_SUPERVISOR_TOKEN" if "DEMO_SUPERVISOR_TOKEN" in os.environ else "demo-supervisor-token"
+    agent = "$DEMO_AGENT_TOKEN" if "DEMO_AGENT_TOKEN" in os.environ else "demo-agent-ann-token"
+    return (
+        f"  wallboard: http://127.0.0.1:{port}{WALLBOARD_PATH}  (sign in with {supervisor};"
+        f" the agent desktop of Ann Lee with {agent})"
     )
 
 
@@ -139,7 +159,7 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console, log_
         SimConfig(username="callcenter", password=password, seed=args.seed, speed=args.speed, sounds=DEMO_SOUNDS)
     )
     async with sim.serve() as server:
-        config = demo_config(server.base_url, redis_url)
+        config = demo_config(server.base_url, redis_url, args.http_port)
         for agent in config.agents.values():
             # A persistent agent's phone stays up in their bridge between callers: it never hangs up on its own.
             talk = None if agent.persistent else rng.uniform(20, 80)
@@ -152,6 +172,7 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console, log_
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(app.run)
+                console.print(pages_banner(app.http_port))
                 callers = anyio.CancelScope()
                 tg.start_soon(_call_in, sim, rng, args, traffic, callers)
                 if args.surge is not None:

@@ -40,11 +40,14 @@ from callcenter_ari.http.routes.events import EventController
 from callcenter_ari.http.routes.qa import QaController, ScoreController
 from callcenter_ari.http.routes.queues import QueueController
 from callcenter_ari.http.routes.recordings import CallRecordingController, RecordingController
-from callcenter_ari.http.routes.reports import ReportController
+from callcenter_ari.http.routes.reports import PeriodController, ReportController
+from callcenter_ari.http.routes.session import SessionController
 from callcenter_ari.http.routes.surge import SurgeController
 from callcenter_ari.http.routes.tickets import TicketController
+from callcenter_ari.http.routes.wallboard import WallboardController
 from callcenter_ari.http.routes.webhooks import WebhookController
 from callcenter_ari.http.tenants import Tenants
+from callcenter_ari.pages import pages_router, secured
 
 API_PREFIX = "/api/v1"
 OPENAPI_PATH = "/api"  # the document is served at /api/openapi.json
@@ -117,6 +120,9 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
             SurgeController,
             EventController,
             ReportController,
+            PeriodController,
+            WallboardController,
+            SessionController,
             RecordingController,
             CallRecordingController,
             ScoreController,
@@ -143,7 +149,7 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
         operation_id_creator=lambda handler, _method, _path: handler.handler_name,
     )
     return Litestar(
-        route_handlers=[health, ready, metrics, api],
+        route_handlers=[health, ready, metrics, api, pages_router()],
         dependencies={
             "deps": Provide(deps_for, sync_to_thread=False),
             "principal": Provide(_principal, sync_to_thread=False),
@@ -151,6 +157,7 @@ def build_app(served: ApiDeps | Sequence[ApiDeps]) -> Litestar:
         },
         middleware=[DefineMiddleware(BearerAuth, tokens=tenants.tokens)],
         exception_handlers=exception_handlers(),
+        after_request=secured,
         openapi_config=openapi,
         request_max_body_size=MAX_BYTES,
         # The process's logging is structlog's (logs.py). Litestar's default would put an INFO handler on the root

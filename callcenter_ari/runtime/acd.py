@@ -414,6 +414,10 @@ class AcdService:
         record = self.confirmed[agent_id]
         return "on_hold" if record.state == "talking" and record.held else record.state
 
+    def use_lines(self, lines: Lines) -> None:
+        """Persistent agents' lines (runtime/standing.py), which need this service as much as it needs them."""
+        self.lines = lines
+
     def use_board(self, board: Board) -> None:
         """Serve this board (built from the configuration and the directory at start), before anything runs."""
         self.board = board

@@ -10,13 +10,13 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
 import httpx
 import structlog
-from anyio.abc import TaskGroup, TaskStatus
+from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 
 from callcenter_ari.acd.board import Board
@@ -49,6 +49,7 @@ from callcenter_ari.runtime.overload import Admission
 from callcenter_ari.runtime.presence import Presence
 from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.recording import RecordingService
+from callcenter_ari.runtime.shared import Emit, Events, Spawner
 from callcenter_ari.runtime.standby import Standby
 from callcenter_ari.runtime.standing import StandingLines
 from callcenter_ari.runtime.stats import REPLAY_SECONDS, StatsFeed, replay
@@ -79,38 +80,59 @@ log = structlog.get_logger(__name__)
 
 
 class Services:
-    """What a call task needs, in one place; built once by ``Application``."""
+    """What a call task and the dispatcher use, in one place; built once, complete, by ``Application``."""
 
-    def __init__(self, ari: AriClient, store: Store, clock: Clock, metrics: Metrics, timers: Timers) -> None:
-        self.ari = ari
-        self.store = store
-        self.clock = clock
-        self.metrics = metrics
-        self.timers = timers
-        self.calls: dict[str, CallTask] = {}
-        self.channels = Channels()  # who owns each channel: a call, a line, a session, a feature code
+    def __init__(
+        self,
+        *,
+        ari: AriClient,
+        store: Store,
+        clock: Clock,
+        metrics: Metrics,
+        timers: Timers,
+        calls: dict[str, CallTask],
+        channels: Channels,
+        events: Events,
+        spawner: Spawner,
+        tenant: str,
+        http: httpx.AsyncClient,
+        lines: TrunkLines,
+        surge: Callable[[], SurgeAnnouncement],
+        acd: AcdService,
+        open_ticket: Callable[[CallFacts], None],
+        monitor: MonitorService,
+        features: FeatureCodes,
+        recordings: RecordingService,
+        standing: StandingLines,
+        admission: Admission,
+    ) -> None:
+        self.ari, self.store, self.clock, self.metrics, self.timers = ari, store, clock, metrics, timers
+        self.calls = calls  # live calls by call id
+        self.channels = channels  # who owns each channel: a call, a line, a session, a feature code
+        self.events = events
+        self.spawn = spawner.spawn
+        self._start = spawner.start
+        self.emit = events.emit
+        self.tenant = tenant
+        self.http = http  # outgoing HTTP (CRM lookups)
+        self.lines = lines  # busy lines per trunk, in Redis: no call takes a line a trunk does not have
+        self.surge = surge
+        self.acd = acd
+        self.open_ticket = open_ticket
+        self.monitor = monitor
+        self.features = features
+        self.recordings = recordings
+        self.standing = standing
+        self.admission = admission
         self.draining = False
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
         self.replaced = anyio.Event()  # ARI said another process took our Stasis application: step down
-        self.lines: TrunkLines  # busy lines per trunk, in Redis: no call takes a line a trunk does not have
-        self.http: httpx.AsyncClient  # outgoing HTTP (CRM lookups)
-        self.surge: Callable[[], SurgeAnnouncement] = SurgeAnnouncement
-        # Called with every event appended to the stream (the demo's live view; later the wallboard).
-        self.observers: list[Callable[[str, dict[str, Any]], None]] = []
-        self.acd: AcdService
-        self.open_ticket: Callable[[CallFacts], None]
-        self.monitor: MonitorService
-        self.features: FeatureCodes
-        self.recordings: RecordingService
-        self.standing: StandingLines
-        self.tenant = ""
-        self.admission: Admission
-        self._tg: TaskGroup
 
-    def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        """Run a side task of a call (a CRM lookup, a hand-out); its failure is logged, never fatal to the rest."""
-        self._tg.start_soon(_guarded, fn, args)
+    @property
+    def observers(self) -> list[Emit]:
+        """Called with every event appended to the stream (the demo's live view, statistics, ...)."""
+        return self.events.observers
 
     def adopt(self, task: CallTask, first: Input) -> None:
         self.calls[task.call_id] = task
@@ -122,7 +144,7 @@ class Services:
         if record.consult_channel:
             self.channels.own(record.consult_channel, task)
         self.metrics.calls_live.set(len(self.calls))
-        self._tg.start_soon(task.run, first)
+        self._start(task.run, first)
 
     def expect_leg(self, channel_id: str, task: CallTask) -> None:
         self.channels.own(channel_id, task)
@@ -137,24 +159,6 @@ class Services:
             self.idle = anyio.Event()
         outcome = task.machine.record.outcome or "unknown"
         self.metrics.calls_ended.labels(outcome).inc()
-
-    def emit(self, kind: str, fields: dict[str, Any]) -> None:
-        # One time, to the millisecond the stream keeps: the figures fed now and those replayed after a restart agree.
-        fields["at"] = round(float(fields.get("at") or self.clock.now()), 3)
-        self.store.emit(kind, dict(fields))
-        for observer in self.observers:
-            observer(kind, fields)
-        if kind == "call.answered" and "wait" in fields:
-            self.metrics.wait_seconds.observe(float(fields["wait"]))
-
-
-async def _guarded(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
-    try:
-        await fn(*args)
-    except anyio.get_cancelled_exc_class():
-        raise
-    except Exception:
-        log.exception("task.failed", task=getattr(fn, "__qualname__", repr(fn)))
 
 
 class Application:
@@ -192,12 +196,16 @@ class Application:
             self.store, origin=self.instance, seat_limit=config.app.seat_limit, lease=config.app.seat_lease_seconds
         )
         self.timers = Timers(self.clock)
-        self.services = Services(self.ari, self.store, self.clock, self.metrics, self.timers)
+        # What the services share, first; then each service with what it uses; then the services of calls.
+        calls: dict[str, CallTask] = {}
+        channels = Channels()
+        self.events = Events(self.store, self.clock, self.metrics)
+        self.spawner = Spawner()
+        emit, spawn = self.events.emit, self.spawner.spawn
         board = build_board(config, self.clock.now(), node=self.node)
         self.acd = AcdService(
-            board, self.store, self.agent_store, self.timers, self.clock, deliver=self.deliver, emit=self.services.emit
+            board, self.store, self.agent_store, self.timers, self.clock, deliver=self.deliver, emit=emit
         )
-        self.services.acd = self.acd
         self.metrics.registry.register(BoardCollector(self.acd))
         self.stats = Stats()  # thresholds and members from the directory
         self.directory = Directory(
@@ -205,32 +213,45 @@ class Application:
             DirectoryStore(redis, self.store.keys),
             self.acd,
             self.stats,
-            emit=self.services.emit,
-            live_queues=lambda: {task.machine.record.queue for task in self.services.calls.values()},
+            emit=emit,
+            live_queues=lambda: {task.machine.record.queue for task in calls.values()},
         )
         self.stats_feed = StatsFeed(self.stats, self.clock.now)
-        self.services.observers.append(self.stats_feed)
-        self.monitor = MonitorService(self.services, {s: sup.endpoint for s, sup in config.supervisors.items()})
-        self.services.monitor = self.monitor
-        self.services.observers.append(self.monitor)
-        self.features = FeatureCodes(self.services, self.directory.phones, config.acd.feature_codes)
-        self.services.features = self.features
+        self.events.observers.append(self.stats_feed)
+        supervisors = {s: sup.endpoint for s, sup in config.supervisors.items()}
+        self.monitor = MonitorService(self.ari, calls, channels, spawn=spawn, emit=emit, supervisors=supervisors)
+        self.events.observers.append(self.monitor)
         self.standing = StandingLines(
-            self.services,
-            self.directory.persistent,
+            self.ari,
+            self.store,
+            self.acd,
+            channels,
+            self.clock,
+            endpoints=self.directory.persistent,
+            spawn=spawn,
+            emit=emit,
             deliver=self.deliver,
             seat_limit=config.app.seat_limit,
         )
-        self.services.standing = self.acd.lines = self.standing
+        self.acd.use_lines(self.standing)  # each needs the other: a line logs its agent in, a log-in sets it up
+        self.features = FeatureCodes(
+            self.ari,
+            self.acd,
+            self.standing,
+            channels,
+            spawn=spawn,
+            agents=self.directory.phones,
+            codes=config.acd.feature_codes,
+        )
         self.queue_log = QueueLog(config.acd.queue_log, self.clock.now) if config.acd.queue_log else None
         if self.queue_log is not None:
-            self.services.observers.append(self.queue_log)
+            self.events.observers.append(self.queue_log)
         # Webhook receivers check timestamps against their own clocks: the outbox runs on wall time.
         self.webhooks = WebhookService(
             redis, self.store.keys, now=time.time, settings=config.webhooks, resolver=resolver
         )
         self.tickets = TicketDesk(
-            redis, self.store.keys, now=self.clock.now, emit=self.services.emit, roster=roster_from(config.tickets)
+            redis, self.store.keys, now=self.clock.now, emit=emit, roster=roster_from(config.tickets)
         )
         self.surge = SurgeService(SurgeStore(redis, self.store.keys))
         self.campaigns = CampaignDesk(
@@ -241,21 +262,16 @@ class Application:
             settings=config.campaigns,
             now=self.clock.now,
         )
-        self.services.surge = self.surge.current
         self.ticket_opener = TicketOpener(self.tickets)
-        self.services.open_ticket = self.ticket_opener.open
-        self.services.lines = TrunkLines(self.store, capacities(config.trunks))
         self.recordings = RecordingService(
             self.ari,
             RecordingStore(redis, self.store),
             self.clock,
             tenant=config.app.tenant,
             retention=config.recording.retention,
-            emit=self.services.emit,
-            spawn=self.services.spawn,
+            emit=emit,
+            spawn=spawn,
         )
-        self.services.recordings = self.recordings
-        self.services.tenant = config.app.tenant
         self._settings: dict[str, CallSettings] = {}
         self.presence = Presence(
             self.store,
@@ -263,8 +279,30 @@ class Application:
             write_back=self._write_back,
             resume_tickets=self._resume_ticket_numbering,
         )
-        self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic)
-        self.services.admission = self.admission
+        self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic, emit=emit)
+        self.http = httpx.AsyncClient(timeout=config.inbound.crm_timeout_seconds, verify=client_context())
+        self.services = Services(
+            ari=self.ari,
+            store=self.store,
+            clock=self.clock,
+            metrics=self.metrics,
+            timers=self.timers,
+            calls=calls,
+            channels=channels,
+            events=self.events,
+            spawner=self.spawner,
+            tenant=config.app.tenant,
+            http=self.http,
+            lines=TrunkLines(self.store, capacities(config.trunks), emit=emit),
+            surge=self.surge.current,
+            acd=self.acd,
+            open_ticket=self.ticket_opener.open,
+            monitor=self.monitor,
+            features=self.features,
+            recordings=self.recordings,
+            standing=self.standing,
+            admission=self.admission,
+        )
         self.dispatcher = Dispatcher(self.services, self.settings_for, self.admission)
         standby = config.standby
         self.standby = (
@@ -333,12 +371,8 @@ class Application:
         # The figures are the stream's: rebuilt from it, a restart changes no report.
         replayed = await replay(self.stats_feed, self.store, self.clock.now() - REPLAY_SECONDS)
         log.info("stats.replayed", events=replayed)
-        async with (
-            httpx.AsyncClient(timeout=self.config.inbound.crm_timeout_seconds, verify=client_context()) as http,
-            anyio.create_task_group() as tg,
-        ):
-            self.services._tg = tg
-            self.services.http = http
+        async with self.http, anyio.create_task_group() as tg:
+            self.spawner.bind(tg)
             if self.standby is not None:
                 await tg.start(self.standby.keep)
             tg.start_soon(self._step_down_when_replaced)

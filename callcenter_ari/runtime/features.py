@@ -15,10 +15,14 @@ import anyio
 import structlog
 
 from callcenter_ari.acd.errors import InvalidTransition
+from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
+from callcenter_ari.runtime.acd import AcdService
+from callcenter_ari.runtime.shared import Spawn
 
 if TYPE_CHECKING:
-    from callcenter_ari.runtime.app import Services
+    from callcenter_ari.runtime.channels import Channels
+    from callcenter_ari.runtime.standing import StandingLines
 
 log = structlog.get_logger(__name__)
 
@@ -35,15 +39,25 @@ PROMPT_SECONDS = 10  # a confirmation is a second or two; never hold the line lo
 
 
 class FeatureCodes:
-    def __init__(self, services: Services, agents: Mapping[str, str], codes: Mapping[str, Action]) -> None:
-        self._services = services
+    def __init__(
+        self,
+        ari: AriClient,
+        acd: AcdService,
+        standing: StandingLines,
+        channels: Channels,
+        *,
+        spawn: Spawn,
+        agents: Mapping[str, str],
+        codes: Mapping[str, Action],
+    ) -> None:
+        self._ari, self._acd, self._standing, self._registry, self._spawn = ari, acd, standing, channels, spawn
         self._agents = agents  # endpoint -> agent id
         self._codes = codes
         self._prompts: dict[str, anyio.Event] = {}  # playback id -> set when it finished or the phone hung up
         self._channels: dict[str, anyio.Event] = {}
 
     def start(self, channel_id: str, endpoint: str, code: str) -> None:
-        self._services.spawn(self._handle, channel_id, endpoint, code)
+        self._spawn(self._handle, channel_id, endpoint, code)
 
     def playback_done(self, playback_id: str) -> bool:
         event = self._prompts.get(playback_id)
@@ -60,7 +74,7 @@ class FeatureCodes:
     async def _handle(self, channel_id: str, endpoint: str, code: str) -> None:
         agent_id, action = self._agents.get(endpoint), self._codes.get(code)
         prompt = REFUSED
-        standing = self._services.standing
+        standing = self._standing
         if agent_id is not None and action == "login" and standing.is_persistent(agent_id):
             # A persistent agent logs in by staying on this call: it becomes their line (runtime/standing.py).
             if await standing.take_over(channel_id, agent_id):
@@ -80,7 +94,7 @@ class FeatureCodes:
         await self._confirm(channel_id, prompt)
 
     async def _apply(self, agent_id: str, action: Action) -> None:
-        acd = self._services.acd
+        acd = self._acd
         match action:
             case "login":
                 await acd.log_in(agent_id)
@@ -94,10 +108,10 @@ class FeatureCodes:
                 await acd.not_ready(agent_id, "break", policed=True)  # the team's break policy applies
 
     async def _confirm(self, channel_id: str, media: str) -> None:
-        ari = self._services.ari
+        ari = self._ari
         playback_id = f"f{uuid.uuid4().hex[:12]}-confirm"
         done = self._prompts[playback_id] = self._channels[channel_id] = anyio.Event()
-        self._services.channels.own(channel_id, self)
+        self._registry.own(channel_id, self)
         try:
             await ari.answer(channel_id)
             await ari.play(f"channel:{channel_id}", media, playback_id=playback_id)
@@ -109,4 +123,4 @@ class FeatureCodes:
         finally:
             self._prompts.pop(playback_id, None)
             self._channels.pop(channel_id, None)
-            self._services.channels.disown(channel_id, self)
+            self._registry.disown(channel_id, self)

@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 import structlog
 
+from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError, ChannelGone
+from callcenter_ari.runtime.shared import Emit, Spawn
 
 if TYPE_CHECKING:
-    from callcenter_ari.runtime.app import Services
+    from callcenter_ari.runtime.call import CallTask
+    from callcenter_ari.runtime.channels import Channels
 
 log = structlog.get_logger(__name__)
 
@@ -48,26 +51,41 @@ class Session:
 
 
 class MonitorService:
-    def __init__(self, services: Services, supervisors: Mapping[str, str]) -> None:
-        self._services = services
+    def __init__(
+        self,
+        ari: AriClient,
+        calls: Mapping[str, CallTask],
+        channels: Channels,
+        *,
+        spawn: Spawn,
+        emit: Emit,
+        supervisors: Mapping[str, str],
+    ) -> None:
+        self._ari, self._calls, self._channels = ari, calls, channels
+        self._spawn, self._emit = spawn, emit
         self._supervisors = supervisors  # supervisor id -> endpoint (from the configuration)
         self._seq = itertools.count(1)
         self.sessions: dict[str, Session] = {}
         self._by_channel: dict[str, Session] = {}
 
+    @property
+    def supervisors(self) -> list[str]:
+        """The configured supervisors' ids (their phones ring for listen, whisper and barge)."""
+        return sorted(self._supervisors)
+
     def start(self, call_id: str, supervisor: str, mode: Mode) -> Session:
         endpoint = self._supervisors.get(supervisor)
         if endpoint is None:
             raise MonitorError(f"no supervisor {supervisor[:64]!r} is configured")
-        task = self._services.calls.get(call_id)
+        task = self._calls.get(call_id)
         if task is None or task.machine.record.phase != "talking" or not task.machine.record.agent_id:
             raise MonitorError("the call has no agent on it to monitor")
         session = Session(f"{call_id}-m{next(self._seq)}", call_id, supervisor, endpoint, mode)
         self.sessions[session.id] = session
         self._by_channel[session.leg] = self._by_channel[session.snoop] = session
-        self._services.channels.own(session.leg, self)
-        self._services.channels.own(session.snoop, self)
-        self._services.spawn(self._run, session)
+        self._channels.own(session.leg, self)
+        self._channels.own(session.snoop, self)
+        self._spawn(self._run, session)
         log.info("monitor.started", call_id=call_id, supervisor=supervisor, mode=mode, session=session.id)
         return session
 
@@ -99,9 +117,9 @@ class MonitorService:
     # ---- the session -------------------------------------------------------------------------------------
 
     async def _run(self, session: Session) -> None:
-        ari = self._services.ari
+        ari = self._ari
         try:
-            task = self._services.calls.get(session.call_id)
+            task = self._calls.get(session.call_id)
             if task is None:
                 return  # the call ended before the session's task ran; ``finally`` forgets the session
             record = task.machine.record
@@ -129,7 +147,7 @@ class MonitorService:
                 else:
                     await ari.create_bridge("mixing", bridge_id=session.bridge)
                     await ari.add_to_bridge(session.bridge, [session.leg, session.snoop])
-                self._services.emit(
+                self._emit(
                     "monitor.started",
                     {"call_id": session.call_id, "supervisor": session.supervisor, "mode": session.mode},
                 )
@@ -141,7 +159,7 @@ class MonitorService:
                 await self._end(session)
 
     async def _end(self, session: Session) -> None:
-        ari = self._services.ari
+        ari = self._ari
         for channel in (session.leg, session.snoop):
             try:
                 await ari.hangup(channel)
@@ -155,8 +173,8 @@ class MonitorService:
         self.sessions.pop(session.id, None)
         for channel in (session.leg, session.snoop):
             self._by_channel.pop(channel, None)
-            self._services.channels.disown(channel, self)
-        self._services.emit("monitor.ended", {"call_id": session.call_id, "supervisor": session.supervisor})
+            self._channels.disown(channel, self)
+        self._emit("monitor.ended", {"call_id": session.call_id, "supervisor": session.supervisor})
 
 
 async def _first(*events: anyio.Event) -> None:

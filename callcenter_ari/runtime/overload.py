@@ -4,16 +4,17 @@ A call taken while the process is behind does not just wait longer: its answer t
 back to the dialplan, and a dialplan that sends it in again doubles the work. So a new call is admitted only while
 the calls in progress and the ARI requests waiting for Asterisk are under their limits (``[overload]``); past
 them it gets the configured treatment once (busy, congestion, a message, or an overflow place in the dialplan that
-does not lead back here), is counted in ``callcenter_calls_shed_total`` and told to the log (one line a second at
-most while shedding goes on). A channel the process gave up on (shed, or failed safe) is remembered for a while:
-if the dialplan sends it in again it is hung up, not served a second time.
+does not lead back here), is counted in ``callcenter_calls_shed_total`` and told to the log and the event stream
+(``overload.shedding``, once a second at most while shedding goes on; ``overload.ended`` when a call is taken
+again: the wallboard's overload alert). A channel the process gave up on (shed, or failed safe) is remembered for
+a while: if the dialplan sends it in again it is hung up, not served a second time.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import structlog
@@ -35,9 +36,17 @@ _CAUSES = {"busy": 17, "congestion": 34, "message": 16}
 
 class Admission:
     def __init__(
-        self, settings: OverloadSection, ari: AriClient, metrics: Metrics, *, now: Callable[[], float]
+        self,
+        settings: OverloadSection,
+        ari: AriClient,
+        metrics: Metrics,
+        *,
+        now: Callable[[], float],
+        emit: Callable[[str, dict[str, Any]], None] = lambda kind, fields: None,
     ) -> None:
         self.settings = settings
+        self._emit = emit
+        self._shedding = False
         self._ari = ari
         self._metrics = metrics
         self._now = now
@@ -55,6 +64,9 @@ class Admission:
             return "max_calls"
         if self._ari.pending >= self.settings.max_pending_requests:
             return "ari_backlog"
+        if self._shedding:
+            self._shedding = False
+            self._emit("overload.ended", {"shed": self.shed})
         return None
 
     def gave_up(self, channel_id: str) -> None:
@@ -65,7 +77,7 @@ class Admission:
             self._given_up.popitem(last=False)
 
     def note(self, channel_id: str, reason: str) -> None:
-        """Count a shed call and tell the log, at most once a second while shedding goes on."""
+        """Count a shed call and tell the log and the event stream, at most once a second while shedding goes on."""
         self.shed += 1
         self._metrics.calls_shed.labels(reason).inc()
         self._shed_since_log += 1
@@ -78,6 +90,10 @@ class Admission:
                 treatment=self.settings.treatment,
                 channel=channel_id,
             )
+            if reason != "returned":  # a channel sent in again is not overload
+                fields = {"reason": reason, "calls": self._shed_since_log, "treatment": self.settings.treatment}
+                self._emit("overload.shedding", fields)
+                self._shedding = True
             self._shed_since_log, self._last_log = 0, now
         self.gave_up(channel_id)
 

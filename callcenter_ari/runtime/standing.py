@@ -22,10 +22,13 @@ from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError, ChannelGone, NotFound
 from callcenter_ari.ari.models import Bridge
 from callcenter_ari.calls.messages import AgentGone, Input
-from callcenter_ari.runtime.acd import Line
+from callcenter_ari.clock import Clock
+from callcenter_ari.runtime.acd import AcdService, Line
+from callcenter_ari.runtime.shared import Emit, Spawn
+from callcenter_ari.store.redis import Store
 
 if TYPE_CHECKING:
-    from callcenter_ari.runtime.app import Services
+    from callcenter_ari.runtime.channels import Channels
 
 log = structlog.get_logger(__name__)
 
@@ -51,13 +54,20 @@ async def join(ari: AriClient, line: Line, channel: str) -> None:
 class StandingLines:
     def __init__(
         self,
-        services: Services,
-        endpoints: Mapping[str, str],
+        ari: AriClient,
+        store: Store,
+        acd: AcdService,
+        channels: Channels,
+        clock: Clock,
         *,
+        endpoints: Mapping[str, str],
+        spawn: Spawn,
+        emit: Emit,
         deliver: Callable[[str, Input], None],
         seat_limit: int | None,
     ) -> None:
-        self._services = services
+        self._ari, self._store, self._acd, self._channels, self._clock = ari, store, acd, channels, clock
+        self._spawn, self._emit = spawn, emit
         self._deliver = deliver
         self._endpoints = endpoints  # persistent agent id -> their phone's endpoint
         self._seat_limit = seat_limit
@@ -80,17 +90,17 @@ class StandingLines:
         channel = f"line-{uuid.uuid4().hex[:20]}"
         self._connect(channel, agent_id)
         self._changed(agent_id, "connecting", channel)
-        self._services.spawn(self._originate, agent_id, endpoint, channel)
+        self._spawn(self._originate, agent_id, endpoint, channel)
 
     def hang_up(self, agent_id: str) -> None:
         """The agent logged out: their line ends (its hang-up then cleans up the bridge)."""
         channels = [c for c, a in (*self._by_channel.items(), *self._connecting.items()) if a == agent_id]
         for channel in channels:
-            self._services.spawn(self._hang_up, channel)
+            self._spawn(self._hang_up, channel)
 
     def _connect(self, channel: str, agent_id: str) -> None:
         self._connecting[channel] = agent_id
-        self._services.channels.own(channel, self)
+        self._channels.own(channel, self)
 
     # ---- what the dispatcher and feature codes tell -------------------------------------------------------
 
@@ -98,14 +108,14 @@ class StandingLines:
         """A line we called answered and entered the application."""
         if self._connecting.get(channel) != agent_id:
             log.info("agent.orphan_line", channel=channel)  # called before a restart, or given up on
-            self._services.spawn(self._hang_up, channel)
+            self._spawn(self._hang_up, channel)
             return
-        self._services.spawn(self._set_up, channel, agent_id, "")
+        self._spawn(self._set_up, channel, agent_id, "")
 
     def write_back(self) -> None:
         """Redis lost its data: the lines up now are recorded again."""
         for agent_id, line in self._lines.items():
-            self._services.store.save_line(agent_id, line.channel)
+            self._store.save_line(agent_id, line.channel)
 
     def is_persistent(self, agent_id: str) -> bool:
         return agent_id in self._endpoints
@@ -113,7 +123,7 @@ class StandingLines:
     async def take_over(self, channel: str, agent_id: str) -> bool:
         """A persistent agent dialled the log-in code: that call becomes their line (as Asterisk's AgentLogin
         keeps it). False when they cannot log in (already logged in, seat limit): the caller refuses."""
-        acd = self._services.acd
+        acd = self._acd
         if agent_id in self._lines or acd.board.state(agent_id) != "logged_out":
             return False
         if self._seat_limit is not None and await acd.seats_taken() >= self._seat_limit:
@@ -125,7 +135,7 @@ class StandingLines:
 
     def channel_gone(self, channel: str, cause: int | None, dialstatus: str = "") -> None:
         """A line hung up (set up or being set up): the agent is logged out, the call they were on told."""
-        self._services.channels.disown(channel, self)
+        self._channels.disown(channel, self)
         agent_id = self._connecting.pop(channel, None)
         if agent_id is not None:
             self._changed(agent_id, "failed", channel, cause=cause)
@@ -134,15 +144,15 @@ class StandingLines:
         if agent_id is None:
             return
         line = self._lines.pop(agent_id)
-        self._services.store.drop_line(agent_id)
+        self._store.drop_line(agent_id)
         self._changed(agent_id, "down", channel, cause=cause)
-        acd = self._services.acd
+        acd = self._acd
         record = acd.board.agents[agent_id]
         if record.state in ("reserved", "talking") and record.call_id:
             # The call ends as released by the agent (or goes back in line if it was still being joined).
             self._deliver(record.call_id, AgentGone(cause, channel))
         acd.line_down(agent_id)
-        self._services.spawn(self._services.ari.destroy_bridge, line.bridge)
+        self._spawn(self._ari.destroy_bridge, line.bridge)
 
     def reconcile(self, channels: set[str]) -> None:
         """After a reconnect: lines whose channel ended while we were away are down."""
@@ -152,13 +162,13 @@ class StandingLines:
     async def recover(self, agents: Iterable[AgentRecord], channels: set[str], bridges: Iterable[Bridge]) -> None:
         """On start: a line still up keeps its agent logged in, in their bridge (made again if it is gone); an agent
         whose line ended while we were down is logged out, and the call they were on told so."""
-        services, acd = self._services, self._services.acd
-        stored = await services.store.lines()
+        acd = self._acd
+        stored = await self._store.lines()
         in_bridge = {channel: bridge.id for bridge in bridges for channel in bridge.channels}
         for agent_id, channel in stored.items():
             logged_in = agent_id in self._endpoints and acd.board.state(agent_id) != "logged_out"
             if channel not in channels or not logged_in:
-                services.store.drop_line(agent_id)
+                self._store.drop_line(agent_id)
                 if channel in channels:
                     await self._hang_up(channel)
                 continue
@@ -166,7 +176,7 @@ class StandingLines:
             if in_bridge.get(channel) != line.bridge and not await self._bridge(line):
                 continue
             self._lines[agent_id], self._by_channel[channel] = line, agent_id
-            self._services.channels.own(channel, self)
+            self._channels.own(channel, self)
             log.info("agent.line_recovered", agent=agent_id, channel=channel)
         for record in agents:
             if record.agent_id in self._endpoints and record.agent_id not in self._lines:
@@ -176,7 +186,7 @@ class StandingLines:
 
     async def _originate(self, agent_id: str, endpoint: str, channel: str) -> None:
         try:
-            await self._services.ari.originate(
+            await self._ari.originate(
                 endpoint,
                 app_args=("persistent", agent_id),
                 ring_timeout=RING_SECONDS,
@@ -186,12 +196,12 @@ class StandingLines:
         except AriError as exc:
             log.warning("agent.line_originate_failed", agent=agent_id, endpoint=endpoint, error=exc.message)
             if self._connecting.pop(channel, None) is not None:
-                self._services.channels.disown(channel, self)
+                self._channels.disown(channel, self)
                 self._changed(agent_id, "failed", channel)
 
     async def _set_up(self, channel: str, agent_id: str, prompt: str) -> None:
         """Answer, put the line in its bridge, and log the agent in; a hang-up on the way undoes it."""
-        ari = self._services.ari
+        ari = self._ari
         line = Line(agent_id, channel, _bridge_of(channel))
         try:
             await ari.answer(channel)
@@ -201,21 +211,21 @@ class StandingLines:
         except AriError as exc:
             log.warning("agent.line_setup_failed", agent=agent_id, error=exc.message)
             self._connecting.pop(channel, None)
-            self._services.channels.disown(channel, self)
+            self._channels.disown(channel, self)
             await ari.destroy_bridge(line.bridge)
             await self._hang_up(channel)
             return
         del self._connecting[channel]
         if agent_id in self._lines:  # two log-ins at once (the phone called, and the agent dialled the code)
-            self._services.channels.disown(channel, self)
+            self._channels.disown(channel, self)
             await ari.destroy_bridge(line.bridge)
             await self._hang_up(channel)
             return
         self._lines[agent_id], self._by_channel[channel] = line, agent_id
-        self._services.store.save_line(agent_id, channel)
+        self._store.save_line(agent_id, channel)
         self._changed(agent_id, "up", channel)
         try:
-            await self._services.acd.log_in(agent_id)
+            await self._acd.log_in(agent_id)
         except InvalidTransition as exc:  # the seat limit filled up meanwhile
             log.info("agent.line_refused", agent=agent_id, reason=str(exc))
             await self._hang_up(channel)
@@ -228,7 +238,7 @@ class StandingLines:
 
     async def _bridge(self, line: Line) -> bool:
         """The line's own bridge, with the line in it; False if the line hung up meanwhile."""
-        ari = self._services.ari
+        ari = self._ari
         try:
             await ari.create_bridge("mixing", bridge_id=line.bridge, name=f"agent {line.agent_id}")
         except AriError:
@@ -241,22 +251,21 @@ class StandingLines:
 
     def _lost_while_down(self, record: AgentRecord) -> None:
         """A persistent agent logged in without a line (it ended while we were down): logged out."""
-        services = self._services
         if record.state in ("reserved", "talking") and record.call_id:
             self._deliver(record.call_id, AgentGone(None, ""))
         if record.state != "logged_out":
             log.info("agent.line_lost_while_down", agent=record.agent_id, state=record.state)
-            services.acd.line_down(record.agent_id)
+            self._acd.line_down(record.agent_id)
 
     async def _hang_up(self, channel: str) -> None:
         try:
-            await self._services.ari.hangup(channel)
+            await self._ari.hangup(channel)
         except AriError:
             pass  # gone already
 
     def _changed(self, agent_id: str, state: str, channel: str, **extra: object) -> None:
-        at = self._services.clock.now()
-        self._services.emit("agent.line", {"at": at, "agent": agent_id, "line": state, "channel": channel, **extra})
+        at = self._clock.now()
+        self._emit("agent.line", {"at": at, "agent": agent_id, "line": state, "channel": channel, **extra})
         log.info("agent.line", agent=agent_id, line=state, channel=channel, **extra)
 
 

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError, WatchError
 
 from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.fencing import Fence, Fenced
-from callcenter_ari.store.codec import entries, scored, text
+from callcenter_ari.store.codec import entries, read_entries, scored, text
 from callcenter_ari.store.errors import StoreUnavailable, translated, translating
 from callcenter_ari.store.keys import Keys, checked
 
@@ -238,6 +238,23 @@ class Store:
         """Events from stream id ``start`` on (``(id`` for after it), oldest first, as (id, kind, time, data)."""
         with translated():
             rows = entries(await self.redis.xrange(self.keys.events, min=start, count=count))
+        return [(ident, f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows]
+
+    async def last_event_id(self) -> str:
+        """The id of the newest event of the stream ("0-0" when it is empty): where a follower starts."""
+        with translated():
+            rows = entries(await self.redis.xrevrange(self.keys.events, count=1))
+        return rows[0][0] if rows else "0-0"
+
+    async def follow(
+        self, after: str, block_seconds: float, count: int = 500
+    ) -> list[tuple[str, str, float, dict[str, Any]]]:
+        """Events strictly after stream id ``after``, oldest first, as (id, kind, time, data); waits up to
+        ``block_seconds`` for the first when there is none yet (an empty list then)."""
+        with translated():
+            # BLOCK 0 would wait for ever: the shortest wait is a millisecond.
+            block = max(1, int(block_seconds * 1000))
+            rows = read_entries(await self.redis.xread({self.keys.events: after}, count=count, block=block))
         return [(ident, f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows]
 
     async def events(self, count: int = 1000, after: str = "-") -> list[tuple[str, str, dict[str, Any]]]:

@@ -4,13 +4,16 @@ A line is held by a lease, the channel's id (``LineLedger``'s rule: releasing tw
 line is one script that counts what every process holds and refuses when the trunk is full, for a call we place
 and for a call that arrives on the trunk alike: two processes never overbook an E1 between them, a trunk full of
 callers has no line left to dial out on, and a caller past the trunk's capacity is refused (cause 34, so that the
-carrier routes the call elsewhere). Each holder records its node, so that after a restart a node drops the lines
+carrier routes the call elsewhere). A trunk found full is told to the event stream once (``trunk.full``), and again
+when this process next takes or gives back one of its lines (``trunk.available``): the wallboard's trunk alert.
+Each holder records its node, so that after a restart a node drops the lines
 of its channels that ended while it was down (``recover``) and never touches another node's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import structlog
 from redis.asyncio.client import Pipeline
@@ -41,11 +44,19 @@ return 0
 
 @translating
 class TrunkLines:
-    def __init__(self, store: Store, capacities: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        capacities: Mapping[str, int],
+        *,
+        emit: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
         self._store = store
         self._keys = store.keys
         self._capacity = dict(capacities)
         self._held: dict[str, str] = {}  # lease -> trunk, for the leases this process took or recovered
+        self._emit = emit or store.emit
+        self._full: set[str] = set()  # trunks this process found full and has not seen a line of free since
 
     def known(self, trunk: str) -> bool:
         return trunk in self._capacity
@@ -66,17 +77,32 @@ class TrunkLines:
 
         [result] = await self._store.execute(queue)
         index = int(await _ACQUIRE.retry_if_unknown(self._store.redis, result, keys, args))
+        for trunk in names[: index - 1] if index else names:  # those before the one taken were full
+            self._now_full(trunk)
         if index == 0:
             return None
-        self._held[lease] = names[index - 1]
-        return names[index - 1]
+        taken = names[index - 1]
+        self._held[lease] = taken
+        self._now_free(taken)
+        return taken
 
     def release(self, lease: str) -> str | None:
         """Give back the line ``lease`` holds (staged); returns its trunk, or None if it holds none here."""
         trunk = self._held.pop(lease, None)
         if trunk is not None:
             self._store.stage("hdel", self._keys.trunk_lines(trunk), lease)
+            self._now_free(trunk)
         return trunk
+
+    def _now_full(self, trunk: str) -> None:
+        if trunk not in self._full:
+            self._full.add(trunk)
+            self._emit("trunk.full", {"trunk": trunk, "lines": self._capacity[trunk]})
+
+    def _now_free(self, trunk: str) -> None:
+        if trunk in self._full:
+            self._full.discard(trunk)
+            self._emit("trunk.available", {"trunk": trunk})
 
     def write_back(self) -> None:
         """Redis lost its data: the lines this process holds are recorded again (staged)."""

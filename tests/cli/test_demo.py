@@ -52,6 +52,7 @@ def test_demo_finishes_by_itself_with_a_summary() -> None:
     assert result.returncode == 0, result.stderr
     assert "demo summary" in result.stdout
     assert "calls offered            6" in result.stdout
+    assert "wallboard: http://127.0.0.1:" in result.stdout and "/pages/wallboard.html" in result.stdout
     assert result.stderr == ""  # the application's log went to its file, not over the view
 
 

@@ -39,3 +39,29 @@ def test_the_channels_remembered_are_bounded() -> None:
         gate.gave_up(f"ch{n}")
     assert gate.refusal("ch0", calls_live=0) is None  # forgotten, oldest first
     assert gate.refusal(f"ch{REMEMBERED + 9}", calls_live=0) == "returned"
+
+
+def test_shedding_is_told_to_the_event_stream_once_a_second_and_its_end_once() -> None:
+    ari = AriClient(Endpoint("http://127.0.0.1:9", "cc", "u", "p"))
+    clock = [100.0]
+    events: list[tuple[str, dict[str, object]]] = []
+    gate = Admission(
+        OverloadSection(max_calls=1), ari, Metrics(), now=lambda: clock[0], emit=lambda k, f: events.append((k, f))
+    )
+    for n, at in enumerate((100.0, 100.4, 100.9, 101.2)):
+        clock[0] = at
+        assert gate.refusal(f"ch{n}", calls_live=1) == "max_calls"
+        gate.note(f"ch{n}", "max_calls")
+    assert [(k, f["calls"]) for k, f in events] == [("overload.shedding", 1), ("overload.shedding", 3)]
+    assert gate.refusal("new", calls_live=0) is None
+    assert gate.refusal("newer", calls_live=0) is None
+    assert events[2:] == [("overload.ended", {"shed": 4})]
+
+
+def test_a_channel_sent_in_again_is_not_overload() -> None:
+    events: list[str] = []
+    ari = AriClient(Endpoint("http://127.0.0.1:9", "cc", "u", "p"))
+    gate = Admission(OverloadSection(), ari, Metrics(), now=lambda: 100.0, emit=lambda k, f: events.append(k))
+    gate.gave_up("ch1")
+    gate.note("ch1", gate.refusal("ch1", calls_live=0) or "")
+    assert events == []

@@ -10,6 +10,7 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from callcenter_ari.acd.decisions import ForcedState
 from callcenter_ari.acd.records import AgentState
 from callcenter_ari.http.auth import Principal, requires
 from callcenter_ari.http.deps import ApiDeps
@@ -49,6 +50,16 @@ class AgentList(msgspec.Struct, frozen=True):
 
 class NotReady(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reason: ReasonCode
+
+
+class ForceRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    state: ForcedState
+    reason: ReasonCode = "supervisor"  # the not-ready reason shown (only with not_ready)
+
+
+class Forced(msgspec.Struct, frozen=True, kw_only=True):
+    agent: AgentView
+    pending: bool  # on a call: logged_out/not_ready take effect when its wrap-up ends
 
 
 class WrapupExtension(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -146,6 +157,19 @@ class AgentController(Controller):
         ``ready`` ends wrap-up early."""
         until = await deps.acd.extend_wrapup(visible(deps, principal, agent_id), data.seconds)
         return WrapupExtended(agent=_changed(deps, principal, agent_id), wrapup_until=until)
+
+    @post("/{agent_id:str}/force", **{**_CHANGE, "guards": [requires("agents.force")]})
+    async def force(self, deps: Deps, principal: Caller, agent_id: Id, data: JSONBody[ForceRequest]) -> Forced:
+        """A supervisor sets the agent's state, no break limit applied; on a call, logged_out and not_ready wait
+        for the end of its wrap-up (``pending``). Audited on the event stream as ``agent.forced``."""
+        visible(deps, principal, agent_id)
+        reason = data.reason if data.state == "not_ready" else "supervisor"
+        pending = await deps.acd.force(agent_id, data.state, reason)
+        deps.store.emit(
+            "agent.forced",
+            {"agent": agent_id, "state": data.state, "reason": reason, "pending": pending, "by": principal.name},
+        )
+        return Forced(agent=_changed(deps, principal, agent_id), pending=pending)
 
 
 def _changed(deps: ApiDeps, principal: Principal, agent_id: str) -> AgentView:
