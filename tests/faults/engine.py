@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import httpx
 
 from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator
@@ -254,7 +255,8 @@ async def _standby_takeover(center: Center) -> AppProcess:
 
 async def _standby_handover(center: Center) -> AppProcess:
     assert center.standby is not None
-    center.active.stop()
+    # Waited for in a thread: the simulator runs on this event loop, and the stopping process still talks to it.
+    await anyio.to_thread.run_sync(center.active.stop)
     return center.standby
 
 
