@@ -4,12 +4,15 @@ print one table per benchmark and a verdict per target of issue 7 (and the impor
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import os
 import platform
 import sys
 import time
 import traceback
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +21,15 @@ import psutil
 from rich.console import Console
 
 from bench import report
+from bench.against import other_tree
 from bench.ari_path import run_ari_path
 from bench.lead_import import run_import
 from bench.memory import run_memory
+from bench.real import RealSpec, run_real
 from bench.routing import log_growth, run_routing
-from bench.surge import SurgeSpec, run_surge
+from bench.surge import SurgeResult, SurgeSpec, run_child
 
 BENCHMARKS = ("routing", "ari", "memory", "surge", "import")
-ASTERISK_CPU_MS_PER_CALL = (1.1, 1.8)
 
 
 # The measured process runs on the same event loop as `callcenter-ari run` (uvloop) unless --loop says otherwise.
@@ -49,61 +53,139 @@ def machine() -> dict[str, Any]:
     }
 
 
-def surge(quick: bool, profile: bool, console: Console, out: dict[str, Any]) -> list[str]:
+def surge(quick: bool, profile: bool, console: Console, out: dict[str, Any], against: str | None = None) -> list[str]:
     specs = (
-        [SurgeSpec("burst 1,000 in 1 s", 1000, 1000.0), SurgeSpec("sustained 500/s x 4 s", 2000, 500.0)]
+        [
+            SurgeSpec("burst 500 in 1 s", 500, 500.0),
+            SurgeSpec("sustained 100/s x 10 s", 1000, 100.0),
+            SurgeSpec("production 50/s x 10 s", 500, 50.0, profile="production"),
+        ]
         if quick
-        else [SurgeSpec("burst 2,000 in 2 s", 2000, 1000.0), SurgeSpec("sustained 500/s x 20 s", 10_000, 500.0)]
+        else [
+            SurgeSpec("burst 2,000 in 2 s", 2000, 1000.0),
+            SurgeSpec("sustained 500/s x 20 s", 10_000, 500.0),
+            SurgeSpec("production 150/s x 20 s", 3000, 150.0, profile="production"),
+        ]
     )
-    results = [anyio.run(run_surge, spec, backend_options=LOOP) for spec in specs]
+    specs = [dataclasses.replace(spec, loop="uvloop" if LOOP["use_uvloop"] else "asyncio") for spec in specs]
+    pairs: list[tuple[SurgeResult | None, SurgeResult]] = []
+    with other_tree(against) if against else contextlib.nullcontext() as base:
+        for spec in specs:
+            old = run_child(spec, source=base) if base else None
+            if old is not None:  # each run is shown as it ends: a later failure loses none of them
+                report.table(console, f"{spec.name}: {against}", [old.row()])
+            new = run_child(spec)
+            report.table(console, f"{spec.name}: this tree", [new.row()])
+            pairs.append((old, new))
+    rows: list[dict[str, Any]] = []
+    for old, new in pairs:
+        if old is not None:
+            rows.append({**old.row(), "tree": against})
+        rows.append({**new.row(), "tree": "this tree"})
+        if old is not None:
+            rows.append(
+                {
+                    "benchmark": new.spec.name,
+                    "tree": "ratio",
+                    "completed/s": new.completed_rate / old.completed_rate,
+                    "CPU ms/call": new.cpu_ms_per_call / old.cpu_ms_per_call,
+                    "Redis cmd/call": new.redis_commands_per_call / old.redis_commands_per_call,
+                    "Redis RT/call": new.redis_rt_per_call / old.redis_rt_per_call,
+                    "frames in/call": new.frames_in_per_call / old.frames_in_per_call,
+                }
+            )
+    report.table(
+        console, "Surge: full inbound path against the simulator (app and simulator in their own processes)", rows
+    )
+    commands = [
+        {"benchmark": r.spec.name, "tree": t, **dict(list(r.redis_by_command.items())[:12])}
+        for pair in pairs
+        for r, t in zip(pair, (against, "this tree"), strict=True)
+        if r is not None
+    ]
+    report.table(console, "Redis commands per call, by command (counted at the connection)", commands)
+    out["surge"] = [
+        {**asdict(r), "tree": t} for pair in pairs for r, t in zip(pair, (against, "this tree"), strict=True) if r
+    ]
     if profile:
         # A separate pass: py-spy takes CPU of its own on this small machine, so it never runs in a measured pass.
-        profiled = anyio.run(lambda: run_surge(specs[-1], profile=True), backend_options=LOOP)
-        if profiled.profile is not None:
-            out["profile"] = {
-                "run": specs[-1].name,
-                "samples": profiled.profile.samples,
-                "by_package": profiled.profile.by_package,
-                "own_inclusive": profiled.profile.own_inclusive,
-                "own_self": profiled.profile.own_self,
-            }
-            title = f"Profile of a separate {specs[-1].name} pass (py-spy)"
-            report.shares(console, f"{title}: self time by package", profiled.profile.by_package)
-            report.shares(console, f"{title}: our functions, inclusive", profiled.profile.own_inclusive)
-            report.shares(console, f"{title}: our functions, self", profiled.profile.own_self)
-    rows = [r.row() for r in results]
-    for row, result in zip(rows, results, strict=True):
-        low, high = ASTERISK_CPU_MS_PER_CALL
-        row["x Asterisk CPU/call"] = f"{result.cpu_ms_per_call / high:.1f}-{result.cpu_ms_per_call / low:.1f}"
-    report.table(console, "Surge: full inbound path against the simulator (separate process)", rows)
-    out["surge"] = [
-        {**row, "outcomes": r.outcomes, "timed_out": r.timed_out} for row, r in zip(rows, results, strict=True)
-    ]
-    burst, sustained = results
+        try:
+            profiled = run_child(specs[1], profile=True)
+        except RuntimeError as exc:  # the measured figures above stand; say why the profile is missing
+            console.print(f"profiled pass failed: {str(exc)[-1500:]}")
+            profiled = None
+        if profiled is not None and profiled.profile is not None:
+            out["profile"] = {"run": specs[1].name, **profiled.profile}
+            title = f"Profile of a separate {specs[1].name} pass (py-spy)"
+            report.shares(console, f"{title}: self time by package", profiled.profile["by_package"])
+            report.shares(console, f"{title}: our functions, inclusive", profiled.profile["own_inclusive"])
+            report.shares(console, f"{title}: our functions, self", profiled.profile["own_self"])
+    burst, sustained, production = (new for _, new in pairs)
     verdicts = [
         _verdict(
-            "sustained >= 500 new calls/s",
-            sustained.achieved_rate >= 495 and sustained.lost == 0 and sustained.app_cpu_util < 0.95,
-            f"{sustained.achieved_rate:.0f}/s at {sustained.app_cpu_util:.0%} of a core, p99 {sustained.p99_ms:.1f} ms",
+            "no call lost or failed, no channel left in the simulator",
+            all(r.lost == 0 and r.failed == 0 and r.sim_channels_left == 0 for r in (burst, sustained, production)),
+            ", ".join(
+                f"{r.spec.name}: lost {r.lost}, failed {r.failed}, left {r.sim_channels_left}"
+                for r in (burst, sustained, production)
+            ),
         ),
         _verdict(
-            "burst p99 event->request <= 50 ms",
-            burst.p99_ms <= 50,
-            f"p99 {burst.p99_ms:.1f} ms in the app ({burst.wire_p99_ms:.0f} ms from Asterisk's timestamp)",
-        ),
-        _verdict("no call lost", burst.lost == 0 and sustained.lost == 0, f"lost {burst.lost} + {sustained.lost}"),
-        _verdict(
-            "<= 0.2 ms CPU per ARI request",
-            sustained.cpu_ms_per_request <= 0.2,
-            f"{sustained.cpu_ms_per_request:.3f} ms (all app CPU / requests)",
+            "<= 12 Redis commands and 3 round trips per inbound call",
+            sustained.redis_commands_per_call <= 12 and sustained.redis_rt_per_call <= 3,
+            f"{sustained.redis_commands_per_call:.1f} commands, {sustained.redis_rt_per_call:.2f} round trips"
+            f" (production profile {production.redis_commands_per_call:.1f}, {production.redis_rt_per_call:.2f})",
         ),
         _verdict(
-            "CPU/call <= Asterisk's 1.1-1.8 ms",
-            sustained.cpu_ms_per_call <= ASTERISK_CPU_MS_PER_CALL[1],
-            f"{sustained.cpu_ms_per_call:.2f} ms/call",
+            "<= 20 ARI frames in per call",
+            sustained.frames_in_per_call <= 20,
+            f"{sustained.frames_in_per_call:.1f} in, {sustained.frames_out_per_call:.1f} out",
+        ),
+        _verdict(
+            "p99 from the event's timestamp <= 50 ms (production profile)",
+            production.stamp_p99_ms <= 50,
+            f"{production.stamp_p99_ms:.1f} ms at {production.offered_rate:.0f}/s"
+            f" (sustained run: {sustained.stamp_p99_ms:.1f} ms at {sustained.offered_rate:.0f}/s)",
         ),
     ]
+    if pairs[1][0] is not None:
+        old = pairs[1][0]
+        verdicts += [
+            _verdict(
+                f"CPU per completed call <= 0.5 x {against}",
+                sustained.cpu_ms_per_call / old.cpu_ms_per_call <= 0.5,
+                f"{sustained.cpu_ms_per_call:.2f} / {old.cpu_ms_per_call:.2f} ms"
+                f" = {sustained.cpu_ms_per_call / old.cpu_ms_per_call:.2f}",
+            ),
+            _verdict(
+                f"completed calls/s >= 2 x {against}",
+                sustained.completed_rate / old.completed_rate >= 2,
+                f"{sustained.completed_rate:.0f} / {old.completed_rate:.0f}"
+                f" = {sustained.completed_rate / old.completed_rate:.2f}",
+            ),
+        ]
     return verdicts
+
+
+def real(args: argparse.Namespace, console: Console, out: dict[str, Any]) -> list[str]:
+    if args.asterisk_pid is None:
+        raise SystemExit("--ari-url needs --asterisk-pid (the Asterisk process whose CPU is compared)")
+    results = []
+    for rate in (float(r) for r in args.rates.split(",")):
+        spec = RealSpec(args.ari_url, args.ari_user, args.ari_password, rate, args.seconds)
+        results.append(run_real(spec, args.asterisk_pid))
+    rows = [r.row() for r in results]
+    report.table(console, f"Surge against the Asterisk at {args.ari_url} (pid {args.asterisk_pid})", rows)
+    out["real"] = [asdict(r) for r in results]
+    return [
+        _verdict(
+            f"app CPU per call <= Asterisk's at {r.rate:.0f} calls/s",
+            r.ratio <= 1 and r.ended == r.calls,
+            f"{r.app_cpu_ms_per_call:.2f} / {r.asterisk_cpu_ms_per_call:.2f} ms = {r.ratio:.2f}"
+            f" ({r.ended} of {r.calls} calls ended)",
+        )
+        for r in results
+    ]
 
 
 def memory(quick: bool, console: Console, out: dict[str, Any]) -> list[str]:
@@ -176,6 +258,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--loop", choices=("uvloop", "asyncio"), default="uvloop", help="event loop of the measured process (as `run`)"
     )
+    parser.add_argument(
+        "--against", metavar="REV", help="surge: run the same load on the project at REV too and print both"
+    )
+    parser.add_argument(
+        "--ari-url", help="surge: against this Asterisk's ARI (http://host:8088) instead of the simulator"
+    )
+    parser.add_argument("--ari-user", default="ari")
+    parser.add_argument("--ari-password", default=os.environ.get("ARI_PASSWORD", "ari"), help="default: $ARI_PASSWORD")
+    parser.add_argument("--asterisk-pid", type=int, help="the Asterisk process, whose CPU is read from /proc")
+    parser.add_argument("--rates", default="10,30,60,100", help="calls per second, one run each (real Asterisk)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each rate's run (real Asterisk)")
     parser.add_argument("--json", type=Path, default=Path(__file__).with_name("results") / "latest.json")
     args = parser.parse_args(argv)
     LOOP["use_uvloop"] = args.loop == "uvloop"
@@ -189,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         "routing": lambda: routing(args.quick, console, out),
         "ari": lambda: ari(args.quick, console, out),
         "memory": lambda: memory(args.quick, console, out),
-        "surge": lambda: surge(args.quick, args.profile, console, out),
+        "surge": lambda: (
+            real(args, console, out) if args.ari_url else surge(args.quick, args.profile, console, out, args.against)
+        ),
         "import": lambda: lead_import(args.quick, console, out),
     }
     for name in BENCHMARKS:
@@ -202,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                 out[f"{name} error"] = repr(exc)[:2000]
     out["verdicts"] = verdicts
     out["seconds"] = round(time.perf_counter() - started, 1)
-    console.print("\n[bold]Targets (issue 7)[/bold]")
+    console.print("\n[bold]Targets (issues 7, 16 and 18)[/bold]")
     for line in verdicts:
         console.print(("[green]" if line.startswith("MET") else "[red]") + line, markup=True, highlight=False)
     args.json.parent.mkdir(parents=True, exist_ok=True)

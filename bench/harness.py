@@ -14,12 +14,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import anyio
 import msgspec
 import structlog
 from redis.asyncio import Redis
 
 from bench.simproc import SIM_PASSWORD, SIM_USER
-from callcenter_ari import logs, wiring
+from callcenter_ari import logs
 from callcenter_ari.ari.events import (
     ChannelDestroyed,
     ChannelHangupRequest,
@@ -27,11 +28,9 @@ from callcenter_ari.ari.events import (
     StasisEnd,
     StasisStart,
 )
-from callcenter_ari.ari.transport import Response
-from callcenter_ari.calls.records import CallRecord
-from callcenter_ari.clock import WallClock
 from callcenter_ari.config import Config
 from callcenter_ari.runtime.app import Application
+from callcenter_ari.webhooks import WebhookSettings
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 QUEUE = "q"
@@ -46,18 +45,61 @@ def bench_config(
     greeting: str = "sound:beep",
     transport: str = "websocket",
     max_wait: float = 3600.0,
+    production: bool = False,
+    username: str = SIM_USER,
+    password: str = SIM_PASSWORD,
+    endpoint: Callable[[int], str] | None = None,
 ) -> Config:
+    """The benchmark's configuration; ``production`` adds what production carries: a two-level IVR menu answered
+    with keys (``PRODUCTION_KEYS``) in place of the greeting, a wrap-up of ``PRODUCTION_WRAPUP`` seconds and the
+    webhook egress allowing the local receiver."""
     data: dict[str, Any] = {
         "app": {"app_name": "callcenter", "tenant": "bench", "shutdown_grace_seconds": 1.0},
-        "ari": {"url": ari_url, "username": SIM_USER, "password": SIM_PASSWORD, "transport": transport},
+        "ari": {"url": ari_url, "username": username, "password": password, "transport": transport},
         "redis": {"url": REDIS_URL, "prefix": prefix},
         "http": {"enabled": False},
         "inbound": {"greeting": greeting, "default_queue": QUEUE},
         "dids": {DID: {"queue": QUEUE}},
         "queues": {QUEUE: {"wrapup_seconds": 0.0, "ring_timeout_seconds": 15.0, "max_wait_seconds": max_wait}},
-        "agents": {agent_id(i): {"endpoint": agent_endpoint(i), "queues": [QUEUE]} for i in range(agents)},
+        "agents": {
+            agent_id(i): {"endpoint": (endpoint or agent_endpoint)(i), "queues": [QUEUE]} for i in range(agents)
+        },
     }
+    if production:
+        data["dids"] = {DID: {"flow": "main"}}
+        data["queues"][QUEUE]["wrapup_seconds"] = PRODUCTION_WRAPUP
+        data["ivr"] = {"flows": {"main": PRODUCTION_FLOW}}
+        if "egress_allow" in getattr(WebhookSettings, "__struct_fields__", ()):
+            data["webhooks"] = {"egress_allow": ["127.0.0.1"]}
     return msgspec.convert(data, Config)
+
+
+# A main menu (1: the sub-menu, 2: the queue) and a sub-menu (1 or 2: the queue); each prompt is a 0.42 s beep.
+PRODUCTION_FLOW: dict[str, Any] = {
+    "start": "main",
+    "language": "en",
+    "nodes": {
+        "main": {
+            "kind": "menu",
+            "prompt": ["sound:beep"],
+            "options": {"1": "sub", "2": "queue"},
+            "fallback": "queue",
+            "timeout": 5,
+            "max_retries": 1,
+        },
+        "sub": {
+            "kind": "menu",
+            "prompt": ["sound:beep"],
+            "options": {"1": "queue", "2": "queue"},
+            "fallback": "queue",
+            "timeout": 5,
+            "max_retries": 1,
+        },
+        "queue": {"kind": "queue", "queue": QUEUE},
+    },
+}
+PRODUCTION_KEYS = ((0.6, "1"), (1.3, "2"))  # seconds after answer: after each prompt has played
+PRODUCTION_WRAPUP = 1.0
 
 
 def agent_id(i: int) -> str:
@@ -78,7 +120,18 @@ def quiet_logs() -> None:
 
 
 def build_app(config: Config) -> Application:
-    return wiring.application(config, redis=Redis.from_url(REDIS_URL), clock=WallClock())
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        from callcenter_ari.clock import WallClock
+    except ImportError:  # an older commit (`--against`): its wall clock is runtime.clock.Clock
+        from callcenter_ari.runtime.clock import Clock  # type: ignore[import-not-found,unused-ignore]
+
+        return Application(config, redis=redis, clock=Clock())
+    try:
+        from callcenter_ari import wiring
+    except ImportError:  # before the composition root, an Application served its API itself
+        return Application(config, redis=redis, clock=WallClock())
+    return wiring.application(config, redis=redis, clock=WallClock())
 
 
 _TRACKED = (StasisStart, PlaybackFinished, ChannelHangupRequest, ChannelDestroyed, StasisEnd)
@@ -125,15 +178,31 @@ class Probe:
         self.first_answer = 0.0
         self.last_answer = 0.0
         self.answers = 0
+        self.first_event = 0.0  # perf_counter of the first event after reset: the first call offered
+        self.ended_at: list[float] = []  # perf_counter of every call.ended
+        self.offer_latency: list[float] = []  # seconds, from call.queued to the call's first agent originate
+        self._queued: dict[str, float] = {}
         self._pending: dict[str, tuple[float, float]] = {}
         self._stamp = _Timestamps()
         self._install()
 
     def reset(self) -> None:
         self.events = self.requests = self.answers = 0
+        self.first_event = 0.0
         self.app_latency.clear()
         self.wire_latency.clear()
+        self.ended_at.clear()
+        self.offer_latency.clear()
+        self._queued.clear()
         self._pending.clear()
+
+    def _observe(self, kind: str, fields: dict[str, Any]) -> None:
+        if kind == "call.queued":
+            call_id = fields.get("call_id")
+            if isinstance(call_id, str):
+                self._queued.setdefault(call_id, time.perf_counter())
+        elif kind == "call.ended":
+            self.ended_at.append(time.perf_counter())
 
     def _install(self) -> None:
         app = self.app
@@ -141,10 +210,14 @@ class Probe:
         request = app.ari.request
         services = app.services
         pending = self._pending
+        queued = self._queued
+        services.observers.append(self._observe)
 
         async def sink(message: Any) -> None:
             self.events += 1
             received = time.perf_counter()
+            if not self.first_event:
+                self.first_event = received
             await dispatch(message)
             if not isinstance(message, _TRACKED):
                 return
@@ -165,7 +238,7 @@ class Probe:
 
         async def timed_request(
             method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
-        ) -> Response:
+        ) -> Any:
             self.requests += 1
             call_id = structlog.contextvars.get_contextvars().get("call_id")
             if call_id is not None:
@@ -174,6 +247,10 @@ class Probe:
                     now = time.perf_counter()
                     self.app_latency.append(now - stamp[0])
                     self.wire_latency.append(time.time() - stamp[1])
+                if method == "POST" and path.strip("/").startswith(f"channels/{call_id}-a"):
+                    enqueued = queued.pop(call_id, None)
+                    if enqueued is not None:
+                        self.offer_latency.append(time.perf_counter() - enqueued)
                 if path.endswith("/answer"):
                     now = time.perf_counter()
                     self.first_answer = self.first_answer or now
@@ -191,11 +268,42 @@ class Probe:
         return [max(0.0, value - skew) for value in self.wire_latency]
 
 
-async def stored_calls(redis: Redis, prefix_pattern: str) -> list[CallRecord]:
+class StoredCall(msgspec.Struct):
+    """The two fields of a stored call record the benchmark reads (records of any commit decode into it)."""
+
+    phase: str = ""
+    outcome: str | None = None
+
+
+def when_all_ended(app: Application, calls: int) -> anyio.Event:
+    """An event set once ``calls`` calls have ended (counted from ``call.ended``)."""
+    ended = anyio.Event()
+    finished = [0]
+
+    def on_event(kind: str, fields: dict[str, Any]) -> None:
+        if kind == "call.ended":
+            finished[0] += 1
+            if finished[0] >= calls:
+                ended.set()
+
+    app.services.observers.append(on_event)
+    return ended
+
+
+def outcomes_of(records: list[StoredCall]) -> dict[str, int]:
+    """How many calls ended with each outcome; those not ended as ``live:<phase>``."""
+    outcomes: dict[str, int] = {}
+    for record in records:
+        key = (record.outcome or "unknown") if record.phase == "ended" else f"live:{record.phase}"
+        outcomes[key] = outcomes.get(key, 0) + 1
+    return outcomes
+
+
+async def stored_calls(redis: Redis, prefix_pattern: str) -> list[StoredCall]:
     """Every call record under the benchmark's prefix."""
-    decoder = msgspec.json.Decoder(CallRecord)
+    decoder = msgspec.json.Decoder(StoredCall)
     keys = [key async for key in redis.scan_iter(match=prefix_pattern, count=2000)]
-    records: list[CallRecord] = []
+    records: list[StoredCall] = []
     for start in range(0, len(keys), 2000):
         for blob in await redis.mget(keys[start : start + 2000]):
             if blob is not None:

@@ -26,10 +26,11 @@ def table(console: Console, title: str, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     out = Table(title=title, title_justify="left")
-    for column in rows[0]:
-        out.add_column(column, justify="left" if isinstance(rows[0][column], str) else "right")
+    columns = list(dict.fromkeys(column for row in rows for column in row))  # rows may leave columns out
+    for column in columns:
+        out.add_column(column, justify="left" if isinstance(rows[0].get(column), str) else "right")
     for row in rows:
-        out.add_row(*(_cell(row[c]) for c in rows[0]))
+        out.add_row(*(_cell(row[c]) if c in row else "" for c in columns))
     console.print(out)
 
 

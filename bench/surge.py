@@ -1,33 +1,38 @@
-"""Surge: callers through the whole inbound path (answer, greeting, queue, agent, hang-up) against the simulator.
+"""Surge: callers through the whole inbound path (answer, greeting or IVR, queue, agent, hang-up) against the
+simulator, with the figures counted where they cannot flatter.
 
-Two shapes: a burst (N callers within a couple of seconds) and a sustained rate. Agents are simulator phones that
-answer quickly and hang up after a short talk; wrap-up is 0, so the agent pool turns over as fast as it can.
-Every injected call must end with an ended record in Redis, otherwise it counts as lost.
+Two shapes: a burst (N callers within a couple of seconds) and a sustained rate; two profiles: `plain` (a beep
+for greeting, wrap-up 0, no webhook subscriber) and `production` (a two-level IVR menu answered with keys, a
+wrap-up, one webhook subscriber on a local receiver in its own process). Agents are simulator phones that answer
+quickly and hang up after a short talk.
+
+What is counted, and where:
+- completed calls: call records in Redis whose phase is `ended`, every outcome listed (`failed` is a failure), and
+  the simulator's own count of channels still up at the end (0 when every call, caller and agent leg, is gone);
+  completed calls/s is their number over the window from the first event to the last `call.ended`;
+- Redis commands and round trips at redis-py's connection, for all the process's traffic (bench/counting.py);
+- ARI frames in and out as the simulator counts them on its side of the socket (events and replies sent, request
+  frames received);
+- latency from the event's own timestamp (Asterisk's, millisecond resolution, same host clock) to the request it
+  causes, and from a call's `call.queued` to its first agent originate (agents free).
+
+The measured application runs in a child process (`python -m bench.surge SPEC_JSON`, or with `--source DIR` the
+project at another commit: see `bench/against.py`), so that two commits run the same load the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import subprocess
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-import anyio
-
-from bench.harness import (
-    Probe,
-    agent_endpoint,
-    bench_config,
-    build_app,
-    delete_prefix,
-    new_prefix,
-    percentile,
-    quiet_logs,
-    stored_calls,
-)
-from bench.profile import Profile, Sampler
-from bench.simproc import SimControl, simulator
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -38,61 +43,172 @@ class SurgeSpec:
     agents: int = 1000
     talk: float = 1.0
     answer_after: float = 0.05
-    greeting: str = "sound:beep"  # 0.42 s: stands in for the IVR
+    profile: str = "plain"  # or "production"
     transport: str = "websocket"
+    loop: str = "uvloop"  # the measured process's event loop (`callcenter-ari run` uses uvloop), or "asyncio"
 
 
 @dataclass
 class SurgeResult:
     spec: SurgeSpec
+    source: str  # the project tree measured
     offered_rate: float
-    achieved_rate: float
+    completed_rate: float  # ended calls per second, first event to last call.ended
+    answer_rate: float  # Answer requests per second (the figure the first benchmark called "achieved")
     window: float
-    p50_ms: float
+    p50_ms: float  # dispatcher receiving the event to the request
     p99_ms: float
-    max_ms: float
-    wire_p50_ms: float
-    wire_p99_ms: float
-    cpu_ms_per_call: float
-    cpu_ms_per_request: float
+    stamp_p50_ms: float  # the event's own timestamp to the request
+    stamp_p99_ms: float
+    stamp_max_ms: float
+    offer_p50_ms: float  # call.queued to the agent originate
+    offer_p99_ms: float
+    cpu_ms_per_call: float  # all the app's CPU over the window, per completed call
     requests_per_call: float
     events_per_call: float
+    redis_commands_per_call: float
     redis_rt_per_call: float
+    frames_in_per_call: float  # frames the app received (events and replies)
+    frames_out_per_call: float  # frames (or HTTP requests) the app sent
     ended: int
+    failed: int
     lost: int
+    sim_channels_left: int
+    shed: dict[str, int] = field(default_factory=dict)  # calls given the overload treatment, by reason
+    webhooks_received: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    redis_by_command: dict[str, float] = field(default_factory=dict)
     app_cpu_util: float = 0.0
     sim_cpu_util: float = 0.0
     timed_out: bool = False
-    profile: Profile | None = None
+    profile: dict[str, Any] | None = None
 
     def row(self) -> dict[str, Any]:
         return {
             "benchmark": self.spec.name,
+            "tree": self.source,
             "calls": self.spec.calls,
-            "offered calls/s": self.offered_rate,
-            "achieved calls/s": self.achieved_rate,
-            "p50 ms": self.p50_ms,
-            "p99 ms": self.p99_ms,
-            "max ms": self.max_ms,
-            "wire p99 ms": self.wire_p99_ms,
+            "offered/s": self.offered_rate,
+            "completed/s": self.completed_rate,
+            "answers/s": self.answer_rate,
+            "p99 ms (timestamp)": self.stamp_p99_ms,
+            "p99 ms (dispatcher)": self.p99_ms,
+            "enqueue->offer p99 ms": self.offer_p99_ms,
             "CPU ms/call": self.cpu_ms_per_call,
-            "CPU ms/request": self.cpu_ms_per_request,
-            "requests/call": self.requests_per_call,
-            "events/call": self.events_per_call,
+            "Redis cmd/call": self.redis_commands_per_call,
             "Redis RT/call": self.redis_rt_per_call,
+            "frames in/call": self.frames_in_per_call,
+            "frames out/call": self.frames_out_per_call,
             "app CPU %": self.app_cpu_util * 100,
             "sim CPU %": self.sim_cpu_util * 100,
+            "failed": self.failed,
+            "shed": sum(self.shed.values()),
             "lost": self.lost,
+            "sim ch left": self.sim_channels_left,
         }
 
 
+# ---------------------------------------------------------------------------------------------- parent side
+
+
+def run_child(spec: SurgeSpec, *, source: Path | None = None, profile: bool = False) -> SurgeResult:
+    """Run one surge in a child process on the project at ``source`` (default: this tree) and read its result."""
+    source = (source or ROOT).resolve()
+    # This tree's `bench` package is imported first (its submodules then come from it); `callcenter_ari`, imported
+    # by nothing before, resolves from `source`, put first on the path.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import bench; sys.path.insert(0, sys.argv[2]);"
+        "from bench.surge import child_main; child_main(sys.argv[3], sys.argv[4] == '1')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT), str(source), json.dumps(asdict(spec)), "1" if profile else "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"surge child on {source} failed ({done.returncode}): {done.stderr[-3000:]}")
+    data = json.loads(lines[-1])
+    data["spec"] = SurgeSpec(**data["spec"])
+    return SurgeResult(**data)
+
+
+# ---------------------------------------------------------------------------------------------- child side
+
+
+def child_main(spec_json: str, profile: bool) -> None:
+    import anyio
+
+    import callcenter_ari
+
+    spec = SurgeSpec(**json.loads(spec_json))
+    options = {"use_uvloop": spec.loop == "uvloop"}
+    result = anyio.run(lambda: run_surge(spec, profile=profile), backend_options=options)
+    result.source = str(Path(callcenter_ari.__file__).resolve().parent.parent)
+    out = asdict(result)
+    print(json.dumps(out, default=str), flush=True)
+
+
+@contextlib.contextmanager
+def _receiver() -> Any:
+    process = subprocess.Popen([sys.executable, "-m", "bench.receiver"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"webhook receiver did not start: {line!r}")
+        yield line.split("listening on ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.wait(5)
+
+
+def _shed(app: Any) -> dict[str, int]:
+    metric = getattr(app.services.metrics, "calls_shed", None)
+    if metric is None:
+        return {}
+    return {
+        sample.labels.get("reason", "?"): int(sample.value)
+        for family in metric.collect()
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.value
+    }
+
+
 async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
+    import anyio
+
+    from bench.counting import counting_redis
+    from bench.harness import (
+        PRODUCTION_KEYS,
+        Probe,
+        agent_endpoint,
+        bench_config,
+        build_app,
+        delete_prefix,
+        new_prefix,
+        outcomes_of,
+        percentile,
+        quiet_logs,
+        stored_calls,
+        when_all_ended,
+    )
+    from bench.profile import Sampler
+    from bench.simproc import SimControl, simulator
+
     quiet_logs()
-    with simulator() as sim:
+    production = spec.profile == "production"
+    script: dict[str, Any] = {"patience": None, "talk": None}
+    if production:
+        script["dtmf"] = [list(key) for key in PRODUCTION_KEYS]
+    with simulator() as sim, _receiver() if production else contextlib.nullcontext() as hook_url:
         async with SimControl(sim.base_url) as control:
             prefix = new_prefix()
-            config = bench_config(sim.base_url, prefix=prefix, agents=spec.agents, transport=spec.transport)
+            config = bench_config(
+                sim.base_url, prefix=prefix, agents=spec.agents, transport=spec.transport, production=production
+            )
             for start in range(0, spec.agents, 200):
                 chunk = range(start, min(start + 200, spec.agents))
                 await asyncio.gather(
@@ -100,71 +216,89 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
                 )
             app = build_app(config)
             probe = Probe(app)
-            ended = anyio.Event()
-            finished = [0]
-
-            def on_event(kind: str, fields: dict[str, Any]) -> None:
-                if kind == "call.ended":
-                    finished[0] += 1
-                    if finished[0] >= spec.calls:
-                        ended.set()
-
-            app.services.observers.append(on_event)
+            ended = when_all_ended(app, spec.calls)
             pattern = f"{prefix}:*"
+            webhooks_received = 0
             try:
-                async with anyio.create_task_group() as tg:
-                    await tg.start(app.run)
-                    await app.store.flush()
-                    probe.reset()
-                    trips0, cpu0, sim_cpu0, wall0 = (
-                        app.store.round_trips,
-                        time.process_time(),
-                        sim.cpu_seconds(),
-                        (time.perf_counter()),
-                    )
-                    with Sampler() if profile else contextlib.nullcontext() as sampler:
-                        await control.traffic(spec.calls, spec.rate, {"patience": None, "talk": None})
-                        budget = (spec.calls / spec.rate if spec.rate else 2.0) + spec.talk + 60.0
-                        with anyio.move_on_after(budget) as scope:
-                            await ended.wait()
-                    await app.store.flush()
-                    wall = time.perf_counter() - wall0
-                    cpu = time.process_time() - cpu0
-                    sim_cpu = sim.cpu_seconds() - sim_cpu0
-                    trips = app.store.round_trips - trips0
-                    app.stop()
+                with counting_redis() as traffic:
+                    async with anyio.create_task_group() as tg:
+                        await tg.start(app.run)
+                        if hook_url is not None:
+                            await app.webhooks.create_subscription(hook_url)
+                        await app.store.flush()
+                        await anyio.sleep(0.5)  # let start-up traffic settle
+                        probe.reset()
+                        traffic.reset()
+                        before = await control.stats()
+                        cpu0, sim_cpu0, wall0 = time.process_time(), sim.cpu_seconds(), time.perf_counter()
+                        with Sampler() if profile else contextlib.nullcontext() as sampler:
+                            await control.traffic(spec.calls, spec.rate, script)
+                            budget = (spec.calls / spec.rate if spec.rate else 2.0) + spec.talk + 60.0
+                            with anyio.move_on_after(budget) as scope:
+                                await ended.wait()
+                        await app.store.flush()
+                        wall = time.perf_counter() - wall0
+                        cpu = time.process_time() - cpu0
+                        sim_cpu = sim.cpu_seconds() - sim_cpu0
+                        commands, trips = traffic.snapshot()
+                        await anyio.sleep(1.5)  # agent legs and wrap-ups finish; the simulator settles
+                        after = await control.stats()
+                        if hook_url is not None:
+                            async with __import__("aiohttp").ClientSession() as session:
+                                reply = await session.get(hook_url.replace("/hook", "/count"))
+                                webhooks_received = int((await reply.json())["received"])
+                        shed = _shed(app)
+                        app.stop()
                 records = await stored_calls(app.store.redis, f"{app.store.keys.base}:call:*")
             finally:
                 await delete_prefix(app.store.redis, pattern)
                 await app.store.redis.aclose()
-    outcomes: dict[str, int] = {}
-    for record in records:
-        key = record.outcome if record.phase == "ended" else f"live:{record.phase}"
-        outcomes[key] = outcomes.get(key, 0) + 1
-    ended_ok = sum(count for key, count in outcomes.items() if not key.startswith("live:"))
-    answer_window = probe.last_answer - probe.first_answer
+    outcomes = outcomes_of(records)
+    ended_count = sum(count for key, count in outcomes.items() if not key.startswith("live:"))
+    failed = outcomes.get("failed", 0)
     calls = spec.calls
-    wire = probe.wire_corrected()
+    # Per call means per completed call: CPU, commands and frames spent on calls shed, failed or still live at the
+    # end are charged to the ones that ended well (all of them, when the load is carried).
+    served = max(1, ended_count - failed)
+    completed_window = (max(probe.ended_at) - probe.first_event) if probe.ended_at else float("nan")
+    answer_window = probe.last_answer - probe.first_answer
+    events = after["events_sent"] - before["events_sent"]
+    replies = after.get("ws_replies_sent", 0) - before.get("ws_replies_sent", 0)
+    frames_out = (after.get("ws_frames_in", 0) - before.get("ws_frames_in", 0)) + (
+        after.get("http_requests", 0) - before.get("http_requests", 0)
+    )
+    stamp = probe.wire_latency  # raw: both processes read the same clock
     return SurgeResult(
         spec=spec,
+        source="",
         offered_rate=spec.rate or float(calls),
-        achieved_rate=(probe.answers - 1) / answer_window if answer_window > 0 else float("nan"),
+        completed_rate=ended_count / completed_window if completed_window > 0 else float("nan"),
+        answer_rate=(probe.answers - 1) / answer_window if answer_window > 0 else float("nan"),
         window=wall,
         p50_ms=percentile(probe.app_latency, 50) * 1e3,
         p99_ms=percentile(probe.app_latency, 99) * 1e3,
-        max_ms=max(probe.app_latency, default=float("nan")) * 1e3,
-        wire_p50_ms=percentile(wire, 50) * 1e3,
-        wire_p99_ms=percentile(wire, 99) * 1e3,
-        cpu_ms_per_call=cpu * 1e3 / calls,
-        cpu_ms_per_request=cpu * 1e3 / max(1, probe.requests),
-        requests_per_call=probe.requests / calls,
-        events_per_call=probe.events / calls,
-        redis_rt_per_call=trips / calls,
-        ended=ended_ok,
-        lost=calls - ended_ok,
+        stamp_p50_ms=percentile(stamp, 50) * 1e3,
+        stamp_p99_ms=percentile(stamp, 99) * 1e3,
+        stamp_max_ms=max(stamp, default=float("nan")) * 1e3,
+        offer_p50_ms=percentile(probe.offer_latency, 50) * 1e3,
+        offer_p99_ms=percentile(probe.offer_latency, 99) * 1e3,
+        cpu_ms_per_call=cpu * 1e3 / served,
+        requests_per_call=probe.requests / served,
+        events_per_call=probe.events / served,
+        redis_commands_per_call=sum(commands.values()) / served,
+        redis_rt_per_call=trips / served,
+        frames_in_per_call=(events + replies) / served,
+        frames_out_per_call=frames_out / served,
+        ended=ended_count,
+        failed=failed,
+        lost=calls - ended_count,
+        sim_channels_left=int(after["channels_live"]),
+        shed=shed,
+        webhooks_received=webhooks_received,
         outcomes=outcomes,
+        redis_by_command={name: round(count / served, 2) for name, count in commands.most_common()},
         app_cpu_util=cpu / wall,
         sim_cpu_util=sim_cpu / wall,
         timed_out=scope.cancelled_caught,
-        profile=sampler.summary() if isinstance(sampler, Sampler) else None,
+        profile=asdict(summary) if isinstance(sampler, Sampler) and (summary := sampler.summary()) else None,
     )

@@ -50,12 +50,12 @@ def _import(args: argparse.Namespace) -> int:
 
     from callcenter_ari import logs
     from callcenter_ari.cli import load_config_or_exit
-    from callcenter_ari.store.keys import Keys
+    from callcenter_ari.store.connection import connected, tenant_keys
 
     config = load_config_or_exit(args.config)
     logs.configure("warning", "console")  # the progress bar and the summary say what info lines would
     console = Console(stderr=True)
-    if not config.redis.url:
+    if config.redis.mode == "url" and not config.redis.url:
         console.print(f"{args.config}: redis.url is required to import")
         return 2
     try:
@@ -80,11 +80,14 @@ def _import(args: argparse.Namespace) -> int:
     )
 
     async def run() -> int:
-        redis = Redis.from_url(config.redis.url)
+        async with connected(config.redis) as redis:
+            return await _import_into(redis)
+
+    async def _import_into(redis: Redis) -> int:
         queues = {queue_id: queue.name for queue_id, queue in config.queues.items()}
         desk = CampaignDesk(
             redis,
-            Keys(config.redis.prefix, config.app.tenant),
+            tenant_keys(config.redis, config.app.tenant),
             trunks=config.trunks,
             queues=queues,
             settings=config.campaigns,
@@ -100,8 +103,6 @@ def _import(args: argparse.Namespace) -> int:
         except CampaignError as exc:
             console.print(f"[red]cannot import[/red]: {exc}")
             return 2
-        finally:
-            await redis.aclose()
         await _write_rejects(desk, record, args.rejects)
         _summary(console, record)
         return 0

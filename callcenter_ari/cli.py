@@ -105,20 +105,17 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _surge(args: argparse.Namespace) -> int:
-    from redis.asyncio import Redis
-
     from callcenter_ari.ivr import SurgeAnnouncement
     from callcenter_ari.runtime.surge import InvalidSurge, SurgeService
-    from callcenter_ari.store.keys import Keys
+    from callcenter_ari.store.connection import connected, tenant_keys
     from callcenter_ari.store.surge import SurgeStore
 
     loaded = load_config_or_exit(args.config)
 
     async def apply() -> SurgeAnnouncement:
         # The same service and checks as the API's PUT and DELETE /api/v1/ivr/surge.
-        redis = Redis.from_url(loaded.redis.url)
-        try:
-            service = SurgeService(SurgeStore(redis, Keys(loaded.redis.prefix, loaded.app.tenant)))
+        async with connected(loaded.redis) as redis:
+            service = SurgeService(SurgeStore(redis, tenant_keys(loaded.redis, loaded.app.tenant)))
             if args.action == "on":
                 return await service.switch_on(
                     SurgeAnnouncement(
@@ -133,8 +130,6 @@ def _surge(args: argparse.Namespace) -> int:
                 return await service.switch_off()
             await service.refresh()
             return service.current()
-        finally:
-            await redis.aclose()
 
     try:
         current = anyio.run(apply)
@@ -148,27 +143,23 @@ def _surge(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from redis.asyncio import Redis
-
     from callcenter_ari import logs, wiring
+    from callcenter_ari.store.connection import connected
 
     tenants = [with_options(tenant, args) for tenant in load_platform_or_exit(args.config)]
     first = tenants[0].config  # [redis], [http] and [log] are the same in every tenant's file
-    if not first.redis.url:
+    if first.redis.mode == "url" and not first.redis.url:
         print(f"{tenants[0].path}: redis.url is required for `run` (only `demo` starts its own Redis)", file=sys.stderr)
         return 2
     logs.configure(first.log.level, first.log.format)
 
     async def serve() -> None:
-        redis = Redis.from_url(first.redis.url)  # one connection pool for every tenant
-        platform = wiring.platform([tenant.config for tenant in tenants], redis=redis)
-        try:
+        async with connected(first.redis) as redis:  # one connection pool for every tenant
+            platform = wiring.platform([tenant.config for tenant in tenants], redis=redis)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(platform.handle_signals)
                 await platform.run()
                 tg.cancel_scope.cancel()
-        finally:
-            await redis.aclose()
 
     try:
         anyio.run(serve, backend_options={"use_uvloop": True})  # the hot loop: uvloop's event loop

@@ -91,9 +91,30 @@ class AriSection(_Section, frozen=True):
 
 
 class RedisSection(_Section, frozen=True):
-    # Empty means: no Redis configured (the demo then starts a private one; `run` refuses).
+    """How Redis is reached (store/connection.py): one server by ``url`` (the default), the primary that Redis
+    Sentinel names (``mode = "sentinel"``), or a Redis Cluster (``mode = "cluster"``)."""
+
+    # mode "url": empty means no Redis configured (the demo then starts a private one; `run` refuses).
     url: str = ""
     prefix: str = "cc"
+    mode: Literal["url", "sentinel", "cluster"] = "url"
+    sentinels: tuple[str, ...] = ()  # sentinel: "host:port" of each sentinel of the set
+    service: str = ""  # sentinel: the name the sentinels monitor the primary under
+    nodes: tuple[str, ...] = ()  # cluster: "host:port" of some of its nodes (the client learns the rest)
+    # sentinel and cluster: the data nodes' ACL user and password (mode url: in the URL); put them in the environment
+    username: str = ""
+    password: str = ""
+    sentinel_password: str = ""  # sentinel: the sentinels' own password (requirepass of sentinel.conf), if any
+    db: int = 0  # sentinel: the database number (a cluster has only 0)
+    # sentinel and cluster: a server that stops answering (a box powered off, a network cut) is given up on after
+    # this long, and the next try goes to whichever server is primary by then; longer than the webhook outbox's
+    # blocking read (webhooks.read_block)
+    socket_timeout_seconds: float = 5.0
+    # url and sentinel: each write-behind batch (call records, agents, places in line) counts as written only once
+    # this many replicas have it too (WAIT), so that a failover cannot take back what the ACD acted on; a replica
+    # slower than wait_timeout_ms (or gone) is not waited for again for 5 seconds. 0: do not wait.
+    wait_replicas: int = 0
+    wait_timeout_ms: int = 100
 
 
 class HttpSection(_Section, frozen=True):
@@ -274,6 +295,9 @@ class Config(_Section, frozen=True):
         if data["ari"]["password"]:
             data["ari"]["password"] = "***"
         data["redis"]["url"] = _mask_url_password(data["redis"]["url"])
+        for secret in ("password", "sentinel_password"):
+            if data["redis"][secret]:
+                data["redis"][secret] = "***"
         for token in data["api"]["tokens"].values():
             token["token"] = "***"
         return data
@@ -459,6 +483,7 @@ def problems(config: Config) -> list[str]:
         found.append("standby.poll_seconds: from 0.05 to standby.lease_seconds")
     if config.app.node and not _ID.fullmatch(config.app.node):
         found.append("app.node: not a valid name (letters, digits, '_', '.', '-')")
+    found += check_redis(config.redis, config.webhooks.read_block)
     found += _check_ivr_references(config)
     found += validate_recording(config.recording)
     found += validate_campaigns(config.campaigns)
@@ -472,6 +497,60 @@ def problems(config: Config) -> list[str]:
             if shift.start.tzinfo is None or shift.end.tzinfo is None or shift.end <= shift.start:
                 found.append(f"tickets.shift_leads.{name}.shifts[{n}]: needs start < end, both with a UTC offset")
     return found
+
+
+def check_redis(redis: RedisSection, read_block: float = 0.0) -> list[str]:
+    """The ``[redis]`` section: each mode has exactly the keys it uses, every address is ``host:port``."""
+    found: list[str] = []
+    used = _REDIS_KEYS_OF_MODE[redis.mode]
+    for key in sorted(frozenset().union(*_REDIS_KEYS_OF_MODE.values())):
+        value = getattr(redis, key)
+        if key not in used and value != getattr(_REDIS_DEFAULTS, key):
+            found.append(f"redis.{key}: not used with mode = {redis.mode!r}")
+    if redis.mode == "url" and redis.url and urlsplit(redis.url).scheme not in ("redis", "rediss", "unix"):
+        found.append("redis.url: a redis://, rediss:// or unix:// URL")
+    if redis.mode == "sentinel":
+        if not redis.sentinels:
+            found.append("redis.sentinels: the sentinels' addresses, as host:port (three or more)")
+        if not _ID.fullmatch(redis.service):
+            found.append("redis.service: the name the sentinels monitor the primary under")
+        if not 0 <= redis.db <= 15:
+            found.append("redis.db: a database number from 0 to 15")
+    if redis.mode == "cluster" and not redis.nodes:
+        found.append("redis.nodes: some of the cluster's nodes, as host:port")
+    for key in ("sentinels", "nodes"):
+        for n, address in enumerate(getattr(redis, key)):
+            if parse_address(address) is None:
+                found.append(f"redis.{key}[{n}]: not host:port ({address[:64]!r})")
+    if not 0 <= redis.wait_replicas <= 5:
+        found.append("redis.wait_replicas: from 0 (do not wait) to 5")
+    if not 1 <= redis.wait_timeout_ms <= 5000:
+        found.append("redis.wait_timeout_ms: from 1 to 5000")
+    if redis.mode != "url" and not max(1.0, read_block + 1.0) <= redis.socket_timeout_seconds <= 300:
+        found.append("redis.socket_timeout_seconds: from 1 to 300, and longer than webhooks.read_block")
+    return found
+
+
+def parse_address(address: str) -> tuple[str, int] | None:
+    """``host:port`` (``[v6]:port`` for an IPv6 address) as (host, port), or None."""
+    match = _ADDRESS.fullmatch(address)
+    if match is None:
+        return None
+    port = int(match.group("port"))
+    return ((match.group("v6") or match.group("host")), port) if 0 < port < 65536 else None
+
+
+_ADDRESS = re.compile(
+    r"(?:\[(?P<v6>[0-9A-Fa-f:.]{2,45})\]|(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,252})):(?P<port>[0-9]{1,5})"
+)
+_REDIS_KEYS_OF_MODE = {
+    "url": frozenset({"url", "wait_replicas", "wait_timeout_ms"}),
+    "sentinel": frozenset(
+        {"sentinels", "service", "username", "password", "sentinel_password", "db", "wait_replicas", "wait_timeout_ms"}
+    ),
+    "cluster": frozenset({"nodes", "username", "password"}),
+}
+_REDIS_DEFAULTS = RedisSection()
 
 
 Problem = tuple[str, str]  # (the field's path inside the entry, as the TOML table or the API body has it; message)

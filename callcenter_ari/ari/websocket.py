@@ -3,6 +3,10 @@
 Frames are encoded and decoded with msgspec; a reply is matched to its request by ``request_id``. Events caused
 by a request can arrive before its reply (Asterisk sends the answer's ChannelStateChange first), which is fine:
 they go to the event sink in the order they arrived.
+
+Requests time out through one sweeper per connection, not a timer each: every request has the same timeout, so
+their deadlines come in the order they were sent, and the sweeper fails those past it from the front of a queue.
+A request is failed at most ``SWEEP_SECONDS`` after its deadline.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
@@ -37,6 +43,7 @@ class _RestRequest(msgspec.Struct, frozen=True, omit_defaults=True, tag_field="t
 
 
 _encoder = msgspec.json.Encoder()
+SWEEP_SECONDS = 0.25
 
 
 def _connect_errors(endpoint: Endpoint) -> ExceptionMapping:
@@ -53,6 +60,11 @@ def _connect_errors(endpoint: Endpoint) -> ExceptionMapping:
     }
 
 
+_REQUEST_ERRORS: ExceptionMapping = {
+    ConnectionClosed: lambda _: AriUnavailable("the ARI WebSocket closed during a request"),
+}
+
+
 class WebSocketTransport:
     name = "websocket"
 
@@ -61,6 +73,7 @@ class WebSocketTransport:
         self._timeout = request_timeout
         self._ws: ClientConnection | None = None
         self._pending: dict[str, asyncio.Future[RestResponse]] = {}
+        self._deadlines: deque[tuple[float, str, str]] = deque()  # (deadline, request id, what), in sending order
         self._ids = itertools.count(1)
 
     async def request(
@@ -80,15 +93,11 @@ class WebSocketTransport:
         )
         future: asyncio.Future[RestResponse] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
-        errors: ExceptionMapping = {
-            ConnectionClosed: lambda _: AriUnavailable("the ARI WebSocket closed during a request"),
-            TimeoutError: lambda _: AriUnavailable(f"no RESTResponse to {method} {path} within {self._timeout} s"),
-        }
+        self._deadlines.append((time.monotonic() + self._timeout, request_id, f"{method} {path}"))
         try:
-            with map_exceptions(errors):
+            with map_exceptions(_REQUEST_ERRORS):
                 await ws.send(_encoder.encode(message).decode())
-                async with asyncio.timeout(self._timeout):
-                    reply = await future
+                reply = await future
         finally:
             self._pending.pop(request_id, None)
         return Response(reply.status_code, reply.message_body.encode())
@@ -111,10 +120,26 @@ class WebSocketTransport:
                 ) as ws:
                     self._ws = ws
                     connected()
-                    await self._read(ws, sink)
+                    sweeper = asyncio.ensure_future(self._sweep())
+                    try:
+                        await self._read(ws, sink)
+                    finally:
+                        sweeper.cancel()
         finally:
             self._ws = None
             self._fail_pending()
+
+    async def _sweep(self) -> None:
+        """Fail the requests whose deadline has passed with no reply."""
+        deadlines, pending = self._deadlines, self._pending
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            now = time.monotonic()
+            while deadlines and deadlines[0][0] <= now:
+                _, request_id, what = deadlines.popleft()
+                future = pending.get(request_id)
+                if future is not None and not future.done():
+                    future.set_exception(AriUnavailable(f"no RESTResponse to {what} within {self._timeout} s"))
 
     async def _read(self, ws: ClientConnection, sink: EventSink) -> None:
         pending = self._pending
@@ -128,6 +153,7 @@ class WebSocketTransport:
                 await sink(message)  # type: ignore[arg-type]
 
     def _fail_pending(self) -> None:
+        self._deadlines.clear()
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(AriUnavailable("the ARI WebSocket closed during a request"))

@@ -71,6 +71,7 @@ _DEADLINE = ("acd", "deadline")
 REQUEST_TIMEOUT = 10.0  # an API request waits this long for Redis before it is answered as unavailable
 RETRIES = 3  # a request refused because another process changed the agent is tried again this often
 WATCH_BLOCK_MS = 2_000
+WATCH_GATHER_SECONDS = 0.05
 
 
 class SeatLimitReached(InvalidTransition):
@@ -752,6 +753,10 @@ class AcdService:
             for change in changes:
                 if change.origin != origin:
                     self._send(_Adopt(change.record))
+            if changes:
+                # Let changes gather (this process's own among them, read back and skipped): under load one read
+                # carries many instead of one each; another process's change is seen this much later at most.
+                await anyio.sleep(WATCH_GATHER_SECONDS)
 
     async def renew_seats(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Keep the seats of the agents logged in here leased; an agent whose seat went to another meanwhile (every

@@ -41,12 +41,12 @@ from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.channels import Channels
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
-from callcenter_ari.runtime.dispatcher import Dispatcher
+from callcenter_ari.runtime.dispatcher import EVENTS_USED, Dispatcher
 from callcenter_ari.runtime.egress import Resolver, system_resolver
 from callcenter_ari.runtime.features import FeatureCodes
 from callcenter_ari.runtime.monitor import MonitorService
 from callcenter_ari.runtime.overload import Admission
-from callcenter_ari.runtime.presence import Presence
+from callcenter_ari.runtime.presence import Presence, RedisCollector
 from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.recording import RecordingService
 from callcenter_ari.runtime.shared import Emit, Events, Spawner
@@ -59,9 +59,10 @@ from callcenter_ari.runtime.timers import Timers
 from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.campaign_desk import CampaignDesk
+from callcenter_ari.store.connection import tenant_keys
 from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.errors import StoreUnavailable
-from callcenter_ari.store.keys import InvalidId, Keys
+from callcenter_ari.store.keys import InvalidId
 from callcenter_ari.store.lease import NodeLease
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
@@ -188,10 +189,18 @@ class Application:
             request_timeout=ari.request_timeout_seconds,
             reconnect_initial=ari.reconnect_initial_seconds,
             reconnect_max=ari.reconnect_max_seconds,
+            event_filter=EVENTS_USED,
         )
         self.node = node_of(config)
         self.instance = f"{self.node}.{uuid.uuid4().hex[:8]}"  # this process, among the node's and the tenant's
-        self.store = Store(redis, Keys(config.redis.prefix, config.app.tenant), now=self.clock.now, node=self.node)
+        self.store = Store(
+            redis,
+            tenant_keys(config.redis, config.app.tenant),
+            now=self.clock.now,
+            node=self.node,
+            wait_replicas=config.redis.wait_replicas,
+            wait_timeout_ms=config.redis.wait_timeout_ms,
+        )
         self.agent_store = AgentStore(
             self.store, origin=self.instance, seat_limit=config.app.seat_limit, lease=config.app.seat_lease_seconds
         )
@@ -278,7 +287,9 @@ class Application:
             self.instance,
             write_back=self._write_back,
             resume_tickets=self._resume_ticket_numbering,
+            pause_tickets=self.tickets.store.close_numbering,
         )
+        self.metrics.registry.register(RedisCollector(self.presence, self.store))
         self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic, emit=emit)
         self.http = httpx.AsyncClient(timeout=config.inbound.crm_timeout_seconds, verify=client_context())
         self.services = Services(

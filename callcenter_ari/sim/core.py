@@ -18,6 +18,7 @@ import itertools
 import random
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from callcenter_ari.clock import Clock
@@ -62,6 +63,26 @@ DEFAULT_SOUNDS: dict[str, float] = {
 DIGIT_SECONDS = 0.773  # one digits/N file
 RECORDING_FORMATS = frozenset({"wav", "gsm", "ulaw", "alaw", "sln", "slin", "g722", "wav49", "g729", "ogg"})
 CALLERID_PRESENTATION = {"caller_presentation": 0, "caller_presentation_txt": "Presentation Allowed, Not Screened"}
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """An application's event filter (``PUT /applications/{name}/eventFilter``), with Asterisk's rule: a type on the
+    disallowed list is never sent; with an allowed list, only the types on it are; an empty list filters nothing."""
+
+    allowed: tuple[str, ...] = ()
+    disallowed: tuple[str, ...] = ()
+
+    def allows(self, event_type: str) -> bool:
+        if event_type in self.disallowed:
+            return False
+        return not self.allowed or event_type in self.allowed
+
+    def as_json(self) -> Json:
+        return {
+            "events_allowed": [{"type": t} for t in self.allowed],
+            "events_disallowed": [{"type": t} for t in self.disallowed],
+        }
 
 
 class EventSink(Protocol):
@@ -112,6 +133,7 @@ class Asterisk:
         self.stored_recordings: dict[str, StoredRecording] = {}
         self.global_vars: dict[str, str] = {}
         self.apps: set[str] = set()  # applications that have connected at least once
+        self.event_filters: dict[str, EventFilter] = {}  # per application, as PUT .../eventFilter set them
         self.startup = clock.now()
         self._channel_seq = itertools.count()
         self.local_seq = itertools.count()  # shared by Local pairs and Recorder channels, as in Asterisk
@@ -140,7 +162,10 @@ class Asterisk:
 
     def emit(self, apps: Iterable[str], type_: str, fields: Json) -> None:
         ts: str | None = None
+        filters = self.event_filters
         for app in apps:
+            if filters and app in filters and not filters[app].allows(type_):
+                continue
             if ts is None:
                 ts = format_timestamp(self.clock.now())
             self.counters["events"] += 1
@@ -742,9 +767,32 @@ class Asterisk:
             "bridge_ids": [b.id for b in self.bridges.values() if app in b.apps],
             "endpoint_ids": [],
             "device_names": [],
-            "events_allowed": [],
-            "events_disallowed": [],
+            **self.event_filters.get(app, EventFilter()).as_json(),
         }
+
+    def set_event_filter(self, app: str, body: Any) -> None:
+        """PUT /applications/{app}/eventFilter (Asterisk 13.26+ and 16.3+), as Asterisk applies the body: none or
+        ``{}`` empties both lists; a list given is set (``[]`` empties it), a list not given is left as it was.
+        Anything else is a 400."""
+        current = self.event_filters.get(app, EventFilter())
+        if body is None or body == {}:
+            self.event_filters.pop(app, None)
+            return
+        if not isinstance(body, dict):
+            raise AriError(400, "Invalid event filter")
+        lists = {}
+        for name in ("allowed", "disallowed"):
+            if name not in body:
+                continue
+            value = body[name]
+            if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+                raise AriError(400, f"Invalid event filter: {name} must be a list of objects")
+            lists[name] = tuple(str(item["type"]) for item in value if isinstance(item.get("type"), str))
+        updated = EventFilter(lists.get("allowed", current.allowed), lists.get("disallowed", current.disallowed))
+        if updated.allowed or updated.disallowed:
+            self.event_filters[app] = updated
+        else:
+            self.event_filters.pop(app, None)
 
     def subscribe(self, app: str, sources: list[str], subscribe: bool) -> None:
         targets: list[Channel | Bridge] = []

@@ -74,7 +74,10 @@ class Hub:
         self.active: dict[str, Subscriber] = {}
         self.connections: set[Subscriber] = set()
         self.encoder = msgspec.json.Encoder()
-        self.sent = 0
+        self.sent = 0  # events delivered to a connected application
+        self.frames_in = 0  # WebSocket frames the applications sent (REST over WebSocket requests)
+        self.replies_sent = 0  # REST over WebSocket replies (frames out beside the events)
+        self.http_requests = 0  # REST requests over HTTP
 
     def deliver(self, app: str, event: Json) -> None:
         conn = self.active.get(app)

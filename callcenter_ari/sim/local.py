@@ -1,10 +1,10 @@
 """Local channel pairs and the small dialplan of the recorded transcripts, as scripted behaviours.
 
 `Local/<exten>@<context>` creates two channels: `;1` is what the originator dials, `;2` runs `<context>`. The
-contexts below (cc-test, cc-caller-*, cc-answer*, cc-noanswer, cc-busy, cc-congestion, cc-amd-*) reproduce the
-dialplan listed in the transcripts' README, including the events Asterisk raises about the non-Stasis half
-(ChannelDialplan, ChannelCallerId, ...), because an app that originated the pair receives them. Real trunk and phone
-calls are single channels (see `phones.py`); nothing here is used for them.
+contexts below (cc-test, cc-inbound, cc-caller-*, cc-answer*, cc-noanswer, cc-busy, cc-congestion, cc-amd-*)
+reproduce the dialplan listed in the transcripts' README, including the events Asterisk raises about the
+non-Stasis half (ChannelDialplan, ChannelCallerId, ...), because an app that originated the pair receives them.
+Real trunk and phone calls are single channels (see `phones.py`); nothing here is used for them.
 """
 
 from __future__ import annotations
@@ -244,6 +244,17 @@ def ctx_test(pair: LocalPair, ch: Channel, exten: str) -> None:
         core.hangup(ch, 16)
 
 
+def ctx_inbound(pair: LocalPair, ch: Channel, exten: str) -> None:
+    """[cc-inbound]: Stasis(callcenter,inbound,local,<exten>) while unanswered, as a trunk call enters the app
+    (the context real-asterisk/build.sh adds, and the real-Asterisk surge places its callers through)."""
+    core = pair.core
+    core.dialplan_step(ch, "NoOp", f"cc-inbound {exten}", priority=1)
+    args = ["inbound", "local", exten]
+    core.dialplan_step(ch, "Stasis", ",".join(["callcenter", *args]), priority=2)
+    if not core.enter_stasis(ch, "callcenter", args):
+        core.hangup(ch, 16)
+
+
 def ctx_answer(pair: LocalPair, ch: Channel, exten: str) -> None:
     core = pair.core
     pair.two.sends_audio = pair.one.sends_audio = False
@@ -333,6 +344,7 @@ def ctx_amd_human(pair: LocalPair, ch: Channel, exten: str) -> None:
 
 LOCAL_CONTEXTS: dict[str, Callable[[LocalPair, Channel, str], None]] = {
     "cc-test": ctx_test,
+    "cc-inbound": ctx_inbound,
     "cc-caller-silent": ctx_caller_silent,
     "cc-caller-dtmf": ctx_caller_dtmf,
     "cc-caller-hangup": ctx_caller_hangup,

@@ -834,6 +834,20 @@ op(
 )(_subscription(False))
 
 
+@op(
+    "applications",
+    "PUT",
+    "/applications/{applicationName}/eventFilter",
+    "filter",
+    "Application",
+    Param("filter", "body", "object"),
+)
+def applications_filter(api: AriApi, r: Req) -> Result:
+    app = _app(api, r)
+    api.core.set_event_filter(app, r.body)
+    return 200, api.core.application_json(app)
+
+
 @op("endpoints", "GET", "/endpoints", "list", "List[Endpoint]")
 def endpoints_list(api: AriApi, r: Req) -> Result:
     return 200, []

@@ -125,6 +125,7 @@ def build_app(sim: Simulator) -> web.Application:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
+                    sim.hub.frames_in += 1
                     await rest_over_ws(conn, msg.data)
         finally:
             sim.hub.detach(conn)
@@ -159,9 +160,11 @@ def build_app(sim: Simulator) -> web.Application:
         reply["application"] = conn.apps[0]
         reply["timestamp"] = format_timestamp(sim.clock.now())
         reply["asterisk_id"] = ASTERISK_ID
+        sim.hub.replies_sent += 1
         conn.send(_json.encode(reply))
 
     async def rest(request: web.Request) -> web.StreamResponse:
+        sim.hub.http_requests += 1
         params = {k: v for k, v in request.query.items() if k != "api_key"}
         body = None
         if request.can_read_body:

@@ -206,5 +206,8 @@ class Simulator:
             "recordings_live": len(self.core.live_recordings),
             "websockets": len(self.hub.connections),
             "events_sent": self.hub.sent,
+            "ws_frames_in": self.hub.frames_in,
+            "ws_replies_sent": self.hub.replies_sent,
+            "http_requests": self.hub.http_requests,
             "clock": self.clock.now(),
         }

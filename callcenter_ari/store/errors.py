@@ -9,7 +9,15 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
-from redis.exceptions import RedisError, ResponseError
+from redis import exceptions as redis_errors
+from redis.exceptions import (
+    ClusterDownError,
+    ReadOnlyError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,8 +40,26 @@ def translated() -> Iterator[None]:
     except ResponseError as exc:
         kind = NoConsumerGroup if str(exc).startswith("NOGROUP") else StoreUnavailable
         raise kind(repr(exc)) from exc
-    except (RedisError, OSError) as exc:
+    except (RedisError, RedisClusterException, OSError) as exc:
         raise StoreUnavailable(repr(exc)) from exc
+
+
+# Answers of a server that cannot take writes now but will (a replica not yet promoted or a demoted primary, a
+# cluster without a primary for the slot, a server loading its data), and a cluster node that could not be reached
+# (a cluster pipeline puts a node's connection error among the results): inside a pipeline read with
+# raise_on_error=False they come back as results, and the batch is tried again as through an outage.
+NOT_WRITABLE_NOW = (
+    ReadOnlyError,
+    ClusterDownError,
+    TryAgainError,
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+)
+
+
+def not_writable_now(results: list[object]) -> BaseException | None:
+    """The first result that says the server cannot take writes now, if any."""
+    return next((r for r in results if isinstance(r, NOT_WRITABLE_NOW)), None)
 
 
 def translating(cls: type[T]) -> type[T]:

@@ -1,5 +1,7 @@
 """The tenant's running processes: a marker key per process, renewed while it runs, and a sorted set of them by
-lease expiry (Redis time). A marker found gone at a renewal means Redis lost its data (runtime/presence.py)."""
+lease expiry (Redis time). Beside the marker, a witness that outlives any stall by far (a day): found gone at a
+renewal, it means Redis lost its data (runtime/presence.py); a marker gone with its witness there means only that
+the process stalled past its lease."""
 
 from __future__ import annotations
 
@@ -8,10 +10,14 @@ from callcenter_ari.store.keys import checked
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.scripts import Script
 
-# KEYS: the marker, the instances. ARGV: instance id, TTL in milliseconds. Returns 1 if the marker was there.
+WITNESS_TTL_MS = 86_400_000
+
+# KEYS: the marker, the instances, the witness. ARGV: instance id, TTL in milliseconds, the witness's TTL in
+# milliseconds. Returns 1 if the witness was there.
 _RENEW = Script("""
-local existed = redis.call('EXISTS', KEYS[1])
+local existed = redis.call('EXISTS', KEYS[3])
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]) / 1000, ARGV[1])
@@ -26,6 +32,13 @@ class Instances:
         self._store = store
 
     async def renew(self, instance: str, ttl: float) -> bool:
-        """Renew this process's marker and lease for ``ttl`` seconds; False if the marker was gone."""
-        keys = [self._store.keys.instance(checked(instance, "instance id")), self._store.keys.instances]
-        return bool(await _RENEW.call(self._store.redis, keys, [instance, int(ttl * 1000)]))
+        """Renew this process's marker and lease for ``ttl`` seconds; False if its witness was gone (Redis lost its
+        data, or this is the process's first renewal)."""
+        keys = self._store.keys
+        instance = checked(instance, "instance id")
+        marker, witness = keys.instance(instance), keys.instance_witness(instance)
+        return bool(
+            await _RENEW.call(
+                self._store.redis, [marker, keys.instances, witness], [instance, int(ttl * 1000), WITNESS_TTL_MS]
+            )
+        )

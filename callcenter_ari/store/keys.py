@@ -24,12 +24,17 @@ def checked(value: str, what: str = "id") -> str:
 
 
 class Keys:
-    """Key names for one tenant: ``<prefix>:<tenant>:<kind>[:<id>]``."""
+    """Key names for one tenant: ``<prefix>:<tenant>:<kind>[:<id>]``; with ``hash_tag`` (Redis Cluster)
+    ``<prefix>:{<tenant>}:<kind>[:<id>]``, so that every key of the tenant hashes to one slot: each Lua script and
+    each transaction of the stores touches one slot whatever keys it takes, and a tenant's batch goes to one node
+    (tests/store/test_key_slots.py holds every script call path to it). The tenants of a platform spread over the
+    cluster's nodes; one tenant's keys are on one node (and its replicas)."""
 
     __slots__ = ("base",)
 
-    def __init__(self, prefix: str, tenant: str) -> None:
-        self.base = f"{checked(prefix, 'key prefix')}:{checked(tenant, 'tenant')}"
+    def __init__(self, prefix: str, tenant: str, *, hash_tag: bool = False) -> None:
+        tenant = checked(tenant, "tenant")
+        self.base = f"{checked(prefix, 'key prefix')}:{f'{{{tenant}}}' if hash_tag else tenant}"
 
     def call(self, call_id: str) -> str:
         return f"{self.base}:call:{checked(call_id, 'call id')}"
@@ -77,8 +82,13 @@ class Keys:
         return f"{self.base}:instances"
 
     def instance(self, instance_id: str) -> str:
-        """A running process's marker: it vanishing before its lease ran out means Redis lost its data."""
+        """A running process's marker, alive for its lease: other processes count it while it is there."""
         return f"{self.base}:instance:{checked(instance_id, 'instance id')}"
+
+    def instance_witness(self, instance_id: str) -> str:
+        """A running process's witness, kept a day past its last renewal: it vanishing means Redis lost its data
+        (the marker also vanishes when the process merely stalled past its lease)."""
+        return f"{self.base}:instance:{checked(instance_id, 'instance id')}:witness"
 
     def trunk_lines(self, trunk: str) -> str:
         """Hash: channel id -> node, for every channel using one of the trunk's lines (inbound and outbound)."""

@@ -8,10 +8,16 @@ lines) are Lua scripts that another store module queues behind the staged writes
 Under a hot standby's lease (``fencing.py``) the batch is a transaction watched on the node's fencing token: it is
 written only while Redis holds this process's token (one round trip more to read it), and a process that lost the
 node has every write refused (``Fenced``) instead.
+
+With ``wait_replicas`` (a primary with replicas, usually behind Sentinel) the pipeline ends with ``WAIT``: a batch
+counts as written once that many replicas have it, so a failover cannot take back an agent's state the ACD acted on.
+A replica that does not answer within the timeout (lagging, or gone) is not waited for again for ``REPLICA_PAUSE``
+seconds: a dead replica slows the writes down once, not every batch.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +33,7 @@ from redis.exceptions import RedisError, WatchError
 from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.fencing import Fence, Fenced
 from callcenter_ari.store.codec import entries, read_entries, scored, text
-from callcenter_ari.store.errors import StoreUnavailable, translated, translating
+from callcenter_ari.store.errors import StoreUnavailable, not_writable_now, translated, translating
 from callcenter_ari.store.keys import Keys, checked
 
 log = structlog.get_logger(__name__)
@@ -37,13 +43,24 @@ _decode_call = msgspec.json.Decoder(CallRecord).decode
 
 EVENT_STREAM_MAXLEN = 1_000_000
 FINAL_FLUSH_SECONDS = 10.0
+REPLICA_PAUSE = 5.0
 
 
 @translating
 class Store:
-    def __init__(self, redis: Redis, keys: Keys, *, now: Callable[[], float], node: str = "local") -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        now: Callable[[], float],
+        node: str = "local",
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 100,
+    ) -> None:
         """``node``: the Asterisk this process serves (see docs/ARCHITECTURE.md, "Nodes"): its live calls are kept
-        apart from other nodes', so that each recovers exactly its own."""
+        apart from other nodes', so that each recovers exactly its own. ``wait_replicas``, ``wait_timeout_ms``: see
+        above (``[redis]`` of the configuration)."""
         self.redis = redis
         self.keys = keys
         self.node = checked(node, "node")
@@ -59,6 +76,9 @@ class Store:
         self._flush_lock = anyio.Lock()
         self.round_trips = 0
         self.fence: Fence | None = None  # set while a hot standby's lease is held: writes only under its token
+        self._wait = (wait_replicas, wait_timeout_ms)
+        self._replicas_late_until = 0.0  # time.monotonic(): until then, batches do not wait for the replicas
+        self.replicas_late = 0  # batches that a replica did not confirm in time
 
     # ---- staged writes (flushed in one pipeline) --------------------------------------------------------
 
@@ -166,17 +186,26 @@ class Store:
 
         while True:
             fence = self.fence
+            # Not inside a fenced batch's transaction (WAIT is refused there): with a hot standby the replicas are
+            # not waited for.
+            waiting = fence is None and self._wait[0] > 0 and time.monotonic() >= self._replicas_late_until
             try:
                 with translated():
                     if fence is None:
                         pipe = self.redis.pipeline(transaction=False)
                         extras = fill(pipe)
+                        if waiting:
+                            pipe.execute_command("WAIT", *self._wait)
                         results: list[Any] = await pipe.execute(raise_on_error=False)
                     else:
                         written = await self._write_fenced(fence, fill)
                         if written is None:
                             continue  # the token moved while the batch was on its way: read it again
                         extras, results = written
+                if waiting:
+                    self._replicated(results.pop())
+                if (refused := not_writable_now(results)) is not None:
+                    raise StoreUnavailable(repr(refused))
             except StoreUnavailable as exc:
                 log.error("store.flush_failed", error=str(exc), pending=len(calls) + len(ops))
                 await anyio.sleep(0.5)
@@ -203,6 +232,14 @@ class Store:
                 return extras, await pipe.execute(raise_on_error=False)
             except WatchError:
                 return None
+
+    def _replicated(self, acknowledged: Any) -> None:
+        wanted = self._wait[0]
+        if isinstance(acknowledged, int) and acknowledged >= wanted:
+            return
+        self.replicas_late += 1
+        self._replicas_late_until = time.monotonic() + REPLICA_PAUSE
+        log.warning("store.replicas_late", wanted=wanted, acknowledged=repr(acknowledged), pause=REPLICA_PAUSE)
 
     # ---- reads ------------------------------------------------------------------------------------------
 

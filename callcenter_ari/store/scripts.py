@@ -22,9 +22,12 @@ class Script:
         self.source = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
-    def queue(self, pipe: Pipeline, keys: list[str], args: list[Any]) -> None:
-        """Queue this script in ``pipe`` (by SHA1)."""
-        pipe.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+    def queue(self, pipe: Pipeline, keys: list[str], args: list[Any], *, by_source: bool = False) -> None:
+        """Queue this script in ``pipe`` (by SHA1; ``by_source``: as EVAL with its source, which Redis caches)."""
+        if by_source:
+            pipe.execute_command("EVAL", self.source, len(keys), *keys, *args)
+        else:
+            pipe.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
 
     async def call(self, redis: Redis, keys: list[str], args: list[Any]) -> Any:
         """Run it now, on its own."""

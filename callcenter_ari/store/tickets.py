@@ -128,6 +128,12 @@ class TicketStore:
         self._opened = True  # the first look is done: from now on, only a loss and its write-back reopen it
         return opened
 
+    async def close_numbering(self) -> None:
+        """No numbers until ``open_numbering``: Redis failed over, and the counter may have lost the last ones
+        given (runtime/presence.py)."""
+        with translated():
+            await self.redis.delete(self.keys.tickets_guard)
+
     async def write_back_numbers(self) -> None:
         """Redis lost its data: the counters go back up to the highest numbers this process gave."""
         with translated():

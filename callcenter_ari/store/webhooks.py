@@ -5,6 +5,11 @@ of pending delivery ids scored by next-attempt time and a capped attempt log; a 
 set of dead-lettered ids. Creating a delivery and scheduling it is one Lua step that does nothing if the delivery
 exists, so a fan-out repeated after a crash (the stream entry was read but not acknowledged) creates no duplicate.
 Claiming a due delivery moves its score a lease ahead in one step, so two workers never send it at once.
+
+Both steps are called by SHA1 (``store/scripts.py``), with no SCRIPT EXISTS round trip before each pipeline; a
+pipeline in which Redis did not know a script (it restarted, or its cache was flushed) is sent again with the
+scripts' source: the steps are idempotent (a create does nothing if the delivery exists, an acknowledgement twice
+is one), and a claim Redis refused as unknown changed nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from callcenter_ari.store.codec import members, text
 from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys, checked
+from callcenter_ari.store.scripts import Script
 from callcenter_ari.webhooks.model import Delivery, DeliveryAttempt, StreamEntry, Subscription
 
 GROUP = "webhooks"
@@ -29,16 +35,16 @@ _decode_delivery = msgspec.json.Decoder(Delivery).decode
 _decode_attempt = msgspec.json.Decoder(DeliveryAttempt).decode
 
 # KEYS: delivery, schedule. ARGV: delivery JSON, score, delivery id.
-_CREATE = """
+_CREATE = Script("""
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
   return 1
 end
 return 0
-"""
+""")
 
 # KEYS: schedule, delivery. ARGV: delivery id, now, lease end. Returns the delivery JSON if we now hold it.
-_CLAIM = """
+_CLAIM = Script("""
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score or tonumber(score) > tonumber(ARGV[2]) then return false end
 local blob = redis.call('GET', KEYS[2])
@@ -48,7 +54,7 @@ if not blob then
 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return blob
-"""
+""")
 
 
 @translating
@@ -56,8 +62,6 @@ class WebhookStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
-        self._create = redis.register_script(_CREATE)
-        self._claim = redis.register_script(_CLAIM)
 
     # ---- subscriptions ----------------------------------------------------------------------------------
 
@@ -122,18 +126,21 @@ class WebhookStore:
 
     async def create_and_ack(self, deliveries: Sequence[Delivery], acked: Sequence[str]) -> int:
         """Create the deliveries (those not already there) and acknowledge the entries, in one transaction."""
-        pipe = self.redis.pipeline(transaction=True)
-        for delivery in deliveries:
-            await self._stage_create(pipe, delivery)
-        if acked:
-            pipe.xack(self.keys.events, GROUP, *acked)
-        results = await pipe.execute()
+        for by_source in (False, True):
+            pipe = self.redis.pipeline(transaction=True)
+            for delivery in deliveries:
+                keys = [self.keys.webhook_delivery(delivery.id), self.keys.webhook_schedule(delivery.subscription_id)]
+                args: list[bytes | str] = [_encode(delivery), repr(delivery.next_attempt_at), delivery.id]
+                _CREATE.queue(pipe, keys, args, by_source=by_source)
+            if acked:
+                pipe.xack(self.keys.events, GROUP, *acked)
+            results = await pipe.execute(raise_on_error=False)
+            if not any(isinstance(r, NoScriptError) for r in results):
+                break
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
         return sum(int(r) for r in results[: len(deliveries)])
-
-    async def _stage_create(self, pipe: Any, delivery: Delivery) -> None:
-        keys = [self.keys.webhook_delivery(delivery.id), self.keys.webhook_schedule(delivery.subscription_id)]
-        args: list[bytes | str] = [_encode(delivery), repr(delivery.next_attempt_at), delivery.id]
-        await self._create(keys=keys, args=args, client=pipe)  # queued: a pipeline's commands return at once
 
     async def create(self, deliveries: Sequence[Delivery]) -> int:
         return await self.create_and_ack(deliveries, ())
@@ -167,10 +174,18 @@ class WebhookStore:
         if not claims:
             return []
         pipe = self.redis.pipeline(transaction=False)
-        for sub, ident in claims:
-            keys = [self.keys.webhook_schedule(sub), self.keys.webhook_delivery(ident)]
-            await self._claim(keys=keys, args=[ident, repr(now), repr(lease_until)], client=pipe)
-        return [_decode_delivery(blob) for blob in await pipe.execute() if blob]
+        steps = [
+            (
+                [self.keys.webhook_schedule(sub), self.keys.webhook_delivery(ident)],
+                [ident, repr(now), repr(lease_until)],
+            )
+            for sub, ident in claims
+        ]
+        for keys, args in steps:
+            _CLAIM.queue(pipe, keys, args)
+        results = await pipe.execute(raise_on_error=False)
+        held = [await _CLAIM.retry_if_unknown(self.redis, r, k, a) for r, (k, a) in zip(results, steps, strict=True)]
+        return [_decode_delivery(blob) for blob in held if blob]
 
     async def record(self, delivery: Delivery, attempt: DeliveryAttempt, *, log_size: int, ttl: float) -> None:
         """Write an attempt's result: the delivery, its place (schedule, dead letters or nowhere) and the log line."""

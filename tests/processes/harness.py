@@ -4,6 +4,7 @@ over real HTTP and WebSocket by the test itself, so the test can read the media 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -12,7 +13,7 @@ import socket
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import anyio
 import httpx
 
-from callcenter_ari.sim import Simulator
+from callcenter_ari.sim import SimConfig, Simulator
 
 USER, PASSWORD = "callcenter", "proc-secret"
 ADMIN_TOKEN = "proc-admin-token-0123456789"
@@ -212,6 +213,19 @@ class Cluster:
             if app.process is not None and app.process.poll() is None:
                 app.process.kill()
                 app.process.wait(timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def simulated(redis_url: str, prefix: str, workdir: Path, *, seed: int) -> AsyncIterator[Cluster]:
+    """A simulator of Stasis application cc1 on a real clock over real sockets, and room for app processes of
+    tenant t1 on ``redis_url`` (empty: the processes' ``[redis]`` says how to reach it); all killed at the end."""
+    sim = Simulator(SimConfig(app="cc1", username=USER, password=PASSWORD, seed=seed, clock="real"))
+    async with sim.serve(host="127.0.0.1", port=0) as server:
+        group = Cluster(sim, server.base_url, redis_url, prefix, workdir)
+        try:
+            yield group
+        finally:
+            group.stop_all()
 
 
 def conversations(sim: Simulator) -> dict[str, list[tuple[float, float, str]]]:

@@ -1,0 +1,61 @@
+"""Redis traffic counted where it leaves the process: at redis-py's connection, for every client in it.
+
+Every command is packed by `AbstractConnection.pack_command` (a pipeline packs each of its commands through it)
+and every write to the socket goes through `AbstractConnection.send_packed_command`, which is followed by the
+replies being read: one call is one round trip. Wrapping the two methods on the class counts all Redis traffic of
+the measured process (the call store, tickets, webhooks, statistics, recovery markers), not only what one store
+chooses to count, and works on any commit of the project because it touches only redis-py.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from redis.asyncio.connection import AbstractConnection
+
+
+class RedisTraffic:
+    def __init__(self) -> None:
+        self.commands: Counter[str] = Counter()
+        self.round_trips = 0
+
+    @property
+    def total_commands(self) -> int:
+        return sum(self.commands.values())
+
+    def reset(self) -> None:
+        self.commands.clear()
+        self.round_trips = 0
+
+    def snapshot(self) -> tuple[Counter[str], int]:
+        return Counter(self.commands), self.round_trips
+
+
+@contextmanager
+def counting_redis() -> Iterator[RedisTraffic]:
+    """Count commands (by name) and round trips of every redis-py asyncio connection while the block runs."""
+    traffic = RedisTraffic()
+    pack = AbstractConnection.pack_command
+    send = AbstractConnection.send_packed_command
+
+    def counted_pack(self: AbstractConnection, *args: Any) -> list[bytes]:
+        name = args[0]
+        if isinstance(name, bytes):
+            name = name.decode()
+        traffic.commands[str(name).split(" ", 1)[0].upper()] += 1
+        return pack(self, *args)
+
+    async def counted_send(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        traffic.round_trips += 1
+        await send(self, command, check_health)
+
+    AbstractConnection.pack_command = counted_pack  # type: ignore[method-assign]
+    AbstractConnection.send_packed_command = counted_send  # type: ignore[method-assign]
+    try:
+        yield traffic
+    finally:
+        AbstractConnection.pack_command = pack  # type: ignore[method-assign]
+        AbstractConnection.send_packed_command = send  # type: ignore[method-assign]

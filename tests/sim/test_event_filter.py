@@ -1,0 +1,81 @@
+"""The per-application event filter (PUT /applications/{name}/eventFilter, Asterisk 13.26+ and 16.3+), over real
+HTTP and the event WebSocket, with the rules of the ARI documentation (tests/../ari-api-docs applications.json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from callcenter_ari.sim import Simulator
+from tests.sim.conftest import PASSWORD, USER, Client
+
+
+async def _filter(client: Client, body: Any, app: str = "callcenter") -> tuple[int, Any]:
+    url = client.base + f"/ari/applications/{app}/eventFilter"
+    data = None if body is None else json.dumps(body)
+    headers = {"Content-Type": "application/json"}
+    params = {"api_key": f"{USER}:{PASSWORD}"}
+    async with client.session.put(url, params=params, data=data, headers=headers) as resp:
+        text = await resp.text()
+        return resp.status, (json.loads(text) if text else None)
+
+
+async def test_only_the_allowed_types_are_sent(sim: Simulator, client: Client) -> None:
+    status, app = await _filter(client, {"allowed": [{"type": "StasisStart"}, {"type": "ChannelHangupRequest"}]})
+    assert status == 200
+    assert app["events_allowed"] == [{"type": "StasisStart"}, {"type": "ChannelHangupRequest"}]
+    assert app["events_disallowed"] == []
+    channel = await sim.inject_call(did="5551000", caller="+1555")
+    await client.call("POST", f"/ari/channels/{channel}/answer")
+    await client.call("DELETE", f"/ari/channels/{channel}")
+    await client.drain()
+    types = set(client.types())
+    assert types == {"StasisStart", "ChannelHangupRequest"}  # no state change, StasisEnd or ChannelDestroyed
+    assert (await client.call("GET", "/ari/applications/callcenter"))[1]["events_allowed"] == app["events_allowed"]
+
+
+async def test_disallowed_wins_and_a_list_not_given_is_left_alone(sim: Simulator, client: Client) -> None:
+    await _filter(client, {"allowed": [{"type": "StasisStart"}, {"type": "StasisEnd"}]})
+    status, app = await _filter(client, {"disallowed": [{"type": "StasisStart"}]})
+    assert status == 200
+    assert app["events_allowed"] == [{"type": "StasisStart"}, {"type": "StasisEnd"}]  # not given: kept
+    assert app["events_disallowed"] == [{"type": "StasisStart"}]
+    channel = await sim.inject_call(did="5551000", caller="+1555")
+    await client.call("DELETE", f"/ari/channels/{channel}")
+    await client.drain()
+    assert client.types() == ["StasisEnd"]
+
+
+async def test_an_empty_body_or_empty_lists_filter_nothing(sim: Simulator, client: Client) -> None:
+    await _filter(client, {"allowed": [{"type": "StasisEnd"}], "disallowed": [{"type": "StasisStart"}]})
+    status, app = await _filter(client, None)
+    assert status == 200 and app["events_allowed"] == [] and app["events_disallowed"] == []
+    await _filter(client, {"allowed": [{"type": "StasisEnd"}]})
+    await _filter(client, {"allowed": []})
+    channel = await sim.inject_call(did="5551000", caller="+1555")
+    await client.call("POST", f"/ari/channels/{channel}/answer")
+    await client.drain()
+    assert {"StasisStart", "ChannelStateChange"} <= set(client.types())
+
+
+async def test_a_bad_filter_is_a_400_and_an_unknown_application_a_404(sim: Simulator, client: Client) -> None:
+    assert (await _filter(client, {"allowed": "StasisStart"}))[0] == 400
+    assert (await _filter(client, {"allowed": ["StasisStart"]}))[0] == 400
+    assert (await _filter(client, {"allowed": [{"type": "StasisStart"}]}, app="nobody"))[0] == 404
+    assert (await client.call("GET", "/ari/applications/callcenter"))[1]["events_allowed"] == []
+
+
+async def test_a_filter_is_per_application(sim: Simulator, client: Client) -> None:
+    other = Client(client.session, client.base)
+    await other.connect(app="globex")
+    await _filter(client, {"allowed": [{"type": "StasisEnd"}]})
+    await sim.inject_call(did="5553000", caller="+1555", app="globex")
+    assert "StasisStart" in [e["type"] for e in await other.drain()]
+
+
+async def test_a_body_without_either_list_changes_nothing(sim: Simulator, client: Client) -> None:
+    """Asterisk takes the whole body as the filter: an object naming neither list (``{"filter": {...}}``, as a
+    Swagger client wraps a body parameter) updates neither."""
+    await _filter(client, {"allowed": [{"type": "StasisEnd"}]})
+    status, app = await _filter(client, {"filter": {"allowed": [{"type": "StasisStart"}]}})
+    assert status == 200 and app["events_allowed"] == [{"type": "StasisEnd"}]

@@ -1,0 +1,55 @@
+"""The WebSocket transport's request timeout, kept by one sweeper per connection: a request Asterisk never
+answers fails with the request named, the others on the same socket are answered before, and the connection
+stays up. Against the simulator over a real socket, its answer to ``ping`` delayed by a fault rule."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from callcenter_ari.ari.errors import AriUnavailable
+from callcenter_ari.ari.transport import Endpoint
+from callcenter_ari.ari.websocket import WebSocketTransport
+from callcenter_ari.sim import Simulator
+from callcenter_ari.sim.faults import FaultRule
+from tests.sim.conftest import PASSWORD, USER
+
+pytestmark = pytest.mark.wire
+
+
+async def test_an_unanswered_request_fails_and_the_others_go_on(sim: Simulator) -> None:
+    sim.api.faults.set([FaultRule("ping", "slow", 1.0, delay=3.0)])
+    async with sim.serve() as server:
+        transport = WebSocketTransport(Endpoint(server.base_url, "callcenter", USER, PASSWORD), request_timeout=0.5)
+        up = anyio.Event()
+        received: list[object] = []
+
+        async def sink(message: object) -> None:
+            received.append(message)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(transport.run, sink, up.set)
+            await up.wait()
+            failures: list[str] = []
+
+            async def ping() -> None:
+                try:
+                    await transport.request("GET", "asterisk/ping")
+                except AriUnavailable as exc:
+                    failures.append(exc.message)
+
+            tg.start_soon(ping)
+            tg.start_soon(ping)
+            info = await transport.request("GET", "asterisk/info")  # sent before the pings
+            assert info.status == 200
+            with anyio.fail_after(5):
+                while len(failures) < 2:
+                    await anyio.sleep(0.05)
+            assert failures == ["no RESTResponse to GET asterisk/ping within 0.5 s"] * 2
+            # The socket is still up (the simulator answers one socket's requests in order, so the delayed pings
+            # hold the next request back; events still flow).
+            await sim.inject_call(did="5551000", caller="+15550001111")
+            with anyio.fail_after(5):
+                while not received:
+                    await anyio.sleep(0.05)
+            tg.cancel_scope.cancel()
