@@ -77,10 +77,10 @@ class NodeLease:
         keys = store.keys
         self._redis = store.redis
         self.instance = checked(instance, "instance id")
-        self.holder_key = keys.node_lease(node, "holder")
-        self.fence_key = keys.node_lease(node, "fence")
-        self._vacant = keys.node_lease(node, "vacant")
-        self._waiting = keys.node_lease(node, "waiting")
+        self.holder_key = keys.node_holder(node)
+        self.fence_key = keys.node_fence(node)
+        self._vacant = keys.node_vacant(node)
+        self._waiting = keys.node_waiting(node)
 
     async def acquire(self, lease: float) -> int:
         """Take the node for ``lease`` seconds if nobody holds it: the new fencing token, or 0 (and this process

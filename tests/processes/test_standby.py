@@ -147,7 +147,7 @@ async def test_a_process_paused_past_its_lease_is_fenced_and_exits(cluster: Clus
     reasons = [line for line in first.lines() if line.get("event") in ("standby.stepped_down", "app.stepped_down")]
     assert reasons and reasons[-1]["level"] == "error"
     keys = Keys(cluster.prefix, "t1")
-    fence = int(await redis.get(keys.node_lease(second_node(second), "fence")))
+    fence = int(await redis.get(keys.node_fence(second_node(second))))
     assert fence == 2  # the first start took token 1, the takeover 2
     await cluster.sim.hangup(channel, 16)
     await until(lambda: _ended(second, call_id), what="the call ended through the new active")
