@@ -62,7 +62,8 @@ class TestLease:
         token, and a standby trying meanwhile is refused."""
         p1, p2 = lease(redis, keys, "p1"), lease(redis, keys, "p2")
         token = await first_token(p1)
-        await redis.delete(keys.node_holder("n1"), keys.node_fence("n1"), keys.node_vacant("n1"), keys.node_waiting("n1"))
+        lost = (keys.node_holder("n1"), keys.node_fence("n1"), keys.node_vacant("n1"), keys.node_waiting("n1"))
+        await redis.delete(*lost)
         assert await p2.acquire(5) == 0  # no token at all: the holder gets half a lease first
         assert await p1.renew(token, 5)
         assert await p2.acquire(5) == 0
