@@ -7,9 +7,12 @@ import sys
 from collections.abc import Sequence
 
 import anyio
+import msgspec
+import structlog
 
 from callcenter_ari import config as configuration
 from callcenter_ari.config import Config, ConfigError
+from callcenter_ari.fencing import EXIT_STEPPED_DOWN, SteppedDown
 from callcenter_ari.platform_config import TenantFile, load_platform
 
 
@@ -23,6 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         action="append",
         help="TOML configuration file of a tenant; repeat it to serve several tenants in one process (a platform)",
+    )
+    run.add_argument(
+        "--standby",
+        action="store_true",
+        help="hot standby: act for the node only while holding its lease in Redis, as [standby] enabled = true "
+        "(start the active and the standby both with it)",
+    )
+    run.add_argument(
+        "--http-port", type=int, help="serve health, metrics and the API on this port instead of http.port"
     )
     run.set_defaults(func=_run)
 
@@ -134,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
     from callcenter_ari import logs, wiring
     from callcenter_ari.store.connection import connected
 
-    tenants = load_platform_or_exit(args.config)
+    tenants = [with_options(tenant, args) for tenant in load_platform_or_exit(args.config)]
     first = tenants[0].config  # [redis], [http] and [log] are the same in every tenant's file
     if first.redis.mode == "url" and not first.redis.url:
         print(f"{tenants[0].path}: redis.url is required for `run` (only `demo` starts its own Redis)", file=sys.stderr)
@@ -154,7 +166,40 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
+    except BaseException as exc:
+        stepped = stepped_down(exc)
+        if stepped is None:
+            raise
+        # Another process acts for the node now (hot standby): exit so that a supervisor starts this one again,
+        # as a standby.
+        structlog.get_logger("callcenter_ari.cli").error("app.stepped_down", reason=stepped.reason)
+        return EXIT_STEPPED_DOWN
     return 0
+
+
+def with_options(tenant: TenantFile, args: argparse.Namespace) -> TenantFile:
+    """A tenant's configuration with what the command line sets over it (``--standby``, ``--http-port``)."""
+    config = tenant.config
+    if args.standby:
+        config = msgspec.structs.replace(config, standby=msgspec.structs.replace(config.standby, enabled=True))
+    if args.http_port is not None:
+        if not 1 <= args.http_port <= 65535:
+            print(f"--http-port: {args.http_port} is not a TCP port", file=sys.stderr)
+            raise SystemExit(2)
+        config = msgspec.structs.replace(config, http=msgspec.structs.replace(config.http, port=args.http_port))
+    return TenantFile(tenant.path, config)
+
+
+def stepped_down(exc: BaseException) -> SteppedDown | None:
+    """The ``SteppedDown`` that ended the task tree, however deep in exception groups."""
+    if isinstance(exc, SteppedDown):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = stepped_down(inner)
+            if found is not None:
+                return found
+    return None
 
 
 if __name__ == "__main__":

@@ -55,6 +55,15 @@ class AppSection(_Section, frozen=True):
     node: str = ""
 
 
+class StandbySection(_Section, frozen=True):
+    """Hot standby (runtime/standby.py): the process acts for its node only while it holds the node's lease in
+    Redis; a second process with the same node waits, and takes over when the first dies or stops."""
+
+    enabled: bool = False
+    lease_seconds: float = 5.0  # a dead process's node is taken over within this (plus a poll)
+    poll_seconds: float = 0.5  # how often a waiting process tries to take the lease
+
+
 class OverloadSection(_Section, frozen=True):
     """More calls than the process can serve well: new ones get ``treatment`` once, counted, instead of being taken
     and then failing (an answer that times out, a caller handed back and sent in again)."""
@@ -277,6 +286,7 @@ class Config(_Section, frozen=True):
     log: LogSection = LogSection()
     inbound: InboundSection = InboundSection()
     overload: OverloadSection = OverloadSection()
+    standby: StandbySection = StandbySection()
     dids: dict[str, DidRoute] = {}
     queues: dict[str, QueueConfig] = {}
     agents: dict[str, AgentConfig] = {}
@@ -488,6 +498,10 @@ def problems(config: Config) -> list[str]:
         found.append(f"overload.message: {problem}")
     if not 3 <= config.app.seat_lease_seconds <= 3600:
         found.append("app.seat_lease_seconds: from 3 to 3600")
+    if not 1 <= config.standby.lease_seconds <= 60:
+        found.append("standby.lease_seconds: from 1 to 60")
+    if not 0.05 <= config.standby.poll_seconds <= config.standby.lease_seconds:
+        found.append("standby.poll_seconds: from 0.05 to standby.lease_seconds")
     if config.app.node and not _ID.fullmatch(config.app.node):
         found.append("app.node: not a valid name (letters, digits, '_', '.', '-')")
     found += check_redis(config.redis, config.webhooks.read_block)

@@ -105,6 +105,8 @@ class AriClient:
         self._transport: Transport | None = None
         self._up = anyio.Event()
         self.pending = 0  # requests sent and not answered yet: how far behind Asterisk (or we) are
+        # Called before every request; raises to refuse it (a hot standby's fence: fencing.py).
+        self.guard: Callable[[], None] | None = None
 
     @property
     def transport_name(self) -> str:
@@ -237,6 +239,8 @@ class AriClient:
     async def request(
         self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
     ) -> Response:
+        if self.guard is not None:
+            self.guard()
         if not self._up.is_set():
             with anyio.move_on_after(self._timeout):
                 await self._up.wait()

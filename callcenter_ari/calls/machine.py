@@ -1020,6 +1020,9 @@ class InboundCall:
         if call.phase in ("survey", "voicemail"):
             outcome = "completed" if call.phase == "survey" else "voicemail"
             return [*commands, Hangup(call.channel_id), *self._end(outcome, now)]
+        if call.phase == "talking" and not call.agent_bridge and call.agent_channel not in message.channels:
+            # The agent hung up while the process was down: the caller must not sit alone in the bridge.
+            return commands + self._talk_over(AgentGone(None, call.agent_channel), now)
         if call.phase == "talking" and call.held_since is not None and not call.hold_alerted:
             # On hold through the restart: the supervisor is still alerted when the hold has lasted too long.
             alert_at = call.held_since + self.settings.queue_settings(call.queue).hold_alert

@@ -58,16 +58,20 @@ __all__ = ["API_PREFIX", "ApiDeps", "build_app", "serve"]
 
 
 @get("/health", opt={"exclude_from_auth": True}, include_in_schema=False, sync_to_thread=False)
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def health(tenants: NamedDependency[Tenants]) -> dict[str, str]:
+    """Alive, and its part in a hot standby pair (``active``, ``standby``, ``stepped_down``; ``mixed`` across
+    tenants): a standby is healthy, only not ready."""
+    return {"status": "ok", "role": tenants.role()}
 
 
 @get("/ready", opt={"exclude_from_auth": True}, include_in_schema=False, sync_to_thread=False)
 def ready(tenants: NamedDependency[Tenants]) -> Response[dict[str, str]]:
-    """Ready when every tenant served here is."""
+    """Ready when every tenant served here is; a standby is not (it serves no call until it takes over)."""
+    role = tenants.role()
     if tenants.ready():
-        return Response({"status": "ready"}, status_code=HTTP_200_OK)
-    return Response({"status": "not ready"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
+        return Response({"status": "ready", "role": role}, status_code=HTTP_200_OK)
+    status = "standby" if role == "standby" else "not ready"
+    return Response({"status": status, "role": role}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
 
 
 @get(

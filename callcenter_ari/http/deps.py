@@ -67,6 +67,7 @@ class ApiDeps:
     campaigns: CampaignDesk  # outbound campaigns, their leads and the do-not-call list
     callbacks: CallbackService  # callbacks: listed, scheduled, cancelled, rescheduled; their figures per queue
     dialer: DialerService  # the campaigns' dialer: live figures, preview mode
+    role: Callable[[], str] = lambda: "active"  # hot standby: active, standby or stepped_down
 
     @classmethod
     def from_application(cls, app: Application) -> ApiDeps:
@@ -92,6 +93,7 @@ class ApiDeps:
             tokens=config.api.tokens,
             registry=app.metrics.registry,
             is_ready=lambda: app.ready,
+            role=lambda: app.role,
             clock=app.clock,
             store=app.store,
             acd=app.acd,

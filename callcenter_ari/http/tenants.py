@@ -27,3 +27,12 @@ class Tenants:
     def ready(self) -> bool:
         """Every tenant can take calls (its ARI connection is up and it is not draining)."""
         return all(deps.is_ready() for deps in self._deps.values())
+
+    def roles(self) -> dict[str, str]:
+        """Each tenant's part in a hot standby pair: active, standby or stepped_down."""
+        return {tenant: deps.role() for tenant, deps in self._deps.items()}
+
+    def role(self) -> str:
+        """The process's: the tenants' one role, or ``mixed``."""
+        roles = set(self.roles().values())
+        return roles.pop() if len(roles) == 1 else "mixed"

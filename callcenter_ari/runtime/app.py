@@ -25,13 +25,16 @@ from callcenter_ari.acd.specs import TeamSpec
 from callcenter_ari.acd.stats import Stats
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
+from callcenter_ari.ari.events import StasisStart
 from callcenter_ari.ari.transport import Endpoint, TransportFactory
+from callcenter_ari.calls.leftovers import ended_calls_objects, leftovers, owner, unrecorded_callers
 from callcenter_ari.calls.legs import every_leg
 from callcenter_ari.calls.machine import CallSettings, InboundCall, QueueSettings
 from callcenter_ari.calls.messages import EndedWhileAway, Input, Resume
-from callcenter_ari.calls.records import LEG_PHASES
+from callcenter_ari.calls.records import LEG_PHASES, CallRecord
 from callcenter_ari.clock import Clock, WallClock
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint, node_of
+from callcenter_ari.fencing import SteppedDown
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
@@ -50,6 +53,7 @@ from callcenter_ari.runtime.presence import Presence, RedisCollector
 from callcenter_ari.runtime.queue_log import QueueLog
 from callcenter_ari.runtime.recording import RecordingService
 from callcenter_ari.runtime.shared import Emit, Events, Spawner
+from callcenter_ari.runtime.standby import Standby
 from callcenter_ari.runtime.standing import StandingLines
 from callcenter_ari.runtime.stats import REPLAY_SECONDS, StatsFeed, replay
 from callcenter_ari.runtime.surge import SurgeService
@@ -62,6 +66,9 @@ from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.connection import tenant_keys
 from callcenter_ari.store.dialer_ledger import DialerLedger
 from callcenter_ari.store.directory import DirectoryStore
+from callcenter_ari.store.errors import StoreUnavailable
+from callcenter_ari.store.keys import InvalidId
+from callcenter_ari.store.lease import NodeLease
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.surge import SurgeStore
@@ -133,6 +140,7 @@ class Services:
         self.draining = False
         self.idle = anyio.Event()  # set whenever the last live call ends
         self.ari_up = False
+        self.replaced = anyio.Event()  # ARI said another process took our Stasis application: step down
 
     @property
     def observers(self) -> list[Emit]:
@@ -366,6 +374,16 @@ class Application:
             dialer=self.dialer,
         )
         self.dispatcher = Dispatcher(self.services, self.settings_for, self.admission)
+        standby = config.standby
+        self.standby = (
+            Standby(
+                NodeLease(self.store, self.node, self.instance),
+                lease_seconds=standby.lease_seconds,
+                poll_seconds=standby.poll_seconds,
+            )
+            if standby.enabled
+            else None
+        )
         self._stopping = anyio.Event()
         self._recovered = False
         self.http_port: int | None = None
@@ -410,15 +428,28 @@ class Application:
         """Serving calls: connected to ARI, recovered, not draining."""
         return self.services.ari_up and self._recovered and not self.services.draining
 
+    @property
+    def role(self) -> str:
+        """``active`` (acting for the node), ``standby`` (waiting for its lease) or ``stepped_down``."""
+        return "active" if self.standby is None else self.standby.role
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Serve calls until ``stop()``."""
+        """Serve calls until ``stop()``; with ``[standby]``, once this process holds the node's lease. Raises
+        ``SteppedDown`` when it stops acting for the node (lease lost, writes fenced, application replaced)."""
         await self.store.redis.ping()
+        if self.standby is not None:
+            await self.standby.acquire()  # nothing towards Asterisk before: its events go to the newest socket
+            self.store.fence = self.standby.fence
+            self.ari.guard = self.standby.check
         self.acd.use_board(build_board(await self.directory.load(), self.clock.now(), node=self.node))
         # The figures are the stream's: rebuilt from it, a restart changes no report.
         replayed = await replay(self._replayed, self.store, self.clock.now() - REPLAY_SECONDS)
         log.info("stats.replayed", events=replayed)
         async with self.http, anyio.create_task_group() as tg:
             self.spawner.bind(tg)
+            if self.standby is not None:
+                await tg.start(self.standby.keep)
+            tg.start_soon(self._step_down_when_replaced)
             await tg.start(self.store.run_flusher)
             await tg.start(self.timers.run)
             await tg.start(self.acd.run)
@@ -446,8 +477,15 @@ class Application:
             log.info("app.started", transport=self.ari.transport_name, tenant=self.config.app.tenant)
             task_status.started()
             await self._stopping.wait()
-            await self._drain()
+            if self.standby is not None and await self.standby.hand_over():
+                # A standby waits: it takes the calls over as they are (recovery) instead of seeing them drained.
+                log.info("standby.handing_over", live_calls=len(self.services.calls))
+                self.services.draining = True
+            else:
+                await self._drain()
             tg.cancel_scope.cancel()
+        if self.standby is not None:
+            await self.standby.release()  # after the last flush (the flusher's, as the task tree ended)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -456,6 +494,12 @@ class Application:
         """An event of the stream read again on start: the figures rebuilt from it."""
         self.stats_feed(kind, fields)
         self.callbacks.figures(kind, fields)
+
+    async def _step_down_when_replaced(self) -> None:
+        await self.services.replaced.wait()
+        if self.standby is not None:
+            self.standby.step_down("Asterisk gave the Stasis application to another connection (ApplicationReplaced)")
+        raise SteppedDown("Asterisk gave the Stasis application to another connection (ApplicationReplaced)")
 
     async def _drain(self) -> None:
         """No new calls; give live ones up to the grace period to finish."""
@@ -493,15 +537,32 @@ class Application:
         services = self.services
         records = await self.store.live_calls()
         try:
-            channels = {channel.id for channel in await self.ari.list_channels()}
+            in_asterisk = await self.ari.list_channels()
         except AriError as exc:
             log.error("recovery.list_channels_failed", error=exc.message)
-            channels = set()
+            in_asterisk = []
+        channels = {channel.id for channel in in_asterisk}
+        # A caller the process took but died before writing: served as the StasisStart it missed.
+        where = [(c.id, c.dialplan.app_name, c.dialplan.app_data) for c in in_asterisk]
+        unrecorded = dict(unrecorded_callers(where, self.config.app.app_name, records))
+        if unrecorded:
+            log.warning("recovery.unrecorded_callers", channels=sorted(unrecorded))
+            self.dispatcher.hold_first(
+                [StasisStart(channel=c, args=unrecorded[c.id]) for c in in_asterisk if c.id in unrecorded]
+            )
         live = {record.call_id for record in records if record.channel_id in channels}
         await services.lines.recover(channels)
         # Agents first, as Redis holds them (those of calls gone meanwhile freed): a resumed call's first step may
         # release or reserve them, and must find them as they are.
         agents = await self.acd.recover(live)
+        # What no record names, settled before any call's machine acts on what its record names (the two must not
+        # race over one object: a consultation's bridge that recovery ends, say).
+        try:
+            listed = {bridge.id: bridge.channels for bridge in await self.ari.list_bridges()}
+        except AriError as exc:
+            log.error("recovery.list_bridges_failed", error=exc.message)
+            listed = {}
+        await self._settle_leftovers(records, channels, listed)
         for record in records:
             task = CallTask(InboundCall(record, self.settings_for(record.did)), services)
             if record.call_id in live:
@@ -528,6 +589,36 @@ class Application:
                     log.warning("agent.initial_login_refused", agent=agent_id, reason=str(exc))
         await self.store.flush()
         log.info("recovery.done", resumed=len(live), closed=len(records) - len(live), agents=len(known))
+
+    async def _settle_leftovers(
+        self, records: list[CallRecord], channels: set[str], bridges: dict[str, tuple[str, ...]]
+    ) -> None:
+        """What no record names any more (calls/leftovers.py): supervisors' sessions of the process that died,
+        earlier offers' legs, the objects of calls that ended while it was down. Hung up and destroyed."""
+        found = leftovers(records, channels, bridges)
+        known = {record.call_id for record in records}
+        others = sorted({owner(i) for i in (*channels, *bridges)} - known - {""})
+        ended: list[str] = []
+        for call_id in others:  # a call of this tenant that ended: its record says so (another node's is live)
+            try:
+                record = await self.store.call(call_id)
+            except (StoreUnavailable, InvalidId):
+                continue
+            if record is not None and record.phase == "ended":
+                ended.append(call_id)
+        also = ended_calls_objects(ended, channels, bridges)
+        for channel in (*found.channels, *also.channels):
+            log.info("recovery.leftover_channel", channel=channel, call_id=owner(channel))
+            try:
+                await self.ari.hangup(channel)
+            except AriError:
+                pass  # gone meanwhile
+        for bridge in (*found.bridges, *also.bridges):
+            log.info("recovery.leftover_bridge", bridge=bridge, call_id=owner(bridge))
+            try:
+                await self.ari.destroy_bridge(bridge)
+            except AriError:
+                pass
 
 
 def roster_from(tickets: TicketsSection) -> Roster:

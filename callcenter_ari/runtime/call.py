@@ -71,6 +71,7 @@ from callcenter_ari.calls.messages import (
     Unmute,
 )
 from callcenter_ari.clock import Clock
+from callcenter_ari.fencing import SteppedDown
 from callcenter_ari.recording.recorder import ControlRecording, StartRecording
 from callcenter_ari.runtime.acd import Line, ReservedElsewhere
 from callcenter_ari.runtime.standing import LineGone, join
@@ -125,6 +126,7 @@ class CallTask:
         return True
 
     async def run(self, first: Input) -> None:
+        left_live = False
         with structlog.contextvars.bound_contextvars(call_id=self.call_id):
             try:
                 if isinstance(first, Start):
@@ -133,7 +135,8 @@ class CallTask:
                 async with self._receive:
                     while not self.machine.ended:
                         await self._step(await self._receive.receive())
-            except anyio.get_cancelled_exc_class():
+            except (anyio.get_cancelled_exc_class(), SteppedDown):
+                left_live = not self.machine.ended  # the process stops: whoever recovers the call goes on with it
                 raise
             except Exception:
                 log.exception("call.failed")
@@ -142,9 +145,10 @@ class CallTask:
                 except Exception:  # one call's trouble must never take the process down
                     log.exception("call.fail_safe_failed")
             finally:
-                self._release_lines()
+                if not left_live:
+                    self._release_lines()
+                    self._open_ticket()
                 self._log_outcome()
-                self._open_ticket()
                 self.inbox.close()
                 self.services.timers.cancel_owner(self.call_id)
                 self.services.forget(self)

@@ -24,6 +24,7 @@ import structlog
 from callcenter_ari.ari.client import Connected, Disconnected, Incoming
 from callcenter_ari.ari.errors import AriError, NotFound
 from callcenter_ari.ari.events import (
+    ApplicationReplaced,
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelHangupRequest,
@@ -98,6 +99,14 @@ class Dispatcher:
         self._dial_status: dict[str, str] = {}
         self._dropped = 0  # digits dropped from full inboxes since the start
 
+    def hold_first(self, events: list[Event]) -> None:
+        """Events recovery made up (callers in Stasis that no record names): handled first when it opens."""
+        if self._held is not None:
+            self._held.extendleft(reversed(events))
+        else:
+            for event in events:
+                self._handle(event)
+
     def open(self) -> None:
         """Recovery is done: handle the events held meanwhile, in order, then each as it comes."""
         held, self._held = self._held, None
@@ -119,6 +128,11 @@ class Dispatcher:
                 services.ari_up = False
                 services.metrics.ari_connected.set(0)
                 log.warning("ari.connection_lost", reason=reason)
+                return
+            case ApplicationReplaced():
+                # Another process subscribed to our Stasis application: Asterisk sends it the events from now on.
+                log.error("ari.application_replaced", action="stepping down")
+                services.replaced.set()
                 return
             case UnknownEvent(kind, reason):
                 services.metrics.ari_unknown_events.inc()

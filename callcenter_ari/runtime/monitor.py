@@ -104,8 +104,13 @@ class MonitorService:
             session.over.set()
 
     def __call__(self, kind: str, fields: dict[str, Any]) -> None:
-        """Event observer: a call that ends ends the sessions on it."""
-        if kind == "call.ended":
+        """Event observer: a call that ends, or whose agent leaves it (a transfer, blind or attended; the agent
+        hanging up in a consultation or a conference), ends the sessions on it: a barging supervisor is in the
+        call's bridge, which a transfer destroys, and would be left on a channel outside any bridge."""
+        agent_left = kind in ("call.transfer_requested", "call.transferred") or (
+            kind == "call.party_left" and fields.get("party") == "agent"
+        )
+        if kind == "call.ended" or agent_left:
             for session in [s for s in self.sessions.values() if s.call_id == fields.get("call_id")]:
                 session.over.set()
 

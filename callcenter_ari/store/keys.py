@@ -49,6 +49,22 @@ class Keys:
         """The live set as versions before nodes kept it (one per tenant); adopted on start."""
         return f"{self.base}:calls:live"
 
+    def node_holder(self, node: str) -> str:
+        """A hot standby's lease of a node (``store/lease.py``): the instance acting for it, expiring."""
+        return f"{self.base}:node:{checked(node, 'node')}:holder"
+
+    def node_fence(self, node: str) -> str:
+        """The node's fencing token: one more at each taking of its lease."""
+        return f"{self.base}:node:{checked(node, 'node')}:fence"
+
+    def node_waiting(self, node: str) -> str:
+        """A standby waiting for the node's lease (expiring): a stop hands over instead of draining."""
+        return f"{self.base}:node:{checked(node, 'node')}:waiting"
+
+    def node_vacant(self, node: str) -> str:
+        """Since when nobody could take the node back, after Redis lost its data."""
+        return f"{self.base}:node:{checked(node, 'node')}:vacant"
+
     def agent(self, agent_id: str) -> str:
         """Hash: ``state``, ``call_id``, ``version`` and ``record`` (the agent's JSON). Redis is the authority."""
         return f"{self.base}:agent:{checked(agent_id, 'agent id')}"

@@ -5,6 +5,10 @@ trip per batch instead of one per field. Steps that must be atomic across proces
 lines) are Lua scripts that another store module queues behind the staged writes in the same pipeline
 (``execute``): one round trip, and the records and events staged before a step are in Redis before it runs.
 
+Under a hot standby's lease (``fencing.py``) the batch is a transaction watched on the node's fencing token: it is
+written only while Redis holds this process's token (one round trip more to read it), and a process that lost the
+node has every write refused (``Fenced``) instead.
+
 With ``wait_replicas`` (a primary with replicas, usually behind Sentinel) the pipeline ends with ``WAIT``: a batch
 counts as written once that many replicas have it, so a failover cannot take back an agent's state the ACD acted on.
 A replica that does not answer within the timeout (lagging, or gone) is not waited for again for ``REPLICA_PAUSE``
@@ -24,9 +28,10 @@ import structlog
 from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.fencing import Fence, Fenced
 from callcenter_ari.store.codec import entries, read_entries, scored, text
 from callcenter_ari.store.errors import StoreUnavailable, not_writable_now, translated, translating
 from callcenter_ari.store.keys import Keys, checked
@@ -70,6 +75,7 @@ class Store:
         # including a batch the flusher task is writing right now.
         self._flush_lock = anyio.Lock()
         self.round_trips = 0
+        self.fence: Fence | None = None  # set while a hot standby's lease is held: writes only under its token
         self._wait = (wait_replicas, wait_timeout_ms)
         self._replicas_late_until = 0.0  # time.monotonic(): until then, batches do not wait for the replicas
         self.replicas_late = 0  # batches that a replica did not confirm in time
@@ -166,8 +172,8 @@ class Store:
         """Write a batch in one pipeline, retrying while Redis is unreachable: a hiccup must not lose a record.
         Returns the results of the commands ``extra`` queued after the batch."""
         calls, ops = batch
-        while True:
-            pipe = self.redis.pipeline(transaction=False)
+
+        def fill(pipe: Pipeline) -> int:
             for call_id, blob in calls.items():
                 pipe.set(self.keys.call(call_id), blob)
             for op, args in ops:
@@ -176,13 +182,26 @@ class Store:
                     pipe.xadd(key, entry, id=ident, maxlen=maxlen, approximate=approximate)
                 else:
                     getattr(pipe, op)(*args)
-            extras = extra(pipe) if extra is not None else 0
-            waiting = self._wait[0] > 0 and time.monotonic() >= self._replicas_late_until
-            if waiting:
-                pipe.execute_command("WAIT", *self._wait)
+            return extra(pipe) if extra is not None else 0
+
+        while True:
+            fence = self.fence
+            # Not inside a fenced batch's transaction (WAIT is refused there): with a hot standby the replicas are
+            # not waited for.
+            waiting = fence is None and self._wait[0] > 0 and time.monotonic() >= self._replicas_late_until
             try:
                 with translated():
-                    results: list[Any] = await pipe.execute(raise_on_error=False)
+                    if fence is None:
+                        pipe = self.redis.pipeline(transaction=False)
+                        extras = fill(pipe)
+                        if waiting:
+                            pipe.execute_command("WAIT", *self._wait)
+                        results: list[Any] = await pipe.execute(raise_on_error=False)
+                    else:
+                        written = await self._write_fenced(fence, fill)
+                        if written is None:
+                            continue  # the token moved while the batch was on its way: read it again
+                        extras, results = written
                 if waiting:
                     self._replicated(results.pop())
                 if (refused := not_writable_now(results)) is not None:
@@ -196,6 +215,23 @@ class Store:
             if failed:
                 log.error("store.write_refused", error=repr(failed[0]), count=len(failed))
             return results[len(results) - extras :] if extras else []
+
+    async def _write_fenced(self, fence: Fence, fill: Callable[[Pipeline], int]) -> tuple[int, list[Any]] | None:
+        """The batch as a transaction that Redis runs only if the node's token is still this process's; None if
+        the token changed meanwhile (the caller reads it again). Raises ``Fenced`` when it is another's."""
+        fence.check()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(fence.key)
+            current = await pipe.get(fence.key)
+            if not fence.matches(current):
+                log.error("standby.write_fenced", token=fence.token, current=None if current is None else int(current))
+                raise Fenced(f"another process holds the node (token {current!r}, this process's {fence.token})")
+            pipe.multi()  # type: ignore[no-untyped-call]
+            extras = fill(pipe)
+            try:
+                return extras, await pipe.execute(raise_on_error=False)
+            except WatchError:
+                return None
 
     def _replicated(self, acknowledged: Any) -> None:
         wanted = self._wait[0]

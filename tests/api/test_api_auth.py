@@ -65,7 +65,7 @@ async def test_every_operation_needs_a_token(open_api: OpenApi) -> None:
 
 async def test_health_and_readiness_need_no_token(open_api: OpenApi) -> None:
     async with open_api() as api, api.client() as http:
-        assert (await http.get("/health")).json() == {"status": "ok"}
+        assert (await http.get("/health")).json() == {"status": "ok", "role": "active"}
         assert (await http.get("/ready")).status_code == 200
         api.app.services.draining = True
         assert (await http.get("/ready")).status_code == 503

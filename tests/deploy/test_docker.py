@@ -189,3 +189,16 @@ def test_dahdi_devices_only_with_the_dahdi_profile() -> None:
 def test_the_deployment_guide_lists_only_what_the_app_serves() -> None:
     """No wallboard yet (an open issue): the guide must not send an admin looking for one."""
     assert "wallboard" not in (REPO / "docs" / "DEPLOYMENT.md").read_text().lower()
+
+
+def test_compose_standby_profile_runs_a_second_app_under_the_lease() -> None:
+    """The app always runs under the node's lease; the `standby` profile adds a second one of the same image and
+    configuration on another HTTP port, whose health check asks that port."""
+    services = compose()["services"]
+    assert "--standby" in services["app"]["command"]
+    standby = services["app-standby"]
+    assert standby["profiles"] == ["standby"] and standby["extends"] == {"service": "app"}
+    command = standby["command"]
+    assert "--standby" in command and command[command.index("--http-port") + 1] == "8081"
+    assert "http://127.0.0.1:8081/health" in " ".join(standby["healthcheck"]["test"])
+    assert command[:4] == services["app"]["command"][:4]

@@ -16,7 +16,7 @@ async def test_health_ready_and_metrics(sim: Simulator, start_app) -> None:
         base = f"http://127.0.0.1:{app.http_port}"
         auth = {"Authorization": "Bearer ops-token-0123456789"}
         async with httpx.AsyncClient(base_url=base, headers=auth) as http:
-            assert (await http.get("/health")).json() == {"status": "ok"}
+            assert (await http.get("/health")).json() == {"status": "ok", "role": "active"}
             assert (await http.get("/ready")).status_code == 200
             channel = await sim.inject_call(did="5551000", caller="+15551234567")
             await greeted_over_wire(sim, channel)

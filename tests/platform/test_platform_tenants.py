@@ -168,4 +168,4 @@ async def test_a_token_of_a_tenant_not_served_here_sees_nothing(sim: Simulator, 
 async def test_an_unknown_token_is_refused_by_the_shared_server(start_platform: StartPlatform) -> None:
     async with start_platform() as running, running.client("no-such-token-0123456789") as http:
         assert (await http.get("/api/v1/agents")).status_code == 401
-        assert (await http.get("/health")).json() == {"status": "ok"}
+        assert (await http.get("/health")).json() == {"status": "ok", "role": "active"}

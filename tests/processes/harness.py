@@ -135,6 +135,20 @@ class AppProcess:
             self.process.wait(timeout=10)
             raise
 
+    def pause(self) -> None:
+        """SIGSTOP: the process is frozen (a stall, a long GC pause, a VM migration) until ``resume``."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def exited(self, timeout: float) -> int:
+        """The exit status, waiting up to ``timeout`` seconds for it."""
+        assert self.process is not None
+        return self.process.wait(timeout=timeout)
+
     def lines(self) -> list[dict[str, Any]]:
         out = []
         for line in self.log.read_text(errors="replace").splitlines():
@@ -168,8 +182,16 @@ class Cluster:
     apps: dict[str, AppProcess] = field(default_factory=dict)
 
     def add(
-        self, app_name: str, *, agents: Iterable[str], extra: dict[str, dict[str, Any]] | None = None
+        self,
+        app_name: str,
+        *,
+        agents: Iterable[str],
+        extra: dict[str, dict[str, Any]] | None = None,
+        name: str = "",
     ) -> AppProcess:
+        """A process on Stasis application ``app_name``; ``name`` (by default the application's) tells apart two
+        processes of one application (a hot standby pair)."""
+        name = name or app_name
         port = free_port()
         text = app_config(
             app_name=app_name,
@@ -180,10 +202,10 @@ class Cluster:
             agents=agents,
             extra=extra,
         )
-        config = self.workdir / f"{app_name}.toml"
+        config = self.workdir / f"{name}.toml"
         config.write_text(text)
-        app = AppProcess(app_name, config, self.workdir / f"{app_name}.log", port)
-        self.apps[app_name] = app
+        app = AppProcess(name, config, self.workdir / f"{name}.log", port)
+        self.apps[name] = app
         return app
 
     def stop_all(self) -> None:

@@ -344,9 +344,20 @@ class TestResume:
         assert resumed.record.phase == "queued"
 
     def test_talking_call_waits_for_hangup(self) -> None:
-        resumed = InboundCall(talking_call().record, QUEUED)
-        assert kinds(resumed.handle(Resume(), 50.0)) == []
+        record = talking_call().record
+        resumed = InboundCall(record, QUEUED)
+        assert kinds(resumed.handle(Resume(frozenset({record.channel_id, record.agent_channel})), 50.0)) == []
         assert AgentFinished("a1") in resumed.handle(CallerGone(16), 60.0)
+
+    def test_a_talking_call_whose_agent_hung_up_meanwhile_ends(self) -> None:
+        """The agent's leg is not among the channels Asterisk lists: the caller is hung up (not left alone in the
+        bridge), the bridge destroyed, the agent finished (wrap-up), the call completed."""
+        record = talking_call().record
+        resumed = InboundCall(record, QUEUED)
+        commands = resumed.handle(Resume(frozenset({record.channel_id})), 50.0)
+        assert Hangup(record.channel_id) in commands and DestroyBridge(record.bridge_id) in commands
+        assert AgentFinished("a1") in commands
+        assert resumed.record.phase == "ended" and resumed.record.outcome == "completed"
 
 
 class TestStaleLegs:

@@ -111,7 +111,7 @@ def test_after_a_restart_the_live_segment_is_still_known() -> None:
     call.handle(RecordingControl("pause"), 10.0)
     stored = msgspec.json.decode(msgspec.json.encode(call.record), type=CallRecord)
     resumed = InboundCall(stored, RECORDED)
-    resumed.handle(Resume(), 40.0)
+    resumed.handle(Resume(frozenset({stored.channel_id, stored.agent_channel})), 40.0)
     assert resumed.handle(RecordingControl("resume"), 41.0)[0] == ControlRecording("c1-r1", "unpause")
     assert recording_commands(resumed.handle(CallerGone(16), 50.0))[0] == ControlRecording("c1-r1", "stop")
 

@@ -65,6 +65,9 @@ EXAMPLE_ENV = {
         ),
         ('[ivr.schedules.office]\ntimezone = "UTC"\nholidays = 3', "ivr.schedules.office.holidays: expected array"),
         ('[queues.q.recording]\nmode = "loud"', "queues.q.recording.mode: invalid enum value 'loud'"),
+        ("[standby]\nlease_seconds = 0.5", "standby.lease_seconds: from 1 to 60"),
+        ("[standby]\nlease_seconds = 2\npoll_seconds = 3", "standby.poll_seconds: from 0.05 to standby.lease_seconds"),
+        ("[standby]\nactive = true", "standby.active: unknown key"),
         # Feature codes and persistent lines find the agent by their phone: one phone, one agent.
         (
             '[agents.a1]\nendpoint = "PJSIP/1001"\n[agents.a2]\nendpoint = "PJSIP/1001"',

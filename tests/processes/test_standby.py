@@ -1,0 +1,195 @@
+"""Hot standby with real processes: two ``callcenter-ari run`` of one node on one Redis and one simulator. The
+standby opens nothing towards Asterisk while the active holds the lease, takes over a live call center when the
+active is killed (SIGKILL) or stopped (SIGTERM, which gives the lease up at once), and a process that lost the node
+(paused past its lease) stops acting for it: it exits with status 3 and a log line saying why. ARI's
+ApplicationReplaced makes a process step down the same way."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from callcenter_ari.fencing import EXIT_STEPPED_DOWN
+from callcenter_ari.sim import CallerScript, PhoneBehaviour
+from callcenter_ari.store.keys import Keys
+from tests.processes.harness import AppProcess, Cluster
+from tests.processes.test_restart import agent_in_redis, agent_view, until
+
+pytestmark = pytest.mark.slow
+
+LEASE = 2.0
+
+
+def standby_extra(lease: float = LEASE) -> dict[str, dict[str, Any]]:
+    return {
+        "standby": {"enabled": True, "lease_seconds": lease, "poll_seconds": 0.1},
+        "queues.support": {"wrapup_seconds": 1, "ring_timeout_seconds": 10},
+    }
+
+
+async def pair(cluster: Cluster, lease: float = LEASE) -> tuple[AppProcess, AppProcess]:
+    """The active (started first, ready) and the standby (started, waiting)."""
+    first = cluster.add("cc1", agents=("agent1",), extra=standby_extra(lease), name="first")
+    second = cluster.add("cc1", agents=("agent1",), extra=standby_extra(lease), name="second")
+    first.start()
+    await first.ready(timeout=30 + lease)
+    second.start()
+    await until(lambda: _role(second, "standby"), what="the second process waiting as a standby")
+    return first, second
+
+
+async def _role(app: AppProcess, role: str) -> bool:
+    try:
+        async with httpx.AsyncClient() as http:
+            health = await http.get(f"http://127.0.0.1:{app.http_port}/health", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return health.status_code == 200 and health.json()["role"] == role
+
+
+async def readiness(app: AppProcess) -> tuple[int, dict[str, Any]]:
+    async with httpx.AsyncClient() as http:
+        reply = await http.get(f"http://127.0.0.1:{app.http_port}/ready", timeout=1.0)
+    return reply.status_code, reply.json()
+
+
+async def talking_call(cluster: Cluster, app: AppProcess) -> tuple[str, str]:
+    cluster.sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.1))
+    channel = await cluster.sim.inject_call("5552000", "+15550003001", script=CallerScript(max_duration=600))
+    view = await until(lambda: _talking(app), what="agent1 talking")
+    return channel, view["call_id"]
+
+
+async def _talking(app: AppProcess) -> dict[str, Any] | None:
+    view = await agent_view(app)
+    return view if view["state"] == "talking" else None
+
+
+def subscribers(cluster: Cluster) -> int:
+    """Event WebSockets open on the simulator (every process subscribes to the one application cc1)."""
+    return len(cluster.sim.hub.connections)
+
+
+async def test_the_standby_waits_without_a_websocket_and_says_so(cluster: Cluster) -> None:
+    """While the active holds the lease, the standby answers /health with role standby and /ready with 503
+    standby, and has no WebSocket open to the Stasis application."""
+    first, second = await pair(cluster)
+    assert await readiness(first) == (200, {"status": "ready", "role": "active"})
+    assert await readiness(second) == (503, {"status": "standby", "role": "standby"})
+    await anyio.sleep(LEASE)  # several of its polls
+    assert subscribers(cluster) == 1 and await _role(second, "standby")
+
+
+async def test_the_standby_takes_over_a_live_call_when_the_active_is_killed(cluster: Cluster, redis: Redis) -> None:
+    """Caller talking to agent1, SIGKILL the active: the standby takes the lease once it runs out, recovers the
+    call (same call id, the caller still up, the agent still talking on it), and the call ends normally there."""
+    first, second = await pair(cluster)
+    channel, call_id = await talking_call(cluster, first)
+    first.kill()
+    killed = time.monotonic()
+    await second.ready(timeout=LEASE + 10)
+    took = time.monotonic() - killed
+    assert took < LEASE + 5  # within a few seconds: the lease, a poll, recovery
+    view = await agent_view(second)
+    assert (view["state"], view["call_id"]) == ("talking", call_id)
+    assert cluster.sim.channel(channel) is not None
+    assert await readiness(second) == (200, {"status": "ready", "role": "active"})
+    await cluster.sim.hangup(channel, 16)
+    await until(lambda: _ended(second, call_id), what="the call ended through the new active")
+    record = await agent_in_redis(redis, cluster)
+    assert record.state in ("wrapup", "available")
+    assert [c for c in cluster.sim.channels() if c["name"].startswith("PJSIP/agent1")] == []
+
+
+def _ended(app: AppProcess, call_id: str) -> bool:
+    return any(
+        line.get("event") == "call.ended" and line.get("call_id") == call_id and line.get("outcome") != "unfinished"
+        for line in app.lines()
+    )
+
+
+async def test_a_stopped_active_hands_over_at_once(cluster: Cluster, redis: Redis) -> None:
+    """SIGTERM to the active with a standby waiting: no drain (the call stays up), the lease is given up at once
+    (the standby takes over long before a 20 s lease could have run out), the standby goes on with the call."""
+    first, second = await pair(cluster, lease=20)
+    channel, call_id = await talking_call(cluster, first)
+    stopped = time.monotonic()
+    assert await anyio.to_thread.run_sync(first.stop) == 0  # in a thread: the simulator runs on this loop
+    await second.ready(timeout=15)
+    assert time.monotonic() - stopped < 10
+    assert any(line.get("event") == "standby.released" and line.get("released") for line in first.lines())
+    assert cluster.sim.channel(channel) is not None
+    view = await agent_view(second)
+    assert (view["state"], view["call_id"]) == ("talking", call_id)
+    assert not any(
+        line.get("event") == "call.ended" and line.get("outcome") not in (None, "unfinished") for line in first.lines()
+    )
+
+
+async def test_a_process_paused_past_its_lease_is_fenced_and_exits(cluster: Cluster, redis: Redis) -> None:
+    """SIGSTOP the active past its lease: the standby takes over (a new fencing token); SIGCONT the old one: it
+    writes nothing more (the agent's changes after the takeover are all the new active's), logs why it stops and
+    exits with status 3."""
+    first, second = await pair(cluster)
+    channel, call_id = await talking_call(cluster, first)
+    first.pause()
+    try:
+        await second.ready(timeout=LEASE + 10)
+    finally:
+        first.resume()
+    assert first.exited(timeout=15) == EXIT_STEPPED_DOWN
+    reasons = [line for line in first.lines() if line.get("event") in ("standby.stepped_down", "app.stepped_down")]
+    assert reasons and reasons[-1]["level"] == "error"
+    keys = Keys(cluster.prefix, "t1")
+    fence = int(await redis.get(keys.node_fence(second_node(second))))
+    assert fence == 2  # the first start took token 1, the takeover 2
+    await cluster.sim.hangup(channel, 16)
+    await until(lambda: _ended(second, call_id), what="the call ended through the new active")
+    origins = {fields[b"origin"].decode() for _, fields in await redis.xrange(keys.agent_changes)}
+    first_instance = _instance(first)
+    changes_after = [
+        fields[b"origin"].decode()
+        for ident, fields in await redis.xrange(keys.agent_changes)
+        if fields[b"origin"].decode() == first_instance and _after_takeover(ident, second)
+    ]
+    assert changes_after == [] and len(origins) >= 2
+
+
+def second_node(app: AppProcess) -> str:
+    [line] = [line for line in app.lines() if line.get("event") == "standby.active"][-1:]
+    return str(line["instance"]).rsplit(".", 1)[0]
+
+
+def _instance(app: AppProcess) -> str:
+    return str(next(line for line in app.lines() if line.get("event") == "standby.waiting")["instance"])
+
+
+def _after_takeover(ident: bytes, second: AppProcess) -> bool:
+    took = [line for line in second.lines() if line.get("event") == "standby.active"][-1]
+    return int(ident.split(b"-")[0]) / 1000 >= _epoch(took["timestamp"])
+
+
+def _epoch(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+async def test_application_replaced_makes_the_process_step_down(cluster: Cluster) -> None:
+    """A second process subscribing to the same Stasis application (no standby configured): Asterisk sends the
+    first ApplicationReplaced; it logs it and exits with status 3 instead of sitting deaf."""
+    first = cluster.add("cc1", agents=(), name="first")
+    second = cluster.add("cc1", agents=(), name="second")
+    first.start()
+    await first.ready()
+    second.start()
+    await second.ready()
+    assert first.exited(timeout=15) == EXIT_STEPPED_DOWN
+    assert any(line.get("event") == "ari.application_replaced" for line in first.lines())
+    assert any(line.get("event") == "app.stepped_down" for line in first.lines())
