@@ -276,17 +276,32 @@ class StoredCall(msgspec.Struct):
 
 
 def when_all_ended(app: Application, calls: int) -> anyio.Event:
-    """An event set once ``calls`` calls have ended (counted from ``call.ended``)."""
+    """An event set once ``calls`` calls have ended (counted from ``call.ended``) or been shed (overload
+    admission's ``note``, wrapped from outside, where the tree has it): a shed call has no ``call.ended``, and
+    waiting for one would stretch the window, and dilute the CPU share, by the whole time-out."""
     ended = anyio.Event()
     finished = [0]
 
+    def one_more() -> None:
+        finished[0] += 1
+        if finished[0] >= calls:
+            ended.set()
+
     def on_event(kind: str, fields: dict[str, Any]) -> None:
         if kind == "call.ended":
-            finished[0] += 1
-            if finished[0] >= calls:
-                ended.set()
+            one_more()
 
     app.services.observers.append(on_event)
+    admission = getattr(app.services, "admission", None)
+    if admission is not None:
+        note = admission.note
+
+        def noted(channel_id: str, reason: str) -> None:
+            note(channel_id, reason)
+            if reason != "returned":  # a channel sent in again is not a call offered
+                one_more()
+
+        admission.note = noted
     return ended
 
 
