@@ -12,6 +12,7 @@ import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,6 +20,7 @@ import msgspec
 import structlog
 from redis.asyncio import Redis
 
+import callcenter_ari
 from bench.simproc import SIM_PASSWORD, SIM_USER
 from callcenter_ari import logs
 from callcenter_ari.ari.events import (
@@ -121,16 +123,19 @@ def quiet_logs() -> None:
 
 def build_app(config: Config) -> Application:
     redis = Redis.from_url(REDIS_URL)
-    try:
-        from callcenter_ari.clock import WallClock
-    except ImportError:  # an older commit (`--against`): its wall clock is runtime.clock.Clock
+    # Which modules the measured tree has is read from its files: an import would not fail for a module the tree
+    # lacks, since the venv's editable install of this tree resolves it from here instead.
+    package = Path(callcenter_ari.__file__).resolve().parent
+    if not (package / "clock.py").exists():  # an older commit (`--against`): its wall clock is runtime.clock.Clock
         from callcenter_ari.runtime.clock import Clock  # type: ignore[import-not-found,unused-ignore]
 
         return Application(config, redis=redis, clock=Clock())
-    try:
-        from callcenter_ari import wiring
-    except ImportError:  # before the composition root, an Application served its API itself
+    from callcenter_ari.clock import WallClock
+
+    if not (package / "wiring.py").exists():  # before the composition root, an Application served its API itself
         return Application(config, redis=redis, clock=WallClock())
+    from callcenter_ari import wiring
+
     return wiring.application(config, redis=redis, clock=WallClock())
 
 
@@ -226,7 +231,10 @@ class Probe:
                 if call_id not in services.calls:
                     return
             else:
-                task = services.channels.call(message.channel.id)
+                channels = services.channels  # a registry; a plain dict of channel id -> task in older commits
+                task = (
+                    channels.call(message.channel.id) if hasattr(channels, "call") else channels.get(message.channel.id)
+                )
                 if task is None:
                     return
                 call_id = task.call_id
