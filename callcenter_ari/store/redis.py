@@ -141,8 +141,8 @@ class Store:
 
     async def flush(self) -> None:
         """Write everything staged, one batch per hold of the lock: a step waiting to ``execute`` goes after the
-        batch in flight, not after every batch staged while it waits (under a steady load, that wait need not end). The lock
-        is fair: a step that asked first is written first."""
+        batch in flight, not after every batch staged while it waits (under a steady load, that wait need not end).
+        The lock is fair: a step that asked first is written first."""
         while True:
             async with self._flush_lock:
                 if not (self._staged or self._calls):
