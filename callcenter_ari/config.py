@@ -69,7 +69,10 @@ class OverloadSection(_Section, frozen=True):
     and then failing (an answer that times out, a caller handed back and sent in again)."""
 
     max_calls: int = 3000  # calls in progress at once
-    max_pending_requests: int = 200  # ARI requests waiting for Asterisk's answer at once
+    # ARI requests waiting for Asterisk's answer at once. 1000 is about a second behind at 100 calls/s (9 requests a
+    # call), far short of the request time-out at which calls fail; 200 shed calls at a fifth of a second of lag,
+    # which a busy host gives an app with CPU to spare.
+    max_pending_requests: int = 1000
     # busy: hang up with cause 17; congestion: cause 34 (a carrier routes the call elsewhere); message: answer, play
     # ``message``, hang up; continue: on in the dialplan at context/extension/priority (an overflow that must not
     # send the call back to this application)

@@ -146,8 +146,13 @@ class Store:
                 log.error("store.unflushed_at_shutdown", pending=len(self._staged) + len(self._calls))
 
     async def flush(self) -> None:
-        async with self._flush_lock:
-            while self._staged or self._calls:
+        """Write everything staged, one batch per hold of the lock: a step waiting to ``execute`` goes after the
+        batch in flight, not after every batch staged while it waits (under a steady load, that wait need not end).
+        The lock is fair: a step that asked first is written first."""
+        while True:
+            async with self._flush_lock:
+                if not (self._staged or self._calls):
+                    return  # checked under the lock: every batch taken before is in Redis
                 await self._execute(self._take_batch())
 
     # ---- atomic steps -----------------------------------------------------------------------------------

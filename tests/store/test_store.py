@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import anyio
+import anyio.abc
+import anyio.lowlevel
 import pytest
 from redis.asyncio import Redis
 
@@ -90,3 +93,34 @@ def test_keys_live_under_one_tenant_prefix() -> None:
         "cc:acme:events",
         "cc:acme:calls:live:n1",
     }
+
+
+async def test_an_atomic_step_waits_for_the_batch_in_flight_only_while_writes_keep_coming(
+    redis: Redis, keys: Keys
+) -> None:
+    """A flusher writing batch after batch (each loop turn stages another write) must let a step waiting for the
+    lock go after the batch in flight: the step carries what was staged meanwhile, in its own round trip."""
+    store = Store(redis, keys, now=lambda: 0.0)
+
+    async def keep_staging() -> None:
+        for n in range(100):
+            store.emit("tick", {"n": n})
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(keep_staging)
+        flusher = await tg.start(_flusher, store)
+        for _ in range(5):
+            await anyio.lowlevel.checkpoint()  # a batch is in flight
+        before = store.round_trips
+        results = await store.execute(lambda pipe: [pipe.ping()] and 1)
+        trips = store.round_trips - before
+        flusher.cancel()
+    assert results == [True]
+    assert trips <= 2  # the batch in flight, then the step's own pipeline
+
+
+async def _flusher(store: Store, *, task_status: anyio.abc.TaskStatus[anyio.CancelScope]) -> None:
+    with anyio.CancelScope() as scope:
+        task_status.started(scope)
+        await store.run_flusher()
