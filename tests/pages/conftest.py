@@ -33,9 +33,14 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-async def signed_in(browser: Browser, base_url: str, token_name: str, *, lang: str = "en") -> Page:
-    """A new page past the login page with the named token; fails the test on any script error or CSP report."""
-    context = await browser.new_context(base_url=base_url, locale="en-US", viewport={"width": 1400, "height": 900})
+async def signed_in(
+    browser: Browser, base_url: str, token_name: str, *, lang: str = "en", timezone: str | None = None
+) -> Page:
+    """A new page past the login page with the named token; fails the test on any script error or CSP report.
+    ``timezone``: the browser's own (an IANA name), for what the page takes as the user's local time."""
+    context = await browser.new_context(
+        base_url=base_url, locale="en-US", timezone_id=timezone, viewport={"width": 1400, "height": 900}
+    )
     page = await context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))

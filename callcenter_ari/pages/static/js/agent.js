@@ -1,5 +1,6 @@
 // The agent desktop: the agent's own state, the call offered or taken with its screen pop, the call controls, the
-// work order of the last call with its 15-minute countdown, and the day's own recordings to replay. The agent's
+// work order of the last call with its 15-minute countdown beside the form that schedules a callback (for the agent
+// only or anyone in the call's queue, carrying the work order's number), and the day's own recordings. The agent's
 // record is read every second (GET /agents/{id}: the token's own agent only), with the server's time (GET /session)
 // that times in state and the countdown are measured by.
 import { ApiError, api, duration, el, frame, t } from "./common.js";
@@ -88,6 +89,7 @@ function showOrder() {
   if (!ticket) return;
   byId("order-number").textContent = ticket.number;
   tickCountdown();
+  fillCallback();
 }
 
 function tickCountdown() {
@@ -180,6 +182,83 @@ byId("order").addEventListener("submit", async (event) => {
   } catch (error) {
     const problems = (error.body && error.body.errors) || [{ field: "", message: error.message }];
     errors.replaceChildren(...problems.map((p) => el("li", { dataset: { field: p.field }, text: `${p.field} ${p.message}` })));
+  }
+});
+
+// The callback form starts afresh for each work order, with the caller's number; what the agent types stays.
+let callbackFor = null;
+
+function fillCallback() {
+  if (callbackFor === ticket.number) return;
+  callbackFor = ticket.number;
+  const form = byId("callback");
+  form.reset();
+  showCallbackProblems([]);
+  byId("callback-done").textContent = "";
+  const last = JSON.parse(sessionStorage.getItem(LAST_CALL) || "null");
+  form.elements.number.value = ticket.caller_number || (last && last.caller) || "";
+  byId("callback-queue").textContent = ticket.queue;
+}
+
+// The agent's local date and time as unix seconds; undefined when neither is given (as soon as its turn comes).
+function callbackTime(form) {
+  const date = form.elements.date.value;
+  const time = form.elements.time.value;
+  if (!date && !time) return undefined;
+  const [year, month, day] = date.split("-").map(Number);
+  const [hour, minute] = time.split(":").map(Number);
+  const at = new Date(year, month - 1, day, hour, minute).getTime() / 1000;
+  return date && time && Number.isFinite(at) ? at : null;
+}
+
+// Each problem beside its field (number, at, agent, note); the others, or none named, listed under the form.
+function showCallbackProblems(problems) {
+  const form = byId("callback");
+  for (const slot of form.querySelectorAll("[data-error-for]")) slot.textContent = "";
+  const rest = [];
+  for (const problem of problems) {
+    const slot = form.querySelector(`[data-error-for="${CSS.escape(problem.field)}"]`);
+    if (slot) slot.textContent = problem.message;
+    else rest.push(problem);
+  }
+  byId("callback-errors").replaceChildren(
+    ...rest.map((p) => el("li", { dataset: { field: p.field }, text: p.field ? `${p.field}: ${p.message}` : p.message })),
+  );
+}
+
+byId("callback").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const done = byId("callback-done");
+  done.textContent = "";
+  const at = callbackTime(form);
+  if (at === null) {
+    showCallbackProblems([{ field: "at", message: t("callback_when_incomplete") }]);
+    return;
+  }
+  showCallbackProblems([]);
+  const forMe = form.elements.for.value === "me";
+  const body = {
+    queue: ticket.queue,
+    number: form.elements.number.value.trim(),
+    at,
+    agent: forMe ? me : undefined,
+    note: form.elements.note.value.trim(),
+    ticket: ticket.number,
+  };
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const made = await api("/callbacks", { method: "POST", body });
+    done.dataset.id = made.id;
+    done.textContent = `${t("callback_scheduled")}: ${made.id} · ${new Date((made.not_before ?? made.place) * 1000).toLocaleString()}`;
+  } catch (error) {
+    const named = error.body && error.body.errors && error.body.errors.length ? error.body.errors : null;
+    // A 409 is a callback pending for this number in the queue already: the number's problem.
+    const field = error.status === 409 ? "number" : "";
+    showCallbackProblems(named || [{ field, message: error.message }]);
+  } finally {
+    button.disabled = false;
   }
 });
 
