@@ -349,10 +349,11 @@ def lead_clocks(now: float) -> tuple[str, str, str, float]:
     hours and the instant the late zone's hours open."""
     utc = now % 86400
     offset = max(-12, min(12, round((12 * 3600 - utc) / 3600)))
-    late_local = (utc + (offset - 2) * 3600) % 86400
+    late = offset - 2 if offset - 2 >= -12 else offset + 22  # UTC-14 is UTC+10 a day later: every day may be called
+    late_local = (utc + late * 3600) % 86400
     opens_local = (late_local // 60 + 1) * 60 + OPEN_AT
     hours = f"{int(opens_local // 3600):02d}:{int(opens_local % 3600 // 60):02d}-22:00"
-    return etc_zone(offset), etc_zone(offset - 2), hours, now + (opens_local - late_local)
+    return etc_zone(offset), etc_zone(late), hours, now + (opens_local - late_local)
 
 
 def dials(sim: Simulator, number: str) -> int:
