@@ -4,12 +4,20 @@ can take (abandons, in the ledger), and writes every attempt on its lead."""
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import random
 from collections import Counter
 from typing import Any
 
+import anyio
+import httpx
+
 from callcenter_ari.campaigns.model import CampaignSpec, RetryRule, RetryRules
 from callcenter_ari.dialer.messages import Recorded
+from callcenter_ari.http.app import build_app, serve
+from callcenter_ari.http.deps import ApiDeps
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.campaigns.conftest import csv_of, load
@@ -313,3 +321,136 @@ class TestBlended:
             assert phase_of(app, caller) == "talking"
             task = app.services.channels.call(caller)
             assert task.machine.record.agent_id in {"b1", "b2"} - on_campaign
+
+
+OPEN_AT = 40 * 60  # the late lead's hours open about this long after the campaign starts
+RULES = RetryRules(
+    busy=RetryRule(after_seconds=600, max_retries=1),
+    no_answer=RetryRule(after_seconds=900),  # up to the campaign's max_attempts (3)
+    machine=RetryRule(after_seconds=3600, max_retries=0),
+    failed=RetryRule(after_seconds=3600, max_retries=0),
+    abandoned=RetryRule(after_seconds=3600, max_retries=0),
+)
+EXPORTER = '[api.tokens.sup]\ntoken = "supervisor-token-0123456789"\nrole = "supervisor"\n'
+
+
+def toll_free(n: int) -> str:
+    """A number that tells no time zone of its own: the lead list's zone column gives it."""
+    return f"+1800555{n:04d}"
+
+
+def etc_zone(hours: int) -> str:
+    return f"Etc/GMT{-hours:+d}"  # the IANA sign is inverted: Etc/GMT-9 is UTC+9
+
+
+def lead_clocks(now: float) -> tuple[str, str, str, float]:
+    """Two zones two hours apart and calling hours on the leads' clocks: at ``now`` the open zone's clock is near
+    noon, inside the hours; the late zone's is outside them until about OPEN_AT later. Returns the zones, the
+    hours and the instant the late zone's hours open."""
+    utc = now % 86400
+    offset = max(-12, min(12, round((12 * 3600 - utc) / 3600)))
+    late = offset - 2 if offset - 2 >= -12 else offset + 22  # UTC-14 is UTC+10 a day later: every day may be called
+    late_local = (utc + late * 3600) % 86400
+    opens_local = (late_local // 60 + 1) * 60 + OPEN_AT
+    hours = f"{int(opens_local // 3600):02d}:{int(opens_local % 3600 // 60):02d}-22:00"
+    return etc_zone(offset), etc_zone(late), hours, now + (opens_local - late_local)
+
+
+def dials(sim: Simulator, number: str) -> int:
+    return len(sim.originates(f"PJSIP/{number}@provider1"))
+
+
+async def advance_to(app: Application, sim: Simulator, instant: float) -> None:
+    await sim.advance(max(0.0, instant - app.clock.now()))
+
+
+async def exported(app: Application, campaign_id: str) -> dict[str, dict[str, str]]:
+    """The campaign's results as the API's export gives them (GET /campaigns/{id}/export), by number."""
+    async with anyio.create_task_group() as tg:
+        port = await tg.start(serve, build_app(ApiDeps.from_application(app)), "127.0.0.1", 0)
+        auth = {"authorization": "Bearer supervisor-token-0123456789"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=auth, timeout=10) as http:
+            answer = await http.get(f"/api/v1/campaigns/{campaign_id}/export")
+        tg.cancel_scope.cancel()
+    assert answer.status_code == 200, answer.text
+    return {row["number"]: row for row in csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig")))}
+
+
+class TestCampaignRules:
+    async def test_calling_hours_retries_do_not_call_and_the_export_match_the_simulators_originates(
+        self, sim: Simulator, start_app
+    ) -> None:
+        """Five leads, one agent, progressive. In the open zone: a person (dialed once), a busy line (again only
+        600 s after its first attempt ended, and no more: busy's max_retries is 1), a line nobody answers (every
+        900 s, three times: the campaign's max_attempts). In the late zone, outside the hours at the start: a person,
+        dialed once its hours open and not before, and a number put on the do-not-call list while the campaign
+        runs, never dialed and closed as do_not_call. The export lists each lead with the attempts the simulator
+        saw and the last outcome."""
+        person, busy, silent, late, listed = (toll_free(n) for n in range(5))
+        sim.add_phone(f"PJSIP/{person}@provider1", PhoneBehaviour(answer_after=3.0, talk=20.0))
+        sim.add_phone(f"PJSIP/{busy}@provider1", PhoneBehaviour(kind="busy"))
+        sim.add_phone(f"PJSIP/{silent}@provider1", PhoneBehaviour(kind="noanswer"))
+        sim.add_phone(f"PJSIP/{late}@provider1", PhoneBehaviour(answer_after=3.0, talk=20.0))
+        sim.add_phone(f"PJSIP/{listed}@provider1", PhoneBehaviour(answer_after=3.0, talk=20.0))
+        phones(sim, "p1")
+        async with start_app(DIALER + agents("p1") + EXPORTER) as app:
+            await lines_up(app, sim, "p1")
+            open_zone, late_zone, hours, opens = lead_clocks(app.clock.now())
+            spec = CampaignSpec(
+                name="Renewals", queue="sales", trunk="provider1", time_zone="UTC", dial_mode="progressive",
+                calling_hours=[hours], calling_days=ALL_DAY["calling_days"], retry=RULES, max_attempts=3,
+                ring_seconds=15,
+            )  # fmt: skip
+            await app.campaigns.create("renewals", spec, by="test")
+            rows = [f"{n},{number},{late_zone if number in (late, listed) else open_zone}"
+                    for n, number in enumerate((person, busy, silent, late, listed))]  # fmt: skip
+            report = await load(app.campaigns, "renewals", csv_of(rows, header="name,phone,tz"))
+            assert report.loaded == 5, report
+            await app.campaigns.act("renewals", "start", by="test")
+
+            await run_for(sim, 60.0)
+            assert {n: dials(sim, n) for n in (person, busy, silent, late, listed)} == {
+                person: 1, busy: 1, silent: 1, late: 0, listed: 0
+            }, "the open zone's leads dialed once each, the late zone's not yet"  # fmt: skip
+            added, _ = await app.campaigns.add_dnc([listed], "US", "asked by letter", by="test")
+            assert [e.number for e in added] == [listed]
+
+            by_number = await leads(app)
+            busy_ended = by_number[busy].attempts[0].end
+            await advance_to(app, sim, busy_ended + 600 - 1)
+            assert dials(sim, busy) == 1, "not before the busy rule's 600 s"
+            await advance_to(app, sim, busy_ended + 600 + 6)
+            assert dials(sim, busy) == 2, "dialed again once the 600 s were over"
+            for attempt in range(2):
+                ended = (await leads(app))[silent].attempts[attempt].end
+                await advance_to(app, sim, ended + 900 - 1)
+                assert dials(sim, silent) == attempt + 1, "not before the no-answer rule's 900 s"
+                await advance_to(app, sim, ended + 900 + 21)
+                assert dials(sim, silent) == attempt + 2, "dialed again once the 900 s were over"
+
+            await advance_to(app, sim, opens - 1)
+            assert (dials(sim, late), dials(sim, listed)) == (0, 0), "outside the late zone's hours"
+            await advance_to(app, sim, opens + 30)
+            assert dials(sim, late) == 1, "dialed once its hours opened"
+
+            await run_for(sim, 2 * 3600.0, 60.0)
+            counted = {n: dials(sim, n) for n in (person, busy, silent, late, listed)}
+            assert counted == {person: 1, busy: 2, silent: 3, late: 1, listed: 0}, "no more than the rules allow"
+            by_number = await leads(app)
+            assert by_number[listed].state == "do_not_call" and by_number[listed].attempts == []
+            assert all(a.at >= opens for a in by_number[late].attempts)
+            busy_tries, silent_tries = by_number[busy].attempts, by_number[silent].attempts
+            assert busy_tries[1].at >= busy_tries[0].end + 600
+            assert all(later.at >= earlier.end + 900 for earlier, later in itertools.pairwise(silent_tries))
+            assert (await app.campaigns.campaigns.require("renewals")).state == "finished"
+
+            table = await exported(app, "renewals")
+            assert {n: (row["state"], row["last_outcome"], int(row["attempts"])) for n, row in table.items()} == {
+                person: ("done", "answered", counted[person]),
+                busy: ("exhausted", "busy", counted[busy]),
+                silent: ("exhausted", "no_answer", counted[silent]),
+                late: ("done", "answered", counted[late]),
+                listed: ("do_not_call", "", counted[listed]),
+            }
+            assert (table[person]["last_agent"], table[late]["last_agent"]) == ("p1", "p1")
+            assert {row["time_zone"] for row in table.values()} == {open_zone, late_zone}
