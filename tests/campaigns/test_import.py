@@ -116,6 +116,16 @@ class TestRows:
         record = await load(desk, "loans", data)
         assert record.loaded == 6000 and record.encoding == {"gbk": "gb18030"}.get(encoding, encoding)
 
+    async def test_the_zone_column_wins_over_the_numbers_zone(self, desk: CampaignDesk) -> None:
+        """The list's author knows where the person is: a filled zone cell wins; an empty one leaves the number's."""
+        await campaign(desk)
+        text = csv_of(["a,+1 212 555 0123,Europe/London", "b,+1 212 555 0124,"], header="name,phone,time_zone")
+        assert (await load(desk, "loans", text)).loaded == 2
+        stated = await desk.leads.by_number("loans", "+12125550123")
+        unstated = await desk.leads.by_number("loans", "+12125550124")
+        assert stated is not None and stated.zone == "Europe/London"
+        assert unstated is not None and unstated.zone == "America/New_York"
+
     async def test_a_stated_encoding_is_used(self, desk: CampaignDesk) -> None:
         await campaign(desk)
         data = csv_of(["张三,13800138000,"]).encode("gbk")
