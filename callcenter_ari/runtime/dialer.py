@@ -1,6 +1,7 @@
 """The dialer at run time: every running campaign of the tenant dialed by this process, under its own pacer.
 
-Once a second (``POLL_SECONDS``) the service reads the campaigns from Redis and keeps one ``CampaignRun`` per
+Once a second (``POLL_SECONDS``, on the application's clock while it dials, else on wall time or as soon as this
+process changes a campaign's state) the service reads the campaigns from Redis and keeps one ``CampaignRun`` per
 campaign that is running or still has calls here (``runtime/dialer_campaign.py``): a campaign set running starts
 one (its abandon ledger read back from Redis), one paused or stopped is paused (calls in flight go on), one that is
 over ends its run once its last call has. For each run it then tells the pacer the campaign's agents as the ACD
@@ -131,6 +132,8 @@ class DialerService:
         self.clock = services.clock
         self.acd = acd
         self.desk = desk
+        self._changed = anyio.Event()  # a campaign's state changed in this process
+        desk.watchers.append(lambda _campaign: self._changed.set())
         self.dialing = desk.dialing
         self.ledger = ledger
         self.settings = settings
@@ -159,7 +162,14 @@ class DialerService:
                     await self.poll()
                 except StoreUnavailable as exc:
                     log.warning("dialer.poll_failed", error=str(exc))
-                await self.clock.sleep_until(self.clock.now() + POLL_SECONDS)
+                if self.runs:
+                    await self.clock.sleep_until(self.clock.now() + POLL_SECONDS)
+                    continue
+                # Nothing dialing here: woken by a campaign this process changed, else after a second of wall time
+                # (one another process started); a clock moved on by days is not stepped through second by second.
+                with anyio.move_on_after(POLL_SECONDS):
+                    await self._changed.wait()
+                self._changed = anyio.Event()
 
     async def poll(self) -> None:
         campaigns = {c.id: c for c in await self.desk.campaigns.all()}

@@ -82,6 +82,7 @@ class CampaignDesk:
         self.dialing = LeadDialing(self.campaigns, self.leads)
         self.trunks, self.queues, self.settings = trunks, queues, settings
         self.now = now
+        self.watchers: list[Callable[[str], None]] = []  # told the id of a campaign whose state this process changed
 
     # ---- the campaign ---------------------------------------------------------------------------------------
 
@@ -117,6 +118,8 @@ class CampaignDesk:
     async def act(self, campaign_id: str, action: Action, by: str) -> Campaign:
         changed = await self.campaigns.change(campaign_id, lambda c: transition(c, action, self.now()))
         log.info("campaign.state", campaign=campaign_id, action=action, state=changed.state, by=by)
+        for watcher in self.watchers:
+            watcher(campaign_id)
         return changed
 
     async def delete(self, campaign_id: str, by: str) -> None:
