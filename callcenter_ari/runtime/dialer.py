@@ -245,12 +245,19 @@ class DialerService:
         stats = await self.desk.stats(run.id)
         if any(stats.by_state.get(state, 0) for state in ("new", "scheduled", "dialing")):
             return
+        if stats.leads == 0 or await self._importing(run.id):
+            return  # its list is not loaded yet, or still coming in: nothing is over
         try:
             await self.desk.act(run.id, "finish", by="dialer")
         except InvalidTransition:
             return
         self.services.emit("campaign.finished", {"campaign": run.id, "attempts": stats.attempts})
         log.info("dialer.campaign_finished", campaign=run.id, attempts=stats.attempts)
+
+    async def _importing(self, campaign_id: str) -> bool:
+        imports = self.desk.imports
+        recent = await imports.recent(imports.index(campaign_id), self.clock.now(), 20)
+        return any(record.status == "running" for record in recent)
 
     # ---- agents and lines --------------------------------------------------------------------------------------
 
