@@ -53,6 +53,8 @@ async def test_the_filter_is_set_over_rest_over_websocket(sim: Simulator, start_
         channel = await sim.inject_call(did="5551000", caller="+15550001111")
         await until(app, lambda: playing(sim, channel), "greeting")
         await sim.hangup(channel, cause=16)
+        await until(app, lambda: not app.services.calls, "the call ended")  # on wall time: wait, then flush
+        await app.store.flush()
         assert (await ended_call(app, channel)).outcome == "hung_up_in_ivr"
         assert {labels["type"] for labels, _ in _event_counts(app)} <= set(EVENTS_USED)
 
