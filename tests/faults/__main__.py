@@ -89,6 +89,10 @@ def render(results: list[Figures], states: list[str]) -> str:
             f"| {f.fault} | {what.get(f.fault, '')} | {f.in_flight} | {f.survived} | {len(f.lost)} | {len(f.stuck)} "
             f"| {len(f.double_bridges)} | {seconds} | {command} |"
         )
+    histories = [f for f in results if f.history]
+    if histories:
+        lines += ["", "## The callback and the lead, fault by fault", ""]
+        lines += [f"- {f.fault}: {'; '.join(f.history)}" for f in histories]
     details = [f for f in results if f.lost or f.stuck or f.double_bridges or f.notes]
     if details:
         lines += ["", "## What went wrong", ""]
