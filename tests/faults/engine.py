@@ -258,16 +258,18 @@ async def _callback_state_in(center: Center, callback_id: str, states: set[str])
 
 async def _callback_survived(center: Center, placed: Placed) -> str:
     """Its agent logs in: the callback is dialed once, and its customer bridged with that agent."""
+    live = {"requested", "due", "dialing", "retry"}
+    with contextlib.suppress(AssertionError):  # the processes compare their callbacks with Redis every 5 s
+        await until(lambda: _callback_state_in(center, placed.call_id, live), "the callback readable", 15)
+    if await _callback_state_in(center, placed.call_id, live) is None:
+        return "the callback is gone"
     async with center.active.api() as api:
-        reply = await api.get(f"/callbacks/{placed.call_id}")
-        if reply.status_code != 200:
-            return f"the callback is gone ({reply.status_code})"
         login = await api.post("/agents/agcb/login")
         assert login.status_code == 200, login.text
     ended = {"connected", "expired", "cancelled"}
     with contextlib.suppress(AssertionError):
         await until(lambda: _callback_state_in(center, placed.call_id, ended), "the callback connected", 40)
-    state = await _callback_state_in(center, placed.call_id, ended | {"requested", "due", "dialing", "retry"})
+    state = await _callback_state_in(center, placed.call_id, ended | live)
     dials = _dials(center, CALLBACK_NUMBER)
     center.history.append(f"callback: {state}, its customer dialed {len(dials)} time(s)")
     if len(dials) != 1:
@@ -351,12 +353,13 @@ async def _lead_survived(center: Center, placed: Placed) -> str:
         await until(settled, "the lead done", 60)
     lead = await leads.get(CAMPAIGN, placed.call_id)
     dials = _dials(center, LEAD_NUMBER)
-    if center.most_at_once[_endpoint_of(LEAD_NUMBER)] > 1:
-        return f"dialed {center.most_at_once[_endpoint_of(LEAD_NUMBER)]} times at once"
-    if lead is None:
-        return "the lead is gone"
-    outcomes = [a.outcome for a in lead.attempts]
     most = center.most_at_once[_endpoint_of(LEAD_NUMBER)]
+    if most > 1:
+        return f"dialed {most} times at once"
+    if lead is None:
+        center.history.append(f"lead: gone from Redis with its campaign, dialed {len(dials)} time(s), at most {most}")
+        return "the campaign and its lead are gone from Redis"
+    outcomes = [a.outcome for a in lead.attempts]
     center.history.append(f"lead: {lead.state}, dialed {len(dials)} time(s), at most {most} at once, {outcomes}")
     if lead.state not in ("done", "exhausted"):
         return f"the lead is {lead.state} after {len(dials)} dials, attempts {outcomes}"
