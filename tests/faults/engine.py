@@ -616,7 +616,9 @@ async def run(fault: Fault, states: Sequence[str], workdir: Path, settle: float 
         figures.history = list(center.history)
         figures.survived = sum(1 for v in verdicts.values() if v == "")
         figures.lost = [f"{p.state} {p.call_id}: {verdicts[p.call_id]}" for p in calls + others if verdicts[p.call_id]]
-        figures.stuck = await _stuck_now(center)
+        # The callback's and the lead's agents take calls that are not callers' calls: their checks judge them, and
+        # so does the end, once everyone hung up.
+        figures.stuck = await _stuck_now(center, skip={agent for p in others for agent in p.agents})
         figures.double_bridges = _doubles(center)
         figures.stuck += await _after_everyone_hung_up(center)
         figures.double_bridges += [d for d in _doubles(center) if d not in figures.double_bridges]
@@ -645,7 +647,7 @@ async def _verdict(center: Center, placed: Placed) -> str:
     return ""
 
 
-async def _stuck_now(center: Center) -> list[str]:
+async def _stuck_now(center: Center, skip: set[str]) -> list[str]:
     """Agents the application shows on a call it does not serve, or on a call with no channel of theirs."""
     stuck = []
     async with center.active.api() as api:
@@ -653,7 +655,7 @@ async def _stuck_now(center: Center) -> list[str]:
         live = {c["id"] for c in (await api.get("/calls")).json()["calls"]}
     names = {c["name"].split("/", 1)[1].rsplit("-", 1)[0] for c in center.sim.channels() if "/" in c["name"]}
     for agent in agents:
-        if agent["state"] in ("talking", "on_hold", "reserved"):
+        if agent["state"] in ("talking", "on_hold", "reserved") and agent["id"] not in skip:
             if agent["call_id"] not in live:
                 stuck.append(f"{agent['id']} {agent['state']}: on call {agent['call_id']}, which is not live")
             elif agent["state"] != "reserved" and agent["id"] not in names:
