@@ -707,7 +707,10 @@ def _agent_channel(center: Center, agent: str) -> str | None:
 
 
 def _doubles(center: Center) -> list[str]:
-    found = [f"{agent} in two conversations at {span[0]:.1f}" for agent, span in overlaps(conversations(center.sim))]
+    found = [
+        f"{agent} in two conversations at {span[0]:.1f}"
+        for agent, span in overlaps(conversations(center.sim, "PJSIP/ag"))
+    ]
     membership: dict[str, list[str]] = {}
     for bridge in center.sim.bridges():
         for channel in bridge["channels"]:
