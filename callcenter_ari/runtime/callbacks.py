@@ -176,6 +176,11 @@ class CallbackService:
         for callback_id, stored in list(self.entries.items()):
             unchanged = before.get(callback_id) == stored.version
             if callback_id not in current and callback_id not in self._attempts and unchanged:
+                # Ended elsewhere, it is still readable (for KEEP_DAYS); gone altogether, Redis lost its data:
+                # the entry as this process knows it goes back, so a pending callback is not lost with it.
+                if await self._store.get(callback_id) is None and await self._store.restore(stored):
+                    log.warning("callback.written_back", callback_id=callback_id, state=stored.entry.state)
+                    continue
                 self._forget(callback_id)
         orphans = [
             s for s in current.values() if s.entry.state == "dialing" and s.owner and s.entry.id not in self._attempts

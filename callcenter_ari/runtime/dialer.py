@@ -377,8 +377,9 @@ class DialerService:
     # ---- after a restart -------------------------------------------------------------------------------------
 
     async def recover(self) -> None:
-        """Calls this node placed before a restart are no one's now: hung up (their leads settle when their
-        leases end, their agents were freed by the ACD's recovery, their lines go back as they end)."""
+        """Calls this node placed before a restart are no one's now: hung up and their lines (recovered by the
+        trunk lines' ledger) given back; their leads settle when their leases end, their agents were freed by the
+        ACD's recovery."""
         try:
             channels = await self.ari.list_channels()
         except AriError as exc:
@@ -387,10 +388,8 @@ class DialerService:
         for channel in channels:
             if channel.id.startswith(self.tag) and not channel.id.startswith(self._prefix):
                 log.info("dialer.orphan_call", channel=channel.id)
-                try:
-                    await self.ari.hangup(channel.id)
-                except AriError:
-                    pass  # gone already
+                # No leg of this process names it, so its end would not give its line back: abandoned, it does.
+                await self.services.outbound.abandon(channel.id)
 
     # ---- for the API -----------------------------------------------------------------------------------------
 

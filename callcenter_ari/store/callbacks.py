@@ -65,6 +65,16 @@ end
 return version
 """)
 
+# KEYS: the entry, the queue's pending numbers, the live set. ARGV: version, entry JSON, owner, number, id, place.
+# Writes a live entry back where Redis holds none (it lost its data); returns 1 if written, 0 if one exists.
+_RESTORE = Script("""
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'entry', ARGV[2], 'version', ARGV[1], 'owner', ARGV[3])
+if not redis.call('HGET', KEYS[2], ARGV[4]) then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
+return 1
+""")
+
 # KEYS: the instances set. ARGV: instance ids. Returns those whose lease has run out (or who never had one).
 _GONE = Script("""
 local t = redis.call('TIME')
@@ -144,6 +154,14 @@ class CallbackStore:
             version, blob = int(result[0]), result[1]
             raise Conflict(Stored(_decode(blob), version) if blob else None)
         return Stored(entry, int(result), owner)
+
+    async def restore(self, stored: Stored) -> bool:
+        """Write a live entry back, at its version, where Redis holds no entry of that id (it lost its data);
+        False when it holds one (ended or changed elsewhere: that one stands)."""
+        entry = stored.entry
+        keys = [self._keys.callback(entry.id), self._keys.callbacks_pending(entry.queue), self._keys.callbacks_live]
+        args = [stored.version, _encode(entry), stored.owner, entry.number, entry.id, entry.place]
+        return bool(await _RESTORE.call(self._store.redis, keys, args))
 
     async def get(self, callback_id: str) -> Stored | None:
         return _stored(await self._store.redis.hgetall(self._keys.callback(callback_id)))

@@ -168,7 +168,11 @@ class LeadDialing:
         return settled
 
     async def _held(self, campaign_id: str, lead_id: str, holder: str) -> tuple[Campaign, Lead]:
-        campaign = await self.campaigns.require(campaign_id)
+        # A campaign gone (deleted, or Redis lost its data) holds no lead for anyone: the holder's claim is lost,
+        # as when its lease ended, and its dialer goes on with its other campaigns.
+        campaign = await self.campaigns.get(campaign_id)
+        if campaign is None:
+            raise LeaseLost(f"lead {lead_id[:64]!r}: campaign {campaign_id[:64]!r} is gone")
         lead = await self.leads.get(campaign_id, lead_id)
         if lead is None or lead.state != "dialing" or lead.holder != holder:
             raise LeaseLost(f"lead {lead_id[:64]!r} is not claimed by {holder[:64]!r}")

@@ -214,6 +214,20 @@ class TestLeases:
         with pytest.raises(LeaseLost):
             await desk.dialing.record_attempt("loans", lead.id, "dead", Attempt(at=clock.now, outcome="answered"))
 
+    async def test_a_claim_on_a_campaign_that_is_gone_is_lost(self, desk: CampaignDesk, clock: ManualClock) -> None:
+        """Redis lost the campaign (restarted without persistence) while its lead was dialed: renewing, reporting
+        and giving back the lead say the claim is lost, the one error the dialer handles, not that the campaign
+        is unknown (which ended the process)."""
+        await running(desk, ["a,13800138000,"])
+        [lead] = await desk.dialing.claim_due("loans", clock.now, 1, "d", lease_seconds=60)
+        await desk.campaigns.redis.delete(desk.campaigns.keys.campaign("loans"))
+        with pytest.raises(LeaseLost):
+            await desk.dialing.renew("loans", lead.id, "d", clock.now + 600)
+        with pytest.raises(LeaseLost):
+            await desk.dialing.record_attempt("loans", lead.id, "d", Attempt(at=clock.now, outcome="answered"))
+        with pytest.raises(LeaseLost):
+            await desk.dialing.release("loans", lead.id, "d", clock.now)
+
     async def test_a_renewed_lease_does_not_lapse(self, desk: CampaignDesk, clock: ManualClock) -> None:
         await running(desk, ["a,13800138000,"])
         [lead] = await desk.dialing.claim_due("loans", clock.now, 1, "d", lease_seconds=60)

@@ -281,3 +281,23 @@ async def test_a_callback_for_one_agent_goes_to_them_when_they_are_free(sim: Sim
         await sim.advance(15.0)  # the next look for a1
         assert [o["channel_id"] for o in sim.originates("PJSIP/agent1")] == [f"{entry.id}-a1"]
         assert sim.originates("PJSIP/agent2") == []
+
+
+async def test_a_pending_callback_outlives_redis_losing_its_data(sim: Simulator, start_app) -> None:
+    """Redis loses every key of a pending callback (restarted without persistence): the process writes it back from
+    what it holds at its next comparison, and the callback is dialled once when an agent comes."""
+    sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0))
+    sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=1.0, talk=10.0))
+    async with start_app(CONFIG) as app:
+        entry = await app.callbacks.schedule(queue="support", number=CALLERS[0])
+        keys = app.store.keys
+        await app.store.redis.delete(keys.callback(entry.id), keys.callbacks_live, keys.callbacks_pending("support"))
+        await app.callbacks.sync()
+        back = await app.callbacks.store.get(entry.id)
+        assert back is not None and back.entry.state == "due"
+        assert [s.entry.id for s in await app.callbacks.store.live()] == [entry.id]
+        await app.acd.log_in("a1")
+        await sim.advance(5.0)
+        assert [o["channel_id"] for o in sim.originates("PJSIP/agent1")] == [f"{entry.id}-a1"]
+        assert len(sim.originates(f"PJSIP/{CALLERS[0]}@provider1")) == 1
+        assert (await app.callbacks.store.get(entry.id)).entry.state == "connected"  # type: ignore[union-attr]

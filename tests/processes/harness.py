@@ -228,9 +228,9 @@ async def simulated(redis_url: str, prefix: str, workdir: Path, *, seed: int) ->
             group.stop_all()
 
 
-def conversations(sim: Simulator) -> dict[str, list[tuple[float, float, str]]]:
-    """From the simulator's bridge log: for every agent phone (``PJSIP/<agent>``), each span it spent in a bridge
-    with at least one other channel, as (start, end, bridge id)."""
+def conversations(sim: Simulator, agents: str = "PJSIP/agent") -> dict[str, list[tuple[float, float, str]]]:
+    """From the simulator's bridge log: for every agent phone (channels named ``agents``...), each span it spent in
+    a bridge with at least one other channel, as (start, end, bridge id)."""
     members: dict[str, set[str]] = defaultdict(set)
     names: dict[str, str] = {}
     inside: dict[str, tuple[float, str]] = {}  # agent channel id -> (entered at, bridge) while in a bridge
@@ -239,7 +239,7 @@ def conversations(sim: Simulator) -> dict[str, list[tuple[float, float, str]]]:
         names[channel] = name
         if event == "enter":
             members[bridge].add(channel)
-            if name.startswith("PJSIP/agent"):
+            if name.startswith(agents):
                 inside[channel] = (at, bridge)
         else:
             members[bridge].discard(channel)

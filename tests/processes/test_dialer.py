@@ -142,3 +142,7 @@ async def test_a_process_killed_mid_campaign_comes_back_and_finishes_it_without_
     stats = await desk.stats("renewals")
     assert stats.by_state.get("dialing", 0) == 0 and stats.attempts >= 20
     assert all([bool(lead.attempts) async for batch in desk.leads.scan("renewals") for lead in batch])
+    # The lines the calls of before the crash held went back when they were hung up on the process's return.
+    with anyio.fail_after(10):
+        while await redis.hlen(Keys(cluster.prefix, "t1").trunk_lines("provider1")):
+            await anyio.sleep(0.1)
