@@ -49,6 +49,7 @@ from callcenter_ari.trunks import PjsipTrunk
 from tests.campaigns.conftest import csv_of, load
 from tests.private_redis import PrivateRedis
 from tests.processes.harness import PASSWORD, USER, AppProcess, Cluster, conversations, free_port, overlaps
+from tests.processes.harness import until as wait_for
 
 AGENT_STATES = {"talking", "on_hold", "consulting", "conference", "monitored"}
 LONG_RING = 600.0  # a phone that never answers within a run
@@ -132,17 +133,7 @@ class Center:
 
 
 async def until(predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    try:
-        with anyio.fail_after(timeout):
-            while True:
-                value = predicate()
-                if hasattr(value, "__await__"):
-                    value = await value
-                if value:
-                    return value
-                await anyio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
+    return await wait_for(predicate, timeout, what)
 
 
 # ---- states: each places one call (and its agents) ---------------------------------------------------------

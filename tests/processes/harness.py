@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,3 +266,20 @@ def overlaps(spans: dict[str, list[tuple[float, float, str]]]) -> list[tuple[str
 def _endpoint(channel_name: str) -> str:
     """``PJSIP/agent3-0000002a`` -> ``agent3``."""
     return channel_name.split("/", 1)[1].rsplit("-", 1)[0]
+
+
+async def until(
+    predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition", every: float = 0.05
+) -> Any:
+    """``predicate()``'s first true value (awaited if it is awaitable), polled every ``every`` seconds of wall time."""
+    try:
+        with anyio.fail_after(timeout):
+            while True:
+                value = predicate()
+                if hasattr(value, "__await__"):
+                    value = await value
+                if value:
+                    return value
+                await anyio.sleep(every)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None

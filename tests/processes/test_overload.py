@@ -18,7 +18,7 @@ from callcenter_ari.sim.faults import FaultRule
 from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
-from tests.processes.harness import ADMIN_TOKEN, Cluster, conversations, overlaps
+from tests.processes.harness import ADMIN_TOKEN, Cluster, conversations, overlaps, until
 
 pytestmark = pytest.mark.slow
 
@@ -36,20 +36,6 @@ FAULTS = [
     FaultRule("addChannelToBridge", "fail", 0.05),
     FaultRule("startMoh", "fail", 0.08),
 ]
-
-
-async def until(predicate: Any, timeout: float, what: str) -> Any:
-    try:
-        with anyio.fail_after(timeout):
-            while True:
-                value = predicate()
-                if hasattr(value, "__await__"):
-                    value = await value
-                if value:
-                    return value
-                await anyio.sleep(0.1)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def shed_count(port: int) -> float:

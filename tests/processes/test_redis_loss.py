@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import msgspec
 import pytest
 from redis.asyncio import Redis
@@ -19,7 +18,7 @@ from callcenter_ari.config import node_of
 from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator
 from callcenter_ari.store.keys import Keys
 from tests.private_redis import PrivateRedis
-from tests.processes.harness import PASSWORD, USER, Cluster
+from tests.processes.harness import PASSWORD, USER, Cluster, until
 
 pytestmark = pytest.mark.slow
 
@@ -34,20 +33,6 @@ async def lonely(private_redis: PrivateRedis, key_prefix: str, tmp_path: Path) -
             yield group
         finally:
             group.stop_all()
-
-
-async def until(predicate: Any, timeout: float, what: str) -> Any:
-    try:
-        with anyio.fail_after(timeout):
-            while True:
-                value = predicate()
-                if hasattr(value, "__await__"):
-                    value = await value
-                if value:
-                    return value
-                await anyio.sleep(0.1)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def test_a_redis_that_lost_its_data_gets_back_what_the_process_holds(

@@ -15,7 +15,7 @@ from callcenter_ari.sim import CallerScript, PhoneBehaviour
 from callcenter_ari.store.agents import AgentStore
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
-from tests.processes.harness import AppProcess, Cluster
+from tests.processes.harness import AppProcess, Cluster, until
 
 pytestmark = pytest.mark.slow
 
@@ -44,20 +44,6 @@ async def agent_in_redis(redis: Redis, cluster: Cluster, agent_id: str = "agent1
     store = AgentStore(Store(redis, Keys(cluster.prefix, "t1"), now=lambda: 0.0), origin="test", seat_limit=None)
     [record] = [a for a in await store.read_all() if a.agent_id == agent_id]
     return record
-
-
-async def until(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:
-    try:
-        with anyio.fail_after(timeout):
-            while True:
-                value = predicate()
-                if hasattr(value, "__await__"):
-                    value = await value
-                if value:
-                    return value
-                await anyio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def agent_view(app: AppProcess, agent_id: str = "agent1") -> dict[str, Any]:

@@ -13,7 +13,7 @@ from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.sim import PhoneBehaviour
 from callcenter_ari.store.keys import Keys
-from tests.processes.harness import PASSWORD, USER, AppProcess, Cluster
+from tests.processes.harness import PASSWORD, USER, AppProcess, Cluster, until
 
 pytestmark = pytest.mark.slow
 
@@ -36,20 +36,6 @@ async def state(app: AppProcess, agent: str) -> str:
         assert reply.status_code == 200, reply.text
         shown: str = reply.json()["state"]
         return shown
-
-
-async def until(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:
-    try:
-        with anyio.fail_after(timeout):
-            while True:
-                value = predicate()
-                if hasattr(value, "__await__"):
-                    value = await value
-                if value:
-                    return value
-                await anyio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def feature_code(cluster: Cluster, app: str, agent: str, code: str, channel: str) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import msgspec
 import pytest
 from redis.asyncio import Redis
 
 from callcenter_ari.sim import CallerScript, PhoneBehaviour
 from callcenter_ari.store.keys import Keys
-from tests.processes.harness import AppProcess, Cluster
+from tests.processes.harness import AppProcess, Cluster, until
 
 pytestmark = pytest.mark.slow
 
@@ -33,20 +32,6 @@ async def lines_in_use(redis: Redis, cluster: Cluster) -> int:
 async def events(redis: Redis, cluster: Cluster, kind: str) -> list[dict[str, Any]]:
     rows = await redis.xrange(Keys(cluster.prefix, "t1").events)
     return [msgspec.json.decode(f[b"data"]) for _, f in rows if f[b"kind"] == kind.encode()]
-
-
-async def until(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:
-    try:
-        with anyio.fail_after(timeout):
-            while True:
-                value = predicate()
-                if hasattr(value, "__await__"):
-                    value = await value
-                if value:
-                    return value
-                await anyio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def transferring_out(cluster: Cluster, redis: Redis, app: str, caller: str) -> str:
