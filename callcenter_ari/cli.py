@@ -11,7 +11,7 @@ import msgspec
 import structlog
 
 from callcenter_ari import config as configuration
-from callcenter_ari.config import Config, ConfigError
+from callcenter_ari.config import STANDBY_WITHOUT_WAIT, Config, ConfigError
 from callcenter_ari.fencing import EXIT_STEPPED_DOWN, SteppedDown
 from callcenter_ari.platform_config import TenantFile, load_platform
 
@@ -181,6 +181,9 @@ def with_options(tenant: TenantFile, args: argparse.Namespace) -> TenantFile:
     """A tenant's configuration with what the command line sets over it (``--standby``, ``--http-port``)."""
     config = tenant.config
     if args.standby:
+        if config.redis.wait_replicas:
+            print(f"{tenant.path}: {STANDBY_WITHOUT_WAIT}", file=sys.stderr)
+            raise SystemExit(2)
         config = msgspec.structs.replace(config, standby=msgspec.structs.replace(config.standby, enabled=True))
     if args.http_port is not None:
         if not 1 <= args.http_port <= 65535:

@@ -33,6 +33,9 @@ from callcenter_ari.recording.settings import validate as validate_recording
 from callcenter_ari.trunks import InvalidNumber, TrunkConfig, dial_string, parse_number
 from callcenter_ari.webhooks import WebhookSettings
 
+# A hot standby's batches are fenced transactions, inside which Redis refuses WAIT: the two cannot both be asked for.
+STANDBY_WITHOUT_WAIT = "redis.wait_replicas: not with a hot standby (standby.enabled or run --standby); set it to 0"
+
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message names the key path."""
@@ -505,6 +508,8 @@ def problems(config: Config) -> list[str]:
         found.append("standby.lease_seconds: from 1 to 60")
     if not 0.05 <= config.standby.poll_seconds <= config.standby.lease_seconds:
         found.append("standby.poll_seconds: from 0.05 to standby.lease_seconds")
+    if config.standby.enabled and config.redis.wait_replicas:
+        found.append(STANDBY_WITHOUT_WAIT)
     if config.app.node and not _ID.fullmatch(config.app.node):
         found.append("app.node: not a valid name (letters, digits, '_', '.', '-')")
     found += check_redis(config.redis, config.webhooks.read_block)

@@ -68,6 +68,10 @@ EXAMPLE_ENV = {
         ("[standby]\nlease_seconds = 0.5", "standby.lease_seconds: from 1 to 60"),
         ("[standby]\nlease_seconds = 2\npoll_seconds = 3", "standby.poll_seconds: from 0.05 to standby.lease_seconds"),
         ("[standby]\nactive = true", "standby.active: unknown key"),
+        (
+            '[standby]\nenabled = true\n[redis]\nurl = "redis://x"\nwait_replicas = 1',
+            "redis.wait_replicas: not with a hot standby",
+        ),
         # Feature codes and persistent lines find the agent by their phone: one phone, one agent.
         (
             '[agents.a1]\nendpoint = "PJSIP/1001"\n[agents.a2]\nendpoint = "PJSIP/1001"',
