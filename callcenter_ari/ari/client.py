@@ -215,7 +215,11 @@ class AriClient:
             log.info("ari.event_filter_unset", reason="not over the HTTP transport")
             return False
         path = f"applications/{_q(self.endpoint.app)}/eventFilter"
-        body = msgspec.json.encode({"allowed": [{"type": kind} for kind in self._event_filter]})
+        # The replies to requests over the WebSocket are messages of the application too, and Asterisk passes
+        # them through the same filter: without RESTResponse on the list, no reply would come back, this one's
+        # included.
+        allowed = (*self._event_filter, "RESTResponse")
+        body = msgspec.json.encode({"allowed": [{"type": kind} for kind in allowed]})
         try:
             with anyio.fail_after(min(self._timeout, 3.0)):
                 reply = await transport.request("PUT", path, None, body)

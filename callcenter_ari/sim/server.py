@@ -157,9 +157,16 @@ def build_app(sim: Simulator) -> web.Application:
         if answer:
             reply["content_type"] = "application/json"
             reply["message_body"] = answer.decode()
-        reply["application"] = conn.apps[0]
+        app = conn.apps[0]
+        reply["application"] = app
         reply["timestamp"] = format_timestamp(sim.clock.now())
         reply["asterisk_id"] = ASTERISK_ID
+        # Asterisk 22 sends the reply as one of the application's messages, through its event filter: an allowed
+        # list without RESTResponse swallows every reply from then on, the reply to that PUT included (seen on
+        # a real Asterisk 22: the socket's requests all time out).
+        event_filter = sim.core.event_filters.get(app)
+        if event_filter is not None and not event_filter.allows("RESTResponse"):
+            return
         sim.hub.replies_sent += 1
         conn.send(_json.encode(reply))
 

@@ -32,7 +32,10 @@ async def test_the_filter_is_set_on_connect_and_unused_events_never_come(sim: Si
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=1.0, kind="answer"))
     async with start_app(AGENT) as app:
         assert app.ari.filtered
-        assert [e["type"] for e in sim.core.application_json("callcenter")["events_allowed"]] == list(EVENTS_USED)
+        assert [e["type"] for e in sim.core.application_json("callcenter")["events_allowed"]] == [
+            *EVENTS_USED,
+            "RESTResponse",
+        ]
         sent_before = sim.core.counters["events"]
         channel = await sim.inject_call(did="5552000", caller="+15550002222")
         await through_greeting(sim, channel)

@@ -79,3 +79,30 @@ async def test_a_body_without_either_list_changes_nothing(sim: Simulator, client
     await _filter(client, {"allowed": [{"type": "StasisEnd"}]})
     status, app = await _filter(client, {"filter": {"allowed": [{"type": "StasisStart"}]}})
     assert status == 200 and app["events_allowed"] == [{"type": "StasisEnd"}]
+
+
+async def _rest_over_ws(client: Client, request_id: str, method: str, uri: str, body: Any = None) -> None:
+    assert client.ws is not None
+    message: dict[str, Any] = {"type": "RESTRequest", "request_id": request_id, "method": method, "uri": uri}
+    if body is not None:
+        message |= {"content_type": "application/json", "message_body": json.dumps(body)}
+    await client.ws.send_str(json.dumps(message))
+
+
+async def test_replies_over_the_websocket_pass_through_the_filter(sim: Simulator, client: Client) -> None:
+    """As on a real Asterisk 22: a RESTResponse is one of the application's messages, so an allowed list without
+    it swallows every reply from then on, the reply to the PUT that set the list included; with it listed, replies
+    come back."""
+    await _rest_over_ws(
+        client, "a", "PUT", "applications/callcenter/eventFilter", {"allowed": [{"type": "StasisStart"}]}
+    )
+    await _rest_over_ws(client, "b", "GET", "asterisk/ping")
+    await client.drain(0.2)
+    assert [e for e in client.events if e["type"] == "RESTResponse"] == []
+
+    allowed = {"allowed": [{"type": "StasisStart"}, {"type": "RESTResponse"}]}
+    await _rest_over_ws(client, "c", "PUT", "applications/callcenter/eventFilter", allowed)
+    await _rest_over_ws(client, "d", "GET", "asterisk/ping")
+    await client.drain(0.2)
+    replies = [e for e in client.events if e["type"] == "RESTResponse"]
+    assert [(r["request_id"], r["status_code"]) for r in replies] == [("c", 200), ("d", 200)]
