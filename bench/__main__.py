@@ -181,9 +181,9 @@ def real(args: argparse.Namespace, console: Console, out: dict[str, Any]) -> lis
     return [
         _verdict(
             f"app CPU per call <= Asterisk's at {r.rate:.0f} calls/s",
-            r.ratio <= 1 and r.ended == r.calls,
+            r.ratio <= 1 and r.outcomes.get("completed", 0) == r.calls,
             f"{r.app_cpu_ms_per_call:.2f} / {r.asterisk_cpu_ms_per_call:.2f} ms = {r.ratio:.2f}"
-            f" ({r.ended} of {r.calls} calls ended)",
+            f" ({r.outcomes.get('completed', 0)} of {r.calls} calls completed; outcomes {r.outcomes})",
         )
         for r in results
     ]

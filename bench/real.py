@@ -66,6 +66,7 @@ class RealResult:
             "calls/s": self.rate,
             "calls": self.calls,
             "ended": self.ended,
+            "completed": self.outcomes.get("completed", 0),
             "app CPU ms/call": self.app_cpu_ms_per_call,
             "Asterisk CPU ms/call": self.asterisk_cpu_ms_per_call,
             "app / Asterisk": self.ratio,

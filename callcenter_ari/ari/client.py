@@ -349,6 +349,9 @@ class AriClient:
         channel_id: str | None = None,
         originator: str | None = None,
     ) -> Channel:
+        """``originator``: the channel this call is made for (an agent's leg for a caller): Asterisk gives the new
+        channel that channel's formats, so that bridging the two needs no transcoding or resampling, and links the
+        two (linkedid). Its being gone meanwhile is ``ChannelGone`` for it."""
         query = {"endpoint": endpoint, "app": self.endpoint.app, "timeout": str(ring_timeout)}
         if app_args:
             query["appArgs"] = ",".join(app_args)
@@ -358,7 +361,8 @@ class AriClient:
             query["originator"] = originator
         body = msgspec.json.encode({"variables": dict(variables)}) if variables else None
         path = f"channels/{_q(channel_id)}" if channel_id else "channels"
-        return _decode(await self._call("POST", path, query, body), Channel)
+        listed = (originator,) if originator else ()
+        return _decode(await self._call("POST", path, query, body, listed=listed), Channel)
 
     async def continue_in_dialplan(
         self, channel: str, *, context: str = "", extension: str = "", priority: int | None = None

@@ -79,6 +79,7 @@ class LoginRefused(AriUnavailable):
 _NO_SUCH_OPERATION = "Resource not found"  # 404 for a path Asterisk has no operation for: nothing is gone
 _VARIABLE_NOT_FOUND = "Provided variable was not found"  # 404 from channels/{id}/variable: the channel is there
 _LISTED_CHANNEL_NOT_FOUND = "Channel not found"  # 400 from bridges/{id}/addChannel: one of the listed channels
+_ORIGINATOR_NOT_FOUND = "Provided originator channel was not found"  # 400 from an originate: the originator is gone
 
 _BY_STATUS: Mapping[int, type[AriError]] = {400: BadRequest, 404: NotFound, 409: Conflict, 422: Unprocessable}
 
@@ -91,7 +92,7 @@ def error_for(status: int, message: str, *, channel: str | None = None, listed: 
         if message == _VARIABLE_NOT_FOUND:
             return VariableUnset(message, status=status)
         return ChannelGone(channel, message, status=status)
-    if status == 400 and listed and message == _LISTED_CHANNEL_NOT_FOUND:
+    if status == 400 and listed and message in (_LISTED_CHANNEL_NOT_FOUND, _ORIGINATOR_NOT_FOUND):
         return ChannelGone(listed[0] if len(listed) == 1 else "", message, status=status)
     cls = _BY_STATUS.get(status, AsteriskFailure if status >= 500 else AriError)
     return cls(message, status=status)

@@ -218,6 +218,7 @@ class CallTask:
                             ring_timeout=timeout,
                             caller_id=caller_id,
                             channel_id=channel_id,
+                            originator=self.caller_channel,
                         )
                     except AriError as exc:
                         if isinstance(exc, ChannelGone):

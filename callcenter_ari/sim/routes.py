@@ -215,9 +215,14 @@ def _originate(api: AriApi, r: Req, channel_id: str | None) -> Any:
     app = r.get("app")
     if not app and not r.get("extension"):
         raise AriError(400, "Application or extension must be specified")
+    originator = r.get("originator")
+    if originator and r.get("formats"):
+        raise AriError(400, "Originator and formats can't both be specified")
     tech, sep, resource = endpoint.partition("/")
     if not sep or not resource:
         raise AriError(400, "Invalid endpoint specified")
+    if originator and originator not in core.channels:
+        raise AriError(400, "Provided originator channel was not found")
     other_id = r.get("otherChannelId")
     if (channel_id and channel_id in core.channels) or (other_id and other_id in core.channels):
         raise AriError(409, "Channel with given unique ID already exists")
@@ -225,7 +230,9 @@ def _originate(api: AriApi, r: Req, channel_id: str | None) -> Any:
     timeout = 30 if timeout <= 0 else timeout
     caller = _parse_caller_id(r.get("callerId"))
     app_args = (r.get("appArgs") or "").split(",") if r.get("appArgs") else []
-    api.originates.append({"endpoint": endpoint, "channel_id": channel_id or "", "app_args": app_args})
+    api.originates.append(
+        {"endpoint": endpoint, "channel_id": channel_id or "", "app_args": app_args, "originator": originator or ""}
+    )
     if tech.lower() == "local":
         return originate_local(
             core,

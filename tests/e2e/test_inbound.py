@@ -62,6 +62,8 @@ async def test_queued_call_reaches_an_agent_and_both_hang_up_cleanly(sim: Simula
         channel = await sim.inject_call(did="5552000", caller="+15550002222")
         await through_greeting(sim, channel)
         assert agent_leg_up_in_sim(app, sim, channel), "agent ringing"
+        # Made for the caller: Asterisk gives the leg the caller's formats (no transcoding in the bridge).
+        assert [o["originator"] for o in sim.originates("PJSIP/agent1")] == [channel]
         await sim.advance(1.5)
         assert phase_of(app, channel) == "talking"
         assert app.acd.board.agents["a1"].state == "talking"

@@ -162,6 +162,22 @@ class TestPhones:
         assert [e["dialstatus"] for e in events if e["type"] == "Dial"] == ["", "BUSY", "", "CONGESTION"]
         assert [e["cause"] for e in events if e["type"] == "ChannelDestroyed"] == [17, 34]
 
+    async def test_an_originator_must_exist_and_excludes_formats(self, sim: Simulator, client: Client) -> None:
+        """As resource_channels.c checks them: a 400 for an originator that is gone, and for both an originator
+        and formats; an originator that is up is taken."""
+        sim.add_phone("PJSIP/agent1003", PhoneBehaviour(kind="answer"))
+        gone = await client.call("POST", "/ari/channels", endpoint="PJSIP/agent1003", app="callcenter", originator="x1")
+        assert gone == (400, {"message": "Provided originator channel was not found"})
+        caller = await sim.inject_call(did="5551000", caller="+1555")
+        both = await client.call(
+            "POST", "/ari/channels", endpoint="PJSIP/agent1003", app="callcenter", originator=caller, formats="ulaw"
+        )
+        assert both == (400, {"message": "Originator and formats can't both be specified"})
+        status, _ = await client.call(
+            "POST", "/ari/channels", endpoint="PJSIP/agent1003", app="callcenter", originator=caller
+        )
+        assert status == 200 and sim.api.originates[-1]["originator"] == caller
+
     async def test_unregistered_endpoint_and_unknown_technology_fail_allocation(self, client: Client) -> None:
         """No contact for the endpoint, or no such channel driver: 500 {"error": "Allocation failed"}."""
         for endpoint in ("PJSIP/nobody", "FOO/bar"):

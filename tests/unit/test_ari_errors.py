@@ -43,6 +43,12 @@ class TestErrorFor:
         assert isinstance(several, ChannelGone) and several.channel_id == ""
         assert type(error_for(400, "Channel not found")) is BadRequest  # removeChannel: not a hang-up race
 
+    def test_an_originators_being_gone_is_that_channel_gone(self) -> None:
+        """An agent's leg originated for a caller who hung up just before: the caller's hang-up, not a failure."""
+        gone = error_for(400, "Provided originator channel was not found", listed=["c1"])
+        assert isinstance(gone, ChannelGone) and gone.channel_id == "c1"
+        assert type(error_for(400, "Originator and formats can't both be specified", listed=["c1"])) is BadRequest
+
     @pytest.mark.parametrize(
         ("status", "kind"),
         [(400, BadRequest), (409, Conflict), (422, Unprocessable), (500, AsteriskFailure), (501, AsteriskFailure)],
