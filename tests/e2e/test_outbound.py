@@ -48,6 +48,7 @@ async def test_an_answered_leg_is_reported_then_its_end_frees_the_line(sim: Simu
             "endpoint": f"PJSIP/{CUSTOMER}@provider1",
             "channel_id": "o-a1",
             "app_args": ["outbound", "o-a1", "owner", "x1"],
+            "originator": "",
         }
         await until(app, lambda: lines_busy(app, 1), "one line taken")
         assert heard == []
