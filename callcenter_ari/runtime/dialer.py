@@ -180,14 +180,11 @@ class DialerService:
 
     async def poll(self) -> None:
         campaigns = {c.id: c for c in await self.desk.campaigns.all()}
-        if any(c.state != "draft" and i not in campaigns for i, c in self._held.items()):
-            # Only a draft is ever deleted: a campaign that ran and is gone is one Redis lost with its data. What
-            # this process holds goes back at once (before a renewal or an attempt finds its lead gone), as it
-            # would at the next presence beat (runtime/presence.py), which finds nothing left to write.
-            log.error("dialer.campaigns_lost", campaigns=sorted(i for i in self._held if i not in campaigns))
+        if not await self._take_stock(campaigns):
+            # What this process holds goes back at once (before a renewal or an attempt finds its lead gone), as it
+            # would at the next presence beat (runtime/presence.py), which then finds nothing left to write.
             await self.write_back()
             return
-        await self._take_stock(campaigns)
         now = self.clock.now()
         for campaign in campaigns.values():
             if campaign.state == "running" and campaign.id not in self.runs and self._dialing:
@@ -197,15 +194,23 @@ class DialerService:
         self._sync_agents()
         await self._refresh_lines()
 
-    async def _take_stock(self, campaigns: dict[str, Campaign]) -> None:
+    async def _take_stock(self, campaigns: dict[str, Campaign]) -> bool:
         """Keep what a loss of Redis's data would take: every campaign, its lead counters (read once for a campaign
-        that is over), and the do-not-call list's size."""
+        that is over), and the do-not-call list's size. False, keeping what it held, if Redis lost its data since:
+        a campaign that ran is gone (only a draft is ever deleted), or a campaign has fewer leads than it had (no
+        lead is ever deleted but with its draft campaign); another process may have written some back already."""
+        gone = sorted(i for i, c in self._held.items() if c.state != "draft" and i not in campaigns)
         wanted = [i for i, c in campaigns.items() if c.state not in _OVER or self._held.get(i) != c]
         counters = await self.desk.leads.counters_of(wanted)
+        fewer = sorted(i for i, c in counters.items() if c.get("leads", 0) < self._counters.get(i, {}).get("leads", 0))
+        if gone or fewer:
+            log.error("dialer.campaigns_lost", gone=gone, fewer_leads=fewer)
+            return False
         self._counters = {i: self._counters[i] for i in campaigns if i in self._counters} | counters
         self._claimed_then = {i: set(run.claimed) for i, run in self.runs.items()}
         self._do_not_call = await self.desk.dnc.count()
         self._held = campaigns
+        return True
 
     def _staffed(self, queue: str) -> bool:
         standing = self.services.standing
@@ -412,6 +417,8 @@ class DialerService:
         held = self._held | {run.id: run.campaign for run in self.runs.values()}
         for campaign in held.values():
             await self._write_back(campaign, self.runs.get(campaign.id))
+        # Redis as it is now is what the next poll compares with (fewer leads than before is no news any more).
+        self._held, self._counters = {}, {}
 
     async def _write_back(self, campaign: Campaign, run: CampaignRun | None) -> None:
         leads = list(run.claimed.values()) if run is not None else []

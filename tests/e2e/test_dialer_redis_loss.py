@@ -61,7 +61,7 @@ async def test_the_lead_in_progress_finishes_and_a_campaign_that_lost_leads_and_
         await campaign(app, 12, dial_mode="progressive")
         phone = await ringing(sim)
         logs = await after_the_loss(app, sim, redis, phone)
-        assert [e["campaigns"] for e in logs if e["event"] == "dialer.campaigns_lost"] == [["renewals"]]
+        assert [e["gone"] for e in logs if e["event"] == "dialer.campaigns_lost"] == [["renewals"]]
         stored = await app.campaigns.campaigns.require("renewals")
         assert stored.state == "paused"
         for _ in range(30):
@@ -101,3 +101,32 @@ async def test_a_campaign_that_lost_nothing_to_dial_runs_on_and_finishes(
         [lost] = await events(app, "campaign.leads_lost")
         assert lost["undialed"] == 0 and lost["do_not_call_lost"] == 0
         assert await events(app, "campaign.paused") == []
+
+
+async def test_a_campaign_another_process_wrote_back_first_gets_this_ones_lead_back(
+    sim: Simulator, start_app, redis: Redis
+) -> None:
+    """Another process (dialing other leads, or none) wrote the campaign back before this one polled: the campaign
+    is there, its leads are fewer than this process last read, and the lead ringing here goes back all the same;
+    the loss was said by the process that wrote the campaign back, not again."""
+    sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=6.0, talk=5.0))
+    phones(sim, "p1")
+    async with start_app(DIALER + agents("p1")) as app:
+        await lines_up(app, sim, "p1")
+        await campaign(app, 1, dial_mode="progressive")
+        phone = await ringing(sim)
+        written = await app.campaigns.campaigns.require("renewals")
+        await wipe(app, redis)
+        assert await app.campaigns.campaigns.restore(written)  # the other process
+        with capture_logs() as logs:
+            await sim.advance(1.0)
+        assert [e["fewer_leads"] for e in logs if e["event"] == "dialer.campaigns_lost"] == [["renewals"]]
+        held = await app.campaigns.leads.by_number("renewals", phone)
+        assert held is not None and held.state == "dialing" and held.holder == app.dialer.holder, held
+        assert await events(app, "campaign.leads_lost") == []
+        await eventually(lambda: app.presence.losses >= 1, timeout=10.0, what="the presence finding the loss")
+        for _ in range(30):
+            await sim.advance(1.0)
+        lead = await app.campaigns.leads.by_number("renewals", phone)
+        assert lead is not None and [a.outcome for a in lead.attempts] == ["answered"], lead
+        assert dialed(sim) == {f"PJSIP/{phone}@provider1": 1}
