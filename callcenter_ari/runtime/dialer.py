@@ -14,6 +14,11 @@ lead is dialed twice at once; each keeps its own pacer and all of them append to
 leaves its leads claimed until their lease ends, then any dialer settles them as failed attempts, and the retry
 rules bring them back. Its calls still up in Asterisk are hung up by the next process of the same node
 (``recover``: call ids carry a tag of the node), and their agents freed by the ACD's recovery.
+
+When Redis loses its data (a campaign that ran is gone, or has fewer leads than it had; or the presence's beat
+says so), the process writes back what it holds (``write_back``): every campaign as last read, its leads in
+progress with their attempts, its pacers' ledgers; what nobody held is said lost, and a campaign that could not
+dial on safely goes back paused (``campaigns/loss.py``).
 """
 
 from __future__ import annotations
