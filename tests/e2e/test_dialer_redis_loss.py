@@ -130,3 +130,31 @@ async def test_a_campaign_another_process_wrote_back_first_gets_this_ones_lead_b
         lead = await app.campaigns.leads.by_number("renewals", phone)
         assert lead is not None and [a.outcome for a in lead.attempts] == ["answered"], lead
         assert dialed(sim) == {f"PJSIP/{phone}@provider1": 1}
+
+
+async def test_a_call_that_ends_before_the_write_back_has_its_attempt_recorded_after_it(
+    sim: Simulator, start_app, redis: Redis
+) -> None:
+    """The person hangs up right after the wipe, before the dialer polled: Redis cannot take the attempt (its
+    campaign is gone), so the lead stays claimed in the process; the poll writes it back, and the attempt after it."""
+    sim.add_phone("PJSIP/*@provider1", PhoneBehaviour(answer_after=2.0, talk=None))
+    phones(sim, "p1")
+    async with start_app(DIALER + agents("p1")) as app:
+        await lines_up(app, sim, "p1")
+        await campaign(app, 1, dial_mode="progressive")
+        phone = await ringing(sim)
+        [call] = [o["channel_id"] for o in sim.originates(f"PJSIP/{phone}@provider1")]
+        for _ in range(6):
+            await sim.advance(0.5)
+        assert [kind for kind in await events(app, "dialer.connected")], "the person talks to p1"
+        await wipe(app, redis)
+        with capture_logs() as logs:
+            await sim.hangup(call)
+            await sim.settle()
+        assert [e["lead"] for e in logs if e["event"] == "dialer.attempt_pending"], logs
+        for _ in range(3):
+            await sim.advance(1.0)
+        lead = await app.campaigns.leads.by_number("renewals", phone)
+        assert lead is not None and [a.outcome for a in lead.attempts] == ["answered"], lead
+        assert lead.attempts[0].call_id == call and lead.state == "done"
+        assert (await app.campaigns.stats("renewals")).attempts == 1
