@@ -117,6 +117,11 @@ class CampaignSpec(_Body, frozen=True):
     def disposition(self, code: str) -> Disposition | None:
         return next((d for d in self.dispositions if d.code == code), None)
 
+    def succeeds(self, code: str) -> bool:
+        """Whether the disposition ``code`` counts as a success."""
+        disposition = self.disposition(code)
+        return disposition is not None and disposition.success
+
 
 class Campaign(CampaignSpec, frozen=True, kw_only=True):
     id: str

@@ -525,7 +525,8 @@ class Application:
         self.standing.write_back()
         self.services.lines.write_back()
         await self.acd.write_back()
-        for step in (self.directory.write_back, self.surge.write_back, self.tickets.store.write_back_numbers):
+        steps = (self.directory.write_back, self.surge.write_back, self.tickets.store.write_back_numbers)
+        for step in (*steps, self.dialer.write_back):
             try:
                 await step()
             except Exception as exc:  # one part failing must not keep the others from going back

@@ -28,6 +28,7 @@ Events (``callback.*``) go to the stream and the webhooks with ``queue`` and ``c
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ from callcenter_ari.trunks.phone import PhoneNumber
 log = structlog.get_logger(__name__)
 
 SYNC_SECONDS = 5.0  # how often the mirror is compared with Redis (entries made or ended by other processes)
+WRITE_RETRY_SECONDS = 0.5  # between tries of an attempt's write while Redis is unreachable
+DIAL_PATIENCE_SECONDS = 5.0  # how long a reserved agent waits for the claim, or the attempt, to be written
 AGENT_POLL_SECONDS = 15.0  # how often an agent-only callback tries its agent
 AGENT_RING_SECONDS = 20
 _OWNER = "callbacks"
@@ -139,6 +142,7 @@ class CallbackService:
         self.entries: dict[str, Stored] = {}  # the live callbacks, as last read or written
         self._in_line: set[str] = set()  # the ids this process put in the ACD's line
         self._attempts: dict[str, _Attempt] = {}  # by callback id, those this process is connecting
+        self._claiming: set[str] = set()  # callback ids whose claim this process is writing
         self._legs: dict[str, _Attempt] = {}  # by agent leg id
         self._seq = itertools.count(1)
         self.figures = CallbackFigures()
@@ -182,21 +186,39 @@ class CallbackService:
                     log.warning("callback.written_back", callback_id=callback_id, state=stored.entry.state)
                     continue
                 self._forget(callback_id)
-        orphans = [
-            s for s in current.values() if s.entry.state == "dialing" and s.owner and s.entry.id not in self._attempts
-        ]
+        busy = self._attempts.keys() | self._claiming
+        orphans = [s for s in current.values() if s.entry.state == "dialing" and s.owner and s.entry.id not in busy]
         gone = await self._store.gone_owners(s.owner for s in orphans) if orphans else set()
+        # Dialing under this process's name but connected by none of its attempts: a claim whose answer was lost
+        # and that this process gave up, or a write-back of a mirror. Nobody else would ever settle it.
+        gone.add(self._instance)
         for stored in current.values():
-            if stored.entry.id in self._attempts:
+            callback_id = stored.entry.id
+            if callback_id in busy:
                 continue
             if stored.entry.state == "dialing" and stored.owner in gone:
                 await self._settle_orphan(stored)
                 continue
-            known = self.entries.get(stored.entry.id)
+            known = self.entries.get(callback_id)
+            if known is not None and known.version > stored.version and before.get(callback_id) == known.version:
+                await self._redis_behind(stored, known)
+                continue
             if known is not None and known.version >= stored.version:
                 continue
             self._adopt(stored)
         self._update_gauges()
+
+    async def _redis_behind(self, stored: Stored, known: Stored) -> None:
+        """Redis holds an older version than one it acknowledged to this process: it lost its last writes (an
+        append-only file synced every second, a failover to a replica behind). The newer one goes back."""
+        log.warning("callback.redis_behind", callback_id=known.entry.id, redis=stored.version, here=known.version)
+        try:
+            written = await self._persist(stored, known.entry, owner=known.owner, patience=0.0)
+        except Conflict as conflict:  # changed by another process meanwhile: that one stands
+            if conflict.current is not None:
+                self._adopt(conflict.current)
+            return
+        self._adopt(written)
 
     # ---- requests ------------------------------------------------------------------------------------------
 
@@ -353,10 +375,12 @@ class CallbackService:
             return
         await self._write(stored, step)
 
-    async def _write(self, stored: Stored, step: Step, *, owner: str = "") -> Stored | None:
+    async def _write(
+        self, stored: Stored, step: Step, *, owner: str = "", patience: float | None = 0.0
+    ) -> Stored | None:
         """Write a step over what was read; None (and the mirror refreshed) when someone changed it first."""
         try:
-            written = await self._store.update(stored, step.entry, owner=owner)
+            written = await self._persist(stored, step.entry, owner=owner, patience=patience)
         except Conflict as conflict:
             if conflict.current is None:
                 self._forget(stored.entry.id)
@@ -366,6 +390,40 @@ class CallbackService:
         self._publish(step)
         self._adopt(written)
         return written
+
+    async def _persist(self, stored: Stored, entry: Entry, *, owner: str, patience: float | None) -> Stored:
+        """Write ``entry`` over ``stored`` (what this process read or last wrote) until Redis takes it. A write
+        refused for want of a connection is tried again (for ``patience`` seconds; None: as long as the process
+        runs); a write Redis applied whose answer was lost on the way is found in Redis as this very entry; a
+        Redis that lost the entry (its data) or went back to an older version (lost its last writes) gets this
+        one written over it. Raises Conflict when another process changed it since, StoreUnavailable when
+        ``patience`` ran out."""
+        deadline = None if patience is None else time.monotonic() + patience
+        unsure = False  # a try failed on the way: it may have been applied
+        while True:
+            try:
+                return await self._store.update(stored, entry, owner=owner)
+            except StoreUnavailable as exc:
+                unsure = True
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+                log.warning("callback.write_retried", callback_id=entry.id, state=entry.state, error=str(exc))
+                await anyio.sleep(WRITE_RETRY_SECONDS)
+            except Conflict as conflict:
+                current = conflict.current
+                if current is None:
+                    again = Stored(entry, stored.version + 1, owner)
+                    if await self._store.restore(again):
+                        log.warning("callback.written_back", callback_id=entry.id, state=entry.state)
+                        return again
+                    continue  # written back by another process meanwhile: compared with that one
+                if unsure and current.entry == entry:
+                    return Stored(entry, current.version, owner)  # applied: only its answer was lost
+                if current.version < stored.version:
+                    log.warning("callback.redis_behind", callback_id=entry.id, redis=current.version)
+                    stored = current
+                    continue
+                raise
 
     async def _try_agent(self, callback_id: str) -> None:
         """An agent-only callback: reserve its agent if available now, else look again later."""
@@ -435,13 +493,16 @@ class CallbackService:
         except life.NotNow:
             services.acd.release(agent_id, _NOT_OURS, call_id=callback_id)
             return
+        self._claiming.add(callback_id)
         try:
-            claimed = await self._write(stored, step, owner=self._instance)
+            claimed = await self._write(stored, step, owner=self._instance, patience=DIAL_PATIENCE_SECONDS)
         except StoreUnavailable as exc:
             log.warning("callback.claim_failed", callback_id=callback_id, error=str(exc))
             services.acd.release(agent_id, _NOT_OURS, call_id=callback_id)
             self._later_in_line(callback_id)
             return
+        finally:
+            self._claiming.discard(callback_id)
         if claimed is None or claimed.entry.state != "dialing":
             # Claimed elsewhere first, or outside the window now: the agent is someone else's to offer.
             log.info("callback.not_claimed", callback_id=callback_id, agent=agent_id)
@@ -516,7 +577,9 @@ class CallbackService:
         services, entry = self._services, attempt.stored.entry
         step = life.dialled(entry, services.clock.now(), attempt.agent_id)
         try:
-            written = await self._store.update(attempt.stored, step.entry, owner=self._instance)
+            written = await self._persist(
+                attempt.stored, step.entry, owner=self._instance, patience=DIAL_PATIENCE_SECONDS
+            )
         except (Conflict, StoreUnavailable) as exc:
             log.error("callback.attempt_not_written", callback_id=entry.id, error=repr(exc))
             await self._carry_out(attempt, attempt.connection.agent_failed("callback_lost"))
@@ -554,11 +617,15 @@ class CallbackService:
             self._services.spawn(self._carry_out, attempt, commands)
 
     async def _settle(self, attempt: _Attempt, step: Step) -> None:
+        """Write how the attempt went, however long Redis takes to come back: left unwritten, the entry would stay
+        dialing under this process's name, and nobody would ever connect or retry it."""
         owner = self._instance if step.entry.state == "dialing" else ""
         try:
-            written = await self._store.update(attempt.stored, step.entry, owner=owner)
-        except (Conflict, StoreUnavailable) as exc:
-            log.error("callback.settle_failed", callback_id=step.entry.id, error=repr(exc))
+            written = await self._persist(attempt.stored, step.entry, owner=owner, patience=None)
+        except Conflict as conflict:  # another process changed it since: that one stands
+            log.error("callback.settle_failed", callback_id=step.entry.id, error=repr(conflict))
+            if conflict.current is not None:
+                attempt.stored = conflict.current
             return
         attempt.stored = written
         self._publish(step)

@@ -14,6 +14,11 @@ lead is dialed twice at once; each keeps its own pacer and all of them append to
 leaves its leads claimed until their lease ends, then any dialer settles them as failed attempts, and the retry
 rules bring them back. Its calls still up in Asterisk are hung up by the next process of the same node
 (``recover``: call ids carry a tag of the node), and their agents freed by the ACD's recovery.
+
+When Redis loses its data (a campaign that ran is gone, or has fewer leads than it had; or the presence's beat
+says so), the process writes back what it holds (``write_back``): every campaign as last read, its leads in
+progress with their attempts, its pacers' ledgers; what nobody held is said lost, and a campaign that could not
+dial on safely goes back paused (``campaigns/loss.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from prometheus_client.registry import Collector
 from callcenter_ari.acd.errors import InvalidTransition
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
+from callcenter_ari.campaigns.loss import after_loss
 from callcenter_ari.campaigns.model import Campaign
 from callcenter_ari.campaigns.settings import CampaignSettings
 from callcenter_ari.clock import Clock
@@ -49,8 +55,9 @@ from callcenter_ari.runtime.dialer_campaign import CampaignRun, Leg, Sync
 from callcenter_ari.runtime.shared import Emit, Spawn
 from callcenter_ari.store.campaign_desk import CampaignDesk
 from callcenter_ari.store.dialer_ledger import DialerLedger
-from callcenter_ari.store.dialing import LeaseLost
+from callcenter_ari.store.dialing import CampaignGone, LeaseLost
 from callcenter_ari.store.errors import StoreUnavailable
+from callcenter_ari.store.leads import lead_counters
 from callcenter_ari.store.trunk_lines import TrunkLines
 
 if TYPE_CHECKING:
@@ -148,6 +155,11 @@ class DialerService:
         self._prefix = f"{self.tag}{token}-"
         self._runs_started = 0
         self.runs: dict[str, CampaignRun] = {}
+        # As last read, for a loss of Redis's data: every campaign, its lead counters, the do-not-call list's size.
+        self._held: dict[str, Campaign] = {}
+        self._counters: dict[str, dict[str, int]] = {}
+        self._do_not_call: int | None = None
+        self._claimed_then: dict[str, set[str]] = {}  # the leads each run held when the counters were read
         self._lines_dirty = False
         self._tg: anyio.abc.TaskGroup | None = None
 
@@ -173,6 +185,11 @@ class DialerService:
 
     async def poll(self) -> None:
         campaigns = {c.id: c for c in await self.desk.campaigns.all()}
+        if not await self._take_stock(campaigns):
+            # What this process holds goes back at once (before a renewal or an attempt finds its lead gone), as it
+            # would at the next presence beat (runtime/presence.py), which then finds nothing left to write.
+            await self.write_back()
+            return
         now = self.clock.now()
         for campaign in campaigns.values():
             if campaign.state == "running" and campaign.id not in self.runs and self._dialing:
@@ -181,6 +198,24 @@ class DialerService:
             await self._steer(run, campaigns.get(campaign_id), now)
         self._sync_agents()
         await self._refresh_lines()
+
+    async def _take_stock(self, campaigns: dict[str, Campaign]) -> bool:
+        """Keep what a loss of Redis's data would take: every campaign, its lead counters (read once for a campaign
+        that is over), and the do-not-call list's size. False, keeping what it held, if Redis lost its data since:
+        a campaign that ran is gone (only a draft is ever deleted), or a campaign has fewer leads than it had (no
+        lead is ever deleted but with its draft campaign); another process may have written some back already."""
+        gone = sorted(i for i, c in self._held.items() if c.state != "draft" and i not in campaigns)
+        wanted = [i for i, c in campaigns.items() if c.state not in _OVER or self._held.get(i) != c]
+        counters = await self.desk.leads.counters_of(wanted)
+        fewer = sorted(i for i, c in counters.items() if c.get("leads", 0) < self._counters.get(i, {}).get("leads", 0))
+        if gone or fewer:
+            log.error("dialer.campaigns_lost", gone=gone, fewer_leads=fewer)
+            return False
+        self._counters = {i: self._counters[i] for i in campaigns if i in self._counters} | counters
+        self._claimed_then = {i: set(run.claimed) for i, run in self.runs.items()}
+        self._do_not_call = await self.desk.dnc.count()
+        self._held = campaigns
+        return True
 
     def _staffed(self, queue: str) -> bool:
         standing = self.services.standing
@@ -226,9 +261,12 @@ class DialerService:
             run.tell(Resume())
         elif not dialing and not run.pacer.paused:
             run.tell(Pause())  # calls in flight go on; a process shutting down dials no more
+        await run.record_pending()
         for lead in run.renewals(now, self.lease_seconds):
             try:
                 run.renewed(await self.dialing.renew(run.id, lead.id, self.holder, now + self.lease_seconds))
+            except CampaignGone:
+                break  # Redis lost its data since the campaign was read: the next poll writes the lead back
             except LeaseLost:
                 run.claimed.pop(lead.id, None)
         if campaign is None or state in _OVER:
@@ -373,6 +411,45 @@ class DialerService:
             return False
         self.services.spawn(self.services.outbound.hang_up, channel_id)
         return True
+
+    # ---- when Redis lost its data -----------------------------------------------------------------------------
+
+    async def write_back(self) -> None:
+        """Redis lost its data: every campaign as last read goes back (a running one paused if leads still to dial
+        or the do-not-call list went with the data: ``campaigns/loss.py``), with the leads this process holds and
+        their attempts, and each pacer's abandon ledger; what is gone is said, once per campaign (by the process
+        that writes the campaign back), in a log line and a ``campaign.leads_lost`` event."""
+        held = self._held | {run.id: run.campaign for run in self.runs.values()}
+        for campaign in held.values():
+            await self._write_back(campaign, self.runs.get(campaign.id))
+        # Redis as it is now is what the next poll compares with (fewer leads than before is no news any more).
+        self._held, self._counters = {}, {}
+
+    async def _write_back(self, campaign: Campaign, run: CampaignRun | None) -> None:
+        leads = list(run.claimed.values()) if run is not None else []
+        since = len({lead.id for lead in leads} - self._claimed_then.get(campaign.id, set()))
+        loss = after_loss(
+            campaign, self._counters.get(campaign.id), held=len(leads), claimed_since=since,
+            do_not_call=self._do_not_call, now=self.clock.now(),
+        )  # fmt: skip
+        restored = await self.desk.campaigns.restore(loss.campaign)
+        written = 0
+        for lead in leads:
+            written += await self.desk.leads.restore(campaign.id, lead, lead_counters(lead, campaign.succeeds))
+        if run is not None:
+            await self.ledger.restore(campaign.id, run.pacer.ledger.entries)
+            run.campaign = loss.campaign if restored else run.campaign
+        if not restored:
+            log.info("dialer.campaign_kept", campaign=campaign.id, leads_written_back=written)
+            return
+        fields = loss.fields()
+        self.services.emit("campaign.leads_lost", fields)
+        log.error("dialer.campaign_written_back", **fields)
+        if loss.paused:
+            paused: dict[str, object] = {"campaign": campaign.id, "by": "dialer", "reason": "redis_data_lost"}
+            paused |= {"lost": list(loss.reasons)}
+            self.services.emit("campaign.paused", paused)
+            log.warning("dialer.campaign_paused", **paused)
 
     # ---- after a restart -------------------------------------------------------------------------------------
 

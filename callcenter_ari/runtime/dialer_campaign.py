@@ -39,14 +39,14 @@ from callcenter_ari.calls.outbound import (
     NoAnswer,
     OutboundRequest,
 )
-from callcenter_ari.campaigns.model import Attempt, Campaign, Outcome
+from callcenter_ari.campaigns.model import Attempt, Campaign, CampaignError, Outcome
 from callcenter_ari.campaigns.model import Lead as CampaignLead
 from callcenter_ari.clock import Timer
 from callcenter_ari.dialer import messages as m
 from callcenter_ari.dialer.pacer import Pacer
 from callcenter_ari.dialer.roster import BoardAgent, Roster
 from callcenter_ari.runtime.standing import LineGone, join
-from callcenter_ari.store.dialing import LeaseLost
+from callcenter_ari.store.dialing import CampaignGone, LeaseLost
 from callcenter_ari.store.errors import StoreUnavailable
 from callcenter_ari.trunks.phone import InvalidNumber, parse_number
 
@@ -97,6 +97,9 @@ class CampaignRun:
         self.claimed: dict[str, CampaignLead] = {}  # lead id -> the lead as claimed (leases to renew)
         self.reservations: dict[str, str] = {}  # agent -> the call the ACD reserved them for
         self.previews: dict[str, tuple[str, CampaignLead]] = {}  # agent -> (call, lead) on their screen
+        # lead id -> the attempt of a call that ended while Redis could not take it (unreachable, or its data lost
+        # and not yet written back): the lead stays claimed here, and the attempt is written at the next poll.
+        self.unrecorded: dict[str, Attempt] = {}
         self.closing = False
         self._timer: Timer | None = None
         send, receive = anyio.create_memory_object_stream[m.Input | Sync](max_buffer_size=math.inf)
@@ -190,7 +193,7 @@ class CampaignRun:
             leads = await service.dialing.claim_due(
                 self.id, service.clock.now(), count, service.holder, lease_seconds=service.lease_seconds
             )
-        except StoreUnavailable as exc:
+        except (StoreUnavailable, CampaignError) as exc:  # Redis away, or its data lost (the campaign with it)
             self._log.warning("dialer.claim_failed", error=str(exc))
             leads = []
         for lead in leads:
@@ -207,7 +210,6 @@ class CampaignRun:
     async def settle(self, leg: Leg, outcome: Outcome, detail: str = "") -> None:
         """The call is over: its attempt goes on the lead (the retry rules schedule it, or it is done)."""
         self.legs.pop(leg.call_id, None)
-        self.claimed.pop(leg.lead.id, None)
         now = self.service.clock.now()
         attempt = Attempt(
             at=leg.dialed_at,
@@ -224,10 +226,28 @@ class CampaignRun:
             {"campaign": self.id, "call_id": leg.call_id, "lead": leg.lead.id, "outcome": outcome,
              "agent": leg.agent_id, "detail": detail},
         )  # fmt: skip
+        await self._record(leg.lead.id, attempt)
+
+    async def record_pending(self) -> None:
+        """Write the attempts Redis could not take when their calls ended (at each poll)."""
+        for lead_id, attempt in list(self.unrecorded.items()):
+            if not await self._record(lead_id, attempt):
+                return
+
+    async def _record(self, lead_id: str, attempt: Attempt) -> bool:
+        """Write the attempt on its lead; False when Redis cannot take it now (the lead stays claimed here, the
+        attempt pending: one recorded attempt per call, whatever happened to Redis meanwhile)."""
         try:
-            await self.service.dialing.record_attempt(self.id, leg.lead.id, self.service.holder, attempt)
-        except (LeaseLost, StoreUnavailable) as exc:
-            self._log.error("dialer.attempt_not_recorded", call_id=leg.call_id, lead=leg.lead.id, error=str(exc))
+            await self.service.dialing.record_attempt(self.id, lead_id, self.service.holder, attempt)
+        except (CampaignGone, StoreUnavailable) as exc:
+            self._log.warning("dialer.attempt_pending", call_id=attempt.call_id, lead=lead_id, error=str(exc))
+            self.unrecorded[lead_id] = attempt
+            return False
+        except LeaseLost as exc:
+            self._log.error("dialer.attempt_not_recorded", call_id=attempt.call_id, lead=lead_id, error=str(exc))
+        self.unrecorded.pop(lead_id, None)
+        self.claimed.pop(lead_id, None)
+        return True
 
     # ---- agents ---------------------------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ with a witness beside it that outlives any stall by far (store/instances.py). If
 Redis lost what it held (restarted without persistence, flushed, failed over to an empty replica); a process that
 merely stalled past its marker's ``TTL`` (a loaded machine) finds its witness and carries on. After a loss the
 process writes back what it holds in memory (``write_back``: its live calls, agents, queue places, lines, the
-directory's entries, the surge announcement, the ticket numbers it gave), and ticket numbering, paused since the
+directory's entries, the surge announcement, the ticket numbers it gave, the campaigns and the leads its dialer
+holds), and ticket numbering, paused since the
 loss (its guard key is gone), resumes only once every other running process has had a beat to write back the
 numbers it gave, so that no number already sent to a CRM is given again.
 

@@ -44,6 +44,15 @@ class CampaignStore:
             raise CampaignExists(f"campaign {campaign.id} exists already")
         await self.redis.sadd(self.keys.campaigns, campaign.id)
 
+    async def restore(self, campaign: Campaign) -> bool:
+        """Write a campaign back where Redis holds none of that id (it lost its data); False when it holds one
+        (written back first by another process, or changed since: that one stands)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.campaign(checked(campaign.id, "campaign id")), _encode(campaign), nx=True)
+            pipe.sadd(self.keys.campaigns, campaign.id)
+            created, _ = await pipe.execute()
+        return bool(created)
+
     async def get(self, campaign_id: str) -> Campaign | None:
         blob = await self.redis.get(self.keys.campaign(campaign_id))
         return _decode(blob) if blob is not None else None

@@ -8,16 +8,27 @@ more than 30 days of any campaign this process could dial (at 3 % a pause comes 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 from redis.asyncio import Redis
 
 from callcenter_ari.dialer.messages import Recorded
 from callcenter_ari.store.errors import translating
 from callcenter_ari.store.keys import Keys
+from callcenter_ari.store.scripts import Script
 
 KEEP = 2_000_000
+_BATCH = 4000
 
 _encode = msgspec.json.Encoder().encode
+
+# KEYS: the ledger. ARGV: its entries. Written only where Redis holds no ledger (it lost its data); 1 if written.
+_RESTORE = Script("""
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('RPUSH', KEYS[1], unpack(ARGV))
+return 1
+""")
 _decode = msgspec.json.Decoder(Recorded).decode
 
 
@@ -33,6 +44,23 @@ class DialerLedger:
             pipe.rpush(key, _encode(entry))
             pipe.ltrim(key, -KEEP, -1)
             await pipe.execute()
+
+    async def restore(self, campaign_id: str, entries: Sequence[Recorded]) -> bool:
+        """Write back the entries a pacer holds where Redis holds no ledger for the campaign (it lost its data);
+        False when it holds one (another process wrote its own back first: that one stands)."""
+        if not entries:
+            return False
+        key = self.keys.campaign_part(campaign_id, "ledger")
+        written = 0
+        for start in range(0, len(entries), _BATCH):  # Lua's unpack() takes a few thousand arguments at most
+            batch = [_encode(entry) for entry in entries[start : start + _BATCH]]
+            if start == 0:
+                written = int(await _RESTORE.call(self.redis, [key], batch))
+                if not written:
+                    return False
+            else:
+                await self.redis.rpush(key, *batch)
+        return bool(written)
 
     async def entries(self, campaign_id: str, since: float = 0.0) -> list[Recorded]:
         raw = await self.redis.lrange(self.keys.campaign_part(campaign_id, "ledger"), 0, -1)

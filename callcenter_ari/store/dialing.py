@@ -32,6 +32,11 @@ class LeaseLost(CampaignError):
     """The lead is not (or no longer) claimed by this holder: its lease ended or another dialer took it."""
 
 
+class CampaignGone(LeaseLost):
+    """The lead's campaign is not in Redis: deleted (only a draft is, and nothing dials a draft), or Redis lost its
+    data, in which case the dialer writes back what it holds and the claim is good again."""
+
+
 class DialCheck(msgspec.Struct, frozen=True):
     ok: bool
     reason: str  # "ok", "do_not_call", "lease_lost"
@@ -172,7 +177,7 @@ class LeadDialing:
         # as when its lease ended, and its dialer goes on with its other campaigns.
         campaign = await self.campaigns.get(campaign_id)
         if campaign is None:
-            raise LeaseLost(f"lead {lead_id[:64]!r}: campaign {campaign_id[:64]!r} is gone")
+            raise CampaignGone(f"lead {lead_id[:64]!r}: campaign {campaign_id[:64]!r} is gone")
         lead = await self.leads.get(campaign_id, lead_id)
         if lead is None or lead.state != "dialing" or lead.holder != holder:
             raise LeaseLost(f"lead {lead_id[:64]!r} is not claimed by {holder[:64]!r}")

@@ -11,7 +11,7 @@ caller read and decided on, so a lead claimed by one dialer is skipped by anothe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -113,6 +113,19 @@ end
 return out
 """
 
+# KEYS: leads, numbers, due, dialing, stats. ARGV: lead id, number, lead JSON, due score ("" none), lease end (""
+# none), then (counter, increment) pairs. Writes a lead back where Redis holds none of that id (it lost its data),
+# with its indexes and its share of the counters; returns 1 if written, 0 if Redis holds one.
+_RESTORE = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if not redis.call('HGET', KEYS[2], ARGV[2]) then redis.call('HSET', KEYS[2], ARGV[2], ARGV[1]) end
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) end
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1]) end
+for i = 6, #ARGV, 2 do redis.call('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
 
 @translating
 class LeadStore:
@@ -122,6 +135,7 @@ class LeadStore:
         self._add = redis.register_script(_ADD)
         self._swap = redis.register_script(_SWAP)
         self._claim = redis.register_script(_CLAIM)
+        self._restore = redis.register_script(_RESTORE)
 
     def part(self, campaign_id: str, part: str) -> str:
         return self.keys.campaign_part(campaign_id, part)
@@ -207,6 +221,18 @@ class LeadStore:
             args += [old.id, _encode(old), _encode(new), old.number, repr(new.lease_until), old.state]
         return [text(r) for r in await self._claim(keys=keys, args=args)]
 
+    async def restore(self, campaign_id: str, lead: Lead, counters: Mapping[str, int]) -> bool:
+        """Write back a lead a dialer holds (claimed, its call in progress) where Redis holds none of that id (it
+        lost its data), in its indexes, adding ``counters`` (the lead's share: ``lead_counters``); False when
+        Redis holds one (another process wrote it back first, or it changed since: that one stands)."""
+        keys = [self.part(campaign_id, p) for p in ("leads", "numbers", "due", "dialing", "stats")]
+        due = repr(lead.next_at) if lead.state in ("new", "scheduled") else ""
+        lease = repr(lead.lease_until) if lead.state == "dialing" else ""
+        args: list[Any] = [lead.id, lead.number, _encode(lead), due, lease]
+        for counter, increment in counters.items():
+            args += [counter, increment]
+        return bool(await self._restore(keys=keys, args=args))
+
     async def due(self, campaign_id: str, now: float, count: int) -> list[str]:
         found: Any = await self.redis.zrangebyscore(self.part(campaign_id, "due"), "-inf", repr(now), 0, count)
         return [text(i) for i in found]
@@ -219,6 +245,16 @@ class LeadStore:
     async def counters(self, campaign_id: str) -> dict[str, int]:
         raw = await self.redis.hgetall(self.part(campaign_id, "stats"))
         return {text(k): int(v) for k, v in raw.items()}
+
+    async def counters_of(self, campaign_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """The counters of each campaign, in one round trip."""
+        if not campaign_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for campaign_id in campaign_ids:
+                pipe.hgetall(self.part(campaign_id, "stats"))
+            found = await pipe.execute()
+        return {i: {text(k): int(v) for k, v in raw.items()} for i, raw in zip(campaign_ids, found, strict=True)}
 
     async def calls_on(self, day_key: str) -> int:
         return int(await self.redis.get(day_key) or 0)
@@ -240,6 +276,23 @@ class LeadStore:
 
     def all_parts(self, campaign_id: str) -> list[str]:
         return [self.part(campaign_id, p) for p in ("leads", "numbers", "due", "dialing", "stats", "imports", "ledger")]
+
+
+def lead_counters(lead: Lead, success: Callable[[str], bool]) -> dict[str, int]:
+    """The counters one lead accounts for (``stats``): itself, its state, its attempts, their outcomes, contacts
+    and dispositions (``success``: whether a disposition code counts as a success)."""
+    counters = {"leads": 1, f"state:{lead.state}": 1}
+    for attempt in lead.attempts:
+        for counter in ("attempts", f"outcome:{attempt.outcome}"):
+            counters[counter] = counters.get(counter, 0) + 1
+        if attempt.outcome == "answered":
+            counters["contacts"] = counters.get("contacts", 0) + 1
+        if attempt.disposition:
+            key = f"disposition:{attempt.disposition}"
+            counters[key] = counters.get(key, 0) + 1
+            if success(attempt.disposition):
+                counters["successes"] = counters.get("successes", 0) + 1
+    return counters
 
 
 def state_counts(counters: Mapping[str, int], states: Sequence[LeadState]) -> dict[str, int]:
