@@ -277,10 +277,20 @@ class Application:
             self.events.observers.append(self.queue_log)
         # Webhook receivers check timestamps against their own clocks: the outbox runs on wall time.
         self.webhooks = WebhookService(
-            redis, self.store.keys, now=time.time, settings=config.webhooks, resolver=resolver
+            redis,
+            self.store.keys,
+            now=time.time,
+            settings=config.webhooks,
+            resolver=resolver,
+            fence=self.store.current_fence,
         )
         self.tickets = TicketDesk(
-            redis, self.store.keys, now=self.clock.now, emit=emit, roster=roster_from(config.tickets)
+            redis,
+            self.store.keys,
+            now=self.clock.now,
+            emit=emit,
+            roster=roster_from(config.tickets),
+            fence=self.store.current_fence,
         )
         self.surge = SurgeService(SurgeStore(redis, self.store.keys))
         self.campaigns = CampaignDesk(
@@ -290,6 +300,7 @@ class Application:
             queues=self.directory.queue_names,
             settings=config.campaigns,
             now=self.clock.now,
+            fence=self.store.current_fence,
         )
         self.ticket_opener = TicketOpener(self.tickets)
         self.recordings = RecordingService(
@@ -340,7 +351,7 @@ class Application:
             ),
             self.acd,
             self.campaigns,
-            DialerLedger(redis, self.store.keys),
+            DialerLedger(redis, self.store.keys, fence=self.store.current_fence),
             settings=config.campaigns,
             agents=lambda: self.directory.config.agents,
             live=lambda: self.stats.live(self.clock.now()),
