@@ -293,6 +293,8 @@ class Monitor:
                 continue
             if token is not None and words[0].upper() in ("EVALSHA", "EVAL") and words[-1] == str(token):
                 continue
+            if any(word.endswith(":holder") for word in words[3:5]):
+                continue  # the lease's own renewal: refused by Redis once another process holds the node
             found.append(command[:160])
         return found
 
@@ -334,7 +336,8 @@ async def test_a_process_woken_after_a_takeover_lands_no_write(cluster: Cluster,
         await anyio.sleep(0.5)  # MONITOR's stream has caught up with the old process's last commands
         tg.cancel_scope.cancel()
     await monitor.redis.aclose()
-    assert monitor.writes(old, since=woken, token=1) == []
+    landed = monitor.writes(old, since=woken, token=1)
+    assert landed == [], "\n".join(landed)
     ids = [headers["webhook-id"] for headers, _ in crm.received]
     assert len(ids) == len(set(ids))  # no webhook sent twice
     keys = Keys(cluster.prefix, "t1")
