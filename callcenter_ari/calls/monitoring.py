@@ -1,10 +1,11 @@
 """A supervisor's monitoring session as Redis keeps it, and what recovery does with each after a restart.
 
 A session (listen, whisper or barge: ``runtime/monitor.py``) is recorded before any of its parts is made in
-Asterisk, again after each change of mode, and dropped when it ends. After a restart or a takeover, recovery compares every recorded
-session with what Asterisk lists: one whose parts all survive (the supervisor's leg; for listen and whisper the
-snoop channel and the session's bridge holding both; for barge the leg in the call's own bridge) on a call that
-goes on is adopted and keeps going; any other is ended, hanging up and destroying what is left of it.
+Asterisk, again after each change of mode, and dropped when it ends. After a restart or a takeover, recovery
+compares every recorded session with what Asterisk lists: one whose parts all survive (the supervisor's leg; for
+listen and whisper the snoop channel and the session's bridge holding both; for barge the leg in the call's own
+bridge) on a call that goes on is adopted and keeps going; any other is ended, hanging up and destroying what is
+left of it.
 """
 
 from __future__ import annotations

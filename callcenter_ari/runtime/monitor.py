@@ -10,9 +10,10 @@ Meanwhile the supervisor may change mode (asking for the session again with anot
 moves them (a new snoop with the other direction, or into the call's bridge and back). The supervisor is chosen by
 id from the configuration: nothing a request sends reaches a dial string.
 
-A session is recorded in Redis before Asterisk is asked for any of its parts, and again at each change of mode (``store/monitor_sessions.py``, staged with
-the calls' records): after a restart or a takeover, recovery adopts a session whose channels and bridge all
-survive (``adopt``: it keeps going, without ringing again) and ends one that is partly gone (calls/monitoring.py).
+A session is recorded in Redis before Asterisk is asked for any of its parts, and again at each change of mode
+(``store/monitor_sessions.py``, in the call store's batches): after a restart or a takeover, recovery adopts a
+session whose channels and bridge all survive (``adopt``: it keeps going, without ringing again) and ends one that
+is partly gone (calls/monitoring.py).
 """
 
 from __future__ import annotations
