@@ -187,41 +187,51 @@ class MonitorService:
 
     async def _run(self, session: Session) -> None:
         try:
-            if session.adopted:
-                await self._serve(session)
-                return
-            task = self._calls.get(session.call_id)
-            if task is None:
-                return  # the call ended before the session's task ran; ``finally`` forgets the session
-            record = task.machine.record
-            await self._recorded.save_now(session.record())
-            if session.mode != "barge":
-                await self._snoop(session, record.agent_channel, session.mode, session.snoop)
-            await self._ari.originate(
-                session.endpoint,
-                app_args=("monitor", session.id),
-                ring_timeout=RING_SECONDS,
-                channel_id=session.leg,
-                caller_id=f'"Monitor" <{record.caller}>',
-            )
-            with anyio.move_on_after(RING_SECONDS + 5):
-                await _first(session.up, session.over)
-            if session.up.is_set() and not session.over.is_set():
-                if session.mode == "barge":
-                    await self._ari.add_to_bridge(record.bridge_id, [session.leg])
-                else:
-                    await self._ari.create_bridge("mixing", bridge_id=session.bridge)
-                    await self._ari.add_to_bridge(session.bridge, [session.leg, session.snoop])
-                self._emit(
-                    "monitor.started",
-                    {"call_id": session.call_id, "supervisor": session.supervisor, "mode": session.mode},
-                )
-                await self._serve(session)
+            await self._session(session)
         except AriError as exc:
             log.warning("monitor.failed", session=session.id, error=exc.message)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self._end(session)
+        except Exception:
+            log.exception("monitor.crashed", session=session.id)  # ended below: no supervisor left in a half session
+        except BaseException:
+            # The task tree ends (a stop, a hand-over to a standby, a step-down) with the call live: the session is
+            # left as it is in Asterisk and in Redis, for the next process's recovery to adopt or end, as the call.
+            self._drop_here(session)
+            log.info("monitor.left_for_recovery", session=session.id, call_id=session.call_id)
+            raise
+        with anyio.CancelScope(shield=True):
+            await self._end(session)
+
+    async def _session(self, session: Session) -> None:
+        if session.adopted:
+            await self._serve(session)
+            return
+        task = self._calls.get(session.call_id)
+        if task is None:
+            return  # the call ended before the session's task ran: the session is forgotten
+        record = task.machine.record
+        await self._recorded.save_now(session.record())
+        if session.mode != "barge":
+            await self._snoop(session, record.agent_channel, session.mode, session.snoop)
+        await self._ari.originate(
+            session.endpoint,
+            app_args=("monitor", session.id),
+            ring_timeout=RING_SECONDS,
+            channel_id=session.leg,
+            caller_id=f'"Monitor" <{record.caller}>',
+        )
+        with anyio.move_on_after(RING_SECONDS + 5):
+            await _first(session.up, session.over)
+        if session.up.is_set() and not session.over.is_set():
+            if session.mode == "barge":
+                await self._ari.add_to_bridge(record.bridge_id, [session.leg])
+            else:
+                await self._ari.create_bridge("mixing", bridge_id=session.bridge)
+                await self._ari.add_to_bridge(session.bridge, [session.leg, session.snoop])
+            self._emit(
+                "monitor.started",
+                {"call_id": session.call_id, "supervisor": session.supervisor, "mode": session.mode},
+            )
+            await self._serve(session)
 
     async def _serve(self, session: Session) -> None:
         """The supervisor is bridged: move them whenever another mode is asked for, until the session is over."""
@@ -257,7 +267,7 @@ class MonitorService:
         if had_snoop:
             self._by_channel.pop(old_snoop, None)  # its end is not the session's
             self._channels.disown(old_snoop, self)
-            await self._forget(old_snoop, old_bridge)
+            await self._dismantle(old_snoop, old_bridge)
         log.info("monitor.mode_changed", session=session.id, mode=mode)
         self._emit("monitor.mode_changed", {"call_id": session.call_id, "supervisor": session.supervisor, "mode": mode})
 
@@ -267,7 +277,7 @@ class MonitorService:
             agent_channel, spy="both", whisper=whisper, app_args=("snoop", session.id), snoop_id=snoop_id
         )
 
-    async def _forget(self, snoop: str, bridge: str) -> None:
+    async def _dismantle(self, snoop: str, bridge: str) -> None:
         try:
             await self._ari.hangup(snoop)
         except AriError:
@@ -290,11 +300,15 @@ class MonitorService:
             except AriError:
                 pass  # never made, or Asterisk is away: it goes with its last channel
         self._recorded.drop(session.id)
+        self._drop_here(session)
+        self._emit("monitor.ended", {"call_id": session.call_id, "supervisor": session.supervisor})
+
+    def _drop_here(self, session: Session) -> None:
+        """This process's part of the session: gone (what is in Asterisk and in Redis stays as it is)."""
         self.sessions.pop(session.id, None)
         for channel in (session.leg, session.snoop):
             self._by_channel.pop(channel, None)
             self._channels.disown(channel, self)
-        self._emit("monitor.ended", {"call_id": session.call_id, "supervisor": session.supervisor})
 
 
 async def _first(*events: anyio.Event) -> None:

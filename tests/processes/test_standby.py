@@ -23,6 +23,7 @@ from callcenter_ari.sim import CallerScript, PhoneBehaviour
 from callcenter_ari.store.keys import Keys
 from tests.api.test_api_webhooks import receiver
 from tests.processes.harness import AppProcess, Cluster
+from tests.processes.test_recovery import bridged, session_bridge, sessions_in_redis
 from tests.processes.test_restart import agent_in_redis, agent_view, until
 
 pytestmark = pytest.mark.slow
@@ -346,3 +347,30 @@ async def test_a_process_woken_after_a_takeover_lands_no_write(cluster: Cluster,
 
 def _hooked(crm: Any, kind: str) -> bool:
     return any(json.loads(body).get("type") == kind for _, body in crm.received)
+
+
+async def test_a_supervisor_session_goes_on_through_a_hand_over(cluster: Cluster, redis: Redis) -> None:
+    """sv1 listening to a call, SIGTERM to the active with a standby waiting: the session is left as it is (not
+    ended on the way out), the standby adopts it (the supervisor still bridged with the snoop, not rung again), the
+    supervisor barges in through the new active, and when the caller hangs up nothing is left in the simulator."""
+    first, second = await pair(cluster, lease=20, extra={"supervisors.sv1": {"endpoint": "PJSIP/sup1"}})
+    cluster.sim.add_phone("PJSIP/sup1", PhoneBehaviour(answer_after=0.1))
+    channel, call_id = await talking_call(cluster, first)
+    async with first.api() as api:
+        asked = await api.post(f"/calls/{call_id}/monitor", json={"supervisor": "sv1", "mode": "listen"})
+        session = asked.json()["session_id"]
+    await until(lambda: session_bridge(cluster, session), what="sv1 listening")
+    assert await anyio.to_thread.run_sync(first.stop) == 0
+    await second.ready(timeout=15)
+    assert any(line.get("event") == "monitor.adopted" for line in second.lines())
+    assert session_bridge(cluster, session) is not None
+    async with second.api() as api:
+        again = await api.post(f"/calls/{call_id}/monitor", json={"supervisor": "sv1", "mode": "barge"})
+        assert again.status_code == 202 and again.json()["session_id"] == session
+    await until(
+        lambda: any(f"{session}-sup" in members and channel in members for members in bridged(cluster)),
+        what="sv1 barged into the call",
+    )
+    await cluster.sim.hangup(channel, 16)
+    await until(lambda: cluster.sim.channels() == [] and cluster.sim.bridges() == [], what="nothing left at all")
+    assert await sessions_in_redis(redis, cluster) == {}
