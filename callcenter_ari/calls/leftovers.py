@@ -4,8 +4,8 @@ Every channel and bridge a call makes has an id that starts with the call's id (
 ``-t<n>`` transfers, ``-c<n>`` consultations and ``-c<n>-b`` their bridges, ``-b`` the call's bridge,
 ``-m<n>-sup``, ``-m<n>-snoop`` and ``-m<n>-b`` a supervisor's monitoring session). After a restart each call's
 machine settles the legs its record names (``Resume``, ``EndedWhileAway``); what is left is what no record names:
-a supervisor's session (kept in the memory of the process that died), an earlier offer's leg, a bridge whose call
-ended while the process was down. ``leftovers`` says which to hang up and destroy; ids of other tenants' and other
+a supervisor's session that recovery does not adopt (calls/monitoring.py), an earlier offer's leg, a bridge whose
+call ended while the process was down. ``leftovers`` says which to hang up and destroy; ids of other tenants' and other
 processes' objects never match, because only calls whose records this tenant holds are considered.
 
 The other way round, a caller in this application's Stasis with no record at all (the process died between taking
@@ -46,15 +46,22 @@ def named(record: CallRecord) -> tuple[set[str], set[str]]:
 
 
 def leftovers(
-    records: Iterable[CallRecord], channels: Iterable[str], bridges: Mapping[str, Iterable[str]]
+    records: Iterable[CallRecord],
+    channels: Iterable[str],
+    bridges: Mapping[str, Iterable[str]],
+    kept: tuple[Iterable[str], Iterable[str]] = ((), ()),
 ) -> Leftovers:
     """``records``: the calls of this tenant and node whose objects may be in Asterisk (live, or ended while the
     process was down), as recovery loaded them; ``channels`` and ``bridges`` (id -> members) as Asterisk lists
-    them. A call's objects that its record does not name are left over."""
+    them. A call's objects that its record does not name are left over, but for ``kept`` (channels, bridges: the
+    supervisors' sessions recovery adopts)."""
     by_call = {record.call_id: record for record in records}
     names = {call_id: named(record) for call_id, record in by_call.items()}
-    hang_up = sorted(c for c in channels if owner(c) in names and c not in names[owner(c)][0])
-    destroy = sorted(b for b in bridges if owner(b) in names and b not in names[owner(b)][1])
+    kept_channels, kept_bridges = set(kept[0]), set(kept[1])
+    hang_up = sorted(
+        c for c in channels if owner(c) in names and c not in names[owner(c)][0] and c not in kept_channels
+    )
+    destroy = sorted(b for b in bridges if owner(b) in names and b not in names[owner(b)][1] and b not in kept_bridges)
     return Leftovers(tuple(hang_up), tuple(destroy))
 
 

@@ -27,10 +27,11 @@ from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriError
 from callcenter_ari.ari.events import StasisStart
 from callcenter_ari.ari.transport import Endpoint, TransportFactory
-from callcenter_ari.calls.leftovers import ended_calls_objects, leftovers, owner, unrecorded_callers
+from callcenter_ari.calls.leftovers import Leftovers, ended_calls_objects, leftovers, owner, unrecorded_callers
 from callcenter_ari.calls.legs import every_leg
 from callcenter_ari.calls.machine import CallSettings, InboundCall, QueueSettings
 from callcenter_ari.calls.messages import EndedWhileAway, Input, Resume
+from callcenter_ari.calls.monitoring import settle_sessions
 from callcenter_ari.calls.records import LEG_PHASES, CallRecord
 from callcenter_ari.clock import Clock, WallClock
 from callcenter_ari.config import Config, ContactConfig, TicketsSection, destination_endpoint, node_of
@@ -69,6 +70,7 @@ from callcenter_ari.store.directory import DirectoryStore
 from callcenter_ari.store.errors import StoreUnavailable
 from callcenter_ari.store.keys import InvalidId
 from callcenter_ari.store.lease import NodeLease
+from callcenter_ari.store.monitor_sessions import MonitorSessions
 from callcenter_ari.store.recordings import RecordingStore
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.surge import SurgeStore
@@ -248,7 +250,10 @@ class Application:
         self.stats_feed = StatsFeed(self.stats, self.clock.now)
         self.events.observers.append(self.stats_feed)
         supervisors = {s: sup.endpoint for s, sup in config.supervisors.items()}
-        self.monitor = MonitorService(self.ari, calls, channels, spawn=spawn, emit=emit, supervisors=supervisors)
+        self.monitor_sessions = MonitorSessions(self.store)
+        self.monitor = MonitorService(
+            self.ari, calls, channels, spawn=spawn, emit=emit, supervisors=supervisors, recorded=self.monitor_sessions
+        )
         self.events.observers.append(self.monitor)
         self.standing = StandingLines(
             self.ari,
@@ -277,10 +282,20 @@ class Application:
             self.events.observers.append(self.queue_log)
         # Webhook receivers check timestamps against their own clocks: the outbox runs on wall time.
         self.webhooks = WebhookService(
-            redis, self.store.keys, now=time.time, settings=config.webhooks, resolver=resolver
+            redis,
+            self.store.keys,
+            now=time.time,
+            settings=config.webhooks,
+            resolver=resolver,
+            fence=self.store.current_fence,
         )
         self.tickets = TicketDesk(
-            redis, self.store.keys, now=self.clock.now, emit=emit, roster=roster_from(config.tickets)
+            redis,
+            self.store.keys,
+            now=self.clock.now,
+            emit=emit,
+            roster=roster_from(config.tickets),
+            fence=self.store.current_fence,
         )
         self.surge = SurgeService(SurgeStore(redis, self.store.keys))
         self.campaigns = CampaignDesk(
@@ -290,6 +305,7 @@ class Application:
             queues=self.directory.queue_names,
             settings=config.campaigns,
             now=self.clock.now,
+            fence=self.store.current_fence,
         )
         self.ticket_opener = TicketOpener(self.tickets)
         self.recordings = RecordingService(
@@ -340,7 +356,7 @@ class Application:
             ),
             self.acd,
             self.campaigns,
-            DialerLedger(redis, self.store.keys),
+            DialerLedger(redis, self.store.keys, fence=self.store.current_fence),
             settings=config.campaigns,
             agents=lambda: self.directory.config.agents,
             live=lambda: self.stats.live(self.clock.now()),
@@ -563,7 +579,20 @@ class Application:
         except AriError as exc:
             log.error("recovery.list_bridges_failed", error=exc.message)
             listed = {}
-        await self._settle_leftovers(records, channels, listed)
+        # Supervisors' sessions: whole ones on calls that go on are adopted, the others ended (calls/monitoring.py).
+        sessions = await self.monitor_sessions.all()
+        call_bridges = {r.call_id: r.bridge_id for r in records if r.call_id in live and r.bridge_id}
+        settled = settle_sessions(sessions, call_bridges, channels, listed)
+        kept_channels = {c for s in settled.adopted for c in s.objects()[0]}
+        kept_bridges = {b for s in settled.adopted for b in s.objects()[1]}
+        await self._settle_leftovers(records, channels, listed, (kept_channels, kept_bridges), settled.leftovers)
+        for ended_session in settled.ended:
+            log.info("recovery.monitor_ended", session=ended_session.id, call_id=ended_session.call_id)
+            self.monitor_sessions.drop(ended_session.id)
+        self.monitor.reserve(s.id for s in sessions)
+        # Before the calls resume: a call that ends at once (its first step) ends its sessions too.
+        for adopted in settled.adopted:
+            self.monitor.adopt(adopted)
         for record in records:
             task = CallTask(InboundCall(record, self.settings_for(record.did)), services)
             if record.call_id in live:
@@ -592,11 +621,17 @@ class Application:
         log.info("recovery.done", resumed=len(live), closed=len(records) - len(live), agents=len(known))
 
     async def _settle_leftovers(
-        self, records: list[CallRecord], channels: set[str], bridges: dict[str, tuple[str, ...]]
+        self,
+        records: list[CallRecord],
+        channels: set[str],
+        bridges: dict[str, tuple[str, ...]],
+        kept: tuple[set[str], set[str]],
+        sessions_left: Leftovers,
     ) -> None:
-        """What no record names any more (calls/leftovers.py): supervisors' sessions of the process that died,
-        earlier offers' legs, the objects of calls that ended while it was down. Hung up and destroyed."""
-        found = leftovers(records, channels, bridges)
+        """What no record names any more (calls/leftovers.py): supervisors' sessions of the process that died that
+        are not adopted (``kept``: those that are; ``sessions_left``: what is left of the others), earlier offers'
+        legs, the objects of calls that ended while it was down. Hung up and destroyed."""
+        found = leftovers(records, channels, bridges, kept)
         known = {record.call_id for record in records}
         others = sorted({owner(i) for i in (*channels, *bridges)} - known - {""})
         ended: list[str] = []
@@ -608,13 +643,15 @@ class Application:
             if record is not None and record.phase == "ended":
                 ended.append(call_id)
         also = ended_calls_objects(ended, channels, bridges)
-        for channel in (*found.channels, *also.channels):
+        channels_left = dict.fromkeys((*found.channels, *also.channels, *sessions_left.channels))
+        bridges_left = dict.fromkeys((*found.bridges, *also.bridges, *sessions_left.bridges))
+        for channel in channels_left:
             log.info("recovery.leftover_channel", channel=channel, call_id=owner(channel))
             try:
                 await self.ari.hangup(channel)
             except AriError:
                 pass  # gone meanwhile
-        for bridge in (*found.bridges, *also.bridges):
+        for bridge in bridges_left:
             log.info("recovery.leftover_bridge", bridge=bridge, call_id=owner(bridge))
             try:
                 await self.ari.destroy_bridge(bridge)

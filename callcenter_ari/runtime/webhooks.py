@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 
 from callcenter_ari.runtime.egress import Egress, EgressBackend, EgressRefused, Resolver, system_resolver
 from callcenter_ari.store.errors import NoConsumerGroup, StoreUnavailable
+from callcenter_ari.store.fenced import FenceSource, unfenced
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.webhooks import WebhookStore
 from callcenter_ari.webhooks.model import (
@@ -69,9 +70,13 @@ class WebhookService:
         settings: WebhookSettings | None = None,
         rng: random.Random | None = None,
         resolver: Resolver = system_resolver,
+        fence: FenceSource = unfenced,
     ) -> None:
-        """``resolver``: how host names become addresses, for the egress policy (tests pass a table)."""
-        self.store = WebhookStore(redis, keys)
+        """``resolver``: how host names become addresses, for the egress policy (tests pass a table). ``fence``:
+        under a hot standby's lease, the writes are fenced and no request is sent once the lease may have run
+        out."""
+        self.store = WebhookStore(redis, keys, fence=fence)
+        self._fence = fence
         self.settings = settings or WebhookSettings()
         self.outbox = Outbox(self.settings, rng)
         self.egress = Egress(self.settings.egress(), resolver, timeout=self.settings.connect_timeout)
@@ -196,6 +201,8 @@ class WebhookService:
     async def _attempt(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> None:
         s = self.settings
         try:
+            if (fence := self._fence()) is not None:
+                fence.check()  # claimed before a stall that outlasted the lease: the process now active sends it
             result = await self._post(pool, sub, delivery)
             settled = self.outbox.settle(delivery, result, self._now())
             updated = settled.delivery

@@ -129,7 +129,9 @@ class AgentStore:
         results = await self._store.execute(queue)
         outcomes: list[Outcome] = []
         for record, (keys, args), result in zip(records, calls, results, strict=True):
-            reply = await _WRITE.retry_if_unknown(self._store.redis, result, keys, args)
+            # Queued in the store's batch, fenced with it; a script Redis did not know is sent again on its own,
+            # fenced in the script then.
+            reply = await _WRITE.retry_if_unknown(self._store.redis, result, keys, args, fence=self._store.fence)
             code, value = int(reply[0]), reply[1]
             if code == 1:
                 record.version = int(value)
@@ -154,7 +156,9 @@ class AgentStore:
             return []
         limit = "" if self.seat_limit is None else str(self.seat_limit)
         with translated():
-            refused = await _RENEW.call(self._store.redis, [self._keys.seats], [self.lease, limit, *agent_ids])
+            # Fenced: a process that lost the node keeps no seat taken for agents it no longer serves.
+            args = [self.lease, limit, *agent_ids]
+            refused = await _RENEW.call(self._store.redis, [self._keys.seats], args, fence=self._store.fence)
         return [agent_id.decode() if isinstance(agent_id, bytes) else agent_id for agent_id in refused]
 
     async def seats_taken(self) -> int:

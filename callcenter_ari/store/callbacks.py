@@ -121,7 +121,8 @@ class CallbackStore:
     async def create(self, entry: Entry) -> Stored:
         """Raises Duplicate when the number has a live callback for the queue."""
         keys = [self._keys.callbacks_pending(entry.queue), self._keys.callback(entry.id), self._keys.callbacks_live]
-        reply = await _CREATE.call(self._store.redis, keys, [entry.number, entry.id, _encode(entry), entry.place])
+        args = [entry.number, entry.id, _encode(entry), entry.place]
+        reply = await _CREATE.call(self._store.redis, keys, args, fence=self._store.fence)
         existing = text(reply)
         if existing:
             raise Duplicate(existing)
@@ -149,7 +150,7 @@ class CallbackStore:
             entry.updated_at,
             _KEEP_MS,
         ]
-        result = await _UPDATE.call(self._store.redis, keys, args)
+        result = await _UPDATE.call(self._store.redis, keys, args, fence=self._store.fence)
         if isinstance(result, list):
             version, blob = int(result[0]), result[1]
             raise Conflict(Stored(_decode(blob), version) if blob else None)
@@ -161,7 +162,7 @@ class CallbackStore:
         entry = stored.entry
         keys = [self._keys.callback(entry.id), self._keys.callbacks_pending(entry.queue), self._keys.callbacks_live]
         args = [stored.version, _encode(entry), stored.owner, entry.number, entry.id, entry.place]
-        return bool(await _RESTORE.call(self._store.redis, keys, args))
+        return bool(await _RESTORE.call(self._store.redis, keys, args, fence=self._store.fence))
 
     async def get(self, callback_id: str) -> Stored | None:
         return _stored(await self._store.redis.hgetall(self._keys.callback(callback_id)))

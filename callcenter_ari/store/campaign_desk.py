@@ -25,6 +25,7 @@ from callcenter_ari.store.campaigns import CampaignStore
 from callcenter_ari.store.dialing import LeadDialing
 from callcenter_ari.store.dnc import DncEntry, DoNotCallList
 from callcenter_ari.store.errors import translating
+from callcenter_ari.store.fenced import FenceSource, unfenced
 from callcenter_ari.store.keys import Keys, checked
 from callcenter_ari.store.lead_imports import ImportRecord, ImportRun, ImportStore, dnc_sink, lead_sink, new_import_id
 from callcenter_ari.store.leads import LeadStore, state_counts
@@ -74,9 +75,12 @@ class CampaignDesk:
         queues: Mapping[str, str],
         settings: CampaignSettings,
         now: Callable[[], float],
+        fence: FenceSource = unfenced,
     ) -> None:
-        self.campaigns = CampaignStore(redis, keys)
-        self.leads = LeadStore(redis, keys)
+        """``fence``: under a hot standby's lease, the dialer's writes (campaign changes, leads) are fenced. The
+        do-not-call list and imports are not: they are a person's requests through the API, not the node's work."""
+        self.campaigns = CampaignStore(redis, keys, fence=fence)
+        self.leads = LeadStore(redis, keys, fence=fence)
         self.dnc = DoNotCallList(redis, keys)
         self.imports = ImportStore(redis, keys)
         self.dialing = LeadDialing(self.campaigns, self.leads)

@@ -2,7 +2,8 @@
 
 Changes are optimistic (WATCH the campaign's key): a state change and a spec change made at the same time by two
 supervisors, or a dialer finishing a campaign a supervisor pauses, never overwrite each other; the loser reads
-again and the transition table decides.
+again and the transition table decides. Under a hot standby's lease a change is fenced too (the node's token
+watched with the campaign's key): a process that lost the node pauses or finishes no campaign.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from redis.exceptions import WatchError
 from callcenter_ari.campaigns.model import Campaign, CampaignError
 from callcenter_ari.store.codec import text
 from callcenter_ari.store.errors import translating
+from callcenter_ari.store.fenced import FenceSource, guard, unfenced
 from callcenter_ari.store.keys import Keys, checked
 
 _encode = msgspec.json.Encoder().encode
@@ -33,9 +35,10 @@ class CampaignExists(CampaignError):
 
 @translating
 class CampaignStore:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, fence: FenceSource = unfenced) -> None:
         self.redis = redis
         self.keys = keys
+        self._fence = fence
 
     async def create(self, campaign: Campaign) -> None:
         """Store a new campaign; CampaignExists if the id is taken."""
@@ -76,6 +79,7 @@ class CampaignStore:
         key = self.keys.campaign(checked(campaign_id, "campaign id"))
         for _ in range(_ATTEMPTS):
             async with self.redis.pipeline(transaction=True) as pipe:
+                await guard(pipe, self._fence())  # a token that moves meanwhile fails the EXEC: read again
                 await pipe.watch(key)
                 blob = await pipe.get(key)
                 if blob is None:

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 
 import msgspec
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from callcenter_ari.dialer.messages import Recorded
 from callcenter_ari.store.errors import translating
+from callcenter_ari.store.fenced import FenceSource, unfenced, write
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.scripts import Script
 
@@ -34,16 +36,21 @@ _decode = msgspec.json.Decoder(Recorded).decode
 
 @translating
 class DialerLedger:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, fence: FenceSource = unfenced) -> None:
+        """``fence``: under a hot standby's lease, an entry is appended only by the process holding the node (one
+        that lost it would count a connection or an abandon twice)."""
         self.redis = redis
         self.keys = keys
+        self._fence = fence
 
     async def append(self, campaign_id: str, entry: Recorded) -> None:
         key = self.keys.campaign_part(campaign_id, "ledger")
-        async with self.redis.pipeline(transaction=False) as pipe:
+
+        def fill(pipe: Pipeline) -> None:
             pipe.rpush(key, _encode(entry))
             pipe.ltrim(key, -KEEP, -1)
-            await pipe.execute()
+
+        await write(self.redis, self._fence(), fill, transaction=False)
 
     async def restore(self, campaign_id: str, entries: Sequence[Recorded]) -> bool:
         """Write back the entries a pacer holds where Redis holds no ledger for the campaign (it lost its data);

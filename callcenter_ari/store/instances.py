@@ -45,7 +45,12 @@ class Instances:
         keys = self._store.keys
         instance = checked(instance, "instance id")
         marker, witness = keys.instance(instance), keys.instance_witness(instance)
+        # Fenced: a process that lost the node does not count among the running (nor keep the ticket numbering and
+        # the queues' global order waiting on it).
         existed, running = await _RENEW.call(
-            self._store.redis, [marker, keys.instances, witness], [instance, int(ttl * 1000), WITNESS_TTL_MS]
+            self._store.redis,
+            [marker, keys.instances, witness],
+            [instance, int(ttl * 1000), WITNESS_TTL_MS],
+            fence=self._store.fence,
         )
         return Renewal(bool(existed), int(running))

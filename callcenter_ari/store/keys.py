@@ -223,6 +223,11 @@ class Keys:
         """Sorted set of open ticket numbers scored by the time they become overdue."""
         return f"{self.base}:tickets:due"
 
+    def monitor_sessions(self, node: str) -> str:
+        """Hash of the supervisors' monitoring sessions on the node's calls: session id -> record (JSON), for
+        recovery to adopt or end (calls/monitoring.py)."""
+        return f"{self.base}:monitor:sessions:{checked(node, 'node')}"
+
     # ---- recordings and quality assurance -------------------------------------------------------------------
 
     def recording(self, name: str) -> str:

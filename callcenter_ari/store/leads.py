@@ -7,6 +7,8 @@ dispositions) that the statistics read without a scan.
 
 Every change is compare-and-set on the lead's JSON: the script changes the lead only if it still is what the
 caller read and decided on, so a lead claimed by one dialer is skipped by another, across processes and restarts.
+Under a hot standby's lease each step checks the node's fencing token in its script (``store/scripts.py``): a
+process that lost the node claims, releases and settles no lead.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from redis.asyncio import Redis
 from callcenter_ari.campaigns.model import Lead, LeadState
 from callcenter_ari.store.codec import text
 from callcenter_ari.store.errors import translating
+from callcenter_ari.store.fenced import FenceSource, unfenced, write
 from callcenter_ari.store.keys import Keys
+from callcenter_ari.store.scripts import Script
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Lead).decode
@@ -29,7 +33,7 @@ _decode = msgspec.json.Decoder(Lead).decode
 # ARGV: dry ("1"/"0"), now, the leads as lines of "<lead id> TAB <number> TAB <lead JSON>" (one argument: a
 # thousand leads cost one string to send, not three thousand; JSON escapes tabs and line breaks in strings).
 # Returns per lead: "" added (or would be), "!dnc" on the do-not-call list, or the lead id that has the number.
-_ADD = r"""
+_ADD = Script(r"""
 local dry = ARGV[1] == '1'
 local out, added = {}, 0
 for id, number, lead in string.gmatch(ARGV[3], '([^\t\n]+)\t([^\t\n]+)\t([^\n]+)') do
@@ -56,13 +60,13 @@ if added > 0 then
   redis.call('HINCRBY', KEYS[4], 'state:new', added)
 end
 return out
-"""
+""")
 
 # KEYS: leads, due, dialing, stats, abandoned numbers.
 # ARGV: lead id, expected JSON, new JSON, old state, new state, due score ("" leaves due), lease end ("" leaves
 # dialing), abandoned number ("" none), its time, then (counter, increment) pairs. Returns 1, or 0 if the lead
 # changed meanwhile.
-_SWAP = """
+_SWAP = Script("""
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if ARGV[6] == '' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1]) end
@@ -77,12 +81,12 @@ if ARGV[8] ~= '' then
 end
 for i = 10, #ARGV, 2 do redis.call('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1]) end
 return 1
-"""
+""")
 
 # KEYS: leads, due, dialing, stats, do-not-call, abandoned numbers, the day's call counter.
 # ARGV: quota (-1: none), counter lifetime, abandoned since, then (lead id, expected JSON, claimed JSON, number,
 # lease end, old state) per lead. Returns per lead: ok, quota, changed, dnc or abandoned.
-_CLAIM = """
+_CLAIM = Script("""
 local quota, used, claimed = tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[7]) or '0'), 0
 local out = {}
 for i = 4, #ARGV, 6 do
@@ -111,12 +115,12 @@ if claimed > 0 then
   redis.call('EXPIRE', KEYS[7], ARGV[2])
 end
 return out
-"""
+""")
 
 # KEYS: leads, numbers, due, dialing, stats. ARGV: lead id, number, lead JSON, due score ("" none), lease end (""
 # none), then (counter, increment) pairs. Writes a lead back where Redis holds none of that id (it lost its data),
 # with its indexes and its share of the counters; returns 1 if written, 0 if Redis holds one.
-_RESTORE = """
+_RESTORE = Script("""
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if not redis.call('HGET', KEYS[2], ARGV[2]) then redis.call('HSET', KEYS[2], ARGV[2], ARGV[1]) end
@@ -124,18 +128,15 @@ if ARGV[4] ~= '' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) end
 if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1]) end
 for i = 6, #ARGV, 2 do redis.call('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1]) end
 return 1
-"""
+""")
 
 
 @translating
 class LeadStore:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, fence: FenceSource = unfenced) -> None:
         self.redis = redis
         self.keys = keys
-        self._add = redis.register_script(_ADD)
-        self._swap = redis.register_script(_SWAP)
-        self._claim = redis.register_script(_CLAIM)
-        self._restore = redis.register_script(_RESTORE)
+        self._fence = fence
 
     def part(self, campaign_id: str, part: str) -> str:
         return self.keys.campaign_part(campaign_id, part)
@@ -150,7 +151,7 @@ class LeadStore:
         keys += [part(campaign_id, "stats"), self.keys.do_not_call, seen or part(campaign_id, "numbers")]
         lines = b"\n".join(b"%s\t%s\t%s" % (lead.id.encode(), lead.number.encode(), _encode(lead)) for lead in leads)
         args: list[Any] = ["1" if seen else "0", repr(now), lines]
-        return [text(r) for r in await self._add(keys=keys, args=args)]
+        return [text(r) for r in await _ADD.call(self.redis, keys, args, fence=self._fence())]
 
     async def get(self, campaign_id: str, lead_id: str) -> Lead | None:
         blob = await self.redis.hget(self.part(campaign_id, "leads"), lead_id)
@@ -199,7 +200,7 @@ class LeadStore:
         args: list[Any] = [new.id, _encode(old), _encode(new), old.state, new.state, due, lease, *abandoned]
         for counter, increment in (counters or {}).items():
             args += [counter, increment]
-        return bool(await self._swap(keys=keys, args=args))
+        return bool(await _SWAP.call(self.redis, keys, args, fence=self._fence()))
 
     async def claim(
         self,
@@ -219,7 +220,7 @@ class LeadStore:
         args: list[Any] = [-1 if quota is None else quota, 3 * 86400, repr(abandoned_since)]
         for old, new in pairs:
             args += [old.id, _encode(old), _encode(new), old.number, repr(new.lease_until), old.state]
-        return [text(r) for r in await self._claim(keys=keys, args=args)]
+        return [text(r) for r in await _CLAIM.call(self.redis, keys, args, fence=self._fence())]
 
     async def restore(self, campaign_id: str, lead: Lead, counters: Mapping[str, int]) -> bool:
         """Write back a lead a dialer holds (claimed, its call in progress) where Redis holds none of that id (it
@@ -231,7 +232,7 @@ class LeadStore:
         args: list[Any] = [lead.id, lead.number, _encode(lead), due, lease]
         for counter, increment in counters.items():
             args += [counter, increment]
-        return bool(await self._restore(keys=keys, args=args))
+        return bool(await _RESTORE.call(self.redis, keys, args, fence=self._fence()))
 
     async def due(self, campaign_id: str, now: float, count: int) -> list[str]:
         found: Any = await self.redis.zrangebyscore(self.part(campaign_id, "due"), "-inf", repr(now), 0, count)
@@ -261,7 +262,10 @@ class LeadStore:
 
     async def give_back_call(self, day_key: str) -> None:
         """A claimed lead released undialled does not count against the day's limit."""
-        await self.redis.decr(day_key)
+        if (fence := self._fence()) is None:
+            await self.redis.decr(day_key)
+        else:
+            await write(self.redis, fence, lambda pipe: pipe.decr(day_key))
 
     async def on_dnc(self, numbers: Sequence[str]) -> list[bool]:
         if not numbers:

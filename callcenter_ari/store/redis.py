@@ -80,6 +80,10 @@ class Store:
         self._replicas_late_until = 0.0  # time.monotonic(): until then, batches do not wait for the replicas
         self.replicas_late = 0  # batches that a replica did not confirm in time
 
+    def current_fence(self) -> Fence | None:
+        """The fence the stores that write on their own write under (``store/fenced.py``): the batches' own."""
+        return self.fence
+
     # ---- staged writes (flushed in one pipeline) --------------------------------------------------------
 
     def save_call(self, call: CallRecord, *, again: bool = False) -> None:

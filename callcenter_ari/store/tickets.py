@@ -10,6 +10,9 @@ increasing numbers, and opening the same call twice returns the first ticket. Nu
 when Redis loses its data: each process remembers the highest number it gave in each year, the step never gives
 one at or below it, and no number is given while the guard key is missing (after a loss, until every running
 process has written back its highest: runtime/presence.py).
+
+Under a hot standby's lease every write is fenced (``store/fenced.py``): the scripts check the node's token inside
+Redis, the transactions watch it, so a process that lost the node opens, completes and reports no ticket.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from callcenter_ari.fencing import Fenced
 from callcenter_ari.store.codec import text
 from callcenter_ari.store.errors import StoreUnavailable, translated, translating
+from callcenter_ari.store.fenced import FenceSource, guard, unfenced
 from callcenter_ari.store.keys import Keys, checked
 from callcenter_ari.store.scripts import Script
 from callcenter_ari.tickets import events
@@ -85,6 +90,10 @@ if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1
 """)
 
+# Plain writes as scripts, for the fenced path only (the fence's check runs in the same step).
+_CLOSE = Script("return redis.call('DEL', KEYS[1])")
+_TAKE = Script("return redis.call('ZREM', KEYS[1], ARGV[1])")
+
 _ATTEMPTS = 3  # optimistic writes retried this often before giving up
 _SEP = b"\x00"  # between name and number in the name index; names cannot contain it (validated)
 _TOP = b"\xff"  # sorts after every UTF-8 byte, so "[p" .. "[p\xff" is everything starting with p
@@ -96,9 +105,10 @@ class TicketConflict(TicketError):
 
 @translating
 class TicketStore:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, fence: FenceSource = unfenced) -> None:
         self.redis = redis
         self.keys = keys
+        self._fence = fence
         self.given: dict[int, int] = {}  # year -> the highest sequence number this process gave
         self._opened = False
 
@@ -110,7 +120,7 @@ class TicketStore:
         keys = [self.keys.tickets_by_call, self.keys.ticket_sequence(year), self.keys.tickets_guard]
         args = [checked(call_id, "call id"), year, self.given.get(year, 0)]
         with translated():
-            created, number = await _ALLOCATE.call(self.redis, keys, args)
+            created, number = await _ALLOCATE.call(self.redis, keys, args, fence=self._fence())
         if int(created) == 2:
             raise StoreUnavailable("ticket numbers are paused: Redis lost its data, numbers given are written back")
         number = text(number)
@@ -124,7 +134,7 @@ class TicketStore:
         back the numbers it gave (``first`` False). Returns whether numbering is open."""
         with translated():
             keys = [self.keys.tickets_guard, self.keys.instances]
-            opened = bool(await _OPEN.call(self.redis, keys, ["first" if first else "again"]))
+            opened = bool(await _OPEN.call(self.redis, keys, ["first" if first else "again"], fence=self._fence()))
         self._opened = True  # the first look is done: from now on, only a loss and its write-back reopen it
         return opened
 
@@ -132,13 +142,16 @@ class TicketStore:
         """No numbers until ``open_numbering``: Redis failed over, and the counter may have lost the last ones
         given (runtime/presence.py)."""
         with translated():
-            await self.redis.delete(self.keys.tickets_guard)
+            if (fence := self._fence()) is None:
+                await self.redis.delete(self.keys.tickets_guard)
+            else:
+                await _CLOSE.call(self.redis, [self.keys.tickets_guard], [], fence=fence)
 
     async def write_back_numbers(self) -> None:
         """Redis lost its data: the counters go back up to the highest numbers this process gave."""
         with translated():
             for year, sequence in self.given.items():
-                await _RAISE.call(self.redis, [self.keys.ticket_sequence(year)], [sequence])
+                await _RAISE.call(self.redis, [self.keys.ticket_sequence(year)], [sequence], fence=self._fence())
 
     async def save(self, ticket: Ticket, previous: Ticket | None = None) -> None:
         """Write the ticket and bring its indexes up to date, in one transaction.
@@ -148,17 +161,22 @@ class TicketStore:
         and an overdue mark must never overwrite a completion.
         """
         key = self.keys.ticket(ticket.number)
+        fence = self._fence()
         async with self.redis.pipeline(transaction=True) as pipe:
+            await guard(pipe, fence)  # the node's token watched too: a process that lost the node writes nothing
             if previous is not None:
                 await pipe.watch(key)
                 current = await pipe.get(key)
                 if current is None or _decode(current) != previous:
                     raise TicketConflict(f"ticket {ticket.number} changed meanwhile")
+            if previous is not None or fence is not None:
                 pipe.multi()  # type: ignore[no-untyped-call]
             self._stage_save(pipe, ticket, previous)
             try:
                 await pipe.execute()
             except WatchError:
+                if fence is not None and not fence.matches(await self.redis.get(fence.key)):
+                    raise Fenced(f"another process holds the node (this process's token {fence.token})") from None
                 raise TicketConflict(f"ticket {ticket.number} changed meanwhile") from None
 
     def _stage_save(self, pipe: Any, ticket: Ticket, previous: Ticket | None) -> None:
@@ -213,7 +231,9 @@ class TicketStore:
 
     async def take_due(self, number: str) -> bool:
         """Claim a due ticket's overdue notice; only one process gets True."""
-        return bool(await self.redis.zrem(self.keys.tickets_due, number))
+        if (fence := self._fence()) is None:
+            return bool(await self.redis.zrem(self.keys.tickets_due, number))
+        return bool(await _TAKE.call(self.redis, [self.keys.tickets_due], [number], fence=fence))
 
 
 @translating
@@ -229,8 +249,9 @@ class TicketDesk:
         emit: Callable[[str, dict[str, Any]], None],
         roster: Roster,
         check_interval: float = 15.0,
+        fence: FenceSource = unfenced,
     ) -> None:
-        self.store = TicketStore(redis, keys)
+        self.store = TicketStore(redis, keys, fence=fence)
         self.roster = roster  # replace it when the shift plan changes
         self._now = now
         self._emit = emit

@@ -76,7 +76,8 @@ class TrunkLines:
             return 1
 
         [result] = await self._store.execute(queue)
-        index = int(await _ACQUIRE.retry_if_unknown(self._store.redis, result, keys, args))
+        # Fenced: queued in the store's batch (a fenced transaction), or on its own with the fence in the script.
+        index = int(await _ACQUIRE.retry_if_unknown(self._store.redis, result, keys, args, fence=self._store.fence))
         for trunk in names[: index - 1] if index else names:  # those before the one taken were full
             self._now_full(trunk)
         if index == 0:

@@ -10,6 +10,12 @@ Both steps are called by SHA1 (``store/scripts.py``), with no SCRIPT EXISTS roun
 pipeline in which Redis did not know a script (it restarted, or its cache was flushed) is sent again with the
 scripts' source: the steps are idempotent (a create does nothing if the delivery exists, an acknowledgement twice
 is one), and a claim Redis refused as unknown changed nothing.
+
+Under a hot standby's lease the writes are fenced (``store/fenced.py``): a process that lost the node claims,
+creates and records no delivery (so it delivers none twice) and changes no subscription. Claims check the token in
+their script; the transactions watch it. Reading the group (XREADGROUP, XAUTOCLAIM) is not fenced: it only moves
+stream entries into this consumer's pending list, from which the active process takes them back once idle, and
+nothing is delivered from them without a fenced write.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError
 
 from callcenter_ari.store.codec import members, text
 from callcenter_ari.store.errors import translating
+from callcenter_ari.store.fenced import FenceSource, unfenced, write
 from callcenter_ari.store.keys import Keys, checked
 from callcenter_ari.store.scripts import Script
 from callcenter_ari.webhooks.model import Delivery, DeliveryAttempt, StreamEntry, Subscription
@@ -59,14 +67,19 @@ return blob
 
 @translating
 class WebhookStore:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, fence: FenceSource = unfenced) -> None:
         self.redis = redis
         self.keys = keys
+        self.fence = fence
 
     # ---- subscriptions ----------------------------------------------------------------------------------
 
     async def save_subscription(self, sub: Subscription) -> None:
-        await self.redis.hset(self.keys.webhook_subscriptions, checked(sub.id, "subscription id"), _encode(sub))
+        key, field = self.keys.webhook_subscriptions, checked(sub.id, "subscription id")
+        if (fence := self.fence()) is None:
+            await self.redis.hset(key, field, _encode(sub))
+        else:
+            await write(self.redis, fence, lambda pipe: pipe.hset(key, field, _encode(sub)))
 
     async def subscription(self, subscription_id: str) -> Subscription | None:
         blob = await self.redis.hget(self.keys.webhook_subscriptions, checked(subscription_id, "subscription id"))
@@ -80,10 +93,12 @@ class WebhookStore:
         """Remove it with its schedule, its pending deliveries and its log (dead letters stay until replayed)."""
         schedule = self.keys.webhook_schedule(checked(subscription_id, "subscription id"))
         pending = [self.keys.webhook_delivery(i) for i in members(await self.redis.zrange(schedule, 0, -1))]
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hdel(self.keys.webhook_subscriptions, subscription_id)
-        pipe.delete(schedule, self.keys.webhook_log(subscription_id), *pending)
-        removed, _ = await pipe.execute()
+
+        def fill(pipe: Pipeline) -> None:
+            pipe.hdel(self.keys.webhook_subscriptions, subscription_id)
+            pipe.delete(schedule, self.keys.webhook_log(subscription_id), *pending)
+
+        removed, _ = await write(self.redis, self.fence(), fill)
         return bool(removed)
 
     # ---- the event stream's consumer group ----------------------------------------------------------------
@@ -126,15 +141,19 @@ class WebhookStore:
 
     async def create_and_ack(self, deliveries: Sequence[Delivery], acked: Sequence[str]) -> int:
         """Create the deliveries (those not already there) and acknowledge the entries, in one transaction."""
+        fence = self.fence()  # the whole transaction watched on the token: no acknowledgement without its deliveries
         for by_source in (False, True):
-            pipe = self.redis.pipeline(transaction=True)
-            for delivery in deliveries:
-                keys = [self.keys.webhook_delivery(delivery.id), self.keys.webhook_schedule(delivery.subscription_id)]
-                args: list[bytes | str] = [_encode(delivery), repr(delivery.next_attempt_at), delivery.id]
-                _CREATE.queue(pipe, keys, args, by_source=by_source)
-            if acked:
-                pipe.xack(self.keys.events, GROUP, *acked)
-            results = await pipe.execute(raise_on_error=False)
+
+            def fill(pipe: Pipeline, by_source: bool = by_source) -> None:
+                for delivery in deliveries:
+                    schedule = self.keys.webhook_schedule(delivery.subscription_id)
+                    keys = [self.keys.webhook_delivery(delivery.id), schedule]
+                    args: list[bytes | str] = [_encode(delivery), repr(delivery.next_attempt_at), delivery.id]
+                    _CREATE.queue(pipe, keys, args, by_source=by_source)
+                if acked:
+                    pipe.xack(self.keys.events, GROUP, *acked)
+
+            results = await write(self.redis, fence, fill, raise_on_error=False)
             if not any(isinstance(r, NoScriptError) for r in results):
                 break
         for result in results:
@@ -173,6 +192,7 @@ class WebhookStore:
         """Take (subscription id, delivery id) pairs that are still due; returns the ones we now hold."""
         if not claims:
             return []
+        fence = self.fence()  # each claim checks the token in its script
         pipe = self.redis.pipeline(transaction=False)
         steps = [
             (
@@ -182,9 +202,12 @@ class WebhookStore:
             for sub, ident in claims
         ]
         for keys, args in steps:
-            _CLAIM.queue(pipe, keys, args)
+            _CLAIM.queue(pipe, keys, args, fence=fence)
         results = await pipe.execute(raise_on_error=False)
-        held = [await _CLAIM.retry_if_unknown(self.redis, r, k, a) for r, (k, a) in zip(results, steps, strict=True)]
+        held = [
+            await _CLAIM.retry_if_unknown(self.redis, r, k, a, fence=fence)
+            for r, (k, a) in zip(results, steps, strict=True)
+        ]
         return [_decode_delivery(blob) for blob in held if blob]
 
     async def record(self, delivery: Delivery, attempt: DeliveryAttempt, *, log_size: int, ttl: float) -> None:
@@ -192,22 +215,24 @@ class WebhookStore:
         sub = delivery.subscription_id
         schedule = self.keys.webhook_schedule(sub)
         key = self.keys.webhook_delivery(delivery.id)
-        pipe = self.redis.pipeline(transaction=True)
-        if delivery.status == "delivered":
-            pipe.set(key, _encode(delivery), ex=max(1, int(ttl)))
-            pipe.zrem(schedule, delivery.id)
-        elif delivery.status == "dead":
-            pipe.set(key, _encode(delivery))
-            pipe.zrem(schedule, delivery.id)
-            pipe.zadd(self.keys.webhook_dead, {delivery.id: attempt.at})
-        else:
-            # XX: if the subscription was deleted meanwhile (taking this delivery with it), bring neither back.
-            pipe.set(key, _encode(delivery), xx=True)
-            pipe.zadd(schedule, {delivery.id: delivery.next_attempt_at}, xx=True)
         log = self.keys.webhook_log(sub)
-        pipe.lpush(log, _encode(attempt))
-        pipe.ltrim(log, 0, log_size - 1)
-        await pipe.execute()
+
+        def fill(pipe: Pipeline) -> None:
+            if delivery.status == "delivered":
+                pipe.set(key, _encode(delivery), ex=max(1, int(ttl)))
+                pipe.zrem(schedule, delivery.id)
+            elif delivery.status == "dead":
+                pipe.set(key, _encode(delivery))
+                pipe.zrem(schedule, delivery.id)
+                pipe.zadd(self.keys.webhook_dead, {delivery.id: attempt.at})
+            else:
+                # XX: if the subscription was deleted meanwhile (taking this delivery with it), bring neither back.
+                pipe.set(key, _encode(delivery), xx=True)
+                pipe.zadd(schedule, {delivery.id: delivery.next_attempt_at}, xx=True)
+            pipe.lpush(log, _encode(attempt))
+            pipe.ltrim(log, 0, log_size - 1)
+
+        await write(self.redis, self.fence(), fill)
 
     # ---- reads and replay -------------------------------------------------------------------------------
 
@@ -231,11 +256,13 @@ class WebhookStore:
 
     async def requeue(self, delivery: Delivery) -> None:
         """Put a dead-lettered delivery back on its subscription's schedule."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.set(self.keys.webhook_delivery(delivery.id), _encode(delivery))
-        pipe.zrem(self.keys.webhook_dead, delivery.id)
-        pipe.zadd(self.keys.webhook_schedule(delivery.subscription_id), {delivery.id: delivery.next_attempt_at})
-        await pipe.execute()
+
+        def fill(pipe: Pipeline) -> None:
+            pipe.set(self.keys.webhook_delivery(delivery.id), _encode(delivery))
+            pipe.zrem(self.keys.webhook_dead, delivery.id)
+            pipe.zadd(self.keys.webhook_schedule(delivery.subscription_id), {delivery.id: delivery.next_attempt_at})
+
+        await write(self.redis, self.fence(), fill)
 
     async def dead_count(self) -> int:
         return int(await self.redis.zcard(self.keys.webhook_dead))

@@ -70,3 +70,43 @@ async def test_monitoring_needs_a_configured_supervisor_and_the_right_role(sim: 
         async with api.client("agent1") as http:
             forbidden = await http.post(f"/api/v1/calls/{call_id}/monitor", json={"supervisor": "sv1"})
             assert forbidden.status_code == 403
+
+
+async def test_the_supervisor_changes_mode_during_the_session(sim: Simulator, open_api: OpenApi) -> None:
+    """Asking again with another mode moves the supervisor of the live session (no second ring): listen -> barge
+    (into the call's bridge, the snoop and its bridge gone) -> whisper (a new snoop heard by the agent) -> the
+    supervisor hangs up, nothing of the session left."""
+    sim.add_phone("PJSIP/sup1", PhoneBehaviour(answer_after=0.5))
+    async with open_api(SUPERVISOR) as api:
+        channel = await call_with_agent(api.app, sim, "+15550909090")
+        record = api.app.services.channels.call(channel).machine.record
+        ask = f"/api/v1/calls/{record.call_id}/monitor"
+        async with api.client("supervisor") as http:
+            session = (await http.post(ask, json={"supervisor": "sv1", "mode": "listen"})).json()["session_id"]
+            leg = f"{session}-sup"
+            await sim.settle()
+            await sim.advance(0.5)  # the supervisor's phone answers
+            assert set(bridge_with(sim, leg)["channels"]) == {leg, f"{session}-snoop"}  # type: ignore[index]
+
+            again = await http.post(ask, json={"supervisor": "sv1", "mode": "barge"})
+            assert again.status_code == 202 and again.json()["session_id"] == session
+            await sim.settle()
+            barged = bridge_with(sim, leg)
+            assert barged is not None and barged["id"] == record.bridge_id
+            assert sim.channel(f"{session}-snoop") is None and not [
+                b for b in sim.bridges() if b["id"] == f"{session}-b"
+            ]
+
+            await http.post(ask, json={"supervisor": "sv1", "mode": "whisper"})
+            await sim.settle()
+            own = bridge_with(sim, leg)
+            assert own is not None and own["id"] != record.bridge_id
+            [snoop] = [c for c in own["channels"] if c != leg]
+            assert sim.channel(snoop)["name"].startswith(f"Snoop/{record.agent_channel}")
+            assert leg not in bridge_with(sim, channel)["channels"]  # type: ignore[index]
+        await sim.hangup(leg, cause=16)
+        await sim.settle()
+        assert sim.channel(snoop) is None and bridge_with(sim, leg) is None
+        assert not [b for b in sim.bridges() if b["id"].startswith(session)]
+        assert not api.app.monitor.sessions
+        assert api.app.services.channels.call(channel).machine.record.phase == "talking"

@@ -186,13 +186,103 @@ async def test_a_barging_supervisor_is_hung_up_when_the_agent_transfers_the_call
     await until(lambda: _in_state(app, "agent2", "talking"), what="agent2 has the call")
 
 
-async def test_a_monitoring_session_left_by_a_restart_is_ended(cluster: Cluster) -> None:
-    """Barging, kill -9, restart: the session the dead process ran is settled (the supervisor's leg hung up), the
-    call goes on between the caller and the agent."""
+async def listening(cluster: Cluster, app: AppProcess, caller: str) -> tuple[str, str, str]:
+    """A call talking and supervisor sv1 listening to it: (caller's channel, call id, session id)."""
+    channel, call_id = await talking(cluster, app, caller)
+    session = (await post(app, f"/calls/{call_id}/monitor", {"supervisor": "sv1", "mode": "listen"}))["session_id"]
+    await until(lambda: session_bridge(cluster, session), what="the supervisor bridged with the snoop")
+    return channel, call_id, session
+
+
+def session_bridge(cluster: Cluster, session: str) -> set[str] | None:
+    """The members of the session's own bridge, once it holds the supervisor and a snoop."""
+    for bridge in cluster.sim.bridges():
+        members = set(bridge["channels"])
+        if bridge["id"].startswith(f"{session}-b") and f"{session}-sup" in members and len(members) == 2:
+            return members
+    return None
+
+
+async def sessions_in_redis(redis: Redis, cluster: Cluster) -> dict[str, dict[str, Any]]:
+    """The supervisors' sessions recorded in Redis (the node's hash)."""
+    import msgspec
+
+    found: dict[str, dict[str, Any]] = {}
+    async for key in redis.scan_iter(match=f"{Keys(cluster.prefix, 't1').base}:monitor:sessions:*"):
+        found.update({k.decode(): msgspec.json.decode(v) for k, v in (await redis.hgetall(key)).items()})
+    return found
+
+
+def leftover_objects(cluster: Cluster, session: str) -> list[str]:
+    """The session's channels and bridges still in the simulator (its snoops are named after the agent's leg)."""
+    channels = [
+        c["id"] for c in cluster.sim.channels() if c["id"].startswith(session) or c["name"].startswith("Snoop/")
+    ]
+    return channels + [b["id"] for b in cluster.sim.bridges() if b["id"].startswith(session)]
+
+
+async def test_a_whole_monitoring_session_goes_on_after_a_restart(cluster: Cluster, redis: Redis) -> None:
+    """Listening, kill -9, restart: the session (recorded in Redis) is adopted: the supervisor is still bridged with
+    the snoop, and can barge in and go back to listening through the new process; when the caller hangs up the
+    session ends with the call and nothing is left in the simulator."""
     app = await start(cluster)
-    channel, _call_id = await barging(cluster, app, "+15550004006")
+    channel, call_id, session = await listening(cluster, app, "+15550004006")
+    assert (await sessions_in_redis(redis, cluster))[session]["mode"] == "listen"
     await restart(app)
-    await until(lambda: phones(cluster, "sup1") == [], what="the supervisor's leg hung up")
+    assert any(line.get("event") == "monitor.adopted" for line in app.lines())
+    assert session_bridge(cluster, session) is not None  # still listening, nothing rung again
+    [sup] = phones(cluster, "sup1")
+    assert sup["id"] == f"{session}-sup"
+
+    again = await post(app, f"/calls/{call_id}/monitor", {"supervisor": "sv1", "mode": "barge"})
+    assert again["session_id"] == session
+    [agent_leg] = phones(cluster, "agent1")
+    trio = {channel, agent_leg["id"], f"{session}-sup"}
+    await until(lambda: trio in bridged(cluster), what="the supervisor barged into the call")
+    await until(lambda: leftover_objects(cluster, session) == [f"{session}-sup"], what="the snoop and its bridge gone")
+    assert (await sessions_in_redis(redis, cluster))[session]["mode"] == "barge"
+
+    await post(app, f"/calls/{call_id}/monitor", {"supervisor": "sv1", "mode": "listen"})
+    await until(lambda: session_bridge(cluster, session), what="the supervisor listening again")
+    assert {channel, agent_leg["id"]} in bridged(cluster)
+
+    await cluster.sim.hangup(channel, 16)
+    await until(lambda: leftover_objects(cluster, session) == [], what="nothing of the session left")
+    await until(lambda: cluster.sim.channels() == [] and cluster.sim.bridges() == [], what="nothing left at all")
+    assert await sessions_in_redis(redis, cluster) == {}
+
+
+async def test_a_barging_supervisor_is_still_in_the_call_after_a_restart(cluster: Cluster, redis: Redis) -> None:
+    """Barging, kill -9, restart: the supervisor stays in the call's bridge (adopted), can switch to whisper, and
+    hangs up; the call goes on between the caller and the agent."""
+    app = await start(cluster)
+    channel, call_id = await barging(cluster, app, "+15550004007")
+    await restart(app)
+    [agent_leg] = phones(cluster, "agent1")
+    [sup] = phones(cluster, "sup1")
+    assert {channel, agent_leg["id"], sup["id"]} in bridged(cluster)
+    session = sup["id"].removesuffix("-sup")
+    await post(app, f"/calls/{call_id}/monitor", {"supervisor": "sv1", "mode": "whisper"})
+    await until(lambda: session_bridge(cluster, session), what="the supervisor whispering")
+    await until(lambda: {channel, agent_leg["id"]} in bridged(cluster), what="the supervisor out of the call's bridge")
+    await cluster.sim.hangup(sup["id"], 16)
+    await until(lambda: leftover_objects(cluster, session) == [], what="nothing of the session left")
+    assert (await agent_view(app, "agent1"))["state"] == "talking"
+    assert bridged(cluster) == [{channel, agent_leg["id"]}]
+    assert await sessions_in_redis(redis, cluster) == {}
+
+
+async def test_a_monitoring_session_partly_gone_at_a_restart_is_ended(cluster: Cluster, redis: Redis) -> None:
+    """Listening, kill -9, the snoop goes while the process is down, restart: the session is ended cleanly (the
+    supervisor's leg hung up, its bridge destroyed, its record dropped) and the call goes on."""
+    app = await start(cluster)
+    channel, _call_id, session = await listening(cluster, app, "+15550004008")
+    app.kill()
+    await cluster.sim.hangup(f"{session}-snoop", 16)
+    app.start()
+    await app.ready()
+    await until(lambda: leftover_objects(cluster, session) == [], what="what was left of the session gone")
     assert (await agent_view(app, "agent1"))["state"] == "talking"
     [agent_leg] = phones(cluster, "agent1")
     assert bridged(cluster) == [{channel, agent_leg["id"]}]
+    assert await sessions_in_redis(redis, cluster) == {}

@@ -6,6 +6,9 @@ ApplicationReplaced makes a process step down the same way."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import time
 from typing import Any
 
@@ -18,7 +21,9 @@ from redis.asyncio import Redis
 from callcenter_ari.fencing import EXIT_STEPPED_DOWN
 from callcenter_ari.sim import CallerScript, PhoneBehaviour
 from callcenter_ari.store.keys import Keys
+from tests.api.test_api_webhooks import receiver
 from tests.processes.harness import AppProcess, Cluster
+from tests.processes.test_recovery import bridged, session_bridge, sessions_in_redis
 from tests.processes.test_restart import agent_in_redis, agent_view, until
 
 pytestmark = pytest.mark.slow
@@ -33,10 +38,13 @@ def standby_extra(lease: float = LEASE) -> dict[str, dict[str, Any]]:
     }
 
 
-async def pair(cluster: Cluster, lease: float = LEASE) -> tuple[AppProcess, AppProcess]:
+async def pair(
+    cluster: Cluster, lease: float = LEASE, extra: dict[str, dict[str, Any]] | None = None
+) -> tuple[AppProcess, AppProcess]:
     """The active (started first, ready) and the standby (started, waiting)."""
-    first = cluster.add("cc1", agents=("agent1",), extra=standby_extra(lease), name="first")
-    second = cluster.add("cc1", agents=("agent1",), extra=standby_extra(lease), name="second")
+    extra = {**standby_extra(lease), **(extra or {})}
+    first = cluster.add("cc1", agents=("agent1",), extra=extra, name="first")
+    second = cluster.add("cc1", agents=("agent1",), extra=extra, name="second")
     first.start()
     await first.ready(timeout=30 + lease)
     second.start()
@@ -193,3 +201,176 @@ async def test_application_replaced_makes_the_process_step_down(cluster: Cluster
     assert first.exited(timeout=15) == EXIT_STEPPED_DOWN
     assert any(line.get("event") == "ari.application_replaced" for line in first.lines())
     assert any(line.get("event") == "app.stepped_down" for line in first.lines())
+
+
+# Commands that change nothing (or, as the consumer group's reads, nothing that a write of the active depends on).
+_READS = {
+    "GET",
+    "MGET",
+    "HGET",
+    "HMGET",
+    "HGETALL",
+    "HVALS",
+    "HSCAN",
+    "HLEN",
+    "EXISTS",
+    "SMEMBERS",
+    "SCARD",
+    "TIME",
+    "ZRANGE",
+    "ZREVRANGE",
+    "ZRANGEBYSCORE",
+    "ZRANGEBYLEX",
+    "ZSCORE",
+    "ZMSCORE",
+    "ZCARD",
+    "ZCOUNT",
+    "LRANGE",
+    "XRANGE",
+    "XREVRANGE",
+    "XREAD",
+    "XREADGROUP",
+    "XAUTOCLAIM",
+    "XINFO",
+    "XPENDING",
+    "PING",
+    "INFO",
+    "ROLE",
+    "HELLO",
+    "CLIENT",
+    "WATCH",
+    "UNWATCH",
+    "SCAN",
+    "TYPE",
+    "PTTL",
+    "TTL",
+    "SENTINEL",
+    "SELECT",
+    "AUTH",
+    "COMMAND",
+    "DUMP",
+}
+
+
+def redis_ports(pid: int, redis_port: int) -> set[int]:
+    """The local ports of the process's TCP connections to Redis (from /proc: its sockets, the kernel's table)."""
+    inodes: set[int] = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if link.startswith("socket:["):
+                inodes.add(int(link[8:-1]))
+    ports: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/net/{table}") as rows:
+            for row in rows.readlines()[1:]:
+                fields = row.split()
+                if int(fields[9]) in inodes and int(fields[2].rsplit(":", 1)[1], 16) == redis_port:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+class Monitor:
+    """Every command Redis runs on the test's keys, with the client port it came from (MONITOR)."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis, self.prefix = redis, prefix
+        self.seen: list[tuple[int, str]] = []
+
+    async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        async with self.redis.monitor() as monitor:
+            task_status.started()
+            async for info in monitor.listen():
+                if info["client_type"] == "tcp" and self.prefix in info["command"]:
+                    self.seen.append((int(info["client_port"]), info["command"]))
+
+    def writes(self, ports: set[int], since: int = 0, token: int | None = None) -> list[str]:
+        """The writes from ``ports`` after the ``since``-th command seen. A fenced script sent under ``token`` (its
+        last argument) is not one: Redis refused it (the token had moved), so it changed nothing."""
+        found = []
+        for port, command in self.seen[since:]:
+            words = command.split(" ")
+            if port not in ports or words[0].upper() in _READS:
+                continue
+            if token is not None and words[0].upper() in ("EVALSHA", "EVAL") and words[-1] == str(token):
+                continue
+            if any(word.endswith(":holder") for word in words[3:5]):
+                continue  # the lease's own renewal: refused by Redis once another process holds the node
+            found.append(command[:160])
+        return found
+
+
+async def test_a_process_woken_after_a_takeover_lands_no_write(cluster: Cluster, redis: Redis, redis_url: str) -> None:
+    """SIGSTOP the active (a call talking, a webhook subscription delivering, agent1 holding a seat) past its lease;
+    the standby takes over and ends the call (its ticket, its webhooks); SIGCONT the old one: from the moment it
+    wakes until it exits (status 3), none of its connections writes to Redis (no ticket, webhook claim or record,
+    seat, presence or callback write), and the CRM got every webhook once."""
+    redis_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    first, second = await pair(cluster, extra={"webhooks": {"egress_allow": ["127.0.0.0/8"], "poll_interval": 0.2}})
+    monitor = Monitor(Redis.from_url(redis_url), cluster.prefix)
+    async with receiver() as crm, anyio.create_task_group() as tg, first.api() as api:
+        await tg.start(monitor.run)
+        created = await api.post(
+            "/webhooks/subscriptions", json={"url": crm.url, "events": ["call.*", "ticket.*", "agent.*"]}
+        )
+        assert created.status_code == 201, created.text
+        channel, call_id = await talking_call(cluster, first)
+        await until(lambda: len(crm.received) > 0, what="the CRM's first webhook")
+        assert first.process is not None
+        old = redis_ports(first.process.pid, redis_port)
+        await until(lambda: monitor.writes(old), what="the active's writes seen (the check can see them)")
+
+        first.pause()
+        old |= redis_ports(first.process.pid, redis_port)
+        await second.ready(timeout=LEASE + 10)
+        await cluster.sim.hangup(channel, 16)
+        await until(lambda: _ended(second, call_id), what="the call ended through the new active")
+        await until(lambda: _hooked(crm, "call.ended"), what="call.ended delivered by the new active")
+
+        woken = len(monitor.seen)
+        first.resume()
+        while first.process.poll() is None:  # the connections it opens after waking are its too
+            with contextlib.suppress(OSError):
+                old |= redis_ports(first.process.pid, redis_port)
+            await anyio.sleep(0.005)
+        assert first.exited(timeout=15) == EXIT_STEPPED_DOWN
+        await anyio.sleep(0.5)  # MONITOR's stream has caught up with the old process's last commands
+        tg.cancel_scope.cancel()
+    await monitor.redis.aclose()
+    landed = monitor.writes(old, since=woken, token=1)
+    assert landed == [], "\n".join(landed)
+    ids = [headers["webhook-id"] for headers, _ in crm.received]
+    assert len(ids) == len(set(ids))  # no webhook sent twice
+    keys = Keys(cluster.prefix, "t1")
+    assert await redis.hget(keys.tickets_by_call, call_id) is not None  # the call's ticket: the new active's
+
+
+def _hooked(crm: Any, kind: str) -> bool:
+    return any(json.loads(body).get("type") == kind for _, body in crm.received)
+
+
+async def test_a_supervisor_session_goes_on_through_a_hand_over(cluster: Cluster, redis: Redis) -> None:
+    """sv1 listening to a call, SIGTERM to the active with a standby waiting: the session is left as it is (not
+    ended on the way out), the standby adopts it (the supervisor still bridged with the snoop, not rung again), the
+    supervisor barges in through the new active, and when the caller hangs up nothing is left in the simulator."""
+    first, second = await pair(cluster, lease=20, extra={"supervisors.sv1": {"endpoint": "PJSIP/sup1"}})
+    cluster.sim.add_phone("PJSIP/sup1", PhoneBehaviour(answer_after=0.1))
+    channel, call_id = await talking_call(cluster, first)
+    async with first.api() as api:
+        asked = await api.post(f"/calls/{call_id}/monitor", json={"supervisor": "sv1", "mode": "listen"})
+        session = asked.json()["session_id"]
+    await until(lambda: session_bridge(cluster, session), what="sv1 listening")
+    assert await anyio.to_thread.run_sync(first.stop) == 0
+    await second.ready(timeout=15)
+    assert any(line.get("event") == "monitor.adopted" for line in second.lines())
+    assert session_bridge(cluster, session) is not None
+    async with second.api() as api:
+        again = await api.post(f"/calls/{call_id}/monitor", json={"supervisor": "sv1", "mode": "barge"})
+        assert again.status_code == 202 and again.json()["session_id"] == session
+    await until(
+        lambda: any(f"{session}-sup" in members and channel in members for members in bridged(cluster)),
+        what="sv1 barged into the call",
+    )
+    await cluster.sim.hangup(channel, 16)
+    await until(lambda: cluster.sim.channels() == [] and cluster.sim.bridges() == [], what="nothing left at all")
+    assert await sessions_in_redis(redis, cluster) == {}

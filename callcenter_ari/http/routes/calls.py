@@ -294,7 +294,8 @@ class CallController(Controller):
         sync_to_thread=False,
     )
     def monitor(self, deps: Deps, principal: Caller, call_id: Id, data: JSONBody[MonitorRequest]) -> MonitorAccepted:
-        """Ring a configured supervisor's phone and let them listen to, whisper into, or barge into the call."""
+        """Ring a configured supervisor's phone and let them listen to, whisper into, or barge into the call; with
+        that supervisor on the call already, move them to the mode asked for (the same session, no second ring)."""
         call = find(deps, principal, call_id)
         try:
             session = deps.monitor.start(call.call_id, data.supervisor, data.mode)
