@@ -55,6 +55,9 @@ _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _USER_AGENT = "callcenter-ari-webhooks/1"
 _RETRY_PAUSE = 1.0  # after a Redis error, before trying again
 _GATHER_SECONDS = 0.1  # after a read that was not full, before the next
+# A receiver's answer body is read (and dropped) up to this much, so that the connection goes back to the pool for
+# the next delivery; past it the connection is closed instead (a receiver need not send a body at all).
+_BODY_KEPT_ALIVE = 64 * 1024
 # What a request that got no answer can end with (httpcore's errors have no common base of their own).
 _NO_ANSWER = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol)
 
@@ -251,6 +254,7 @@ class WebhookService:
                 ) as response:
                     status = response.status
                     retry_after = parse_retry_after(_header(response.headers, b"retry-after"))
+                    await _drain(response)
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except TimeoutError:
@@ -398,6 +402,19 @@ class WebhookService:
         subs = [sub.id for sub in await self.store.subscriptions()]
         scheduled = await self.store.pending_count(subs)
         return OutboxStatus(unread, unacked, scheduled, await self.store.dead_count())
+
+
+async def _drain(response: httpcore.Response) -> None:
+    """Read the answer's body to its end, so that httpcore keeps the connection for the next delivery (it closes a
+    connection whose response was not read through): without this every delivery opened a TCP connection."""
+    seen = 0
+    try:
+        async for chunk in response.aiter_stream():
+            seen += len(chunk)
+            if seen > _BODY_KEPT_ALIVE:
+                return  # not worth reading on: the connection is closed, the next delivery opens another
+    except _NO_ANSWER:
+        return  # the status was answered; a body cut short only costs the connection
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:

@@ -50,6 +50,24 @@ async def test_an_event_is_delivered_signed_with_the_spec_payload(
     assert line.outcome == "delivered" and line.status_code == 200 and line.delivery_id == got.webhook_id
 
 
+@pytest.mark.parametrize("answer", [b"", b'{"ok": true}'], ids=["no body", "a body"])
+async def test_deliveries_reuse_the_receivers_connections(
+    redis: Redis, keys: Keys, emit: Emit, receivers: MakeReceiver, answer: bytes
+) -> None:
+    """The answer is read through, so the connection serves the next delivery: at most one connection per attempt
+    in flight, not one per delivery."""
+    crm = await receivers()
+    crm.answer = answer
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
+    await subscribe(service, crm)
+    async with running(service):
+        for n in range(20):
+            await emit("call.ended", call_id=f"c{n}", outcome="completed")
+        await eventually(lambda: len(crm.unique) == 20)
+        await settled(service)
+    assert 1 <= len(crm.connections) <= FAST.per_subscription
+
+
 async def test_a_500_is_retried_with_the_same_webhook_id(
     redis: Redis, keys: Keys, emit: Emit, receivers: MakeReceiver
 ) -> None:
