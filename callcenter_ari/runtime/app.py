@@ -280,7 +280,12 @@ class Application:
             redis, self.store.keys, now=time.time, settings=config.webhooks, resolver=resolver
         )
         self.tickets = TicketDesk(
-            redis, self.store.keys, now=self.clock.now, emit=emit, roster=roster_from(config.tickets)
+            redis,
+            self.store.keys,
+            now=self.clock.now,
+            emit=emit,
+            roster=roster_from(config.tickets),
+            stage=self.store.stage,
         )
         self.surge = SurgeService(SurgeStore(redis, self.store.keys))
         self.campaigns = CampaignDesk(
