@@ -81,6 +81,8 @@ class WebhookService:
         self.egress = Egress(self.settings.egress(), resolver, timeout=self.settings.connect_timeout)
         self._now = now  # the one clock: wall time, which receivers check webhook-timestamp against
         self._wake = anyio.Event()
+        self._to_record: list[_Recording] = []  # attempts' results waiting for the write in flight to end
+        self._recording = False
 
     # ---- running ----------------------------------------------------------------------------------------
 
@@ -201,14 +203,13 @@ class WebhookService:
         return outbox.next_look(soonest, now)
 
     async def _attempt(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> None:
-        s = self.settings
         try:
             result = await self._post(pool, sub, delivery)
             settled = self.outbox.settle(delivery, result, self._now())
             updated = settled.delivery
             # The request was made: record it even if we are being cancelled, or it is sent once more than needed.
             with anyio.CancelScope(shield=True), anyio.move_on_after(5) as scope:
-                await self.store.record(updated, settled.line, log_size=s.log_size, ttl=s.delivered_ttl)
+                await self._record(updated, settled.line)
                 if settled.disable:
                     await self._disable(sub.id, settled.disable)
             if scope.cancelled_caught:
@@ -231,6 +232,32 @@ class WebhookService:
         finally:
             self.outbox.finished(sub.id)
             self.wake()
+
+    async def _record(self, delivery: Delivery, line: DeliveryAttempt) -> None:
+        """Record an attempt's result together with those of the attempts that end while a write is on its way (one
+        transaction for them all, not one each); returns once it is in Redis. The first attempt to arrive writes,
+        and goes on writing what came meanwhile until nothing is left."""
+        waiting = _Recording(delivery, line)
+        self._to_record.append(waiting)
+        if not self._recording:
+            self._recording = True
+            try:
+                while self._to_record:
+                    batch, self._to_record = self._to_record, []
+                    try:
+                        s = self.settings
+                        items = [(r.delivery, r.line) for r in batch]
+                        await self.store.record_many(items, log_size=s.log_size, ttl=s.delivered_ttl)
+                    except Exception as exc:  # each attempt handles it as it handled its own write's failure
+                        for r in batch:
+                            r.error = exc
+                    for r in batch:
+                        r.done.set()
+            finally:
+                self._recording = False
+        await waiting.done.wait()
+        if waiting.error is not None:
+            raise waiting.error
 
     async def _post(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> AttemptResult:
         s = self.settings
@@ -406,6 +433,17 @@ class WebhookService:
         subs = [sub.id for sub in await self.store.subscriptions()]
         scheduled = await self.store.pending_count(subs)
         return OutboxStatus(unread, unacked, scheduled, await self.store.dead_count())
+
+
+class _Recording:
+    """An attempt's result waiting to be recorded, and how its attempt learns that it was."""
+
+    __slots__ = ("delivery", "done", "error", "line")
+
+    def __init__(self, delivery: Delivery, line: DeliveryAttempt) -> None:
+        self.delivery, self.line = delivery, line
+        self.done = anyio.Event()
+        self.error: Exception | None = None
 
 
 async def _drain(response: httpcore.Response) -> None:

@@ -60,6 +60,8 @@ def _append_args(events: list[dict[str, Any]]) -> list[Any]:
     for entry in events:
         args += [entry["kind"], entry["at"], entry["data"]]
     return args
+
+
 FINAL_FLUSH_SECONDS = 10.0
 REPLICA_PAUSE = 5.0
 
