@@ -241,6 +241,7 @@ class AcdService:
         self._armed: float | None = None
         self._line_lost: set[str] = set()  # persistent agents whose line went down while on a call
         self._round_robin: dict[str, int] = {}  # as last written to Redis
+        self._untrimmed: dict[str, int] = {}  # handle times pushed per queue since its list was last cut back
         self.writes = 0  # agent writes sent to Redis (for the benchmarks)
         self.conflicts = 0  # of which Redis refused because another process had changed the agent
 
@@ -355,11 +356,7 @@ class AcdService:
 
     async def _write(self) -> None:
         dirty = sorted(self.board.drain_dirty())
-        handled = self.board.drain_handle_times()
-        for queue, seconds in handled:
-            if queue:
-                self._store.stage("rpush", self._store.keys.handle_times(queue), round(seconds, 3))
-                self._store.stage("ltrim", self._store.keys.handle_times(queue), -self._window(queue), -1)
+        self._stage_handle_times(self.board.drain_handle_times())
         for queue, position in self.board.round_robin.items():
             if self._round_robin.get(queue) != position:
                 self._round_robin[queue] = position
@@ -397,6 +394,24 @@ class AcdService:
             else:
                 log.warning("acd.message_dropped", call_id=message.call_id, replays=message.replays)
         self._inbox.extendleft(reversed(again))  # before anything the calls sent since, in their order
+
+    def _stage_handle_times(self, handled: list[tuple[str, float]]) -> None:
+        """Each queue's new handle times in one RPUSH; the list is cut back to its window once a window's worth was
+        pushed since (so it never holds more than two windows; the readers take the last ``window`` entries, so the
+        longer list changes nothing): not an RPUSH and an LTRIM per call."""
+        by_queue: dict[str, list[float]] = {}
+        for queue, seconds in handled:
+            if queue:
+                by_queue.setdefault(queue, []).append(round(seconds, 3))
+        for queue, times in by_queue.items():
+            key = self._store.keys.handle_times(queue)
+            self._store.stage("rpush", key, *times)
+            window = self._window(queue)
+            pushed = self._untrimmed.get(queue, 0) + len(times)
+            if pushed >= window:
+                self._store.stage("ltrim", key, -window, -1)
+                pushed = 0
+            self._untrimmed[queue] = pushed
 
     def _window(self, queue: str) -> int:
         spec = self.board.queues.get(queue)
@@ -505,6 +520,7 @@ class AcdService:
                     self._waiting.pop(call_id, None)
                     self._deliver(call_id, call.QueueRefused(joined.reason))
                     return
+                self._waiters.joined(call_id)
                 offers = list(joined.offers)
             else:
                 offers = self.board.enqueue(call_id, queue, priority, enqueued_at, now, language=language, needs=needs)

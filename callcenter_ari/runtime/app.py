@@ -296,6 +296,7 @@ class Application:
             emit=emit,
             roster=roster_from(config.tickets),
             fence=self.store.current_fence,
+            stage=self.store.stage,
         )
         self.surge = SurgeService(SurgeStore(redis, self.store.keys))
         self.campaigns = CampaignDesk(

@@ -56,6 +56,10 @@ _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _USER_AGENT = "callcenter-ari-webhooks/1"
 _RETRY_PAUSE = 1.0  # after a Redis error, before trying again
 _GATHER_SECONDS = 0.1  # after a read that was not full, before the next
+_DISPATCH_GATHER_SECONDS = 0.005  # after a wake-up, before looking for due deliveries
+# A receiver's answer body is read (and dropped) up to this much, so that the connection goes back to the pool for
+# the next delivery; past it the connection is closed instead (a receiver need not send a body at all).
+_BODY_KEPT_ALIVE = 64 * 1024
 # What a request that got no answer can end with (httpcore's errors have no common base of their own).
 _NO_ANSWER = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol)
 
@@ -82,6 +86,8 @@ class WebhookService:
         self.egress = Egress(self.settings.egress(), resolver, timeout=self.settings.connect_timeout)
         self._now = now  # the one clock: wall time, which receivers check webhook-timestamp against
         self._wake = anyio.Event()
+        self._to_record: list[_Recording] = []  # attempts' results waiting for the write in flight to end
+        self._recording = False
 
     # ---- running ----------------------------------------------------------------------------------------
 
@@ -182,6 +188,9 @@ class WebhookService:
             if delay > 0:
                 with anyio.move_on_after(delay):
                     await wake.wait()
+                # Attempts ending together are replaced together: one look (subscriptions, schedules, claims) for
+                # the handful that ended in this while, instead of three round trips after each.
+                await anyio.sleep(_DISPATCH_GATHER_SECONDS)
 
     async def _dispatch_once(self, tg: TaskGroup, pool: httpcore.AsyncConnectionPool) -> float:
         """Start attempts for what is due and may be sent now; returns how long to wait before looking again."""
@@ -199,7 +208,6 @@ class WebhookService:
         return outbox.next_look(soonest, now)
 
     async def _attempt(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> None:
-        s = self.settings
         try:
             if (fence := self._fence()) is not None:
                 fence.check()  # claimed before a stall that outlasted the lease: the process now active sends it
@@ -208,7 +216,7 @@ class WebhookService:
             updated = settled.delivery
             # The request was made: record it even if we are being cancelled, or it is sent once more than needed.
             with anyio.CancelScope(shield=True), anyio.move_on_after(5) as scope:
-                await self.store.record(updated, settled.line, log_size=s.log_size, ttl=s.delivered_ttl)
+                await self._record(updated, settled.line)
                 if settled.disable:
                     await self._disable(sub.id, settled.disable)
             if scope.cancelled_caught:
@@ -231,6 +239,32 @@ class WebhookService:
         finally:
             self.outbox.finished(sub.id)
             self.wake()
+
+    async def _record(self, delivery: Delivery, line: DeliveryAttempt) -> None:
+        """Record an attempt's result together with those of the attempts that end while a write is on its way (one
+        transaction for them all, not one each); returns once it is in Redis. The first attempt to arrive writes,
+        and goes on writing what came meanwhile until nothing is left."""
+        waiting = _Recording(delivery, line)
+        self._to_record.append(waiting)
+        if not self._recording:
+            self._recording = True
+            try:
+                while self._to_record:
+                    batch, self._to_record = self._to_record, []
+                    try:
+                        s = self.settings
+                        items = [(r.delivery, r.line) for r in batch]
+                        await self.store.record_many(items, log_size=s.log_size, ttl=s.delivered_ttl)
+                    except Exception as exc:  # each attempt handles it as it handled its own write's failure
+                        for r in batch:
+                            r.error = exc
+                    for r in batch:
+                        r.done.set()
+            finally:
+                self._recording = False
+        await waiting.done.wait()
+        if waiting.error is not None:
+            raise waiting.error
 
     async def _post(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> AttemptResult:
         s = self.settings
@@ -258,6 +292,7 @@ class WebhookService:
                 ) as response:
                     status = response.status
                     retry_after = parse_retry_after(_header(response.headers, b"retry-after"))
+                    await _drain(response)
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except TimeoutError:
@@ -405,6 +440,30 @@ class WebhookService:
         subs = [sub.id for sub in await self.store.subscriptions()]
         scheduled = await self.store.pending_count(subs)
         return OutboxStatus(unread, unacked, scheduled, await self.store.dead_count())
+
+
+class _Recording:
+    """An attempt's result waiting to be recorded, and how its attempt learns that it was."""
+
+    __slots__ = ("delivery", "done", "error", "line")
+
+    def __init__(self, delivery: Delivery, line: DeliveryAttempt) -> None:
+        self.delivery, self.line = delivery, line
+        self.done = anyio.Event()
+        self.error: Exception | None = None
+
+
+async def _drain(response: httpcore.Response) -> None:
+    """Read the answer's body to its end, so that httpcore keeps the connection for the next delivery (it closes a
+    connection whose response was not read through): without this every delivery opened a TCP connection."""
+    seen = 0
+    try:
+        async for chunk in response.aiter_stream():
+            seen += len(chunk)
+            if seen > _BODY_KEPT_ALIVE:
+                return  # not worth reading on: the connection is closed, the next delivery opens another
+    except _NO_ANSWER:
+        return  # the status was answered; a body cut short only costs the connection
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:

@@ -127,7 +127,7 @@ class Keys:
         return f"{self.base}:acd:round-robin"
 
     def handle_times(self, queue_id: str) -> str:
-        """List of a queue's latest handle times (seconds), newest last, trimmed to its estimation window."""
+        """List of a queue's latest handle times (seconds), newest last, at most two estimation windows long."""
         return f"{self.base}:acd:handle:{checked(queue_id, 'queue id')}"
 
     @property

@@ -1,7 +1,8 @@
 """The Redis store: write-behind batches for the hot path, atomic steps where writers race, reads for recovery.
 
 Writes are staged in memory and flushed by one task as a single pipeline, so a burst of events costs one round
-trip per batch instead of one per field. Steps that must be atomic across processes (an agent's state, a trunk's
+trip per batch instead of one per field; the batch's events are one command (a script appending each as its own
+entry), not an XADD each. Steps that must be atomic across processes (an agent's state, a trunk's
 lines) are Lua scripts that another store module queues behind the staged writes in the same pipeline
 (``execute``): one round trip, and the records and events staged before a step are in Redis before it runs.
 
@@ -28,13 +29,14 @@ import structlog
 from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import NoScriptError, RedisError, WatchError
 
 from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.fencing import Fence, Fenced
 from callcenter_ari.store.codec import entries, read_entries, scored, text
 from callcenter_ari.store.errors import StoreUnavailable, not_writable_now, translated, translating
 from callcenter_ari.store.keys import Keys, checked
+from callcenter_ari.store.scripts import Script
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +44,24 @@ _encode = msgspec.json.Encoder().encode
 _decode_call = msgspec.json.Decoder(CallRecord).decode
 
 EVENT_STREAM_MAXLEN = 1_000_000
+
+# KEYS: the event stream. ARGV: its approximate length limit, then kind, time and data of each event. Appends each
+# event as its own entry (the stream's format and ids are those of one XADD per event), in order.
+_APPEND = Script("""
+for i = 2, #ARGV, 3 do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'kind', ARGV[i], 'at', ARGV[i + 1], 'data', ARGV[i + 2])
+end
+return (#ARGV - 1) / 3
+""")
+
+
+def _append_args(events: list[dict[str, Any]]) -> list[Any]:
+    args: list[Any] = [EVENT_STREAM_MAXLEN]
+    for entry in events:
+        args += [entry["kind"], entry["at"], entry["data"]]
+    return args
+
+
 FINAL_FLUSH_SECONDS = 10.0
 REPLICA_PAUSE = 5.0
 
@@ -75,6 +95,7 @@ class Store:
         # including a batch the flusher task is writing right now.
         self._flush_lock = anyio.Lock()
         self.round_trips = 0
+        self._append_known = False  # whether the events' script was sent by source yet (then Redis knows it)
         self.fence: Fence | None = None  # set while a hot standby's lease is held: writes only under its token
         self._wait = (wait_replicas, wait_timeout_ms)
         self._replicas_late_until = 0.0  # time.monotonic(): until then, batches do not wait for the replicas
@@ -177,20 +198,31 @@ class Store:
         self,
         batch: tuple[dict[str, bytes], list[tuple[str, tuple[Any, ...]]]],
         extra: Callable[[Pipeline], int] | None = None,
+        *,
+        by_source: bool = False,
     ) -> list[Any]:
         """Write a batch in one pipeline, retrying while Redis is unreachable: a hiccup must not lose a record.
-        Returns the results of the commands ``extra`` queued after the batch."""
+        Returns the results of the commands ``extra`` queued after the batch. ``by_source``: the events' script
+        as EVAL with its source (Redis did not know it by its SHA1)."""
         calls, ops = batch
+        events = [args[1] for op, args in ops if op == "xadd"]
+        appended = len(calls) + len(ops) - len(events)  # where the events' one command sits in the results
 
         def fill(pipe: Pipeline) -> int:
             for call_id, blob in calls.items():
                 pipe.set(self.keys.call(call_id), blob)
             for op, args in ops:
-                if op == "xadd":
-                    key, entry, ident, maxlen, approximate = args
-                    pipe.xadd(key, entry, id=ident, maxlen=maxlen, approximate=approximate)
-                else:
+                if op != "xadd":
                     getattr(pipe, op)(*args)
+            # The batch's events after its other writes (so a record is never older than its events), in one
+            # command: a script appends them all, each its own entry, in the order they were emitted.
+            if len(events) == 1:
+                pipe.xadd(self.keys.events, events[0], id="*", maxlen=EVENT_STREAM_MAXLEN, approximate=True)
+            elif events:
+                # This process's first time by source: Redis caches it, and EVALSHA finds it from then on.
+                first = not self._append_known
+                _APPEND.queue(pipe, [self.keys.events], _append_args(events), by_source=by_source or first)
+                self._append_known = True
             return extra(pipe) if extra is not None else 0
 
         while True:
@@ -220,6 +252,11 @@ class Store:
                 await anyio.sleep(0.5)
                 continue
             self.round_trips += 1
+            if len(events) > 1 and isinstance(results[appended], NoScriptError) and not by_source:
+                # Redis forgot the script (a restart, a flushed cache), so none of the events was written: they go
+                # again by source, on their own, before anything staged after them.
+                await self._execute(({}, [op for op in ops if op[0] == "xadd"]), by_source=True)
+                results[appended] = len(events)
             failed = [r for r in results[: len(results) - extras] if isinstance(r, RedisError)]
             if failed:
                 log.error("store.write_refused", error=repr(failed[0]), count=len(failed))

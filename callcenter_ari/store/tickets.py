@@ -179,22 +179,34 @@ class TicketStore:
                     raise Fenced(f"another process holds the node (this process's token {fence.token})") from None
                 raise TicketConflict(f"ticket {ticket.number} changed meanwhile") from None
 
+    def stage_new(self, stage: Callable[..., None], ticket: Ticket) -> None:
+        """A new ticket and its indexes, staged as another store's writes (``Store.stage``): written with its next
+        batch, retried with it while Redis is unreachable."""
+        for op, args in self._writes(ticket, None):
+            stage(op, *args)
+
     def _stage_save(self, pipe: Any, ticket: Ticket, previous: Ticket | None) -> None:
-        pipe.set(self.keys.ticket(ticket.number), _encode(ticket))
+        for op, args in self._writes(ticket, previous):
+            getattr(pipe, op)(*args)
+
+    def _writes(self, ticket: Ticket, previous: Ticket | None) -> list[tuple[str, tuple[Any, ...]]]:
+        """The ticket and its indexes as (command, arguments)."""
+        writes: list[tuple[str, tuple[Any, ...]]] = [("set", (self.keys.ticket(ticket.number), _encode(ticket)))]
         old_digits = phone_digits(previous.caller_number) if previous is not None else ""
         digits = phone_digits(ticket.caller_number)
         if old_digits and old_digits != digits:
-            pipe.zrem(self.keys.tickets_by_caller(old_digits), ticket.number)
+            writes.append(("zrem", (self.keys.tickets_by_caller(old_digits), ticket.number)))
         if digits:
-            pipe.zadd(self.keys.tickets_by_caller(digits), {ticket.number: ticket.created_at})
+            writes.append(("zadd", (self.keys.tickets_by_caller(digits), {ticket.number: ticket.created_at})))
         if previous is not None and previous.customer_name and previous.customer_name != ticket.customer_name:
-            pipe.zrem(self.keys.tickets_by_name, _name_member(previous))
+            writes.append(("zrem", (self.keys.tickets_by_name, _name_member(previous))))
         if ticket.customer_name:
-            pipe.zadd(self.keys.tickets_by_name, {_name_member(ticket): 0})
+            writes.append(("zadd", (self.keys.tickets_by_name, {_name_member(ticket): 0})))
         if ticket.status == "open" and ticket.overdue_notified_at is None:
-            pipe.zadd(self.keys.tickets_due, {ticket.number: overdue_at(ticket)})
+            writes.append(("zadd", (self.keys.tickets_due, {ticket.number: overdue_at(ticket)})))
         else:
-            pipe.zrem(self.keys.tickets_due, ticket.number)
+            writes.append(("zrem", (self.keys.tickets_due, ticket.number)))
+        return writes
 
     async def get(self, number: str) -> Ticket | None:
         blob = await self.redis.get(self.keys.ticket(number))
@@ -250,11 +262,17 @@ class TicketDesk:
         roster: Roster,
         check_interval: float = 15.0,
         fence: FenceSource = unfenced,
+        stage: Callable[..., None] | None = None,
     ) -> None:
+        """``stage``: the call store's ``Store.stage``, to write a new ticket with the store's next batch (the same
+        pipeline as its ``ticket.created``, which ``emit`` stages there after it) instead of a transaction of its
+        own; without it (or for any later change of a ticket) the desk writes through its own transaction, fenced
+        by ``fence``."""
         self.store = TicketStore(redis, keys, fence=fence)
         self.roster = roster  # replace it when the shift plan changes
         self._now = now
         self._emit = emit
+        self._stage = stage
         self.check_interval = check_interval
 
     async def open(self, facts: CallFacts) -> Ticket:
@@ -265,12 +283,16 @@ class TicketDesk:
             raise TicketValidationError(errors)
         now = self._now()
         number, created = await self.store.allocate(facts.call_id, ticket_year(now))
-        existing = await self.store.get(number)
-        if existing is not None:
-            return existing
+        if not created:  # a new number has no ticket yet: only a number the call already had is looked up
+            existing = await self.store.get(number)
+            if existing is not None:
+                return existing
         # Also reached when a previous open died between allocating the number and writing the ticket.
         ticket = open_ticket(facts, number, now)
-        await self.store.save(ticket)
+        if self._stage is not None:
+            self.store.stage_new(self._stage, ticket)
+        else:
+            await self.store.save(ticket)
         self._emit(*events.created(ticket))
         log.info("ticket.opened", ticket=number, call_id=facts.call_id, agent_id=facts.agent_id, new=created)
         return ticket

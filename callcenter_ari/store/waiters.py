@@ -3,6 +3,8 @@
 Each waiting call has its score in the queue's sorted set (``Store.queue_add``: priority, then arrival) and, next
 to it, who waits there and what serving them takes (``Waiter``: the process, the language, the skills needed), in
 a hash per queue; both are staged writes, so a call joining or leaving the line costs no round trip of its own.
+A call that joined in this process and was offered an agent at once never had a place written, and leaving the
+line writes nothing for it (``joined``); a call of before a restart may have one, and leaving always removes it.
 
 ``fronts`` reads, in one script, the first ``depth`` callers of each queue with their details and the processes
 whose lease still runs (``store/instances.py``, in Redis time); callers of this process and of processes that are
@@ -47,14 +49,23 @@ class Waiters:
     def __init__(self, store: Store, instance: str) -> None:
         self._store = store
         self.instance = instance
+        self._unwritten: set[str] = set()  # calls that joined here and have no place in Redis (yet)
+
+    def joined(self, call_id: str) -> None:
+        """The call joined the line in this process: until ``add``, it has no place in Redis to remove."""
+        self._unwritten.add(call_id)
 
     def add(self, waiter: Waiter) -> None:
         """Stage the caller's place in line and what it takes to serve them."""
+        self._unwritten.discard(waiter.call_id)
         store = self._store
         store.queue_add(waiter.queue, waiter.call_id, queue_score(waiter.priority, waiter.enqueued_at))
         store.stage("hset", store.keys.waiters(waiter.queue), waiter.call_id, encode(waiter))
 
     def remove(self, queue: str, call_id: str) -> None:
+        if call_id in self._unwritten:
+            self._unwritten.discard(call_id)
+            return  # offered before it ever waited: nothing of it is in Redis
         store = self._store
         store.queue_remove(queue, call_id)
         store.stage("hdel", store.keys.waiters(queue), call_id)

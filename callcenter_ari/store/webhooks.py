@@ -212,25 +212,41 @@ class WebhookStore:
 
     async def record(self, delivery: Delivery, attempt: DeliveryAttempt, *, log_size: int, ttl: float) -> None:
         """Write an attempt's result: the delivery, its place (schedule, dead letters or nowhere) and the log line."""
-        sub = delivery.subscription_id
-        schedule = self.keys.webhook_schedule(sub)
-        key = self.keys.webhook_delivery(delivery.id)
-        log = self.keys.webhook_log(sub)
+        await self.record_many([(delivery, attempt)], log_size=log_size, ttl=ttl)
+
+    async def record_many(
+        self, settled: Sequence[tuple[Delivery, DeliveryAttempt]], *, log_size: int, ttl: float
+    ) -> None:
+        """Several attempts' results in one transaction (fenced under a hot standby): per delivery its record (and
+        its new time, or its dead letter), per subscription one ZREM of those that left the schedule, one LPUSH of
+        the log lines (in the order given, so the newest is first) and one LTRIM."""
 
         def fill(pipe: Pipeline) -> None:
-            if delivery.status == "delivered":
-                pipe.set(key, _encode(delivery), ex=max(1, int(ttl)))
-                pipe.zrem(schedule, delivery.id)
-            elif delivery.status == "dead":
-                pipe.set(key, _encode(delivery))
-                pipe.zrem(schedule, delivery.id)
-                pipe.zadd(self.keys.webhook_dead, {delivery.id: attempt.at})
-            else:
-                # XX: if the subscription was deleted meanwhile (taking this delivery with it), bring neither back.
-                pipe.set(key, _encode(delivery), xx=True)
-                pipe.zadd(schedule, {delivery.id: delivery.next_attempt_at}, xx=True)
-            pipe.lpush(log, _encode(attempt))
-            pipe.ltrim(log, 0, log_size - 1)
+            gone: dict[str, list[str]] = {}
+            lines: dict[str, list[bytes]] = {}
+            for delivery, attempt in settled:
+                sub = delivery.subscription_id
+                schedule = self.keys.webhook_schedule(sub)
+                key = self.keys.webhook_delivery(delivery.id)
+                if delivery.status == "delivered":
+                    pipe.set(key, _encode(delivery), ex=max(1, int(ttl)))
+                    gone.setdefault(sub, []).append(delivery.id)
+                elif delivery.status == "dead":
+                    pipe.set(key, _encode(delivery))
+                    gone.setdefault(sub, []).append(delivery.id)
+                    pipe.zadd(self.keys.webhook_dead, {delivery.id: attempt.at})
+                else:
+                    # XX: if the subscription was deleted meanwhile (taking this delivery with it), bring neither
+                    # back.
+                    pipe.set(key, _encode(delivery), xx=True)
+                    pipe.zadd(schedule, {delivery.id: delivery.next_attempt_at}, xx=True)
+                lines.setdefault(sub, []).append(_encode(attempt))
+            for sub, ids in gone.items():
+                pipe.zrem(self.keys.webhook_schedule(sub), *ids)
+            for sub, encoded in lines.items():
+                log = self.keys.webhook_log(sub)
+                pipe.lpush(log, *encoded)
+                pipe.ltrim(log, 0, log_size - 1)
 
         await write(self.redis, self.fence(), fill)
 

@@ -359,3 +359,26 @@ class TestNamedReservation:
             with pytest.raises(UnknownAgent):
                 await h.acd.reserve("a9", "c1", "q")
             assert h.acd.board.agents["a1"].state == "logged_out"
+
+
+async def test_handle_times_are_kept_for_the_window_without_a_trim_per_call(redis: Redis, keys: Keys) -> None:
+    """Each call's handle time is pushed; the list is cut back to the queue's window once a window's worth came
+    in, so it holds at most two windows and its last ``window`` entries are the latest calls'."""
+    board = Board(
+        [AgentSpec("a1", "PJSIP/a1", ("q",))],
+        queues=[QueueSpec(name="q", handle_window=3)],
+        rng=random.Random(7),
+    )
+    async with running(redis, keys, board) as h:
+        await h.acd.log_in("a1")
+        for n in range(7):
+            h.acd.enqueue(f"c{n}", "q", 0, float(n), first=True)
+            await h.acd.barrier()
+            h.acd.connected("a1", call_id=f"c{n}")
+            h.acd.finished("a1", call_id=f"c{n}")
+            await h.acd.ready("a1")  # wrap-up ended: the handle time is measured
+            await h.acd.barrier()
+        await h.store.flush()
+    key = keys.handle_times("q")
+    assert await redis.llen(key) == 4  # cut back to 3 after the third and the sixth, then one more
+    assert len(await redis.lrange(key, -3, -1)) == 3

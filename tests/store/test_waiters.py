@@ -46,3 +46,29 @@ async def test_callers_of_a_process_whose_lease_ran_out_are_left_out(redis: Redi
     Waiters(store, "gone.1").add(Waiter("g1", "support", 0, 1.0, instance="gone.1"))
     await store.flush()
     assert await Waiters(store, "here.1").fronts(["support"]) == []
+
+
+async def test_a_call_offered_as_it_joined_writes_no_place_and_removes_none(redis: Redis, keys: Keys) -> None:
+    """The usual call with agents free: no ZADD/HSET when it joins, so no ZREM/HDEL when it leaves."""
+    store = Store(redis, keys, now=lambda: 0.0)
+    waiters = Waiters(store, "here.1")
+    waiters.joined("c1")
+    waiters.remove("support", "c1")
+    await store.flush()
+    assert store.round_trips == 0
+
+
+async def test_a_place_written_by_a_process_before_a_restart_is_removed_when_the_call_leaves(
+    redis: Redis, keys: Keys
+) -> None:
+    before, after = Store(redis, keys, now=lambda: 0.0), Store(redis, keys, now=lambda: 0.0)
+    Waiters(before, "old.1").add(Waiter("c1", "support", 0, 1.0, instance="old.1"))
+    await before.flush()
+    restarted = Waiters(after, "new.1")
+    restarted.joined("c2")
+    restarted.add(Waiter("c2", "support", 0, 2.0, instance="new.1"))  # joined here, then waited: written
+    restarted.remove("support", "c1")
+    restarted.remove("support", "c2")
+    await after.flush()
+    assert await redis.zcard(keys.queue("support")) == 0
+    assert await redis.hlen(keys.waiters("support")) == 0

@@ -222,3 +222,23 @@ async def test_ticket_events_reach_the_stream_in_the_runtimes_format(redis: Redi
     assert [kind for _, kind, _ in stream] == ["ticket.created", "ticket.completed", "ticket.escalated"]
     assert stream[2][2]["to"] == "lead-day" and stream[2][2]["category"] == "request_for_help"
     assert msgspec.json.encode(stream[1][2])  # plain JSON, ready for webhooks
+
+
+async def test_a_ticket_opened_with_the_call_store_is_written_in_its_batch_before_its_event(
+    redis: Redis, keys: Keys
+) -> None:
+    """As the runtime opens work orders: the number is allocated at once (one round trip), the ticket and its
+    indexes go with the call store's next batch, ahead of ``ticket.created``; nothing else is read or written."""
+    store = Store(redis, keys, now=time.time)
+    desk = TicketDesk(redis, keys, now=lambda: ENDED + 5, emit=store.emit, roster=ROSTER, stage=store.stage)
+    ticket = await desk.open(facts("c1", caller_number="+4930123456", customer_name="Ada Lovelace"))
+    assert await desk.get(ticket.number) is None  # staged, not written yet
+    await store.flush()
+    assert store.round_trips == 1
+    assert await desk.get(ticket.number) == ticket
+    assert await desk.for_call("c1") == ticket
+    assert await desk.search(caller_number="+49 30 123456") == [ticket]
+    assert await desk.search(customer_name="ada lovelace") == [ticket]
+    assert await redis.zscore(keys.tickets_due, ticket.number) is not None
+    assert [kind for _, kind, _ in await store.events()] == ["ticket.created"]
+    assert await desk.open(facts("c1")) == ticket  # the call's number is known: its ticket, not a second one

@@ -87,11 +87,15 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)  # every verified request, duplicates included
     unique: dict[str, Received] = field(default_factory=dict)  # what the CRM processed: first request per id
     bad_signatures: int = 0
+    answer: bytes = b""  # the body of every answer
+    connections: set[Any] = field(default_factory=set)  # the client's address of each connection a request came on
     url: str = ""
     _runner: web.AppRunner | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
+        if request.transport is not None:
+            self.connections.add(request.transport.get_extra_info("peername"))
         headers = {name.lower(): value for name, value in request.headers.items()}
         try:
             verify(headers, body, self.secret, now=time.time())
@@ -113,7 +117,7 @@ class Receiver:
         self.requests.append(received)
         if 200 <= status < 300:
             self.unique.setdefault(received.webhook_id, received)
-        return web.Response(status=status)
+        return web.Response(status=status, body=self.answer or None)
 
     async def start(self, port: int = 0) -> str:
         app = web.Application()

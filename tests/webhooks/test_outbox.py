@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import anyio
 import msgspec
@@ -48,6 +49,24 @@ async def test_an_event_is_delivered_signed_with_the_spec_payload(
     assert delivery is not None and delivery.status == "delivered" and delivery.subscription_id == sub_id
     [line] = await service.delivery_log(sub_id)
     assert line.outcome == "delivered" and line.status_code == 200 and line.delivery_id == got.webhook_id
+
+
+@pytest.mark.parametrize("answer", [b"", b'{"ok": true}'], ids=["no body", "a body"])
+async def test_deliveries_reuse_the_receivers_connections(
+    redis: Redis, keys: Keys, emit: Emit, receivers: MakeReceiver, answer: bytes
+) -> None:
+    """The answer is read through, so the connection serves the next delivery: at most one connection per attempt
+    in flight, not one per delivery."""
+    crm = await receivers()
+    crm.answer = answer
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
+    await subscribe(service, crm)
+    async with running(service):
+        for n in range(20):
+            await emit("call.ended", call_id=f"c{n}", outcome="completed")
+        await eventually(lambda: len(crm.unique) == 20)
+        await settled(service)
+    assert 1 <= len(crm.connections) <= FAST.per_subscription
 
 
 async def test_a_500_is_retried_with_the_same_webhook_id(
@@ -333,3 +352,33 @@ async def test_the_consumer_recovers_when_the_stream_is_deleted_under_it(
                 await anyio.sleep(0.01)
         await emit("call.started", call_id="after")
         await eventually(lambda: len(crm.unique) == 1)
+
+
+async def test_attempts_recorded_together_land_as_if_recorded_one_by_one(redis: Redis, keys: Keys) -> None:
+    """One transaction for several results: the delivered one leaves its schedule, the one to retry keeps its
+    place at its new time, the dead one is dead-lettered; the log has every line, newest first, cut to its size."""
+    from callcenter_ari.store.webhooks import WebhookStore
+    from callcenter_ari.webhooks.model import Delivery
+
+    store = WebhookStore(redis, keys)
+
+    made = [
+        Delivery(id=ident, subscription_id="sub_1", event_id="1-0", type="call.ended", body="{}", created_at=1.0)
+        for ident in ("d1", "d2", "d3", "d4")
+    ]
+    assert await store.create(made) == 4
+    results: list[tuple[Delivery, Literal["delivered", "retry", "dead"]]] = [
+        (msgspec.structs.replace(made[0], status="delivered", attempts=1), "delivered"),
+        (msgspec.structs.replace(made[1], attempts=1, next_attempt_at=50.0), "retry"),
+        (msgspec.structs.replace(made[2], status="dead", attempts=5), "dead"),
+    ]
+    settled = [
+        (d, DeliveryAttempt(delivery_id=d.id, event_id="1-0", type="call.ended", attempt=1, at=n, outcome=outcome))
+        for n, (d, outcome) in enumerate(results)
+    ]
+    await store.record_many(settled, log_size=2, ttl=60)
+    schedule = keys.webhook_schedule("sub_1")
+    assert await redis.zrange(schedule, 0, -1, withscores=True) == [(b"d4", 0.0), (b"d2", 50.0)]
+    assert await store.dead_letters() == [results[2][0]]
+    assert await store.delivery("d1") == results[0][0] and await redis.ttl(keys.webhook_delivery("d1")) > 0
+    assert [line.delivery_id for line in await store.log("sub_1")] == ["d3", "d2"]  # newest first, two kept
