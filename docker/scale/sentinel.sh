@@ -7,7 +7,7 @@
 #   SENTINEL_SERVICE   the name the app's [redis] service gives (callcenter)
 #   SENTINEL_QUORUM    sentinels that must agree the primary is down (2 of 3)
 #   SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS, SENTINEL_PORT, SENTINEL_CONF
-# then starts redis-sentinel on it.
+# then starts the sentinel on it.
 set -eu
 
 fail() {
@@ -41,4 +41,9 @@ sentinel failover-timeout $service ${SENTINEL_FAILOVER_TIMEOUT_MS:-60000}
 sentinel parallel-syncs $service 1
 CONF
 
-exec redis-sentinel "$conf"
+# redis-sentinel is redis-server in sentinel mode (the image has both names; Debian's redis-server package only
+# the one, which takes --sentinel after the file).
+if command -v redis-sentinel >/dev/null 2>&1; then
+    exec redis-sentinel "$conf"
+fi
+exec redis-server "$conf" --sentinel
