@@ -133,7 +133,7 @@ class Center:
         swept = time.monotonic()
         while True:
             try:
-                rows = await self._store.follow(self.position, BLOCK_SECONDS)
+                rows = await self._store.follow(self.position, BLOCK_SECONDS, undecoded=self._store.origin)
                 self._feed(rows)
                 everything = time.monotonic() - swept >= SWEEP_SECONDS
                 await self._refresh(everything=everything)

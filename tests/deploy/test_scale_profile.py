@@ -391,7 +391,8 @@ def test_the_start_scripts_make_a_primary_a_replica_and_a_sentinel_that_finds_th
     assert replica.info("replication")["role"] == "slave"
     master = _wait(lambda: sentinel.sentinel_get_master_addr_by_name("callcenter"), "the sentinel")
     assert tuple(master) == (b"127.0.0.1", primary_port)
-    _wait(lambda: sentinel.sentinel_master("callcenter")["num-slaves"] == 1, "the sentinel to find the replica", timeout=30)
+    found = "the sentinel to find the replica"
+    _wait(lambda: sentinel.sentinel_master("callcenter")["num-slaves"] == 1, found, timeout=30)
     for conf in (tmp_path / "primary" / "redis.conf", tmp_path / "sentinel" / "sentinel.conf"):
         assert conf.stat().st_mode & 0o077 == 0, conf
 
