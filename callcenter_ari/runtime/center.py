@@ -93,7 +93,7 @@ class Center:
         self._store = store
         self._feeds = feeds
         self.mirror = CallMirror()
-        self.position = "0-0"  # the newest stream id read (replayed or followed)
+        self.position = "0-0"  # the newest stream id whose event is fed and whose call is mirrored
         self._moved = anyio.Event()
         self.fed = 0  # other processes' events fed since the start (replay excluded)
 
@@ -128,37 +128,41 @@ class Center:
         return _position(self.position) >= _position(ident)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        await self._refresh(everything=False)  # the calls the replay named
         task_status.started()
         swept = time.monotonic()
+        read = self.position  # read up to here; ``position`` moves once those events' calls are mirrored too
         while True:
             try:
-                rows = await self._store.follow(self.position, BLOCK_SECONDS, undecoded=self._store.origin)
-                self._feed(rows)
+                # The calls the replay named or the last read marked (again after a failed read), then the next read.
                 everything = time.monotonic() - swept >= SWEEP_SECONDS
                 await self._refresh(everything=everything)
                 if everything:
                     swept = time.monotonic()
+                if read != self.position:
+                    self.position = read
+                    self._moved.set()
+                    self._moved = anyio.Event()
+                rows = await self._store.follow(read, BLOCK_SECONDS, undecoded=self._store.origin)
             except StoreUnavailable as exc:
                 log.warning("center.follow_failed", error=str(exc))
                 await anyio.sleep(RETRY_SECONDS)
                 continue
+            self._feed(rows)
             if rows:
-                self._moved.set()
-                self._moved = anyio.Event()
+                read = rows[-1].ident
 
     def _feed(self, rows: list[StreamEvent]) -> None:
         for event in rows:
-            if event.origin != self._store.origin:
-                fields: dict[str, Any] = {**event.data, "at": event.at}
-                for feed in self._feeds:
-                    try:
-                        feed(event.kind, fields)
-                    except (KeyError, TypeError, ValueError) as exc:  # an event of another version's shape
-                        log.warning("center.event_unreadable", kind=event.kind, error=repr(exc))
-                self.mirror.note(event)
-                self.fed += 1
-            self.position = event.ident
+            if event.origin == self._store.origin:
+                continue
+            fields: dict[str, Any] = {**event.data, "at": event.at}
+            for feed in self._feeds:
+                try:
+                    feed(event.kind, fields)
+                except (KeyError, TypeError, ValueError) as exc:  # an event of another version's shape
+                    log.warning("center.event_unreadable", kind=event.kind, error=repr(exc))
+            self.mirror.note(event)
+            self.fed += 1
 
     async def _refresh(self, *, everything: bool) -> None:
         ids = []
