@@ -23,6 +23,7 @@ from callcenter_ari.recording.model import DeletionAudit, Recording
 from callcenter_ari.recording.settings import RecordingSection
 from callcenter_ari.runtime.acd import AcdService
 from callcenter_ari.runtime.callbacks import CallbackService
+from callcenter_ari.runtime.center import Center
 from callcenter_ari.runtime.dialer import DialerService
 from callcenter_ari.runtime.directory import Directory
 from callcenter_ari.runtime.monitor import MonitorService
@@ -53,6 +54,8 @@ class ApiDeps:
     monitor: MonitorService
     live_calls: Callable[[], list[CallSnapshot]]  # the calls up now, as they stand
     live_call: Callable[[str], CallSnapshot | None]  # one of them by call id
+    center: Center  # the rest of the center: other processes' calls, and how far their events are fed
+    node: str  # the Asterisk this process serves
     refusal: Callable[[str, Request], str | None]  # why the call would not take this request now; None: it would
     deliver: Callable[[str, Request], None]  # a request to a live call, as if its own events brought it
     hangup: Callable[[str], Awaitable[None]]  # ARI hang-up of a channel; the call's own events end the call
@@ -104,6 +107,8 @@ class ApiDeps:
             monitor=app.monitor,
             live_calls=live_calls,
             live_call=live_call,
+            center=app.center,
+            node=app.node,
             refusal=refusal,
             deliver=app.deliver,
             hangup=hangup,

@@ -41,6 +41,7 @@ from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
 from callcenter_ari.runtime.call import CallTask
 from callcenter_ari.runtime.callbacks import CallbackService, CallbackServices
+from callcenter_ari.runtime.center import Center
 from callcenter_ari.runtime.channels import Channels
 from callcenter_ari.runtime.dialer import DialerCollector, DialerService, DialerServices
 from callcenter_ari.runtime.directory import Directory, agent_spec, queue_spec
@@ -72,7 +73,7 @@ from callcenter_ari.store.keys import InvalidId
 from callcenter_ari.store.lease import NodeLease
 from callcenter_ari.store.monitor_sessions import MonitorSessions
 from callcenter_ari.store.recordings import RecordingStore
-from callcenter_ari.store.redis import Store
+from callcenter_ari.store.redis import Store, StreamEvent
 from callcenter_ari.store.surge import SurgeStore
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.store.trunk_lines import TrunkLines
@@ -212,6 +213,7 @@ class Application:
             tenant_keys(config.redis, config.app.tenant),
             now=self.clock.now,
             node=self.node,
+            origin=self.instance,
             wait_replicas=config.redis.wait_replicas,
             wait_timeout_ms=config.redis.wait_timeout_ms,
         )
@@ -343,6 +345,8 @@ class Application:
             instance=self.instance,
         )
         self.events.observers.append(self.callbacks.figures)
+        # The other processes' events, fed to the same figures as they happen (each event once, in each process).
+        self.center = Center(self.store, [self.stats_feed, self.callbacks.figures])
         self.dialer = DialerService(
             DialerServices(
                 self.ari,
@@ -460,7 +464,9 @@ class Application:
             self.ari.guard = self.standby.check
         self.acd.use_board(build_board(await self.directory.load(), self.clock.now(), node=self.node))
         # The figures are the stream's: rebuilt from it, a restart changes no report.
-        replayed = await replay(self._replayed, self.store, self.clock.now() - REPLAY_SECONDS)
+        since = self.clock.now() - REPLAY_SECONDS
+        self.center.begin(since)
+        replayed = await replay(self._replayed, self.store, since)
         log.info("stats.replayed", events=replayed)
         async with self.http, anyio.create_task_group() as tg:
             self.spawner.bind(tg)
@@ -468,6 +474,7 @@ class Application:
                 await tg.start(self.standby.keep)
             tg.start_soon(self._step_down_when_replaced)
             await tg.start(self.store.run_flusher)
+            await tg.start(self.center.run)
             await tg.start(self.timers.run)
             await tg.start(self.acd.run)
             await tg.start(self.surge.run)
@@ -507,10 +514,13 @@ class Application:
     def stop(self) -> None:
         self._stopping.set()
 
-    def _replayed(self, kind: str, fields: dict[str, Any]) -> None:
-        """An event of the stream read again on start: the figures rebuilt from it."""
-        self.stats_feed(kind, fields)
-        self.callbacks.figures(kind, fields)
+    def _replayed(self, event: StreamEvent) -> None:
+        """An event of the stream read again on start: the figures rebuilt from it; the rest of the center's
+        events are followed from there on."""
+        fields = {**event.data, "at": event.at}
+        self.stats_feed(event.kind, fields)
+        self.callbacks.figures(event.kind, fields)
+        self.center.replayed(event)
 
     async def _step_down_when_replaced(self) -> None:
         await self.services.replaced.wait()

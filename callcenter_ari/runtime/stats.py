@@ -19,7 +19,7 @@ from callcenter_ari.acd.stats import (
     CallJoined,
     Stats,
 )
-from callcenter_ari.store.redis import Store
+from callcenter_ari.store.redis import Store, StreamEvent
 
 
 class StatsFeed:
@@ -58,12 +58,12 @@ class StatsFeed:
 REPLAY_SECONDS = 24 * 3600.0  # how far back the figures are rebuilt from the stream on start
 
 
-async def replay(feed: Callable[[str, dict[str, Any]], None], store: Store, since: float) -> int:
+async def replay(feed: Callable[[StreamEvent], None], store: Store, since: float) -> int:
     """Feed the stream's events from ``since`` (unix seconds) on, oldest first; returns how many were read."""
     start, read = f"{max(0, int(since * 1000))}-0", 0
     while rows := await store.stream(start):
-        for _, kind, at, data in rows:
-            feed(kind, {**data, "at": at})
+        for event in rows:
+            feed(event)
         read += len(rows)
-        start = f"({rows[-1][0]}"
+        start = f"({rows[-1].ident}"
     return read

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import anyio.lowlevel
@@ -75,15 +75,19 @@ class Store:
         *,
         now: Callable[[], float],
         node: str = "local",
+        origin: str = "",
         wait_replicas: int = 0,
         wait_timeout_ms: int = 100,
     ) -> None:
         """``node``: the Asterisk this process serves (see docs/ARCHITECTURE.md, "Nodes"): its live calls are kept
-        apart from other nodes', so that each recovers exactly its own. ``wait_replicas``, ``wait_timeout_ms``: see
+        apart from other nodes', so that each recovers exactly its own. ``origin``: this process, stamped on every
+        event it appends, so that a process following the stream knows which events are its own (those it already
+        fed to its figures) and which came from the rest of the center. ``wait_replicas``, ``wait_timeout_ms``: see
         above (``[redis]`` of the configuration)."""
         self.redis = redis
         self.keys = keys
         self.node = checked(node, "node")
+        self.origin = origin
         self._now = now
         self._staged: list[tuple[str, tuple[Any, ...]]] = []
         # The latest record of each call changed since the last flush: a call saved five times in one loop turn
@@ -144,6 +148,8 @@ class Store:
         """Append to the event stream (after the records staged before it, in the same pipeline)."""
         at = fields.pop("at", None)
         entry = {"kind": kind, "at": f"{self._now() if at is None else at:.3f}", "data": _encode(fields)}
+        if self.origin:
+            entry["origin"] = self.origin
         self._stage("xadd", self.keys.events, entry, "*", EVENT_STREAM_MAXLEN, True)
 
     def stage(self, op: str, *args: Any) -> None:
@@ -308,6 +314,14 @@ class Store:
             blob = await self.redis.get(self.keys.call(call_id))
         return _decode_call(blob) if blob is not None else None
 
+    async def calls(self, call_ids: list[str]) -> dict[str, CallRecord | None]:
+        """The records of these calls (any node's) in one round trip; None for a call that has none."""
+        if not call_ids:
+            return {}
+        with translated():
+            blobs = await self.redis.mget([self.keys.call(call_id) for call_id in call_ids])
+        return {call_id: _decode_call(b) if b is not None else None for call_id, b in zip(call_ids, blobs, strict=True)}
+
     async def lines(self) -> dict[str, str]:
         """Persistent agents' standing lines: agent id -> channel id."""
         raw = await self.redis.hgetall(self.keys.lines)
@@ -317,11 +331,11 @@ class Store:
         with translated():
             return scored(await self.redis.zrange(self.keys.queue(queue), 0, -1, withscores=True))
 
-    async def stream(self, start: str, count: int = 5000) -> list[tuple[str, str, float, dict[str, Any]]]:
-        """Events from stream id ``start`` on (``(id`` for after it), oldest first, as (id, kind, time, data)."""
+    async def stream(self, start: str, count: int = 5000) -> list[StreamEvent]:
+        """Events from stream id ``start`` on (``(id`` for after it), oldest first."""
         with translated():
             rows = entries(await self.redis.xrange(self.keys.events, min=start, count=count))
-        return [(ident, f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows]
+        return [_event(ident, fields) for ident, fields in rows]
 
     async def last_event_id(self) -> str:
         """The id of the newest event of the stream ("0-0" when it is empty): where a follower starts."""
@@ -330,21 +344,40 @@ class Store:
         return rows[0][0] if rows else "0-0"
 
     async def follow(
-        self, after: str, block_seconds: float, count: int = 500
-    ) -> list[tuple[str, str, float, dict[str, Any]]]:
-        """Events strictly after stream id ``after``, oldest first, as (id, kind, time, data); waits up to
-        ``block_seconds`` for the first when there is none yet (an empty list then)."""
+        self, after: str, block_seconds: float, count: int = 500, *, undecoded: str = ""
+    ) -> list[StreamEvent]:
+        """Events strictly after stream id ``after``, oldest first; waits up to ``block_seconds`` for the first
+        when there is none yet (an empty list then). ``undecoded``: an origin whose events come with empty data
+        (a follower of the others' events skips its own, and need not decode them)."""
         with translated():
             # BLOCK 0 would wait for ever: the shortest wait is a millisecond.
             block = max(1, int(block_seconds * 1000))
             rows = read_entries(await self.redis.xread({self.keys.events: after}, count=count, block=block))
-        return [(ident, f[b"kind"].decode(), float(f[b"at"]), msgspec.json.decode(f[b"data"])) for ident, f in rows]
+        return [_event(ident, fields, undecoded) for ident, fields in rows]
 
     async def events(self, count: int = 1000, after: str = "-") -> list[tuple[str, str, dict[str, Any]]]:
         """Events as (stream id, kind, data), oldest first."""
         with translated():
             rows = entries(await self.redis.xrange(self.keys.events, min=after, count=count))
         return [(ident, fields[b"kind"].decode(), msgspec.json.decode(fields[b"data"])) for ident, fields in rows]
+
+
+class StreamEvent(NamedTuple):
+    """An event as the stream holds it: its id, kind, time, fields and the process that appended it ("" for an
+    event of a version before origins were stamped)."""
+
+    ident: str
+    kind: str
+    at: float
+    data: dict[str, Any]
+    origin: str
+
+
+def _event(ident: str, fields: dict[bytes, bytes], undecoded: str = "") -> StreamEvent:
+    raw = fields.get(b"origin")
+    origin = raw.decode() if raw is not None else ""
+    data = {} if undecoded and origin == undecoded else msgspec.json.decode(fields[b"data"])
+    return StreamEvent(ident, fields[b"kind"].decode(), float(fields[b"at"]), data, origin)
 
 
 def queue_score(priority: int, enqueued_at: float) -> float:

@@ -101,7 +101,7 @@ def test_config_file_passes_asterisklint(etc: Path, tmp_path: Path, name: str) -
     copy.write_text((etc / name).read_text())
     strip_template_lists(copy)
     # Includes are linted as files of their own; a stub keeps the includer's #include resolvable.
-    for included in ("chan_dahdi_generated.conf", "ari_users.conf", "pjsip_auth.conf"):
+    for included in ("chan_dahdi_generated.conf", "ari_users.conf", "pjsip_auth.conf", "pjsip_node.conf"):
         if included != name:
             (tmp_path / included).write_text("; linted on its own\n")
     result = subprocess.run([sys.executable, "-c", LINT_CONFIG, str(copy)], capture_output=True, text=True, check=False)
@@ -168,7 +168,17 @@ def test_every_extension_ends_in_a_hangup(dialplan: Dialplan) -> None:
                 "cc-after-stasis,s,1",
             ), (context, pattern, apps)
             detection = {"AMD"} if context == "cc-amd-stasis" else set()  # the dialer's answering-machine detection
-            assert {app for app, _ in apps} <= {"Stasis", "Goto", "GotoIf", "Hangup", *detection}, (context, pattern)
+            peer = {"Dial"} if context == "from-peer" else set()  # another server's app rings a phone of this one
+            assert {app for app, _ in apps} <= {"Stasis", "Goto", "GotoIf", "Hangup", *detection, *peer}, (
+                context,
+                pattern,
+            )
+
+
+def test_calls_from_another_server_ring_only_agent_phones(dialplan: Dialplan) -> None:
+    """The inter-server trunk's context dials an agent phone of this server by the dialled name and nothing else:
+    a peer cannot reach the provider, the feature codes or Stasis through it."""
+    assert dialplan["from-peer"] == [("_age[n]tX.", "Dial", "PJSIP/${EXTEN},30"), ("_age[n]tX.", "Hangup", "")]
 
 
 def test_default_context_refuses_anything(dialplan: Dialplan) -> None:

@@ -150,7 +150,8 @@ def test_compose_mounts_and_builds_exist() -> None:
 def test_compose_networking_and_secrets() -> None:
     """Asterisk and the app share the host network (RTP range, ARI on loopback); Redis has no TCP port at all (a
     Unix socket on a volume only Redis and the app mount), so nothing clashes with a Redis on the host; the app's
-    config is the example file; ARI_PASSWORD is required, never defaulted."""
+    config is the example file; ARI_PASSWORD is required, never defaulted. (The scale profile's Sentinel set needs
+    TCP: tests/deploy/test_scale_profile.py holds every Redis and Sentinel of the file to no published port.)"""
     services = compose()["services"]
     assert services["asterisk"]["network_mode"] == "host"
     assert services["app"]["network_mode"] == "host"

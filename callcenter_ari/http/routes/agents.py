@@ -74,7 +74,7 @@ class WrapupExtended(msgspec.Struct, frozen=True, kw_only=True):
 def view(deps: ApiDeps, agent_id: str) -> AgentView:
     record = deps.acd.confirmed[agent_id]
     spec = deps.acd.board.specs.get(agent_id)
-    call = deps.live_call(record.call_id) if record.call_id else None
+    call = (deps.live_call(record.call_id) or deps.center.call(record.call_id)) if record.call_id else None
     state: ShownState = record.state
     if state == "talking" and call is not None and call.agent_id == agent_id and call.on_hold:
         state = "on_hold"

@@ -73,6 +73,7 @@ class CallView(msgspec.Struct, frozen=True, kw_only=True):
     ivr_path: list[str]
     variables: dict[str, str]
     consult: ConsultView | None = None
+    node: str = ""  # the Asterisk the call is on; acting on the call goes through the API of the process serving it
 
 
 class CallList(msgspec.Struct, frozen=True):
@@ -113,9 +114,10 @@ class HangupAccepted(msgspec.Struct, frozen=True):
     status: str = "hanging_up"  # the call's own hang-up events end it (and its record) a moment later
 
 
-def view(call: CallSnapshot) -> CallView:
+def view(call: CallSnapshot, node: str = "") -> CallView:
     consult = call.consult
     return CallView(
+        node=node,
         id=call.call_id,
         caller=call.caller,
         caller_name=call.caller_name,
@@ -171,13 +173,22 @@ class CallController(Controller):
 
     @get("/", guards=[requires("calls.read")], responses=documented(), sync_to_thread=False)
     def list_calls(self, deps: Deps, principal: Caller) -> CallList:
-        """The calls up now, oldest first (an agent token: the calls with that agent)."""
-        calls = sorted(deps.live_calls(), key=lambda c: (c.started_at, c.call_id))
-        return CallList([view(c) for c in calls if principal.sees_call(c.agent_id)])
+        """The calls up now on every node, oldest first (an agent token: the calls with that agent); ``node`` says
+        which Asterisk each is on."""
+        mine = deps.live_calls()
+        shown = [(c, deps.node) for c in mine]
+        shown += [(c, deps.center.node(c.call_id)) for c in deps.center.calls(c.call_id for c in mine)]
+        shown.sort(key=lambda pair: (pair[0].started_at, pair[0].call_id))
+        return CallList([view(c, node) for c, node in shown if principal.sees_call(c.agent_id)])
 
     @get("/{call_id:str}", guards=[requires("calls.read")], responses=documented(), sync_to_thread=False)
     def get_call(self, deps: Deps, principal: Caller, call_id: Id) -> CallView:
-        return view(find(deps, principal, call_id))
+        """A call up now on any node (as its record last said, for another process's)."""
+        if deps.live_call(call_id) is None:
+            other = deps.center.call(call_id)
+            if other is not None and principal.sees_call(other.agent_id):
+                return view(other, deps.center.node(call_id))
+        return view(find(deps, principal, call_id), deps.node)
 
     @get("/{call_id:str}/routing", guards=[requires("routing.read")], responses=documented(409), sync_to_thread=False)
     def routing(self, deps: Deps, principal: Caller, call_id: Id) -> RoutingAudit:

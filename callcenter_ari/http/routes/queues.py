@@ -1,4 +1,5 @@
-"""Queues with their live figures: calls waiting, the longest wait, and the member agents by state."""
+"""Queues with their live figures: calls waiting, the longest wait, and the member agents by state, of the whole
+center (every process serving the tenant; see runtime/center.py)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,10 @@ class AgentCounts(msgspec.Struct, frozen=True, kw_only=True):
 class QueueView(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
-    waiting: int
+    waiting: int  # on every node (every process serving the tenant)
     longest_wait_seconds: float | None  # None when nobody waits
     agents: AgentCounts  # the queue's members by state
-    today: QueueToday  # since the process started: service level, abandons, speed of answer, handle time
+    today: QueueToday  # the whole center's, from the event stream's last day: service level, abandons, ...
     callbacks: QueueCallbacks  # pending and due now; attempted, connected, expired: the stream since a day before start
 
 
@@ -52,12 +53,22 @@ class QueueList(msgspec.Struct, frozen=True):
     queues: list[QueueView]
 
 
+def waiting_since(deps: ApiDeps, queue_id: str) -> tuple[int, list[float]]:
+    """How many callers wait in the queue on every node, and since when those with a known time joined it: this
+    process's from its board (callbacks in line included) and its live calls, the other processes' from their
+    calls' records (``deps.center``)."""
+    mine = deps.live_calls()
+    waiting = set(deps.acd.board.waiting(queue_id))
+    # From the live calls: the board keeps waiting calls' times to itself.
+    enqueued = [r.enqueued_at for r in mine if r.call_id in waiting and r.enqueued_at is not None]
+    elsewhere = [c for c in deps.center.calls(r.call_id for r in mine) if c.phase == "queued" and c.queue == queue_id]
+    enqueued += [c.enqueued_at for c in elsewhere if c.enqueued_at is not None]
+    return len(waiting) + len(elsewhere), enqueued
+
+
 def view(deps: ApiDeps, queue_id: str, now: float) -> QueueView:
     board = deps.acd.board
-    waiting = set(board.waiting(queue_id))
-    enqueued = [
-        r.enqueued_at for r in deps.live_calls() if r.call_id in waiting and r.enqueued_at is not None
-    ]  # from the live calls: the board keeps waiting calls' times to itself
+    waiting, enqueued = waiting_since(deps, queue_id)
     counts: dict[str, int] = {}
     for agent_id, spec in board.specs.items():
         if queue_id in spec.queues:
@@ -68,7 +79,7 @@ def view(deps: ApiDeps, queue_id: str, now: float) -> QueueView:
     return QueueView(
         id=queue_id,
         name=deps.queue_names[queue_id],
-        waiting=len(waiting),
+        waiting=waiting,
         longest_wait_seconds=round(max(0.0, now - min(enqueued)), 3) if enqueued else None,
         agents=AgentCounts(**counts),
         today=QueueToday(

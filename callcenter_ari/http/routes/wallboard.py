@@ -36,6 +36,7 @@ log = structlog.get_logger(__name__)
 
 KEEPALIVE_SECONDS = 15.0
 PUSH_EVERY_SECONDS = 0.25  # a busy stream's events are gathered: at most four boards a second per page
+CATCH_UP_SECONDS = 1.0  # the longest a push waits for the process's figures to include what the page read
 
 
 class Allowed(msgspec.Struct, frozen=True, kw_only=True):
@@ -128,6 +129,8 @@ async def _follow(deps: ApiDeps, principal: Principal) -> AsyncGenerator[ServerS
         while True:
             wait = pushed + PUSH_EVERY_SECONDS - time.monotonic() if pending else KEEPALIVE_SECONDS
             if pending and wait <= 0:
+                # The views count the other processes' events too: laid over once this process has fed them.
+                await deps.center.caught_up(after, CATCH_UP_SECONDS)
                 now = deps.clock.now()
                 board = with_figures(board, queue_views(deps, now), agent_views(deps), now)
                 yield _message(shown(deps, principal, board))
@@ -138,7 +141,7 @@ async def _follow(deps: ApiDeps, principal: Principal) -> AsyncGenerator[ServerS
                 if not pending:
                     yield ServerSentEventMessage(comment="keepalive")
                 continue
-            for ident, kind, at, data in rows:
+            for ident, kind, at, data, _ in rows:
                 after = ident
                 board = apply(board, kind, data if isinstance(data, dict) else {}, at)
             pending = True
