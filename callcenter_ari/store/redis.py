@@ -47,16 +47,24 @@ EVENT_STREAM_MAXLEN = 1_000_000
 
 # KEYS: the event stream. ARGV: its approximate length limit, then kind, time and data of each event. Appends each
 # event as its own entry (the stream's format and ids are those of one XADD per event), in order.
+# ARGV: the stream's length, the events' origin ("" for none), then kind, at and data of each event. Each entry has
+# the fields one XADD of ``Store.emit``'s would give it, in the same order.
 _APPEND = Script("""
-for i = 2, #ARGV, 3 do
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'kind', ARGV[i], 'at', ARGV[i + 1], 'data', ARGV[i + 2])
+for i = 3, #ARGV, 3 do
+  if ARGV[2] == '' then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'kind', ARGV[i], 'at', ARGV[i + 1], 'data', ARGV[i + 2])
+  else
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'kind', ARGV[i], 'at', ARGV[i + 1], 'data', ARGV[i + 2],
+               'origin', ARGV[2])
+  end
 end
-return (#ARGV - 1) / 3
+return (#ARGV - 2) / 3
 """)
 
 
-def _append_args(events: list[dict[str, Any]]) -> list[Any]:
-    args: list[Any] = [EVENT_STREAM_MAXLEN]
+def _append_args(events: list[dict[str, Any]], origin: str) -> list[Any]:
+    """A batch's events are this process's: one origin for all of them."""
+    args: list[Any] = [EVENT_STREAM_MAXLEN, origin]
     for entry in events:
         args += [entry["kind"], entry["at"], entry["data"]]
     return args
@@ -227,7 +235,7 @@ class Store:
             elif events:
                 # This process's first time by source: Redis caches it, and EVALSHA finds it from then on.
                 first = not self._append_known
-                _APPEND.queue(pipe, [self.keys.events], _append_args(events), by_source=by_source or first)
+                _APPEND.queue(pipe, [self.keys.events], _append_args(events, self.origin), by_source=by_source or first)
                 self._append_known = True
             return extra(pipe) if extra is not None else 0
 

@@ -40,6 +40,27 @@ async def test_events_carry_their_origin_and_a_follower_need_not_decode_its_own(
     ]
 
 
+async def test_a_batch_of_several_events_carries_its_origin_on_each(redis: Redis, keys: Keys) -> None:
+    """Several events in one flush go as one script (store/redis.py ``_APPEND``), each entry stamped as one XADD
+    would stamp it; without an origin, entries have none."""
+    here, _ = stores(redis, keys)
+    plain = Store(redis, keys, now=lambda: 100.0)
+    for n in range(3):
+        here.emit("call.queued", {"call_id": f"c{n}"})
+    await here.flush()
+    plain.emit("call.queued", {"call_id": "p1"})
+    plain.emit("call.ended", {"call_id": "p1"})
+    await plain.flush()
+    rows = await here.stream("-")
+    assert [(e.origin, e.data["call_id"]) for e in rows] == [
+        ("east.0000aaaa", "c0"),
+        ("east.0000aaaa", "c1"),
+        ("east.0000aaaa", "c2"),
+        ("", "p1"),
+        ("", "p1"),
+    ]
+
+
 async def test_records_of_any_node_read_in_one_round_trip(redis: Redis, keys: Keys) -> None:
     here, there = stores(redis, keys)
     there.save_call(CallRecord(call_id="c2", channel_id="ch2", started_at=1.0, phase="queued", queue="support"))
