@@ -34,13 +34,25 @@ class SimProcess:
         return float(times.user + times.system)
 
 
+def measured_tree_lists_replies() -> bool:
+    """Whether the measured tree's ARI client puts RESTResponse in its event filter, read from its file (as the
+    harness reads which modules a tree has): one that does not would get no reply from this simulator, as from a
+    real Asterisk 22, and is measured with the replies unfiltered instead."""
+    import callcenter_ari
+
+    client = Path(callcenter_ari.__file__).resolve().parent / "ari" / "client.py"
+    return '"RESTResponse"' in client.read_text()
+
+
 @contextlib.contextmanager
-def simulator(seed: int = 1) -> Iterator[SimProcess]:
-    """Start `callcenter-ari sim` on a free loopback port and stop it (by its pid) on exit."""
+def simulator(seed: int = 1, *, filter_replies: bool = True) -> Iterator[SimProcess]:
+    """Start `callcenter-ari sim` on a free loopback port and stop it (by its pid) on exit. ``filter_replies``:
+    False for a measured commit whose event filter does not list RESTResponse (see ``measured_tree_lists_replies``)."""
     exe = Path(sys.executable).with_name("callcenter-ari")
     env = {**os.environ, "SIM_ARI_PASSWORD": SIM_PASSWORD}
+    extra = [] if filter_replies else ["--replies-unfiltered"]
     process = subprocess.Popen(
-        [str(exe), "sim", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed), "--username", SIM_USER],
+        [str(exe), "sim", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed), "--username", SIM_USER, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -212,14 +212,17 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
         when_all_ended,
     )
     from bench.profile import Sampler
-    from bench.simproc import SimControl, simulator
+    from bench.simproc import SimControl, measured_tree_lists_replies, simulator
 
     quiet_logs()
     production = spec.profile == "production"
     script: dict[str, Any] = {"patience": None, "talk": None}
     if production:
         script["dtmf"] = [list(key) for key in PRODUCTION_KEYS]
-    with simulator() as sim, _receiver() if production else contextlib.nullcontext() as hook_url:
+    with (
+        simulator(filter_replies=measured_tree_lists_replies()) as sim,
+        _receiver() if production else contextlib.nullcontext() as hook_url,
+    ):
         async with SimControl(sim.base_url) as control:
             prefix = new_prefix()
             config = bench_config(

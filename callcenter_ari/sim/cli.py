@@ -23,6 +23,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--password", default=None, help="default: $SIM_ARI_PASSWORD, else $ARI_PASSWORD, else 'asterisk'"
     )
+    parser.add_argument(
+        "--replies-unfiltered",
+        action="store_true",
+        help="send REST over WebSocket replies whatever the application's event filter (Asterisk 22 filters them)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -31,7 +36,13 @@ def run(args: argparse.Namespace) -> int:
 
     password = args.password or os.environ.get("SIM_ARI_PASSWORD") or os.environ.get("ARI_PASSWORD") or "asterisk"
     config = SimConfig(
-        app=args.app, username=args.username, password=password, seed=args.seed, clock=args.clock, speed=args.speed
+        app=args.app,
+        username=args.username,
+        password=password,
+        seed=args.seed,
+        clock=args.clock,
+        speed=args.speed,
+        filter_replies=not args.replies_unfiltered,
     )
     asyncio.run(_serve(Simulator(config), args.host, args.port))
     return 0

@@ -165,7 +165,7 @@ def build_app(sim: Simulator) -> web.Application:
         # list without RESTResponse swallows every reply from then on, the reply to that PUT included (seen on
         # a real Asterisk 22: the socket's requests all time out).
         event_filter = sim.core.event_filters.get(app)
-        if event_filter is not None and not event_filter.allows("RESTResponse"):
+        if event_filter is not None and sim.config.filter_replies and not event_filter.allows("RESTResponse"):
             return
         sim.hub.replies_sent += 1
         conn.send(_json.encode(reply))

@@ -42,6 +42,9 @@ class SimConfig:
     start_time: float | None = None  # simulated unix time at start; None: now
     sounds: dict[str, float] = field(default_factory=dict)  # extra sound:<name> durations in seconds
     default_phone: PhoneBehaviour | None = None  # for originates to endpoints nobody registered
+    # Asterisk 22 passes the replies to REST over WebSocket through the application's event filter; False sends them
+    # whatever the filter (to measure a commit of this project from before it listed RESTResponse in its filter).
+    filter_replies: bool = True
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from callcenter_ari.sim import Simulator
+import aiohttp
+
+from callcenter_ari.sim import SimConfig, Simulator
 from tests.sim.conftest import PASSWORD, USER, Client
 
 
@@ -106,3 +108,22 @@ async def test_replies_over_the_websocket_pass_through_the_filter(sim: Simulator
     await client.drain(0.2)
     replies = [e for e in client.events if e["type"] == "RESTResponse"]
     assert [(r["request_id"], r["status_code"]) for r in replies] == [("c", 200), ("d", 200)]
+
+
+async def test_replies_can_be_sent_unfiltered_for_measuring_an_older_client() -> None:
+    """`callcenter-ari sim --replies-unfiltered` (``filter_replies=False``): the benchmark's way to measure a commit
+    whose filter lacks RESTResponse; events are filtered as ever."""
+    sim = Simulator(SimConfig(username=USER, password=PASSWORD, clock="manual", seed=3, filter_replies=False))
+    async with sim.serve() as server, aiohttp.ClientSession() as session:
+        client = Client(session, server.base_url)
+        await client.connect()
+        only = {"allowed": [{"type": "StasisStart"}]}
+        await _rest_over_ws(client, "a", "PUT", "applications/callcenter/eventFilter", only)
+        await _rest_over_ws(client, "b", "GET", "asterisk/ping")
+        channel = await sim.inject_call(did="5551000", caller="+1555")
+        await client.call("DELETE", f"/ari/channels/{channel}")
+        await client.drain(0.2)
+        assert client.ws is not None
+        await client.ws.close()
+    assert [e["request_id"] for e in client.events if e["type"] == "RESTResponse"] == ["a", "b"]
+    assert [e["type"] for e in client.events if e["type"] != "RESTResponse"] == ["StasisStart"]
