@@ -135,10 +135,11 @@ async def test_east_standby_takes_over_while_wests_calls_go_on(
     west_waiting = await west.sim.inject_call("5552000", "+15553000011", script=CallerScript(max_duration=300))
     await until(lambda: _waiting(serving_west, 2), what="west's caller waiting")
 
+    # East's process shows west's calls as west writes them (its follower reads the stream every 0.1 s at most).
+    three = ["queued", "talking", "talking"]
     east_calls = await calls_of(active, "east")
-    west_calls = await calls_of(active, "west")
-    assert sorted(c["phase"] for c in east_calls.values()) == ["queued", "talking", "talking"]
-    assert sorted(c["phase"] for c in west_calls.values()) == ["queued", "talking", "talking"]
+    assert sorted(c["phase"] for c in east_calls.values()) == three
+    west_calls = await until(lambda: _phases_are(active, "west", three), what="west's calls seen by east")
     west_talking = {c["id"]: c["agent_id"] for c in west_calls.values() if c["phase"] == "talking"}
     before = await states(serving_west)
     west_log_mark = len(west.sim.core.bridge_log)
@@ -220,6 +221,12 @@ def _only_sales_left(sim: Simulator, mark: int, west_talkers: list[str]) -> bool
 
 async def _has_role(app: AppProcess, wanted: str) -> bool:
     return await role(app) == wanted
+
+
+async def _phases_are(app: AppProcess, node: str, phases: list[str]) -> dict[str, dict[str, Any]] | None:
+    """The node's calls as ``app`` shows them, once their phases are ``phases`` (sorted)."""
+    calls = await calls_of(app, node)
+    return calls if sorted(c["phase"] for c in calls.values()) == phases else None
 
 
 async def _waiting(app: AppProcess, count: int) -> bool:
