@@ -117,8 +117,6 @@ class _Attempt:
         self.customer_leg = customer_leg(base, stored.entry.attempts + 1)
         self.bridge = f"{base}-b{seq}"
         self.connection = legs.Connection(stored.entry.mode, agent_id)
-        self.agent_leg_placed = False
-        self.customer_leg_placed = False
 
 
 class CallbackService:
@@ -530,7 +528,6 @@ class CallbackService:
             case legs.RingAgent():
                 self._legs[attempt.agent_leg] = attempt
                 services.channels.own(attempt.agent_leg, self)
-                attempt.agent_leg_placed = True
                 await ari.originate(
                     attempt.endpoint,
                     app_args=("callback", attempt.agent_leg),
@@ -597,7 +594,6 @@ class CallbackService:
             variables={"CALLBACK_ID": entry.id},
             app_args=("callback", entry.id),
         )
-        attempt.customer_leg_placed = True
         await services.outbound.place(request, lambda event: self._customer_event(attempt, event))
 
     def _customer_event(self, attempt: _Attempt, event: LegEvent) -> None:
