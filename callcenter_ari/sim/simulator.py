@@ -58,9 +58,12 @@ class Simulator:
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config = config or SimConfig()
         self.rng = random.Random(config.seed)
-        start = config.start_time if config.start_time is not None else float(int(time.time()))
+        # A manual clock starts on a whole second (repeatable ids and timestamps); a wall clock starts now, as
+        # Asterisk's timestamps are the host's time: started on the second it ran 0-999 ms behind the host.
         self.clock: ManualClock | WallClock = (
-            ManualClock(start) if config.clock == "manual" else WallClock(config.speed, start=start)
+            ManualClock(config.start_time if config.start_time is not None else float(int(time.time())))
+            if config.clock == "manual"
+            else WallClock(config.speed, start=config.start_time)
         )
         self.hub = Hub(self.clock.now)
         self.core = Asterisk(self.clock, self.hub, self.rng, config.sounds)

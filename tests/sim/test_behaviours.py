@@ -3,10 +3,15 @@ all over real HTTP/WebSocket against the manual clock."""
 
 from __future__ import annotations
 
+import calendar
+import time
 from typing import Any
 
-from callcenter_ari.sim import CallerScript, PhoneBehaviour, Simulator, TrafficSpec
-from tests.sim.conftest import Client
+import aiohttp
+import anyio
+
+from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator, TrafficSpec
+from tests.sim.conftest import PASSWORD, USER, Client
 
 
 async def _bridge(client: Client, *channel_ids: str) -> str:
@@ -294,3 +299,24 @@ async def test_stored_recording_file_is_a_wav(sim: Simulator, client: Client) ->
     ) as resp:
         data = await resp.read()
     assert resp.status == 200 and data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+
+
+async def test_a_wall_clock_simulator_stamps_events_with_the_hosts_time() -> None:
+    """Asterisk's event timestamps are the host's time; latency measured from them (the surge's) must not carry a
+    constant offset: a simulator started on a whole second ran up to 999 ms behind the host."""
+    wall = Simulator(SimConfig(username=USER, password=PASSWORD, seed=3))
+    async with wall.serve() as server, aiohttp.ClientSession() as session:
+        c = Client(session, server.base_url)
+        for _ in range(5):
+            before = time.time()
+            status, body = await c.call("GET", "/ari/asterisk/ping")
+            after = time.time()
+            assert status == 200
+            stamp = _epoch(body["timestamp"])
+            # millisecond resolution, truncated: the stamp lies within the request's span, give or take 1 ms
+            assert before - 0.002 <= stamp <= after + 0.001, (before, stamp, after)
+            await anyio.sleep(0.13)
+
+
+def _epoch(stamp: str) -> float:
+    return calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + int(stamp[20:23]) / 1000
