@@ -124,3 +124,29 @@ async def _flusher(store: Store, *, task_status: anyio.abc.TaskStatus[anyio.Canc
     with anyio.CancelScope() as scope:
         task_status.started(scope)
         await store.run_flusher()
+
+
+async def test_the_flusher_writes_a_lone_write_at_once_and_gathers_writes_that_follow_closely(
+    redis: Redis, keys: Keys
+) -> None:
+    """After a quiet spell a write goes at once; writes that keep coming within the gathering interval of a batch
+    share the next one (at 100 calls/s each step of each call was its own round trip)."""
+    store = Store(redis, keys, now=lambda: 0.0, gather=0.05)
+    async with anyio.create_task_group() as tg:
+        flusher = await tg.start(_flusher, store)
+        await anyio.sleep(0.1)
+        store.emit("alone", {})
+        with anyio.fail_after(0.04):  # well inside the interval: no timer between a lone write and Redis
+            while store.round_trips == 0:
+                await anyio.sleep(0.001)
+
+        before, started = store.round_trips, anyio.current_time()
+        for n in range(60):  # a write every 5 ms for about 0.3 s
+            store.emit("tick", {"n": n})
+            await anyio.sleep(0.005)
+        elapsed = anyio.current_time() - started
+        await anyio.sleep(0.1)
+        trips = store.round_trips - before
+        flusher.cancel()
+    assert 2 <= trips <= elapsed / 0.05 + 2, (trips, elapsed)  # flushed while the writes went on, not held
+    assert [fields["n"] for _, kind, fields in await store.events() if kind == "tick"] == list(range(60))
