@@ -9,6 +9,7 @@ chooses to count, and works on any commit of the project because it touches only
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ class RedisTraffic:
     def __init__(self) -> None:
         self.commands: Counter[str] = Counter()
         self.round_trips = 0
+        self.sources: Counter[str] = Counter()  # round trips by the project's function that sent them
 
     @property
     def total_commands(self) -> int:
@@ -29,6 +31,7 @@ class RedisTraffic:
     def reset(self) -> None:
         self.commands.clear()
         self.round_trips = 0
+        self.sources.clear()
 
     def snapshot(self) -> tuple[Counter[str], int]:
         return Counter(self.commands), self.round_trips
@@ -50,6 +53,7 @@ def counting_redis() -> Iterator[RedisTraffic]:
 
     async def counted_send(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
         traffic.round_trips += 1
+        traffic.sources[_sender()] += 1
         await send(self, command, check_health)
 
     AbstractConnection.pack_command = counted_pack  # type: ignore[method-assign]
@@ -59,3 +63,19 @@ def counting_redis() -> Iterator[RedisTraffic]:
     finally:
         AbstractConnection.pack_command = pack  # type: ignore[method-assign]
         AbstractConnection.send_packed_command = send  # type: ignore[method-assign]
+
+
+_PLUMBING = ("/store/errors.py", "/store/scripts.py", "/store/fenced.py")
+_PASSING = {"Store._execute", "Store.execute", "Store._write_fenced"}  # carry another part's writes
+
+
+def _sender() -> str:
+    """The innermost function of the project's own (outside the stores' plumbing) up the awaiting chain: the part
+    that asked for the round trip (the store's flusher, the ACD's round, a ticket number, the webhook outbox)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if "callcenter_ari" in path and not path.endswith(_PLUMBING) and frame.f_code.co_qualname not in _PASSING:
+            return f"{frame.f_code.co_qualname} ({path.rsplit('callcenter_ari/', 1)[-1]})"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "other"

@@ -25,6 +25,7 @@ from bench.simproc import SIM_PASSWORD, SIM_USER
 from callcenter_ari import logs
 from callcenter_ari.ari.events import (
     ChannelDestroyed,
+    ChannelDtmfReceived,
     ChannelHangupRequest,
     PlaybackFinished,
     StasisEnd,
@@ -139,7 +140,7 @@ def build_app(config: Config) -> Application:
     return wiring.application(config, redis=redis, clock=WallClock())
 
 
-_TRACKED = (StasisStart, PlaybackFinished, ChannelHangupRequest, ChannelDestroyed, StasisEnd)
+_TRACKED = (StasisStart, PlaybackFinished, ChannelDtmfReceived, ChannelHangupRequest, ChannelDestroyed, StasisEnd)
 
 
 class _Timestamps:
@@ -187,7 +188,7 @@ class Probe:
         self.ended_at: list[float] = []  # perf_counter of every call.ended
         self.offer_latency: list[float] = []  # seconds, from call.queued to the call's first agent originate
         self._queued: dict[str, float] = {}
-        self._pending: dict[str, tuple[float, float]] = {}
+        self._pending: dict[str, tuple[float, float, bool]] = {}  # received, stamped, a prompt's end
         self._stamp = _Timestamps()
         self._install()
 
@@ -238,11 +239,14 @@ class Probe:
                 if task is None:
                     return
                 call_id = task.call_id
-            if call_id not in pending:
+            waiting = pending.get(call_id)
+            # The oldest event still unanswered, but for a prompt's end that only waits for the caller's key (an
+            # IVR menu): from the key on, or the latency is the caller's pause, not the application's.
+            if waiting is None or (isinstance(message, ChannelDtmfReceived) and waiting[2]):
                 sent_at = self._stamp(message.timestamp)
                 wall = time.time()
                 self.arrival_skew = min(self.arrival_skew, wall - sent_at)
-                pending[call_id] = (received, sent_at)
+                pending[call_id] = (received, sent_at, isinstance(message, PlaybackFinished))
 
         async def timed_request(
             method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None

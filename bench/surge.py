@@ -28,6 +28,7 @@ import json
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,7 @@ class SurgeResult:
     webhook_connections: int = 0  # TCP connections the receiver saw them on
     outcomes: dict[str, int] = field(default_factory=dict)
     redis_by_command: dict[str, float] = field(default_factory=dict)
+    redis_rt_by_source: dict[str, float] = field(default_factory=dict)  # round trips per call, by sender
     app_cpu_util: float = 0.0
     sim_cpu_util: float = 0.0
     timed_out: bool = False
@@ -268,6 +270,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
                         cpu = time.process_time() - cpu0
                         sim_cpu = sim.cpu_seconds() - sim_cpu0
                         commands, trips = traffic.snapshot()
+                        sources = Counter(traffic.sources)
                         await anyio.sleep(1.5)  # agent legs and wrap-ups finish; the simulator settles
                         after = await control.stats()
                         if hook_url is not None:
@@ -327,6 +330,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
         webhook_connections=webhook_connections,
         outcomes=outcomes,
         redis_by_command={name: round(count / served, 2) for name, count in commands.most_common()},
+        redis_rt_by_source={name: round(count / served, 2) for name, count in sources.most_common(12)},
         app_cpu_util=cpu / wall,
         sim_cpu_util=sim_cpu / wall,
         timed_out=scope.cancelled_caught,
