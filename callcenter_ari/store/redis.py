@@ -29,14 +29,14 @@ import structlog
 from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import NoScriptError, RedisError, WatchError
+from redis.exceptions import WatchError
 
 from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.fencing import Fence, Fenced
 from callcenter_ari.store.codec import entries, read_entries, scored, text
+from callcenter_ari.store.commit import Commit, spelled
 from callcenter_ari.store.errors import StoreUnavailable, not_writable_now, translated, translating
 from callcenter_ari.store.keys import Keys, checked
-from callcenter_ari.store.scripts import Script
 
 log = structlog.get_logger(__name__)
 
@@ -44,31 +44,6 @@ _encode = msgspec.json.Encoder().encode
 _decode_call = msgspec.json.Decoder(CallRecord).decode
 
 EVENT_STREAM_MAXLEN = 1_000_000
-
-# KEYS: the event stream. ARGV: its approximate length limit, then kind, time and data of each event. Appends each
-# event as its own entry (the stream's format and ids are those of one XADD per event), in order.
-# ARGV: the stream's length, the events' origin ("" for none), then kind, at and data of each event. Each entry has
-# the fields one XADD of ``Store.emit``'s would give it, in the same order.
-_APPEND = Script("""
-for i = 3, #ARGV, 3 do
-  if ARGV[2] == '' then
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'kind', ARGV[i], 'at', ARGV[i + 1], 'data', ARGV[i + 2])
-  else
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'kind', ARGV[i], 'at', ARGV[i + 1], 'data', ARGV[i + 2],
-               'origin', ARGV[2])
-  end
-end
-return (#ARGV - 2) / 3
-""")
-
-
-def _append_args(events: list[dict[str, Any]], origin: str) -> list[Any]:
-    """A batch's events are this process's: one origin for all of them."""
-    args: list[Any] = [EVENT_STREAM_MAXLEN, origin]
-    for entry in events:
-        args += [entry["kind"], entry["at"], entry["data"]]
-    return args
-
 
 FINAL_FLUSH_SECONDS = 10.0
 # The flusher's shortest interval between batches, by default (``Store.run_flusher``).
@@ -111,7 +86,6 @@ class Store:
         # including a batch the flusher task is writing right now.
         self._flush_lock = anyio.Lock()
         self.round_trips = 0
-        self._append_known = False  # whether the events' script was sent by source yet (then Redis knows it)
         self.fence: Fence | None = None  # set while a hot standby's lease is held: writes only under its token
         self._wait = (wait_replicas, wait_timeout_ms)
         self._replicas_late_until = 0.0  # time.monotonic(): until then, batches do not wait for the replicas
@@ -232,31 +206,19 @@ class Store:
         self,
         batch: tuple[dict[str, bytes], list[tuple[str, tuple[Any, ...]]]],
         extra: Callable[[Pipeline], int] | None = None,
-        *,
-        by_source: bool = False,
     ) -> list[Any]:
         """Write a batch in one pipeline, retrying while Redis is unreachable: a hiccup must not lose a record.
-        Returns the results of the commands ``extra`` queued after the batch. ``by_source``: the events' script
-        as EVAL with its source (Redis did not know it by its SHA1)."""
+        Returns the results of the commands ``extra`` queued after the batch."""
         calls, ops = batch
-        events = [args[1] for op, args in ops if op == "xadd"]
-        appended = len(calls) + len(ops) - len(events)  # where the events' one command sits in the results
+        # Records first, then the other writes as staged, the events last (a record is never older than its
+        # events), all in one command (``store/commit.py``).
+        commands = [("SET", self.keys.call(call_id), blob) for call_id, blob in calls.items()]
+        commands += [spelled(op, args) for op, args in ops if op != "xadd"]
+        commands += [spelled(op, args) for op, args in ops if op == "xadd"]
+        commit = Commit(commands)
 
         def fill(pipe: Pipeline) -> int:
-            for call_id, blob in calls.items():
-                pipe.set(self.keys.call(call_id), blob)
-            for op, args in ops:
-                if op != "xadd":
-                    getattr(pipe, op)(*args)
-            # The batch's events after its other writes (so a record is never older than its events), in one
-            # command: a script appends them all, each its own entry, in the order they were emitted.
-            if len(events) == 1:
-                pipe.xadd(self.keys.events, events[0], id="*", maxlen=EVENT_STREAM_MAXLEN, approximate=True)
-            elif events:
-                # This process's first time by source: Redis caches it, and EVALSHA finds it from then on.
-                first = not self._append_known
-                _APPEND.queue(pipe, [self.keys.events], _append_args(events, self.origin), by_source=by_source or first)
-                self._append_known = True
+            commit.queue(pipe)
             return extra(pipe) if extra is not None else 0
 
         while True:
@@ -279,21 +241,16 @@ class Store:
                         extras, results = written
                 if waiting:
                     self._replicated(results.pop())
-                if (refused := not_writable_now(results)) is not None:
+                refusals = commit.refusals(results[: commit.calls])
+                if (refused := not_writable_now(refusals)) is not None:
                     raise StoreUnavailable(repr(refused))
             except StoreUnavailable as exc:
                 log.error("store.flush_failed", error=str(exc), pending=len(calls) + len(ops))
                 await anyio.sleep(0.5)
                 continue
             self.round_trips += 1
-            if len(events) > 1 and isinstance(results[appended], NoScriptError) and not by_source:
-                # Redis forgot the script (a restart, a flushed cache), so none of the events was written: they go
-                # again by source, on their own, before anything staged after them.
-                await self._execute(({}, [op for op in ops if op[0] == "xadd"]), by_source=True)
-                results[appended] = len(events)
-            failed = [r for r in results[: len(results) - extras] if isinstance(r, RedisError)]
-            if failed:
-                log.error("store.write_refused", error=repr(failed[0]), count=len(failed))
+            if refusals:
+                log.error("store.write_refused", error=repr(refusals[0]), count=len(refusals))
             return results[len(results) - extras :] if extras else []
 
     async def _write_fenced(self, fence: Fence, fill: Callable[[Pipeline], int]) -> tuple[int, list[Any]] | None:

@@ -41,7 +41,7 @@ async def test_events_carry_their_origin_and_a_follower_need_not_decode_its_own(
 
 
 async def test_a_batch_of_several_events_carries_its_origin_on_each(redis: Redis, keys: Keys) -> None:
-    """Several events in one flush go as one script (store/redis.py ``_APPEND``), each entry stamped as one XADD
+    """Several events in one flush go as one command (store/commit.py), each entry stamped as one XADD
     would stamp it; without an origin, entries have none."""
     here, _ = stores(redis, keys)
     plain = Store(redis, keys, now=lambda: 100.0)

@@ -81,12 +81,14 @@ async def test_a_batch_refused_as_read_only_is_kept_until_the_server_takes_write
     async with connected(section) as redis:
         store = Store(redis, keys, now=lambda: 1000.0, node="n1")
         store.queue_add("support", "c1", 1.0)
+        store.emit("call.queued", {"call_id": "c1"})  # two writes: the batch goes as one script (store/commit.py)
         async with anyio.create_task_group() as tg:
             tg.start_soon(store.flush)
             await anyio.sleep(1.2)  # two tries refused
             assert await store.queue_entries("support") == []
             sentinels.replica.client().execute_command("REPLICAOF", "NO", "ONE")
         assert await store.queue_entries("support") == [("c1", 1.0)]
+        assert [kind for _, kind, _ in await store.events()] == ["call.queued"]  # once: the refused tries wrote none
 
 
 async def test_writes_staged_through_a_cluster_failover_reach_the_promoted_replica(tmp_path: Path) -> None:
@@ -108,7 +110,9 @@ async def test_writes_staged_through_a_cluster_failover_reach_the_promoted_repli
 
             primary.kill()
             store.queue_add("support", "c2", 2.0)
+            store.emit("call.queued", {"call_id": "c2"})  # two writes: one script, its keys in the tenant's slot
             with anyio.fail_after(30):
                 await store.flush()
             assert await primary_of(redis, keys.events) == replica.address
             assert await store.queue_entries("support") == [("c1", 1.0), ("c2", 2.0)]
+            assert [fields["call_id"] for _, _, fields in await store.events()] == ["c2"]

@@ -1,0 +1,59 @@
+"""A batch as one command (store/commit.py), against a real Redis: what a pipeline did, in one script call."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from redis.exceptions import ReadOnlyError, ResponseError
+
+from bench.counting import counting_redis
+from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.store.commit import CHUNK, Commit, refused_as, spelled
+from callcenter_ari.store.keys import Keys
+from callcenter_ari.store.redis import Store
+
+
+async def test_a_refused_write_is_reported_and_the_others_stand(redis: Redis, keys: Keys) -> None:
+    """As in a pipeline: a write Redis refuses (here a set command on a string) does not undo or stop the rest."""
+    text, members, after = f"{keys.base}:text", f"{keys.base}:members", f"{keys.base}:after"
+    await redis.set(text, "x")
+    commit = Commit([spelled("sadd", (members, "a")), spelled("sadd", (text, "b")), spelled("set", (after, "y"))])
+    pipe = redis.pipeline(transaction=False)
+    assert commit.queue(pipe) == 1
+    refused = commit.refusals(await pipe.execute(raise_on_error=False))
+    assert len(refused) == 1 and isinstance(refused[0], ResponseError) and "WRONGTYPE" in str(refused[0])
+    assert await redis.smembers(members) == {b"a"} and await redis.get(after) == b"y"
+
+
+async def test_a_batch_larger_than_a_chunk_is_one_round_trip_of_several_script_calls_in_order(
+    redis: Redis, keys: Keys
+) -> None:
+    store = Store(redis, keys, now=lambda: 0.0)
+    count = 2 * CHUNK + 10
+    with counting_redis() as traffic:
+        store.save_call(CallRecord(call_id="c1", channel_id="ch1", started_at=1.0))
+        for n in range(count):
+            store.emit("tick", {"n": n})
+        await store.flush()
+    assert store.round_trips == 1
+    assert traffic.commands["EVAL"] == 3 and traffic.commands["XADD"] == traffic.commands["SET"] == 0
+    assert [fields["n"] for _, _, fields in await store.events(count=count)] == list(range(count))
+    assert await store.call("c1") is not None
+
+
+async def test_a_lone_write_goes_as_itself(redis: Redis, keys: Keys) -> None:
+    store = Store(redis, keys, now=lambda: 0.0)
+    with counting_redis() as traffic:
+        store.queue_add("support", "c1", 1.0)
+        await store.flush()
+    assert traffic.commands["ZADD"] == 1 and traffic.commands["EVAL"] == 0
+    assert await store.queue_entries("support") == [("c1", 1.0)]
+
+
+def test_a_refusal_is_read_as_a_pipeline_would_have_raised_it() -> None:
+    """Redis 7 may say where in the script the write was refused; the class is the reply's first word's."""
+    assert isinstance(
+        refused_as("@user_script: 5: -READONLY You can't write against a read only replica.\r\n"), ReadOnlyError
+    )
+    assert isinstance(refused_as("READONLY You can't write against a read only replica."), ReadOnlyError)
+    wrong = refused_as("WRONGTYPE Operation against a key holding the wrong kind of value")
+    assert type(wrong) is ResponseError and str(wrong).startswith("WRONGTYPE")
