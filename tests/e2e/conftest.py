@@ -23,7 +23,6 @@ from callcenter_ari.clock import Barrier, ManualClock, WallClock
 from callcenter_ari.config import HttpSection
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import SimConfig, Simulator
-from callcenter_ari.store.redis import Store
 from tests.e2e.helpers import IN_PROCESS_URL, PASSWORD, USER, make_config
 from tests.webhooks.helpers import NO_DNS
 
@@ -44,15 +43,16 @@ async def sim(request: pytest.FixtureRequest) -> AsyncIterator[Simulator]:
         yield simulator
 
 
-def redis_round_trips(redis: Redis, store: Store | None = None) -> Barrier:
-    """What ``ManualClock.idle`` cannot see on the event loop: writes the store's flusher holds back to gather
-    them (it waits on wall time, not on the test's clock: written now), and an answer still on its way back from
-    Redis. Redis answers in the order it reads; once a second PING has come back, every command sent before the
-    first has been answered onto its connection, and the loop's next poll sees that answer."""
+def redis_round_trips(redis: Redis, app: Application | None = None) -> Barrier:
+    """What ``ManualClock.idle`` cannot see on the event loop: what the app holds back for a few milliseconds of
+    wall time to gather it (the store's staged writes, written now; the ACD's next round, started now), and an
+    answer still on its way back from Redis. Redis answers in the order it reads; once a second PING has come back,
+    every command sent before the first has been answered onto its connection, and the loop's next poll sees it."""
 
     async def barrier() -> None:
-        if store is not None:
-            await store.flush()
+        if app is not None:
+            app.acd.hurry()
+            await app.store.flush()
         await redis.ping()
         await redis.ping()
 
@@ -60,8 +60,8 @@ def redis_round_trips(redis: Redis, store: Store | None = None) -> Barrier:
 
 
 @contextmanager
-def waiting_for_redis(clock: ManualClock, redis: Redis, store: Store | None = None) -> Iterator[None]:
-    barrier = redis_round_trips(redis, store)
+def waiting_for_redis(clock: ManualClock, redis: Redis, app: Application | None = None) -> Iterator[None]:
+    barrier = redis_round_trips(redis, app)
     clock.barriers.append(barrier)
     try:
         yield
@@ -86,7 +86,7 @@ def start_app(sim: Simulator, redis: Redis, redis_url: str, key_prefix: str, req
             app = wiring.application(config, redis=redis, clock=WallClock(), resolver=NO_DNS)
         else:
             app = wiring.application(config, redis=redis, clock=clock, ari_transport=sim.transport, resolver=NO_DNS)
-            barriers = waiting_for_redis(clock, redis, app.store)
+            barriers = waiting_for_redis(clock, redis, app)
         with barriers:
             async with anyio.create_task_group() as tg:
                 await tg.start(app.run)

@@ -235,7 +235,7 @@ async def test_a_call_arriving_during_the_drain_is_out_of_stasis_when_the_proces
     assert isinstance(sim.clock, ManualClock)
     config = make_config(sim, redis_url, key_prefix, AGENT)
     app = wiring.application(config, redis=redis, clock=sim.clock, ari_transport=sim.transport)
-    with anyio.fail_after(30), waiting_for_redis(sim.clock, redis, app.store):
+    with anyio.fail_after(30), waiting_for_redis(sim.clock, redis, app):
         async with anyio.create_task_group() as tg:
             await tg.start(app.run)
             live = await talking_call(app, sim, "+15550000016")

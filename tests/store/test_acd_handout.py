@@ -35,8 +35,10 @@ class GatedAgents(AgentStore):
         self.writing = anyio.Event()
         self.gate = anyio.Event()
         self.gate.set()
+        self.rounds = 0
 
     async def write(self, records: Sequence[AgentRecord]) -> list[Outcome]:
+        self.rounds += 1
         self.writing.set()
         await self.gate.wait()
         return await super().write(records)
@@ -382,3 +384,27 @@ async def test_handle_times_are_kept_for_the_window_without_a_trim_per_call(redi
     key = keys.handle_times("q")
     assert await redis.llen(key) == 4  # cut back to 3 after the third and the sixth, then one more
     assert len(await redis.lrange(key, -3, -1)) == 3
+
+
+async def test_messages_that_follow_a_round_closely_share_the_next_rounds_write(redis: Redis, keys: Keys) -> None:
+    """A call after a quiet spell is offered at once; calls that keep coming within the gathering interval of a
+    round are decided together, one write (one round trip) for several offers."""
+    agents = tuple(f"a{n}" for n in range(1, 31))
+    async with running(redis, keys, make_board(agents=agents)) as h:
+        h.acd.gather = 0.05
+        for agent in agents:
+            await h.acd.log_in(agent)
+        await anyio.sleep(0.1)
+        rounds, started = h.agents.rounds, anyio.current_time()
+        h.acd.enqueue("c0", "q", 0, 0.0, first=True)
+        with anyio.fail_after(0.04):  # well inside the interval: no wait before a lone message
+            while not h.delivered:
+                await anyio.sleep(0.001)
+        for n in range(1, 30):  # a call every 5 ms for about 0.15 s
+            await anyio.sleep(0.005)
+            h.acd.enqueue(f"c{n}", "q", 0, float(n), first=True)
+        await anyio.sleep(0.1)
+        elapsed = anyio.current_time() - started
+        offered = {call_id for call_id, message in h.delivered if isinstance(message, Offered)}
+        assert offered == {f"c{n}" for n in range(30)}
+        assert h.agents.rounds - rounds <= elapsed / 0.05 + 2, (h.agents.rounds - rounds, elapsed)
