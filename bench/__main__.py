@@ -92,6 +92,7 @@ def surge(quick: bool, profile: bool, console: Console, out: dict[str, Any], aga
                     "CPU ms/call": new.cpu_ms_per_call / old.cpu_ms_per_call,
                     "Redis cmd/call": new.redis_commands_per_call / old.redis_commands_per_call,
                     "Redis RT/call": new.redis_rt_per_call / old.redis_rt_per_call,
+                    "Redis run/call": new.redis_executed_per_call / max(old.redis_executed_per_call, 1e-9),
                     "frames in/call": new.frames_in_per_call / old.frames_in_per_call,
                 }
             )
@@ -135,7 +136,8 @@ def surge(quick: bool, profile: bool, console: Console, out: dict[str, Any], aga
             "<= 12 Redis commands and 3 round trips per inbound call",
             sustained.redis_commands_per_call <= 12 and sustained.redis_rt_per_call <= 3,
             f"{sustained.redis_commands_per_call:.1f} commands, {sustained.redis_rt_per_call:.2f} round trips"
-            f" (production profile {production.redis_commands_per_call:.1f}, {production.redis_rt_per_call:.2f})",
+            f" (production profile {production.redis_commands_per_call:.1f}, {production.redis_rt_per_call:.2f});"
+            f" Redis ran {sustained.redis_executed_per_call:.1f} data commands a call, a batch script's one by one",
         ),
         _verdict(
             "<= 20 ARI frames in per call",

@@ -69,6 +69,7 @@ class SurgeResult:
     events_per_call: float
     redis_commands_per_call: float
     redis_rt_per_call: float
+    redis_executed_per_call: float  # the server's count of data commands run, scripts' inner ones included
     frames_in_per_call: float  # frames the app received (events and replies)
     frames_out_per_call: float  # frames (or HTTP requests) the app sent
     ended: int
@@ -100,6 +101,7 @@ class SurgeResult:
             "CPU ms/call": self.cpu_ms_per_call,
             "Redis cmd/call": self.redis_commands_per_call,
             "Redis RT/call": self.redis_rt_per_call,
+            "Redis run/call": self.redis_executed_per_call,
             "frames in/call": self.frames_in_per_call,
             "frames out/call": self.frames_out_per_call,
             "webhooks/call": self.webhooks_received / max(1, self.ended - self.failed),
@@ -183,6 +185,22 @@ async def _outbox_drained(app: Any) -> None:
         await anyio.sleep(0.2)
 
 
+# Not data commands: the scripts' own calls (their writes are counted one by one) and this measurement's.
+_NOT_DATA = {"eval", "evalsha", "info", "script"}
+
+
+async def _executed(redis: Any) -> int:
+    """Commands Redis has run (INFO commandstats), a script's writes one by one, the scripts themselves not: what a
+    batch folded into one script still costs the server. The whole server's count: other clients of the same
+    Redis during the run are counted too, so this figure holds on an otherwise idle Redis."""
+    stats = await redis.info("commandstats")
+    return sum(
+        int(value["calls"])
+        for name, value in stats.items()
+        if name.startswith("cmdstat_") and name.split("_", 1)[1].split("|")[0] not in _NOT_DATA
+    )
+
+
 def _shed(app: Any) -> dict[str, int]:
     metric = getattr(app.services.metrics, "calls_shed", None)
     if metric is None:
@@ -254,6 +272,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
                             async with __import__("aiohttp").ClientSession() as session:
                                 reply = await session.get(hook_url.replace("/hook", "/count"))
                                 webhooks_before = int((await reply.json())["received"])
+                        executed0 = await _executed(app.store.redis)
                         probe.reset()
                         traffic.reset()
                         before = await control.stats()
@@ -271,6 +290,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
                         sim_cpu = sim.cpu_seconds() - sim_cpu0
                         commands, trips = traffic.snapshot()
                         sources = Counter(traffic.sources)
+                        executed = await _executed(app.store.redis) - executed0
                         await anyio.sleep(1.5)  # agent legs and wrap-ups finish; the simulator settles
                         after = await control.stats()
                         if hook_url is not None:
@@ -319,6 +339,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
         events_per_call=probe.events / served,
         redis_commands_per_call=sum(commands.values()) / served,
         redis_rt_per_call=trips / served,
+        redis_executed_per_call=executed / served,
         frames_in_per_call=(events + replies) / served,
         frames_out_per_call=frames_out / served,
         ended=ended_count,
