@@ -255,8 +255,8 @@ class AcdService:
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Take the messages waiting, decide each on the board, write, then act; forever. Rounds that would follow
-        each other within ``gather`` seconds (``ROUND_GATHER_SECONDS``) are gathered into one (each round is a round trip to Redis: at 100
-        calls/s every agent change was its own); ``hurry`` ends a gathering wait at once."""
+        each other within ``gather`` seconds (``ROUND_GATHER_SECONDS``) are gathered into one (each round is a round
+        trip to Redis: at 100 calls/s every agent change was its own); ``hurry`` ends a gathering wait at once."""
         task_status.started()
         last = -self.gather
         while True:
