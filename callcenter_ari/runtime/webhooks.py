@@ -13,8 +13,9 @@ claims what is due next (``WebhookStore.record_and_take``). The subscriptions ar
 they are read again when this process changed them, when the claim finds their version changed (another process
 changed them: nothing is claimed under the old ones, so a deleted or disabled subscription gets no new attempt once
 the change is in Redis, and a new one is served from the next round, within ``poll_interval``), and at least every
-``_SUBSCRIPTIONS_MAX_AGE`` whatever the version says (a writer that does not set it). The consumer reads them for
-each batch it fans out (and refreshes the copy with them): a delivery is created only for what is subscribed now.
+``_SUBSCRIPTIONS_MAX_AGE`` whatever the version says (a writer that does not set it). The consumer fans out with
+the same copy, and its transaction creates and acknowledges nothing if their version changed: it reads them again
+and fans out again, so a delivery is created only for a subscription that exists when it is created.
 
 Delivery is at least once: an attempt that reached the receiver but whose result was never recorded is sent again
 with the same ``webhook-id``, which receivers use to dedupe.
@@ -104,6 +105,7 @@ class WebhookService:
         self._subs: dict[str, Subscription] = {}
         self._subs_version = ""
         self._subs_read_at: float | None = None  # monotonic; None: read them before using them
+        self._subs_lock = anyio.Lock()
 
     # ---- running ----------------------------------------------------------------------------------------
 
@@ -181,10 +183,15 @@ class WebhookService:
             await self._fan_out(entries)
 
     async def _fan_out(self, entries: Sequence[StreamEntry]) -> None:
-        subs = await self._read_subscriptions()
-        decided = self.outbox.fan_out(entries, subs.values(), self._now())
+        while True:
+            subs = await self._current_subscriptions()
+            decided = self.outbox.fan_out(entries, subs.values(), self._now())
+            version = self._subs_version
+            created = await self.store.create_and_ack(decided.deliveries, decided.acknowledge, version=version)
+            if created is not None:
+                break
+            self._subscriptions_changed()  # by another process: fan out again to the subscriptions as they are
         _log_malformed(decided, entries)
-        created = await self.store.create_and_ack(decided.deliveries, decided.acknowledge)
         self._expect(decided.deliveries)
         if created:
             self.wake()
@@ -204,10 +211,11 @@ class WebhookService:
         return self._subs
 
     async def _current_subscriptions(self) -> dict[str, Subscription]:
-        read_at = self._subs_read_at
-        if read_at is None or time.monotonic() - read_at > _SUBSCRIPTIONS_MAX_AGE:
-            return await self._read_subscriptions()
-        return self._subs
+        async with self._subs_lock:  # the consumer and the dispatcher: one read for both
+            read_at = self._subs_read_at
+            if read_at is None or time.monotonic() - read_at > _SUBSCRIPTIONS_MAX_AGE:
+                return await self._read_subscriptions()
+            return self._subs
 
     def _subscriptions_changed(self) -> None:
         self._subs_read_at = None

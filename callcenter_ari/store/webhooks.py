@@ -51,8 +51,10 @@ _decode_sub = msgspec.json.Decoder(Subscription).decode
 _decode_delivery = msgspec.json.Decoder(Delivery).decode
 _decode_attempt = msgspec.json.Decoder(DeliveryAttempt).decode
 
-# KEYS: delivery, schedule. ARGV: delivery JSON, score, delivery id.
+# KEYS: delivery, schedule[, the subscriptions' version]. ARGV: delivery JSON, score, delivery id[, the version
+# expected]. -1 (nothing created) if the subscriptions are no longer those the delivery was made for.
 _CREATE = Script("""
+if KEYS[3] and (redis.call('GET', KEYS[3]) or '') ~= ARGV[4] then return -1 end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
   return 1
@@ -71,6 +73,13 @@ if not blob then
 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return blob
+""")
+
+# KEYS: the event stream, the subscriptions' version. ARGV: the group, the version expected, the entry ids. As
+# ``_CREATE``: -1 (nothing acknowledged) if the subscriptions changed.
+_ACK = Script("""
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return -1 end
+return redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 3))
 """)
 
 # KEYS: subscriptions, their version. ARGV: a new version. After a subscription went: a new version, or none at
@@ -241,19 +250,28 @@ class WebhookStore:
         entries = _entries(rows)
         return entries[0] if entries else None
 
-    async def create_and_ack(self, deliveries: Sequence[Delivery], acked: Sequence[str]) -> int:
-        """Create the deliveries (those not already there) and acknowledge the entries, in one transaction."""
+    async def create_and_ack(
+        self, deliveries: Sequence[Delivery], acked: Sequence[str], *, version: str | None = None
+    ) -> int | None:
+        """Create the deliveries (those not already there) and acknowledge the entries, in one transaction; returns
+        how many were created. With ``version`` (the subscriptions' the deliveries were made from), only if the
+        subscriptions are still those: None (nothing created, nothing acknowledged) if they changed."""
         fence = self.fence()  # the whole transaction watched on the token: no acknowledgement without its deliveries
+        checked_at = [] if version is None else [self.keys.webhook_subscriptions_version]
+        expected = [] if version is None else [version]
         for by_source in (False, True):
 
             def fill(pipe: Pipeline, by_source: bool = by_source) -> None:
                 for delivery in deliveries:
                     schedule = self.keys.webhook_schedule(delivery.subscription_id)
-                    keys = [self.keys.webhook_delivery(delivery.id), schedule]
-                    args: list[bytes | str] = [_encode(delivery), repr(delivery.next_attempt_at), delivery.id]
+                    keys = [self.keys.webhook_delivery(delivery.id), schedule, *checked_at]
+                    args = [_encode(delivery), repr(delivery.next_attempt_at), delivery.id, *expected]
                     _CREATE.queue(pipe, keys, args, by_source=by_source)
-                if acked:
+                if acked and version is None:
                     pipe.xack(self.keys.events, GROUP, *acked)
+                elif acked:
+                    keys = [self.keys.events, self.keys.webhook_subscriptions_version]
+                    _ACK.queue(pipe, keys, [GROUP, version, *acked], by_source=by_source)
 
             results = await write(self.redis, fence, fill, raise_on_error=False)
             if not any(isinstance(r, NoScriptError) for r in results):
@@ -261,10 +279,12 @@ class WebhookStore:
         for result in results:
             if isinstance(result, Exception):
                 raise result
+        if any(int(r) < 0 for r in results):
+            return None
         return sum(int(r) for r in results[: len(deliveries)])
 
     async def create(self, deliveries: Sequence[Delivery]) -> int:
-        return await self.create_and_ack(deliveries, ())
+        return await self.create_and_ack(deliveries, ()) or 0
 
     # ---- delivery ---------------------------------------------------------------------------------------
 
