@@ -548,10 +548,14 @@ class WebhookService:
         return decided.deliveries
 
     async def status(self) -> OutboxStatus:
-        unread, unacked = await self.store.group_lag()
-        subs = [sub.id for sub in await self.store.subscriptions()]
-        scheduled = await self.store.pending_count(subs)
-        return OutboxStatus(unread, unacked, scheduled, await self.store.dead_count())
+        """The outbox's figures, in one round trip while the subscriptions kept in memory are current (the version
+        read with the figures says so; else they are read again, and the figures too)."""
+        while True:
+            subs = await self._current_subscriptions()
+            version, figures = await self.store.counts(list(subs))
+            if version == self._subs_version:
+                return OutboxStatus(*figures)
+            self._subscriptions_changed()
 
 
 class _Recording:

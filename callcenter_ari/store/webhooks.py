@@ -240,10 +240,21 @@ class WebhookStore:
 
     async def group_lag(self) -> tuple[int, int]:
         """(entries not yet read by the group, entries read but not acknowledged)."""
-        for group in await self.redis.xinfo_groups(self.keys.events):
-            if text(group["name"]) == GROUP:
-                return int(group.get("lag") or 0), int(group["pending"])
-        return 0, 0
+        return _lag(await self.redis.xinfo_groups(self.keys.events))
+
+    async def counts(self, subscription_ids: Sequence[str]) -> tuple[str, tuple[int, int, int, int]]:
+        """In one round trip: the subscriptions' version, and the group's lag (unread, unacknowledged), the
+        deliveries scheduled for the subscriptions given and the dead letters."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(self.keys.webhook_subscriptions_version)
+        pipe.xinfo_groups(self.keys.events)
+        pipe.zcard(self.keys.webhook_dead)
+        for sub in subscription_ids:
+            pipe.zcard(self.keys.webhook_schedule(sub))
+        version, groups, dead, *scheduled = await pipe.execute()
+        unread, unacknowledged = _lag(groups)
+        figures = (unread, unacknowledged, sum(int(n) for n in scheduled), int(dead))
+        return ("" if version is None else text(version)), figures
 
     async def event(self, event_id: str) -> StreamEntry | None:
         rows = await self.redis.xrange(self.keys.events, min=event_id, max=event_id, count=1)
@@ -471,6 +482,13 @@ class WebhookStore:
         for sub in subscription_ids:
             pipe.zcard(self.keys.webhook_schedule(sub))
         return sum(int(n) for n in await pipe.execute())
+
+
+def _lag(groups: Any) -> tuple[int, int]:
+    for group in groups:
+        if text(group["name"]) == GROUP:
+            return int(group.get("lag") or 0), int(group["pending"])
+    return 0, 0
 
 
 def _entries(rows: Any) -> list[StreamEntry]:
