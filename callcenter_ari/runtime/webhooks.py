@@ -299,17 +299,20 @@ class WebhookService:
         items = [(r.delivery, r.line) for r in batch]
         error: Exception | None = None
         taken: Taken | None = None
+        recorded = False
         with anyio.CancelScope(shield=True), anyio.move_on_after(_RECORD_TIMEOUT):
             try:
                 taken = await self.store.record_and_take(items, take, log_size=s.log_size, ttl=s.delivered_ttl)
+                recorded = True
             except Exception as exc:  # each attempt handles it as it handled its own write's failure
                 error = exc
         for r in batch:
-            r.error = error
-            r.recorded = error is None
+            r.error, r.recorded = error, recorded
             r.done.set()
         if error is not None:
             raise error
+        if not recorded:
+            raise StoreUnavailable(f"recording {len(batch)} results took over {_RECORD_TIMEOUT} s")
         return taken
 
     async def _attempt(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> None:
@@ -339,7 +342,7 @@ class WebhookService:
                     raise waiting.error
                 if settled.disable and waiting.recorded:
                     await self._disable(sub.id, settled.disable)
-            if scope.cancelled_caught:
+            if scope.cancelled_caught or not waiting.recorded:
                 log.error("webhooks.record_timed_out", delivery_id=delivery.id)  # the lease brings it back
             log.info(
                 "webhooks.attempt",
