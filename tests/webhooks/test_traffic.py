@@ -95,9 +95,10 @@ async def test_a_subscription_another_process_disables_gets_no_claim_under_the_o
     api = WebhookService(redis, keys, resolver=NO_DNS, settings=QUIET)
     sub = await api.create_subscription(crm.url)
     crm.secret = sub.secret
+    await api.store.ensure_group("$")  # the events are read in one batch, all fanned out before the change
+    for n in range(2 * FAST.per_subscription):
+        await emit("call.started", call_id=f"c{n}")
     async with running(service):
-        for n in range(2 * FAST.per_subscription):
-            await emit("call.started", call_id=f"c{n}")
         # Its slots are full and the rest waits: now it is disabled elsewhere, then the attempts end.
         await eventually(lambda: service.outbox.in_flight.get(sub.id) == FAST.per_subscription)
         await api.update_subscription(sub.id, enabled=False)
