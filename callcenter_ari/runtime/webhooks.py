@@ -7,12 +7,23 @@ with what it had not finished. The dispatcher claims due deliveries with a lease
 due again), keeps at most ``per_subscription`` of one receiver's in flight, and records every attempt. What to do at
 each step is the decider's (``webhooks/outbox.py``); this module reads, writes and sends.
 
+Redis traffic per delivery: the dispatcher looks once per round (after a wake-up it lets attempts ending together
+gather for a few milliseconds), and that one round trip records the results handed over since the last round and
+claims what is due next (``WebhookStore.record_and_take``). The subscriptions are kept in memory with their version:
+they are read again when this process changed them, when the claim finds their version changed (another process
+changed them: nothing is claimed under the old ones, so a deleted or disabled subscription gets no new attempt once
+the change is in Redis, and a new one is served from the next round, within ``poll_interval``), and at least every
+``_SUBSCRIPTIONS_MAX_AGE`` whatever the version says (a writer that does not set it). The consumer fans out with
+the same copy, and its transaction creates and acknowledges nothing if their version changed: it reads them again
+and fans out again, so a delivery is created only for a subscription that exists when it is created.
+
 Delivery is at least once: an attempt that reached the receiver but whose result was never recorded is sent again
 with the same ``webhook-id``, which receivers use to dedupe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import secrets
@@ -32,7 +43,7 @@ from callcenter_ari.runtime.egress import Egress, EgressBackend, EgressRefused, 
 from callcenter_ari.store.errors import NoConsumerGroup, StoreUnavailable
 from callcenter_ari.store.fenced import FenceSource, unfenced
 from callcenter_ari.store.keys import Keys
-from callcenter_ari.store.webhooks import WebhookStore
+from callcenter_ari.store.webhooks import Take, Taken, WebhookStore
 from callcenter_ari.webhooks.model import (
     Delivery,
     DeliveryAttempt,
@@ -57,6 +68,9 @@ _USER_AGENT = "callcenter-ari-webhooks/1"
 _RETRY_PAUSE = 1.0  # after a Redis error, before trying again
 _GATHER_SECONDS = 0.1  # after a read that was not full, before the next
 _DISPATCH_GATHER_SECONDS = 0.005  # after a wake-up, before looking for due deliveries
+_SUBSCRIPTIONS_MAX_AGE = 5.0  # the in-memory subscriptions are read again at least this often
+_TAKES_PER_ROUND = 3  # claims in one round: the first, and again while it names due deliveries it had no keys for
+_RECORD_TIMEOUT = 5.0  # for the round trip that records results, shielded from cancellation
 # A receiver's answer body is read (and dropped) up to this much, so that the connection goes back to the pool for
 # the next delivery; past it the connection is closed instead (a receiver need not send a body at all).
 _BODY_KEPT_ALIVE = 64 * 1024
@@ -86,8 +100,12 @@ class WebhookService:
         self.egress = Egress(self.settings.egress(), resolver, timeout=self.settings.connect_timeout)
         self._now = now  # the one clock: wall time, which receivers check webhook-timestamp against
         self._wake = anyio.Event()
-        self._to_record: list[_Recording] = []  # attempts' results waiting for the write in flight to end
-        self._recording = False
+        self._to_record: list[_Recording] = []  # attempts' results for the dispatcher's next round trip
+        self._dispatching = False  # while False an attempt records its own result
+        self._subs: dict[str, Subscription] = {}
+        self._subs_version = ""
+        self._subs_read_at: float | None = None  # monotonic; None: read them before using them
+        self._subs_lock = anyio.Lock()
 
     # ---- running ----------------------------------------------------------------------------------------
 
@@ -165,61 +183,166 @@ class WebhookService:
             await self._fan_out(entries)
 
     async def _fan_out(self, entries: Sequence[StreamEntry]) -> None:
-        decided = self.outbox.fan_out(entries, await self.store.subscriptions(), self._now())
+        while True:
+            subs = await self._current_subscriptions()
+            decided = self.outbox.fan_out(entries, subs.values(), self._now())
+            version = self._subs_version
+            created = await self.store.create_and_ack(decided.deliveries, decided.acknowledge, version=version)
+            if created is not None:
+                break
+            self._subscriptions_changed()  # by another process: fan out again to the subscriptions as they are
         _log_malformed(decided, entries)
-        created = await self.store.create_and_ack(decided.deliveries, decided.acknowledge)
+        self._expect(decided.deliveries)
         if created:
             self.wake()
+
+    def _expect(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            self.outbox.expect(delivery.subscription_id, delivery.id, delivery.next_attempt_at)
+
+    # ---- the subscriptions, kept in memory --------------------------------------------------------------
+
+    async def _read_subscriptions(self) -> dict[str, Subscription]:
+        read_at = time.monotonic()
+        version, subs = await self.store.versioned_subscriptions()
+        self._subs = {sub.id: sub for sub in subs}
+        self._subs_version, self._subs_read_at = version, read_at
+        self.outbox.forget_all_but(self._subs.keys())
+        return self._subs
+
+    async def _current_subscriptions(self) -> dict[str, Subscription]:
+        async with self._subs_lock:  # the consumer and the dispatcher: one read for both
+            read_at = self._subs_read_at
+            if read_at is None or time.monotonic() - read_at > _SUBSCRIPTIONS_MAX_AGE:
+                return await self._read_subscriptions()
+            return self._subs
+
+    def _subscriptions_changed(self) -> None:
+        self._subs_read_at = None
 
     # ---- the dispatcher ---------------------------------------------------------------------------------
 
     async def _dispatch(self, tg: TaskGroup, pool: httpcore.AsyncConnectionPool) -> None:
-        while True:
-            # A fresh event before looking, so a wake-up that comes while we look is not lost.
-            self._wake = wake = anyio.Event()
-            try:
-                delay = await self._dispatch_once(tg, pool)
-            except StoreUnavailable as exc:
-                log.error("webhooks.dispatch_failed", error=str(exc))
-                delay = _RETRY_PAUSE
-            except Exception:
-                log.exception("webhooks.dispatch_crashed")  # as in the consumer: never take the process down
-                delay = _RETRY_PAUSE
-            if delay > 0:
-                with anyio.move_on_after(delay):
-                    await wake.wait()
-                # Attempts ending together are replaced together: one look (subscriptions, schedules, claims) for
-                # the handful that ended in this while, instead of three round trips after each.
-                await anyio.sleep(_DISPATCH_GATHER_SECONDS)
+        self._dispatching = True
+        try:
+            while True:
+                # A fresh event before looking, so a wake-up that comes while we look is not lost.
+                self._wake = wake = anyio.Event()
+                try:
+                    delay = await self._dispatch_once(tg, pool)
+                except StoreUnavailable as exc:
+                    log.error("webhooks.dispatch_failed", error=str(exc))
+                    delay = _RETRY_PAUSE
+                except Exception:
+                    log.exception("webhooks.dispatch_crashed")  # as in the consumer: never take the process down
+                    delay = _RETRY_PAUSE
+                if delay > 0:
+                    with anyio.move_on_after(delay):
+                        await wake.wait()
+                    # Attempts ending together are recorded and replaced together: one round trip for the handful
+                    # that ended in this while, instead of one or more after each.
+                    await anyio.sleep(_DISPATCH_GATHER_SECONDS)
+        finally:
+            # Stopping: what was handed over is still recorded, and attempts ending from now on record their own.
+            self._dispatching = False
+            if self._to_record:
+                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                    await self._record_batch(None)  # a failure is each attempt's to log
 
     async def _dispatch_once(self, tg: TaskGroup, pool: httpcore.AsyncConnectionPool) -> float:
-        """Start attempts for what is due and may be sent now; returns how long to wait before looking again."""
+        """Record the results handed over and start attempts for what is due and may be sent now; returns how long
+        to wait before looking again."""
         outbox = self.outbox
-        free = outbox.free()
-        if free <= 0:
-            return self.settings.poll_interval  # an attempt ending wakes us
-        subs = {sub.id: sub for sub in await self.store.subscriptions()}
-        now = self._now()
-        due, soonest = await self.store.due(outbox.limits(subs.values()), now)
-        held = await self.store.claim(outbox.pick(due, free), now, outbox.lease_until(now))
-        for delivery in held:
-            outbox.started(delivery.subscription_id)
-            tg.start_soon(self._attempt, pool, subs[delivery.subscription_id], delivery)
-        return outbox.next_look(soonest, now)
+        delay = self.settings.poll_interval
+        for _ in range(_TAKES_PER_ROUND):
+            subs = await self._current_subscriptions()
+            now = self._now()
+            take: Take | None = None
+            if (free := outbox.free()) > 0:
+                limits = outbox.limits(subs.values())
+                take = Take(
+                    version=self._subs_version,
+                    limits=limits,
+                    candidates=outbox.candidates(limits, now),
+                    free=free,
+                    now=now,
+                    lease_until=outbox.lease_until(now),
+                    listing=2 * self.settings.per_subscription,
+                )
+            elif not self._to_record:
+                return delay  # an attempt ending wakes us
+            taken = await self._record_batch(take)
+            if take is None:
+                return delay
+            if taken is None:
+                self._subscriptions_changed()  # by another process: nothing was claimed under the old ones
+                continue
+            for delivery in taken.held:
+                outbox.started(delivery.subscription_id)
+                tg.start_soon(self._attempt, pool, subs[delivery.subscription_id], delivery)
+            for sub, ids in taken.due.items():
+                for ident in ids:
+                    outbox.expect(sub, ident, now)
+            delay = outbox.next_look(taken.soonest, now)
+            if not outbox.another_take(taken.due, subs.values()):
+                break
+        return delay
+
+    async def _record_batch(self, take: Take | None) -> Taken | None:
+        """One round trip: the results handed over so far, then ``take``. The attempts that handed them over learn
+        that they are in Redis (or that the write failed); a write that carries results is shielded from
+        cancellation, or a request that was made would be sent once more than needed."""
+        batch, self._to_record = self._to_record, []
+        if not batch:
+            return await self.store.take(take) if take is not None else None
+        s = self.settings
+        items = [(r.delivery, r.line) for r in batch]
+        error: Exception | None = None
+        taken: Taken | None = None
+        recorded = False
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_RECORD_TIMEOUT):
+            try:
+                taken = await self.store.record_and_take(items, take, log_size=s.log_size, ttl=s.delivered_ttl)
+                recorded = True
+            except Exception as exc:  # each attempt handles it as it handled its own write's failure
+                error = exc
+        for r in batch:
+            r.error, r.recorded = error, recorded
+            r.done.set()
+        if error is not None:
+            raise error
+        if not recorded:
+            raise StoreUnavailable(f"recording {len(batch)} results took over {_RECORD_TIMEOUT} s")
+        return taken
 
     async def _attempt(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> None:
+        handed_over = False
         try:
             if (fence := self._fence()) is not None:
                 fence.check()  # claimed before a stall that outlasted the lease: the process now active sends it
             result = await self._post(pool, sub, delivery)
             settled = self.outbox.settle(delivery, result, self._now())
             updated = settled.delivery
+            waiting = _Recording(updated, settled.line)
             # The request was made: record it even if we are being cancelled, or it is sent once more than needed.
-            with anyio.CancelScope(shield=True), anyio.move_on_after(5) as scope:
-                await self._record(updated, settled.line)
-                if settled.disable:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_RECORD_TIMEOUT + 1) as scope:
+                if self._dispatching:
+                    # The dispatcher's next round trip records it, with the others that end meanwhile; the slot is
+                    # free for the attempt that round starts.
+                    self._to_record.append(waiting)
+                    handed_over = True
+                    self.outbox.finished(sub.id)
+                    if updated.status == "pending":
+                        self.outbox.expect(sub.id, updated.id, updated.next_attempt_at)
+                    self.wake()
+                    await waiting.done.wait()
+                else:
+                    await self._record_own(waiting)
+                if waiting.error is not None:
+                    raise waiting.error
+                if settled.disable and waiting.recorded:
                     await self._disable(sub.id, settled.disable)
-            if scope.cancelled_caught:
+            if scope.cancelled_caught or not waiting.recorded:
                 log.error("webhooks.record_timed_out", delivery_id=delivery.id)  # the lease brings it back
             log.info(
                 "webhooks.attempt",
@@ -237,34 +360,19 @@ class WebhookService:
         except Exception:
             log.exception("webhooks.attempt_crashed", delivery_id=delivery.id)
         finally:
-            self.outbox.finished(sub.id)
-            self.wake()
+            if not handed_over:
+                self.outbox.finished(sub.id)
+                self.wake()
 
-    async def _record(self, delivery: Delivery, line: DeliveryAttempt) -> None:
-        """Record an attempt's result together with those of the attempts that end while a write is on its way (one
-        transaction for them all, not one each); returns once it is in Redis. The first attempt to arrive writes,
-        and goes on writing what came meanwhile until nothing is left."""
-        waiting = _Recording(delivery, line)
-        self._to_record.append(waiting)
-        if not self._recording:
-            self._recording = True
-            try:
-                while self._to_record:
-                    batch, self._to_record = self._to_record, []
-                    try:
-                        s = self.settings
-                        items = [(r.delivery, r.line) for r in batch]
-                        await self.store.record_many(items, log_size=s.log_size, ttl=s.delivered_ttl)
-                    except Exception as exc:  # each attempt handles it as it handled its own write's failure
-                        for r in batch:
-                            r.error = exc
-                    for r in batch:
-                        r.done.set()
-            finally:
-                self._recording = False
-        await waiting.done.wait()
-        if waiting.error is not None:
-            raise waiting.error
+    async def _record_own(self, waiting: _Recording) -> None:
+        """Record one result on its own: the dispatcher is not running (the service is stopping)."""
+        s = self.settings
+        try:
+            await self.store.record_many([(waiting.delivery, waiting.line)], log_size=s.log_size, ttl=s.delivered_ttl)
+        except Exception as exc:
+            waiting.error = exc
+        else:
+            waiting.recorded = True
 
     async def _post(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> AttemptResult:
         s = self.settings
@@ -328,6 +436,8 @@ class WebhookService:
             created_at=self._now(),
         )
         await self.store.save_subscription(sub)
+        self._subscriptions_changed()
+        self.wake()
         # The host only: a receiver's URL may carry an access token in its query.
         host = urlsplit(sub.url).hostname
         log.info("webhooks.subscription_created", subscription_id=sub.id, host=host, events=list(sub.events))
@@ -360,6 +470,7 @@ class WebhookService:
             changes["secret"] = check_secret(secret) if secret else generate_secret()
         updated = msgspec.structs.replace(sub, **changes)
         await self.store.save_subscription(updated)
+        self._subscriptions_changed()
         if updated.enabled:
             self.wake()  # re-enabled: its waiting deliveries may go
         log.info("webhooks.subscription_updated", subscription_id=sub.id, fields=sorted(changes))
@@ -368,6 +479,7 @@ class WebhookService:
     async def delete_subscription(self, subscription_id: str) -> None:
         if not await self.store.delete_subscription(subscription_id):
             raise WebhookNotFound(f"no subscription {subscription_id!r}")
+        self._subscriptions_changed()
         log.info("webhooks.subscription_deleted", subscription_id=subscription_id)
 
     async def subscription(self, subscription_id: str) -> Subscription | None:
@@ -386,6 +498,7 @@ class WebhookService:
         sub = await self.store.subscription(subscription_id)
         if sub is not None and sub.enabled:
             await self.store.save_subscription(msgspec.structs.replace(sub, enabled=False, disabled_reason=reason))
+            self._subscriptions_changed()
             log.warning("webhooks.subscription_disabled", subscription_id=subscription_id, reason=reason)
 
     # ---- deliveries, dead letters, replay (for the API) -----------------------------------------------------
@@ -409,6 +522,7 @@ class WebhookService:
         await self._subscription(delivery.subscription_id)
         fresh = self.outbox.requeued(delivery, self._now())
         await self.store.requeue(fresh)
+        self._expect([fresh])
         self.wake()
         log.info("webhooks.replayed_dead", delivery_id=delivery_id, subscription_id=delivery.subscription_id)
         return fresh
@@ -431,26 +545,32 @@ class WebhookService:
         decided = self.outbox.replayed(entry, targets, self._now(), secrets.token_hex(4))
         _log_malformed(decided, [entry])
         await self.store.create(decided.deliveries)
+        self._expect(decided.deliveries)
         self.wake()
         log.info("webhooks.replayed_event", event_id=event_id, deliveries=len(decided.deliveries))
         return decided.deliveries
 
     async def status(self) -> OutboxStatus:
-        unread, unacked = await self.store.group_lag()
-        subs = [sub.id for sub in await self.store.subscriptions()]
-        scheduled = await self.store.pending_count(subs)
-        return OutboxStatus(unread, unacked, scheduled, await self.store.dead_count())
+        """The outbox's figures, in one round trip while the subscriptions kept in memory are current (the version
+        read with the figures says so; else they are read again, and the figures too)."""
+        while True:
+            subs = await self._current_subscriptions()
+            version, figures = await self.store.counts(list(subs))
+            if version == self._subs_version:
+                return OutboxStatus(*figures)
+            self._subscriptions_changed()
 
 
 class _Recording:
     """An attempt's result waiting to be recorded, and how its attempt learns that it was."""
 
-    __slots__ = ("delivery", "done", "error", "line")
+    __slots__ = ("delivery", "done", "error", "line", "recorded")
 
     def __init__(self, delivery: Delivery, line: DeliveryAttempt) -> None:
         self.delivery, self.line = delivery, line
         self.done = anyio.Event()
         self.error: Exception | None = None
+        self.recorded = False
 
 
 async def _drain(response: httpcore.Response) -> None:

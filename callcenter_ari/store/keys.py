@@ -172,6 +172,12 @@ class Keys:
         """Hash: subscription id -> subscription JSON."""
         return f"{self.base}:webhooks:subscriptions"
 
+    @property
+    def webhook_subscriptions_version(self) -> str:
+        """A token changed with every change of the subscriptions (absent while there are none): what a cached
+        copy of them is checked against."""
+        return f"{self.base}:webhooks:subscriptions-version"
+
     def webhook_delivery(self, delivery_id: str) -> str:
         """One delivery's JSON (its body, attempts, status)."""
         return f"{self.base}:webhooks:delivery:{checked(delivery_id, 'delivery id')}"

@@ -9,6 +9,9 @@ plain asserts and the loop holds no logic of its own:
 - dispatching: how many attempts may start, in all and per subscription (``limits``), which due deliveries to claim
   so that one receiver's backlog cannot take every free slot (``pick``), until when a claim holds (``lease_until``),
   and when to look again (``next_look``); ``started`` and ``finished`` keep the count of attempts in flight;
+  ``expect`` keeps the deliveries this process knows will come due (it created or retried them, or the last claim
+  named them due), and ``candidates`` offers those due to the claim, which can then claim them in the same round
+  trip as it looks at the schedules (``another_take``: whether what it named due is worth a second one at once);
 - settling an attempt: its result gives the delivery as it now stands (delivered, rescheduled after its backoff, or
   dead-lettered), the line of the delivery log, and whether the receiver asked to be left alone (``settle``);
 - replaying: a dead letter put back with fresh attempts (``requeued``), a past event sent again (``replayed``).
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 import msgspec
 
@@ -56,12 +60,17 @@ class FanOut(msgspec.Struct, frozen=True):
     malformed: list[str]  # stream ids whose data was not JSON: sent as ``{}``
 
 
+# Deliveries known to come due, kept per subscription: beyond this the claim's look at the schedule finds them.
+KNOWN_PER_SUBSCRIPTION = 1000
+
+
 class Outbox:
     def __init__(self, settings: WebhookSettings, rng: random.Random | None = None) -> None:
         self.settings = settings
         self._rng = rng or random.Random()
         self.in_flight: dict[str, int] = {}  # attempts under way, per subscription
         self._last_reclaim: float | None = None
+        self._known: dict[str, dict[str, float]] = {}  # subscription id -> delivery id -> when it comes due
 
     # ---- consuming ----------------------------------------------------------------------------------------
 
@@ -118,6 +127,39 @@ class Outbox:
                 if len(picked) >= free:
                     break
         return picked
+
+    def expect(self, subscription_id: str, delivery_id: str, at: float) -> None:
+        """A delivery of the subscription comes due at ``at`` (it was created, retried, requeued, or named due)."""
+        known = self._known.setdefault(subscription_id, {})
+        if delivery_id in known or len(known) < KNOWN_PER_SUBSCRIPTION:
+            known[delivery_id] = at
+
+    def candidates(self, limits: Mapping[str, int], now: float) -> dict[str, list[str]]:
+        """Per subscription with room, up to its limit of the known deliveries due by ``now``, the earliest first.
+        They are forgotten: the claim takes them, or names again those still due that it did not take."""
+        offered: dict[str, list[str]] = {}
+        for sub, limit in limits.items():
+            known = self._known.get(sub)
+            if not known or limit <= 0:
+                continue
+            due = sorted((at, ident) for ident, at in known.items() if at <= now)[:limit]
+            if due:
+                offered[sub] = [ident for _, ident in due]
+                for _, ident in due:
+                    del known[ident]
+        return offered
+
+    def forget_all_but(self, subscription_ids: AbstractSet[str]) -> None:
+        """Drop what is known of subscriptions that are gone."""
+        for sub in [sub for sub in self._known if sub not in subscription_ids]:
+            del self._known[sub]
+
+    def another_take(self, due: Mapping[str, Sequence[str]], subscriptions: Iterable[Subscription]) -> bool:
+        """Whether to claim again at once: the claim named due deliveries of a subscription that still has room
+        (it had no candidates for them: made by another process, or before this one started)."""
+        if self.free() <= 0:
+            return False
+        return any(due.get(sub) for sub in self.limits(subscriptions))
 
     def lease_until(self, now: float) -> float:
         """A claimed delivery comes due again then, should its attempt never be recorded (a crashed worker)."""

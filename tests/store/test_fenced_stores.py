@@ -27,7 +27,7 @@ from callcenter_ari.store.leads import LeadStore
 from callcenter_ari.store.redis import Store
 from callcenter_ari.store.tickets import TicketDesk
 from callcenter_ari.store.trunk_lines import TrunkLines
-from callcenter_ari.store.webhooks import WebhookStore
+from callcenter_ari.store.webhooks import Take, WebhookStore
 from callcenter_ari.tickets import Contact, Roster
 from callcenter_ari.webhooks.model import Delivery, DeliveryAttempt, Subscription
 from tests.campaigns.conftest import SPEC
@@ -126,6 +126,20 @@ class TestWebhooks:
         delivered = msgspec.structs.replace(held[0], status="delivered", attempts=1)
         line = DeliveryAttempt(delivery_id="d1", event_id="1-0", type="call.ended", attempt=1, at=11.0, outcome="ok")
         await fences.refused_then_written(lambda fence: webhooks(fence).record(delivered, line, log_size=10, ttl=60.0))
+        # The claim that looks at the schedules, alone and with results to record in its transaction.
+        take = Take(
+            version="", limits={"sub_1": 4}, candidates={"sub_1": ["d2"]}, free=4, now=10.0, lease_until=70.0, listing=4
+        )
+        taken = await fences.refused_then_written(lambda fence: webhooks(fence).take(take))
+        assert taken is not None and [d.id for d in taken.held] == ["d2"]
+        await webhooks(None).create([self.delivery("d4")])
+        again = msgspec.structs.replace(delivered, attempts=2)
+        taken = await fences.refused_then_written(
+            lambda fence: webhooks(fence).record_and_take(
+                [(again, line)], msgspec.structs.replace(take, candidates={"sub_1": ["d4"]}), log_size=10, ttl=60.0
+            )
+        )
+        assert taken is not None and [d.id for d in taken.held] == ["d4"]
         sub = Subscription(id="sub_1", url="https://crm.example/hook", secret="s" * 32, events=["call.ended"])
         await fences.refused_then_written(lambda fence: webhooks(fence).save_subscription(sub))
         await fences.refused_then_written(

@@ -11,6 +11,7 @@ import hmac
 import json
 import socket
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 
 import anyio
 from aiohttp import web
+from redis.asyncio import Connection, ConnectionPool, Redis
 
 from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.webhooks import WebhookSettings
@@ -172,3 +174,28 @@ async def settled(service: WebhookService) -> None:
     with anyio.fail_after(5):
         while not await idle():
             await anyio.sleep(0.01)
+
+
+class Traffic:
+    """What a client sent: commands by name, and round trips (one per write to the socket, a pipeline's included)."""
+
+    def __init__(self) -> None:
+        self.commands: Counter[str] = Counter()
+        self.round_trips = 0
+
+
+def counted_client(url: str) -> tuple[Redis, Traffic]:
+    """A client of its own whose traffic is counted at its connections (nothing else is)."""
+    traffic = Traffic()
+
+    class Counted(Connection):
+        def pack_command(self, *args: Any) -> list[bytes]:
+            name = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+            traffic.commands[name.split(" ", 1)[0].upper()] += 1
+            return super().pack_command(*args)
+
+        async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            traffic.round_trips += 1
+            await super().send_packed_command(command, check_health)
+
+    return Redis(connection_pool=ConnectionPool.from_url(url, connection_class=Counted)), traffic

@@ -68,6 +68,50 @@ class TestDispatching:
         assert Outbox(WebhookSettings(lease_seconds=60.0)).lease_until(100.0) == 160.0
 
 
+class TestKnownDeliveries:
+    def test_the_due_ones_are_offered_earliest_first_up_to_the_limit_and_then_forgotten(self) -> None:
+        outbox = Outbox(SETTINGS)
+        for ident, at in (("d3", 3.0), ("d1", 1.0), ("d2", 2.0), ("d9", 9.0)):
+            outbox.expect("sub_a", ident, at)
+        outbox.expect("sub_b", "e1", 1.0)
+        assert outbox.candidates({"sub_a": 2}, now=5.0) == {"sub_a": ["d1", "d2"]}
+        # Offered once: what the claim does not take, it names again (and is expected again from that).
+        assert outbox.candidates({"sub_a": 2, "sub_b": 2}, now=5.0) == {"sub_a": ["d3"], "sub_b": ["e1"]}
+        assert outbox.candidates({"sub_a": 2}, now=5.0) == {}
+        assert outbox.candidates({"sub_a": 2}, now=9.0) == {"sub_a": ["d9"]}
+
+    def test_a_subscription_without_room_or_gone_is_offered_nothing(self) -> None:
+        outbox = Outbox(SETTINGS)
+        outbox.expect("sub_a", "d1", 1.0)
+        outbox.expect("sub_b", "e1", 1.0)
+        assert outbox.candidates({"sub_a": 0}, now=5.0) == {}
+        outbox.forget_all_but({"sub_a"})
+        assert outbox.candidates({"sub_a": 1, "sub_b": 1}, now=5.0) == {"sub_a": ["d1"]}
+
+    def test_what_is_kept_is_bounded(self) -> None:
+        from callcenter_ari.webhooks.outbox import KNOWN_PER_SUBSCRIPTION
+
+        outbox = Outbox(SETTINGS)
+        for n in range(KNOWN_PER_SUBSCRIPTION + 5):
+            outbox.expect("sub_a", f"d{n}", float(n))
+        outbox.expect("sub_a", "d0", 0.5)  # one already known is updated
+        offered = outbox.candidates({"sub_a": 10**6}, now=10.0**6)["sub_a"]
+        assert len(offered) == KNOWN_PER_SUBSCRIPTION and offered[0] == "d0"
+
+    def test_another_take_only_for_due_deliveries_of_a_subscription_with_room(self) -> None:
+        outbox = Outbox(SETTINGS)  # per_subscription 2, concurrency 4
+        subs = [sub("sub_a"), sub("sub_b")]
+        assert outbox.another_take({"sub_a": ["d1"]}, subs)
+        assert not outbox.another_take({}, subs)
+        outbox.started("sub_a")
+        outbox.started("sub_a")
+        assert not outbox.another_take({"sub_a": ["d1"]}, subs)  # its slots are taken
+        assert outbox.another_take({"sub_a": ["d1"], "sub_b": ["e1"]}, subs)
+        outbox.started("sub_b")
+        outbox.started("sub_b")
+        assert not outbox.another_take({"sub_b": ["e1"]}, subs)  # no slot at all
+
+
 class TestSettling:
     def test_a_2xx_is_delivered_and_logged(self) -> None:
         settled = Outbox(SETTINGS).settle(delivery(), AttemptResult(204, "", None, 12.5), 10.0)
