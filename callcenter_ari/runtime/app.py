@@ -299,6 +299,7 @@ class Application:
             roster=roster_from(config.tickets),
             fence=self.store.current_fence,
             stage=self.store.stage,
+            later=self.store.execute_later,
         )
         self.surge = SurgeService(SurgeStore(redis, self.store.keys))
         self.campaigns = CampaignDesk(

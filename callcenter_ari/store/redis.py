@@ -51,6 +51,28 @@ FLUSH_GATHER = 0.005
 REPLICA_PAUSE = 5.0
 
 
+class _Later:
+    """A step queued for the next batch, and its answer once the batch is written."""
+
+    __slots__ = ("count", "done", "queue", "result")
+
+    def __init__(self, queue: Callable[[Pipeline], int]) -> None:
+        self.queue = queue
+        self.count = 0  # commands it queued in the batch's pipeline
+        self.done = anyio.Event()
+        self.result: list[Any] | BaseException = []
+
+    def answer(self, result: list[Any] | BaseException) -> None:
+        self.result = result
+        self.done.set()
+
+
+class _Batch(NamedTuple):
+    calls: dict[str, bytes]
+    ops: list[tuple[str, tuple[Any, ...]]]
+    later: list[_Later]
+
+
 @translating
 class Store:
     def __init__(
@@ -80,6 +102,7 @@ class Store:
         # is written once. Written at the head of the pipeline, so a record is never older than its events.
         self._calls: dict[str, bytes] = {}
         self._live: set[str] = set()
+        self._later: list[_Later] = []  # steps to run in the next batch (``execute_later``)
         self._wakeup = anyio.Event()
         self._gather = gather
         # One flush at a time: a caller of flush() must know that everything staged before it is in Redis,
@@ -178,14 +201,14 @@ class Store:
         The lock is fair: a step that asked first is written first."""
         while True:
             async with self._flush_lock:
-                if not (self._staged or self._calls):
+                if not (self._staged or self._calls or self._later):
                     return  # checked under the lock: every batch taken before is in Redis
                 await self._execute(self._take_batch())
 
     async def _flush_once(self) -> None:
         """One batch of what is staged (what is staged while it is written waits for the flusher's next turn)."""
         async with self._flush_lock:
-            if self._staged or self._calls:
+            if self._staged or self._calls or self._later:
                 await self._execute(self._take_batch())
 
     # ---- atomic steps -----------------------------------------------------------------------------------
@@ -197,19 +220,43 @@ class Store:
         async with self._flush_lock:
             return await self._execute(self._take_batch(), queue)
 
-    def _take_batch(self) -> tuple[dict[str, bytes], list[tuple[str, tuple[Any, ...]]]]:
-        batch = (self._calls, self._staged)
-        self._calls, self._staged = {}, []
+    async def execute_later(self, queue: Callable[[Pipeline], int]) -> list[Any]:
+        """As ``execute``, but in the flusher's next batch instead of a round trip of its own: for a step that must
+        be atomic and answered but not at once (a work order's number, asked for after the call), which then costs
+        no round trip. Waits at most the flusher's gathering interval, unless Redis is unreachable."""
+        step = _Later(queue)
+        self._later.append(step)
+        self._wakeup.set()
+        await step.done.wait()
+        if isinstance(step.result, BaseException):
+            raise step.result
+        return step.result
+
+    def _take_batch(self) -> _Batch:
+        batch = _Batch(self._calls, self._staged, self._later)
+        self._calls, self._staged, self._later = {}, [], []
         return batch
 
-    async def _execute(
-        self,
-        batch: tuple[dict[str, bytes], list[tuple[str, tuple[Any, ...]]]],
-        extra: Callable[[Pipeline], int] | None = None,
-    ) -> list[Any]:
+    async def _execute(self, batch: _Batch, extra: Callable[[Pipeline], int] | None = None) -> list[Any]:
         """Write a batch in one pipeline, retrying while Redis is unreachable: a hiccup must not lose a record.
-        Returns the results of the commands ``extra`` queued after the batch."""
-        calls, ops = batch
+        Returns the results of the commands ``extra`` queued after the batch; the deferred steps' results go to
+        them (what ``_write`` raised too)."""
+        try:
+            results = await self._write(batch, extra)
+        except anyio.get_cancelled_exc_class():
+            self._later[:0] = batch.later  # the flusher stops: its last flush takes them (each step may run twice)
+            raise
+        except Exception as exc:
+            for step in batch.later:
+                step.answer(exc)
+            raise
+        for step in batch.later:
+            step.answer(results[: step.count])
+            results = results[step.count :]
+        return results
+
+    async def _write(self, batch: _Batch, extra: Callable[[Pipeline], int] | None) -> list[Any]:
+        calls, ops = batch.calls, batch.ops
         # Records first, then the other writes as staged, the events last (a record is never older than its
         # events), all in one command (``store/commit.py``).
         commands = [("SET", self.keys.call(call_id), blob) for call_id, blob in calls.items()]
@@ -219,7 +266,11 @@ class Store:
 
         def fill(pipe: Pipeline) -> int:
             commit.queue(pipe)
-            return extra(pipe) if extra is not None else 0
+            queued = 0
+            for step in batch.later:
+                step.count = step.queue(pipe)
+                queued += step.count
+            return queued + (extra(pipe) if extra is not None else 0)
 
         while True:
             fence = self.fence
@@ -245,7 +296,7 @@ class Store:
                 if (refused := not_writable_now(refusals)) is not None:
                     raise StoreUnavailable(repr(refused))
             except StoreUnavailable as exc:
-                log.error("store.flush_failed", error=str(exc), pending=len(calls) + len(ops))
+                log.error("store.flush_failed", error=str(exc), pending=len(calls) + len(ops) + len(batch.later))
                 await anyio.sleep(0.5)
                 continue
             self.round_trips += 1

@@ -17,12 +17,13 @@ Redis, the transactions watch it, so a process that lost the node opens, complet
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from callcenter_ari.fencing import Fenced
@@ -94,6 +95,9 @@ return 1
 _CLOSE = Script("return redis.call('DEL', KEYS[1])")
 _TAKE = Script("return redis.call('ZREM', KEYS[1], ARGV[1])")
 
+# The call store's ``Store.execute_later``: a step run in its next batch, answered with its results.
+Later = Callable[[Callable[[Pipeline], int]], Awaitable[list[Any]]]
+
 _ATTEMPTS = 3  # optimistic writes retried this often before giving up
 _SEP = b"\x00"  # between name and number in the name index; names cannot contain it (validated)
 _TOP = b"\xff"  # sorts after every UTF-8 byte, so "[p" .. "[p\xff" is everything starting with p
@@ -105,10 +109,13 @@ class TicketConflict(TicketError):
 
 @translating
 class TicketStore:
-    def __init__(self, redis: Redis, keys: Keys, *, fence: FenceSource = unfenced) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, fence: FenceSource = unfenced, later: Later | None = None) -> None:
+        """``later``: the call store's ``Store.execute_later``, to take a number in the store's next batch instead
+        of a round trip of its own (the number is asked for after the call: a few milliseconds are nothing)."""
         self.redis = redis
         self.keys = keys
         self._fence = fence
+        self._later = later
         self.given: dict[int, int] = {}  # year -> the highest sequence number this process gave
         self._opened = False
 
@@ -120,7 +127,17 @@ class TicketStore:
         keys = [self.keys.tickets_by_call, self.keys.ticket_sequence(year), self.keys.tickets_guard]
         args = [checked(call_id, "call id"), year, self.given.get(year, 0)]
         with translated():
-            created, number = await _ALLOCATE.call(self.redis, keys, args, fence=self._fence())
+            if self._later is None:
+                created, number = await _ALLOCATE.call(self.redis, keys, args, fence=self._fence())
+            else:
+
+                def queue(pipe: Pipeline) -> int:
+                    _ALLOCATE.queue(pipe, keys, args)
+                    return 1
+
+                [result] = await self._later(queue)
+                # In the store's batch, fenced with it; a script Redis did not know runs again on its own, fenced.
+                created, number = await _ALLOCATE.retry_if_unknown(self.redis, result, keys, args, fence=self._fence())
         if int(created) == 2:
             raise StoreUnavailable("ticket numbers are paused: Redis lost its data, numbers given are written back")
         number = text(number)
@@ -263,12 +280,14 @@ class TicketDesk:
         check_interval: float = 15.0,
         fence: FenceSource = unfenced,
         stage: Callable[..., None] | None = None,
+        later: Later | None = None,
     ) -> None:
         """``stage``: the call store's ``Store.stage``, to write a new ticket with the store's next batch (the same
         pipeline as its ``ticket.created``, which ``emit`` stages there after it) instead of a transaction of its
         own; without it (or for any later change of a ticket) the desk writes through its own transaction, fenced
-        by ``fence``."""
-        self.store = TicketStore(redis, keys, fence=fence)
+        by ``fence``. ``later``: the call store's ``Store.execute_later``, to take a new ticket's number in the
+        store's next batch."""
+        self.store = TicketStore(redis, keys, fence=fence, later=later)
         self.roster = roster  # replace it when the shift plan changes
         self._now = now
         self._emit = emit

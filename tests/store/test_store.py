@@ -7,6 +7,8 @@ import anyio.abc
 import anyio.lowlevel
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import ResponseError
 
 from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.store.keys import InvalidId, Keys
@@ -150,3 +152,46 @@ async def test_the_flusher_writes_a_lone_write_at_once_and_gathers_writes_that_f
         flusher.cancel()
     assert 2 <= trips <= elapsed / 0.05 + 2, (trips, elapsed)  # flushed while the writes went on, not held
     assert [fields["n"] for _, kind, fields in await store.events() if kind == "tick"] == list(range(60))
+
+
+async def test_a_deferred_step_rides_the_next_batch_and_gets_its_answer(redis: Redis, keys: Keys) -> None:
+    """``execute_later``: the step goes in the flusher's next batch, behind what was staged before it, with no
+    round trip of its own; its results come back to it, and an error Redis answers reaches it as a result."""
+    store = Store(redis, keys, now=lambda: 0.0)
+    counter = f"{keys.base}:counter"
+    async with anyio.create_task_group() as tg:
+        flusher = await tg.start(_flusher, store)
+        store.queue_add("support", "c1", 1.0)
+
+        def incr(pipe: Pipeline) -> int:
+            pipe.incr(counter)
+            pipe.lpush(counter, "x")  # a list command on a number: refused
+            return 2
+
+        with anyio.fail_after(5):
+            first, second = await store.execute_later(incr)
+        flusher.cancel()
+    assert first == 1 and isinstance(second, ResponseError)
+    assert store.round_trips == 1  # the staged write and the step together
+    assert await store.queue_entries("support") == [("c1", 1.0)]
+
+
+async def test_a_deferred_step_is_answered_by_an_explicit_flush(redis: Redis, keys: Keys) -> None:
+    """Without the flusher running, whoever flushes writes it (a test's barrier, the last flush at shutdown)."""
+    store = Store(redis, keys, now=lambda: 0.0)
+    counter = f"{keys.base}:counter"
+    answers: list[list[object]] = []
+
+    def incr(pipe: Pipeline) -> int:
+        pipe.incr(counter)
+        return 1
+
+    async def ask() -> None:
+        answers.append(await store.execute_later(incr))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ask)
+        await anyio.sleep(0.05)
+        assert answers == []
+        await store.flush()
+    assert answers == [[1]]

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.clock import ManualClock
 from callcenter_ari.runtime.tickets import watch_overdue
 from callcenter_ari.store.keys import Keys
@@ -242,3 +243,31 @@ async def test_a_ticket_opened_with_the_call_store_is_written_in_its_batch_befor
     assert await redis.zscore(keys.tickets_due, ticket.number) is not None
     assert [kind for _, kind, _ in await store.events()] == ["ticket.created"]
     assert await desk.open(facts("c1")) == ticket  # the call's number is known: its ticket, not a second one
+
+
+async def test_a_new_tickets_number_is_taken_in_the_call_stores_batch(redis: Redis, keys: Keys) -> None:
+    """As the runtime opens work orders: the number is taken in the call store's next batch (no round trip of its
+    own), and the ticket with its indexes in the batch after, ahead of ``ticket.created``; the same call asking
+    again gets the same ticket."""
+    store = Store(redis, keys, now=time.time)
+    desk = TicketDesk(
+        redis,
+        keys,
+        now=lambda: ENDED + 5,
+        emit=store.emit,
+        roster=ROSTER,
+        stage=store.stage,
+        later=store.execute_later,
+    )
+    await desk.store.open_numbering(first=True)
+    async with anyio.create_task_group() as tg:
+        await tg.start(store.run_flusher)
+        store.save_call(CallRecord(call_id="c1", channel_id="ch1", started_at=1.0, phase="ended"))
+        ticket = await desk.open(facts("c1", caller_number="+4930123456"))
+        await store.flush()
+        assert store.round_trips == 2  # the call's record with the number, then the ticket with its event
+        assert await desk.open(facts("c1")) == ticket  # the call's number is known: its ticket, not a second one
+        tg.cancel_scope.cancel()
+    assert await desk.get(ticket.number) == ticket
+    assert await desk.for_call("c1") == ticket
+    assert [kind for _, kind, _ in await store.events()] == ["ticket.created"]
