@@ -66,7 +66,8 @@ def counting_redis() -> Iterator[RedisTraffic]:
 
 
 _PLUMBING = ("/store/errors.py", "/store/scripts.py", "/store/fenced.py")
-_PASSING = {"Store._execute", "Store.execute", "Store._write_fenced"}  # carry another part's writes
+# Carry another part's writes (a step riding the flusher's batch is counted as the flusher's round trip).
+_PASSING = {"Store._execute", "Store._write", "Store.execute", "Store.execute_later", "Store._write_fenced"}
 
 
 def _sender() -> str:

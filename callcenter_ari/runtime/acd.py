@@ -37,7 +37,6 @@ joining that agent at once (the others are released without being rung).
 from __future__ import annotations
 
 import functools
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
@@ -86,9 +85,6 @@ REQUEST_TIMEOUT = 10.0  # an API request waits this long for Redis before it is 
 RETRIES = 3  # a request refused because another process changed the agent is tried again this often
 WATCH_BLOCK_MS = 2_000
 WATCH_GATHER_SECONDS = 0.05
-# The shortest interval between two rounds that follow each other: a message after a quiet spell is decided at once,
-# messages that follow a round closely wait for the rest of the interval and share the next round's round trip.
-ROUND_GATHER_SECONDS = 0.005
 
 
 class SeatLimitReached(InvalidTransition):
@@ -233,8 +229,6 @@ class AcdService:
         self._looking = False
         self._inbox: deque[Message] = deque()
         self._wakeup = anyio.Event()
-        self._hurry = anyio.Event()
-        self.gather = ROUND_GATHER_SECONDS
         self._waiting: dict[str, _Waiting] = {}
         self._offers: list[Offer] = []
         self._awaiting: dict[str, list[_Request]] = {}  # agent id -> requests answered once it is written
@@ -254,25 +248,14 @@ class AcdService:
     # ---- the task ----------------------------------------------------------------------------------------
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Take the messages waiting, decide each on the board, write, then act; forever. Rounds that would follow
-        each other within ``gather`` seconds (``ROUND_GATHER_SECONDS``) are gathered into one (each round is a round
-        trip to Redis: at 100 calls/s every agent change was its own); ``hurry`` ends a gathering wait at once."""
+        """Take the messages waiting, decide each on the board, write, then act; forever. Each round's write goes
+        with the store's next batch (``AgentStore.write``), so rounds come at most as often as the flusher's: the
+        messages that arrive while one is written are the next round's (a round trip per agent change before)."""
         task_status.started()
-        last = -self.gather
         while True:
             await self._wakeup.wait()
             self._wakeup = anyio.Event()
-            wait = last + self.gather - time.monotonic()
-            if wait > 0:
-                with anyio.move_on_after(wait):
-                    await self._hurry.wait()
-            self._hurry = anyio.Event()
-            last = time.monotonic()
             await self._settle()
-
-    def hurry(self) -> None:
-        """Decide what is waiting without gathering more (a test's clock, which cannot see a wall-time wait)."""
-        self._hurry.set()
 
     async def _settle(self) -> None:
         """Handle every message waiting and write until nothing is left to write (one round trip a round)."""

@@ -118,7 +118,8 @@ class AgentStore:
 
     async def write(self, records: Sequence[AgentRecord]) -> list[Outcome]:
         """Write each record over the version it carries (the one its writer last saw), after everything staged
-        in the store, in one round trip. A record written gets its new version."""
+        in the store, with the store's next batch (``Store.execute_later``: the ACD's rounds and the flusher's
+        batches share their round trips). A record written gets its new version."""
         calls = [self._args(record) for record in records]
 
         def queue(pipe: Pipeline) -> int:
@@ -126,7 +127,7 @@ class AgentStore:
                 _WRITE.queue(pipe, keys, args)
             return len(calls)
 
-        results = await self._store.execute(queue)
+        results = await self._store.execute_later(queue)
         outcomes: list[Outcome] = []
         for record, (keys, args), result in zip(records, calls, results, strict=True):
             # Queued in the store's batch, fenced with it; a script Redis did not know is sent again on its own,

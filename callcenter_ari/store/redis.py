@@ -103,6 +103,7 @@ class Store:
         self._calls: dict[str, bytes] = {}
         self._live: set[str] = set()
         self._later: list[_Later] = []  # steps to run in the next batch (``execute_later``)
+        self._flushing = False  # whether ``run_flusher`` runs
         self._wakeup = anyio.Event()
         self._gather = gather
         # One flush at a time: a caller of flush() must know that everything staged before it is in Redis,
@@ -177,6 +178,7 @@ class Store:
         far Redis lags the process; at 100 calls/s each step of each call was its own round trip."""
         task_status.started()
         last = -self._gather
+        self._flushing = True
         try:
             while True:
                 await self._wakeup.wait()
@@ -189,6 +191,7 @@ class Store:
                 last = time.monotonic()
                 await self._flush_once()
         finally:
+            self._flushing = False  # steps asked for from now on go on their own
             # A last flush on the way out, but not forever: a Redis that is down must not hang the shutdown.
             with anyio.CancelScope(shield=True), anyio.move_on_after(FINAL_FLUSH_SECONDS) as scope:
                 await self.flush()
@@ -222,8 +225,11 @@ class Store:
 
     async def execute_later(self, queue: Callable[[Pipeline], int]) -> list[Any]:
         """As ``execute``, but in the flusher's next batch instead of a round trip of its own: for a step that must
-        be atomic and answered but not at once (a work order's number, asked for after the call), which then costs
-        no round trip. Waits at most the flusher's gathering interval, unless Redis is unreachable."""
+        be atomic and answered within a few milliseconds (an agent's change, a work order's number). Waits at most
+        the flusher's gathering interval, unless Redis is unreachable; without a flusher running, it is
+        ``execute``."""
+        if not self._flushing:
+            return await self.execute(queue)  # no flusher (stopped, or never started): a round trip of its own
         step = _Later(queue)
         self._later.append(step)
         self._wakeup.set()
@@ -246,9 +252,11 @@ class Store:
         except anyio.get_cancelled_exc_class():
             self._later[:0] = batch.later  # the flusher stops: its last flush takes them (each step may run twice)
             raise
-        except Exception as exc:
+        except (Exception, Fenced) as exc:
             for step in batch.later:
                 step.answer(exc)
+            if isinstance(exc, Fenced) and extra is None and not (batch.calls or batch.ops):
+                return []  # only other parts' steps were refused, and each has its refusal to act on
             raise
         for step in batch.later:
             step.answer(results[: step.count])

@@ -44,14 +44,14 @@ async def sim(request: pytest.FixtureRequest) -> AsyncIterator[Simulator]:
 
 
 def redis_round_trips(redis: Redis, app: Application | None = None) -> Barrier:
-    """What ``ManualClock.idle`` cannot see on the event loop: what the app holds back for a few milliseconds of
-    wall time to gather it (the store's staged writes, written now; the ACD's next round, started now), and an
-    answer still on its way back from Redis. Redis answers in the order it reads; once a second PING has come back,
-    every command sent before the first has been answered onto its connection, and the loop's next poll sees it."""
+    """What ``ManualClock.idle`` cannot see on the event loop: what the store's flusher holds back for a few
+    milliseconds of wall time to gather it (staged writes and the steps riding its next batch, the ACD's among
+    them: written now), and an answer still on its way back from Redis. Redis answers in the order it reads; once a
+    second PING has come back, every command sent before the first has been answered onto its connection, and the
+    loop's next poll sees it."""
 
     async def barrier() -> None:
         if app is not None:
-            app.acd.hurry()
             await app.store.flush()
         await redis.ping()
         await redis.ping()

@@ -176,22 +176,20 @@ async def test_a_deferred_step_rides_the_next_batch_and_gets_its_answer(redis: R
     assert await store.queue_entries("support") == [("c1", 1.0)]
 
 
-async def test_a_deferred_step_is_answered_by_an_explicit_flush(redis: Redis, keys: Keys) -> None:
-    """Without the flusher running, whoever flushes writes it (a test's barrier, the last flush at shutdown)."""
+async def test_a_deferred_step_without_a_flusher_is_a_round_trip_of_its_own(redis: Redis, keys: Keys) -> None:
+    """Nobody would write it: before the flusher starts, after it stopped (its last flush took those waiting)."""
     store = Store(redis, keys, now=lambda: 0.0)
     counter = f"{keys.base}:counter"
-    answers: list[list[object]] = []
 
     def incr(pipe: Pipeline) -> int:
         pipe.incr(counter)
         return 1
 
-    async def ask() -> None:
-        answers.append(await store.execute_later(incr))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(ask)
-        await anyio.sleep(0.05)
-        assert answers == []
-        await store.flush()
-    assert answers == [[1]]
+    with anyio.fail_after(5):
+        assert await store.execute_later(incr) == [1]
+        async with anyio.create_task_group() as tg:
+            flusher = await tg.start(_flusher, store)
+            assert await store.execute_later(incr) == [2]
+            flusher.cancel()
+        assert await store.execute_later(incr) == [3]
+    assert store.round_trips == 3
