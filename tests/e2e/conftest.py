@@ -43,7 +43,7 @@ async def sim(request: pytest.FixtureRequest) -> AsyncIterator[Simulator]:
         yield simulator
 
 
-def redis_round_trips(redis: Redis, app: Application | None = None) -> Barrier:
+def redis_round_trips(redis: Redis, *apps: Application) -> Barrier:
     """What ``ManualClock.idle`` cannot see on the event loop: what the store's flusher holds back for a few
     milliseconds of wall time to gather it (staged writes and the steps riding its next batch, the ACD's among
     them: written now), and an answer still on its way back from Redis. Redis answers in the order it reads; once a
@@ -51,7 +51,7 @@ def redis_round_trips(redis: Redis, app: Application | None = None) -> Barrier:
     loop's next poll sees it."""
 
     async def barrier() -> None:
-        if app is not None:
+        for app in apps:
             await app.store.flush()
         await redis.ping()
         await redis.ping()
@@ -60,8 +60,8 @@ def redis_round_trips(redis: Redis, app: Application | None = None) -> Barrier:
 
 
 @contextmanager
-def waiting_for_redis(clock: ManualClock, redis: Redis, app: Application | None = None) -> Iterator[None]:
-    barrier = redis_round_trips(redis, app)
+def waiting_for_redis(clock: ManualClock, redis: Redis, *apps: Application) -> Iterator[None]:
+    barrier = redis_round_trips(redis, *apps)
     clock.barriers.append(barrier)
     try:
         yield

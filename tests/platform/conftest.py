@@ -145,7 +145,7 @@ def start_platform(sim: Simulator, redis: Redis, redis_url: str, key_prefix: str
         assert isinstance(sim.clock, ManualClock)
         configs = tenant_configs(sim, redis_url, key_prefix)
         platform = wiring.platform(configs, redis=redis, clock=sim.clock, ari_transport=sim.transport, resolver=NO_DNS)
-        with waiting_for_redis(sim.clock, redis):
+        with waiting_for_redis(sim.clock, redis, *platform.tenants.values()):
             async with anyio.create_task_group() as tg:
                 await tg.start(platform.run)
                 try:
