@@ -173,9 +173,10 @@ class Store:
     async def run_flusher(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Flush staged writes whenever there are some, at most one batch every ``gather`` seconds: a write
         after a quiet spell goes at once (after the rest of its loop turn), writes that follow a batch closely wait
-        for the rest of the interval and share the next one. Nothing waits on this flusher (a step that must be
-        written goes through ``execute``, which carries the staged writes itself), so the gathering costs only how
-        far Redis lags the process; at 100 calls/s each step of each call was its own round trip."""
+        for the rest of the interval and share the next one. What waits on it is a step that rides its batches
+        (``execute_later``: the ACD's agent writes, a work order's number), at most one interval; a step that must
+        go at once takes ``execute``, which carries the staged writes itself. At 100 calls/s each step of each call
+        was its own round trip."""
         task_status.started()
         last = -self._gather
         self._flushing = True
@@ -301,7 +302,8 @@ class Store:
                 if waiting:
                     self._replicated(results.pop())
                 refusals = commit.refusals(results[: commit.calls])
-                if (refused := not_writable_now(refusals)) is not None:
+                # A server that takes no writes now refused the steps behind the batch too: all of it again.
+                if (refused := not_writable_now([*refusals, *results[commit.calls :]])) is not None:
                     raise StoreUnavailable(repr(refused))
             except StoreUnavailable as exc:
                 log.error("store.flush_failed", error=str(exc), pending=len(calls) + len(ops) + len(batch.later))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from redis.asyncio.client import Pipeline
 
 from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.config import RedisSection
@@ -89,6 +90,34 @@ async def test_a_batch_refused_as_read_only_is_kept_until_the_server_takes_write
             sentinels.replica.client().execute_command("REPLICAOF", "NO", "ONE")
         assert await store.queue_entries("support") == [("c1", 1.0)]
         assert [kind for _, kind, _ in await store.events()] == ["call.queued"]  # once: the refused tries wrote none
+
+
+async def test_a_step_refused_as_read_only_is_tried_again_until_the_server_takes_writes(
+    sentinels: SentinelSet,
+) -> None:
+    """A step behind the batch (the ACD's agent writes, with nothing staged before them) is refused as the batch
+    is: tried again, never answered READONLY."""
+    section = RedisSection(url=f"redis://{sentinels.replica.address}/0")
+    keys = tenant_keys(section, "t1")
+    counter = f"{keys.base}:counter"
+    answered: list[list[object]] = []
+
+    def step(pipe: Pipeline) -> int:
+        pipe.incr(counter)
+        return 1
+
+    async with connected(section) as redis:
+        store = Store(redis, keys, now=lambda: 1000.0, node="n1")
+
+        async def ask() -> None:
+            answered.append(await store.execute(step))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ask)
+            await anyio.sleep(1.2)  # two tries refused
+            assert answered == []
+            sentinels.replica.client().execute_command("REPLICAOF", "NO", "ONE")
+    assert answered == [[1]]
 
 
 async def test_writes_staged_through_a_cluster_failover_reach_the_promoted_replica(tmp_path: Path) -> None:
