@@ -343,6 +343,8 @@ class WebhookService:
                 if settled.disable and waiting.recorded:
                     await self._disable(sub.id, settled.disable)
             if scope.cancelled_caught or not waiting.recorded:
+                if waiting in self._to_record:  # not written later either: by then another process may own it
+                    self._to_record.remove(waiting)
                 log.error("webhooks.record_timed_out", delivery_id=delivery.id)  # the lease brings it back
             log.info(
                 "webhooks.attempt",

@@ -37,7 +37,10 @@ from redis.exceptions import (
 from callcenter_ari.store.scripts import Script
 
 # KEYS: the key of each write, in order. ARGV: for each write, how many arguments follow its key, its command, then
-# those arguments. Returns the refused writes as position, error pairs (empty: all written).
+# those arguments. Returns the refused writes as position, error pairs (empty: all written). A refusal that means the
+# server takes no writes now (out of memory, a replica, a primary cut off, loading) ends the script there: Redis
+# refuses for memory only before a script's first change, and every write after such a change would go through, so
+# going on could write a batch's events without the records before them.
 _COMMIT = Script("""
 local refused, a = {}, 1
 for k = 1, #KEYS do
@@ -46,6 +49,11 @@ for k = 1, #KEYS do
   if type(reply) == 'table' and reply.err then
     refused[#refused + 1] = k
     refused[#refused + 1] = reply.err
+    for _, word in ipairs({'OOM', 'READONLY', 'MASTERDOWN', 'LOADING'}) do
+      if string.find(reply.err, word, 1, true) == 1 or string.find(reply.err, '-' .. word, 1, true) then
+        return refused
+      end
+    end
   end
   a = a + 2 + n
 end
@@ -53,6 +61,8 @@ return refused
 """)
 
 CHUNK = 1000  # writes per script call
+# A write with more arguments than this goes as itself, in its place: Lua's ``unpack`` takes about 8,000 values.
+LONG_WRITE = 1000
 
 Command = tuple[Any, ...]  # name, key, the other arguments
 
@@ -76,41 +86,57 @@ def spelled(op: str, args: Sequence[Any]) -> Command:
 
 
 class Commit:
-    """A batch's writes queued in a pipeline as script calls (a single write goes as itself)."""
+    """A batch's writes queued in a pipeline as script calls, in order (a single write, or one too long for the
+    script, goes as itself)."""
 
     def __init__(self, commands: list[Command]) -> None:
         self.commands = commands
-        self.calls = 0  # pipeline commands queued by the last ``queue``
+        self.parts: list[list[Command]] = _parts(commands)
+        self.calls = len(self.parts)  # pipeline commands ``queue`` queues
 
     def queue(self, pipe: Pipeline) -> int:
         """Queue the batch: the script by its source (EVAL), always. A script sent by SHA1 that Redis no longer
         knows (a restart, a flushed cache) would fail while the steps queued after it in the pipeline ran, ahead of
-        the records and events they must follow; the source is 0.4 KB more a batch, and Redis runs the script it
+        the records and events they must follow; the source is 0.5 KB more a batch, and Redis runs the script it
         compiled before (its cache is keyed by the source's SHA1)."""
-        commands = self.commands
-        if len(commands) == 1:
-            pipe.execute_command(*commands[0])
-            self.calls = 1
-            return 1
-        self.calls = 0
-        for start in range(0, len(commands), CHUNK):
-            keys, args = _arguments(commands[start : start + CHUNK])
-            _COMMIT.queue(pipe, keys, args, by_source=True)
-            self.calls += 1
+        for part in self.parts:
+            if len(part) == 1:
+                pipe.execute_command(*part[0])
+            else:
+                keys, args = _arguments(part)
+                _COMMIT.queue(pipe, keys, args, by_source=True)
         return self.calls
 
     def refusals(self, results: Sequence[Any]) -> list[object]:
         """What Redis refused among the batch's results (``queue``'s calls, in order): a script's refused writes
         as the exceptions redis-py would have given them in a pipeline, a command refused whole as it is."""
-        if len(self.commands) == 1:
-            return [r for r in results if isinstance(r, RedisError)]
         out: list[object] = []
-        for result in results:
+        for part, result in zip(self.parts, results, strict=True):
             if isinstance(result, BaseException):
                 out.append(result)
-            elif isinstance(result, list):
+            elif len(part) > 1 and isinstance(result, list):
                 out += [refused_as(_text(message)) for message in result[1::2]]
         return out
+
+
+def _parts(commands: list[Command]) -> list[list[Command]]:
+    """Runs of at most ``CHUNK`` writes for the script, a long write alone between them, the order kept."""
+    parts: list[list[Command]] = []
+    run: list[Command] = []
+    for command in commands:
+        if len(command) > LONG_WRITE:
+            if run:
+                parts.append(run)
+                run = []
+            parts.append([command])
+            continue
+        run.append(command)
+        if len(run) == CHUNK:
+            parts.append(run)
+            run = []
+    if run:
+        parts.append(run)
+    return parts
 
 
 def _arguments(commands: Iterable[Command]) -> tuple[list[Any], list[Any]]:

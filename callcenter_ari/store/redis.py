@@ -197,7 +197,12 @@ class Store:
             with anyio.CancelScope(shield=True), anyio.move_on_after(FINAL_FLUSH_SECONDS) as scope:
                 await self.flush()
             if scope.cancelled_caught:
-                log.error("store.unflushed_at_shutdown", pending=len(self._staged) + len(self._calls))
+                log.error(
+                    "store.unflushed_at_shutdown", pending=len(self._staged) + len(self._calls) + len(self._later)
+                )
+                left, self._later = self._later, []
+                for step in left:  # nobody will write them now: their askers must not wait for ever
+                    step.answer(StoreUnavailable("the store stopped before Redis took this step"))
 
     async def flush(self) -> None:
         """Write everything staged, one batch per hold of the lock: a step waiting to ``execute`` goes after the
@@ -251,7 +256,11 @@ class Store:
         try:
             results = await self._write(batch, extra)
         except anyio.get_cancelled_exc_class():
-            self._later[:0] = batch.later  # the flusher stops: its last flush takes them (each step may run twice)
+            # The writer stops: the whole batch goes back ahead of what was staged since, for the flusher's last
+            # flush to write in order (what reached Redis before the cancellation is written again).
+            self._calls = {**batch.calls, **self._calls}
+            self._staged[:0] = batch.ops
+            self._later[:0] = batch.later
             raise
         except (Exception, Fenced) as exc:
             for step in batch.later:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ReadOnlyError, ResponseError
 
@@ -10,6 +11,7 @@ from callcenter_ari.calls.records import CallRecord
 from callcenter_ari.store.commit import CHUNK, Commit, refused_as, spelled
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
+from tests.private_redis import PrivateRedis
 
 
 async def test_a_refused_write_is_reported_and_the_others_stand(redis: Redis, keys: Keys) -> None:
@@ -57,3 +59,46 @@ def test_a_refusal_is_read_as_a_pipeline_would_have_raised_it() -> None:
     assert isinstance(refused_as("READONLY You can't write against a read only replica."), ReadOnlyError)
     wrong = refused_as("WRONGTYPE Operation against a key holding the wrong kind of value")
     assert type(wrong) is ResponseError and str(wrong).startswith("WRONGTYPE")
+
+
+async def test_a_server_out_of_memory_writes_none_of_the_batch(private_redis: PrivateRedis) -> None:
+    """Redis refuses a write for memory only until a script's first change; the script stops at that refusal, so a
+    batch whose record is refused never writes its events (nor the live set's change) without it."""
+    client = Redis(host="127.0.0.1", port=private_redis.port)
+    keys = Keys("oom", "t1")
+    store = Store(client, keys, now=lambda: 0.0)
+    call = CallRecord(call_id="c1", channel_id="ch1", started_at=1.0, phase="queued")
+    store.save_call(call)
+    await store.flush()
+    await client.config_set("maxmemory", 1)
+    try:
+        call.phase = "ended"
+        store.save_call(call)  # the record, then the live set's SREM (a real change), then the events
+        store.emit("call.ended", {"call_id": "c1"})
+        store.emit("call.after", {"call_id": "c1"})
+        with structlog.testing.capture_logs() as logs:
+            await store.flush()
+    finally:
+        await client.config_set("maxmemory", 0)
+    assert [line["event"] for line in logs] == ["store.write_refused"] and "OutOfMemory" in logs[0]["error"]
+    assert (await store.call("c1")).phase == "queued"  # type: ignore[union-attr]
+    assert await client.smembers(keys.live_calls("local")) == {b"c1"}
+    assert await store.events() == []
+    await client.aclose()
+
+
+async def test_a_write_too_long_for_the_script_goes_as_itself_in_its_place(redis: Redis, keys: Keys) -> None:
+    """Lua's ``unpack`` takes about 8,000 values: a longer write (handle times pushed after a large burst) is sent
+    as its own command between the script calls, the order kept."""
+    store = Store(redis, keys, now=lambda: 0.0)
+    times = f"{keys.base}:times"
+    with counting_redis() as traffic:
+        store.queue_add("support", "c1", 1.0)
+        store.stage("rpush", times, *range(8100))
+        store.queue_add("support", "c2", 2.0)
+        store.emit("tick", {})
+        await store.flush()
+    assert traffic.commands["RPUSH"] == 1 and traffic.commands["EVAL"] == 1 and store.round_trips == 1
+    assert await redis.llen(times) == 8100
+    assert await store.queue_entries("support") == [("c1", 1.0), ("c2", 2.0)]
+    assert [kind for _, kind, _ in await store.events()] == ["tick"]

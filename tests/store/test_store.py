@@ -11,8 +11,11 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from callcenter_ari.calls.records import CallRecord
+from callcenter_ari.store import redis as store_module
+from callcenter_ari.store.errors import StoreUnavailable
 from callcenter_ari.store.keys import InvalidId, Keys
 from callcenter_ari.store.redis import Store, queue_score
+from tests.private_redis import PrivateRedis
 
 
 async def test_call_records_read_back_and_leave_the_live_set_when_ended(redis: Redis, keys: Keys) -> None:
@@ -193,3 +196,41 @@ async def test_a_deferred_step_without_a_flusher_is_a_round_trip_of_its_own(redi
             flusher.cancel()
         assert await store.execute_later(incr) == [3]
     assert store.round_trips == 3
+
+
+async def test_a_store_stopping_with_redis_down_keeps_its_batch_and_answers_the_steps_waiting(
+    private_redis: PrivateRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flusher cancelled while Redis is down: its last flush gives up after its time, the batch it was
+    writing stays staged (written, in order, by a later flush) and a step waiting on it is answered
+    ``StoreUnavailable`` instead of waiting for ever."""
+    monkeypatch.setattr(store_module, "FINAL_FLUSH_SECONDS", 0.3)
+    client = Redis(host="127.0.0.1", port=private_redis.port, socket_timeout=1, socket_connect_timeout=1)
+    store = Store(client, Keys("stopping", "t1"), now=lambda: 0.0)
+    answers: list[object] = []
+
+    def incr(pipe: Pipeline) -> int:
+        pipe.incr("stopping:{t1}:counter")
+        return 1
+
+    async def ask() -> None:
+        try:
+            answers.append(await store.execute_later(incr))
+        except StoreUnavailable as exc:
+            answers.append(exc)
+
+    private_redis.stop()
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            flusher = await tg.start(_flusher, store)
+            store.save_call(CallRecord(call_id="c1", channel_id="ch1", started_at=1.0, phase="queued"))
+            store.emit("call.queued", {"call_id": "c1"})
+            tg.start_soon(ask)
+            await anyio.sleep(0.7)  # the batch tried and refused, again and again
+            flusher.cancel()
+        assert len(answers) == 1 and isinstance(answers[0], StoreUnavailable)
+        private_redis.start()
+        await store.flush()
+    assert (await store.call("c1")).phase == "queued"  # type: ignore[union-attr]
+    assert [kind for _, kind, _ in await store.events()] == ["call.queued"]
+    await client.aclose()

@@ -8,9 +8,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import anyio
+import httpcore
 import msgspec
+import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari.runtime import webhooks as webhooks_runtime
+from callcenter_ari.runtime.egress import EgressBackend
 from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.webhooks import Take, WebhookStore
@@ -202,3 +206,24 @@ class TestRecordAndTake:
         await service.delete_subscription(b.id)
         assert await store.versioned_subscriptions() == ("", [])
         assert await redis.exists(keys.webhook_subscriptions_version) == 0
+
+
+async def test_a_result_whose_attempt_gave_up_waiting_is_not_written_later(
+    redis: Redis, keys: Keys, receivers: MakeReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attempt hands its result to a dispatcher that is stalled (a slow Redis elsewhere in its round), waits for
+    it to be written and gives up; the lease brings the delivery back, maybe to another process: the result it
+    handed over is withdrawn, not written after whatever that process recorded."""
+    monkeypatch.setattr(webhooks_runtime, "_RECORD_TIMEOUT", 0.1)  # an attempt waits this + 1 s
+    crm = await receivers()
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=QUIET)
+    sub = await service.create_subscription(crm.url)
+    crm.secret = sub.secret
+    delivery = Delivery(id="d1", subscription_id=sub.id, event_id="1-0", type="call.ended", body="{}", created_at=1.0)
+    service._dispatching = True  # a dispatcher running but stalled: nothing handed over is taken
+    pool = httpcore.AsyncConnectionPool(network_backend=EgressBackend(service.egress))
+    async with pool:
+        with anyio.fail_after(5):
+            await service._attempt(pool, sub, delivery)
+    assert len(crm.requests) == 1  # the request was made
+    assert service._to_record == []  # and its result withdrawn
