@@ -130,6 +130,9 @@ class WebhookSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
             raise ValueError("backoff: a non-empty list of non-negative delays")
         if self.max_attempts < 1 or self.concurrency < 1 or self.per_subscription < 1:
             raise ValueError("max_attempts, concurrency and per_subscription are at least 1")
+        if not 1 <= self.read_count <= 5000:
+            # One acknowledgement script takes a read's ids as arguments; Lua passes on about 8,000 at most.
+            raise ValueError("read_count: from 1 to 5000 events per read")
         if not 0 <= self.jitter < 1:
             raise ValueError("jitter: a fraction in [0, 1)")
         if self.lease_seconds <= self.attempt_timeout:

@@ -162,6 +162,8 @@ class TestAfterAttempt:
         {"max_attempts": 0},
         {"jitter": 1.5},
         {"lease_seconds": 10.0, "attempt_timeout": 30.0},
+        {"read_count": 0},
+        {"read_count": 8000},  # more ids than one acknowledgement script can pass on
     ],
 )
 def test_unusable_settings_are_refused(bad: dict[str, object]) -> None:
