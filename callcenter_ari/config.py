@@ -113,9 +113,10 @@ class RedisSection(_Section, frozen=True):
     password: str = ""
     sentinel_password: str = ""  # sentinel: the sentinels' own password (requirepass of sentinel.conf), if any
     db: int = 0  # sentinel: the database number (a cluster has only 0)
-    # sentinel and cluster: a server that stops answering (a box powered off, a network cut) is given up on after
-    # this long, and the next try goes to whichever server is primary by then; longer than the webhook outbox's
-    # blocking read (webhooks.read_block)
+    # a server that stops answering (a box powered off, a network cut) is given up on after this long: in every mode
+    # for the call store's write batches (then tried again), in sentinel and cluster modes for every reply too (the
+    # next try goes to whichever server is primary by then); longer than the webhook outbox's blocking read
+    # (webhooks.read_block)
     socket_timeout_seconds: float = 5.0
     # url and sentinel: each write-behind batch (call records, agents, places in line) counts as written only once
     # this many replicas have it too (WAIT), so that a failover cannot take back what the ACD acted on; a replica

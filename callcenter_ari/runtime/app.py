@@ -216,6 +216,7 @@ class Application:
             origin=self.instance,
             wait_replicas=config.redis.wait_replicas,
             wait_timeout_ms=config.redis.wait_timeout_ms,
+            timeout=config.redis.socket_timeout_seconds,
         )
         self.agent_store = AgentStore(
             self.store, origin=self.instance, seat_limit=config.app.seat_limit, lease=config.app.seat_lease_seconds

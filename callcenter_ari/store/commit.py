@@ -36,30 +36,30 @@ from redis.exceptions import (
 
 from callcenter_ari.store.scripts import Script
 
-# KEYS: the key of each write, in order. ARGV: for each write, how many arguments follow its key, its command, then
-# those arguments. Returns the refused writes as position, error pairs (empty: all written). A refusal that means the
-# server takes no writes now (out of memory, a replica, a primary cut off, loading) ends the script there: Redis
-# refuses for memory only before a script's first change, and every write after such a change would go through, so
-# going on could write a batch's events without the records before them.
+# KEYS: the batch's marker, then the key of each write, in order. ARGV: the marker's lifetime in seconds, then for
+# each write how many arguments follow its key, its command, then those arguments. Returns 0 if the marker was there
+# (the batch was written before: its answer was lost, and it is sent again), else the refused writes as position,
+# error pairs (empty: all written). The marker is the script's first write, so a refusal that means the server
+# takes no writes now (out of memory, a replica, a primary cut off, loading) fails the whole script before any
+# change: Redis refuses for memory only until a script's first change, and going on could have written a batch's
+# events without the records before them.
 _COMMIT = Script("""
-local refused, a = {}, 1
-for k = 1, #KEYS do
+if not redis.call('SET', KEYS[1], '', 'NX', 'EX', ARGV[1]) then return 0 end
+local refused, a = {}, 2
+for k = 2, #KEYS do
   local n = tonumber(ARGV[a])
   local reply = redis.pcall(ARGV[a + 1], KEYS[k], unpack(ARGV, a + 2, a + 1 + n))
   if type(reply) == 'table' and reply.err then
-    refused[#refused + 1] = k
+    refused[#refused + 1] = k - 1
     refused[#refused + 1] = reply.err
-    for _, word in ipairs({'OOM', 'READONLY', 'MASTERDOWN', 'LOADING'}) do
-      if string.find(reply.err, word, 1, true) == 1 or string.find(reply.err, '-' .. word, 1, true) then
-        return refused
-      end
-    end
   end
   a = a + 2 + n
 end
 return refused
 """)
 
+# How long a batch's marker says it was written: longer than a batch is retried for in any outage but a long one.
+MARKER_SECONDS = 120
 CHUNK = 1000  # writes per script call
 # A write with more arguments than this goes as itself, in its place: Lua's ``unpack`` takes about 8,000 values.
 LONG_WRITE = 1000
@@ -86,35 +86,39 @@ def spelled(op: str, args: Sequence[Any]) -> Command:
 
 
 class Commit:
-    """A batch's writes queued in a pipeline as script calls, in order (a single write, or one too long for the
-    script, goes as itself)."""
+    """A batch's writes queued in a pipeline as script calls, in order (a write too long for the script goes as
+    itself). Each script call has a marker (``marker`` and its position), so a batch sent again after its answer
+    was lost (a time-out, a connection cut after the send) is not written twice: its events not appended again."""
 
-    def __init__(self, commands: list[Command]) -> None:
+    def __init__(self, commands: list[Command], marker: str) -> None:
         self.commands = commands
+        self.marker = marker
         self.parts: list[list[Command]] = _parts(commands)
         self.calls = len(self.parts)  # pipeline commands ``queue`` queues
 
     def queue(self, pipe: Pipeline) -> int:
         """Queue the batch: the script by its source (EVAL), always. A script sent by SHA1 that Redis no longer
         knows (a restart, a flushed cache) would fail while the steps queued after it in the pipeline ran, ahead of
-        the records and events they must follow; the source is 0.5 KB more a batch, and Redis runs the script it
+        the records and events they must follow; the source is 0.6 KB more a batch, and Redis runs the script it
         compiled before (its cache is keyed by the source's SHA1)."""
-        for part in self.parts:
-            if len(part) == 1:
+        for number, part in enumerate(self.parts):
+            if len(part) == 1 and len(part[0]) > LONG_WRITE:
                 pipe.execute_command(*part[0])
             else:
                 keys, args = _arguments(part)
-                _COMMIT.queue(pipe, keys, args, by_source=True)
+                _COMMIT.queue(pipe, [f"{self.marker}:{number}", *keys], [MARKER_SECONDS, *args], by_source=True)
         return self.calls
 
     def refusals(self, results: Sequence[Any]) -> list[object]:
         """What Redis refused among the batch's results (``queue``'s calls, in order): a script's refused writes
         as the exceptions redis-py would have given them in a pipeline, a command refused whole as it is."""
         out: list[object] = []
-        for part, result in zip(self.parts, results, strict=True):
-            if isinstance(result, BaseException):
+        for result in results:
+            if type(result) is ResponseError:  # a script that failed whole comes back as a plain error: read it
+                out.append(refused_as(str(result)))
+            elif isinstance(result, BaseException):
                 out.append(result)
-            elif len(part) > 1 and isinstance(result, list):
+            elif isinstance(result, list):
                 out += [refused_as(_text(message)) for message in result[1::2]]
         return out
 
@@ -160,8 +164,9 @@ _KINDS: dict[str, type[RedisError]] = {
 }
 
 
-# Redis 7 may put where in the script a write was refused before the reply ("@user_script: 5: -READONLY ...").
-_WHERE = re.compile(r"^@user_\w+:\s*\d+:\s*-?")
+# Redis may put where in the script a write was refused before the reply ("@user_script: 5: -READONLY ...", and
+# older servers "Error running script (call to f_<sha>): @user_script:2: @user_script: 2: -OOM ..." for the whole).
+_WHERE = re.compile(r"^(?:Error running script \(call to [^)]*\): )?(?:@user_\w+:\s*\d+:\s*)*-?")
 
 
 def refused_as(message: str) -> RedisError:

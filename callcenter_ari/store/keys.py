@@ -39,6 +39,10 @@ class Keys:
     def call(self, call_id: str) -> str:
         return f"{self.base}:call:{checked(call_id, 'call id')}"
 
+    def batch(self, token: str) -> str:
+        """A write batch's marker while it may be sent again (store/commit.py): a batch is written once."""
+        return f"{self.base}:batch:{checked(token, 'batch token')}"
+
     def live_calls(self, node: str) -> str:
         """Set of the ids of one node's calls not yet ended (a node serves one Asterisk: its recovery compares
         exactly these with what that Asterisk lists)."""

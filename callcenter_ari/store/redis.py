@@ -18,6 +18,7 @@ seconds: a dead replica slows the writes down once, not every batch.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -48,6 +49,9 @@ EVENT_STREAM_MAXLEN = 1_000_000
 FINAL_FLUSH_SECONDS = 10.0
 # The flusher's shortest interval between batches, by default (``Store.run_flusher``).
 FLUSH_GATHER = 0.005
+# A batch with no answer within this long is given up and tried again (one time-out per batch, whatever the client's
+# per-reply one: with a plain URL redis-py has none, and a Redis that stops answering would hold every write).
+BATCH_TIMEOUT = 5.0
 REPLICA_PAUSE = 5.0
 
 
@@ -86,6 +90,7 @@ class Store:
         wait_replicas: int = 0,
         wait_timeout_ms: int = 100,
         gather: float = FLUSH_GATHER,
+        timeout: float = BATCH_TIMEOUT,
     ) -> None:
         """``node``: the Asterisk this process serves (see docs/ARCHITECTURE.md, "Nodes"): its live calls are kept
         apart from other nodes', so that each recovers exactly its own. ``origin``: this process, stamped on every
@@ -106,6 +111,7 @@ class Store:
         self._flushing = False  # whether ``run_flusher`` runs
         self._wakeup = anyio.Event()
         self._gather = gather
+        self._timeout = timeout
         # One flush at a time: a caller of flush() must know that everything staged before it is in Redis,
         # including a batch the flusher task is writing right now.
         self._flush_lock = anyio.Lock()
@@ -280,7 +286,7 @@ class Store:
         commands = [("SET", self.keys.call(call_id), blob) for call_id, blob in calls.items()]
         commands += [spelled(op, args) for op, args in ops if op != "xadd"]
         commands += [spelled(op, args) for op, args in ops if op == "xadd"]
-        commit = Commit(commands)
+        commit = Commit(commands, self.keys.batch(secrets.token_hex(8)))
 
         def fill(pipe: Pipeline) -> int:
             commit.queue(pipe)
@@ -297,14 +303,17 @@ class Store:
             waiting = fence is None and self._wait[0] > 0 and time.monotonic() >= self._replicas_late_until
             try:
                 with translated():
+                    # TimeoutError is an OSError: translated as Redis being unreachable, and the batch goes again.
                     if fence is None:
                         pipe = self.redis.pipeline(transaction=False)
                         extras = fill(pipe)
                         if waiting:
                             pipe.execute_command("WAIT", *self._wait)
-                        results: list[Any] = await pipe.execute(raise_on_error=False)
+                        with anyio.fail_after(self._timeout):
+                            results: list[Any] = await pipe.execute(raise_on_error=False)
                     else:
-                        written = await self._write_fenced(fence, fill)
+                        with anyio.fail_after(self._timeout):
+                            written = await self._write_fenced(fence, fill)
                         if written is None:
                             continue  # the token moved while the batch was on its way: read it again
                         extras, results = written

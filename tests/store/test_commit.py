@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import ReadOnlyError, ResponseError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
 
 from bench.counting import counting_redis
 from callcenter_ari.calls.records import CallRecord
-from callcenter_ari.store.commit import CHUNK, Commit, refused_as, spelled
+from callcenter_ari.store.commit import CHUNK, MARKER_SECONDS, Commit, refused_as, spelled
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.redis import Store
 from tests.private_redis import PrivateRedis
@@ -18,7 +18,10 @@ async def test_a_refused_write_is_reported_and_the_others_stand(redis: Redis, ke
     """As in a pipeline: a write Redis refuses (here a set command on a string) does not undo or stop the rest."""
     text, members, after = f"{keys.base}:text", f"{keys.base}:members", f"{keys.base}:after"
     await redis.set(text, "x")
-    commit = Commit([spelled("sadd", (members, "a")), spelled("sadd", (text, "b")), spelled("set", (after, "y"))])
+    commit = Commit(
+        [spelled("sadd", (members, "a")), spelled("sadd", (text, "b")), spelled("set", (after, "y"))],
+        keys.batch("t1"),
+    )
     pipe = redis.pipeline(transaction=False)
     assert commit.queue(pipe) == 1
     refused = commit.refusals(await pipe.execute(raise_on_error=False))
@@ -42,12 +45,29 @@ async def test_a_batch_larger_than_a_chunk_is_one_round_trip_of_several_script_c
     assert await store.call("c1") is not None
 
 
-async def test_a_lone_write_goes_as_itself(redis: Redis, keys: Keys) -> None:
+async def test_a_batch_sent_again_after_its_answer_was_lost_is_written_once(redis: Redis, keys: Keys) -> None:
+    """Its marker says it was written: the events are not appended twice (a time-out or a cut connection after the
+    send leaves the store not knowing, and it sends the batch again)."""
+    stream = f"{keys.base}:events"
+    commands = [spelled("xadd", (stream, {"kind": "call.ended"}, "*", 1000, True)), spelled("incr", (f"{stream}:n",))]
+    answers = []
+    for _ in range(2):
+        commit = Commit(commands, keys.batch("b1"))
+        pipe = redis.pipeline(transaction=False)
+        commit.queue(pipe)
+        answers.append(await pipe.execute(raise_on_error=False))
+        assert commit.refusals(answers[-1]) == []
+    assert answers == [[[]], [0]]
+    assert await redis.xlen(stream) == 1 and await redis.get(f"{stream}:n") == b"1"
+    assert 0 < await redis.ttl(f"{keys.batch('b1')}:0") <= MARKER_SECONDS
+
+
+async def test_a_lone_write_goes_in_the_script_with_its_marker(redis: Redis, keys: Keys) -> None:
     store = Store(redis, keys, now=lambda: 0.0)
     with counting_redis() as traffic:
         store.queue_add("support", "c1", 1.0)
         await store.flush()
-    assert traffic.commands["ZADD"] == 1 and traffic.commands["EVAL"] == 0
+    assert traffic.commands["EVAL"] == 1 and traffic.commands["ZADD"] == 0
     assert await store.queue_entries("support") == [("c1", 1.0)]
 
 
@@ -57,6 +77,8 @@ def test_a_refusal_is_read_as_a_pipeline_would_have_raised_it() -> None:
         refused_as("@user_script: 5: -READONLY You can't write against a read only replica.\r\n"), ReadOnlyError
     )
     assert isinstance(refused_as("READONLY You can't write against a read only replica."), ReadOnlyError)
+    whole = "Error running script (call to f_a80): @user_script:2: @user_script: 2: -OOM command not allowed"
+    assert isinstance(refused_as(whole), OutOfMemoryError) and str(refused_as(whole)).startswith("OOM")
     wrong = refused_as("WRONGTYPE Operation against a key holding the wrong kind of value")
     assert type(wrong) is ResponseError and str(wrong).startswith("WRONGTYPE")
 
@@ -98,7 +120,7 @@ async def test_a_write_too_long_for_the_script_goes_as_itself_in_its_place(redis
         store.queue_add("support", "c2", 2.0)
         store.emit("tick", {})
         await store.flush()
-    assert traffic.commands["RPUSH"] == 1 and traffic.commands["EVAL"] == 1 and store.round_trips == 1
+    assert traffic.commands["RPUSH"] == 1 and traffic.commands["EVAL"] == 2 and store.round_trips == 1
     assert await redis.llen(times) == 8100
     assert await store.queue_entries("support") == [("c1", 1.0), ("c2", 2.0)]
     assert [kind for _, kind, _ in await store.events()] == ["tick"]

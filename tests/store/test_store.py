@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+
 import anyio
 import anyio.abc
 import anyio.lowlevel
 import pytest
+import structlog
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
@@ -231,6 +234,33 @@ async def test_a_store_stopping_with_redis_down_keeps_its_batch_and_answers_the_
         assert len(answers) == 1 and isinstance(answers[0], StoreUnavailable)
         private_redis.start()
         await store.flush()
+    assert (await store.call("c1")).phase == "queued"  # type: ignore[union-attr]
+    assert [kind for _, kind, _ in await store.events()] == ["call.queued"]
+    await client.aclose()
+
+
+async def test_a_batch_a_silent_redis_does_not_answer_is_given_up_and_written_when_it_answers_again(
+    private_redis: PrivateRedis,
+) -> None:
+    """A Redis that stops answering without closing its connections (a box frozen, a cut cable): with a plain URL
+    redis-py waits for ever; the batch has a time-out of its own, is tried again, and lands once Redis is back."""
+    assert private_redis.process is not None
+    client = Redis(host="127.0.0.1", port=private_redis.port)  # no per-reply time-out, as `[redis] url` connects
+    store = Store(client, Keys("silent", "t1"), now=lambda: 0.0, timeout=0.3)
+    await client.ping()
+    private_redis.process.send_signal(signal.SIGSTOP)
+    try:
+        store.save_call(CallRecord(call_id="c1", channel_id="ch1", started_at=1.0, phase="queued"))
+        store.emit("call.queued", {"call_id": "c1"})
+        with structlog.testing.capture_logs() as logs:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(store.flush)
+                await anyio.sleep(1.0)
+                private_redis.process.send_signal(signal.SIGCONT)
+    finally:
+        private_redis.process.send_signal(signal.SIGCONT)
+    failures = [line for line in logs if line["event"] == "store.flush_failed"]
+    assert failures and "TimeoutError" in failures[0]["error"]
     assert (await store.call("c1")).phase == "queued"  # type: ignore[union-attr]
     assert [kind for _, kind, _ in await store.events()] == ["call.queued"]
     await client.aclose()
