@@ -7,9 +7,11 @@ parse, and a flush whose writes could be seen half done by another client. As on
 and the writes inside are the same commands, with the same keys, as before: Redis's own statistics
 (``INFO commandstats``) count them as they counted the pipeline's.
 
-Each write runs under ``redis.pcall``: one that Redis refuses (a wrong type, a replica that takes no writes) is
-reported with its position and the others stand, as they would in a pipeline. Every key is passed as a key, so the
-script runs on a cluster too (a tenant's keys share one slot, ``store/keys.py``).
+Each write runs under ``redis.pcall``: one that Redis refuses (a wrong type) is reported with its position and the
+others stand, as they would in a pipeline. A server that takes no writes now (a replica, out of memory) refuses the
+script's first write, its marker, and so the whole script before any change. The marker makes a batch sent again
+after its answer was lost a no-op. Every key is passed as a key, so the script runs on a cluster too (a tenant's
+keys share one slot, ``store/keys.py``).
 
 The commands are spelled by redis-py's own command methods (``set``, ``zadd``, ``xadd`` ...), not sent: a store
 stages ``("zadd", key, {member: score})`` as it would call the pipeline's method.
