@@ -420,7 +420,12 @@ class Store:
         return [_event(ident, fields, undecoded) for ident, fields in rows]
 
     async def events(self, count: int = 1000, after: str = "-") -> list[tuple[str, str, dict[str, Any]]]:
-        """Events as (stream id, kind, data), oldest first."""
+        """Events as (stream id, kind, data), oldest first; this process's own events staged before the read are
+        written first (the flusher gathers for a few milliseconds: an API client reading right after its change
+        sees it), within the batches' time-out."""
+        if self._staged or self._calls:
+            with anyio.move_on_after(self._timeout):
+                await self.flush()
         with translated():
             rows = entries(await self.redis.xrange(self.keys.events, min=after, count=count))
         return [(ident, fields[b"kind"].decode(), msgspec.json.decode(fields[b"data"])) for ident, fields in rows]

@@ -264,3 +264,17 @@ async def test_a_batch_a_silent_redis_does_not_answer_is_given_up_and_written_wh
     assert (await store.call("c1")).phase == "queued"  # type: ignore[union-attr]
     assert [kind for _, kind, _ in await store.events()] == ["call.queued"]
     await client.aclose()
+
+
+async def test_reading_the_events_reads_this_processs_own_staged_events_too(redis: Redis, keys: Keys) -> None:
+    """The flusher holds writes for a few milliseconds: a read of the stream right after a change (an API client's
+    ``GET /events``) still finds the events the change staged."""
+    store = Store(redis, keys, now=lambda: 0.0, gather=10.0)  # the flusher would wait ten seconds
+    async with anyio.create_task_group() as tg:
+        flusher = await tg.start(_flusher, store)
+        store.emit("first", {})
+        await anyio.sleep(0.05)  # the first went at once; what follows waits for the interval
+        store.emit("second", {})
+        with anyio.fail_after(1):
+            assert [kind for _, kind, _ in await store.events()] == ["first", "second"]
+        flusher.cancel()
