@@ -214,17 +214,21 @@ class Store:
         """Write everything staged, one batch per hold of the lock: a step waiting to ``execute`` goes after the
         batch in flight, not after every batch staged while it waits (under a steady load, that wait need not end).
         The lock is fair: a step that asked first is written first."""
-        while True:
-            async with self._flush_lock:
-                if not (self._staged or self._calls or self._later):
-                    return  # checked under the lock: every batch taken before is in Redis
-                await self._execute(self._take_batch())
+        while await self._flush_once():
+            pass
 
-    async def _flush_once(self) -> None:
-        """One batch of what is staged (what is staged while it is written waits for the flusher's next turn)."""
+    async def _flush_once(self) -> bool:
+        """One batch of what is staged (what is staged while it is written waits for the next); False if there was
+        nothing, checked under the lock: every batch taken before is in Redis then."""
         async with self._flush_lock:
-            if self._staged or self._calls or self._later:
-                await self._execute(self._take_batch())
+            if not self._pending:
+                return False
+            await self._execute(self._take_batch())
+            return True
+
+    @property
+    def _pending(self) -> bool:
+        return bool(self._staged or self._calls or self._later)
 
     # ---- atomic steps -----------------------------------------------------------------------------------
 
@@ -423,7 +427,7 @@ class Store:
         """Events as (stream id, kind, data), oldest first; this process's own events staged before the read are
         written first (the flusher gathers for a few milliseconds: an API client reading right after its change
         sees it), within the batches' time-out."""
-        if self._staged or self._calls:
+        if self._pending:
             with anyio.move_on_after(self._timeout):
                 await self.flush()
         with translated():

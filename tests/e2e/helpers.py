@@ -112,9 +112,7 @@ def phase_of(app: Application, channel_id: str) -> str | None:
 
 
 async def ended_record(app: Application, channel_id: str) -> CallRecord | None:
-    """The stored record of the call on this channel, once it has ended (what the app has staged written first:
-    its flusher gathers writes for a few milliseconds)."""
-    await app.store.flush()
+    """The stored record of the call on this channel, once it has ended."""
     for call_id in [fields["call_id"] for _, kind, fields in await app.store.events() if kind == "call.ended"]:
         record = await app.store.call(call_id)
         if record is not None and record.channel_id == channel_id:
