@@ -1,10 +1,11 @@
 """Redis traffic counted where it leaves the process: at redis-py's connection, for every client in it.
 
-Every command is packed by `AbstractConnection.pack_command` (a pipeline packs each of its commands through it)
-and every write to the socket goes through `AbstractConnection.send_packed_command`, which is followed by the
-replies being read: one call is one round trip. Wrapping the two methods on the class counts all Redis traffic of
-the measured process (the call store, tickets, webhooks, statistics, recovery markers), not only what one store
-chooses to count, and works on any commit of the project because it touches only redis-py.
+Every command is packed by a connection's `pack_command` (`AbstractConnection`'s, or a subclass's own: the
+project's hiredis packer; a pipeline packs each of its commands through it) and every write to the socket goes
+through `AbstractConnection.send_packed_command`, which is followed by the replies being read: one call is one
+round trip. Wrapping these methods counts all Redis traffic of the measured process (the call store, tickets,
+webhooks, statistics, recovery markers), not only what one store chooses to count, and works on any commit of the
+project because it touches only redis-py's classes.
 """
 
 from __future__ import annotations
@@ -41,28 +42,43 @@ class RedisTraffic:
 def counting_redis() -> Iterator[RedisTraffic]:
     """Count commands (by name) and round trips of every redis-py asyncio connection while the block runs."""
     traffic = RedisTraffic()
-    pack = AbstractConnection.pack_command
+    packers = [cls for cls in _with_subclasses(AbstractConnection) if "pack_command" in vars(cls)]
+    packs = {cls: cls.pack_command for cls in packers}
     send = AbstractConnection.send_packed_command
 
-    def counted_pack(self: AbstractConnection, *args: Any) -> list[bytes]:
-        name = args[0]
-        if isinstance(name, bytes):
-            name = name.decode()
-        traffic.commands[str(name).split(" ", 1)[0].upper()] += 1
-        return pack(self, *args)
+    def counting(pack: Any) -> Any:
+        def counted_pack(self: AbstractConnection, *args: Any) -> list[bytes]:
+            name = args[0]
+            if isinstance(name, bytes):
+                name = name.decode()
+            traffic.commands[str(name).split(" ", 1)[0].upper()] += 1
+            return pack(self, *args)  # type: ignore[no-any-return]
+
+        return counted_pack
 
     async def counted_send(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
         traffic.round_trips += 1
         traffic.sources[_sender()] += 1
         await send(self, command, check_health)
 
-    AbstractConnection.pack_command = counted_pack  # type: ignore[method-assign]
+    for cls, pack in packs.items():
+        cls.pack_command = counting(pack)  # type: ignore[method-assign]
     AbstractConnection.send_packed_command = counted_send  # type: ignore[method-assign]
     try:
         yield traffic
     finally:
-        AbstractConnection.pack_command = pack  # type: ignore[method-assign]
+        for cls, pack in packs.items():
+            cls.pack_command = pack  # type: ignore[method-assign]
         AbstractConnection.send_packed_command = send  # type: ignore[method-assign]
+
+
+def _with_subclasses(cls: type) -> list[type]:
+    """``cls`` and every class derived from it so far (a packer of the project's is one once its module is
+    imported: the harness builds the application before counting starts)."""
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_with_subclasses(sub))
+    return found
 
 
 _PLUMBING = ("/store/errors.py", "/store/scripts.py", "/store/fenced.py")

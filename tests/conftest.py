@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from redis.asyncio import Redis
 
+from callcenter_ari.store.connection import client_for_url
 from callcenter_ari.store.keys import Keys
 from tests.private_redis import PrivateRedis
 
@@ -32,7 +33,7 @@ def key_prefix() -> str:
 
 @pytest.fixture
 async def redis(key_prefix: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(REDIS_URL)
+    client = client_for_url(REDIS_URL)  # the client `run` makes: commands packed by hiredis
     try:
         await client.ping()
     except OSError as exc:  # pragma: no cover - the test script starts one

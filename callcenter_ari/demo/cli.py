@@ -21,7 +21,6 @@ from pathlib import Path
 
 import anyio
 import msgspec
-from redis.asyncio import Redis
 from rich.console import Console
 from rich.live import Live
 
@@ -36,6 +35,7 @@ from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.pages import WALLBOARD_PATH
 from callcenter_ari.runtime.app import Application
 from callcenter_ari.sim import CallerScript, PhoneBehaviour, SimConfig, Simulator
+from callcenter_ari.store.connection import client_for_url
 
 RATE = 2.5  # calls per simulated minute: about half of the six agents' capacity, a healthy service level
 SURGE_FACTOR = 3.0
@@ -173,7 +173,7 @@ async def _demo(args: argparse.Namespace, redis_url: str, console: Console, log_
         sim.add_phone(
             "PJSIP/*@outbound-carrier", PhoneBehaviour(answer_after=rng.uniform(3, 8), talk=rng.uniform(30, 90))
         )
-        redis = Redis.from_url(redis_url)
+        redis = client_for_url(redis_url)
         app = wiring.application(config, redis=redis, clock=sim.clock)  # one clock, at the demo's speed, for both
         tally = Tally()
         app.services.observers.append(tally)
