@@ -257,9 +257,7 @@ class Probe:
                 self.arrival_skew = min(self.arrival_skew, wall - sent_at)
                 pending[call_id] = (received, sent_at, isinstance(message, PlaybackFinished))
 
-        async def timed_request(
-            method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
-        ) -> Any:
+        def note_request(method: str, path: str) -> None:
             self.requests += 1
             call_id = structlog.contextvars.get_contextvars().get("call_id")
             if call_id is not None:
@@ -277,10 +275,25 @@ class Probe:
                     self.first_answer = self.first_answer or now
                     self.last_answer = now
                     self.answers += 1
+
+        async def timed_request(
+            method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
+        ) -> Any:
+            note_request(method, path)
             return await request(method, path, query, body)
 
         app.dispatcher = _Sink(sink, dispatch)  # type: ignore[assignment]  # Application.run reads it at start
         app.ari.request = timed_request  # type: ignore[method-assign]
+        send = getattr(app.ari, "_send", None)  # requests sent without waiting (trees that have them)
+        if send is not None:
+
+            def timed_send(method: str, path: str, *args: Any) -> bool:
+                sent: bool = send(method, path, *args)
+                if sent:  # else it is awaited, through `request`
+                    note_request(method, path)
+                return sent
+
+            app.ari._send = timed_send  # type: ignore[method-assign]
 
     def wire_corrected(self) -> list[float]:
         """Event-timestamp latencies with the clock offset between the processes taken out (Asterisk's

@@ -5,6 +5,12 @@ over WebSocket when asked to choose, or using the one it is given: the simulator
 delivers events and connection changes to one sink, and reconnects with exponential backoff. After a reconnect the
 runtime reconciles with ``list_channels`` and ``list_bridges``. Every error answer becomes an exception in one
 place, ``_call`` (see errors.py).
+
+An operation whose answer decides nothing for its caller (answer, play, hang up, bridge...) takes ``on_error``:
+over a transport that keeps requests in order without waiting (REST over WebSocket, the simulator's in-process
+one), it is then sent without waiting, and returns at once without giving up its turn of the event loop; an error
+answer, or none within the time-out, comes later to ``on_error``, as the exception the awaited call would have
+raised. Over the HTTP transport, whose requests may overtake one another, it is awaited as ever.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from callcenter_ari.ari.models import (
     StoredRecording,
     Variable,
 )
-from callcenter_ari.ari.transport import Endpoint, Response, Transport, TransportFactory
+from callcenter_ari.ari.transport import Endpoint, Response, SendsWithoutWaiting, Transport, TransportFactory
 from callcenter_ari.ari.websocket import WebSocketTransport
 
 log = structlog.get_logger(__name__)
@@ -55,6 +61,7 @@ class Disconnected(msgspec.Struct, frozen=True):
 
 Incoming = Event | UnknownEvent | Connected | Disconnected
 Sink = Callable[[Incoming], Awaitable[None]]
+OnError = Callable[[AriError], None]  # told of a request sent without waiting that failed
 
 _decoders: dict[type, msgspec.json.Decoder[Any]] = {}
 
@@ -266,22 +273,63 @@ class AriClient:
         *,
         channel: str | None = None,
         listed: Sequence[str] = (),
+        on_error: OnError | None = None,
     ) -> bytes:
         """The body of a successful answer, else its error (``channel``: the channel named in ``path``; ``listed``:
-        the channels named in ``query``, see ``error_for``)."""
+        the channels named in ``query``, see ``error_for``). With ``on_error``, sent without waiting where the
+        transport can: an empty body then, and the error to ``on_error`` when it comes."""
+        if on_error is not None and self._send(method, path, query, body, on_error, channel, listed):
+            return b""
         reply = await self.request(method, path, query, body)
         if reply.status < 300:
             return reply.body
         raise error_for(reply.status, _error_message(reply.body), channel=channel, listed=listed)
 
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None,
+        body: bytes | None,
+        on_error: OnError,
+        channel: str | None,
+        listed: Sequence[str],
+    ) -> bool:
+        """Send without waiting; False when the transport cannot (HTTP), or there is none now (the caller then
+        waits, for the reconnect too)."""
+        transport = self._transport
+        if not isinstance(transport, SendsWithoutWaiting):
+            return False
+        if self.guard is not None:
+            self.guard()
+
+        def done(answer: Response | AriUnavailable) -> None:
+            self.pending -= 1
+            if isinstance(answer, AriUnavailable):
+                error: AriError = answer
+            elif answer.status < 300:
+                return
+            else:
+                error = error_for(answer.status, _error_message(answer.body), channel=channel, listed=listed)
+            try:
+                on_error(error)
+            except Exception:  # the reader that calls this must go on reading
+                log.exception("ari.error_handler_failed", request=f"{method} {path}")
+
+        transport.send(method, path, query, body, done)
+        self.pending += 1
+        return True
+
     # ---- channels --------------------------------------------------------------------------------------
 
-    async def answer(self, channel: str) -> None:
-        await self._call("POST", f"channels/{_q(channel)}/answer", channel=channel)
+    async def answer(self, channel: str, *, on_error: OnError | None = None) -> None:
+        await self._call("POST", f"channels/{_q(channel)}/answer", channel=channel, on_error=on_error)
 
-    async def hangup(self, channel: str, *, reason: str = "normal", cause: int | None = None) -> None:
+    async def hangup(
+        self, channel: str, *, reason: str = "normal", cause: int | None = None, on_error: OnError | None = None
+    ) -> None:
         query = {"reason_code": str(cause)} if cause is not None else {"reason": reason}
-        await self._call("DELETE", f"channels/{_q(channel)}", query, channel=channel)
+        await self._call("DELETE", f"channels/{_q(channel)}", query, channel=channel, on_error=on_error)
 
     async def ring(self, channel: str) -> None:
         await self._call("POST", f"channels/{_q(channel)}/ring", channel=channel)
@@ -290,32 +338,40 @@ class AriClient:
         await self._call("DELETE", f"channels/{_q(channel)}/ring", channel=channel)
 
     async def play(
-        self, target: str, media: str | Sequence[str], *, playback_id: str | None = None, lang: str = ""
+        self,
+        target: str,
+        media: str | Sequence[str],
+        *,
+        playback_id: str | None = None,
+        lang: str = "",
+        on_error: OnError | None = None,
     ) -> Playback:
-        """Play to ``channel:<id>`` or ``bridge:<id>``."""
+        """Play to ``channel:<id>`` or ``bridge:<id>`` (sent without waiting: the playback as asked for, its id)."""
         kind, _, object_id = target.partition(":")
         query = {"media": media if isinstance(media, str) else ",".join(media)}
         if lang:
             query["lang"] = lang
         path = f"{kind}s/{_q(object_id)}/play" + (f"/{_q(playback_id)}" if playback_id else "")
-        body = await self._call("POST", path, query, channel=object_id if kind == "channel" else None)
-        return _decode(body, Playback)
+        body = await self._call(
+            "POST", path, query, channel=object_id if kind == "channel" else None, on_error=on_error
+        )
+        return _decode(body, Playback) if body else Playback(id=playback_id or "")
 
     async def get_playback(self, playback_id: str) -> Playback:
         return _decode(await self._call("GET", f"playbacks/{_q(playback_id)}"), Playback)
 
-    async def stop_playback(self, playback_id: str) -> None:
+    async def stop_playback(self, playback_id: str, *, on_error: OnError | None = None) -> None:
         try:
-            await self._call("DELETE", f"playbacks/{_q(playback_id)}")
+            await self._call("DELETE", f"playbacks/{_q(playback_id)}", on_error=_but_not_found(on_error))
         except NotFound:
             pass  # it finished on its own a moment ago: the outcome we wanted
 
-    async def moh_start(self, channel: str, moh_class: str = "") -> None:
+    async def moh_start(self, channel: str, moh_class: str = "", *, on_error: OnError | None = None) -> None:
         query = {"mohClass": moh_class} if moh_class else None
-        await self._call("POST", f"channels/{_q(channel)}/moh", query, channel=channel)
+        await self._call("POST", f"channels/{_q(channel)}/moh", query, channel=channel, on_error=on_error)
 
-    async def moh_stop(self, channel: str) -> None:
-        await self._call("DELETE", f"channels/{_q(channel)}/moh", channel=channel)
+    async def moh_stop(self, channel: str, *, on_error: OnError | None = None) -> None:
+        await self._call("DELETE", f"channels/{_q(channel)}/moh", channel=channel, on_error=on_error)
 
     async def silence_start(self, channel: str) -> None:
         await self._call("POST", f"channels/{_q(channel)}/silence", channel=channel)
@@ -329,11 +385,17 @@ class AriClient:
     async def unhold(self, channel: str) -> None:
         await self._call("DELETE", f"channels/{_q(channel)}/hold", channel=channel)
 
-    async def mute(self, channel: str, direction: Literal["in", "out", "both"] = "both") -> None:
-        await self._call("POST", f"channels/{_q(channel)}/mute", {"direction": direction}, channel=channel)
+    async def mute(
+        self, channel: str, direction: Literal["in", "out", "both"] = "both", *, on_error: OnError | None = None
+    ) -> None:
+        query = {"direction": direction}
+        await self._call("POST", f"channels/{_q(channel)}/mute", query, channel=channel, on_error=on_error)
 
-    async def unmute(self, channel: str, direction: Literal["in", "out", "both"] = "both") -> None:
-        await self._call("DELETE", f"channels/{_q(channel)}/mute", {"direction": direction}, channel=channel)
+    async def unmute(
+        self, channel: str, direction: Literal["in", "out", "both"] = "both", *, on_error: OnError | None = None
+    ) -> None:
+        query = {"direction": direction}
+        await self._call("DELETE", f"channels/{_q(channel)}/mute", query, channel=channel, on_error=on_error)
 
     async def send_dtmf(self, channel: str, digits: str) -> None:
         await self._call("POST", f"channels/{_q(channel)}/dtmf", {"dtmf": digits}, channel=channel)
@@ -348,10 +410,12 @@ class AriClient:
         variables: Mapping[str, str] | None = None,
         channel_id: str | None = None,
         originator: str | None = None,
+        on_error: OnError | None = None,
     ) -> Channel:
         """``originator``: the channel this call is made for (an agent's leg for a caller): Asterisk gives the new
         channel that channel's formats, so that bridging the two needs no transcoding or resampling, and links the
-        two (linkedid). Its being gone meanwhile is ``ChannelGone`` for it."""
+        two (linkedid). Its being gone meanwhile is ``ChannelGone`` for it. Sent without waiting: the channel as
+        asked for, its id."""
         query = {"endpoint": endpoint, "app": self.endpoint.app, "timeout": str(ring_timeout)}
         if app_args:
             query["appArgs"] = ",".join(app_args)
@@ -362,15 +426,22 @@ class AriClient:
         body = msgspec.json.encode({"variables": dict(variables)}) if variables else None
         path = f"channels/{_q(channel_id)}" if channel_id else "channels"
         listed = (originator,) if originator else ()
-        return _decode(await self._call("POST", path, query, body, listed=listed), Channel)
+        reply = await self._call("POST", path, query, body, listed=listed, on_error=on_error)
+        return _decode(reply, Channel) if reply else Channel(id=channel_id or "")
 
     async def continue_in_dialplan(
-        self, channel: str, *, context: str = "", extension: str = "", priority: int | None = None
+        self,
+        channel: str,
+        *,
+        context: str = "",
+        extension: str = "",
+        priority: int | None = None,
+        on_error: OnError | None = None,
     ) -> None:
         query = {k: v for k, v in (("context", context), ("extension", extension)) if v}
         if priority is not None:
             query["priority"] = str(priority)
-        await self._call("POST", f"channels/{_q(channel)}/continue", query, channel=channel)
+        await self._call("POST", f"channels/{_q(channel)}/continue", query, channel=channel, on_error=on_error)
 
     async def get_variable(self, channel: str, name: str) -> str | None:
         try:
@@ -407,30 +478,42 @@ class AriClient:
     # ---- bridges ---------------------------------------------------------------------------------------
 
     async def create_bridge(
-        self, kind: Literal["mixing", "holding"] = "mixing", *, bridge_id: str | None = None, name: str = ""
+        self,
+        kind: Literal["mixing", "holding"] = "mixing",
+        *,
+        bridge_id: str | None = None,
+        name: str = "",
+        on_error: OnError | None = None,
     ) -> Bridge:
+        """Sent without waiting: the bridge as asked for, its id."""
         query: dict[str, str] = {"type": kind}
         if name:
             query["name"] = name
         path = f"bridges/{_q(bridge_id)}" if bridge_id else "bridges"
-        return _decode(await self._call("POST", path, query), Bridge)
+        reply = await self._call("POST", path, query, on_error=on_error)
+        return _decode(reply, Bridge) if reply else Bridge(id=bridge_id or "")
 
-    async def destroy_bridge(self, bridge: str) -> None:
+    async def destroy_bridge(self, bridge: str, *, on_error: OnError | None = None) -> None:
         try:
-            await self._call("DELETE", f"bridges/{_q(bridge)}")
+            await self._call("DELETE", f"bridges/{_q(bridge)}", on_error=_but_not_found(on_error))
         except NotFound:
             pass  # already gone: what we wanted
 
-    async def add_to_bridge(self, bridge: str, channels: Sequence[str], *, role: str = "") -> None:
+    async def add_to_bridge(
+        self, bridge: str, channels: Sequence[str], *, role: str = "", on_error: OnError | None = None
+    ) -> None:
         """Raises ChannelGone when one of them hung up (with no channel id when there were several: Asterisk does not
         say which), NotFound when the bridge is gone."""
         query = {"channel": ",".join(channels)}
         if role:
             query["role"] = role
-        await self._call("POST", f"bridges/{_q(bridge)}/addChannel", query, listed=channels)
+        await self._call("POST", f"bridges/{_q(bridge)}/addChannel", query, listed=channels, on_error=on_error)
 
-    async def remove_from_bridge(self, bridge: str, channels: Sequence[str]) -> None:
-        await self._call("POST", f"bridges/{_q(bridge)}/removeChannel", {"channel": ",".join(channels)})
+    async def remove_from_bridge(
+        self, bridge: str, channels: Sequence[str], *, on_error: OnError | None = None
+    ) -> None:
+        query = {"channel": ",".join(channels)}
+        await self._call("POST", f"bridges/{_q(bridge)}/removeChannel", query, on_error=on_error)
 
     async def bridge_moh_start(self, bridge: str, moh_class: str = "") -> None:
         query = {"mohClass": moh_class} if moh_class else None
@@ -511,6 +594,19 @@ class AriClient:
 
 
 _NO_REST_OVER_WS = "no REST over WebSocket"
+
+
+def _but_not_found(on_error: OnError | None) -> OnError | None:
+    """``on_error`` for an operation whose target being gone already is the outcome wanted (a playback that
+    finished, a bridge destroyed)."""
+    if on_error is None:
+        return None
+
+    def told(error: AriError) -> None:
+        if not isinstance(error, NotFound):
+            on_error(error)
+
+    return told
 
 
 __all__ = ["AriClient", "AriError", "Connected", "Disconnected", "Incoming"]

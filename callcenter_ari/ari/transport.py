@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from callcenter_ari.ari.errors import AriUnavailable
 from callcenter_ari.ari.events import Event, UnknownEvent
 
 # Awaited for every event, in arrival order: a slow consumer slows the reader instead of losing events.
@@ -55,6 +56,20 @@ class Transport(Protocol):
     async def run(self, sink: EventSink, connected: Callable[[], None]) -> None:
         """Deliver events to ``sink`` until the connection ends; call ``connected`` once it is up."""
         ...
+
+
+# Called once with a request's answer, or with the ``AriUnavailable`` that means none will come.
+Completion = Callable[[Response | AriUnavailable], None]
+
+
+@runtime_checkable
+class SendsWithoutWaiting(Protocol):
+    """A transport whose requests keep their order on the wire without being awaited (REST over one WebSocket):
+    ``send`` puts a request on its way now and calls ``done`` with the answer when it comes."""
+
+    def send(
+        self, method: str, path: str, query: Mapping[str, str] | None, body: bytes | None, done: Completion
+    ) -> None: ...
 
 
 # A new transport for each connection (``AriClient`` asks again after every drop).

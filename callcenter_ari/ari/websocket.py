@@ -4,6 +4,11 @@ Frames are encoded and decoded with msgspec; a reply is matched to its request b
 by a request can arrive before its reply (Asterisk sends the answer's ChannelStateChange first), which is fine:
 they go to the event sink in the order they arrived.
 
+A request is either awaited (``request``) or sent without waiting (``send``, its answer handed to a callback):
+both write the frame at once, in the order called, so Asterisk, which reads one socket's requests one after
+another, carries them out in that order. Frames sent without waiting within one turn of the event loop go out in
+one write.
+
 Requests time out through one sweeper per connection, not a timer each: every request has the same timeout, so
 their deadlines come in the order they were sent, and the sweeper fails those past it from the front of a queue.
 A request is failed at most ``SWEEP_SECONDS`` after its deadline.
@@ -22,10 +27,11 @@ from urllib.parse import urlencode
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.protocol import State
 
 from callcenter_ari.ari.errors import AriError, AriUnavailable, ExceptionMapping, LoginRefused, map_exceptions
 from callcenter_ari.ari.events import RestResponse, decode_wire
-from callcenter_ari.ari.transport import Endpoint, EventSink, Response
+from callcenter_ari.ari.transport import Completion, Endpoint, EventSink, Response
 
 
 class _QueryString(msgspec.Struct, frozen=True):
@@ -72,16 +78,13 @@ class WebSocketTransport:
         self._endpoint = endpoint
         self._timeout = request_timeout
         self._ws: ClientConnection | None = None
-        self._pending: dict[str, asyncio.Future[RestResponse]] = {}
+        # Who waits for each request's answer: an awaiting ``request`` (a future) or a ``send``'s callback.
+        self._pending: dict[str, asyncio.Future[RestResponse] | Completion] = {}
         self._deadlines: deque[tuple[float, str, str]] = deque()  # (deadline, request id, what), in sending order
         self._ids = itertools.count(1)
+        self._flush_due = False
 
-    async def request(
-        self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
-    ) -> Response:
-        ws = self._ws
-        if ws is None:
-            raise AriUnavailable("the ARI WebSocket is not connected")
+    def _frame(self, method: str, path: str, query: Mapping[str, str] | None, body: bytes | None) -> tuple[str, bytes]:
         request_id = f"r{next(self._ids)}"
         message = _RestRequest(
             request_id=request_id,
@@ -91,16 +94,45 @@ class WebSocketTransport:
             content_type="application/json" if body else "",
             message_body=body.decode() if body else "",
         )
+        self._deadlines.append((time.monotonic() + self._timeout, request_id, f"{method} {path}"))
+        return request_id, _encoder.encode(message)
+
+    async def request(
+        self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
+    ) -> Response:
+        ws = self._ws
+        if ws is None:
+            raise AriUnavailable("the ARI WebSocket is not connected")
+        request_id, frame = self._frame(method, path, query, body)
         future: asyncio.Future[RestResponse] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
-        self._deadlines.append((time.monotonic() + self._timeout, request_id, f"{method} {path}"))
         try:
             with map_exceptions(_REQUEST_ERRORS):
-                await ws.send(_encoder.encode(message).decode())
+                await ws.send(frame, text=True)  # written before it first waits: after every frame sent before
                 reply = await future
         finally:
             self._pending.pop(request_id, None)
         return Response(reply.status_code, reply.message_body.encode())
+
+    def send(
+        self, method: str, path: str, query: Mapping[str, str] | None, body: bytes | None, done: Completion
+    ) -> None:
+        """Put the request on the wire without waiting; ``done`` gets its answer, or ``AriUnavailable`` once none
+        can come (the socket closed, or the request's time-out passed)."""
+        ws = self._ws
+        if ws is None or ws.protocol.state is not State.OPEN:
+            raise AriUnavailable("the ARI WebSocket is not connected")
+        request_id, frame = self._frame(method, path, query, body)
+        self._pending[request_id] = done
+        ws.protocol.send_text(frame)
+        if not self._flush_due:  # the frames of this turn of the loop go out together, in order
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush, ws)
+
+    def _flush(self, ws: ClientConnection) -> None:
+        self._flush_due = False
+        if ws.protocol.state is State.OPEN:  # frames only, none of a closing handshake's end-of-file markers
+            ws.transport.writelines(ws.protocol.data_to_send())
 
     async def run(self, sink: EventSink, connected: Callable[[], None]) -> None:
         endpoint = self._endpoint
@@ -137,25 +169,36 @@ class WebSocketTransport:
             now = time.monotonic()
             while deadlines and deadlines[0][0] <= now:
                 _, request_id, what = deadlines.popleft()
-                future = pending.get(request_id)
-                if future is not None and not future.done():
-                    future.set_exception(AriUnavailable(f"no RESTResponse to {what} within {self._timeout} s"))
+                waiter = pending.get(request_id)
+                if isinstance(waiter, asyncio.Future):
+                    if not waiter.done():
+                        waiter.set_exception(AriUnavailable(f"no RESTResponse to {what} within {self._timeout} s"))
+                elif waiter is not None:
+                    del pending[request_id]
+                    waiter(AriUnavailable(f"no RESTResponse to {what} within {self._timeout} s"))
 
     async def _read(self, ws: ClientConnection, sink: EventSink) -> None:
         pending = self._pending
         async for frame in ws:
             message = decode_wire(frame)
             if type(message) is RestResponse:
-                future = pending.get(message.request_id)
-                if future is not None and not future.done():
-                    future.set_result(message)
+                waiter = pending.get(message.request_id)
+                if isinstance(waiter, asyncio.Future):
+                    if not waiter.done():
+                        waiter.set_result(message)
+                elif waiter is not None:
+                    del pending[message.request_id]
+                    waiter(Response(message.status_code, message.message_body.encode()))
             else:
                 await sink(message)  # type: ignore[arg-type]
 
     def _fail_pending(self) -> None:
         self._deadlines.clear()
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(AriUnavailable("the ARI WebSocket closed during a request"))
-                future.exception()  # its requester may be gone already: do not report it as never retrieved
-        self._pending.clear()
+        waiters, self._pending = self._pending, {}
+        for waiter in waiters.values():
+            if isinstance(waiter, asyncio.Future):
+                if not waiter.done():
+                    waiter.set_exception(AriUnavailable("the ARI WebSocket closed during a request"))
+                    waiter.exception()  # its requester may be gone already: do not report it as never retrieved
+            else:
+                waiter(AriUnavailable("the ARI WebSocket closed during a request"))

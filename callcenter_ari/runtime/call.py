@@ -3,6 +3,11 @@
 The executor is where adapter failures become inputs again: a 404 on the caller's channel is ``CallerGone``, on
 the agent's leg ``AgentGone``; an originate Asterisk refuses is ``AgentFailed``. Anything unexpected fails the
 call safe: it goes back to the dialplan (or is hung up), and its record says so.
+
+The requests whose answer decides nothing for the next command (answer, play, music on hold, originate, bridge,
+hang up...) are sent without waiting where the ARI transport keeps them in order (ari/client.py): a step then runs
+through without giving up its turn of the event loop. Their failures come back as the call's next input
+(``_Unanswered``) and become the same inputs, or the same failure, as an awaited request's would.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import msgspec
 import structlog
 
 from callcenter_ari.acd.errors import InvalidTransition, UnknownAgent
-from callcenter_ari.ari.client import AriClient
+from callcenter_ari.ari.client import AriClient, OnError
 from callcenter_ari.ari.errors import AriError, ChannelGone
 from callcenter_ari.calls.legs import every_leg
 from callcenter_ari.calls.machine import InboundCall
@@ -88,6 +93,16 @@ INBOX_SIZE = 32
 FAIL_SAFE_SECONDS = 5.0
 
 
+class _Unanswered:
+    """A request the call sent without waiting, which failed: handled in the call's turn, as an input."""
+
+    __slots__ = ("command", "error")
+
+    def __init__(self, command: Command, error: AriError) -> None:
+        self.command = command
+        self.error = error
+
+
 class CallTask:
     def __init__(self, machine: InboundCall, services: Services) -> None:
         self.machine = machine
@@ -95,7 +110,7 @@ class CallTask:
         self.call_id = machine.record.call_id
         # A plain queue and an event: taking an input that is already there costs no turn of the event loop (a
         # memory stream's receive takes one per input, about fifteen a call).
-        self._inbox: deque[Input] = deque()
+        self._inbox: deque[Input | _Unanswered] = deque()
         self._arrived = anyio.Event()
         self._closed = False
         self._lines: set[str] = set()  # the legs holding a trunk line (the lease is the leg's channel id)
@@ -114,7 +129,7 @@ class CallTask:
     def _time_out(self, name: str) -> None:
         self.deliver(Timeout(name))
 
-    def deliver(self, message: Input) -> bool:
+    def deliver(self, message: Input | _Unanswered) -> bool:
         """Queue an input without waiting; False only for a digit dropped from a flood (an input for an ended call
         is moot). A full inbox must never lose a hang-up: the call would wait for it forever."""
         if isinstance(message, Digit) and len(self._inbox) >= INBOX_SIZE:
@@ -124,7 +139,7 @@ class CallTask:
             self._arrived.set()
         return True
 
-    async def _next(self) -> Input:
+    async def _next(self) -> Input | _Unanswered:
         while not self._inbox:
             self._arrived = anyio.Event()
             await self._arrived.wait()
@@ -144,6 +159,7 @@ class CallTask:
                 raise
             except Exception:
                 log.exception("call.failed")
+                self._closed = True  # no step runs after this: its requests' failures are handled as they come
                 try:
                     await self._fail_safe()
                 except Exception:  # one call's trouble must never take the process down
@@ -158,27 +174,48 @@ class CallTask:
                 self.services.timers.cancel_owner(self.call_id)
                 self.services.forget(self)
 
-    async def _step(self, message: Input) -> None:
+    async def _step(self, message: Input | _Unanswered) -> None:
         machine, services = self.machine, self.services
-        pending: deque[Input] = deque([message])
+        pending: deque[Input | _Unanswered] = deque([message])
         while pending:
-            for command in machine.handle(pending.popleft(), services.clock.now()):
+            item = pending.popleft()
+            if isinstance(item, _Unanswered):
+                follow_up = self._failure(item.command, item.error)
+                if follow_up is not None:
+                    pending.append(follow_up)
+                continue
+            for command in machine.handle(item, services.clock.now()):
                 follow_up = await self._execute(command)
                 if follow_up is not None:
                     pending.append(follow_up)
         services.store.save_call(machine.record)
 
+    def _unanswered(self, command: Command) -> OnError:
+        """Where the failure of a request sent for ``command`` without waiting goes: the call's inbox."""
+
+        def failed(error: AriError) -> None:
+            if not self._closed:
+                self.deliver(_Unanswered(command, error))
+                return
+            try:  # no step will take it: what it means needs no call (a hang-up instead of a refused continue)
+                self._failure(command, error)
+            except AriError:
+                log.warning("call.request_failed_after_end", command=type(command).__name__, error=error.message)
+
+        return failed
+
     async def _execute(self, command: Command) -> Input | None:
         services, record = self.services, self.machine.record
         ari: AriClient = services.ari
+        told = self._unanswered(command)
         try:
             match command:
                 case Answer(channel):
-                    await ari.answer(channel)
+                    await ari.answer(channel, on_error=told)
                 case Play(channel, media, playback_id, lang):
-                    await ari.play(f"channel:{channel}", media, playback_id=playback_id, lang=lang)
+                    await ari.play(f"channel:{channel}", media, playback_id=playback_id, lang=lang, on_error=told)
                 case StopPlayback(playback_id):
-                    await ari.stop_playback(playback_id)
+                    await ari.stop_playback(playback_id, on_error=told)
                 case Lookup():
                     services.spawn(self._lookup, command)
                 case RecordMessage(channel, name, max_seconds, beep, terminate_on):
@@ -191,21 +228,18 @@ class CallTask:
                         if_exists="overwrite",
                     )
                 case Hangup(channel, cause):
-                    await _hangup(ari, channel, cause)
+                    await ari.hangup(channel, cause=cause, on_error=told)
                 case ContinueInDialplan(channel):
                     services.admission.gave_up(channel)  # should the dialplan send it in again: not served twice
-                    try:
-                        await ari.continue_in_dialplan(channel)
-                    except AriError:
-                        await _hangup(ari, channel, 41)
+                    await ari.continue_in_dialplan(channel, on_error=told)
                 case MohStart(channel, moh_class):
-                    await ari.moh_start(channel, moh_class)
+                    await ari.moh_start(channel, moh_class, on_error=told)
                 case MohStop(channel):
-                    await ari.moh_stop(channel)
+                    await ari.moh_stop(channel, on_error=told)
                 case Mute(channel):
-                    await ari.mute(channel, "in")
+                    await ari.mute(channel, "in", on_error=told)
                 case Unmute(channel):
-                    await ari.unmute(channel, "in")
+                    await ari.unmute(channel, "in", on_error=told)
                 case AgentOnHold(agent_id, held):
                     services.acd.hold(agent_id, held, call_id=self.call_id)
                 case Originate(endpoint, channel_id, app_args, timeout, caller_id, trunk):
@@ -216,37 +250,26 @@ class CallTask:
                             return AgentFailed("no_free_line")
                         self._lines.add(channel_id)
                     services.expect_leg(channel_id, self)
-                    try:
-                        await ari.originate(
-                            endpoint,
-                            app_args=app_args,
-                            ring_timeout=timeout,
-                            caller_id=caller_id,
-                            channel_id=channel_id,
-                            originator=self.caller_channel,
-                        )
-                    except AriError as exc:
-                        if isinstance(exc, ChannelGone):
-                            raise
-                        log.warning("agent.originate_failed", endpoint=endpoint, error=exc.message)
-                        return AgentFailed("unavailable", channel_id)
+                    await ari.originate(
+                        endpoint,
+                        app_args=app_args,
+                        ring_timeout=timeout,
+                        caller_id=caller_id,
+                        channel_id=channel_id,
+                        originator=self.caller_channel,
+                        on_error=told,
+                    )
                 case Connect(bridge_id, channels):
-                    await ari.create_bridge("mixing", bridge_id=bridge_id)
-                    try:
-                        await ari.add_to_bridge(bridge_id, channels)
-                    except ChannelGone:
-                        pass  # one side hung up as we joined them: its hang-up event ends the conversation
+                    await ari.create_bridge("mixing", bridge_id=bridge_id, on_error=told)
+                    await ari.add_to_bridge(bridge_id, channels, on_error=told)
                 case DestroyBridge(bridge_id):
-                    await ari.destroy_bridge(bridge_id)
+                    await ari.destroy_bridge(bridge_id, on_error=told)
                 case StartRecording():
                     return await services.recordings.start(record, command)
                 case ControlRecording():
                     return await services.recordings.control(command)
                 case JoinBridge(bridge_id, channels):
-                    try:
-                        await ari.add_to_bridge(bridge_id, channels)
-                    except ChannelGone:
-                        pass  # a party hung up as it moved: its hang-up event tells the call
+                    await ari.add_to_bridge(bridge_id, channels, on_error=told)
                 case JoinAgent(bridge_id, channel, line):
                     try:
                         await join(ari, Line(record.agent_id, line, bridge_id), channel)
@@ -254,7 +277,7 @@ class CallTask:
                         return AgentGone(None, line)
                     return AgentJoined()
                 case LeaveBridge(bridge_id, channel):
-                    await ari.remove_from_bridge(bridge_id, (channel,))
+                    await ari.remove_from_bridge(bridge_id, (channel,), on_error=told)
                 case Enqueue(queue, priority, enqueued_at, first, language, skills):
                     services.acd.enqueue(
                         self.call_id, queue, priority, enqueued_at, first=first, language=language, skills=skills
@@ -285,18 +308,37 @@ class CallTask:
                     services.timers.cancel((self.call_id, name))
                 case Emit(kind, fields):
                     services.emit(kind, fields)
-        except ChannelGone as gone:
-            services.metrics.ari_errors.labels("channel_gone").inc()
-            if gone.channel_id == record.channel_id:
-                return CallerGone(None)
-            return AgentGone(None, gone.channel_id)
         except AriError as exc:
-            services.metrics.ari_errors.labels(type(exc).__name__).inc()
-            if isinstance(command, (Hangup, DestroyBridge, MohStop, LeaveBridge)):
-                log.warning("call.cleanup_failed", command=type(command).__name__, error=exc.message)
-                return None
-            raise
+            return self._failure(command, exc)
         return None
+
+    def _failure(self, command: Command, error: AriError) -> Input | None:
+        """What a failed request (awaited, or sent without waiting and failed later) means for the call: an input,
+        nothing, or (raised) the call's failure."""
+        services, record = self.services, self.machine.record
+        gone = isinstance(error, ChannelGone)
+        services.metrics.ari_errors.labels("channel_gone" if gone else type(error).__name__).inc()
+        match command:
+            case Hangup(channel):
+                if not gone:  # gone already: the outcome a hang-up wants
+                    log.warning("call.hangup_failed", channel=channel, error=error.message)
+                return None
+            case ContinueInDialplan(channel):
+                services.spawn(_hangup, services.ari, channel, 41)
+                return None
+            case JoinBridge() | Connect() if gone:
+                return None  # a party hung up as it moved or as we joined them: its hang-up event tells the call
+            case Originate(endpoint, channel_id) if not gone:
+                log.warning("agent.originate_failed", endpoint=endpoint, error=error.message)
+                return AgentFailed("unavailable", channel_id)
+        if isinstance(error, ChannelGone):
+            if error.channel_id == record.channel_id:
+                return CallerGone(None)
+            return AgentGone(None, error.channel_id)
+        if isinstance(command, (DestroyBridge, MohStop, LeaveBridge)):
+            log.warning("call.cleanup_failed", command=type(command).__name__, error=error.message)
+            return None
+        raise error
 
     def _release_lines(self) -> None:
         """Every trunk line the call holds: the caller's, and its legs' (those it took, and those a process before a
@@ -371,6 +413,7 @@ class CallTask:
     async def close(self, message: EndedWhileAway) -> None:
         """Close a call that is not run: recovery found its caller gone while the process was down."""
         await self._step(message)
+        self._closed = True
         self._release_lines()
 
     async def _fail_safe(self) -> None:

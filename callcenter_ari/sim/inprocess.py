@@ -1,13 +1,13 @@
 """The simulator as a transport of the production ARI client, with no socket in between.
 
-It is REST over WebSocket without the WebSocket. A request goes to the operation table through the same function
-the WebSocket endpoint uses (``server.rest_answer``), one at a time in the order sent, as Asterisk reads RESTRequests
-off one socket; the answer is the status and JSON body a RESTResponse would carry, and the client turns it into
-errors exactly as it does any other transport's. Events are the very bytes the hub writes to a WebSocket, decoded
-by the client's own ``decode_wire``, and they keep the WebSocket's order: a reply is queued behind the events its
-request caused, and the request returns only once the reader has handed those to the sink. A drop (``Hub.drop_all``)
-ends the event stream with ``AriUnavailable`` and loses what was queued, as a dropped socket does; the client then
-reconnects with a new transport.
+It is REST over WebSocket without the WebSocket. A request goes to the operation table through the same function the
+WebSocket endpoint uses (``server.rest_answer``), one at a time in the order sent (awaited or sent without waiting
+alike), as Asterisk reads RESTRequests off one socket; the answer is the status and JSON body a RESTResponse would
+carry, and the client turns it into errors exactly as it does any other transport's. Events are the very bytes the
+hub writes to a WebSocket, decoded by the client's own ``decode_wire``, and they keep the WebSocket's order: a reply
+is queued behind the events its request caused, and the request returns only once the reader has handed those to the
+sink. A drop (``Hub.drop_all``) ends the event stream with ``AriUnavailable`` and loses what was queued, as a
+dropped socket does; the client then reconnects with a new transport.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import anyio
 
 from callcenter_ari.ari.errors import AriUnavailable, LoginRefused
 from callcenter_ari.ari.events import decode_wire
-from callcenter_ari.ari.transport import Endpoint, EventSink, Response
+from callcenter_ari.ari.transport import Completion, Endpoint, EventSink, Response
 from callcenter_ari.sim.server import message_body, rest_answer
 
 if TYPE_CHECKING:
@@ -29,13 +29,14 @@ if TYPE_CHECKING:
 
 
 class _Reply:
-    """A request's place in the event stream: reached once every event queued before it has been delivered."""
+    """A request's answer, in its place in the event stream: handed to ``done`` once every event queued before it
+    has been delivered."""
 
-    __slots__ = ("delivered", "reached")
+    __slots__ = ("answer", "done")
 
-    def __init__(self) -> None:
-        self.reached = anyio.Event()
-        self.delivered = False
+    def __init__(self, answer: Response, done: Completion) -> None:
+        self.answer = answer
+        self.done = done
 
 
 class _Stream:
@@ -56,10 +57,10 @@ class _Stream:
         if self.closed:
             return
         self.closed = True
-        for item in self.items:
-            if isinstance(item, _Reply):
-                item.reached.set()  # not delivered: its request fails as on a closed socket
-        self.items.clear()
+        items, self.items = self.items, deque()
+        for item in items:
+            if isinstance(item, _Reply):  # not delivered: its request fails as on a closed socket
+                item.done(AriUnavailable("the simulator's event stream closed during a request"))
         self.wake.set()
 
     async def drop(self) -> None:
@@ -74,28 +75,37 @@ class InProcessTransport:
         self._endpoint = endpoint
         self._timeout = request_timeout
         self._stream: _Stream | None = None
-        self._turn = anyio.Lock()  # requests are answered one after another, in the order sent
+        # Requests awaited and sent without waiting alike, answered one after another in the order sent.
+        self._outbox: deque[tuple[str, str, Mapping[str, str] | None, bytes | None, Completion]] = deque()
+        self._queued = anyio.Event()
 
     async def request(
         self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
     ) -> Response:
+        answers: list[Response | AriUnavailable] = []
+        came = anyio.Event()
+
+        def done(answer: Response | AriUnavailable) -> None:
+            answers.append(answer)
+            came.set()
+
+        self.send(method, path, query, body, done)
+        with anyio.move_on_after(self._timeout):
+            await came.wait()
+        if not answers:
+            raise AriUnavailable(f"no answer to {method} {path} within {self._timeout} s")
+        if isinstance(answers[0], AriUnavailable):
+            raise answers[0]
+        return answers[0]
+
+    def send(
+        self, method: str, path: str, query: Mapping[str, str] | None, body: bytes | None, done: Completion
+    ) -> None:
         stream = self._stream
         if stream is None or stream.closed:
             raise AriUnavailable("the simulator's event stream is not connected")
-        uri, _, inline = path.partition("?")
-        params = {**dict(parse_qsl(inline, keep_blank_values=True)), **(query or {})}
-        reply = _Reply()
-        try:
-            with anyio.fail_after(self._timeout):
-                async with self._turn:
-                    status, answer = await rest_answer(self._sim, method, uri, params, message_body(body or b""))
-                    stream.send(reply)
-                await reply.reached.wait()
-        except TimeoutError:
-            raise AriUnavailable(f"no answer to {method} {path} within {self._timeout} s") from None
-        if not reply.delivered:
-            raise AriUnavailable("the simulator's event stream closed during a request")
-        return Response(status, answer)
+        self._outbox.append((method, path, query, body, done))
+        self._queued.set()
 
     async def run(self, sink: EventSink, connected: Callable[[], None]) -> None:
         sim, endpoint = self._sim, self._endpoint
@@ -105,12 +115,39 @@ class InProcessTransport:
         sim.core.apps.add(endpoint.app)
         sim.hub.attach(stream)
         try:
-            connected()
-            await self._read(stream, sink)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._answer, stream)
+                connected()
+                await self._read(stream, sink)
+                tg.cancel_scope.cancel()
         finally:
             sim.hub.detach(stream)
             self._stream = None
+            outbox, self._outbox = self._outbox, deque()
+            for *_, done in outbox:
+                done(AriUnavailable("the simulator's event stream closed during a request"))
         raise AriUnavailable("the simulator dropped the event stream")
+
+    async def _answer(self, stream: _Stream) -> None:
+        """Answer the requests in the order sent, each reply queued behind the events its request caused."""
+        outbox = self._outbox
+        while True:
+            if not outbox:
+                self._queued = anyio.Event()
+                await self._queued.wait()
+                continue
+            method, path, query, body, done = outbox.popleft()
+            uri, _, inline = path.partition("?")
+            params = {**dict(parse_qsl(inline, keep_blank_values=True)), **(query or {})}
+            try:
+                status, answer = await rest_answer(self._sim, method, uri, params, message_body(body or b""))
+            except anyio.get_cancelled_exc_class():
+                done(AriUnavailable("the simulator's event stream closed during a request"))
+                raise
+            if stream.closed:
+                done(AriUnavailable("the simulator's event stream closed during a request"))
+            else:
+                stream.send(_Reply(Response(status, answer), done))
 
     @staticmethod
     async def _read(stream: _Stream, sink: EventSink) -> None:
@@ -122,7 +159,6 @@ class InProcessTransport:
                 continue
             item = items.popleft()
             if isinstance(item, _Reply):
-                item.delivered = True
-                item.reached.set()
+                item.done(item.answer)
             else:
                 await sink(decode_wire(item))  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from callcenter_ari.sim import PhoneBehaviour, Simulator
+from callcenter_ari.sim.faults import FaultRule
 from tests.e2e.helpers import (
     AGENT,
     GREETING_SECONDS,
@@ -151,3 +152,20 @@ async def test_queue_log_is_written_for_report_tools(sim: Simulator, start_app, 
     assert (call, "support", "a1", "CONNECT") in events
     assert (call, "support", "a1", "COMPLETECALLER") in events
     assert all(fields[0].isdigit() for fields in lines)
+
+
+@pytest.mark.parametrize("continues", [True, False])
+async def test_a_refused_answer_sent_without_waiting_still_fails_the_call_safe(
+    sim: Simulator, start_app, continues: bool
+) -> None:
+    """The answer is not awaited; Asterisk refusing it (500) comes back as the call's failure all the same: the
+    caller is sent back to the dialplan, or hung up when the dialplan refuses it too, after the call has ended."""
+    rules = [FaultRule("answer", "fail", 1.0)] + ([] if continues else [FaultRule("continueInDialplan", "fail", 1.0)])
+    sim.api.faults.set(rules)
+    async with start_app() as app:
+        channel = await sim.inject_call(did="5551000", caller="+15550004444")
+        record = await until(app, lambda: ended_record(app, channel), "call ended")
+        assert record.outcome == "failed"
+        assert sim.api.faults.struck["answer:fail"] == 1
+        await until(app, lambda: channel not in {c["id"] for c in sim.channels()}, "caller out of Stasis")
+        assert sim.api.faults.struck.get("continueInDialplan:fail", 0) == (0 if continues else 1)

@@ -174,3 +174,44 @@ async def test_continue_subscribe_and_system(sim: Simulator, transport: str) -> 
         assert (await ari.asterisk_info()).system.entity_id
         await ari.continue_in_dialplan(channel)
         await recorder.saw(lambda: any(e.channel.id == channel for e in recorder.of(StasisEnd)), "left Stasis")
+
+
+@TRANSPORTS
+async def test_requests_sent_without_waiting_keep_their_order_and_report_failures_later(
+    sim: Simulator, transport: str
+) -> None:
+    """With ``on_error``, an operation returns at once over REST over WebSocket and in process (the HTTP
+    transport awaits as ever); the requests keep their order, a success reports nothing and a failure comes to
+    ``on_error`` as the exception the awaited call raises."""
+    async with connected(sim, transport) as (ari, recorder):
+        sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.2))
+        caller = await inbound(sim, recorder)
+        errors: list[Exception] = []
+        pending = ari.pending
+        await ari.answer(caller, on_error=errors.append)
+        playback = await ari.play(f"channel:{caller}", "sound:hello-world", playback_id="pb1", on_error=errors.append)
+        bridge = await ari.create_bridge("mixing", bridge_id="b1", on_error=errors.append)
+        await ari.add_to_bridge("b1", [caller], on_error=errors.append)  # after the bridge's creation, in order
+        leg = await ari.originate(
+            "PJSIP/agent1", app_args=("agent",), channel_id="leg1", originator=caller, on_error=errors.append
+        )
+        assert (playback.id, bridge.id, leg.id) == ("pb1", "b1", "leg1")
+        if transport != "http":
+            assert ari.pending == pending + 5  # sent, none answered yet: nothing was awaited
+        if transport == "http":  # awaited: the failure is raised there and then
+            with pytest.raises(ChannelGone):
+                await ari.hangup("no-such-channel", on_error=errors.append)
+        else:
+            await ari.hangup("no-such-channel", on_error=errors.append)
+        await ari.stop_playback("no-such-playback", on_error=errors.append)  # gone already: not an error
+        await ari.destroy_bridge("no-such-bridge", on_error=errors.append)  # idem
+        assert (await ari.get_channel(caller)).state == "Up"  # an awaited request, answered after all of the above
+        bridges = {b.id: b for b in await ari.list_bridges()}
+        assert caller in bridges["b1"].channels
+        if transport != "http":
+            assert len(errors) == 1 and isinstance(errors[0], ChannelGone)
+            assert errors[0].channel_id == "no-such-channel"
+        else:
+            assert errors == []
+        assert ari.pending == pending
+        await ari.hangup(caller)
