@@ -329,7 +329,7 @@ class Application:
             write_back=self._write_back,
             resume_tickets=self._resume_ticket_numbering,
             pause_tickets=self.tickets.store.close_numbering,
-            running=self._running_now,
+            running=self.acd.set_running,
         )
         self.metrics.registry.register(RedisCollector(self.presence, self.store))
         self.admission = Admission(config.overload, self.ari, self.metrics, now=time.monotonic, emit=emit)
@@ -545,11 +545,6 @@ class Application:
 
     async def _resume_ticket_numbering(self) -> None:
         await self.tickets.store.open_numbering()
-
-    def _running_now(self, count: int) -> None:
-        """The presence beat's count of the tenant's running processes, for those whose work depends on it."""
-        self.acd.set_running(count)
-        self.center.set_running(count)
 
     async def _write_back(self) -> None:
         """Redis lost its data (runtime/presence.py): what this process holds in memory goes back, so that its calls,

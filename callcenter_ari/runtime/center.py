@@ -8,12 +8,6 @@ start's replay ended (a blocking read, no poll) and hands every event of another
 in every other within one read. So the queues' counts, service level, reports and agents' times are the whole
 center's in every process, and two processes' figures agree.
 
-A process alone (the presence beat counts the tenant's running processes: ``set_running``) has no one else's
-events to read: the stream holds only its own, which it would read back only to skip them (about 4 % of its CPU at
-100 calls/s). Once a read that began while it was alone has caught up, the follower waits for company, or for
-``caught_up`` to ask for a read, reading again at least every ``SWEEP_SECONDS``; then it reads on from where it
-stopped, so another process's events written before the beat counted it are fed all the same.
-
 Other processes' live calls are mirrored from their records (``CallMirror``): an event of another origin naming a
 call marks it, and after each read the marked calls' records are read in one round trip (a record is written
 before the events of the same step, so it is at least as new as the event). A record that ended, or is gone,
@@ -107,15 +101,6 @@ class Center:
         self.position = "0-0"  # the newest stream id whose event is fed and whose call is mirrored
         self._moved = anyio.Event()
         self.fed = 0  # other processes' events fed since the start (replay excluded)
-        self.reads = 0  # reads of the stream since the start
-        self._alone = False  # the presence beat found no other process of the tenant running (until it says so: not)
-        self._nudge = anyio.Event()  # company arrived, or ``caught_up`` wants a read
-
-    def set_running(self, count: int) -> None:
-        """How many processes of the tenant run now, this one included (from the presence beat)."""
-        alone, self._alone = self._alone, count <= 1
-        if alone and not self._alone:
-            self._nudge.set()
 
     def calls(self, local: Iterable[str]) -> list[CallSnapshot]:
         """Other processes' live calls, leaving out those this process serves (``local``: a call it took over)."""
@@ -142,8 +127,6 @@ class Center:
 
     async def caught_up(self, ident: str, within: float) -> bool:
         """Wait (up to ``within`` seconds) until the events up to stream id ``ident`` are fed; whether they are."""
-        if _position(self.position) < _position(ident):
-            self._nudge.set()  # a follower waiting for company reads now
         with anyio.move_on_after(within):
             while _position(self.position) < _position(ident):
                 await self._moved.wait()
@@ -153,7 +136,7 @@ class Center:
         task_status.started()
         swept = time.monotonic()
         read = self.position  # read up to here; ``position`` moves once those events' calls are mirrored too
-        found = idle = False
+        found = False
         while True:
             try:
                 # The calls the replay named or the last read marked (again after a failed read), then the next read.
@@ -165,12 +148,8 @@ class Center:
                     self.position = read
                     self._moved.set()
                     self._moved = anyio.Event()
-                if idle:
-                    await self._await_company()
                 if found:
                     await anyio.sleep(GATHER_SECONDS)
-                alone = self._alone
-                self.reads += 1
                 rows = await self._store.follow(read, BLOCK_SECONDS, READ_COUNT, undecoded=self._store.origin)
             except StoreUnavailable as exc:
                 log.warning("center.follow_failed", error=str(exc))
@@ -180,14 +159,6 @@ class Center:
             found = 0 < len(rows) < READ_COUNT
             if rows:
                 read = rows[-1].ident
-            # Caught up by a read that began alone: nothing newer is anyone else's.
-            idle = alone and self._alone and len(rows) < READ_COUNT
-
-    async def _await_company(self) -> None:
-        """Until another process runs, ``caught_up`` asks for a read, or the next sweep is due."""
-        with anyio.move_on_after(SWEEP_SECONDS):
-            await self._nudge.wait()
-        self._nudge = anyio.Event()
 
     def _feed(self, rows: list[StreamEvent]) -> None:
         for event in rows:

@@ -97,47 +97,6 @@ async def test_the_follower_feeds_and_mirrors_only_the_other_processes(redis: Re
         tg.cancel_scope.cancel()
 
 
-async def test_a_process_alone_reads_nothing_until_another_runs_then_misses_none(redis: Redis, keys: Keys) -> None:
-    """Alone (the presence beat's count), the follower stops reading once caught up; another process's events
-    written meanwhile are fed when a ``caught_up`` asks for them, or once the beat counts that process."""
-    here, there = stores(redis, keys)
-    fed: list[str] = []
-    center = Center(here, [lambda kind, fields: fed.append(fields["call_id"])])
-    center.begin(0.0)
-    center.set_running(1)
-    here.emit("call.started", {"call_id": "c1"})  # the first read finds it and is caught up
-    await here.flush()
-    async with anyio.create_task_group() as tg:
-        await tg.start(center.run)
-        assert await center.caught_up(await here.last_event_id(), 5.0)
-        with anyio.fail_after(5):
-            while center.reads < 1:
-                await anyio.sleep(0.01)
-        reads = center.reads
-        there.emit("call.started", {"call_id": "c2"})
-        await there.flush()
-        await anyio.sleep(0.3)  # a follower still reading would have fed it within milliseconds
-        assert (fed, center.reads) == ([], reads)
-
-        assert await center.caught_up(await here.last_event_id(), 5.0)  # asks for a read
-        assert fed == ["c2"]
-
-        there.emit("call.started", {"call_id": "c3"})
-        await there.flush()
-        await anyio.sleep(0.3)
-        assert fed == ["c2"]
-        center.set_running(2)  # another process now counts: read on from where it stopped
-        with anyio.fail_after(5):
-            while fed != ["c2", "c3"]:
-                await anyio.sleep(0.01)
-        there.emit("call.started", {"call_id": "c4"})
-        await there.flush()
-        with anyio.fail_after(5):
-            while fed != ["c2", "c3", "c4"]:
-                await anyio.sleep(0.01)
-        tg.cancel_scope.cancel()
-
-
 async def test_caught_up_says_no_when_the_follower_is_behind(redis: Redis, keys: Keys) -> None:
     here, _ = stores(redis, keys)
     center = Center(here, [])
