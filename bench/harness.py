@@ -198,6 +198,7 @@ class Probe:
         self.offer_latency: list[float] = []  # seconds, from call.queued to the call's first agent originate
         self._queued: dict[str, float] = {}
         self._pending: dict[str, tuple[float, float, bool]] = {}  # received, stamped, a prompt's end
+        self._dispatching: tuple[float, float, set[str]] | None = None  # the event in dispatch, calls it answered
         self._stamp = _Timestamps()
         self._install()
 
@@ -233,8 +234,19 @@ class Probe:
             received = time.perf_counter()
             if not self.first_event:
                 self.first_event = received
-            await dispatch(message)
-            if not isinstance(message, _TRACKED):
+            tracked = isinstance(message, _TRACKED)
+            if tracked:
+                # A tree that takes a call's input in the dispatcher's turn sends its request during `dispatch`:
+                # that request answers this event, unless an older one of the call waits still.
+                sent_at = self._stamp(message.timestamp)
+                self.arrival_skew = min(self.arrival_skew, time.time() - sent_at)
+                self._dispatching = (received, sent_at, set())
+            try:
+                await dispatch(message)
+            finally:
+                answered = self._dispatching[2] if self._dispatching is not None else set()
+                self._dispatching = None
+            if not tracked:
                 return
             if isinstance(message, PlaybackFinished):
                 call_id = message.playback.id.split("-", 1)[0]
@@ -248,13 +260,12 @@ class Probe:
                 if task is None:
                     return
                 call_id = task.call_id
+            if call_id in answered:
+                return
             waiting = pending.get(call_id)
             # The oldest event still unanswered, but for a prompt's end that only waits for the caller's key (an
             # IVR menu): from the key on, or the latency is the caller's pause, not the application's.
             if waiting is None or (isinstance(message, ChannelDtmfReceived) and waiting[2]):
-                sent_at = self._stamp(message.timestamp)
-                wall = time.time()
-                self.arrival_skew = min(self.arrival_skew, wall - sent_at)
                 pending[call_id] = (received, sent_at, isinstance(message, PlaybackFinished))
 
         def note_request(method: str, path: str) -> None:
@@ -262,6 +273,10 @@ class Probe:
             call_id = structlog.contextvars.get_contextvars().get("call_id")
             if call_id is not None:
                 stamp = pending.pop(call_id, None)
+                current = self._dispatching
+                if current is not None and call_id not in current[2] and (stamp is None or stamp[2]):
+                    current[2].add(call_id)  # the event being dispatched, answered in its own turn
+                    stamp = (current[0], current[1], False)
                 if stamp is not None:
                     now = time.perf_counter()
                     self.app_latency.append(now - stamp[0])
