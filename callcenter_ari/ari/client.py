@@ -110,10 +110,16 @@ class AriClient:
         self._timeout = request_timeout
         self._backoff = (reconnect_initial, reconnect_max)
         self._transport: Transport | None = None
+        self._sends: SendsWithoutWaiting | None = None  # the transport, when it sends without waiting
         self._up = anyio.Event()
         self.pending = 0  # requests sent and not answered yet: how far behind Asterisk (or we) are
         # Called before every request; raises to refuse it (a hot standby's fence: fencing.py).
         self.guard: Callable[[], None] | None = None
+
+    @property
+    def sends_without_waiting(self) -> bool:
+        """Whether an operation given ``on_error`` is sent without waiting now (connected, not over HTTP)."""
+        return self._sends is not None
 
     @property
     def transport_name(self) -> str:
@@ -131,7 +137,7 @@ class AriClient:
             transport = self._open(choice)
             reason, went_up = await self._session(transport, sink, choice, reconnect, task_status)
             self._up = anyio.Event()
-            self._transport = None
+            self._transport = self._sends = None
             if isinstance(reason, LoginRefused):
                 # Not a network blip: say what is wrong and where to fix it, at error level, on every retry.
                 log.error(
@@ -201,6 +207,7 @@ class AriClient:
                 tg.cancel_scope.cancel()
                 return _NO_REST_OVER_WS, False
             self._transport = transport
+            self._sends = transport if isinstance(transport, SendsWithoutWaiting) else None
             if self._event_filter:
                 self.filtered = await self._set_event_filter(transport)
             self._up.set()
@@ -297,8 +304,8 @@ class AriClient:
     ) -> bool:
         """Send without waiting; False when the transport cannot (HTTP), or there is none now (the caller then
         waits, for the reconnect too)."""
-        transport = self._transport
-        if not isinstance(transport, SendsWithoutWaiting):
+        transport = self._sends
+        if transport is None:
             return False
         if self.guard is not None:
             self.guard()

@@ -39,7 +39,7 @@ from callcenter_ari.fencing import SteppedDown
 from callcenter_ari.ivr import SurgeAnnouncement
 from callcenter_ari.metrics import Metrics
 from callcenter_ari.runtime.acd import AcdService, BoardCollector
-from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.call import LiveCall
 from callcenter_ari.runtime.callbacks import CallbackService, CallbackServices
 from callcenter_ari.runtime.center import Center
 from callcenter_ari.runtime.channels import Channels
@@ -100,7 +100,7 @@ class Services:
         clock: Clock,
         metrics: Metrics,
         timers: Timers,
-        calls: dict[str, CallTask],
+        calls: dict[str, LiveCall],
         channels: Channels,
         events: Events,
         spawner: Spawner,
@@ -124,7 +124,7 @@ class Services:
         self.channels = channels  # who owns each channel: a call, a line, a session, a feature code
         self.events = events
         self.spawn = spawner.spawn
-        self._start = spawner.start
+        self.start = spawner.start  # a task whose failure is the application's (a call's step that waits)
         self.emit = events.emit
         self.tenant = tenant
         self.http = http  # outgoing HTTP (CRM lookups)
@@ -150,7 +150,7 @@ class Services:
         """Called with every event appended to the stream (the demo's live view, statistics, ...)."""
         return self.events.observers
 
-    def adopt(self, task: CallTask, first: Input) -> None:
+    def adopt(self, task: LiveCall, first: Input) -> None:
         self.calls[task.call_id] = task
         self.channels.own(task.caller_channel, task)
         record = task.machine.record
@@ -160,12 +160,12 @@ class Services:
         if record.consult_channel:
             self.channels.own(record.consult_channel, task)
         self.metrics.calls_live.set(len(self.calls))
-        self._start(task.run, first)
+        task.start(first)
 
-    def expect_leg(self, channel_id: str, task: CallTask) -> None:
+    def expect_leg(self, channel_id: str, task: LiveCall) -> None:
         self.channels.own(channel_id, task)
 
-    def forget(self, task: CallTask) -> None:
+    def forget(self, task: LiveCall) -> None:
         self.calls.pop(task.call_id, None)
         for channel in (task.caller_channel, *every_leg(task.call_id, task.machine.record.offers)):
             self.channels.disown(channel, task)
@@ -223,7 +223,7 @@ class Application:
         )
         self.timers = Timers(self.clock)
         # What the services share, first; then each service with what it uses; then the services of calls.
-        calls: dict[str, CallTask] = {}
+        calls: dict[str, LiveCall] = {}
         channels = Channels()
         self.events = Events(self.store, self.clock, self.metrics)
         self.spawner = Spawner()
@@ -607,7 +607,7 @@ class Application:
         for adopted in settled.adopted:
             self.monitor.adopt(adopted)
         for record in records:
-            task = CallTask(InboundCall(record, self.settings_for(record.did)), services)
+            task = LiveCall(InboundCall(record, self.settings_for(record.did)), services)
             if record.call_id in live:
                 services.adopt(task, Resume(frozenset(channels)))
                 continue

@@ -1,20 +1,28 @@
-"""One task per live call: feed the machine, carry out its commands, persist its record.
+"""A live call: feed the machine, carry out its commands, persist its record.
+
+No task per call: an input is taken at once, in the turn of the event loop of whoever delivers it (the dispatcher
+for Asterisk's events, the ACD for an offer, the timers), as long as the commands of its step need not wait, which
+is the common case (the ARI requests go without waiting, below; the ACD's and the store's calls are queued). A step
+that must wait (a trunk line, a recording, a callback's slot, a named agent; every ARI request over the HTTP
+transport) goes on in a task of its own, which takes the inputs that come meanwhile, in order, and ends when there
+are none left.
 
 The executor is where adapter failures become inputs again: a 404 on the caller's channel is ``CallerGone``, on
 the agent's leg ``AgentGone``; an originate Asterisk refuses is ``AgentFailed``. Anything unexpected fails the
 call safe: it goes back to the dialplan (or is hung up), and its record says so.
 
 The requests whose answer decides nothing for the next command (answer, play, music on hold, originate, bridge,
-hang up...) are sent without waiting where the ARI transport keeps them in order (ari/client.py): a step then runs
-through without giving up its turn of the event loop. Their failures come back as the call's next input
-(``_Unanswered``) and become the same inputs, or the same failure, as an awaited request's would.
+hang up...) are sent without waiting where the ARI transport keeps them in order (ari/client.py). Their failures
+come back as the call's next input (``_Unanswered``) and become the same inputs, or the same failure, as an awaited
+request's would.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import httpx
@@ -85,8 +93,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-# A call's own events between two of its steps: a handful, unless a caller floods DTMF. Past this many waiting,
-# further digits are dropped; every other input (a hang-up, a timeout, an offer) is always queued.
+# A call's own events while one of its steps waits: a handful, unless a caller floods DTMF. Past this many
+# waiting, further digits are dropped; every other input (a hang-up, a timeout, an offer) is always queued.
 INBOX_SIZE = 32
 
 # How long a failed call's cleanup may wait on Asterisk: the caller must not be left in the application.
@@ -103,21 +111,23 @@ class _Unanswered:
         self.error = error
 
 
-class CallTask:
+class LiveCall:
     def __init__(self, machine: InboundCall, services: Services) -> None:
         self.machine = machine
         self.services = services
         self.call_id = machine.record.call_id
-        # A plain queue and an event: taking an input that is already there costs no turn of the event loop (a
-        # memory stream's receive takes one per input, about fifteen a call).
-        self._inbox: deque[Input | _Unanswered] = deque()
-        self._arrived = anyio.Event()
-        self._closed = False
+        self._inbox: deque[Input | _Unanswered] = deque()  # inputs delivered while a step waits
+        self._busy = False  # a turn is running: in the deliverer's, or a step waits in the call's task
+        self._closed = False  # no step runs any more: inputs are moot, requests' failures handled as they come
         self._lines: set[str] = set()  # the legs holding a trunk line (the lease is the leg's channel id)
 
     @property
     def caller_channel(self) -> str:
         return self.machine.record.channel_id
+
+    def start(self, first: Input) -> None:
+        """Run the call from its first input: a new call's ``Start``, a recovered one's ``Resume``."""
+        self.deliver(first)
 
     def channel_gone(self, channel_id: str, cause: int | None, dialstatus: str) -> None:
         """The caller hung up, or one of the legs the call dialled (an agent's, a transfer's, a consultation's)."""
@@ -130,51 +140,47 @@ class CallTask:
         self.deliver(Timeout(name))
 
     def deliver(self, message: Input | _Unanswered) -> bool:
-        """Queue an input without waiting; False only for a digit dropped from a flood (an input for an ended call
-        is moot). A full inbox must never lose a hang-up: the call would wait for it forever."""
+        """Take an input: at once when no step of the call waits, else after it. False only for a digit dropped
+        from a flood (an input for an ended call is moot). A full inbox must never lose a hang-up: the call would
+        wait for it forever."""
         if isinstance(message, Digit) and len(self._inbox) >= INBOX_SIZE:
             return False
         if not self._closed:
             self._inbox.append(message)
-            self._arrived.set()
+            if not self._busy:
+                self._take_turn()
         return True
 
-    async def _next(self) -> Input | _Unanswered:
-        while not self._inbox:
-            self._arrived = anyio.Event()
-            await self._arrived.wait()
-        return self._inbox.popleft()
+    def _take_turn(self) -> None:
+        """The inputs waiting, one step each, in this turn of the event loop, until one must wait: that step goes
+        on in the call's task. A step that fails (a bug, a refused request) fails the call safe, in the task."""
+        self._busy = True
+        tokens = structlog.contextvars.bind_contextvars(call_id=self.call_id)
+        try:
+            self._turn()
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
 
-    async def run(self, first: Input) -> None:
-        left_live = False
-        with structlog.contextvars.bound_contextvars(call_id=self.call_id):
-            try:
-                if isinstance(first, Start):
-                    first = await self._take_line(first)
-                await self._step(first)
-                while not self.machine.ended:
-                    await self._step(await self._next())
-            except (anyio.get_cancelled_exc_class(), SteppedDown):
-                left_live = not self.machine.ended  # the process stops: whoever recovers the call goes on with it
-                raise
-            except Exception:
-                log.exception("call.failed")
-                self._closed = True  # no step runs after this: its requests' failures are handled as they come
-                try:
-                    await self._fail_safe()
-                except Exception:  # one call's trouble must never take the process down
-                    log.exception("call.fail_safe_failed")
-            finally:
-                if not left_live:
-                    self._release_lines()
-                    self._open_ticket()
-                self._log_outcome()
-                self._closed = True
-                self._inbox.clear()
-                self.services.timers.cancel_owner(self.call_id)
-                self.services.forget(self)
+    def _turn(self) -> None:
+        try:
+            inbox = self._inbox
+            while inbox and not self.machine.ended:
+                rest = self._step_now(inbox.popleft())
+                if rest is not None:
+                    self.services.start(self._go_on, *rest)
+                    return
+        except Exception:
+            log.exception("call.failed")
+            self._closed = True
+            self.services.start(self._fail)
+            return
+        if self.machine.ended:
+            self._end()
+        self._busy = False
 
-    async def _step(self, message: Input | _Unanswered) -> None:
+    def _step_now(self, message: Input | _Unanswered) -> tuple[list[Command], deque[Input | _Unanswered]] | None:
+        """``_step`` in this turn; what is left of it (its commands from the first that must wait, the inputs that
+        follow) when it cannot go on without waiting."""
         machine, services = self.machine, self.services
         pending: deque[Input | _Unanswered] = deque([message])
         while pending:
@@ -184,6 +190,96 @@ class CallTask:
                 if follow_up is not None:
                     pending.append(follow_up)
                 continue
+            if isinstance(item, Start) and self._on_a_trunk():
+                pending.appendleft(item)  # its line is taken first, from Redis
+                return [], pending
+            commands = machine.handle(item, services.clock.now())
+            for n, command in enumerate(commands):
+                if not self._immediate(command):
+                    return commands[n:], pending
+                follow_up = _run_now(self._execute(command))
+                if follow_up is not None:
+                    pending.append(follow_up)
+        services.store.save_call(machine.record)
+        return None
+
+    def _immediate(self, command: Command) -> bool:
+        """Whether carrying the command out needs no wait (its requests go without waiting)."""
+        match command:
+            case RecordMessage() | StartRecording() | ControlRecording() | JoinAgent():
+                return False
+            case RequestCallback() | ReserveAgent():
+                return False
+            case Originate(trunk=trunk) if trunk:
+                return False  # its line is taken first, from Redis
+            case _ if isinstance(command, _ARI_COMMANDS):
+                return self.services.ari.sends_without_waiting
+        return True
+
+    async def _go_on(self, commands: list[Command], pending: deque[Input | _Unanswered]) -> None:
+        """A step that must wait, to its end, then the inputs that came meanwhile; the call's turns are taken in
+        the deliverer's again once none is left."""
+        left_live = False
+        with structlog.contextvars.bound_contextvars(call_id=self.call_id):
+            try:
+                await self._step(pending, commands)
+                while self._inbox and not self.machine.ended:
+                    await self._step(deque([self._inbox.popleft()]))
+            except (anyio.get_cancelled_exc_class(), SteppedDown):
+                left_live = not self.machine.ended  # the process stops: whoever recovers the call goes on with it
+                self._end(left_live=left_live)
+                raise
+            except Exception:
+                log.exception("call.failed")
+                self._closed = True
+                await self._fail_safely()
+            if self.machine.ended or self._closed:
+                self._end()
+            else:
+                self._busy = False
+
+    async def _fail(self) -> None:
+        with structlog.contextvars.bound_contextvars(call_id=self.call_id):
+            try:
+                await self._fail_safely()
+            finally:
+                self._end()
+
+    async def _fail_safely(self) -> None:
+        try:
+            await self._fail_safe()
+        except Exception:  # one call's trouble must never take the process down
+            log.exception("call.fail_safe_failed")
+
+    def _end(self, *, left_live: bool = False) -> None:
+        if self.services.calls.get(self.call_id) is not self:
+            return  # ended already
+        if not left_live:
+            self._release_lines()
+            self._open_ticket()
+        self._log_outcome()
+        self._closed = True
+        self._inbox.clear()
+        self.services.timers.cancel_owner(self.call_id)
+        self.services.forget(self)
+
+    async def _step(self, pending: deque[Input | _Unanswered], commands: list[Command] | None = None) -> None:
+        """Handle the inputs in ``pending`` (after carrying out ``commands``, left from a step begun in a turn),
+        and the inputs their commands give back, then write the record."""
+        machine, services = self.machine, self.services
+        for command in commands or ():
+            follow_up = await self._execute(command)
+            if follow_up is not None:
+                pending.append(follow_up)
+        while pending:
+            item = pending.popleft()
+            if isinstance(item, _Unanswered):
+                follow_up = self._failure(item.command, item.error)
+                if follow_up is not None:
+                    pending.append(follow_up)
+                continue
+            if isinstance(item, Start):
+                item = await self._take_line(item)
             for command in machine.handle(item, services.clock.now()):
                 follow_up = await self._execute(command)
                 if follow_up is not None:
@@ -340,6 +436,10 @@ class CallTask:
             return None
         raise error
 
+    def _on_a_trunk(self) -> bool:
+        source = self.machine.record.source
+        return bool(source) and self.services.lines.known(source)
+
     def _release_lines(self) -> None:
         """Every trunk line the call holds: the caller's, and its legs' (those it took, and those a process before a
         restart took, which the lines service recovered): leg ids follow one scheme, releasing is idempotent."""
@@ -353,7 +453,7 @@ class CallTask:
         """A call that came in on a configured trunk holds one of its lines for as long as it lasts; one the trunk
         has no line left for (more calls than the carrier contract or the card allows) is refused."""
         source, lines = self.machine.record.source, self.services.lines
-        if not source or not lines.known(source):
+        if not self._on_a_trunk():
             return start
         if await lines.acquire(self.caller_channel, (source,)) is None:
             log.warning("trunk.full", trunk=source, direction="inbound")
@@ -412,7 +512,8 @@ class CallTask:
 
     async def close(self, message: EndedWhileAway) -> None:
         """Close a call that is not run: recovery found its caller gone while the process was down."""
-        await self._step(message)
+        self._busy = True  # not run: nothing delivered to it takes a turn
+        await self._step(deque([message]))
         self._closed = True
         self._release_lines()
 
@@ -431,6 +532,35 @@ class CallTask:
             except Exception:
                 log.exception("call.fail_safe_step_failed", command=type(command).__name__)
         services.store.save_call(self.machine.record)
+
+
+# What the executor sends to Asterisk: immediate only when the transport sends without waiting.
+_ARI_COMMANDS = (
+    Answer,
+    Play,
+    StopPlayback,
+    Hangup,
+    ContinueInDialplan,
+    MohStart,
+    MohStop,
+    Mute,
+    Unmute,
+    Originate,
+    Connect,
+    DestroyBridge,
+    JoinBridge,
+    LeaveBridge,
+)
+
+
+def _run_now(step: Coroutine[Any, Any, Input | None]) -> Input | None:
+    """Run a coroutine that must not wait (``_execute`` of an immediate command) to its end, now."""
+    try:
+        step.send(None)
+    except StopIteration as done:
+        return cast(Input | None, done.value)
+    step.close()
+    raise RuntimeError("a command taken for immediate waited")
 
 
 async def _hangup(ari: AriClient, channel: str, cause: int) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.call import LiveCall
 
 
 class Owner(Protocol):
@@ -36,10 +36,10 @@ class Channels:
     def owner(self, channel_id: str) -> Owner | None:
         return self._owners.get(channel_id)
 
-    def call(self, channel_id: str) -> CallTask | None:
+    def call(self, channel_id: str) -> LiveCall | None:
         """The call that owns the channel, if a call does."""
         owner = self._owners.get(channel_id)
-        return owner if isinstance(owner, CallTask) else None
+        return owner if isinstance(owner, LiveCall) else None
 
     def gone(self, channel_id: str, cause: int | None, dialstatus: str = "") -> bool:
         """Tell the channel's owner it is gone; False if nobody owns it."""

@@ -50,7 +50,7 @@ from callcenter_ari.calls.messages import (
     Start,
 )
 from callcenter_ari.calls.records import LEG_PHASES, CallRecord
-from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.call import LiveCall
 from callcenter_ari.runtime.overload import Admission
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ class Dispatcher:
         if task is not None:
             self._deliver(task, message)
 
-    def _deliver(self, task: CallTask, message: Input) -> None:
+    def _deliver(self, task: LiveCall, message: Input) -> None:
         if not task.deliver(message):
             self.services.metrics.dtmf_dropped.inc()
             # A caller can press keys faster than anyone reads them: one line per hundred, not one per key.
@@ -256,7 +256,7 @@ class Dispatcher:
             caller_name=_NAME_CHARS.sub("", channel.caller.name)[:64],
             started_at=services.clock.now(),
         )
-        task = CallTask(InboundCall(record, self._settings_for(record.did)), services)
+        task = LiveCall(InboundCall(record, self._settings_for(record.did)), services)
         services.adopt(task, Start(services.surge()))
         services.metrics.calls_started.inc()
 
@@ -286,7 +286,7 @@ class Dispatcher:
                 await self._playback_finished_while_away(task, task.machine.awaited_playback)
         log.info("ari.reconciled", live_calls=len(services.calls), ended_while_away=ended)
 
-    async def _playback_finished_while_away(self, task: CallTask, playback_id: str) -> None:
+    async def _playback_finished_while_away(self, task: LiveCall, playback_id: str) -> None:
         """A PlaybackFinished sent while we were disconnected is lost; a playback that is gone has finished."""
         try:
             await self.services.ari.get_playback(playback_id)

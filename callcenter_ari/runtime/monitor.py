@@ -32,7 +32,7 @@ from callcenter_ari.runtime.shared import Emit, Spawn
 from callcenter_ari.store.monitor_sessions import MonitorSessions
 
 if TYPE_CHECKING:
-    from callcenter_ari.runtime.call import CallTask
+    from callcenter_ari.runtime.call import LiveCall
     from callcenter_ari.runtime.channels import Channels
 
 log = structlog.get_logger(__name__)
@@ -94,7 +94,7 @@ class MonitorService:
     def __init__(
         self,
         ari: AriClient,
-        calls: Mapping[str, CallTask],
+        calls: Mapping[str, LiveCall],
         channels: Channels,
         *,
         spawn: Spawn,

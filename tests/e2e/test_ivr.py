@@ -263,18 +263,19 @@ async def test_a_dtmf_flood_is_cut_short_without_flooding_the_logs_or_the_event_
     sim: Simulator, start_app
 ) -> None:
     """Three thousand keys at once over the WebSocket: the call goes on to its fallback queue, at most 100 keys
-    are reported, dropped keys are counted and logged now and then rather than one line each, and the next caller
-    is served as usual."""
+    are reported, keys dropped (only while a step of the call waits: taken at once, each is a step of its own) are
+    counted and logged now and then rather than one line each, no line is logged per key, and the next caller is
+    served as usual."""
     async with start_app(FLOWS) as app:
         channel = await sim.inject_call(did="5553000", caller="+15551230009")
         await eventually(lambda: playing(sim, channel), what="menu prompt")
         with capture_logs() as logs:
             await sim.press(channel, "5" * 3000)  # not an option: invalid prompt, then the fallback
             await eventually(lambda: phase_of(app, channel) == "queued", what="fallback queue")
-            await eventually(lambda: app.metrics.dtmf_dropped._value.get() > 0, what="keys dropped")
         dropped = app.metrics.dtmf_dropped._value.get()
         flood_lines = [line for line in logs if line["event"] == "call.inbox_full"]
-        assert 1 <= len(flood_lines) <= dropped // 100 + 1
+        assert len(flood_lines) <= dropped // 100 + 1
+        assert len(logs) < 50, [line["event"] for line in logs]
         await app.store.flush()
         call_id = record_of(app, channel).call_id
         keys = [f for _, kind, f in await app.store.events() if kind == "ivr.key" and f.get("call_id") == call_id]

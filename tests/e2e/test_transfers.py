@@ -9,7 +9,7 @@ from typing import Any
 
 from callcenter_ari.calls.messages import CancelConsult, CompleteTransfer, Consult, StartConference, TransferToAgent
 from callcenter_ari.runtime.app import Application
-from callcenter_ari.runtime.call import CallTask
+from callcenter_ari.runtime.call import LiveCall
 from callcenter_ari.sim import PhoneBehaviour, Simulator
 from tests.e2e.helpers import agent_leg_up_in_sim, ended_call, phase_of, through_greeting, until
 
@@ -33,7 +33,7 @@ trunk = "provider1"
 """
 
 
-async def connected_to_a1(app: Application, sim: Simulator, caller: str) -> CallTask:
+async def connected_to_a1(app: Application, sim: Simulator, caller: str) -> LiveCall:
     """A caller on the support line answered by a1, while a2 is available and idle."""
     sim.add_phone("PJSIP/agent1", PhoneBehaviour(answer_after=0.5))
     await app.acd.log_out("a2")
@@ -64,7 +64,7 @@ async def kinds(app: Application, call_id: str) -> list[str]:
     return [kind for _, kind, fields in await app.store.events() if fields.get("call_id") == call_id]
 
 
-async def consult_answered(app: Application, sim: Simulator, task: CallTask, **phone: Any) -> str:
+async def consult_answered(app: Application, sim: Simulator, task: LiveCall, **phone: Any) -> str:
     """a1 consults a2, whose phone answers; returns the consult leg."""
     sim.add_phone("PJSIP/agent2", PhoneBehaviour(answer_after=0.5, **phone))
     app.deliver(task.call_id, Consult("agent", "a2"))
