@@ -169,6 +169,10 @@ class LiveCall:
                 if rest is not None:
                     self.services.start(self._go_on, *rest)
                     return
+        except SteppedDown as stop:  # the process stops acting for its node: not in the deliverer's task
+            self._end(left_live=True)
+            self.services.start(_stop, stop)
+            return
         except Exception:
             log.exception("call.failed")
             self._closed = True
@@ -293,17 +297,20 @@ class LiveCall:
             if not self._closed:
                 self.deliver(_Unanswered(command, error))
                 return
-            try:  # no step will take it: what it means needs no call (a hang-up instead of a refused continue)
-                self._failure(command, error)
-            except AriError:
-                log.warning("call.request_failed_after_end", command=type(command).__name__, error=error.message)
+            with structlog.contextvars.bound_contextvars(call_id=self.call_id):
+                try:  # no step will take it: what it means needs no call (a hang-up instead of a refused continue)
+                    self._failure(command, error)
+                except AriError:
+                    log.warning("call.request_failed_after_end", command=type(command).__name__, error=error.message)
 
         return failed
 
-    async def _execute(self, command: Command) -> Input | None:
+    async def _execute(self, command: Command, *, wait: bool = False) -> Input | None:
+        """Carry out one command; ``wait``: its requests awaited, whatever the transport (a failing call's last
+        ones, which its shield must cover)."""
         services, record = self.services, self.machine.record
         ari: AriClient = services.ari
-        told = self._unanswered(command)
+        told = None if wait else self._unanswered(command)
         try:
             match command:
                 case Answer(channel):
@@ -327,7 +334,10 @@ class LiveCall:
                     await ari.hangup(channel, cause=cause, on_error=told)
                 case ContinueInDialplan(channel):
                     services.admission.gave_up(channel)  # should the dialplan send it in again: not served twice
-                    await ari.continue_in_dialplan(channel, on_error=told)
+                    try:
+                        await ari.continue_in_dialplan(channel, on_error=told)
+                    except AriError:  # awaited and refused: hung up instead, in this step
+                        await _hangup(ari, channel, 41)
                 case MohStart(channel, moh_class):
                     await ari.moh_start(channel, moh_class, on_error=told)
                 case MohStop(channel):
@@ -512,9 +522,8 @@ class LiveCall:
 
     async def close(self, message: EndedWhileAway) -> None:
         """Close a call that is not run: recovery found its caller gone while the process was down."""
-        self._busy = True  # not run: nothing delivered to it takes a turn
+        self._busy = self._closed = True  # not run: its requests' failures are handled as they come
         await self._step(deque([message]))
-        self._closed = True
         self._release_lines()
 
     async def _fail_safe(self) -> None:
@@ -525,8 +534,8 @@ class LiveCall:
         for command in self.machine.handle(Failed(), services.clock.now()):
             try:
                 if isinstance(command, ContinueInDialplan | Hangup):
-                    with anyio.CancelScope(deadline=deadline, shield=True):
-                        await self._execute(command)
+                    with anyio.CancelScope(deadline=deadline, shield=True):  # awaited: the shield holds them
+                        await self._execute(command, wait=True)
                 else:
                     await self._execute(command)
             except Exception:
@@ -551,6 +560,10 @@ _ARI_COMMANDS = (
     JoinBridge,
     LeaveBridge,
 )
+
+
+async def _stop(stop: SteppedDown) -> None:
+    raise stop
 
 
 def _run_now(step: Coroutine[Any, Any, Input | None]) -> Input | None:

@@ -12,20 +12,26 @@ dropped socket does; the client then reconnects with a new transport.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 import anyio
+import msgspec
+import structlog
 
 from callcenter_ari.ari.errors import AriUnavailable, LoginRefused
 from callcenter_ari.ari.events import decode_wire
 from callcenter_ari.ari.transport import Completion, Endpoint, EventSink, Response
+from callcenter_ari.ari.websocket import SWEEP_SECONDS
 from callcenter_ari.sim.server import message_body, rest_answer
 
 if TYPE_CHECKING:
     from callcenter_ari.sim.simulator import Simulator
+
+log = structlog.get_logger(__name__)
 
 
 class _Reply:
@@ -67,6 +73,23 @@ class _Stream:
         self.close()  # the hub has detached it: closing is all a drop is, without a socket
 
 
+class _Waiter:
+    """Who waits for one request's answer: told once, by the answer or by the time-out, whichever comes first."""
+
+    __slots__ = ("deadline", "done", "told", "what")
+
+    def __init__(self, done: Completion, deadline: float, what: str) -> None:
+        self.done = done
+        self.deadline = deadline
+        self.what = what
+        self.told = False
+
+    def __call__(self, answer: Response | AriUnavailable) -> None:
+        if not self.told:
+            self.told = True
+            self.done(answer)
+
+
 class InProcessTransport:
     name = "inprocess"
 
@@ -76,8 +99,9 @@ class InProcessTransport:
         self._timeout = request_timeout
         self._stream: _Stream | None = None
         # Requests awaited and sent without waiting alike, answered one after another in the order sent.
-        self._outbox: deque[tuple[str, str, Mapping[str, str] | None, bytes | None, Completion]] = deque()
+        self._outbox: deque[tuple[str, str, Mapping[str, str] | None, bytes | None, _Waiter]] = deque()
         self._queued = anyio.Event()
+        self._waiting: deque[_Waiter] = deque()  # in sending order, hence in deadline order
 
     async def request(
         self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes | None = None
@@ -90,10 +114,7 @@ class InProcessTransport:
             came.set()
 
         self.send(method, path, query, body, done)
-        with anyio.move_on_after(self._timeout):
-            await came.wait()
-        if not answers:
-            raise AriUnavailable(f"no answer to {method} {path} within {self._timeout} s")
+        await came.wait()  # the answer, or the time-out's AriUnavailable
         if isinstance(answers[0], AriUnavailable):
             raise answers[0]
         return answers[0]
@@ -104,7 +125,9 @@ class InProcessTransport:
         stream = self._stream
         if stream is None or stream.closed:
             raise AriUnavailable("the simulator's event stream is not connected")
-        self._outbox.append((method, path, query, body, done))
+        waiter = _Waiter(done, time.monotonic() + self._timeout, f"{method} {path}")
+        self._outbox.append((method, path, query, body, waiter))
+        self._waiting.append(waiter)
         self._queued.set()
 
     async def run(self, sink: EventSink, connected: Callable[[], None]) -> None:
@@ -117,16 +140,29 @@ class InProcessTransport:
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._answer, stream)
+                tg.start_soon(self._sweep)
                 connected()
                 await self._read(stream, sink)
                 tg.cancel_scope.cancel()
         finally:
             sim.hub.detach(stream)
             self._stream = None
-            outbox, self._outbox = self._outbox, deque()
-            for *_, done in outbox:
-                done(AriUnavailable("the simulator's event stream closed during a request"))
+            self._outbox.clear()
+            waiting, self._waiting = self._waiting, deque()
+            for waiter in waiting:
+                waiter(AriUnavailable("the simulator's event stream closed during a request"))
         raise AriUnavailable("the simulator dropped the event stream")
+
+    async def _sweep(self) -> None:
+        """Tell the requests whose time-out has passed that no answer comes (a late answer is then ignored), as
+        the WebSocket transport's sweeper does."""
+        waiting = self._waiting
+        while True:
+            await anyio.sleep(SWEEP_SECONDS)
+            now = time.monotonic()
+            while waiting and (waiting[0].told or waiting[0].deadline <= now):
+                waiter = waiting.popleft()
+                waiter(AriUnavailable(f"no answer to {waiter.what} within {self._timeout} s"))
 
     async def _answer(self, stream: _Stream) -> None:
         """Answer the requests in the order sent, each reply queued behind the events its request caused."""
@@ -144,6 +180,9 @@ class InProcessTransport:
             except anyio.get_cancelled_exc_class():
                 done(AriUnavailable("the simulator's event stream closed during a request"))
                 raise
+            except Exception as exc:  # a fault of the simulator's: this request fails, as Asterisk's 500 would
+                log.exception("sim.request_failed", request=f"{method} {path}")
+                status, answer = 500, msgspec.json.encode({"message": f"simulator error: {exc!r}"[:200]})
             if stream.closed:
                 done(AriUnavailable("the simulator's event stream closed during a request"))
             else:

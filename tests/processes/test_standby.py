@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import anyio
@@ -163,7 +164,12 @@ async def test_a_process_paused_past_its_lease_is_fenced_and_exits(cluster: Clus
     assert fence == 2  # the first start took token 1, the takeover 2
     await cluster.sim.hangup(channel, 16)
     await until(lambda: _ended(second, call_id), what="the call ended through the new active")
-    origins = {fields[b"origin"].decode() for _, fields in await redis.xrange(keys.agent_changes)}
+
+    async def origins_of_changes() -> set[str]:
+        return {fields[b"origin"].decode() for _, fields in await redis.xrange(keys.agent_changes)}
+
+    # The agent freed by the call's end: written by the new active's store a moment after its call.ended line.
+    origins = await until(lambda: _two_or_more(origins_of_changes()), what="the new active's agent change")
     first_instance = _instance(first)
     changes_after = [
         fields[b"origin"].decode()
@@ -171,6 +177,11 @@ async def test_a_process_paused_past_its_lease_is_fenced_and_exits(cluster: Clus
         if fields[b"origin"].decode() == first_instance and _after_takeover(ident, second)
     ]
     assert changes_after == [] and len(origins) >= 2
+
+
+async def _two_or_more(found: Awaitable[set[str]]) -> set[str] | None:
+    values = await found
+    return values if len(values) >= 2 else None
 
 
 def second_node(app: AppProcess) -> str:

@@ -4,14 +4,18 @@ stays up. Against the simulator over a real socket, its answer to ``ping`` delay
 
 from __future__ import annotations
 
+import functools
+
 import anyio
 import pytest
 
+from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriUnavailable
 from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.ari.websocket import WebSocketTransport
 from callcenter_ari.sim import Simulator
 from callcenter_ari.sim.faults import FaultRule
+from callcenter_ari.sim.inprocess import InProcessTransport
 from tests.sim.conftest import PASSWORD, USER
 
 pytestmark = pytest.mark.wire
@@ -52,4 +56,36 @@ async def test_an_unanswered_request_fails_and_the_others_go_on(sim: Simulator) 
             with anyio.fail_after(5):
                 while not received:
                     await anyio.sleep(0.05)
+            tg.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("transport", [pytest.param("websocket", marks=pytest.mark.wire), "inprocess"])
+async def test_a_request_sent_without_waiting_that_gets_no_answer_in_time_is_reported(
+    sim: Simulator, transport: str
+) -> None:
+    """Sent without waiting, over the WebSocket and in process alike: no answer within the time-out is reported
+    to ``on_error`` as ``AriUnavailable``; the late answer is then ignored."""
+    sim.api.faults.set([FaultRule("answer", "slow", 1.0, delay=2.0)])
+    async with sim.serve() as server:
+        endpoint = Endpoint(server.base_url, "callcenter", USER, PASSWORD)
+        in_process = functools.partial(InProcessTransport, sim, request_timeout=0.5)
+        ari = AriClient(
+            endpoint, transport=in_process if transport == "inprocess" else "websocket", request_timeout=0.5
+        )
+        errors: list[Exception] = []
+
+        async def sink(message: object) -> None:
+            pass
+
+        async with anyio.create_task_group() as tg:
+            await tg.start(ari.run, sink)
+            channel = await sim.inject_call(did="5551000", caller="+15550001111")
+            await ari.answer(channel, on_error=errors.append)
+            with anyio.fail_after(5):
+                while not errors:
+                    await anyio.sleep(0.05)
+            assert isinstance(errors[0], AriUnavailable) and "answer" in errors[0].message
+            await anyio.sleep(2.0)  # the answer comes late: not reported again
+            assert len(errors) == 1 and ari.pending == 0
+            assert await ari.asterisk_info() is not None  # the connection is still up
             tg.cancel_scope.cancel()
