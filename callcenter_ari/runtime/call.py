@@ -190,9 +190,7 @@ class LiveCall:
         while pending:
             item = pending.popleft()
             if isinstance(item, _Unanswered):
-                follow_up = self._failure(item.command, item.error)
-                if follow_up is not None:
-                    pending.append(follow_up)
+                _then(pending, self._failure(item.command, item.error))
                 continue
             if isinstance(item, Start) and self._on_a_trunk():
                 pending.appendleft(item)  # its line is taken first, from Redis
@@ -201,9 +199,7 @@ class LiveCall:
             for n, command in enumerate(commands):
                 if not self._immediate(command):
                     return commands[n:], pending
-                follow_up = _run_now(self._execute(command))
-                if follow_up is not None:
-                    pending.append(follow_up)
+                _then(pending, _run_now(self._execute(command)))
         services.store.save_call(machine.record)
         return None
 
@@ -272,22 +268,16 @@ class LiveCall:
         and the inputs their commands give back, then write the record."""
         machine, services = self.machine, self.services
         for command in commands or ():
-            follow_up = await self._execute(command)
-            if follow_up is not None:
-                pending.append(follow_up)
+            _then(pending, await self._execute(command))
         while pending:
             item = pending.popleft()
             if isinstance(item, _Unanswered):
-                follow_up = self._failure(item.command, item.error)
-                if follow_up is not None:
-                    pending.append(follow_up)
+                _then(pending, self._failure(item.command, item.error))
                 continue
             if isinstance(item, Start):
                 item = await self._take_line(item)
             for command in machine.handle(item, services.clock.now()):
-                follow_up = await self._execute(command)
-                if follow_up is not None:
-                    pending.append(follow_up)
+                _then(pending, await self._execute(command))
         services.store.save_call(machine.record)
 
     def _unanswered(self, command: Command) -> OnError:
@@ -560,6 +550,12 @@ _ARI_COMMANDS = (
     JoinBridge,
     LeaveBridge,
 )
+
+
+def _then(pending: deque[Input | _Unanswered], follow_up: Input | None) -> None:
+    """A command's outcome that is an input of the call: handled next, in the same step."""
+    if follow_up is not None:
+        pending.append(follow_up)
 
 
 async def _stop(stop: SteppedDown) -> None:
