@@ -98,7 +98,7 @@ def app_config(ari_url: str, *, prefix: str, node: str, agents: int) -> str:
         "inbound": {"greeting": "sound:beep", "default_queue": QUEUE},
         # Calls offered faster than they complete wait for the process instead of being shed: completed calls per
         # second over the window is then what the process (and its simulator) gets through.
-        "overload": {"max_calls": 50_000, "max_pending_requests": 10_000},
+        "overload": {"max_calls": 50_000, "max_pending_requests": 10_000, "max_ari_lag_seconds": 60.0},
         f"dids.{DID}": {"queue": QUEUE},
         f"queues.{QUEUE}": {"wrapup_seconds": 0.0, "ring_timeout_seconds": 15.0, "max_wait_seconds": 3600.0},
     }

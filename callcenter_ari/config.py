@@ -72,10 +72,12 @@ class OverloadSection(_Section, frozen=True):
     and then failing (an answer that times out, a caller handed back and sent in again)."""
 
     max_calls: int = 3000  # calls in progress at once
-    # ARI requests waiting for Asterisk's answer at once. 1000 is about a second behind at 100 calls/s (9 requests a
-    # call), far short of the request time-out at which calls fail; 200 shed calls at a fifth of a second of lag,
-    # which a busy host gives an app with CPU to spare.
-    max_pending_requests: int = 1000
+    # How far behind Asterisk may be: the oldest ARI request still unanswered has waited this long. A second is far
+    # short of the request time-out at which calls fail, whatever the call rate.
+    max_ari_lag_seconds: float = 1.0
+    # ARI requests in flight at once: a bound on what the process holds for them. 5000 is more than a second's worth
+    # at 400 calls/s (9 requests a call, sent without waiting), so the lag above is what sheds first.
+    max_pending_requests: int = 5000
     # busy: hang up with cause 17; congestion: cause 34 (a carrier routes the call elsewhere); message: answer, play
     # ``message``, hang up; continue: on in the dialplan at context/extension/priority (an overflow that must not
     # send the call back to this application)
@@ -499,6 +501,8 @@ def problems(config: Config) -> list[str]:
     overload = config.overload
     if overload.max_calls < 1 or overload.max_pending_requests < 1:
         found.append("overload: max_calls and max_pending_requests must be at least 1")
+    if not 0 < overload.max_ari_lag_seconds <= 60:
+        found.append("overload.max_ari_lag_seconds: more than 0 and at most 60")
     if overload.treatment == "continue" and not _ID.fullmatch(overload.context):
         found.append("overload.context: the dialplan context the calls go on to (treatment = continue)")
     if overload.treatment == "message" and (problem := check_item(overload.message)) is not None:

@@ -15,7 +15,9 @@ raised. Over the HTTP transport, whose requests may overtake one another, it is 
 
 from __future__ import annotations
 
+import itertools
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
@@ -112,9 +114,24 @@ class AriClient:
         self._transport: Transport | None = None
         self._sends: SendsWithoutWaiting | None = None  # the transport, when it sends without waiting
         self._up = anyio.Event()
-        self.pending = 0  # requests sent and not answered yet: how far behind Asterisk (or we) are
+        self.pending = 0  # requests sent and not answered yet
+        # When each request still unanswered was sent, by its number (consecutive, in sending order): ``lag``.
+        self._sent_at: dict[int, float] = {}
+        self._numbers = itertools.count()
+        self._oldest = 0  # no unanswered request has a lower number
         # Called before every request; raises to refuse it (a hot standby's fence: fencing.py).
         self.guard: Callable[[], None] | None = None
+
+    @property
+    def lag(self) -> float:
+        """How long the oldest request still unanswered has waited, in seconds (0 when none): how far behind
+        Asterisk (or this process, reading its answers) is, whatever the call rate."""
+        sent = self._sent_at
+        if not sent:
+            return 0.0
+        while self._oldest not in sent:
+            self._oldest += 1
+        return time.monotonic() - sent[self._oldest]
 
     @property
     def sends_without_waiting(self) -> bool:
@@ -265,11 +282,14 @@ class AriClient:
         transport = self._transport
         if transport is None:
             raise AriUnavailable("not connected to Asterisk")
+        number = next(self._numbers)
+        self._sent_at[number] = time.monotonic()
         self.pending += 1
         try:
             return await transport.request(method, path, query, body)
         finally:
             self.pending -= 1
+            del self._sent_at[number]
 
     async def _call(
         self,
@@ -310,8 +330,11 @@ class AriClient:
         if self.guard is not None:
             self.guard()
 
+        number = next(self._numbers)
+
         def done(answer: Response | AriUnavailable) -> None:
             self.pending -= 1
+            del self._sent_at[number]
             if isinstance(answer, AriUnavailable):
                 error: AriError = answer
             elif answer.status < 300:
@@ -323,8 +346,14 @@ class AriClient:
             except Exception:  # the reader that calls this must go on reading
                 log.exception("ari.error_handler_failed", request=f"{method} {path}")
 
-        transport.send(method, path, query, body, done)
+        self._sent_at[number] = time.monotonic()
         self.pending += 1
+        try:
+            transport.send(method, path, query, body, done)
+        except BaseException:
+            self.pending -= 1
+            del self._sent_at[number]
+            raise
         return True
 
     # ---- channels --------------------------------------------------------------------------------------

@@ -62,7 +62,8 @@ class Admission:
             return "returned"
         if calls_live >= self.settings.max_calls:
             return "max_calls"
-        if self._ari.pending >= self.settings.max_pending_requests:
+        ari = self._ari
+        if ari.pending >= self.settings.max_pending_requests or ari.lag >= self.settings.max_ari_lag_seconds:
             return "ari_backlog"
         if self._shedding:
             self._shedding = False

@@ -5,6 +5,7 @@ stays up. Against the simulator over a real socket, its answer to ``ping`` delay
 from __future__ import annotations
 
 import functools
+import time
 
 import anyio
 import pytest
@@ -13,6 +14,9 @@ from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.errors import AriUnavailable
 from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.ari.websocket import WebSocketTransport
+from callcenter_ari.config import OverloadSection
+from callcenter_ari.metrics import Metrics
+from callcenter_ari.runtime.overload import Admission
 from callcenter_ari.sim import Simulator
 from callcenter_ari.sim.faults import FaultRule
 from callcenter_ari.sim.inprocess import InProcessTransport
@@ -88,4 +92,37 @@ async def test_a_request_sent_without_waiting_that_gets_no_answer_in_time_is_rep
             await anyio.sleep(2.0)  # the answer comes late: not reported again
             assert len(errors) == 1 and ari.pending == 0
             assert await ari.asterisk_info() is not None  # the connection is still up
+            tg.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("transport", [pytest.param("websocket", marks=pytest.mark.wire), "inprocess"])
+async def test_the_lag_is_how_long_the_oldest_unanswered_request_has_waited_and_admission_sheds_on_it(
+    sim: Simulator, transport: str
+) -> None:
+    """Asterisk slow to answer one request: the client's lag grows with that request's wait, and new calls are
+    shed for an ARI backlog past ``max_ari_lag_seconds``; once it is answered the lag is nothing and calls are
+    taken again."""
+    sim.api.faults.set([FaultRule("answer", "slow", 1.0, delay=1.5)])
+    async with sim.serve() as server:
+        endpoint = Endpoint(server.base_url, "callcenter", USER, PASSWORD)
+        ari = AriClient(endpoint, transport=sim.transport if transport == "inprocess" else "websocket")  # type: ignore[arg-type]
+        gate = Admission(OverloadSection(max_ari_lag_seconds=0.5), ari, Metrics(), now=time.monotonic)
+
+        async def sink(message: object) -> None:
+            pass
+
+        async with anyio.create_task_group() as tg:
+            await tg.start(ari.run, sink)
+            assert ari.lag == 0.0 and gate.refusal("ch-a", calls_live=0) is None
+            channel = await sim.inject_call(did="5551000", caller="+15550001111")
+            errors: list[Exception] = []
+            await ari.answer(channel, on_error=errors.append)
+            await anyio.sleep(0.7)
+            assert ari.lag >= 0.5 and ari.pending >= 1
+            assert gate.refusal("ch-b", calls_live=0) == "ari_backlog"
+            with anyio.fail_after(5):
+                while ari.pending:
+                    await anyio.sleep(0.05)
+            assert ari.lag == 0.0 and errors == []
+            assert gate.refusal("ch-c", calls_live=0) is None
             tg.cancel_scope.cancel()
