@@ -329,7 +329,6 @@ class AriClient:
             return False
         if self.guard is not None:
             self.guard()
-
         number = next(self._numbers)
 
         def done(answer: Response | AriUnavailable) -> None:

@@ -207,9 +207,9 @@ class LiveCall:
         """Whether carrying the command out needs no wait (its requests go without waiting)."""
         match command:
             case RecordMessage() | StartRecording() | ControlRecording() | JoinAgent():
-                return False
+                return False  # a recording's or a persistent agent's line: awaited replies decide the next input
             case RequestCallback() | ReserveAgent():
-                return False
+                return False  # the callback's slot, the named agent: asked of Redis and the ACD
             case Originate(trunk=trunk) if trunk:
                 return False  # its line is taken first, from Redis
             case _ if isinstance(command, _ARI_COMMANDS):
@@ -219,15 +219,13 @@ class LiveCall:
     async def _go_on(self, commands: list[Command], pending: deque[Input | _Unanswered]) -> None:
         """A step that must wait, to its end, then the inputs that came meanwhile; the call's turns are taken in
         the deliverer's again once none is left."""
-        left_live = False
         with structlog.contextvars.bound_contextvars(call_id=self.call_id):
             try:
                 await self._step(pending, commands)
                 while self._inbox and not self.machine.ended:
                     await self._step(deque([self._inbox.popleft()]))
             except (anyio.get_cancelled_exc_class(), SteppedDown):
-                left_live = not self.machine.ended  # the process stops: whoever recovers the call goes on with it
-                self._end(left_live=left_live)
+                self._end(left_live=not self.machine.ended)  # the process stops: whoever recovers the call goes on
                 raise
             except Exception:
                 log.exception("call.failed")
@@ -300,7 +298,8 @@ class LiveCall:
         ones, which its shield must cover)."""
         services, record = self.services, self.machine.record
         ari: AriClient = services.ari
-        told = None if wait else self._unanswered(command)
+        # Where a request sent without waiting reports its failure (ARI commands only: none for the others).
+        told = None if wait or not isinstance(command, _ARI_COMMANDS) else self._unanswered(command)
         try:
             match command:
                 case Answer(channel):
