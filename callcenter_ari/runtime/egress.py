@@ -1,11 +1,12 @@
 """Webhook connections that go only where the egress policy (``webhooks/egress.py``) lets them.
 
-``EgressBackend`` is the network backend of the outbox's connection pool, httpcore's extension point for opening
-connections: asked for a connection to a URL's host, it takes the host's addresses (written as one, or looked up
-through the injected resolver), asks the policy, and connects to those very addresses, so a name that resolves
-elsewhere between the check and the connection (DNS rebinding) is not followed. A refusal is raised before any
-socket is opened. TLS is then set up by the pool with the URL's host name (SNI and the certificate check), as for
-any request. ``Egress.check_url`` is the same check for a subscription's URL, when it is made or changed.
+``EgressResolver`` is the resolver of the outbox's aiohttp connector: aiohttp asks it for a host name's addresses
+when it opens a connection and connects to exactly those, so it takes the addresses from the injected resolver,
+asks the policy, and returns them checked: a name that resolves elsewhere between the check and the connection (DNS
+rebinding) is not followed, and a refusal is raised before any socket is opened. aiohttp connects to a host written
+as an address without asking a resolver, so ``Egress.check_literal`` is called before every request. TLS is then
+set up by aiohttp with the URL's host name (SNI and the certificate check), as for any request.
+``Egress.check_url`` is the same check for a subscription's URL, when it is made or changed.
 
 Tests resolve names through a table they pass as the resolver: no test looks a name up in DNS.
 """
@@ -13,17 +14,18 @@ Tests resolve names through a table they pass as the resolver: no test looks a n
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from ipaddress import ip_address
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from ipaddress import IPv6Address, ip_address
 from urllib.parse import urlsplit
 
+import aiohttp
 import anyio
-import httpcore
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from callcenter_ari.webhooks.egress import Address, EgressPolicy, literal_address
 from callcenter_ari.webhooks.model import SubscriptionError
 
-SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 # A host name and port in, the addresses it resolves to out (as text); raises OSError when it resolves to nothing.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
@@ -31,6 +33,10 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 async def system_resolver(host: str, port: int) -> list[str]:
     infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
+
+
+class Unresolvable(OSError):
+    """The host has no address now (a failure like any unreachable receiver: the delivery is tried again later)."""
 
 
 class EgressRefused(Exception):
@@ -57,8 +63,7 @@ class Egress:
         self._timeout = timeout
 
     async def addresses(self, host: str, port: int) -> list[Address]:
-        """The checked addresses of ``host``; raises EgressRefused, or httpcore.ConnectError when it resolves to
-        nothing (a failure like any unreachable receiver: the delivery is tried again later)."""
+        """The checked addresses of ``host``; raises EgressRefused, or Unresolvable when it resolves to nothing."""
         why = self.policy.name_refusal(host)
         if why is not None:
             raise EgressRefused(why)
@@ -69,7 +74,7 @@ class Egress:
             try:
                 found = await self._resolve(host, port)
             except (OSError, TimeoutError):
-                raise httpcore.ConnectError(f"could not resolve {host[:100]}") from None
+                raise Unresolvable(f"could not resolve {host[:100]}") from None
         why = self.policy.refusal(host, found)
         if why is not None:
             raise EgressRefused(why)
@@ -84,8 +89,18 @@ class Egress:
             await self.addresses(host, parts.port or (443 if parts.scheme == "https" else 80))
         except EgressRefused as refused:
             raise SubscriptionError("url", explain(refused.why)) from None
-        except httpcore.ConnectError:
+        except Unresolvable:
             pass
+
+    def check_literal(self, host: str) -> None:
+        """Raises EgressRefused if ``host`` is written as an address (as aiohttp tells one: a colon, or digits and
+        dots) that the policy refuses, or is not one that parses. A host name is checked by ``EgressResolver``."""
+        if not (":" in host or host.replace(".", "").isdigit()):
+            return
+        literal = literal_address(host)
+        why = "not a public address" if literal is None else self.policy.refusal(host, [literal])
+        if why is not None:
+            raise EgressRefused(why)
 
     async def _resolve(self, host: str, port: int) -> list[Address]:
         with anyio.fail_after(self._timeout):
@@ -101,37 +116,41 @@ class Egress:
         return found
 
 
-class EgressBackend(httpcore.AsyncNetworkBackend):
-    """Opens a connection only to checked addresses of the host asked for, trying them in turn."""
+class EgressResolver(AbstractResolver):
+    """aiohttp's resolver for the outbox: a host name's checked addresses, or EgressRefused."""
 
-    def __init__(self, egress: Egress, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+    def __init__(self, egress: Egress) -> None:
         self.egress = egress
-        self._inner = inner or httpcore.AnyIOBackend()
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        failure: Exception | None = None
-        for address in await self.egress.addresses(host, port):
-            try:
-                return await self._inner.connect_tcp(str(address), port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.TimeoutException) as exc:
-                failure = exc
-        assert failure is not None  # addresses() returns at least one address or raises
-        raise failure
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET6 if isinstance(address, IPv6Address) else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            )
+            for address in await self.egress.addresses(host, port)
+        ]
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise EgressRefused("not a public address")  # the pool is never given a socket path; refuse anyway
+    async def close(self) -> None:
+        pass
 
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+
+def egress_session(egress: Egress, *, connections: int, tls: ssl.SSLContext) -> aiohttp.ClientSession:
+    """An HTTP client whose every connection goes to checked addresses: at most ``connections`` open (and kept
+    alive), no proxy from the environment, no cookies kept from one receiver's answer to the next request."""
+    connector = aiohttp.TCPConnector(
+        resolver=EgressResolver(egress), use_dns_cache=False, limit=connections, limit_per_host=0, ssl=tls
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        trust_env=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+        skip_auto_headers=("Accept-Encoding",),
+    )

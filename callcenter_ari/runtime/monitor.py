@@ -176,6 +176,8 @@ class MonitorService:
         """Event observer: a call that ends, or whose agent leaves it (a transfer, blind or attended; the agent
         hanging up in a consultation or a conference), ends the sessions on it: a barging supervisor is in the
         call's bridge, which a transfer destroys, and would be left on a channel outside any bridge."""
+        if not self.sessions:
+            return  # every event of every call comes here; a session is rare
         agent_left = kind in ("call.transfer_requested", "call.transferred") or (
             kind == "call.party_left" and fields.get("party") == "agent"
         )

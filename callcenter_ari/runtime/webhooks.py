@@ -24,6 +24,7 @@ with the same ``webhook-id``, which receivers use to dedupe.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import re
 import secrets
@@ -31,19 +32,20 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
+import aiohttp
 import anyio
-import httpcore
-import httpx
 import msgspec
 import structlog
+import yarl
 from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
 
-from callcenter_ari.runtime.egress import Egress, EgressBackend, EgressRefused, Resolver, system_resolver
+from callcenter_ari.runtime.egress import Egress, EgressRefused, Resolver, egress_session, system_resolver
 from callcenter_ari.store.errors import NoConsumerGroup, StoreUnavailable
 from callcenter_ari.store.fenced import FenceSource, unfenced
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.webhooks import Take, Taken, WebhookStore
+from callcenter_ari.tls import client_context
 from callcenter_ari.webhooks.model import (
     Delivery,
     DeliveryAttempt,
@@ -74,8 +76,6 @@ _RECORD_TIMEOUT = 5.0  # for the round trip that records results, shielded from 
 # A receiver's answer body is read (and dropped) up to this much, so that the connection goes back to the pool for
 # the next delivery; past it the connection is closed instead (a receiver need not send a body at all).
 _BODY_KEPT_ALIVE = 64 * 1024
-# What a request that got no answer can end with (httpcore's errors have no common base of their own).
-_NO_ANSWER = (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol)
 
 
 class WebhookService:
@@ -98,6 +98,9 @@ class WebhookService:
         self.settings = settings or WebhookSettings()
         self.outbox = Outbox(self.settings, rng)
         self.egress = Egress(self.settings.egress(), resolver, timeout=self.settings.connect_timeout)
+        self._timeouts = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.settings.connect_timeout, sock_read=self.settings.read_timeout
+        )
         self._now = now  # the one clock: wall time, which receivers check webhook-timestamp against
         self._wake = anyio.Event()
         self._to_record: list[_Recording] = []  # attempts' results for the dispatcher's next round trip
@@ -113,15 +116,11 @@ class WebhookService:
         """Consume the event stream and deliver until cancelled."""
         await self.store.ensure_group(self.settings.start_at)
         s = self.settings
-        # Every connection is opened by the egress backend: to checked addresses only. Redirects are not followed.
-        pool = httpcore.AsyncConnectionPool(
-            max_connections=s.concurrency,
-            max_keepalive_connections=s.concurrency,
-            network_backend=EgressBackend(self.egress),
-        )
-        async with pool, anyio.create_task_group() as tg:
+        # Every connection goes to checked addresses only (runtime/egress.py). Redirects are not followed.
+        session = egress_session(self.egress, connections=s.concurrency, tls=client_context())
+        async with session, anyio.create_task_group() as tg:
             tg.start_soon(self._consume)
-            tg.start_soon(self._dispatch, tg, pool)
+            tg.start_soon(self._dispatch, tg, session)
             log.info("webhooks.started", consumer=s.consumer)
             task_status.started()
 
@@ -222,14 +221,14 @@ class WebhookService:
 
     # ---- the dispatcher ---------------------------------------------------------------------------------
 
-    async def _dispatch(self, tg: TaskGroup, pool: httpcore.AsyncConnectionPool) -> None:
+    async def _dispatch(self, tg: TaskGroup, session: aiohttp.ClientSession) -> None:
         self._dispatching = True
         try:
             while True:
                 # A fresh event before looking, so a wake-up that comes while we look is not lost.
                 self._wake = wake = anyio.Event()
                 try:
-                    delay = await self._dispatch_once(tg, pool)
+                    delay = await self._dispatch_once(tg, session)
                 except StoreUnavailable as exc:
                     log.error("webhooks.dispatch_failed", error=str(exc))
                     delay = _RETRY_PAUSE
@@ -249,7 +248,7 @@ class WebhookService:
                 with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                     await self._record_batch(None)  # a failure is each attempt's to log
 
-    async def _dispatch_once(self, tg: TaskGroup, pool: httpcore.AsyncConnectionPool) -> float:
+    async def _dispatch_once(self, tg: TaskGroup, session: aiohttp.ClientSession) -> float:
         """Record the results handed over and start attempts for what is due and may be sent now; returns how long
         to wait before looking again."""
         outbox = self.outbox
@@ -279,7 +278,7 @@ class WebhookService:
                 continue
             for delivery in taken.held:
                 outbox.started(delivery.subscription_id)
-                tg.start_soon(self._attempt, pool, subs[delivery.subscription_id], delivery)
+                tg.start_soon(self._attempt, session, subs[delivery.subscription_id], delivery)
             for sub, ids in taken.due.items():
                 for ident in ids:
                     outbox.expect(sub, ident, now)
@@ -315,12 +314,12 @@ class WebhookService:
             raise StoreUnavailable(f"recording {len(batch)} results took over {_RECORD_TIMEOUT} s")
         return taken
 
-    async def _attempt(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> None:
+    async def _attempt(self, session: aiohttp.ClientSession, sub: Subscription, delivery: Delivery) -> None:
         handed_over = False
         try:
             if (fence := self._fence()) is not None:
                 fence.check()  # claimed before a stall that outlasted the lease: the process now active sends it
-            result = await self._post(pool, sub, delivery)
+            result = await self._post(session, sub, delivery)
             settled = self.outbox.settle(delivery, result, self._now())
             updated = settled.delivery
             waiting = _Recording(updated, settled.line)
@@ -376,32 +375,24 @@ class WebhookService:
         else:
             waiting.recorded = True
 
-    async def _post(self, pool: httpcore.AsyncConnectionPool, sub: Subscription, delivery: Delivery) -> AttemptResult:
+    async def _post(self, session: aiohttp.ClientSession, sub: Subscription, delivery: Delivery) -> AttemptResult:
         s = self.settings
         body = delivery.body.encode("utf-8")
         started = self._now()
         headers = signature_headers(delivery.id, int(started), body, sub.secret)
+        headers.update({"content-type": "application/json", "user-agent": _USER_AGENT})
         status: int | None = None
         error, retry_after = "", None
         try:
-            url = httpx.URL(sub.url)  # parsed as httpx does (IDNA names, IPv6 brackets, default ports)
-            target = httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
-            headers.update(
-                {
-                    "host": url.netloc.decode("ascii"),
-                    "content-type": "application/json",
-                    "content-length": str(len(body)),
-                    "user-agent": _USER_AGENT,
-                }
-            )
-            timeouts = {"connect": s.connect_timeout, "read": s.read_timeout, "write": s.read_timeout, "pool": None}
-            # The total bound: the pool's timeouts are per phase, and a receiver can trickle a response forever.
+            url = yarl.URL(sub.url)  # IDNA names, IPv6 brackets, default ports
+            self.egress.check_literal(url.raw_host or "")
+            # The total bound: the client's time-outs are per phase, and a receiver can trickle a response forever.
             with anyio.fail_after(s.attempt_timeout):
-                async with pool.stream(
-                    "POST", target, headers=list(headers.items()), content=body, extensions={"timeout": timeouts}
+                async with session.post(
+                    url, data=body, headers=headers, allow_redirects=False, timeout=self._timeouts
                 ) as response:
                     status = response.status
-                    retry_after = parse_retry_after(_header(response.headers, b"retry-after"))
+                    retry_after = parse_retry_after(response.headers.get("retry-after"))
                     await _drain(response)
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
@@ -409,10 +400,10 @@ class WebhookService:
             error = "timed out"
         except EgressRefused as refused:
             error = str(refused)  # nothing was sent: there is no answer to tell
-        except httpx.InvalidURL:
+        except (aiohttp.InvalidURL, ValueError):
             error = "the URL cannot be requested"
-        except _NO_ANSWER as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except (aiohttp.ClientError, OSError) as exc:
+            error = _no_answer(exc)
         return AttemptResult(status, error, retry_after, round(max(0.0, self._now() - started) * 1000, 1))
 
     # ---- subscriptions (for the API) ----------------------------------------------------------------------
@@ -575,24 +566,29 @@ class _Recording:
         self.recorded = False
 
 
-async def _drain(response: httpcore.Response) -> None:
-    """Read the answer's body to its end, so that httpcore keeps the connection for the next delivery (it closes a
-    connection whose response was not read through): without this every delivery opened a TCP connection."""
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read the answer's body to its end, so that the connection goes back to the pool for the next delivery (one
+    whose response was not read through is closed): without this every delivery opened a TCP connection."""
     seen = 0
     try:
-        async for chunk in response.aiter_stream():
+        while chunk := await response.content.readany():
             seen += len(chunk)
             if seen > _BODY_KEPT_ALIVE:
                 return  # not worth reading on: the connection is closed, the next delivery opens another
-    except _NO_ANSWER:
+    except (aiohttp.ClientError, OSError):
         return  # the status was answered; a body cut short only costs the connection
 
 
-def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
+def _no_answer(exc: BaseException) -> str:
+    """A request that got no answer, in words that name no address: a connection's error carries the address it
+    tried, which for a host name is what the name resolved to inside the network."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "could not resolve the host"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"could not connect: {os.strerror(exc.errno) if exc.errno else 'no address answered'}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the receiver closed the connection without answering"
+    return f"{type(exc).__name__}: {str(exc)[:200]}" if str(exc) else type(exc).__name__
 
 
 def _log_malformed(decided: FanOut, entries: Sequence[StreamEntry]) -> None:

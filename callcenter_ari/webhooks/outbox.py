@@ -21,6 +21,7 @@ No I/O and no clock of its own: ``now`` is always an argument.
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -70,7 +71,7 @@ class Outbox:
         self._rng = rng or random.Random()
         self.in_flight: dict[str, int] = {}  # attempts under way, per subscription
         self._last_reclaim: float | None = None
-        self._known: dict[str, dict[str, float]] = {}  # subscription id -> delivery id -> when it comes due
+        self._known: dict[str, _Known] = {}  # per subscription id
 
     # ---- consuming ----------------------------------------------------------------------------------------
 
@@ -130,9 +131,10 @@ class Outbox:
 
     def expect(self, subscription_id: str, delivery_id: str, at: float) -> None:
         """A delivery of the subscription comes due at ``at`` (it was created, retried, requeued, or named due)."""
-        known = self._known.setdefault(subscription_id, {})
-        if delivery_id in known or len(known) < KNOWN_PER_SUBSCRIPTION:
-            known[delivery_id] = at
+        known = self._known.get(subscription_id)
+        if known is None:
+            known = self._known[subscription_id] = _Known()
+        known.expect(delivery_id, at)
 
     def candidates(self, limits: Mapping[str, int], now: float) -> dict[str, list[str]]:
         """Per subscription with room, up to its limit of the known deliveries due by ``now``, the earliest first.
@@ -140,13 +142,8 @@ class Outbox:
         offered: dict[str, list[str]] = {}
         for sub, limit in limits.items():
             known = self._known.get(sub)
-            if not known or limit <= 0:
-                continue
-            due = sorted((at, ident) for ident, at in known.items() if at <= now)[:limit]
-            if due:
-                offered[sub] = [ident for _, ident in due]
-                for _, ident in due:
-                    del known[ident]
+            if known is not None and limit > 0 and (due := known.take_due(now, limit)):
+                offered[sub] = due
         return offered
 
     def forget_all_but(self, subscription_ids: AbstractSet[str]) -> None:
@@ -237,3 +234,37 @@ def _json_or_empty(data: bytes) -> bytes | None:
     except msgspec.DecodeError:
         return None
     return data
+
+
+class _Known:
+    """One subscription's deliveries known to come due: delivery id -> when, and the same in a heap, so that the
+    due ones are found without looking at the others (a round looks every few deliveries; a backlog is up to
+    ``KNOWN_PER_SUBSCRIPTION``). A time changed leaves its old heap entry behind, skipped when it surfaces."""
+
+    __slots__ = ("at", "heap")
+
+    def __init__(self) -> None:
+        self.at: dict[str, float] = {}
+        self.heap: list[tuple[float, str]] = []
+
+    def expect(self, delivery_id: str, at: float) -> None:
+        if delivery_id not in self.at and len(self.at) >= KNOWN_PER_SUBSCRIPTION:
+            return
+        if self.at.get(delivery_id) == at:
+            return
+        self.at[delivery_id] = at
+        heapq.heappush(self.heap, (at, delivery_id))
+        if len(self.heap) > 2 * len(self.at) + 64:  # mostly stale entries: keep the heap to what is known
+            self.heap = [(when, ident) for ident, when in self.at.items()]
+            heapq.heapify(self.heap)
+
+    def take_due(self, now: float, limit: int) -> list[str]:
+        """Up to ``limit`` of those due by ``now``, the earliest first, forgotten."""
+        due: list[str] = []
+        heap, at = self.heap, self.at
+        while heap and len(due) < limit and heap[0][0] <= now:
+            when, ident = heapq.heappop(heap)
+            if at.get(ident) == when:
+                del at[ident]
+                due.append(ident)
+        return due

@@ -88,6 +88,19 @@ class TestKnownDeliveries:
         outbox.forget_all_but({"sub_a"})
         assert outbox.candidates({"sub_a": 1, "sub_b": 1}, now=5.0) == {"sub_a": ["d1"]}
 
+    def test_a_delivery_expected_again_comes_due_at_its_new_time_once(self) -> None:
+        outbox = Outbox(SETTINGS)
+        outbox.expect("sub_a", "d1", 1.0)
+        outbox.expect("sub_a", "d1", 8.0)  # retried: due later
+        assert outbox.candidates({"sub_a": 5}, now=5.0) == {}
+        for n in range(500):  # rescheduled over and over: what is kept stays bounded, the last time holds
+            outbox.expect("sub_a", "d2", 100.0 + n)
+        assert len(outbox._known["sub_a"].heap) <= 2 * 2 + 64
+        assert outbox.candidates({"sub_a": 5}, now=9.0) == {"sub_a": ["d1"]}
+        assert outbox.candidates({"sub_a": 5}, now=598.0) == {}
+        assert outbox.candidates({"sub_a": 5}, now=599.0) == {"sub_a": ["d2"]}
+        assert outbox.candidates({"sub_a": 5}, now=10.0**6) == {}
+
     def test_what_is_kept_is_bounded(self) -> None:
         from callcenter_ari.webhooks.outbox import KNOWN_PER_SUBSCRIPTION
 
@@ -180,6 +193,7 @@ _IO = (
     "asyncio",
     "httpx",
     "httpcore",
+    "aiohttp",
     "redis",
     "socket",
     "time",

@@ -5,6 +5,7 @@ refusals are shown without a packet leaving the machine."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -130,6 +131,34 @@ class TestAtDelivery:
             await emit("call.started", call_id="c1")
             [line, *_] = await attempts(service, sub.id, 1)
         assert crm.requests == [] and line.status_code is None and "loopback" in line.error
+
+    async def test_a_host_written_as_no_address_that_parses_is_refused_before_any_lookup(
+        self, redis: Redis, keys: Keys, emit: Emit
+    ) -> None:
+        """Digits and dots are an address to the HTTP client, which would not ask the resolver: refused here."""
+        names = Names()
+        service = WebhookService(redis, keys, settings=STRICT, resolver=names)
+        sub = await service.create_subscription("http://1.2.3.4.5:8080/hook")  # no address now: accepted
+        async with running(service):
+            await emit("call.started", call_id="c1")
+            [line, *_] = await attempts(service, sub.id, 1)
+        assert line.status_code is None and line.error.startswith("refused by the egress policy")
+        assert names.lookups == ["1.2.3.4.5"]  # the subscription's check only
+
+    async def test_a_failed_connection_is_told_without_the_address_the_name_resolved_to(
+        self, redis: Redis, keys: Keys, emit: Emit
+    ) -> None:
+        with socket.socket() as closed:  # a port nothing listens on
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+        names = Names({"crm.internal.test": [["127.0.0.1"]]})
+        service = WebhookService(redis, keys, settings=FAST, resolver=names)
+        sub = await service.create_subscription(f"http://crm.internal.test:{port}/hook")
+        async with running(service):
+            await emit("call.started", call_id="c1")
+            [line, *_] = await attempts(service, sub.id, 1)
+        assert (line.outcome, line.status_code) == ("retry", None)
+        assert line.error.startswith("could not connect") and "127.0.0.1" not in line.error
 
     async def test_the_connection_goes_to_the_address_that_was_checked(
         self, redis: Redis, keys: Keys, emit: Emit, receivers: MakeReceiver

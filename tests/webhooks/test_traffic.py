@@ -8,16 +8,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import anyio
-import httpcore
 import msgspec
 import pytest
 from redis.asyncio import Redis
 
 from callcenter_ari.runtime import webhooks as webhooks_runtime
-from callcenter_ari.runtime.egress import EgressBackend
+from callcenter_ari.runtime.egress import egress_session
 from callcenter_ari.runtime.webhooks import WebhookService
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.webhooks import Take, WebhookStore
+from callcenter_ari.tls import client_context
 from callcenter_ari.webhooks.model import Delivery, DeliveryAttempt
 from tests.webhooks.helpers import FAST, NO_DNS, Receiver, counted_client, eventually, running, settled
 
@@ -221,9 +221,8 @@ async def test_a_result_whose_attempt_gave_up_waiting_is_not_written_later(
     crm.secret = sub.secret
     delivery = Delivery(id="d1", subscription_id=sub.id, event_id="1-0", type="call.ended", body="{}", created_at=1.0)
     service._dispatching = True  # a dispatcher running but stalled: nothing handed over is taken
-    pool = httpcore.AsyncConnectionPool(network_backend=EgressBackend(service.egress))
-    async with pool:
+    async with egress_session(service.egress, connections=1, tls=client_context()) as session:
         with anyio.fail_after(5):
-            await service._attempt(pool, sub, delivery)
+            await service._attempt(session, sub, delivery)
     assert len(crm.requests) == 1  # the request was made
     assert service._to_record == []  # and its result withdrawn
