@@ -94,6 +94,8 @@ def surge(quick: bool, profile: bool, console: Console, out: dict[str, Any], aga
                     "Redis RT/call": new.redis_rt_per_call / old.redis_rt_per_call,
                     "Redis run/call": new.redis_executed_per_call / max(old.redis_executed_per_call, 1e-9),
                     "frames in/call": new.frames_in_per_call / old.frames_in_per_call,
+                    "read syscalls/call": new.reads_per_call / max(old.reads_per_call, 1e-9),
+                    "write syscalls/call": new.writes_per_call / max(old.writes_per_call, 1e-9),
                 }
             )
     report.table(

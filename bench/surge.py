@@ -84,6 +84,10 @@ class SurgeResult:
     redis_rt_by_source: dict[str, float] = field(default_factory=dict)  # round trips per call, by sender
     app_cpu_util: float = 0.0
     sim_cpu_util: float = 0.0
+    # The app process's read and write system calls (sockets: Redis, ARI, webhooks), from /proc/self/io; each one on
+    # loopback TCP runs the peer's receive path too, so they are much of the CPU that is not Python.
+    reads_per_call: float = 0.0
+    writes_per_call: float = 0.0
     timed_out: bool = False
     profile: dict[str, Any] | None = None
 
@@ -104,6 +108,8 @@ class SurgeResult:
             "Redis run/call": self.redis_executed_per_call,
             "frames in/call": self.frames_in_per_call,
             "frames out/call": self.frames_out_per_call,
+            "read syscalls/call": self.reads_per_call,
+            "write syscalls/call": self.writes_per_call,
             "webhooks/call": self.webhooks_received / max(1, self.ended - self.failed),
             "app CPU %": self.app_cpu_util * 100,
             "sim CPU %": self.sim_cpu_util * 100,
@@ -142,6 +148,15 @@ def run_child(spec: SurgeSpec, *, source: Path | None = None, profile: bool = Fa
 
 
 # ---------------------------------------------------------------------------------------------- child side
+
+
+def _syscalls() -> tuple[int, int]:
+    """This process's read and write system calls so far (Linux; zeros elsewhere)."""
+    try:
+        fields = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    except OSError:
+        return 0, 0
+    return int(fields["syscr"]), int(fields["syscw"])
 
 
 def child_main(spec_json: str, profile: bool) -> None:
@@ -277,6 +292,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
                         traffic.reset()
                         before = await control.stats()
                         cpu0, sim_cpu0, wall0 = time.process_time(), sim.cpu_seconds(), time.perf_counter()
+                        io0 = _syscalls()
                         with Sampler() if profile else contextlib.nullcontext() as sampler:
                             await control.traffic(spec.calls, spec.rate, script)
                             budget = (spec.calls / spec.rate if spec.rate else 2.0) + spec.talk + 60.0
@@ -287,6 +303,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
                         await app.store.flush()
                         wall = time.perf_counter() - wall0
                         cpu = time.process_time() - cpu0
+                        io = [after - before for after, before in zip(_syscalls(), io0, strict=True)]
                         sim_cpu = sim.cpu_seconds() - sim_cpu0
                         commands, trips = traffic.snapshot()
                         sources = Counter(traffic.sources)
@@ -342,6 +359,8 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
         redis_executed_per_call=executed / served,
         frames_in_per_call=(events + replies) / served,
         frames_out_per_call=frames_out / served,
+        reads_per_call=io[0] / served,
+        writes_per_call=io[1] / served,
         ended=ended_count,
         failed=failed,
         lost=calls - ended_count,
