@@ -16,7 +16,7 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
-from ipaddress import IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -92,15 +92,18 @@ class Egress:
         except Unresolvable:
             pass
 
-    def check_literal(self, host: str) -> None:
-        """Raises EgressRefused if ``host`` is written as an address (as aiohttp tells one: a colon, or digits and
-        dots) that the policy refuses, or is not one that parses. A host name is checked by ``EgressResolver``."""
+    def check_literal(self, host: str) -> str:
+        """The host to connect to: raises EgressRefused if ``host`` is written as an address (as aiohttp tells one:
+        a colon, or digits and dots) that the policy refuses, or is not one that parses. An IPv4 address comes back
+        in its one spelling aiohttp takes (``127.1`` and ``2130706433`` are 127.0.0.1 to a resolver, refused by
+        aiohttp); anything else as it is. A host name is checked by ``EgressResolver``."""
         if not (":" in host or host.replace(".", "").isdigit()):
-            return
+            return host
         literal = literal_address(host)
         why = "not a public address" if literal is None else self.policy.refusal(host, [literal])
         if why is not None:
             raise EgressRefused(why)
+        return str(literal) if isinstance(literal, IPv4Address) else host
 
     async def _resolve(self, host: str, port: int) -> list[Address]:
         with anyio.fail_after(self._timeout):

@@ -385,7 +385,12 @@ class WebhookService:
         error, retry_after = "", None
         try:
             url = yarl.URL(sub.url)  # IDNA names, IPv6 brackets, default ports
-            self.egress.check_literal(url.raw_host or "")
+        except ValueError:
+            return AttemptResult(None, "the URL cannot be requested", None, 0.0)
+        try:
+            host = self.egress.check_literal(url.raw_host or "")
+            if host != url.raw_host:
+                url = url.with_host(host)
             # The total bound: the client's time-outs are per phase, and a receiver can trickle a response forever.
             with anyio.fail_after(s.attempt_timeout):
                 async with session.post(
@@ -400,7 +405,7 @@ class WebhookService:
             error = "timed out"
         except EgressRefused as refused:
             error = str(refused)  # nothing was sent: there is no answer to tell
-        except (aiohttp.InvalidURL, ValueError):
+        except aiohttp.InvalidURL:
             error = "the URL cannot be requested"
         except (aiohttp.ClientError, OSError) as exc:
             error = _no_answer(exc)

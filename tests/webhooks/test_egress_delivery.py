@@ -145,6 +145,20 @@ class TestAtDelivery:
         assert line.status_code is None and line.error.startswith("refused by the egress policy")
         assert names.lookups == ["1.2.3.4.5"]  # the subscription's check only
 
+    async def test_an_allowed_address_in_another_spelling_is_delivered_to(
+        self, redis: Redis, keys: Keys, emit: Emit, receivers: MakeReceiver
+    ) -> None:
+        """``127.1`` is 127.0.0.1 to a resolver, and to the policy: allowed, it is reached at that address."""
+        crm = await receivers()
+        service = WebhookService(redis, keys, settings=FAST, resolver=Names())  # 127.0.0.0/8 allowed
+        sub = await service.create_subscription(crm.url.replace("127.0.0.1", "127.1"))
+        crm.secret = sub.secret
+        async with running(service):
+            await emit("call.started", call_id="c1")
+            await eventually(lambda: len(crm.unique) == 1)
+            await settled(service)
+        assert crm.bad_signatures == 0
+
     async def test_a_failed_connection_is_told_without_the_address_the_name_resolved_to(
         self, redis: Redis, keys: Keys, emit: Emit
     ) -> None:
