@@ -180,6 +180,20 @@ class _Sink:
         return getattr(self._dispatcher, name)
 
 
+def heap_as_run_sets_it(stage: str) -> None:
+    """The garbage collector as `callcenter-ari run` sets it: tuned before the loop starts (``stage="start"``),
+    settled once the application serves (``"serving"``; runtime/heap.py). A tree without that module runs with
+    CPython's defaults, as its own `run` did."""
+    try:
+        from callcenter_ari.runtime import heap
+    except ImportError:
+        return
+    if stage == "start":
+        heap.tune()
+    else:
+        heap.settle()
+
+
 class Probe:
     """Counts events and requests; times tracked events to the first request of the call they reached."""
 

@@ -172,6 +172,9 @@ def child_main(spec_json: str) -> None:
     data = json.loads(spec_json)
     calls = int(data.pop("calls"))
     spec = RealSpec(**data)
+    from bench.harness import heap_as_run_sets_it
+
+    heap_as_run_sets_it("start")
     result = anyio.run(lambda: _serve(spec, calls), backend_options={"use_uvloop": True})
     print(json.dumps(result), flush=True)
 
@@ -184,6 +187,7 @@ async def _serve(spec: RealSpec, calls: int) -> dict[str, Any]:
         bench_config,
         build_app,
         delete_prefix,
+        heap_as_run_sets_it,
         new_prefix,
         outcomes_of,
         quiet_logs,
@@ -208,6 +212,7 @@ async def _serve(spec: RealSpec, calls: int) -> dict[str, Any]:
         with counting_redis() as traffic:
             async with anyio.create_task_group() as tg:
                 await tg.start(app.run)
+                heap_as_run_sets_it("serving")
                 await app.store.flush()
                 print("ready", flush=True)
                 await anyio.to_thread.run_sync(sys.stdin.readline)

@@ -163,9 +163,11 @@ def child_main(spec_json: str, profile: bool) -> None:
     import anyio
 
     import callcenter_ari
+    from bench.harness import heap_as_run_sets_it
 
     spec = SurgeSpec(**json.loads(spec_json))
     options = {"use_uvloop": spec.loop == "uvloop"}
+    heap_as_run_sets_it("start")
     result = anyio.run(lambda: run_surge(spec, profile=profile), backend_options=options)
     result.source = str(Path(callcenter_ari.__file__).resolve().parent.parent)
     out = asdict(result)
@@ -239,6 +241,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
         bench_config,
         build_app,
         delete_prefix,
+        heap_as_run_sets_it,
         new_prefix,
         outcomes_of,
         percentile,
@@ -277,6 +280,7 @@ async def run_surge(spec: SurgeSpec, *, profile: bool = False) -> SurgeResult:
                 with counting_redis() as traffic:
                     async with anyio.create_task_group() as tg:
                         await tg.start(app.run)
+                        heap_as_run_sets_it("serving")
                         if hook_url is not None:
                             await app.webhooks.create_subscription(hook_url)
                         await app.store.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import anyio
 import msgspec
@@ -14,6 +15,9 @@ from callcenter_ari import config as configuration
 from callcenter_ari.config import STANDBY_WITHOUT_WAIT, Config, ConfigError
 from callcenter_ari.fencing import EXIT_STEPPED_DOWN, SteppedDown
 from callcenter_ari.platform_config import TenantFile, load_platform
+
+if TYPE_CHECKING:
+    from callcenter_ari.runtime.platform import Platform
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,7 +148,12 @@ def _surge(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from callcenter_ari import logs, wiring
+    from callcenter_ari.runtime import heap
     from callcenter_ari.store.connection import connected
+
+    async def settle_once_started(platform: Platform) -> None:
+        await platform.started.wait()
+        heap.settle()  # what the start made (configuration, board, modules) is left out of every collection
 
     tenants = [with_options(tenant, args) for tenant in load_platform_or_exit(args.config)]
     first = tenants[0].config  # [redis], [http] and [log] are the same in every tenant's file
@@ -158,9 +167,11 @@ def _run(args: argparse.Namespace) -> int:
             platform = wiring.platform([tenant.config for tenant in tenants], redis=redis)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(platform.handle_signals)
+                tg.start_soon(settle_once_started, platform)
                 await platform.run()
                 tg.cancel_scope.cancel()
 
+    heap.tune()
     try:
         anyio.run(serve, backend_options={"use_uvloop": True})  # the hot loop: uvloop's event loop
     except OSError as exc:

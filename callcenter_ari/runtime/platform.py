@@ -51,6 +51,7 @@ class Platform:
         self.http_port: int | None = None
         self._api = api
         self._stopping = anyio.Event()
+        self.started = anyio.Event()  # every tenant serves
 
     @property
     def ready(self) -> bool:
@@ -72,6 +73,7 @@ class Platform:
                     for app in self.tenants.values():
                         await tenants.start(_run_tenant, app)
                     log.info("platform.started", tenants=sorted(self.tenants))
+                    self.started.set()
                     task_status.started()
                 if starting.cancelled_caught:
                     log.info("platform.stopped_while_starting")

@@ -120,7 +120,9 @@ def test_run_serves_calls_and_stops_gracefully_on_sigterm(tmp_path: Path, sim_pr
             store.delete(key)
         store.close()
     lines = [json.loads(line) for line in log.splitlines() if line.strip()]  # every line is JSON
-    assert {"app.started", "app.stopping"} <= {line["event"] for line in lines}
+    assert {"app.started", "app.heap_settled", "app.stopping"} <= {line["event"] for line in lines}
+    [settled] = [line for line in lines if line["event"] == "app.heap_settled"]
+    assert settled["frozen"] > 10_000 and settled["thresholds"] == [10_000, 50, 100]  # runtime/heap.py
     # The HTTP server's own start-up lines too, with the logger that wrote them.
     assert any(line.get("logger", "").startswith("uvicorn") and "running on" in line["event"] for line in lines)
     [ended] = [line for line in lines if line["event"] == "call.ended"]
