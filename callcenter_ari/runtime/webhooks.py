@@ -138,14 +138,18 @@ class WebhookService:
         await self._retrying(self._drain_own_pending)
         while True:
             try:
-                entries = await self.store.read_events(
-                    s.consumer, pending=False, count=s.read_count, block_ms=int(s.read_block * 1000)
-                )
+                skipped = await self._skipped()
+                entries: Sequence[StreamEntry] = []
+                if not skipped:
+                    wait = int(s.read_block * 1000)
+                    entries = await self.store.read_events(s.consumer, pending=False, count=s.read_count, block_ms=wait)
                 if entries:
                     await self._fan_out(entries)
                 if self.outbox.reclaim_due(self._now()):
                     await self._drain_abandoned()
-                if 0 < len(entries) < s.read_count:
+                if skipped:
+                    await anyio.sleep(s.read_block)  # as long as a read would wait
+                elif 0 < len(entries) < s.read_count:
                     # Let events gather: under load one read, one subscriptions read and one transaction carry
                     # many calls' events instead of each a few (a delivery waits this much longer at most).
                     await anyio.sleep(_GATHER_SECONDS)
@@ -160,6 +164,17 @@ class WebhookService:
                 # A bug here must not take the call center down with it: log it loudly and keep consuming.
                 log.exception("webhooks.consume_crashed")
                 await anyio.sleep(_RETRY_PAUSE)
+
+    async def _skipped(self) -> bool:
+        """With no subscription (the default ``start_at``, new events only), the events written so far concern
+        nobody: the group is moved past them unread instead of reading, decoding and acknowledging each. Tried
+        while the subscriptions in memory are none; the step checks Redis's."""
+        if self.settings.start_at != "$" or self._subs:
+            return False
+        if await self.store.skip_unsubscribed():
+            return True
+        self._subscriptions_changed()  # made by another process: read them for the fan-out
+        return False
 
     async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
         while True:

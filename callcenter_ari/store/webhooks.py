@@ -82,6 +82,15 @@ if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return -1 end
 return redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 3))
 """)
 
+# KEYS: the event stream, the subscriptions. ARGV: the group. With no subscription at all, the group's read position
+# moves to the stream's last entry (what was written so far concerns nobody): 1; 0 if a subscription exists.
+_SKIP_UNSUBSCRIBED = Script("""
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+if last then redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], last[1]) end
+return 1
+""")
+
 # KEYS: subscriptions, their version. ARGV: a new version. After a subscription went: a new version, or none at
 # all once no subscription is left (so that nothing of the outbox stays behind).
 _BUMP_AFTER_DELETE = Script("""
@@ -232,6 +241,13 @@ class WebhookStore:
         # RESP2 answers [[stream, entries]], RESP3 {stream: entries}.
         rows = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
         return _entries(rows)
+
+    async def skip_unsubscribed(self) -> bool:
+        """With no subscription at all, move the group past every entry written so far, unread: True. The check
+        and the move are one step, so an entry written after a subscription was made is never skipped. False (and
+        nothing moved) if a subscription exists."""
+        keys = [self.keys.events, self.keys.webhook_subscriptions]
+        return bool(await _SKIP_UNSUBSCRIBED.call(self.redis, keys, [GROUP]))
 
     async def claim_abandoned(self, consumer: str, *, min_idle_ms: int, count: int) -> list[StreamEntry]:
         """Entries another consumer (a process that is gone) read and never acknowledged."""

@@ -176,7 +176,8 @@ async def test_the_delivery_log_never_tells_what_an_internal_service_answered(op
 
         async def log() -> list[dict[str, object]]:
             answer = await http.get(f"/api/v1/webhooks/subscriptions/{sub.id}/log")
-            return answer.json()["attempts"]  # type: ignore[no-any-return]
+            # The agents' log-ins at the start may be there too: the subscription existed already.
+            return [line for line in answer.json()["attempts"] if line["type"] == "call.started"]
 
         [line] = await eventually(log, what="the first attempt")
         assert internal.received == []

@@ -226,3 +226,29 @@ async def test_a_result_whose_attempt_gave_up_waiting_is_not_written_later(
             await service._attempt(session, sub, delivery)
     assert len(crm.requests) == 1  # the request was made
     assert service._to_record == []  # and its result withdrawn
+
+
+async def test_with_no_subscription_the_events_are_passed_unread_and_a_new_subscription_gets_what_follows(
+    redis: Redis, keys: Keys, redis_url: str, emit: Emit, receivers: MakeReceiver
+) -> None:
+    """No subscription anywhere: the consumer moves the group past the events in one step with that check, instead
+    of reading, decoding and acknowledging each; an event written once a subscription exists is read as ever."""
+    client, traffic = counted_client(redis_url)
+    service = WebhookService(client, keys, resolver=NO_DNS, settings=FAST)
+    try:
+        async with running(service):
+            for n in range(20):
+                await emit("call.started", call_id=f"before{n}")
+            await eventually(lambda: traffic.commands["EVALSHA"] + traffic.commands["EVAL"] >= 3)
+            status = await service.status()
+            assert (status.unread, status.unacknowledged, status.scheduled) == (0, 0, 0)
+            assert (traffic.commands["XACK"], traffic.commands["XREADGROUP"]) == (0, 1)  # its own pending, at start
+            crm = await receivers()
+            sub = await service.create_subscription(crm.url)
+            crm.secret = sub.secret
+            await emit("call.started", call_id="after")
+            await eventually(lambda: len(crm.unique) == 1)
+            await settled(service)
+    finally:
+        await client.aclose()
+    assert [got.payload["data"]["call_id"] for got in crm.unique.values()] == ["after"]
