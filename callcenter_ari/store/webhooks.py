@@ -83,11 +83,22 @@ return redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 3))
 """)
 
 # KEYS: the event stream, the subscriptions. ARGV: the group. With no subscription at all, the group's read position
-# moves to the stream's last entry (what was written so far concerns nobody): 1; 0 if a subscription exists.
+# moves to the stream's last entry (what was written so far concerns nobody): 1; 0 if a subscription exists. The
+# count of entries read goes with it (Redis 7: ENTRIESREAD), or the group's lag would be unknown from then on.
 _SKIP_UNSUBSCRIBED = Script("""
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
-if last then redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], last[1]) end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local last, added
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then last = info[i + 1] end
+  if info[i] == 'entries-added' then added = info[i + 1] end
+end
+if added then
+  redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], last, 'ENTRIESREAD', added)
+else
+  redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], last)
+end
 return 1
 """)
 

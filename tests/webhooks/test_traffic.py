@@ -252,3 +252,20 @@ async def test_with_no_subscription_the_events_are_passed_unread_and_a_new_subsc
     finally:
         await client.aclose()
     assert [got.payload["data"]["call_id"] for got in crm.unique.values()] == ["after"]
+
+
+async def test_passing_the_events_by_keeps_the_groups_lag_known(redis: Redis, keys: Keys, emit: Emit) -> None:
+    """The status's count of events not yet read stays right after the group was moved past events unread."""
+    store = WebhookStore(redis, keys)
+    await store.ensure_group("$")
+    for n in range(3):
+        await emit("call.started", call_id=f"c{n}")
+    assert await store.group_lag() == (3, 0)
+    assert await store.skip_unsubscribed() is True
+    assert await store.group_lag() == (0, 0)
+    await emit("call.started", call_id="c3")
+    await emit("call.started", call_id="c4")
+    assert await store.group_lag() == (2, 0)
+    await redis.hset(keys.webhook_subscriptions, "sub_1", "{}")  # a subscription: nothing is passed by
+    assert await store.skip_unsubscribed() is False
+    assert await store.group_lag() == (2, 0)
