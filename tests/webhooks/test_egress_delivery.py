@@ -53,6 +53,17 @@ async def attempts(service: WebhookService, sub_id: str, count: int) -> list[Del
     return log
 
 
+async def delivered_once(service: WebhookService, crm: Receiver, url: str, emit: Emit) -> None:
+    """Subscribe ``crm`` at ``url``, emit one event and wait until it is delivered there, signed."""
+    sub = await service.create_subscription(url)
+    crm.secret = sub.secret
+    async with running(service):
+        await emit("call.started", call_id="c1")
+        await eventually(lambda: len(crm.unique) == 1)
+        await settled(service)
+    assert crm.bad_signatures == 0
+
+
 class TestAtSubscription:
     @pytest.mark.parametrize("url", INTERNAL_URLS)
     async def test_an_internal_destination_is_refused_naming_the_url(self, redis: Redis, keys: Keys, url: str) -> None:
@@ -151,13 +162,7 @@ class TestAtDelivery:
         """``127.1`` is 127.0.0.1 to a resolver, and to the policy: allowed, it is reached at that address."""
         crm = await receivers()
         service = WebhookService(redis, keys, settings=FAST, resolver=Names())  # 127.0.0.0/8 allowed
-        sub = await service.create_subscription(crm.url.replace("127.0.0.1", "127.1"))
-        crm.secret = sub.secret
-        async with running(service):
-            await emit("call.started", call_id="c1")
-            await eventually(lambda: len(crm.unique) == 1)
-            await settled(service)
-        assert crm.bad_signatures == 0
+        await delivered_once(service, crm, crm.url.replace("127.0.0.1", "127.1"), emit)
 
     async def test_a_failed_connection_is_told_without_the_address_the_name_resolved_to(
         self, redis: Redis, keys: Keys, emit: Emit
@@ -200,10 +205,4 @@ class TestAtDelivery:
         port = crm.url.rsplit(":", 1)[1].split("/")[0]
         settings = msgspec.structs.replace(STRICT, egress_allow=("crm.corp.example",))
         service = WebhookService(redis, keys, settings=settings, resolver=Names({"crm.corp.example": [["127.0.0.1"]]}))
-        sub = await service.create_subscription(f"http://crm.corp.example:{port}/hook")
-        crm.secret = sub.secret
-        async with running(service):
-            await emit("call.started", call_id="c1")
-            await eventually(lambda: len(crm.unique) == 1)
-            await settled(service)
-        assert crm.bad_signatures == 0
+        await delivered_once(service, crm, f"http://crm.corp.example:{port}/hook", emit)
