@@ -399,7 +399,9 @@ class WebhookService:
         status: int | None = None
         error, retry_after = "", None
         try:
-            url = yarl.URL(sub.url)  # IDNA names, IPv6 brackets, default ports
+            # As the subscriber wrote it, byte for byte (a receiver may check a signed query); a host in another
+            # script than ASCII is encoded (IDNA), and the URL with it.
+            url = yarl.URL(sub.url, encoded=sub.url.isascii())
         except ValueError:
             return AttemptResult(None, "the URL cannot be requested", None, 0.0)
         try:
@@ -604,6 +606,12 @@ def _no_answer(exc: BaseException) -> str:
     tried, which for a host name is what the name resolved to inside the network."""
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "could not resolve the host"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        refused = exc.certificate_error
+        why = getattr(refused, "verify_message", None) or getattr(refused, "reason", None) or type(refused).__name__
+        return f"TLS: the receiver's certificate was refused ({why})"
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return f"TLS: {getattr(exc.os_error, 'reason', None) or type(exc.os_error).__name__}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"could not connect: {os.strerror(exc.errno) if exc.errno else 'no address answered'}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):

@@ -38,7 +38,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError
 
 from callcenter_ari.store.codec import members, text
-from callcenter_ari.store.errors import translating
+from callcenter_ari.store.errors import NoConsumerGroup, translating
 from callcenter_ari.store.fenced import FenceSource, unfenced, write
 from callcenter_ari.store.keys import Keys, checked
 from callcenter_ari.store.scripts import Script
@@ -83,11 +83,19 @@ return redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 3))
 """)
 
 # KEYS: the event stream, the subscriptions. ARGV: the group. With no subscription at all, the group's read position
-# moves to the stream's last entry (what was written so far concerns nobody): 1; 0 if a subscription exists. The
-# count of entries read goes with it (Redis 7: ENTRIESREAD), or the group's lag would be unknown from then on.
+# moves to the stream's last entry (what was written so far concerns nobody): 1; 0 if a subscription exists; -1 if
+# the group is gone (said here: Redis 6.2 words an error raised inside a script so that NOGROUP is not its first
+# word). The count of entries read goes with the move (Redis 7: ENTRIESREAD), or the group's lag would be unknown.
 _SKIP_UNSUBSCRIBED = Script("""
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
+local found = false
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  for i = 1, #group, 2 do
+    if group[i] == 'name' and group[i + 1] == ARGV[1] then found = true end
+  end
+end
+if not found then return -1 end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 local last, added
 for i = 1, #info, 2 do
@@ -258,7 +266,10 @@ class WebhookStore:
         and the move are one step, so an entry written after a subscription was made is never skipped. False (and
         nothing moved) if a subscription exists."""
         keys = [self.keys.events, self.keys.webhook_subscriptions]
-        return bool(await _SKIP_UNSUBSCRIBED.call(self.redis, keys, [GROUP]))
+        moved = await _SKIP_UNSUBSCRIBED.call(self.redis, keys, [GROUP])
+        if moved == -1:
+            raise NoConsumerGroup(f"the consumer group {GROUP!r} of the event stream is gone")
+        return bool(moved)
 
     async def claim_abandoned(self, consumer: str, *, min_idle_ms: int, count: int) -> list[StreamEntry]:
         """Entries another consumer (a process that is gone) read and never acknowledged."""

@@ -6,11 +6,15 @@ refusals are shown without a packet leaving the machine."""
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import anyio
 import msgspec
 import pytest
+from aiohttp import web
 from redis.asyncio import Redis
 
 from callcenter_ari.runtime.webhooks import WebhookService
@@ -51,6 +55,19 @@ async def attempts(service: WebhookService, sub_id: str, count: int) -> list[Del
         while len(log := await service.delivery_log(sub_id)) < count:
             await anyio.sleep(0.01)
     return log
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for crm.corp.example that no authority signed, and its key."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subject = ["-subj", "/CN=crm.corp.example", "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", *subject],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
 
 
 async def delivered_once(service: WebhookService, crm: Receiver, url: str, emit: Emit) -> None:
@@ -163,6 +180,60 @@ class TestAtDelivery:
         crm = await receivers()
         service = WebhookService(redis, keys, settings=FAST, resolver=Names())  # 127.0.0.0/8 allowed
         await delivered_once(service, crm, crm.url.replace("127.0.0.1", "127.1"), emit)
+
+    async def test_the_url_is_requested_as_the_subscriber_wrote_it(self, redis: Redis, keys: Keys, emit: Emit) -> None:
+        """Byte for byte: a receiver may check a signed query, which decoding %7e to ~ would break."""
+        seen: list[str] = []
+
+        async def hook(request: web.Request) -> web.Response:
+            seen.append(request.raw_path)
+            return web.Response(status=204)
+
+        app = web.Application()
+        app.router.add_post("/{path}", hook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            port = runner.addresses[0][1]
+            service = WebhookService(redis, keys, settings=FAST, resolver=Names())  # 127.0.0.0/8 allowed
+            await service.create_subscription(f"http://127.0.0.1:{port}/hook%41?sig=%7e%2F&x=%41")
+            async with running(service):
+                await emit("call.started", call_id="c1")
+                await eventually(lambda: len(seen) == 1)
+        finally:
+            await runner.cleanup()
+        assert seen == ["/hook%41?sig=%7e%2F&x=%41"]
+
+    async def test_a_certificate_refused_is_told_as_such(
+        self, redis: Redis, keys: Keys, emit: Emit, self_signed: tuple[Path, Path]
+    ) -> None:
+        """A receiver whose certificate does not verify (self-signed here): the log says TLS refused it."""
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(*self_signed)
+
+        async def hook(request: web.Request) -> web.Response:
+            return web.Response(status=204)
+
+        app = web.Application()
+        app.router.add_post("/hook", hook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
+        await site.start()
+        try:
+            port = runner.addresses[0][1]
+            settings = msgspec.structs.replace(STRICT, egress_allow=("crm.corp.example",))
+            names = Names({"crm.corp.example": [["127.0.0.1"]]})
+            service = WebhookService(redis, keys, settings=settings, resolver=names)
+            sub = await service.create_subscription(f"https://crm.corp.example:{port}/hook")
+            async with running(service):
+                await emit("call.started", call_id="c1")
+                [line, *_] = await attempts(service, sub.id, 1)
+        finally:
+            await runner.cleanup()
+        assert line.status_code is None
+        assert line.error.startswith("TLS: the receiver's certificate was refused") and "self-signed" in line.error
 
     async def test_a_failed_connection_is_told_without_the_address_the_name_resolved_to(
         self, redis: Redis, keys: Keys, emit: Emit

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from callcenter_ari.runtime import webhooks as webhooks_runtime
 from callcenter_ari.runtime.egress import egress_session
 from callcenter_ari.runtime.webhooks import WebhookService
+from callcenter_ari.store.errors import NoConsumerGroup
 from callcenter_ari.store.keys import Keys
 from callcenter_ari.store.webhooks import Take, WebhookStore
 from callcenter_ari.tls import client_context
@@ -269,3 +270,29 @@ async def test_passing_the_events_by_keeps_the_groups_lag_known(redis: Redis, ke
     await redis.hset(keys.webhook_subscriptions, "sub_1", "{}")  # a subscription: nothing is passed by
     assert await store.skip_unsubscribed() is False
     assert await store.group_lag() == (2, 0)
+
+
+async def test_a_consumer_group_gone_while_nobody_subscribes_is_made_again(
+    redis: Redis, keys: Keys, emit: Emit, receivers: MakeReceiver
+) -> None:
+    """Redis lost the group (a restart without persistence): the step that passes events by says so, whatever
+    words the server puts around a script's error, and the consumer makes the group again, so that a subscription
+    made afterwards gets its events."""
+    service = WebhookService(redis, keys, resolver=NO_DNS, settings=FAST)
+    async with running(service):
+        await emit("call.started", call_id="c0")
+        await redis.xgroup_destroy(keys.events, "webhooks")
+        with pytest.raises(NoConsumerGroup):
+            await service.store.skip_unsubscribed()
+
+        async def group_back() -> bool:
+            return any(group["name"] in (b"webhooks", "webhooks") for group in await redis.xinfo_groups(keys.events))
+
+        with anyio.fail_after(5):
+            while not await group_back():
+                await anyio.sleep(0.05)
+        crm = await receivers()
+        crm.secret = (await service.create_subscription(crm.url)).secret
+        await emit("call.started", call_id="after")
+        await eventually(lambda: len(crm.unique) == 1)
+    assert [got.payload["data"]["call_id"] for got in crm.unique.values()] == ["after"]
