@@ -5,10 +5,11 @@ refusals are shown without a packet leaving the machine."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import subprocess
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -57,6 +58,25 @@ async def attempts(service: WebhookService, sub_id: str, count: int) -> list[Del
     return log
 
 
+@contextlib.asynccontextmanager
+async def posts_to(seen: list[str], *, tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """A bare receiver on a loopback port (yielded): 204 to every POST, each request's path and query noted."""
+
+    async def hook(request: web.Request) -> web.Response:
+        seen.append(request.raw_path)
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/{path}", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls).start()
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     """A certificate for crm.corp.example that no authority signed, and its key."""
@@ -68,6 +88,15 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
         capture_output=True,
     )
     return cert, key
+
+
+async def first_attempt(service: WebhookService, url: str, emit: Emit) -> DeliveryAttempt:
+    """Subscribe at ``url``, emit one event and give the first attempt's line of the delivery log."""
+    sub = await service.create_subscription(url)
+    async with running(service):
+        await emit("call.started", call_id="c1")
+        [line, *_] = await attempts(service, sub.id, 1)
+    return line
 
 
 async def delivered_once(service: WebhookService, crm: Receiver, url: str, emit: Emit) -> None:
@@ -184,25 +213,12 @@ class TestAtDelivery:
     async def test_the_url_is_requested_as_the_subscriber_wrote_it(self, redis: Redis, keys: Keys, emit: Emit) -> None:
         """Byte for byte: a receiver may check a signed query, which decoding %7e to ~ would break."""
         seen: list[str] = []
-
-        async def hook(request: web.Request) -> web.Response:
-            seen.append(request.raw_path)
-            return web.Response(status=204)
-
-        app = web.Application()
-        app.router.add_post("/{path}", hook)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        try:
-            port = runner.addresses[0][1]
+        async with posts_to(seen) as port:
             service = WebhookService(redis, keys, settings=FAST, resolver=Names())  # 127.0.0.0/8 allowed
             await service.create_subscription(f"http://127.0.0.1:{port}/hook%41?sig=%7e%2F&x=%41")
             async with running(service):
                 await emit("call.started", call_id="c1")
                 await eventually(lambda: len(seen) == 1)
-        finally:
-            await runner.cleanup()
         assert seen == ["/hook%41?sig=%7e%2F&x=%41"]
 
     async def test_a_certificate_refused_is_told_as_such(
@@ -211,27 +227,11 @@ class TestAtDelivery:
         """A receiver whose certificate does not verify (self-signed here): the log says TLS refused it."""
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(*self_signed)
-
-        async def hook(request: web.Request) -> web.Response:
-            return web.Response(status=204)
-
-        app = web.Application()
-        app.router.add_post("/hook", hook)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
-        await site.start()
-        try:
-            port = runner.addresses[0][1]
+        async with posts_to([], tls=tls) as port:
             settings = msgspec.structs.replace(STRICT, egress_allow=("crm.corp.example",))
             names = Names({"crm.corp.example": [["127.0.0.1"]]})
             service = WebhookService(redis, keys, settings=settings, resolver=names)
-            sub = await service.create_subscription(f"https://crm.corp.example:{port}/hook")
-            async with running(service):
-                await emit("call.started", call_id="c1")
-                [line, *_] = await attempts(service, sub.id, 1)
-        finally:
-            await runner.cleanup()
+            line = await first_attempt(service, f"https://crm.corp.example:{port}/hook", emit)
         assert line.status_code is None
         assert line.error.startswith("TLS: the receiver's certificate was refused") and "self-signed" in line.error
 
@@ -243,10 +243,7 @@ class TestAtDelivery:
             port = closed.getsockname()[1]
         names = Names({"crm.internal.test": [["127.0.0.1"]]})
         service = WebhookService(redis, keys, settings=FAST, resolver=names)
-        sub = await service.create_subscription(f"http://crm.internal.test:{port}/hook")
-        async with running(service):
-            await emit("call.started", call_id="c1")
-            [line, *_] = await attempts(service, sub.id, 1)
+        line = await first_attempt(service, f"http://crm.internal.test:{port}/hook", emit)
         assert (line.outcome, line.status_code) == ("retry", None)
         assert line.error.startswith("could not connect") and "127.0.0.1" not in line.error
 
