@@ -114,13 +114,17 @@ class AriClient:
         self._transport: Transport | None = None
         self._sends: SendsWithoutWaiting | None = None  # the transport, when it sends without waiting
         self._up = anyio.Event()
-        self.pending = 0  # requests sent and not answered yet
         # When each request still unanswered was sent, by its number (consecutive, in sending order): ``lag``.
         self._sent_at: dict[int, float] = {}
         self._numbers = itertools.count()
         self._oldest = 0  # no unanswered request has a lower number
         # Called before every request; raises to refuse it (a hot standby's fence: fencing.py).
         self.guard: Callable[[], None] | None = None
+
+    @property
+    def pending(self) -> int:
+        """Requests sent and not answered yet."""
+        return len(self._sent_at)
 
     @property
     def lag(self) -> float:
@@ -284,11 +288,9 @@ class AriClient:
             raise AriUnavailable("not connected to Asterisk")
         number = next(self._numbers)
         self._sent_at[number] = time.monotonic()
-        self.pending += 1
         try:
             return await transport.request(method, path, query, body)
         finally:
-            self.pending -= 1
             del self._sent_at[number]
 
     async def _call(
@@ -332,7 +334,6 @@ class AriClient:
         number = next(self._numbers)
 
         def done(answer: Response | AriUnavailable) -> None:
-            self.pending -= 1
             del self._sent_at[number]
             if isinstance(answer, AriUnavailable):
                 error: AriError = answer
@@ -346,11 +347,9 @@ class AriClient:
                 log.exception("ari.error_handler_failed", request=f"{method} {path}")
 
         self._sent_at[number] = time.monotonic()
-        self.pending += 1
         try:
             transport.send(method, path, query, body, done)
         except BaseException:
-            self.pending -= 1
             del self._sent_at[number]
             raise
         return True

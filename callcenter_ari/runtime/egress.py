@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import anyio
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.helpers import is_ip_address
 
 from callcenter_ari.webhooks.egress import Address, EgressPolicy, literal_address
 from callcenter_ari.webhooks.model import SubscriptionError
@@ -93,11 +94,11 @@ class Egress:
             pass
 
     def check_literal(self, host: str) -> str:
-        """The host to connect to: raises EgressRefused if ``host`` is written as an address (as aiohttp tells one:
-        a colon, or digits and dots) that the policy refuses, or is not one that parses. An IPv4 address comes back
+        """The host to connect to: raises EgressRefused if ``host`` is written as an address (by aiohttp's own test:
+        it asks no resolver for those) that the policy refuses, or is not one that parses. An IPv4 address comes back
         in its one spelling aiohttp takes (``127.1`` and ``2130706433`` are 127.0.0.1 to a resolver, refused by
         aiohttp); anything else as it is. A host name is checked by ``EgressResolver``."""
-        if not (":" in host or host.replace(".", "").isdigit()):
+        if not is_ip_address(host):
             return host
         literal = literal_address(host)
         why = "not a public address" if literal is None else self.policy.refusal(host, [literal])

@@ -3,6 +3,8 @@ never a call it gave up on that the dialplan sends in again."""
 
 from __future__ import annotations
 
+import time
+
 from callcenter_ari.ari.client import AriClient
 from callcenter_ari.ari.transport import Endpoint
 from callcenter_ari.config import OverloadSection
@@ -20,7 +22,7 @@ def test_calls_are_taken_under_the_limits_and_shed_past_them() -> None:
     gate, ari, _ = admission(max_calls=3, max_pending_requests=5)
     assert gate.refusal("ch1", calls_live=2) is None
     assert gate.refusal("ch1", calls_live=3) == "max_calls"
-    ari.pending = 5
+    ari._sent_at.update(dict.fromkeys(range(5), time.monotonic()))  # five requests in flight, just sent
     assert gate.refusal("ch1", calls_live=0) == "ari_backlog"
 
 
